@@ -1,0 +1,101 @@
+/**
+ * Rate-limit response headers: the IETF `RateLimit` / `RateLimit-Policy` fields, the earlier `RateLimit-*` fields
+ * and the de facto `X-RateLimit-*` convention.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import type * as headers from "./internal/headers.js"
+import * as internal from "./internal/rateLimit.js"
+
+/**
+ * Response headers keyed by lower-case name, as `@effect/platform`'s `Headers` and `Object.fromEntries(new
+ * Headers(...))` give them.
+ *
+ * @example
+ * ```ts
+ * import type { RateLimit } from "@effect-retry/core"
+ *
+ * const headers: RateLimit.Headers = { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "30" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Headers = headers.HeaderRecord
+
+/**
+ * Which header family a rate-limit reading came from.
+ *
+ * @example
+ * ```ts
+ * import type { RateLimit } from "@effect-retry/core"
+ *
+ * const source: RateLimit.Source = "x-ratelimit-reset"
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Source = internal.Source
+
+/**
+ * What a response says about the client's quota: how many requests remain and when more become available.
+ *
+ * @example
+ * ```ts
+ * import { RateLimit } from "@effect-retry/core"
+ * import { Option } from "effect"
+ *
+ * const info = RateLimit.parse({ ratelimit: "\"default\";r=0;t=30" })
+ * Option.map(info, (i) => i.remaining) // Some(0)
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateLimitInfo {
+  /** The header family it was read from. */
+  readonly source: Source
+  /** Requests left in the current window. */
+  readonly remaining: number
+  /** How long until the quota is replenished. */
+  readonly resetAfter: Duration.Duration
+  /** The quota per window, when the server says it (`RateLimit-Policy` q, `*-Limit`). */
+  readonly limit: Option.Option<number>
+  /** The window length, when the server says it (`RateLimit-Policy` w). */
+  readonly window: Option.Option<Duration.Duration>
+}
+
+/**
+ * Reads the client's quota from rate-limit headers; malformed fields are ignored, as the IETF draft requires.
+ *
+ * Precedence: the IETF `RateLimit` field (the most restrictive of its policies: fewest remaining, then longest
+ * reset), then `RateLimit-Remaining` + `RateLimit-Reset`, then `X-RateLimit-Remaining` + `X-RateLimit-Reset`.
+ * A reset value below 10^9 is a number of seconds to wait; from 10^9 on it is a Unix time in seconds (10^9 seconds
+ * is almost 32 years as a delay, and September 2001 as a time), measured against the response's `Date` header when
+ * it has a valid one, else against `now`.
+ *
+ * @example
+ * ```ts
+ * import { RateLimit } from "@effect-retry/core"
+ *
+ * RateLimit.parse({ "x-ratelimit-limit": "100", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "12" })
+ * // Some({ source: "x-ratelimit-reset", remaining: 0, resetAfter: 12 seconds, limit: Some(100), ... })
+ * ```
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parse = (headers: Headers, now: number = Date.now()): Option.Option<RateLimitInfo> => {
+  const info = internal.parse(headers, now)
+  if (info === undefined) return Option.none()
+  return Option.some({
+    source: info.source,
+    remaining: info.remaining,
+    resetAfter: Duration.millis(info.resetMillis),
+    limit: Option.fromNullable(info.limit),
+    window: info.windowMillis === undefined ? Option.none() : Option.some(Duration.millis(info.windowMillis))
+  })
+}

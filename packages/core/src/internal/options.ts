@@ -1,0 +1,90 @@
+import * as Duration from "effect/Duration"
+
+/**
+ * Reads a duration option, collecting a readable problem when it is not a finite, non-negative duration.
+ * @internal
+ */
+export const millis = (
+  problems: Array<string>,
+  name: string,
+  value: unknown,
+  fallback: Duration.DurationInput
+): number => {
+  const input = value === undefined ? fallback : value
+  const decoded = Duration.decodeUnknown(input)
+  if (decoded._tag === "None" || (typeof input === "number" && Number.isNaN(input))) {
+    problems.push(`${name} must be a duration (a number of milliseconds or a string like "5 seconds"), got ${show(input)}`)
+    return NaN
+  }
+  const ms = Duration.toMillis(decoded.value)
+  // Effect turns negative inputs into zero silently: catch them before it does.
+  const negative = (typeof input === "number" && input < 0) || (typeof input === "string" && input.trim().startsWith("-")) ||
+    (typeof input === "bigint" && input < BigInt(0))
+  if (!Number.isFinite(ms) || negative) {
+    problems.push(`${name} must be finite and not negative, got ${show(input)}`)
+    return NaN
+  }
+  return ms
+}
+
+/** @internal */
+export const integer = (problems: Array<string>, name: string, value: unknown, fallback: number, min: number): number => {
+  const n = value === undefined ? fallback : value
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min) {
+    problems.push(`${name} must be a whole number of at least ${min}, got ${show(n)}`)
+    return NaN
+  }
+  return n
+}
+
+/** @internal */
+export const number = (
+  problems: Array<string>,
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number
+): number => {
+  const n = value === undefined ? fallback : value
+  if (typeof n !== "number" || !(n >= min && n <= max)) {
+    problems.push(`${name} must be a number from ${min} to ${max}, got ${show(n)}`)
+    return NaN
+  }
+  return n
+}
+
+/** @internal */
+export const oneOf = <A extends string>(
+  problems: Array<string>,
+  name: string,
+  value: unknown,
+  fallback: A,
+  allowed: ReadonlyArray<A>
+): A => {
+  const v = value === undefined ? fallback : value
+  if (typeof v !== "string" || !allowed.includes(v as A)) {
+    problems.push(`${name} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${show(v)}`)
+    return fallback
+  }
+  return v as A
+}
+
+/** @internal */
+export const show = (u: unknown): string => {
+  if (typeof u === "string") return JSON.stringify(u)
+  if (typeof u === "bigint") return `${u}n`
+  if (typeof u === "number" || typeof u === "boolean" || u === null || u === undefined) return String(u)
+  try {
+    return JSON.stringify(u) ?? String(u)
+  } catch {
+    return String(u)
+  }
+}
+
+/**
+ * The longest sleep a JavaScript timer can hold: 2^31 - 1 ms (about 24.8 days). Effect treats longer sleeps as
+ * infinite, so no budget may exceed it.
+ * @internal
+ */
+export const MAX_TIMER_MILLIS = 2 ** 31 - 1
