@@ -1,0 +1,15 @@
+/**
+ * Runs one example by name: `pnpm example maintenance-window`.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import * as Effect from "effect/Effect"
+
+const examples = ["demo", "rate-limited-client", "maintenance-window", "typed-errors"]
+const name = process.argv[2] ?? ""
+
+if (!examples.includes(name)) {
+  console.error(`usage: pnpm example <${examples.join(" | ")}>`)
+  process.exit(2)
+}
+const module: { main: Effect.Effect<unknown, unknown> } = await import(`./${name}.js`)
+NodeRuntime.runMain(Effect.asVoid(module.main), { disablePrettyLogger: name === "demo" })

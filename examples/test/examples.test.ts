@@ -1,0 +1,65 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
+import { main as demo } from "../src/demo.js"
+import { main as maintenanceWindow } from "../src/maintenance-window.js"
+import { main as rateLimitedClient } from "../src/rate-limited-client.js"
+import { main as typedErrors } from "../src/typed-errors.js"
+
+// The examples print what they do; the tests keep the output quiet and check what they return.
+const quiet = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const log = console.log
+      console.log = () => {}
+      return log
+    }),
+    () => Effect.provide(effect, Logger.remove(Logger.defaultLogger)),
+    (log) => Effect.sync(() => (console.log = log))
+  )
+
+describe("examples", () => {
+  it.live("demo: 12 calls through a 5-per-second limit all succeed, none early, within 15 s", () =>
+    Effect.gen(function*() {
+      const { early, elapsed, results, sent } = yield* quiet(demo)
+      expect(results.map((r) => r.status)).toEqual(Array(12).fill(200))
+      expect(early).toBe(0)
+      // 12 calls need at least 12 requests; each 429 costs one more.
+      expect(sent).toBeGreaterThanOrEqual(12)
+      expect(sent).toBeLessThanOrEqual(12 + 7 + 2 + 2)
+      expect(elapsed).toBeGreaterThanOrEqual(2000)
+      expect(elapsed).toBeLessThan(15_000)
+    }), 20_000)
+
+  it.live("rate-limited client: 5 products through a 3-per-second limit", () =>
+    Effect.gen(function*() {
+      const { products, requests } = yield* quiet(rateLimitedClient)
+      expect(products).toBe(5)
+      expect(requests).toBe(7)
+    }), 20_000)
+
+  it.live("maintenance window: waits out a short window, re-schedules a long one", () =>
+    Effect.gen(function*() {
+      const result = yield* quiet(maintenanceWindow)
+      expect(result.status).toBe(200)
+      expect(result.shortRequests).toBe(2)
+      expect(result.afterEnd).toBeGreaterThanOrEqual(0)
+      // Never early. Late by at most the Date header's one-second resolution plus the spread (10% of a 2-3 s hint).
+      expect(result.afterEnd).toBeLessThan(1000 + 300 + 100)
+      expect(result.longRequests).toBe(1)
+      expect(result.rescheduled).toMatch(/^re-schedule at \d{4}-.*\(retry-after-too-long\)$/)
+    }), 20_000)
+
+  it.live("typed errors: each status becomes the outcome its handler chose", () =>
+    Effect.gen(function*() {
+      const { outcomes, requests } = yield* quiet(typedErrors)
+      expect(outcomes).toEqual([
+        "found {\"id\":\"1\",\"name\":\"widget\"}",
+        "not found",
+        "not allowed (403)",
+        "unavailable (503, 4 attempts, attempts)"
+      ])
+      // 1 + 1 + 1 for the first three, 4 attempts for the unavailable one.
+      expect(requests).toBe(7)
+    }), 20_000)
+})

@@ -1,0 +1,165 @@
+/**
+ * `withStatusRetry()`: one line that turns an `@effect/platform` `HttpClient` into one that retries what should be
+ * retried, waits what the server asks, and fails with the typed errors of `@effect-retry/core`.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as RetryPolicy from "@effect-retry/core/RetryPolicy"
+import type * as StatusError from "@effect-retry/core/StatusError"
+import type * as StatusPolicy from "@effect-retry/core/StatusPolicy"
+import type * as Duration from "effect/Duration"
+import type * as Metric from "effect/Metric"
+import * as internal from "./internal/statusRetry.js"
+
+/**
+ * Options of `withStatusRetry`; every one has a documented, bounded default.
+ *
+ * The retry options (`maxAttempts` 4, `maxThrottledAttempts` 10, `budget` 30 s, `maxRetryAfter` 30 s,
+ * `baseDelay` 100 ms, `throttledBaseDelay` 1 s, `maxDelay` 10 s, `jitter` "full", `retryAfterSpread` 0.1 up to
+ * `maxRetryAfterSpread` 1 s) are those of `RetryPolicy.RetryOptions`.
+ *
+ * @example
+ * ```ts
+ * import { StatusPolicy } from "@effect-retry/core"
+ * import type { StatusRetry } from "@effect-retry/platform"
+ *
+ * const options: StatusRetry.Options = {
+ *   policy: StatusPolicy.defaultPolicy.pipe(StatusPolicy.retrying([404])),
+ *   maxAttempts: 5,
+ *   budget: "20 seconds",
+ *   attemptTimeout: "2 seconds",
+ *   idempotencyKey: true
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
+  /** Which statuses are retried. Default: `StatusPolicy.defaultPolicy` (the status table). */
+  readonly policy?: StatusPolicy.StatusPolicy
+  /**
+   * How long one attempt may wait for its response headers before it counts as a transient failure (a
+   * `RequestError` with reason "Transport"). `Duration.infinity` turns it off. Default: 10 seconds.
+   */
+  readonly attemptTimeout?: Duration.DurationInput
+  /**
+   * Methods that may be sent again once a request has left. Default: the idempotent methods of RFC 9110
+   * section 9.2.2 (GET, HEAD, OPTIONS, TRACE, PUT, DELETE). POST and PATCH are also retried when the request carries
+   * an `Idempotency-Key` header (and then a 409, "same key still in flight", is transient). A failure that proves
+   * the request never left (connection refused, DNS) is retried for any method.
+   */
+  readonly methods?: Iterable<string>
+  /**
+   * Adds an `Idempotency-Key` header to POST and PATCH requests that have none, one per logical call, the same on
+   * every attempt: `true` for a random UUID, or a function that makes a key. Default: `false`.
+   */
+  readonly idempotencyKey?: boolean | (() => string)
+  /**
+   * Reads the whole body of successful responses inside the retry, so a body that breaks mid-read (a connection
+   * reset after the headers) is retried like any transient failure. It costs a buffered body: the response is held
+   * in memory and cannot be streamed. Use it for small JSON bodies of idempotent calls, not for downloads.
+   * Default: `false`.
+   */
+  readonly readBody?: boolean
+  /** Response header names redacted in errors. Default: authorization, cookie, set-cookie, x-api-key... */
+  readonly redactHeaders?: ReadonlyArray<string>
+}
+
+/**
+ * The client `withStatusRetry` returns: the same client, with the status errors (and per-attempt timeouts) added
+ * to its error type.
+ *
+ * @example
+ * ```ts
+ * import type { HttpClient } from "@effect/platform"
+ * import type { StatusRetry } from "@effect-retry/platform"
+ *
+ * declare const client: StatusRetry.Retrying<HttpClient.HttpClient>
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Retrying<Client> = Client extends HttpClient.HttpClient.With<infer E, infer R> ? HttpClient.HttpClient.With<
+    E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError,
+    R
+  >
+  : never
+
+/**
+ * Makes a client retry failed calls on the status policy and the retry policy, and fail with typed status errors.
+ *
+ * - statuses below 400 pass through untouched; a permanent status fails at once with its error (`NotFound`...);
+ * - a retryable one is retried after the server's hint (`Retry-After`, rate-limit headers, plus a small spread) or
+ *   a jittered backoff; transport failures and attempt timeouts are retried like transient statuses;
+ * - only requests safe to send twice are re-sent (see `methods`); a one-shot stream body is never re-sent;
+ * - a discarded response's body is drained, so retries never leak connections;
+ * - when it gives up, the last status error surfaces with `attempts` and `stopReason`;
+ * - each attempt is its own client span, resends carry `http.request.resend_count`, each decision is logged at
+ *   debug level, and the `retries` and `giveUps` metrics count them.
+ *
+ * Bad options throw `InvalidRetryOptions` here, when the client is built, not at the first request.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { withStatusRetry } from "@effect-retry/platform"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = (yield* HttpClient.HttpClient).pipe(withStatusRetry())
+ *   const response = yield* client.get("https://api.example.com/items")
+ *   return yield* response.json
+ * }).pipe(
+ *   Effect.catchTag("TooManyRequests", (e) => Effect.succeed(`rate-limited, gave up after ${e.attempts} attempts`)),
+ *   Effect.catchTag("NotFound", () => Effect.succeed(null))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withStatusRetry: (
+  options?: Options
+) => <E, R>(
+  self: HttpClient.HttpClient.With<E, R>
+) => HttpClient.HttpClient.With<
+  E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError,
+  R
+> = internal.make
+
+/**
+ * Counts retries, tagged `kind` (throttled, transient) and `source` (the header the delay came from, or backoff).
+ *
+ * @example
+ * ```ts
+ * import { StatusRetry } from "@effect-retry/platform"
+ * import { Effect, Metric } from "effect"
+ *
+ * const report = Effect.map(Metric.value(StatusRetry.retries), (state) => state.count)
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const retries: Metric.Metric.Counter<number> = internal.retries
+
+/**
+ * Counts calls that stopped retrying, tagged `reason` (permanent, attempts, budget, retry-after-too-long,
+ * unsafe-method, not-retryable).
+ *
+ * @example
+ * ```ts
+ * import { StatusRetry } from "@effect-retry/platform"
+ * import { Effect, Metric } from "effect"
+ *
+ * const report = Effect.map(Metric.value(StatusRetry.giveUps), (state) => state.count)
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const giveUps: Metric.Metric.Counter<number> = internal.giveUps

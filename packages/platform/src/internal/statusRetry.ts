@@ -1,0 +1,242 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
+import * as StatusError from "@effect-retry/core/StatusError"
+import * as StatusPolicy from "@effect-retry/core/StatusPolicy"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Metric from "effect/Metric"
+import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
+import type * as StatusRetry from "../StatusRetry.js"
+
+/** @internal */
+export const IDEMPOTENT_METHODS: ReadonlyArray<string> = ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
+const KEYED_METHODS: ReadonlySet<string> = new Set(["POST", "PATCH"])
+const IDEMPOTENCY_KEY = "idempotency-key"
+
+/** Error codes that prove the request never left: nothing reached the server, so any method may be retried. */
+const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ENETUNREACH",
+  "EHOSTUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT"
+])
+
+/** @internal */
+export interface Settings {
+  readonly retry: RetryPolicy.RetryPolicy
+  readonly policy: StatusPolicy.StatusPolicy
+  /** The policy for requests with an Idempotency-Key: 409 (the same key still in flight) is transient. */
+  readonly keyedPolicy: StatusPolicy.StatusPolicy
+  readonly attemptTimeout: Duration.Duration | undefined
+  readonly methods: ReadonlySet<string>
+  readonly idempotencyKey: (() => string) | undefined
+  readonly readBody: boolean
+  readonly redactHeaders: ReadonlyArray<string> | undefined
+}
+
+/** @internal */
+export const retries = Metric.counter("http_client_retries_total", {
+  description: "Retries made by withStatusRetry, by failure kind and delay source",
+  incremental: true
+})
+
+/** @internal */
+export const giveUps = Metric.counter("http_client_retry_give_ups_total", {
+  description: "Calls withStatusRetry stopped retrying, by reason",
+  incremental: true
+})
+
+const show = (u: unknown): string => (typeof u === "string" ? JSON.stringify(u) : String(u))
+
+/** @internal */
+export const resolve = (options: StatusRetry.Options = {}): Settings => {
+  const { attemptTimeout, idempotencyKey, methods, policy, readBody, redactHeaders, ...retryOptions } = options
+  const problems: Array<string> = []
+  const retry = RetryPolicy.validate({ ...retryOptions, classify })
+  if (Either.isLeft(retry)) problems.push(...retry.left.problems)
+  let timeout: Duration.Duration | undefined = Duration.seconds(10)
+  if (attemptTimeout !== undefined) {
+    const decoded = Duration.decodeUnknown(attemptTimeout)
+    const bad = decoded._tag === "None" || (typeof attemptTimeout === "number" && !(attemptTimeout > 0)) ||
+      (typeof attemptTimeout === "string" && attemptTimeout.trim().startsWith("-"))
+    if (bad) problems.push(`attemptTimeout must be a positive duration or "none", got ${show(attemptTimeout)}`)
+    else timeout = Duration.isFinite(decoded.value) ? decoded.value : undefined
+  }
+  const methodSet = new Set<string>()
+  for (const method of methods ?? IDEMPOTENT_METHODS) {
+    if (typeof method !== "string" || !/^[A-Za-z]+$/.test(method)) problems.push(`methods: ${show(method)} is not a method`)
+    else methodSet.add(method.toUpperCase())
+  }
+  if (idempotencyKey !== undefined && typeof idempotencyKey !== "boolean" && typeof idempotencyKey !== "function") {
+    problems.push(`idempotencyKey must be true, false or a function returning a key, got ${show(idempotencyKey)}`)
+  }
+  if (policy !== undefined && !(policy.table instanceof Uint8Array)) {
+    problems.push("policy must be a StatusPolicy (StatusPolicy.make or StatusPolicy.defaultPolicy)")
+  }
+  if (problems.length > 0) throw new RetryPolicy.InvalidRetryOptions({ problems })
+  const statusPolicy = policy ?? StatusPolicy.defaultPolicy
+  return {
+    retry: (retry as Either.Right<never, RetryPolicy.RetryPolicy>).right,
+    policy: statusPolicy,
+    keyedPolicy: StatusPolicy.retrying(statusPolicy, [409]),
+    attemptTimeout: timeout,
+    methods: methodSet,
+    idempotencyKey: idempotencyKey === true
+      ? () => globalThis.crypto.randomUUID()
+      : typeof idempotencyKey === "function"
+      ? idempotencyKey
+      : undefined,
+    readBody: readBody === true,
+    redactHeaders
+  }
+}
+
+/** Transport failures and per-attempt timeouts are transient; body read failures too (when the body is read). */
+const classify = (error: unknown): "transient" | undefined => {
+  if (!HttpClientError.isHttpClientError(error)) return undefined
+  if (error._tag === "RequestError") return error.reason === "Transport" ? "transient" : undefined
+  return error.reason === "Decode" ? "transient" : undefined
+}
+
+/** @internal */
+export const neverSent = (error: unknown): boolean => {
+  if (!HttpClientError.isHttpClientError(error) || error._tag !== "RequestError" || error.reason !== "Transport") {
+    return false
+  }
+  let cause: unknown = error.cause
+  for (let depth = 0; depth < 5 && typeof cause === "object" && cause !== null; depth++) {
+    const code = (cause as { code?: unknown }).code
+    if (typeof code === "string" && NEVER_SENT_CODES.has(code)) return true
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return false
+}
+
+/** Reads and discards a body so its connection goes back to the pool; gives up (and aborts) after a second. */
+const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  response.stream.pipe(Stream.runDrain, Effect.timeout("1 second"), Effect.ignore)
+
+const NO_BODY: ReadonlySet<number> = new Set([204, 205, 304])
+
+const buffered = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.ResponseError> =>
+  response.status < 200 || NO_BODY.has(response.status) || request.method === "HEAD"
+    ? Effect.succeed(response)
+    : Effect.map(response.arrayBuffer, (body) =>
+      HttpClientResponse.fromWeb(
+        request,
+        new Response(body, { status: response.status, headers: response.headers as Record<string, string> })
+      ))
+
+/** @internal */
+export const retryRequest = <E, R>(
+  settings: Settings,
+  send: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>,
+  request: HttpClientRequest.HttpClientRequest
+): Effect.Effect<
+  HttpClientResponse.HttpClientResponse,
+  E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError,
+  R
+> => {
+  type Err = E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError
+  const keyed = request.headers[IDEMPOTENCY_KEY] !== undefined && KEYED_METHODS.has(request.method)
+  const policy = keyed ? settings.keyedPolicy : settings.policy
+  const repeatable = request.body._tag !== "Stream" && (keyed || settings.methods.has(request.method))
+  const timeout = settings.attemptTimeout
+
+  const check = (
+    response: HttpClientResponse.HttpClientResponse
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> => {
+    if (response.status < 400) return settings.readBody ? buffered(request, response) : Effect.succeed(response)
+    if (StatusPolicy.classify(policy, response.status) === "success") return Effect.succeed(response)
+    return Effect.flatMap(Clock.currentTimeMillis, (receivedAt) => {
+      const error = StatusError.fromResponse(
+        { status: response.status, method: request.method, url: request.url, headers: response.headers, receivedAt },
+        settings.redactHeaders === undefined ? { policy } : { policy, redactHeaders: settings.redactHeaders }
+      )
+      return Effect.zipRight(discard(response), Effect.fail(error._tag === "Some" ? error.value : (undefined as never)))
+    })
+  }
+
+  const timed: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = timeout === undefined
+    ? send
+    : Effect.timeoutFail(send, {
+      duration: timeout,
+      onTimeout: () =>
+        new HttpClientError.RequestError({
+          request,
+          reason: "Transport",
+          description: `no response within the attempt timeout of ${Duration.format(timeout)}`
+        })
+    })
+  const once: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = Effect.flatMap(timed, check)
+
+  const attempt = (resends: number) =>
+    resends === 0 ? once : Effect.annotateSpans(once, "http.request.resend_count", resends)
+
+  const loop = (state: RetryPolicy.RetryState): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
+    Effect.catchAll(attempt(state.attempts), (error) =>
+      Effect.flatMap(Effect.zip(Clock.currentTimeMillis, Random.next), ([now, random]) => {
+        let [decision, next] = RetryPolicy.decide(settings.retry, state, error, now, random)
+        if (decision._tag === "Retry" && !repeatable && !neverSent(error)) {
+          decision = { _tag: "Stop", reason: "unsafe-method", attempts: decision.attempts }
+        }
+        if (decision._tag === "Stop") {
+          const reason = decision.reason
+          return Effect.logDebug(`giving up on ${request.method} ${request.url}: ${reason}`).pipe(
+            Effect.annotateLogs({ attempts: decision.attempts, reason }),
+            Effect.zipRight(Metric.increment(Metric.tagged(giveUps, "reason", reason))),
+            Effect.zipRight(
+              Effect.fail(
+                StatusError.isStatusError(error) ? StatusError.withStop(error, decision.attempts, reason) : error
+              )
+            )
+          )
+        }
+        const { delay, kind, source } = decision
+        return Effect.logDebug(
+          `retrying ${request.method} ${request.url} in ${Math.round(Duration.toMillis(delay))} ms (${source})`
+        ).pipe(
+          Effect.annotateLogs({
+            attempt: decision.attempts + 1,
+            delayMillis: Duration.toMillis(delay),
+            source,
+            kind,
+            status: StatusError.isStatusError(error) ? error.status : "transport"
+          }),
+          Effect.zipRight(Metric.increment(Metric.tagged(Metric.tagged(retries, "kind", kind), "source", source))),
+          Effect.zipRight(Effect.sleep(delay)),
+          Effect.zipRight(loop(next))
+        )
+      }))
+
+  return Effect.flatMap(Clock.currentTimeMillis, (now) => loop(RetryPolicy.initialState(settings.retry, now)))
+}
+
+/** @internal */
+export const make = (options?: StatusRetry.Options) => {
+  const settings = resolve(options)
+  const addKey = settings.idempotencyKey
+  return <E, R>(
+    self: HttpClient.HttpClient.With<E, R>
+  ): HttpClient.HttpClient.With<
+    E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError,
+    R
+  > => {
+    const client = addKey === undefined ? self : HttpClient.mapRequest(self, (request) =>
+      KEYED_METHODS.has(request.method) && request.headers[IDEMPOTENCY_KEY] === undefined
+        ? HttpClientRequest.setHeader(request, IDEMPOTENCY_KEY, addKey())
+        : request)
+    return HttpClient.transform(client, (send, request) => retryRequest(settings, send, request))
+  }
+}
