@@ -1,9 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
 import { main as demo } from "../src/demo.js"
 import { main as maintenanceWindow } from "../src/maintenance-window.js"
 import { main as rateLimitedClient } from "../src/rate-limited-client.js"
+import { main as tour } from "../src/tour.js"
 import { main as typedErrors } from "../src/typed-errors.js"
 
 // The examples print what they do; the tests keep the output quiet and check what they return.
@@ -19,6 +21,21 @@ const quiet = <A, E>(effect: Effect.Effect<A, E>) =>
   )
 
 describe("examples", () => {
+  it.live("tour: core on its own", () =>
+    Effect.gen(function*() {
+      const summary = yield* quiet(tour)
+      expect(summary).toEqual({
+        seconds: Option.some(7000),
+        skewSafe: Option.some(2000),
+        malformed: true,
+        hint: Option.some("x-ratelimit-reset"),
+        notFound: Option.some(["NotFound", "transient"]),
+        result: "ok",
+        calls: 2,
+        backoff: [100, 200, 400, 800]
+      })
+    }), 20_000)
+
   it.live("demo: 12 calls through a 5-per-second limit all succeed, none early, within 15 s", () =>
     Effect.gen(function*() {
       const { early, elapsed, results, sent } = yield* quiet(demo)

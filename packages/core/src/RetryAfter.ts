@@ -44,7 +44,8 @@ export interface ParseOptions {
  * import { RetryAfter } from "@effect-retry/core"
  *
  * RetryAfter.parse("7") // Some(Duration.seconds(7))
- * RetryAfter.parse("Wed, 21 Oct 2015 07:28:02 GMT", { date: "Wed, 21 Oct 2015 07:28:00 GMT" }) // Some(2 seconds)
+ * const options = { date: "Wed, 21 Oct 2015 07:28:00 GMT" } // the response's Date header
+ * RetryAfter.parse("Wed, 21 Oct 2015 07:28:02 GMT", options) // Some(Duration.seconds(2)), whatever the local clock
  * RetryAfter.parse("-1") // None
  * ```
  *

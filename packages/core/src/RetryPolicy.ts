@@ -248,9 +248,10 @@ export const initialState: (policy: RetryPolicy, startedAt: number) => RetryStat
  * @example
  * ```ts
  * import type { RetryPolicy } from "@effect-retry/core"
+ * import { Duration } from "effect"
  *
  * const describe = (d: RetryPolicy.Decision) =>
- *   d._tag === "Retry" ? `retry in ${d.delay} (${d.source})` : `stop: ${d.reason}`
+ *   d._tag === "Retry" ? `retry in ${Duration.format(d.delay)} (${d.source})` : `stop: ${d.reason}`
  * ```
  *
  * @since 0.1.0
@@ -294,6 +295,7 @@ export type Decision =
  * )
  * const [decision] = RetryPolicy.decide(policy, RetryPolicy.initialState(policy, 0), error, 0, 0.5)
  * // { _tag: "Retry", delay: 7350 millis, source: "retry-after", kind: "throttled", attempts: 1 }
+ * // 7350 ms: the 7 s hint plus a spread of 0.5 * min(1 s, 10% of 7 s)
  * ```
  *
  * @since 0.1.0
@@ -358,12 +360,13 @@ export const schedule = (policy?: RetryPolicy | RetryOptions): Schedule.Schedule
  * @example
  * ```ts
  * import { RetryPolicy, StatusError } from "@effect-retry/core"
- * import { Effect } from "effect"
+ * import { Effect, Option } from "effect"
  *
  * declare const call: Effect.Effect<string, StatusError.StatusError>
  * const resilient = call.pipe(RetryPolicy.retry({ budget: "10 seconds" }))
  * const handled = resilient.pipe(
- *   Effect.catchTag("TooManyRequests", (e) => Effect.succeed(`gave up (${e.stopReason}) after ${e.attempts}`))
+ *   Effect.catchTag("TooManyRequests", (e) =>
+ *     Effect.succeed(`gave up after ${e.attempts} attempts: ${Option.getOrElse(e.stopReason, () => "no reason")}`))
  * )
  * ```
  *

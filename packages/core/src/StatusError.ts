@@ -202,10 +202,15 @@ export class BadGateway extends internal.make("BadGateway") {}
  * @example
  * ```ts
  * import { StatusError } from "@effect-retry/core"
- * import { Effect } from "effect"
+ * import { Effect, Option } from "effect"
  *
  * declare const call: Effect.Effect<string, StatusError.StatusError>
- * call.pipe(Effect.catchTag("ServiceUnavailable", (e) => Effect.succeed(`down; retry at ${e.retryAfter}`)))
+ * call.pipe(Effect.catchTag("ServiceUnavailable", (e) =>
+ *   Effect.succeed(Option.match(e.retryAfter, {
+ *     onNone: () => "down",
+ *     onSome: (hint) => `down until ${new Date(hint.at).toISOString()}`
+ *   }))
+ * ))
  * ```
  *
  * @since 0.1.0
@@ -598,7 +603,9 @@ export interface FromResponseOptions {
  *   headers: { "retry-after": "7" },
  *   receivedAt: 0
  * })
- * // Some(TooManyRequests { status: 429, kind: "throttled", retryAfter: Some({ source: "retry-after", at: 7000 }) })
+ * // Some(TooManyRequests {
+ * //   status: 429, kind: "throttled", retryAfter: Some({ source: "retry-after", at: 7000, ... }), attempts: 1, ...
+ * // })
  * ```
  *
  * @since 0.1.0
@@ -631,7 +638,6 @@ export const fromResponse = (response: ResponseLike, options?: FromResponseOptio
  * @example
  * ```ts
  * import { StatusError } from "@effect-retry/core"
- * import { Option } from "effect"
  *
  * declare const error: StatusError.TooManyRequests
  * const final = StatusError.withStop(error, 3, "budget")

@@ -10,7 +10,7 @@ import { pipeArguments } from "effect/Pipeable"
 /**
  * What a status means for a retry.
  *
- * - `"success"`: not a failure (1xx-3xx and 2xx); nothing to do.
+ * - `"success"`: not a failure (any status below 400); nothing to do.
  * - `"throttled"`: the server is limiting this client (429); wait as long as it asks.
  * - `"transient"`: a temporary failure (408, 5xx in the policy); back off and try again.
  * - `"permanent"`: retrying cannot help (400, 401, 403, 404, ... and every status the policy does not list).

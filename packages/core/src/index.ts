@@ -1,4 +1,7 @@
 /**
+ * HTTP statuses as typed retryable and permanent errors, `Retry-After` and rate-limit parsing, and jittered retry
+ * schedules for Effect.
+ *
  * @since 0.1.0
  */
 

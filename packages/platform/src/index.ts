@@ -1,4 +1,6 @@
 /**
+ * `withStatusRetry()`: typed, Retry-After aware retries for `@effect/platform`'s `HttpClient`.
+ *
  * @since 0.1.0
  */
 
