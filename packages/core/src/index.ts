@@ -13,6 +13,13 @@
 export * as Backoff from "./Backoff.js"
 
 /**
+ * Herd control: one shared view, per origin, of when to come back.
+ *
+ * @since 0.1.0
+ */
+export * as Coordinator from "./Coordinator.js"
+
+/**
  * HTTP-dates: parse all three formats, format each of them.
  *
  * @since 0.1.0

@@ -2,6 +2,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Coordinator from "@effect-retry/core/Coordinator"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import * as StatusError from "@effect-retry/core/StatusError"
 import * as StatusPolicy from "@effect-retry/core/StatusPolicy"
@@ -181,46 +182,97 @@ export const retryRequest = <E, R>(
     })
   const once: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = Effect.flatMap(timed, check)
 
-  const attempt = (resends: number) =>
+  const attempt = (resends: number): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
     resends === 0 ? once : Effect.annotateSpans(once, "http.request.resend_count", resends)
 
-  const loop = (state: RetryPolicy.RetryState): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
-    Effect.catchAll(attempt(state.attempts), (error) =>
-      Effect.flatMap(Effect.zip(Clock.currentTimeMillis, Random.next), ([now, random]) => {
-        let [decision, next] = RetryPolicy.decide(settings.retry, state, error, now, random)
-        if (decision._tag === "Retry" && !repeatable && !neverSent(error)) {
-          decision = { _tag: "Stop", reason: "unsafe-method", attempts: decision.attempts }
-        }
-        if (decision._tag === "Stop") {
-          const reason = decision.reason
-          return Effect.logDebug(`giving up on ${request.method} ${request.url}: ${reason}`).pipe(
-            Effect.annotateLogs({ attempts: decision.attempts, reason }),
-            Effect.zipRight(Metric.increment(Metric.tagged(giveUps, "reason", reason))),
-            Effect.zipRight(
-              Effect.fail(
-                StatusError.isStatusError(error) ? StatusError.withStop(error, decision.attempts, reason) : error
-              )
-            )
-          )
-        }
-        const { delay, kind, source } = decision
-        return Effect.logDebug(
-          `retrying ${request.method} ${request.url} in ${Math.round(Duration.toMillis(delay))} ms (${source})`
-        ).pipe(
-          Effect.annotateLogs({
-            attempt: decision.attempts + 1,
-            delayMillis: Duration.toMillis(delay),
-            source,
-            kind,
-            status: StatusError.isStatusError(error) ? error.status : "transport"
-          }),
-          Effect.zipRight(Metric.increment(Metric.tagged(Metric.tagged(retries, "kind", kind), "source", source))),
-          Effect.zipRight(Effect.sleep(delay)),
-          Effect.zipRight(loop(next))
-        )
-      }))
+  const loop = (
+    state: RetryPolicy.RetryState,
+    coordinator: Coordinator.Coordinator | undefined,
+    origin: string
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
+    Effect.catchAll(
+      coordinator === undefined ? attempt(state.attempts) : coordinated(coordinator, origin, state.attempts),
+      (error) =>
+        Effect.flatMap(Effect.zip(Clock.currentTimeMillis, Random.next), ([now, random]) => {
+          let [decision, next] = RetryPolicy.decide(settings.retry, state, error, now, random)
+          if (decision._tag === "Retry" && !repeatable && !neverSent(error)) {
+            decision = { _tag: "Stop", reason: "unsafe-method", attempts: decision.attempts }
+          }
+          const retry = decision
+          const allowed = retry._tag === "Retry" && coordinator !== undefined && retry.source === "backoff"
+            ? coordinator.allowRetry(origin)
+            : Effect.succeed(true)
+          return Effect.flatMap(allowed, (ok) => {
+            const final: RetryPolicy.Decision = ok
+              ? retry
+              : { _tag: "Stop", reason: "retry-budget", attempts: retry.attempts }
+            return final._tag === "Stop" ? giveUp(final, error) : retryAfter(final, error, next, coordinator, origin)
+          })
+        })
+    )
 
-  return Effect.flatMap(Clock.currentTimeMillis, (now) => loop(RetryPolicy.initialState(settings.retry, now)))
+  const giveUp = (decision: Extract<RetryPolicy.Decision, { _tag: "Stop" }>, error: Err) => {
+    const reason = decision.reason
+    return Effect.logDebug(`giving up on ${request.method} ${request.url}: ${reason}`).pipe(
+      Effect.annotateLogs({ attempts: decision.attempts, reason }),
+      Effect.zipRight(Metric.increment(Metric.tagged(giveUps, "reason", reason))),
+      Effect.zipRight(
+        Effect.fail(
+          StatusError.isStatusError(error) ? StatusError.withStop(error, decision.attempts, reason) as Err : error
+        )
+      )
+    )
+  }
+
+  const retryAfter = (
+    decision: Extract<RetryPolicy.Decision, { _tag: "Retry" }>,
+    error: Err,
+    next: RetryPolicy.RetryState,
+    coordinator: Coordinator.Coordinator | undefined,
+    origin: string
+  ) => {
+    const { delay, kind, source } = decision
+    return Effect.logDebug(
+      `retrying ${request.method} ${request.url} in ${Math.round(Duration.toMillis(delay))} ms (${source})`
+    ).pipe(
+      Effect.annotateLogs({
+        attempt: decision.attempts + 1,
+        delayMillis: Duration.toMillis(delay),
+        source,
+        kind,
+        status: StatusError.isStatusError(error) ? error.status : "transport"
+      }),
+      Effect.zipRight(Metric.increment(Metric.tagged(Metric.tagged(retries, "kind", kind), "source", source))),
+      Effect.zipRight(Effect.sleep(delay)),
+      Effect.zipRight(loop(next, coordinator, origin))
+    )
+  }
+
+  /** One attempt under the coordinator: admitted first, and every answer reported back. */
+  const coordinated = (coordinator: Coordinator.Coordinator, origin: string, resends: number) =>
+    Effect.flatMap(coordinator.admit(origin, resends === 0), (permit) => {
+      let observed = false
+      const observe = (response: HttpClientResponse.HttpClientResponse) =>
+        Effect.flatMap(Clock.currentTimeMillis, (receivedAt) => {
+          observed = true
+          return coordinator.observe(permit, { status: response.status, headers: response.headers, receivedAt })
+        })
+      const sent = Effect.flatMap(timed, (response) => Effect.zipRight(observe(response), check(response)))
+      return Effect.onExit(
+        resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends),
+        () => (observed ? Effect.void : coordinator.release(permit))
+      )
+    })
+
+  return Effect.flatMap(Coordinator.current, (coordinator) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      coordinator._tag === "None"
+        ? loop(RetryPolicy.initialState(settings.retry, now), undefined, "")
+        : loop(
+          RetryPolicy.initialState(settings.retry, now),
+          coordinator.value,
+          Coordinator.originOf(request.url)
+        )))
 }
 
 /** @internal */

@@ -1,0 +1,284 @@
+/**
+ * Herd control: one shared view, per origin, of when to come back. A shared cooldown after a server hint, pacing
+ * from rate-limit headers, and a retry budget, so concurrent calls stop learning the server's limit alone.
+ *
+ * @since 0.1.0
+ */
+import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Metric from "effect/Metric"
+import type * as Option from "effect/Option"
+import * as internal from "./internal/coordinator.js"
+import type * as headers from "./internal/headers.js"
+
+/**
+ * The right to send one request to an origin, given by `admit`; hand it back with `observe` or `release`.
+ *
+ * @example
+ * ```ts
+ * import type { Coordinator } from "@effect-retry/core"
+ *
+ * const permit: Coordinator.Permit = { origin: "https://api.example.com", generation: 0 }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Permit {
+  /** The origin the request goes to. */
+  readonly origin: string
+  /** Which of the origin's rate-limit windows it was admitted in. */
+  readonly generation: number
+}
+
+/**
+ * What a coordinator needs to know of a response.
+ *
+ * @example
+ * ```ts
+ * import type { Coordinator } from "@effect-retry/core"
+ *
+ * const seen: Coordinator.Observed = { status: 429, headers: { "retry-after": "1" }, receivedAt: Date.now() }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Observed {
+  readonly status: number
+  /** Response headers with lower-case names. */
+  readonly headers: headers.HeaderRecord
+  /** When it arrived, epoch milliseconds on the local clock. */
+  readonly receivedAt: number
+}
+
+/**
+ * The coordinator service: `withStatusRetry` asks it before every attempt and tells it every answer.
+ *
+ * @example
+ * ```ts
+ * import { Coordinator } from "@effect-retry/core"
+ * import { Effect, Option } from "effect"
+ *
+ * const send = <A, E>(origin: string, request: Effect.Effect<A, E>) =>
+ *   Effect.gen(function*() {
+ *     const coordinator = yield* Coordinator.Coordinator
+ *     const permit = yield* coordinator.admit(origin, true)
+ *     return yield* Effect.onExit(request, () => coordinator.release(permit))
+ *   })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Coordinator {
+  /**
+   * Waits until a request to the origin may go (no cooldown, quota left, not learning) and returns its permit.
+   * `first` tells a first attempt from a retry (retry budgets are a fraction of first attempts). Interrupting a
+   * waiting call releases its place.
+   */
+  readonly admit: (origin: string, first: boolean) => Effect.Effect<Permit>
+  /** Learns from an answer: rate-limit headers pace the origin, a 429 or 503 hint holds it until its instant. */
+  readonly observe: (permit: Permit, response: Observed) => Effect.Effect<void>
+  /** Hands back a permit whose request got no answer (a transport failure, a timeout, an interruption). */
+  readonly release: (permit: Permit) => Effect.Effect<void>
+  /** Whether the origin's retry budget allows one more retry (and takes it). */
+  readonly allowRetry: (origin: string) => Effect.Effect<boolean>
+  /** How many origins it holds state for. */
+  readonly size: Effect.Effect<number>
+}
+
+/**
+ * The service tag of the coordinator.
+ *
+ * @example
+ * ```ts
+ * import { Coordinator } from "@effect-retry/core"
+ * import { Effect } from "effect"
+ *
+ * const origins = Effect.flatMap(Coordinator.Coordinator, (c) => c.size)
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const Coordinator: Context.Tag<Coordinator, Coordinator> = internal.tag
+
+/**
+ * Options of a coordinator, each with a documented default.
+ *
+ * @example
+ * ```ts
+ * import type { Coordinator } from "@effect-retry/core"
+ *
+ * const options: Coordinator.CoordinatorOptions = {
+ *   limits: { "https://api.example.com": { requests: 10, window: "1 second" } },
+ *   retryBudget: { ratio: 0.1, minRetries: 3, window: "10 seconds" }
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CoordinatorOptions {
+  /**
+   * Calls held by a cooldown or an empty quota are released at random over this window after the instant, not all
+   * at once. Default: 50 millis.
+   */
+  readonly releaseSpread?: Duration.DurationInput
+  /**
+   * While an origin has never answered, let one request go first and hold the rest until its answer says what
+   * the budget is. Default: `true`.
+   */
+  readonly cautiousStart?: boolean
+  /**
+   * Known limits per origin (`"https://api.example.com"`): no more than `requests` per `window` are sent, from the
+   * very first request. Default: none (limits are learned from the rate-limit headers).
+   */
+  readonly limits?: Readonly<Record<string, { readonly requests: number; readonly window: Duration.DurationInput }>>
+  /**
+   * Retries of transient failures to an origin may add at most `ratio` of its first attempts plus `minRetries`, per
+   * `window`; past that a call fails at once with `stopReason` "retry-budget". Retries the server paced with a hint
+   * (429, 503 with Retry-After) are not counted: the cooldown already spaces them. `false` turns it off.
+   * Default: `{ ratio: 0.1, minRetries: 3, window: "10 seconds" }`.
+   */
+  readonly retryBudget?:
+    | false
+    | {
+      readonly ratio?: number
+      readonly minRetries?: number
+      readonly window?: Duration.DurationInput
+    }
+  /** An origin unused this long is forgotten. Default: 5 minutes. */
+  readonly originTtl?: Duration.DurationInput
+  /** At most this many origins are remembered; the least recently used go first. Default: 10 000. */
+  readonly maxOrigins?: number
+}
+
+/**
+ * Makes an in-memory coordinator; throws `InvalidRetryOptions` for bad options.
+ *
+ * @example
+ * ```ts
+ * import { Coordinator } from "@effect-retry/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const coordinator = yield* Coordinator.make({ releaseSpread: "100 millis" })
+ *   return yield* coordinator.size
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options?: CoordinatorOptions): Effect.Effect<Coordinator> => {
+  const settings = internal.resolve(options)
+  return internal.make(settings)
+}
+
+/**
+ * Provides an in-memory coordinator shared by every client in the program; bad options throw
+ * `InvalidRetryOptions` when the layer is built.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { Coordinator } from "@effect-retry/core"
+ * import { withStatusRetry } from "@effect-retry/platform"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = (yield* HttpClient.HttpClient).pipe(withStatusRetry())
+ *   return yield* client.get("https://api.example.com/items")
+ * }).pipe(Effect.provide(Coordinator.layer()))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: CoordinatorOptions): Layer.Layer<Coordinator> => {
+  const settings = internal.resolve(options)
+  return Layer.effect(Coordinator, internal.make(settings))
+}
+
+/**
+ * The origin of a URL (`https://api.example.com:8443`), as the coordinator keys its state.
+ *
+ * @example
+ * ```ts
+ * import { Coordinator } from "@effect-retry/core"
+ *
+ * Coordinator.originOf("https://api.example.com/items?page=2") // "https://api.example.com"
+ * ```
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const originOf: (url: string) => string = internal.originOf
+
+/**
+ * Counts requests held, tagged `reason`: `cooldown`, `pacing` or `learning`.
+ *
+ * @example
+ * ```ts
+ * import { Coordinator } from "@effect-retry/core"
+ * import { Effect, Metric } from "effect"
+ *
+ * const held = Effect.map(Metric.value(Coordinator.holds), (state) => state.count)
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const holds: Metric.Metric.Counter<number> = internal.holds
+
+/**
+ * Counts held requests released.
+ *
+ * @example
+ * ```ts
+ * import { Coordinator } from "@effect-retry/core"
+ * import { Effect, Metric } from "effect"
+ *
+ * const released = Effect.map(Metric.value(Coordinator.releases), (state) => state.count)
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const releases: Metric.Metric.Counter<number> = internal.releases
+
+/**
+ * Counts retries refused because an origin's retry budget was empty.
+ *
+ * @example
+ * ```ts
+ * import { Coordinator } from "@effect-retry/core"
+ * import { Effect, Metric } from "effect"
+ *
+ * const refused = Effect.map(Metric.value(Coordinator.refusals), (state) => state.count)
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const refusals: Metric.Metric.Counter<number> = internal.refusals
+
+/**
+ * Reads the coordinator if one is provided, without requiring it.
+ *
+ * @example
+ * ```ts
+ * import { Coordinator } from "@effect-retry/core"
+ * import { Effect, Option } from "effect"
+ *
+ * const provided = Effect.map(Coordinator.current, Option.isSome)
+ * ```
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const current: Effect.Effect<Option.Option<Coordinator>> = internal.current

@@ -1,0 +1,337 @@
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import type * as Coordinator from "../Coordinator.js"
+import * as options from "./options.js"
+import * as rateLimit from "./rateLimit.js"
+import * as serverHint from "./serverHint.js"
+import { InvalidRetryOptions } from "./invalidOptions.js"
+
+/** @internal */
+export interface Settings {
+  readonly releaseSpread: number
+  readonly cautiousStart: boolean
+  readonly limits: ReadonlyMap<string, { readonly requests: number; readonly window: number }>
+  readonly retryRatio: number
+  readonly minRetries: number
+  readonly retryWindow: number
+  readonly retryBudget: boolean
+  readonly originTtl: number
+  readonly maxOrigins: number
+}
+
+/** @internal */
+export const resolve = (input: Coordinator.CoordinatorOptions = {}): Settings => {
+  const problems: Array<string> = []
+  const releaseSpread = options.millis(problems, "releaseSpread", input.releaseSpread, "50 millis")
+  if (input.cautiousStart !== undefined && typeof input.cautiousStart !== "boolean") {
+    problems.push(`cautiousStart must be true or false, got ${options.show(input.cautiousStart)}`)
+  }
+  const limits = new Map<string, { requests: number; window: number }>()
+  for (const [origin, limit] of Object.entries(input.limits ?? {})) {
+    const requests = options.integer(problems, `limits["${origin}"].requests`, limit?.requests, 0, 1)
+    const window = options.millis(problems, `limits["${origin}"].window`, limit?.window, 0)
+    if (window === 0) problems.push(`limits["${origin}"].window must be more than zero`)
+    limits.set(originOf(origin), { requests, window })
+  }
+  const budget = input.retryBudget === false ? undefined : input.retryBudget ?? {}
+  const retryRatio = options.number(problems, "retryBudget.ratio", budget?.ratio, 0.1, 0, 1000)
+  const minRetries = options.integer(problems, "retryBudget.minRetries", budget?.minRetries, 3, 0)
+  const retryWindow = options.millis(problems, "retryBudget.window", budget?.window, "10 seconds")
+  if (retryWindow === 0) problems.push("retryBudget.window must be more than zero")
+  const originTtl = options.millis(problems, "originTtl", input.originTtl, "5 minutes")
+  const maxOrigins = options.integer(problems, "maxOrigins", input.maxOrigins, 10_000, 1)
+  if (problems.length > 0) throw new InvalidRetryOptions({ problems })
+  return {
+    releaseSpread,
+    cautiousStart: input.cautiousStart ?? true,
+    limits,
+    retryRatio,
+    minRetries,
+    retryWindow,
+    retryBudget: budget !== undefined,
+    originTtl,
+    maxOrigins
+  }
+}
+
+/** The origin (scheme, host, port) of a URL, or the input itself when it is not an absolute URL. @internal */
+export const originOf = (url: string): string => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return url
+  }
+}
+
+interface OriginState {
+  /** No request is admitted before this instant (a server hint). */
+  cooldownUntil: number
+  /** Requests per window, configured or learned from the headers. */
+  limit: number | undefined
+  /** Window length, configured or learned from `RateLimit-Policy`. */
+  windowMillis: number | undefined
+  /** When the server's current window ends, as far as we know. */
+  windowEnd: number | undefined
+  /** Requests that may still be admitted before `windowEnd`; undefined when the budget is unknown. */
+  allowance: number | undefined
+  /** A first request is out learning the origin's budget; the others wait for its answer. */
+  probing: boolean
+  /** The origin has answered at least once. */
+  learned: boolean
+  /** Retry budget window. */
+  budgetStart: number
+  firstAttempts: number
+  retries: number
+  /** Requests admitted and not yet answered. */
+  inFlight: number
+  /** Counts windows, so an answer to a request of an earlier window is not taken for news of this one. */
+  generation: number
+  /** Completed and replaced whenever something that may admit waiters changes. */
+  changed: Deferred.Deferred<void>
+  lastUsed: number
+}
+
+/** @internal */
+export const holds = Metric.counter("http_client_coordinator_holds_total", {
+  description: "Requests held by the origin coordinator (cooldown, pacing or a first request learning the budget)",
+  incremental: true
+})
+
+/** @internal */
+export const releases = Metric.counter("http_client_coordinator_releases_total", {
+  description: "Held requests the origin coordinator released",
+  incremental: true
+})
+
+/** @internal */
+export const refusals = Metric.counter("http_client_coordinator_retry_refusals_total", {
+  description: "Retries refused because the origin's retry budget was empty",
+  incremental: true
+})
+
+type Admission =
+  | { readonly _tag: "Admit"; readonly permit: Coordinator.Permit }
+  | { readonly _tag: "Wait"; readonly until: number | undefined; readonly changed: Deferred.Deferred<void>; readonly why: string }
+
+const spanEvent = (name: string, attributes: Record<string, unknown>) =>
+  Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+    Option.isSome(span)
+      ? Effect.flatMap(Clock.currentTimeNanos, (now) => Effect.sync(() => span.value.event(name, now, attributes)))
+      : Effect.void)
+
+/** @internal */
+export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator> =>
+  Effect.sync(() => {
+    const origins = new Map<string, OriginState>()
+
+    const fresh = (origin: string, now: number): OriginState => {
+      const configured = settings.limits.get(origin)
+      return {
+        cooldownUntil: 0,
+        limit: configured?.requests,
+        windowMillis: configured?.window,
+        windowEnd: undefined,
+        allowance: configured?.requests,
+        probing: false,
+        learned: configured !== undefined,
+        budgetStart: now,
+        firstAttempts: 0,
+        retries: 0,
+        inFlight: 0,
+        generation: 0,
+        changed: Deferred.unsafeMake<void>(FiberId.none),
+        lastUsed: now
+      }
+    }
+
+    const sweep = (now: number) => {
+      for (const [key, state] of origins) {
+        if (now - state.lastUsed > settings.originTtl && !state.probing) origins.delete(key)
+      }
+      // Still too many: drop the least recently used.
+      if (origins.size >= settings.maxOrigins) {
+        const oldest = [...origins.entries()].sort((a, b) => a[1].lastUsed - b[1].lastUsed)
+        for (const [key] of oldest.slice(0, origins.size - settings.maxOrigins + 1)) origins.delete(key)
+      }
+    }
+
+    const stateOf = (origin: string, now: number): OriginState => {
+      let state = origins.get(origin)
+      if (state === undefined) {
+        if (origins.size >= settings.maxOrigins || origins.size % 256 === 255) sweep(now)
+        state = fresh(origin, now)
+        origins.set(origin, state)
+      }
+      state.lastUsed = now
+      return state
+    }
+
+    const notify = (state: OriginState) => {
+      const previous = state.changed
+      state.changed = Deferred.unsafeMake<void>(FiberId.none)
+      Deferred.unsafeDone(previous, Effect.void)
+    }
+
+    /** Moves the state past a window that has ended: the quota is full again. */
+    const roll = (state: OriginState, now: number) => {
+      if (state.windowEnd === undefined || now < state.windowEnd) return
+      state.generation++
+      if (state.limit === undefined) {
+        state.allowance = undefined
+        state.windowEnd = undefined
+        return
+      }
+      state.allowance = state.limit
+      state.windowEnd = state.windowMillis === undefined
+        ? undefined
+        : state.windowEnd + Math.ceil((now - state.windowEnd + 1) / state.windowMillis) * state.windowMillis
+    }
+
+    const decide = (origin: string, first: boolean, now: number): Admission => {
+      const state = stateOf(origin, now)
+      if (now < state.cooldownUntil) {
+        return { _tag: "Wait", until: state.cooldownUntil, changed: state.changed, why: "cooldown" }
+      }
+      roll(state, now)
+      if (settings.cautiousStart && !state.learned) {
+        if (state.probing) return { _tag: "Wait", until: undefined, changed: state.changed, why: "learning" }
+        state.probing = true
+      } else if (state.allowance !== undefined) {
+        if (state.allowance <= 0) {
+          if (state.windowEnd === undefined && state.limit !== undefined && state.windowMillis !== undefined) {
+            // A configured limit with no window seen yet: the window starts now.
+            state.windowEnd = now + state.windowMillis
+          }
+          return { _tag: "Wait", until: state.windowEnd, changed: state.changed, why: "pacing" }
+        }
+        if (state.windowEnd === undefined && state.windowMillis !== undefined) state.windowEnd = now + state.windowMillis
+        state.allowance--
+      }
+      if (first) state.firstAttempts++
+      state.inFlight++
+      return { _tag: "Admit", permit: { origin, generation: state.generation } }
+    }
+
+    const admit = (origin: string, first: boolean): Effect.Effect<Coordinator.Permit> => {
+      const loop = (held: boolean): Effect.Effect<Coordinator.Permit> =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const admission = decide(origin, first, now)
+          if (admission._tag === "Admit") {
+            return held
+              ? Effect.as(
+                Effect.zipRight(
+                  Metric.increment(releases),
+                  spanEvent("coordinator.release", { "server.address": origin })
+                ),
+                admission.permit
+              )
+              : Effect.succeed(admission.permit)
+          }
+          const wake = admission.until === undefined
+            ? Deferred.await(admission.changed).pipe(Effect.timeout(Duration.seconds(1)), Effect.ignore)
+            : Effect.flatMap(Random.next, (r) =>
+              Effect.raceFirst(
+                Effect.sleep(Duration.millis(Math.max(0, admission.until! - now) + r * settings.releaseSpread)),
+                Deferred.await(admission.changed)
+              ))
+          const announce = held ? Effect.void : Effect.logDebug(`holding a request to ${origin}: ${admission.why}`).pipe(
+            Effect.annotateLogs({ origin, reason: admission.why, until: admission.until ?? "its first answer" }),
+            Effect.zipRight(Metric.increment(Metric.tagged(holds, "reason", admission.why))),
+            Effect.zipRight(spanEvent("coordinator.hold", { "server.address": origin, reason: admission.why }))
+          )
+          return Effect.zipRight(announce, Effect.zipRight(wake, loop(true)))
+        })
+      return loop(false)
+    }
+
+    const observe = (
+      permit: Coordinator.Permit,
+      response: Coordinator.Observed
+    ): Effect.Effect<void> =>
+      Effect.sync(() => {
+        const now = response.receivedAt
+        const hint = response.status === 429 || response.status === 503
+          ? serverHint.fromHeaders(response.headers, now)
+          : undefined
+        const state = stateOf(permit.origin, now)
+        state.inFlight = Math.max(0, state.inFlight - 1)
+        const wasLearning = !state.learned
+        state.learned = true
+        state.probing = false
+        roll(state, now)
+        // An answer to a request sent in an earlier window says nothing about this one.
+        const current = permit.generation === state.generation
+        const info = current ? rateLimit.parse(response.headers, now) : undefined
+        if (info !== undefined) {
+          const resetAt = now + info.resetMillis
+          state.limit = info.limit ?? Math.max(state.limit ?? 0, info.remaining + 1)
+          if (info.windowMillis !== undefined) state.windowMillis = info.windowMillis
+          if (state.windowEnd === undefined || state.allowance === undefined) {
+            // The first news of this window: take the server's word, less what is still on its way to it.
+            state.windowEnd = resetAt
+            state.allowance = Math.max(0, info.remaining - state.inFlight)
+          } else {
+            // Reset times are rounded up to whole seconds: the earliest one told is the closest to the truth.
+            state.windowEnd = Math.min(state.windowEnd, resetAt)
+            state.allowance = Math.min(state.allowance, info.remaining)
+          }
+        }
+        if (hint !== undefined && (current || state.limit === undefined)) {
+          state.cooldownUntil = Math.max(state.cooldownUntil, hint.at)
+          if (response.status === 429) state.allowance = 0
+          if (state.windowEnd === undefined || state.windowEnd < hint.at) state.windowEnd = hint.at
+        }
+        if (wasLearning || info !== undefined) notify(state)
+      })
+
+    const release = (permit: Coordinator.Permit): Effect.Effect<void> =>
+      Effect.sync(() => {
+        const state = origins.get(permit.origin)
+        if (state === undefined) return
+        state.inFlight = Math.max(0, state.inFlight - 1)
+        if (state.probing) {
+          // The first request ended without an answer: let the next waiter try.
+          state.probing = false
+          notify(state)
+        }
+      })
+
+    const allowRetry = (origin: string): Effect.Effect<boolean> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (!settings.retryBudget) return Effect.succeed(true)
+        const state = stateOf(origin, now)
+        if (now - state.budgetStart >= settings.retryWindow) {
+          state.budgetStart = now
+          state.firstAttempts = 0
+          state.retries = 0
+        }
+        const allowed = settings.minRetries + settings.retryRatio * state.firstAttempts - state.retries >= 1
+        if (allowed) {
+          state.retries++
+          return Effect.succeed(true)
+        }
+        return Effect.logDebug(`retry budget of ${origin} is empty`).pipe(
+          Effect.annotateLogs({ origin, firstAttempts: state.firstAttempts, retries: state.retries }),
+          Effect.zipRight(Metric.increment(refusals)),
+          Effect.zipRight(spanEvent("coordinator.retry_refused", { "server.address": origin })),
+          Effect.as(false)
+        )
+      })
+
+    const size = Effect.sync(() => origins.size)
+
+    return { admit, observe, release, allowRetry, size } satisfies Coordinator.Coordinator
+  })
+
+/** @internal */
+export const tag = Context.GenericTag<Coordinator.Coordinator>("@effect-retry/core/Coordinator")
+
+/** @internal */
+export const current = Effect.serviceOption(tag)
