@@ -185,15 +185,12 @@ export const make = (options?: CoordinatorOptions): Effect.Effect<Coordinator> =
  *
  * @example
  * ```ts
- * import { HttpClient } from "@effect/platform"
  * import { Coordinator } from "@effect-retry/core"
- * import { withStatusRetry } from "@effect-retry/platform"
  * import { Effect } from "effect"
  *
- * const program = Effect.gen(function*() {
- *   const client = (yield* HttpClient.HttpClient).pipe(withStatusRetry())
- *   return yield* client.get("https://api.example.com/items")
- * }).pipe(Effect.provide(Coordinator.layer()))
+ * // Every withStatusRetry() client used by `program` now shares one view of each origin.
+ * declare const program: Effect.Effect<string>
+ * const coordinated = program.pipe(Effect.provide(Coordinator.layer()))
  * ```
  *
  * @since 0.1.0

@@ -39,7 +39,22 @@ import type * as StatusPolicy from "./StatusPolicy.js"
  * @since 0.1.0
  * @category errors
  */
-export class InvalidRetryOptions extends invalid.InvalidRetryOptions {}
+export const InvalidRetryOptions: typeof invalid.InvalidRetryOptions = invalid.InvalidRetryOptions
+
+/**
+ * The type of `InvalidRetryOptions` errors, thrown by every constructor of this package that checks options.
+ *
+ * @example
+ * ```ts
+ * import { RetryPolicy } from "@effect-retry/core"
+ *
+ * const problems = (e: RetryPolicy.InvalidRetryOptions): ReadonlyArray<string> => e.problems
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type InvalidRetryOptions = invalid.InvalidRetryOptions
 
 /**
  * Options of a retry policy; every one has a bounded default, so no retry loop is ever infinite by default.

@@ -12,14 +12,16 @@ export const millis = (
 ): number => {
   const input = value === undefined ? fallback : value
   const decoded = Duration.decodeUnknown(input)
-  if (decoded._tag === "None" || (typeof input === "number" && Number.isNaN(input))) {
+  // A `[seconds, nanos]` pair is checked part by part: Effect turns a NaN part into zero too.
+  const parts: ReadonlyArray<unknown> = Array.isArray(input) ? input : [input]
+  if (decoded._tag === "None" || parts.some((n) => typeof n === "number" && Number.isNaN(n))) {
     problems.push(`${name} must be a duration (a number of milliseconds or a string like "5 seconds"), got ${show(input)}`)
     return NaN
   }
   const ms = Duration.toMillis(decoded.value)
   // Effect turns negative inputs into zero silently: catch them before it does.
-  const negative = (typeof input === "number" && input < 0) || (typeof input === "string" && input.trim().startsWith("-")) ||
-    (typeof input === "bigint" && input < BigInt(0))
+  const negative = parts.some((n) => typeof n === "number" && n < 0) ||
+    (typeof input === "string" && input.trim().startsWith("-")) || (typeof input === "bigint" && input < BigInt(0))
   if (!Number.isFinite(ms) || negative) {
     problems.push(`${name} must be finite and not negative, got ${show(input)}`)
     return NaN
@@ -75,6 +77,8 @@ export const show = (u: unknown): string => {
   if (typeof u === "string") return JSON.stringify(u)
   if (typeof u === "bigint") return `${u}n`
   if (typeof u === "number" || typeof u === "boolean" || u === null || u === undefined) return String(u)
+  // JSON would print Infinity and NaN as null.
+  if (Array.isArray(u)) return `[${u.map(show).join(",")}]`
   try {
     return JSON.stringify(u) ?? String(u)
   } catch {

@@ -96,7 +96,10 @@ const fromStructured = (record: headers.HeaderRecord): Info | undefined => {
   if (value === undefined) return undefined
   const items = parseList(value)
   if (items === undefined || items.length === 0) return undefined
-  const byName = new Map(items.map((item) => [item.name, item.params.get("")] as const))
+  // Only dictionary members (`remaining=0`) carry a value in their head; a policy may well be named "remaining".
+  const byName = new Map(
+    items.filter((item) => item.params.has("")).map((item) => [item.name, item.params.get("")] as const)
+  )
   if (byName.has("remaining")) {
     const remaining = integer(byName.get("remaining"))
     const reset = integer(byName.get("reset"))

@@ -81,5 +81,9 @@ export const redactHeaders = (
   return out
 }
 
-/** Drops `user:password@` from a URL, keeping the rest as it was. @internal */
-export const redactUrl = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, `$1${REDACTED}@`)
+/**
+ * Drops `user:password@` from a URL, keeping the rest as it was. The userinfo ends at the last `@` before the path,
+ * query or fragment, as URL parsers read it, so a password containing `@` is redacted whole.
+ * @internal
+ */
+export const redactUrl = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, `$1${REDACTED}@`)

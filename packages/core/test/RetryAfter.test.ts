@@ -1,0 +1,123 @@
+import { HttpDate, RetryAfter } from "@effect-retry/core"
+import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as fc from "effect/FastCheck"
+import * as Option from "effect/Option"
+
+const NOW = Date.UTC(2015, 9, 21, 7, 28, 0)
+const millis = (value: string, options?: RetryAfter.ParseOptions) =>
+  Option.map(RetryAfter.parse(value, options), Duration.toMillis)
+
+describe("RetryAfter.parse: delay-seconds", () => {
+  it("takes whole seconds exactly, whitespace trimmed", () => {
+    expect(millis("7")).toStrictEqual(Option.some(7000))
+    expect(millis("0")).toStrictEqual(Option.some(0))
+    expect(millis("  120 ")).toStrictEqual(Option.some(120_000))
+    expect(millis("\t30\r\n")).toStrictEqual(Option.some(30_000))
+    expect(millis("007")).toStrictEqual(Option.some(7000))
+    expect(millis("999999999999")).toStrictEqual(Option.some(999_999_999_999_000))
+  })
+
+  it("rejects signs, fractions, units, exponents and empty values", () => {
+    for (const value of ["-1", "+5", "1.5", "5s", "5 s", "", "   ", "1e3", "0x10", "7 7", "7,8", "Infinity", "NaN", "٣"]) {
+      expect(RetryAfter.parse(value, { now: NOW }), JSON.stringify(value)).toStrictEqual(Option.none())
+    }
+  })
+
+  it("keeps a huge value exact instead of overflowing", () => {
+    const huge = RetryAfter.parse("99999999999999999999")
+    expect(Option.map(huge, Duration.unsafeToNanos)).toStrictEqual(
+      Option.some(BigInt("99999999999999999999") * BigInt(1_000_000_000))
+    )
+    expect(Option.map(huge, Duration.isFinite)).toStrictEqual(Option.some(true))
+    // Far more than any cap, so a comparison with one stops the retry.
+    expect(Option.map(huge, Duration.greaterThan(Duration.days(365 * 1_000_000)))).toStrictEqual(Option.some(true))
+    // The first value that switches to nanoseconds.
+    expect(Option.map(RetryAfter.parse("1000000000000"), Duration.unsafeToNanos)).toStrictEqual(
+      Option.some(BigInt(10) ** BigInt(21))
+    )
+  })
+
+  it.prop("any non-negative integer of seconds is exact to the nanosecond", [
+    fc.bigInt({ min: BigInt(0), max: BigInt(10) ** BigInt(40) }),
+    fc.constantFrom("", " ", "\t", "  ")
+  ], ([seconds, pad]) => {
+    const parsed = RetryAfter.parse(`${pad}${seconds}${pad}`)
+    expect(Option.map(parsed, Duration.unsafeToNanos)).toStrictEqual(Option.some(seconds * BigInt(1_000_000_000)))
+  })
+})
+
+describe("RetryAfter.parse: HTTP-date", () => {
+  const date = "Wed, 21 Oct 2015 07:28:00 GMT"
+
+  it("measures the date against the response's Date header", () => {
+    expect(millis("Wed, 21 Oct 2015 07:28:02 GMT", { date, now: NOW })).toStrictEqual(Option.some(2000))
+    // The local clock is a minute ahead or behind: the Date header still wins.
+    expect(millis("Wed, 21 Oct 2015 07:28:02 GMT", { date, now: NOW + 60_000 })).toStrictEqual(Option.some(2000))
+    expect(millis("Wed, 21 Oct 2015 07:28:02 GMT", { date, now: NOW - 60_000 })).toStrictEqual(Option.some(2000))
+  })
+
+  it("reads all three formats", () => {
+    expect(millis("Wednesday, 21-Oct-15 07:28:05 GMT", { date, now: NOW })).toStrictEqual(Option.some(5000))
+    expect(millis("Wed Oct 21 07:28:09 2015", { date, now: NOW })).toStrictEqual(Option.some(9000))
+    expect(millis("Wed Oct 21 08:28:00 2015", { date: HttpDate.formatAsctime(NOW), now: 0 })).toStrictEqual(
+      Option.some(3_600_000)
+    )
+    expect(millis("Wed, 21 Oct 2015 07:28:03 GMT", { date: HttpDate.formatRfc850(NOW), now: NOW })).toStrictEqual(
+      Option.some(3000)
+    )
+  })
+
+  it("falls back to the local clock without a valid Date header", () => {
+    expect(millis("Wed, 21 Oct 2015 07:28:05 GMT", { now: NOW })).toStrictEqual(Option.some(5000))
+    expect(millis("Wed, 21 Oct 2015 07:28:05 GMT", { now: NOW, date: "yesterday" })).toStrictEqual(Option.some(5000))
+    expect(millis("Wed, 21 Oct 2015 07:28:05 GMT", { now: NOW, date: "Sat, 31 Feb 2015 00:00:00 GMT" }))
+      .toStrictEqual(Option.some(5000))
+    expect(millis("Wed, 21 Oct 2015 07:28:05 GMT", { now: NOW, date: "" })).toStrictEqual(Option.some(5000))
+  })
+
+  it("gives zero for a date in the past", () => {
+    expect(millis("Wed, 21 Oct 2015 07:27:00 GMT", { now: NOW })).toStrictEqual(Option.some(0))
+    expect(millis("Sun, 06 Nov 1994 08:49:37 GMT", { date, now: NOW })).toStrictEqual(Option.some(0))
+    expect(millis(date, { date, now: NOW })).toStrictEqual(Option.some(0))
+  })
+
+  it("rejects an impossible or malformed date", () => {
+    expect(millis("Sat, 31 Feb 2015 07:28:00 GMT", { date, now: NOW })).toStrictEqual(Option.none())
+    expect(millis("Wed, 21 Oct 2015 07:28:00", { date, now: NOW })).toStrictEqual(Option.none())
+    expect(millis("2015-10-21T07:28:02Z", { date, now: NOW })).toStrictEqual(Option.none())
+  })
+
+  it.prop(
+    "a date k seconds after the Date header waits k seconds, whatever the local clock says",
+    [
+      fc.date({ min: new Date(0), max: new Date("2999-12-31T00:00:00Z"), noInvalidDate: true })
+        .map((d) => Math.floor(d.getTime() / 1000)),
+      fc.integer({ min: 0, max: 10_000_000 }),
+      fc.integer({ min: -86_400_000, max: 86_400_000 })
+    ],
+    ([server, k, skew]) => {
+      const serverNow = server * 1000
+      const options = { date: HttpDate.formatImfFixdate(serverNow), now: serverNow + skew }
+      expect(millis(HttpDate.formatImfFixdate(serverNow + k * 1000), options)).toStrictEqual(Option.some(k * 1000))
+      expect(millis(HttpDate.formatAsctime(serverNow + k * 1000), options)).toStrictEqual(Option.some(k * 1000))
+    }
+  )
+})
+
+describe("RetryAfter.parse never throws", () => {
+  const noise = fc.stringOf(fc.constantFrom(..."0123456789 -+.,:GMTWedOct".split("")), { maxLength: 40 })
+
+  it.prop("any string gives None or a finite, non-negative delay", [
+    fc.oneof(fc.string(), fc.fullUnicodeString(), noise),
+    fc.option(fc.oneof(fc.string(), noise), { nil: undefined }),
+    fc.date({ noInvalidDate: true }).map((d) => d.getTime())
+  ], ([value, date, now]) => {
+    const result = RetryAfter.parse(value, { now, date })
+    if (Option.isSome(result)) {
+      const ms = Duration.toMillis(result.value)
+      expect(Number.isNaN(ms)).toBe(false)
+      expect(ms).toBeGreaterThanOrEqual(0)
+    }
+  }, { fastCheck: { numRuns: 300 } })
+})

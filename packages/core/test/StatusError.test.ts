@@ -1,0 +1,252 @@
+import { StatusError, StatusPolicy } from "@effect-retry/core"
+import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+
+const ITEMS = "https://api.test/items"
+
+const response = (
+  status: number,
+  headers: StatusError.ResponseLike["headers"] = {},
+  extra: Partial<StatusError.ResponseLike> = {}
+): StatusError.ResponseLike => ({ status, method: "GET", url: ITEMS, headers, receivedAt: 1_000, ...extra })
+
+const errorOf = (status: number, headers?: StatusError.ResponseLike["headers"], options?: StatusError.FromResponseOptions) =>
+  Option.getOrThrow(StatusError.fromResponse(response(status, headers), options))
+
+describe("StatusError.fromResponse: classes and kinds", () => {
+  const cases: ReadonlyArray<readonly [number, new(args: StatusError.StatusErrorFields) => StatusError.StatusError, string, string]> = [
+    [400, StatusError.BadRequest, "BadRequest", "permanent"],
+    [401, StatusError.Unauthorized, "Unauthorized", "permanent"],
+    [403, StatusError.Forbidden, "Forbidden", "permanent"],
+    [404, StatusError.NotFound, "NotFound", "permanent"],
+    [405, StatusError.MethodNotAllowed, "MethodNotAllowed", "permanent"],
+    [408, StatusError.RequestTimeout, "RequestTimeout", "transient"],
+    [409, StatusError.Conflict, "Conflict", "permanent"],
+    [422, StatusError.UnprocessableEntity, "UnprocessableEntity", "permanent"],
+    [429, StatusError.TooManyRequests, "TooManyRequests", "throttled"],
+    [500, StatusError.InternalServerError, "InternalServerError", "transient"],
+    [502, StatusError.BadGateway, "BadGateway", "transient"],
+    [503, StatusError.ServiceUnavailable, "ServiceUnavailable", "transient"],
+    [504, StatusError.GatewayTimeout, "GatewayTimeout", "transient"],
+    [410, StatusError.PermanentStatus, "PermanentStatus", "permanent"],
+    [418, StatusError.PermanentStatus, "PermanentStatus", "permanent"],
+    [501, StatusError.PermanentStatus, "PermanentStatus", "permanent"],
+    [505, StatusError.PermanentStatus, "PermanentStatus", "permanent"],
+    [599, StatusError.PermanentStatus, "PermanentStatus", "permanent"]
+  ]
+
+  for (const [status, Class, tag, kind] of cases) {
+    it(`${status} is ${tag}, ${kind}`, () => {
+      const error = errorOf(status)
+      expect(error).toBeInstanceOf(Class)
+      expect(error).toBeInstanceOf(Error)
+      expect(error._tag).toBe(tag)
+      expect(error.kind).toBe(kind)
+      expect(error.status).toBe(status)
+      expect(error.attempts).toBe(1)
+      expect(error.stopReason).toStrictEqual(Option.none())
+      expect(error.receivedAt).toBe(1_000)
+      expect(StatusError.isStatusError(error)).toBe(true)
+      expect(StatusError.isRetryable(error)).toBe(kind !== "permanent")
+      expect(StatusError.isPermanent(error)).toBe(kind === "permanent")
+    })
+  }
+
+  it("a status the policy adds is a RetryableStatus; a known class keeps its class whatever the policy says", () => {
+    const policy = StatusPolicy.defaultPolicy.pipe(
+      StatusPolicy.retrying([425, 404]),
+      StatusPolicy.notRetrying([500])
+    )
+    const tooEarly = errorOf(425, {}, { policy })
+    expect(tooEarly).toBeInstanceOf(StatusError.RetryableStatus)
+    expect([tooEarly._tag, tooEarly.kind, StatusError.isRetryable(tooEarly)]).toStrictEqual(["RetryableStatus", "transient", true])
+    const notFound = errorOf(404, {}, { policy })
+    expect([notFound._tag, notFound.kind, StatusError.isPermanent(notFound)]).toStrictEqual(["NotFound", "transient", true])
+    const internal = errorOf(500, {}, { policy })
+    expect([internal._tag, internal.kind, StatusError.isRetryable(internal)]).toStrictEqual([
+      "InternalServerError",
+      "permanent",
+      true
+    ])
+  })
+
+  it("is None for statuses that are not failures", () => {
+    for (const status of [100, 200, 201, 204, 301, 304, 399]) {
+      expect(StatusError.fromResponse(response(status)), String(status)).toStrictEqual(Option.none())
+    }
+  })
+
+  it("a transient status with a server hint is throttled, and carries the hint", () => {
+    const withRetryAfter = errorOf(503, { "retry-after": "120" })
+    expect(withRetryAfter.kind).toBe("throttled")
+    expect(Option.map(withRetryAfter.retryAfter, (h) => [h.source, Duration.toMillis(h.delay), h.at])).toStrictEqual(
+      Option.some(["retry-after", 120_000, 121_000])
+    )
+    const withRateLimit = errorOf(502, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "4" })
+    expect(withRateLimit.kind).toBe("throttled")
+    expect(Option.map(withRateLimit.retryAfter, (h) => [h.source, h.at])).toStrictEqual(Option.some(["x-ratelimit-reset", 5_000]))
+    // A malformed Retry-After is no hint: still transient.
+    const malformed = errorOf(503, { "retry-after": "soon" })
+    expect([malformed.kind, malformed.retryAfter]).toStrictEqual(["transient", Option.none()])
+  })
+
+  it("a 429 is throttled with or without a hint", () => {
+    expect(errorOf(429).retryAfter).toStrictEqual(Option.none())
+    expect(Option.map(errorOf(429, { "retry-after": "7" }).retryAfter, (h) => h.at)).toStrictEqual(Option.some(8_000))
+  })
+
+  it("a permanent status carries no hint", () => {
+    const error = errorOf(404, { "retry-after": "7" })
+    expect([error.kind, error.retryAfter]).toStrictEqual(["permanent", Option.none()])
+  })
+
+  it("receivedAt defaults to the local clock", () => {
+    const before = Date.now()
+    const error = Option.getOrThrow(StatusError.fromResponse({ status: 500, method: "GET", url: ITEMS, headers: {} }))
+    expect(error.receivedAt).toBeGreaterThanOrEqual(before)
+    expect(error.receivedAt).toBeLessThanOrEqual(Date.now())
+  })
+})
+
+describe("StatusError.fromResponse: redaction", () => {
+  it("redacts credential headers and lower-cases every name", () => {
+    const error = errorOf(500, {
+      Authorization: "Bearer secret",
+      "Set-Cookie": ["a=1", "b=2"],
+      cookie: "session=abc",
+      "proxy-authorization": "Basic xyz",
+      "x-api-key": "k",
+      "X-Auth-Token": "t",
+      "Content-Type": "application/json",
+      vary: ["accept", "origin"],
+      "x-missing": undefined
+    })
+    expect(error.headers).toStrictEqual({
+      authorization: "<redacted>",
+      "set-cookie": "<redacted>",
+      cookie: "<redacted>",
+      "proxy-authorization": "<redacted>",
+      "x-api-key": "<redacted>",
+      "x-auth-token": "<redacted>",
+      "content-type": "application/json",
+      vary: "accept, origin"
+    })
+  })
+
+  it("redacts only the names given in redactHeaders", () => {
+    const error = errorOf(500, { authorization: "Bearer secret", "x-session": "s" }, { redactHeaders: ["x-session"] })
+    expect(error.headers).toStrictEqual({ authorization: "Bearer secret", "x-session": "<redacted>" })
+  })
+
+  it("removes user:password@ from the URL, and nothing else", () => {
+    const url = (u: string) => Option.getOrThrow(StatusError.fromResponse(response(500, {}, { url: u }))).url
+    expect(url("https://user:pass@api.test/items?q=1")).toBe("https://<redacted>@api.test/items?q=1")
+    expect(url("HTTP://token@api.test:8080/")).toBe("HTTP://<redacted>@api.test:8080/")
+    // A password may contain "@": everything up to the last "@" before the path is userinfo.
+    expect(url("https://user:p@ss@api.test/items")).toBe("https://<redacted>@api.test/items")
+    expect(url("https://user:p@ss@api.test")).toBe("https://<redacted>@api.test")
+    expect(url("https://api.test/items")).toBe("https://api.test/items")
+    expect(url("https://api.test/users/a@b.test?to=c@d.test#e@f")).toBe("https://api.test/users/a@b.test?to=c@d.test#e@f")
+    expect(url("https://api.test?next=https://x:y@evil.test/")).toBe("https://api.test?next=https://x:y@evil.test/")
+    expect(url("/relative/a@b")).toBe("/relative/a@b")
+  })
+})
+
+describe("StatusError guards", () => {
+  it("recognise status errors only", () => {
+    for (const value of [new Error("boom"), {}, null, undefined, "NotFound", { _tag: "NotFound", status: 404 }]) {
+      expect(StatusError.isStatusError(value)).toBe(false)
+      expect(StatusError.isRetryable(value)).toBe(false)
+      expect(StatusError.isPermanent(value)).toBe(false)
+    }
+  })
+
+  it("classify by class, as the unions do", () => {
+    expect(StatusError.isRetryable(errorOf(429))).toBe(true)
+    expect(StatusError.isPermanent(errorOf(429))).toBe(false)
+    expect(StatusError.isRetryable(errorOf(404))).toBe(false)
+    expect(StatusError.isPermanent(errorOf(404))).toBe(true)
+  })
+})
+
+describe("StatusError.withStop", () => {
+  it("keeps the class and every field, and records attempts and why retrying stopped", () => {
+    const error = errorOf(429, { "retry-after": "7" })
+    const stopped = StatusError.withStop(error, 3, "budget")
+    expect(stopped).toBeInstanceOf(StatusError.TooManyRequests)
+    expect(stopped._tag).toBe("TooManyRequests")
+    expect([stopped.attempts, stopped.stopReason]).toStrictEqual([3, Option.some("budget")])
+    expect([stopped.status, stopped.kind, stopped.method, stopped.url, stopped.receivedAt]).toStrictEqual([
+      429,
+      "throttled",
+      "GET",
+      ITEMS,
+      1_000
+    ])
+    expect(stopped.headers).toStrictEqual(error.headers)
+    expect(stopped.retryAfter).toStrictEqual(error.retryAfter)
+    expect(StatusError.isStatusError(stopped)).toBe(true)
+    // The original is unchanged.
+    expect([error.attempts, error.stopReason]).toStrictEqual([1, Option.none()])
+  })
+
+  it("works data-last, on a generic class too", () => {
+    const stopped = errorOf(418).pipe(StatusError.withStop(1, "permanent"))
+    expect(stopped).toBeInstanceOf(StatusError.PermanentStatus)
+    expect([stopped.status, stopped.attempts, stopped.stopReason]).toStrictEqual([418, 1, Option.some("permanent")])
+  })
+})
+
+describe("StatusError message", () => {
+  it("reads as status, reason, request, hint and stop", () => {
+    const error = errorOf(429, { "retry-after": "7" })
+    expect(error.message).toBe("429 Too Many Requests: GET https://api.test/items (server asked to wait 7s, from retry-after)")
+    expect(StatusError.withStop(error, 3, "retry-after-too-long").message).toBe(
+      "429 Too Many Requests: GET https://api.test/items (server asked to wait 7s, from retry-after); gave up after 3 attempts: retry-after-too-long"
+    )
+    expect(StatusError.withStop(errorOf(404), 1, "permanent").message).toBe(
+      "404 Not Found: GET https://api.test/items; gave up after 1 attempt: permanent"
+    )
+    expect(errorOf(418).message).toBe("418: GET https://api.test/items")
+    expect(
+      Option.getOrThrow(
+        StatusError.fromResponse(response(503, {}, { method: "POST", url: "https://u:p@api.test/jobs" }))
+      ).message
+    ).toBe("503 Service Unavailable: POST https://<redacted>@api.test/jobs")
+  })
+})
+
+describe("StatusError in Effect", () => {
+  it.effect("a status error is catchable by its tag", () =>
+    Effect.gen(function*() {
+      const failing: Effect.Effect<string, StatusError.StatusError> = Effect.fail(errorOf(404))
+      const result = yield* failing.pipe(
+        Effect.catchTag("NotFound", (e) => Effect.succeed(`not found: ${e.status} after ${e.attempts}`))
+      )
+      expect(result).toBe("not found: 404 after 1")
+    }))
+
+  it.effect("catchIf with a guard narrows to the other union", () =>
+    Effect.gen(function*() {
+      const failing: Effect.Effect<string, StatusError.StatusError> = Effect.fail(errorOf(409))
+      const handled: Effect.Effect<string, StatusError.Retryable> = failing.pipe(
+        Effect.catchIf(StatusError.isPermanent, (e) => Effect.succeed(`gave up: ${e._tag}`))
+      )
+      expect(yield* handled).toBe("gave up: Conflict")
+    }))
+
+  it.effect("a status error is yieldable", () =>
+    Effect.gen(function*() {
+      const error = errorOf(503)
+      const exit = yield* Effect.exit(Effect.gen(function*() {
+        return yield* error
+      }))
+      expect(exit._tag).toBe("Failure")
+      const failure = yield* Effect.flip(Effect.gen(function*() {
+        return yield* error
+      }))
+      expect(failure).toBe(error)
+    }))
+})
