@@ -159,7 +159,6 @@ export const retryRequest = <E, R>(
     response: HttpClientResponse.HttpClientResponse
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> => {
     if (response.status < 400) return settings.readBody ? buffered(request, response) : Effect.succeed(response)
-    if (StatusPolicy.classify(policy, response.status) === "success") return Effect.succeed(response)
     return Effect.flatMap(Clock.currentTimeMillis, (receivedAt) => {
       const error = StatusError.fromResponse(
         { status: response.status, method: request.method, url: request.url, headers: response.headers, receivedAt },
