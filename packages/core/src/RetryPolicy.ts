@@ -296,7 +296,8 @@ export type Decision =
  * Decides what to do after a failed attempt; pure: the time and a random draw in [0, 1) are arguments.
  *
  * A server hint is waited until its instant plus a spread of `random * min(maxRetryAfterSpread, retryAfterSpread *
- * hint)`; without a hint, the backoff for the failure's kind is used. The decision is made before any sleep: a
+ * hint)`; without a hint, or with a hint of zero (which would allow a burst of instant re-sends), the backoff for
+ * the failure's kind is used. The decision is made before any sleep: a
  * wait that would end past the budget stops the call instead.
  *
  * @example

@@ -504,6 +504,23 @@ describe("RetryPolicy.decide", () => {
     expect(next).toStrictEqual({ attempts: 1, transientFailures: 0, throttledFailures: 1, startedAt: 0, previousDelay: 100 })
   })
 
+  it("backs off instead of re-sending at once when the server's hint is zero (Retry-After: 0, or a past date)", () => {
+    for (const headers of [{ "retry-after": "0" }, { "retry-after": "Sun, 06 Nov 1994 08:49:37 GMT" }]) {
+      const now = Date.UTC(2026, 10, 23)
+      const error = errorAt({ status: 503, headers }, now)
+      expect(error.kind).toBe("throttled")
+      // The throttled backoff: full jitter of 1 s for the first retry.
+      const [decision] = RetryPolicy.decide(policy, RetryPolicy.initialState(policy, now), error, now, 0.5)
+      expect(decision).toStrictEqual({
+        _tag: "Retry",
+        delay: Duration.millis(500),
+        source: "backoff",
+        kind: "throttled",
+        attempts: 1
+      })
+    }
+  })
+
   it("caps the spread at maxRetryAfterSpread, and measures the wait from now", () => {
     const error = errorAt({ status: 429, headers: { "retry-after": "20" } }, 1_000)
     // spread = min(1 s, 0.1 * 20 s) = 1 s; 3 s have passed since the response arrived.

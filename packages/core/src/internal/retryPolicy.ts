@@ -42,7 +42,9 @@ export const decide = (
     return stop("attempts", state, attempts)
   }
   const remaining = policy.budget - (now - state.startedAt)
-  const hint = isStatusError(error) ? Option.getOrUndefined(error.retryAfter) : undefined
+  // A hint of zero ("now", or a date already past) would allow a burst of instant re-sends: back off instead.
+  const given = isStatusError(error) ? Option.getOrUndefined(error.retryAfter) : undefined
+  const hint = given !== undefined && Duration.greaterThan(given.delay, Duration.zero) ? given : undefined
   let delay: number
   let previousDelay = state.previousDelay
   if (hint !== undefined) {

@@ -1,3 +1,4 @@
+import * as Cookies from "@effect/platform/Cookies"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -66,14 +67,20 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   let timeout: Duration.Duration | undefined = Duration.seconds(10)
   if (attemptTimeout !== undefined) {
     const decoded = Duration.decodeUnknown(attemptTimeout)
-    const bad = decoded._tag === "None" || (typeof attemptTimeout === "number" && !(attemptTimeout > 0)) ||
+    // Effect reads negative and NaN inputs as zero: any zero here was a mistake.
+    const bad = decoded._tag === "None" || !(Duration.toMillis(decoded.value) > 0) ||
       (typeof attemptTimeout === "string" && attemptTimeout.trim().startsWith("-"))
-    if (bad) problems.push(`attemptTimeout must be a positive duration or "none", got ${show(attemptTimeout)}`)
-    else timeout = Duration.isFinite(decoded.value) ? decoded.value : undefined
+    if (bad) {
+      problems.push(
+        `attemptTimeout must be a positive duration (Duration.infinity for none), got ${show(attemptTimeout)}`
+      )
+    } else {
+      timeout = Duration.isFinite(decoded.value) ? decoded.value : undefined
+    }
   }
   const methodSet = new Set<string>()
   for (const method of methods ?? IDEMPOTENT_METHODS) {
-    if (typeof method !== "string" || !/^[A-Za-z]+$/.test(method)) problems.push(`methods: ${show(method)} is not a method`)
+    if (typeof method !== "string" || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method)) problems.push(`methods: ${show(method)} is not a method`)
     else methodSet.add(method.toUpperCase())
   }
   if (idempotencyKey !== undefined && typeof idempotencyKey !== "boolean" && typeof idempotencyKey !== "function") {
@@ -133,11 +140,15 @@ const buffered = (
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.ResponseError> =>
   response.status < 200 || NO_BODY.has(response.status) || request.method === "HEAD"
     ? Effect.succeed(response)
-    : Effect.map(response.arrayBuffer, (body) =>
-      HttpClientResponse.fromWeb(
-        request,
-        new Response(body, { status: response.status, headers: response.headers as Record<string, string> })
-      ))
+    : Effect.map(response.arrayBuffer, (body) => {
+      const headers = new globalThis.Headers()
+      for (const [name, value] of Object.entries(response.headers)) {
+        if (name !== "set-cookie") headers.set(name, value)
+      }
+      // Each cookie keeps its own Set-Cookie line, as the server sent them.
+      for (const cookie of Cookies.toSetCookieHeaders(response.cookies)) headers.append("set-cookie", cookie)
+      return HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
+    })
 
 /** @internal */
 export const retryRequest = <E, R>(
@@ -164,7 +175,9 @@ export const retryRequest = <E, R>(
         { status: response.status, method: request.method, url: request.url, headers: response.headers, receivedAt },
         settings.redactHeaders === undefined ? { policy } : { policy, redactHeaders: settings.redactHeaders }
       )
-      return Effect.zipRight(discard(response), Effect.fail(error._tag === "Some" ? error.value : (undefined as never)))
+      return error._tag === "None"
+        ? Effect.succeed(response)
+        : Effect.zipRight(discard(response), Effect.fail(error.value))
     })
   }
 

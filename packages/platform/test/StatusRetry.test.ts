@@ -1,0 +1,932 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { RetryPolicy, StatusError, StatusPolicy } from "@effect-retry/core"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Undici from "@effect/platform-node/Undici"
+import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as HashMap from "effect/HashMap"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as Tracer from "effect/Tracer"
+import { StatusRetry, withStatusRetry } from "../src/index.js"
+import { freePort, httpDate, serve, serveRaw } from "./utils/server.js"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Unit tests: a scripted HttpClient under the TestClock and a seeded Random
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Step {
+  readonly status: number
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: string
+}
+
+/** A step that never answers (for attempt timeouts). */
+const HANG = "hang" as const
+
+interface Call {
+  readonly request: HttpClientRequest.HttpClientRequest
+  /** TestClock time of the send, in ms. */
+  readonly at: number
+}
+
+const NULL_BODY = new Set([204, 205, 304])
+
+/** A client answering the n-th request with the n-th step (the last one repeats), recording every request. */
+const scripted = (...steps: ReadonlyArray<Step | typeof HANG>) => {
+  const calls: Array<Call> = []
+  const client = HttpClient.make((request) =>
+    Effect.flatMap(Clock.currentTimeMillis, (at) => {
+      const step = steps[Math.min(calls.length, steps.length - 1)]!
+      calls.push({ request, at })
+      if (step === HANG) return Effect.never
+      const body = NULL_BODY.has(step.status) ? null : step.body ?? `status ${step.status}`
+      return Effect.succeed(
+        HttpClientResponse.fromWeb(request, new Response(body, { status: step.status, headers: step.headers ?? {} }))
+      )
+    })
+  )
+  return { client, calls }
+}
+
+const SEED = "status-retry"
+
+/** Runs under a seeded Random: every draw of the retry loop is reproducible. */
+const seeded = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withRandom(effect, Random.make(SEED))
+
+/** The first draws of the seeded Random, in order (the retry loop draws once per failed attempt). */
+const draws = (n: number) =>
+  Effect.gen(function*() {
+    const random = Random.make(SEED)
+    const out: Array<number> = []
+    for (let i = 0; i < n; i++) out.push(yield* random.next)
+    return out
+  })
+
+/** Forks the call, moves the TestClock forward by `advance`, then waits for the call's outcome. */
+const within = <A, E, R>(advance: Duration.DurationInput, effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    yield* TestClock.adjust(advance)
+    return yield* Fiber.await(fiber)
+  })
+
+const success = <A, E>(exit: Exit.Exit<A, E>): A => {
+  if (exit._tag === "Failure") throw new Error(`expected a success, got ${String(exit.cause)}`)
+  return exit.value
+}
+
+const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (exit._tag === "Success") throw new Error(`expected a failure, got ${String(exit.value)}`)
+  const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+  if (error === undefined) throw new Error(`expected a typed failure, got ${String(exit.cause)}`)
+  return error
+}
+
+const ITEMS = "http://api.test/items"
+
+const keyOf = (call: Call) => call.request.headers["idempotency-key"]
+
+describe("withStatusRetry (scripted client, TestClock)", () => {
+  it.effect("429 with Retry-After: 7 sends the second request at 7000 ms plus the seeded spread, not before", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 429, headers: { "retry-after": "7" } }, { status: 200, body: "ok" })
+      const [random] = yield* draws(1)
+      // spread = random * min(maxRetryAfterSpread 1 s, retryAfterSpread 0.1 * 7 s) = random * 700 ms
+      const spread = random! * 700
+      expect(spread).toBeGreaterThan(0)
+      expect(spread).toBeLessThanOrEqual(700)
+      const due = 7000 + spread
+
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(withStatusRetry()(client).get(ITEMS), (response) => response.text)
+      )
+      yield* TestClock.adjust(Duration.millis(6999))
+      expect(calls.length).toBe(1)
+      expect(calls[0]!.at).toBe(0)
+      // One microsecond before the instant: still one request.
+      yield* TestClock.adjust(Duration.millis(due - 6999 - 0.001))
+      expect(calls.length).toBe(1)
+      yield* TestClock.adjust(Duration.millis(0.001))
+      expect(calls.length).toBe(2)
+      expect(calls[1]!.at).toBeCloseTo(due, 6)
+      expect(yield* Fiber.join(fiber)).toBe("ok")
+    })), 5_000)
+
+  const permanent: ReadonlyArray<{ readonly status: number; readonly tag: StatusError.Permanent["_tag"] }> = [
+    { status: 400, tag: "BadRequest" },
+    { status: 401, tag: "Unauthorized" },
+    { status: 403, tag: "Forbidden" },
+    { status: 404, tag: "NotFound" },
+    { status: 405, tag: "MethodNotAllowed" },
+    { status: 409, tag: "Conflict" },
+    { status: 422, tag: "UnprocessableEntity" },
+    { status: 501, tag: "PermanentStatus" }
+  ]
+
+  it.effect.each(permanent)("$status fails at once with $tag, stopReason permanent, catchable by tag", ({ status, tag }) =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status }, { status: 200 })
+      const caught = yield* withStatusRetry()(client).get(ITEMS).pipe(
+        Effect.flatMap(() => Effect.fail("no error" as const)),
+        Effect.catchTag(tag, (error) => Effect.succeed(error))
+      )
+      expect(calls.length).toBe(1)
+      expect(caught._tag).toBe(tag)
+      expect(caught.status).toBe(status)
+      expect(caught.kind).toBe("permanent")
+      expect(caught.attempts).toBe(1)
+      expect(caught.stopReason).toEqual(Option.some("permanent"))
+      expect(caught.method).toBe("GET")
+      expect(caught.url).toBe(ITEMS)
+      expect(StatusError.isPermanent(caught)).toBe(true)
+    })), 5_000)
+
+  it.effect("catchTag narrows: NotFound is handled, other failures stay in the error channel", () =>
+    seeded(Effect.gen(function*() {
+      const { client } = scripted({ status: 404 })
+      const result = yield* withStatusRetry()(client).get(ITEMS).pipe(
+        Effect.as("found"),
+        Effect.catchTag("NotFound", (e) => Effect.succeed(`not found after ${e.attempts}`)),
+        Effect.catchTag("TooManyRequests", () => Effect.succeed("throttled"))
+      )
+      expect(result).toBe("not found after 1")
+    })), 5_000)
+
+  it.effect.each([200, 201, 204, 301, 302, 304])("%s passes through untouched in one call", (status) =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status, headers: { "x-test": "kept" }, body: "payload" }, { status: 500 })
+      const response = yield* withStatusRetry()(client).get(ITEMS)
+      expect(calls.length).toBe(1)
+      expect(response.status).toBe(status)
+      expect(response.headers["x-test"]).toBe("kept")
+      expect(yield* response.text).toBe(NULL_BODY.has(status) ? "" : "payload")
+    })), 5_000)
+
+  it.effect("flaky 500, 502, 200: three calls at the backoff instants, then success", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 500 }, { status: 502 }, { status: 200, body: "done" })
+      const exit = yield* within(
+        "1 second",
+        Effect.flatMap(withStatusRetry({ jitter: "none", baseDelay: "100 millis" })(client).get(ITEMS), (r) => r.text)
+      )
+      expect(success(exit)).toBe("done")
+      expect(calls.map((c) => c.at)).toEqual([0, 100, 300])
+    })), 5_000)
+
+  it.effect("flaky with full jitter: the waits are the seeded draws times 100 ms and 200 ms", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 500 }, { status: 502 }, { status: 200 })
+      const [r1, r2] = yield* draws(2)
+      const exit = yield* within("1 second", withStatusRetry()(client).get(ITEMS))
+      expect(exit._tag).toBe("Success")
+      expect(calls.length).toBe(3)
+      expect(calls[1]!.at).toBeCloseTo(r1! * 100, 6)
+      expect(calls[2]!.at - calls[1]!.at).toBeCloseTo(r2! * 200, 6)
+    })), 5_000)
+
+  it.effect("503 every time: four attempts (the default), then ServiceUnavailable with stopReason attempts", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 503 })
+      const exit = yield* within("10 seconds", withStatusRetry({ jitter: "none" })(client).get(ITEMS))
+      const error = failure(exit)
+      expect(calls.length).toBe(4)
+      expect(calls.map((c) => c.at)).toEqual([0, 100, 300, 700])
+      expect(error._tag).toBe("ServiceUnavailable")
+      if (!StatusError.isStatusError(error)) throw error
+      expect(error.attempts).toBe(4)
+      expect(error.kind).toBe("transient")
+      expect(error.stopReason).toEqual(Option.some("attempts"))
+    })), 5_000)
+
+  it.effect("maxAttempts: 2 stops after two attempts", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 502 })
+      const error = failure(yield* within("10 seconds", withStatusRetry({ maxAttempts: 2 })(client).get(ITEMS)))
+      expect(calls.length).toBe(2)
+      expect(error).toMatchObject({ _tag: "BadGateway", attempts: 2, stopReason: Option.some("attempts") })
+    })), 5_000)
+
+  it.effect("POST 503 without Idempotency-Key: exactly one request, stopReason unsafe-method", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 503 }, { status: 200 })
+      const error = failure(yield* within("10 seconds", withStatusRetry()(client).post(ITEMS)))
+      expect(calls.length).toBe(1)
+      expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 1, stopReason: Option.some("unsafe-method") })
+    })), 5_000)
+
+  it.effect("PATCH 503 without Idempotency-Key: exactly one request", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 503 }, { status: 200 })
+      const error = failure(yield* within("10 seconds", withStatusRetry()(client).patch(ITEMS)))
+      expect(calls.length).toBe(1)
+      expect(error).toMatchObject({ _tag: "ServiceUnavailable", stopReason: Option.some("unsafe-method") })
+    })), 5_000)
+
+  it.effect("POST 503 with an Idempotency-Key header: retried, the same key on every attempt", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 503 }, { status: 503 }, { status: 200, body: "created" })
+      const request = HttpClientRequest.post(ITEMS).pipe(
+        HttpClientRequest.setHeader("Idempotency-Key", "order-42"),
+        HttpClientRequest.bodyText("{\"n\":1}", "application/json")
+      )
+      const exit = yield* within("10 seconds", Effect.flatMap(withStatusRetry()(client).execute(request), (r) => r.text))
+      expect(success(exit)).toBe("created")
+      expect(calls.length).toBe(3)
+      expect(calls.map(keyOf)).toEqual(["order-42", "order-42", "order-42"])
+      expect(calls.map((c) => c.request.method)).toEqual(["POST", "POST", "POST"])
+    })), 5_000)
+
+  it.effect("idempotencyKey: true gives a POST one key, the same on its attempts, another for the next call", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 503 }, { status: 200 }, { status: 503 }, { status: 200 })
+      const retrying = withStatusRetry({ idempotencyKey: true })(client)
+      const exit = yield* within("10 seconds", Effect.zip(retrying.post(ITEMS), retrying.post(ITEMS)))
+      expect(exit._tag).toBe("Success")
+      expect(calls.length).toBe(4)
+      const keys = calls.map(keyOf)
+      for (const key of keys) expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      expect(keys[1]).toBe(keys[0])
+      expect(keys[3]).toBe(keys[2])
+      expect(keys[2]).not.toBe(keys[0])
+    })), 5_000)
+
+  it.effect("idempotencyKey: a function makes the key; a key already set is kept; GET gets none", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 200 })
+      let n = 0
+      const retrying = withStatusRetry({ idempotencyKey: () => `key-${++n}` })(client)
+      yield* retrying.post(ITEMS)
+      yield* retrying.patch(ITEMS)
+      yield* retrying.execute(HttpClientRequest.post(ITEMS).pipe(HttpClientRequest.setHeader("idempotency-key", "mine")))
+      yield* retrying.get(ITEMS)
+      yield* retrying.put(ITEMS)
+      expect(calls.map(keyOf)).toEqual(["key-1", "key-2", "mine", undefined, undefined])
+    })), 5_000)
+
+  it.effect("PUT is retried by default", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 503 }, { status: 200 })
+      const exit = yield* within("10 seconds", withStatusRetry()(client).put(ITEMS))
+      expect(exit._tag).toBe("Success")
+      expect(calls.map((c) => c.request.method)).toEqual(["PUT", "PUT"])
+    })), 5_000)
+
+  it.effect.each(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"] as const)(
+    "%s 503 then 200 is retried by default",
+    (method) =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 503 }, { status: 200 })
+        const exit = yield* within("10 seconds", withStatusRetry()(client).execute(HttpClientRequest.make(method)(ITEMS)))
+        expect(exit._tag).toBe("Success")
+        expect(calls.length).toBe(2)
+      })),
+    5_000
+  )
+
+  it.effect("methods: [\"GET\"] makes PUT not retried (unsafe-method) while GET still is", () =>
+    seeded(Effect.gen(function*() {
+      const put = scripted({ status: 503 }, { status: 200 })
+      const error = failure(yield* within("10 seconds", withStatusRetry({ methods: ["GET"] })(put.client).put(ITEMS)))
+      expect(put.calls.length).toBe(1)
+      expect(error).toMatchObject({ _tag: "ServiceUnavailable", stopReason: Option.some("unsafe-method") })
+
+      const get = scripted({ status: 503 }, { status: 200 })
+      const exit = yield* within("10 seconds", withStatusRetry({ methods: ["get"] })(get.client).get(ITEMS))
+      expect(exit._tag).toBe("Success")
+      expect(get.calls.length).toBe(2)
+    })), 5_000)
+
+  it.effect("a request with a Stream body is never re-sent, even with an idempotent method or a key", () =>
+    seeded(Effect.gen(function*() {
+      const body = () => Stream.make(new TextEncoder().encode("chunk"))
+      const put = scripted({ status: 503 }, { status: 200 })
+      const putError = failure(
+        yield* within(
+          "10 seconds",
+          withStatusRetry()(put.client).execute(HttpClientRequest.put(ITEMS).pipe(HttpClientRequest.bodyStream(body())))
+        )
+      )
+      expect(put.calls.length).toBe(1)
+      expect(putError).toMatchObject({ _tag: "ServiceUnavailable", stopReason: Option.some("unsafe-method") })
+
+      const post = scripted({ status: 503 }, { status: 200 })
+      const keyed = HttpClientRequest.post(ITEMS).pipe(
+        HttpClientRequest.setHeader("idempotency-key", "k"),
+        HttpClientRequest.bodyStream(body())
+      )
+      const postError = failure(yield* within("10 seconds", withStatusRetry()(post.client).execute(keyed)))
+      expect(post.calls.length).toBe(1)
+      expect(postError).toMatchObject({ _tag: "ServiceUnavailable", stopReason: Option.some("unsafe-method") })
+    })), 5_000)
+
+  it.effect("409 is retried only for a POST with an Idempotency-Key", () =>
+    seeded(Effect.gen(function*() {
+      const keyed = scripted({ status: 409 }, { status: 201 })
+      const exit = yield* within(
+        "10 seconds",
+        withStatusRetry()(keyed.client).execute(
+          HttpClientRequest.post(ITEMS).pipe(HttpClientRequest.setHeader("idempotency-key", "k-409"))
+        )
+      )
+      expect(exit._tag === "Success" && exit.value.status).toBe(201)
+      expect(keyed.calls.map(keyOf)).toEqual(["k-409", "k-409"])
+
+      const plainPost = scripted({ status: 409 }, { status: 201 })
+      const postError = failure(yield* within("10 seconds", withStatusRetry()(plainPost.client).post(ITEMS)))
+      expect(plainPost.calls.length).toBe(1)
+      expect(postError).toMatchObject({ _tag: "Conflict", kind: "permanent", stopReason: Option.some("permanent") })
+
+      const get = scripted({ status: 409 }, { status: 200 })
+      const getError = failure(
+        yield* within(
+          "10 seconds",
+          withStatusRetry()(get.client).execute(
+            HttpClientRequest.get(ITEMS).pipe(HttpClientRequest.setHeader("idempotency-key", "k-get"))
+          )
+        )
+      )
+      expect(get.calls.length).toBe(1)
+      expect(getError).toMatchObject({ _tag: "Conflict", stopReason: Option.some("permanent") })
+
+      const put = scripted({ status: 409 }, { status: 200 })
+      const putError = failure(yield* within("10 seconds", withStatusRetry()(put.client).put(ITEMS)))
+      expect(put.calls.length).toBe(1)
+      expect(putError).toMatchObject({ _tag: "Conflict", stopReason: Option.some("permanent") })
+    })), 5_000)
+
+  it.effect("a keyed POST that keeps getting 409 gives up after maxAttempts as a transient Conflict", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 409 })
+      const request = HttpClientRequest.post(ITEMS).pipe(HttpClientRequest.setHeader("idempotency-key", "k"))
+      const error = failure(yield* within("10 seconds", withStatusRetry({ maxAttempts: 3 })(client).execute(request)))
+      expect(calls.length).toBe(3)
+      expect(error).toMatchObject({ _tag: "Conflict", kind: "transient", attempts: 3, stopReason: Option.some("attempts") })
+    })), 5_000)
+
+  /** A 200 whose body breaks after its first chunk, then a 200 with a whole body. */
+  const breakingBody = () => {
+    const calls: Array<HttpClientRequest.HttpClientRequest> = []
+    const client = HttpClient.make((request) =>
+      Effect.sync(() => {
+        calls.push(request)
+        const body = calls.length === 1
+          ? new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode("part"))
+              controller.error(new Error("connection reset"))
+            }
+          })
+          : "whole"
+        return HttpClientResponse.fromWeb(request, new Response(body, { status: 200 }))
+      })
+    )
+    return { calls, client }
+  }
+
+  it.effect("readBody: true reads the body inside the retry: a body that breaks is retried like a transient failure", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = breakingBody()
+      const exit = yield* within(
+        "10 seconds",
+        Effect.flatMap(withStatusRetry({ readBody: true, jitter: "none" })(client).get(ITEMS), (r) => r.text)
+      )
+      expect(success(exit)).toBe("whole")
+      expect(calls.length).toBe(2)
+    })), 5_000)
+
+  it.effect("readBody: true keeps every Set-Cookie of the buffered response", () =>
+    Effect.gen(function*() {
+      const client = HttpClient.make((request) =>
+        Effect.succeed(
+          HttpClientResponse.fromWeb(
+            request,
+            new Response("ok", { status: 200, headers: [["set-cookie", "a=1; Path=/"], ["set-cookie", "b=2; Path=/"]] })
+          )
+        )
+      )
+      const response = yield* withStatusRetry({ readBody: true })(client).get(ITEMS)
+      expect(Object.keys(response.cookies.cookies).sort()).toEqual(["a", "b"])
+      expect(yield* response.text).toBe("ok")
+    }))
+
+  it.effect("without readBody the response is handed over as is, and a body that breaks fails the caller's read", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = breakingBody()
+      const response = yield* withStatusRetry()(client).get(ITEMS)
+      const error = yield* Effect.flip(response.text)
+      expect(error).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
+      expect(calls.length).toBe(1)
+    })), 5_000)
+
+  it.effect("readBody: true on a POST whose body breaks does not re-send it (unsafe-method)", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = breakingBody()
+      const error = yield* Effect.flip(withStatusRetry({ readBody: true })(client).post(ITEMS))
+      expect(error).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
+      expect(calls.length).toBe(1)
+    })), 5_000)
+
+  const mistakes: ReadonlyArray<{ readonly name: string; readonly options: StatusRetry.Options; readonly problems: ReadonlyArray<string> }> = [
+    {
+      name: "maxAttempts: -1",
+      options: { maxAttempts: -1 },
+      problems: ["maxAttempts must be a whole number of at least 1, got -1"]
+    },
+    {
+      name: "budget: NaN",
+      options: { budget: Number.NaN },
+      problems: ["budget must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN"]
+    },
+    {
+      name: "attemptTimeout: -1",
+      options: { attemptTimeout: -1 },
+      problems: ["attemptTimeout must be a positive duration (Duration.infinity for none), got -1"]
+    },
+    {
+      name: "attemptTimeout: 0",
+      options: { attemptTimeout: 0 },
+      problems: ["attemptTimeout must be a positive duration (Duration.infinity for none), got 0"]
+    },
+    {
+      name: "attemptTimeout: \"0 millis\"",
+      options: { attemptTimeout: "0 millis" },
+      problems: ["attemptTimeout must be a positive duration (Duration.infinity for none), got \"0 millis\""]
+    },
+    {
+      name: "attemptTimeout: -1n",
+      options: { attemptTimeout: BigInt(-1) },
+      problems: ["attemptTimeout must be a positive duration (Duration.infinity for none), got -1"]
+    },
+    {
+      name: "attemptTimeout: \"-5 seconds\"",
+      options: { attemptTimeout: "-5 seconds" as Duration.DurationInput },
+      problems: ["attemptTimeout must be a positive duration (Duration.infinity for none), got \"-5 seconds\""]
+    },
+    {
+      name: "several at once",
+      options: { maxAttempts: 0, budget: Number.NaN, attemptTimeout: -1, methods: ["GET", "no such"] },
+      problems: [
+        "maxAttempts must be a whole number of at least 1, got 0",
+        "budget must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN",
+        "attemptTimeout must be a positive duration (Duration.infinity for none), got -1",
+        "methods: \"no such\" is not a method"
+      ]
+    }
+  ]
+
+  it.effect.each(mistakes)("$name throws InvalidRetryOptions when called, before any request", ({ options, problems }) =>
+    Effect.sync(() => {
+      const { calls, client } = scripted({ status: 200 })
+      let thrown: unknown
+      try {
+        withStatusRetry(options)
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown).toBeInstanceOf(RetryPolicy.InvalidRetryOptions)
+      const error = thrown as RetryPolicy.InvalidRetryOptions
+      expect(error._tag).toBe("InvalidRetryOptions")
+      expect(error.problems).toEqual(problems)
+      expect(error.message).toBe(`Invalid retry options: ${problems.join("; ")}`)
+      expect(calls.length).toBe(0)
+      expect(client).toBeDefined()
+    }), 5_000)
+
+  it.effect("good options do not throw, and an infinite attemptTimeout turns the timeout off", () =>
+    Effect.sync(() => {
+      expect(() =>
+        withStatusRetry({ maxAttempts: 1, budget: "1 minute", attemptTimeout: Duration.infinity, methods: ["GET"] })
+      ).not.toThrow()
+      expect(() => withStatusRetry()).not.toThrow()
+    }), 5_000)
+
+  it.effect("an attempt with no response within attemptTimeout fails as Transport and is retried at the timeout", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted(HANG, { status: 200, body: "late but fine" })
+      const exit = yield* within(
+        "5 seconds",
+        Effect.flatMap(
+          withStatusRetry({ attemptTimeout: "1 second", jitter: "none", baseDelay: "50 millis" })(client).get(ITEMS),
+          (r) => r.text
+        )
+      )
+      expect(success(exit)).toBe("late but fine")
+      expect(calls.map((c) => c.at)).toEqual([0, 1050])
+    })), 5_000)
+
+  it.effect("attempts that all time out surface the RequestError with the timeout description", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted(HANG)
+      const error = failure(
+        yield* within(
+          "1 minute",
+          withStatusRetry({ attemptTimeout: "1 second", maxAttempts: 2, jitter: "none" })(client).get(ITEMS)
+        )
+      )
+      expect(calls.length).toBe(2)
+      expect(error).toMatchObject({
+        _tag: "RequestError",
+        reason: "Transport",
+        description: "no response within the attempt timeout of 1s"
+      })
+    })), 5_000)
+
+  it.effect("a Retry-After longer than maxRetryAfter stops at once and keeps the instant", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 429, headers: { "retry-after": "60" } }, { status: 200 })
+      const error = failure(yield* within("2 minutes", withStatusRetry()(client).get(ITEMS)))
+      expect(calls.length).toBe(1)
+      expect(error).toMatchObject({ _tag: "TooManyRequests", stopReason: Option.some("retry-after-too-long") })
+      if (!StatusError.isStatusError(error)) throw error
+      expect(Option.map(error.retryAfter, (h) => [h.source, h.at])).toEqual(Option.some(["retry-after", 60_000]))
+    })), 5_000)
+
+  it.effect("a Retry-After past the budget stops at once with reason budget", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 503, headers: { "retry-after": "20" } }, { status: 200 })
+      const error = failure(yield* within("1 minute", withStatusRetry({ budget: "10 seconds" })(client).get(ITEMS)))
+      expect(calls.length).toBe(1)
+      expect(error).toMatchObject({ _tag: "ServiceUnavailable", kind: "throttled", stopReason: Option.some("budget") })
+    })), 5_000)
+
+  it.effect("a custom policy retries 404", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 404 }, { status: 200 })
+      const policy = StatusPolicy.defaultPolicy.pipe(StatusPolicy.retrying([404]))
+      const exit = yield* within("10 seconds", withStatusRetry({ policy })(client).get(ITEMS))
+      expect(exit._tag).toBe("Success")
+      expect(calls.length).toBe(2)
+    })), 5_000)
+
+  it.effect("credentials in response headers are redacted in the error", () =>
+    seeded(Effect.gen(function*() {
+      const { client } = scripted({ status: 401, headers: { "set-cookie": "session=s3cret", "x-request-id": "r1" } })
+      const error = yield* Effect.flip(withStatusRetry()(client).get(ITEMS))
+      expect(error).toMatchObject({ _tag: "Unauthorized" })
+      if (!StatusError.isStatusError(error)) throw error
+      expect(error.headers["set-cookie"]).toBe("<redacted>")
+      expect(error.headers["x-request-id"]).toBe("r1")
+    })), 5_000)
+
+  it.effect("http.request.resend_count is on the client spans of attempts 2 and 3 (1, 2), absent on the first", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 503 }, { status: 502 }, { status: 200 })
+      const spans: Array<Tracer.Span> = []
+      const native = yield* Effect.tracer
+      const recording = Tracer.make({
+        span: (name, parent, context, links, startTime, kind, options) => {
+          const span = native.span(name, parent, context, links, startTime, kind, options)
+          spans.push(span)
+          return span
+        },
+        context: (f, fiber) => native.context(f, fiber)
+      })
+      const exit = yield* within("10 seconds", Effect.withTracer(withStatusRetry()(client).get(ITEMS), recording))
+      expect(exit._tag).toBe("Success")
+      expect(calls.length).toBe(3)
+      const clientSpans = spans.filter((s) => s.kind === "client")
+      expect(clientSpans.map((s) => s.name)).toEqual(["http.client GET", "http.client GET", "http.client GET"])
+      expect(clientSpans.map((s) => s.attributes.has("http.request.resend_count"))).toEqual([false, true, true])
+      expect(clientSpans.map((s) => s.attributes.get("http.request.resend_count"))).toEqual([undefined, 1, 2])
+      expect(clientSpans.map((s) => s.attributes.get("http.response.status_code"))).toEqual([503, 502, 200])
+    })), 5_000)
+
+  it.effect("each decision is logged at debug level with its annotations", () =>
+    seeded(Effect.gen(function*() {
+      const logs: Array<{ level: string; message: unknown; annotations: Record<string, unknown> }> = []
+      const logger = Logger.make(({ annotations, logLevel, message }) => {
+        logs.push({ level: logLevel.label, message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
+      })
+      yield* Effect.gen(function*() {
+        const retried = scripted({ status: 503 }, { status: 200 })
+        yield* within("10 seconds", withStatusRetry({ jitter: "none" })(retried.client).get(ITEMS))
+        yield* Effect.ignore(withStatusRetry()(scripted({ status: 404 }).client).get(ITEMS))
+      }).pipe(Effect.provide(Logger.add(logger)), Logger.withMinimumLogLevel(LogLevel.Debug))
+      expect(logs).toEqual([
+        {
+          level: "DEBUG",
+          message: [`retrying GET ${ITEMS} in 100 ms (backoff)`],
+          annotations: { attempt: 2, delayMillis: 100, source: "backoff", kind: "transient", status: 503 }
+        },
+        {
+          level: "DEBUG",
+          message: [`giving up on GET ${ITEMS}: permanent`],
+          annotations: { attempts: 1, reason: "permanent" }
+        }
+      ])
+    })), 5_000)
+
+  it.effect("the retries and giveUps metrics count retries by kind and source, and give-ups by reason", () =>
+    seeded(Effect.gen(function*() {
+      const count = (metric: Metric.Metric.Counter<number>) => Effect.map(Metric.value(metric), (state) => state.count)
+      const retries = (kind: string, source: string) =>
+        count(StatusRetry.retries.pipe(Metric.tagged("kind", kind), Metric.tagged("source", source)))
+      const giveUps = (reason: string) => count(Metric.tagged(StatusRetry.giveUps, "reason", reason))
+
+      expect(yield* giveUps("permanent")).toBe(0)
+      yield* Effect.ignore(withStatusRetry()(scripted({ status: 404 }).client).get(ITEMS))
+      expect(yield* giveUps("permanent")).toBe(1)
+
+      yield* within(
+        "10 seconds",
+        withStatusRetry()(scripted({ status: 429, headers: { "retry-after": "1" } }, { status: 200 }).client).get(ITEMS)
+      )
+      expect(yield* retries("throttled", "retry-after")).toBe(1)
+
+      yield* within("10 seconds", withStatusRetry()(scripted({ status: 503 }).client).get(ITEMS))
+      expect(yield* retries("transient", "backoff")).toBe(3)
+      expect(yield* giveUps("attempts")).toBe(1)
+
+      yield* Effect.ignore(withStatusRetry()(scripted({ status: 503 }).client).post(ITEMS))
+      expect(yield* giveUps("unsafe-method")).toBe(1)
+      expect(yield* giveUps("permanent")).toBe(1)
+      expect(yield* retries("throttled", "retry-after")).toBe(1)
+      // Every count above is this test's own: the metrics of this fiber carry a label no other test uses.
+    }).pipe(Effect.tagMetrics("test", "metrics-by-kind-and-reason"))), 5_000)
+
+  it.effect("the retries and giveUps metrics increase without any fiber label too", () =>
+    seeded(Effect.gen(function*() {
+      const giveUps = Metric.tagged(StatusRetry.giveUps, "reason", "permanent")
+      const before = (yield* Metric.value(giveUps)).count
+      const retriesBefore = (yield* Metric.value(StatusRetry.retries.pipe(
+        Metric.tagged("kind", "transient"),
+        Metric.tagged("source", "backoff")
+      ))).count
+      yield* Effect.ignore(withStatusRetry()(scripted({ status: 403 }).client).get(ITEMS))
+      yield* within("10 seconds", withStatusRetry()(scripted({ status: 500 }, { status: 200 }).client).get(ITEMS))
+      expect((yield* Metric.value(giveUps)).count).toBeGreaterThanOrEqual(before + 1)
+      expect(
+        (yield* Metric.value(StatusRetry.retries.pipe(Metric.tagged("kind", "transient"), Metric.tagged("source", "backoff"))))
+          .count
+      ).toBeGreaterThanOrEqual(retriesBefore + 1)
+    })), 5_000)
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Integration tests: a real server on 127.0.0.1, through the node:http and the undici clients, in real time
+// ---------------------------------------------------------------------------------------------------------------
+
+const clients = [
+  { name: "node:http", layer: NodeHttpClient.layer },
+  { name: "undici", layer: NodeHttpClient.layerUndici }
+] as const
+
+/** Small real-time delays so the suite stays short. */
+const FAST = { baseDelay: "5 millis", throttledBaseDelay: "5 millis" } as const
+
+/** Digs the `code` of a transport error's cause (node:http and undici nest it differently). */
+const causeCode = (error: unknown): string | undefined => {
+  let cause: unknown = error
+  for (let depth = 0; depth < 6 && typeof cause === "object" && cause !== null; depth++) {
+    const code = (cause as { code?: unknown }).code
+    if (typeof code === "string") return code
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+describe.each(clients)("withStatusRetry against a real server through $name", ({ layer }) => {
+  const retrying = (options?: StatusRetry.Options) =>
+    Effect.map(HttpClient.HttpClient, (client) => withStatusRetry(options)(client))
+
+  it.scopedLive("429 with Retry-After: 1 is retried no sooner than the instant told, and succeeds", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((a) =>
+        a.nth === 0 ? { status: 429, headers: { "retry-after": "1" }, body: "slow down" } : { status: 200, body: "ok" }
+      )
+      const client = yield* retrying()
+      const body = yield* Effect.flatMap(client.get(server.url("/limited")), (r) => r.text)
+      expect(body).toBe("ok")
+      expect(server.arrivals.length).toBe(2)
+      const [first, second] = server.arrivals
+      const told = first!.respondedAt! + 1000
+      expect(second!.arrivedAt).toBeGreaterThanOrEqual(told - 5)
+      // The spread is at most 10% of the hint (100 ms); allow for scheduling.
+      expect(second!.arrivedAt).toBeLessThan(told + 100 + 400)
+    }).pipe(Effect.provide(layer)), 5_000)
+
+  it.scopedLive.each([
+    { skew: "1 hour ahead", skewMillis: 3_600_000 },
+    { skew: "1 hour behind", skewMillis: -3_600_000 }
+  ])(
+    "503 with an HTTP-date Retry-After 1 s past a Date header $skew waits about 1 s",
+    ({ skewMillis }) =>
+      Effect.gen(function*() {
+        const server = yield* serve((a) => {
+          if (a.nth > 0) return { status: 200, body: "back" }
+          const serverNow = Date.now() + skewMillis
+          return {
+            status: 503,
+            headers: { date: httpDate(serverNow), "retry-after": httpDate(serverNow + 1000) },
+            body: "maintenance"
+          }
+        })
+        const client = yield* retrying()
+        const response = yield* client.get(server.url("/skewed"))
+        expect(response.status).toBe(200)
+        expect(yield* response.text).toBe("back")
+        expect(server.arrivals.length).toBe(2)
+        const [first, second] = server.arrivals
+        const waited = second!.arrivedAt - first!.respondedAt!
+        expect(waited).toBeGreaterThanOrEqual(1000 - 5)
+        expect(waited).toBeLessThan(1000 + 100 + 400)
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
+
+  it.scopedLive("flaky 500, 502, 200: three requests, then success", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((a) => ({ status: [500, 502, 200][a.nth] ?? 200, body: `try ${a.nth}` }))
+      const client = yield* retrying(FAST)
+      const response = yield* client.get(server.url("/flaky"))
+      expect(response.status).toBe(200)
+      expect(yield* response.text).toBe("try 2")
+      expect(server.arrivals.map((a) => a.method)).toEqual(["GET", "GET", "GET"])
+    }).pipe(Effect.provide(layer)), 5_000)
+
+  it.scopedLive.each([
+    { status: 400, tag: "BadRequest" },
+    { status: 401, tag: "Unauthorized" },
+    { status: 403, tag: "Forbidden" },
+    { status: 404, tag: "NotFound" },
+    { status: 405, tag: "MethodNotAllowed" },
+    { status: 409, tag: "Conflict" },
+    { status: 422, tag: "UnprocessableEntity" },
+    { status: 501, tag: "PermanentStatus" }
+  ])("permanent $status: exactly one request on the server, then $tag", ({ status, tag }) =>
+    Effect.gen(function*() {
+      const server = yield* serve(() => ({ status, body: "no" }))
+      const client = yield* retrying(FAST)
+      const error = yield* Effect.flip(client.get(server.url(`/permanent/${status}`)))
+      expect(server.arrivals.length).toBe(1)
+      expect(error).toMatchObject({ _tag: tag, status, attempts: 1, stopReason: Option.some("permanent") })
+    }).pipe(Effect.provide(layer)), 5_000)
+
+  it.scopedLive("POST 503 without Idempotency-Key: exactly one request", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((a) => (a.nth === 0 ? { status: 503 } : { status: 200 }))
+      const client = yield* retrying(FAST)
+      const error = yield* Effect.flip(client.post(server.url("/orders"), { body: HttpBody.text("{}") }))
+      expect(server.arrivals.length).toBe(1)
+      expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 1, stopReason: Option.some("unsafe-method") })
+    }).pipe(Effect.provide(layer)), 5_000)
+
+  it.scopedLive("POST 503 with Idempotency-Key: retried until success, every attempt with the same key and body", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((a) => (a.nth < 2 ? { status: 503, body: "busy" } : { status: 201, body: "created" }))
+      const client = yield* retrying(FAST)
+      const request = HttpClientRequest.post(server.url("/orders")).pipe(
+        HttpClientRequest.setHeader("Idempotency-Key", "order-7"),
+        HttpClientRequest.bodyText("{\"sku\":\"a\"}", "application/json")
+      )
+      const response = yield* client.execute(request)
+      expect(response.status).toBe(201)
+      expect(server.arrivals.length).toBe(3)
+      expect(server.arrivals.map((a) => a.headers["idempotency-key"])).toEqual(["order-7", "order-7", "order-7"])
+      expect(server.arrivals.map((a) => a.body)).toEqual(["{\"sku\":\"a\"}", "{\"sku\":\"a\"}", "{\"sku\":\"a\"}"])
+    }).pipe(Effect.provide(layer)), 5_000)
+
+  it.scopedLive("idempotencyKey: true sends one generated key on every attempt of a POST", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((a) => (a.nth === 0 ? { status: 502 } : { status: 200 }))
+      const client = yield* retrying({ ...FAST, idempotencyKey: true })
+      yield* client.post(server.url("/auto-key"))
+      expect(server.arrivals.length).toBe(2)
+      const [first, second] = server.arrivals.map((a) => a.headers["idempotency-key"])
+      expect(first).toMatch(/^[0-9a-f-]{36}$/)
+      expect(second).toBe(first)
+    }).pipe(Effect.provide(layer)), 5_000)
+
+  const PARTIAL = "partial-"
+  const FULL = "full body of exactly thirty-two!"
+
+  /** Headers and part of a body, then the connection is destroyed; the second request gets the whole body. */
+  const resetting = serveRaw((request, response, index) => {
+    if (index === 0) {
+      response.writeHead(200, { "content-type": "text/plain", "content-length": String(FULL.length) })
+      response.write(PARTIAL, () => setTimeout(() => request.socket.destroy(), 50))
+    } else {
+      response.writeHead(200, { "content-type": "text/plain", "content-length": String(FULL.length) })
+      response.end(FULL)
+    }
+  })
+
+  it.scopedLive("a connection reset mid-body with readBody: true: the GET is retried and succeeds", () =>
+    Effect.gen(function*() {
+      const server = yield* resetting
+      const client = yield* retrying({ ...FAST, readBody: true })
+      const response = yield* client.get(server.url("/reset"))
+      expect(response.status).toBe(200)
+      expect(yield* response.text).toBe(FULL)
+      expect(server.requests()).toBe(2)
+    }).pipe(Effect.provide(layer)), 5_000)
+
+  it.scopedLive("a connection reset mid-body without readBody: the caller gets the failure reading the body", () =>
+    Effect.gen(function*() {
+      const server = yield* resetting
+      const client = yield* retrying(FAST)
+      const response = yield* client.get(server.url("/reset"))
+      expect(response.status).toBe(200)
+      const error = yield* Effect.flip(Effect.timeoutFail(response.text, {
+        duration: "3 seconds",
+        onTimeout: () => "reading the body hung" as const
+      }))
+      expect(error).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
+      expect(server.requests()).toBe(1)
+    }).pipe(Effect.provide(layer)), 5_000)
+
+  it.scopedLive("a server slower than attemptTimeout: the attempt is abandoned, the second answers, 2 requests", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((a) =>
+        a.nth === 0 ? { status: 200, body: "too late", delayMillis: 500 } : { status: 200, body: "quick" }
+      )
+      const client = yield* retrying({ ...FAST, attemptTimeout: "100 millis" })
+      const started = Date.now()
+      const response = yield* client.get(server.url("/slow"))
+      expect(yield* response.text).toBe("quick")
+      expect(server.arrivals.length).toBe(2)
+      const [first, second] = server.arrivals
+      // The second attempt left once the first had waited its 100 ms (measured from before the call started)...
+      expect(second!.arrivedAt - started).toBeGreaterThanOrEqual(100 - 5)
+      // ...and long before the slow server would have answered the first.
+      expect(second!.arrivedAt).toBeLessThan(first!.arrivedAt + 500)
+      expect(Date.now() - started).toBeLessThan(450)
+    }).pipe(Effect.provide(layer)), 5_000)
+
+  it.scopedLive("connection refused on a POST is retried (it never left) until attempts run out", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      let attempts = 0
+      const counted = HttpClient.transformResponse(
+        yield* HttpClient.HttpClient,
+        (send) => Effect.zipRight(Effect.sync(() => attempts++), send)
+      )
+      const client = withStatusRetry({ ...FAST, maxAttempts: 3 })(counted)
+      const error = yield* Effect.flip(client.post(`http://127.0.0.1:${port}/orders`, { body: HttpBody.text("{}") }))
+      expect(attempts).toBe(3)
+      expect(error._tag).toBe("RequestError")
+      if (!HttpClientError.isHttpClientError(error) || error._tag !== "RequestError") throw error
+      expect(error.reason).toBe("Transport")
+      expect(causeCode(error.cause)).toBe("ECONNREFUSED")
+    }).pipe(Effect.provide(layer)), 5_000)
+})
+
+describe.each([
+  {
+    name: "node:http with a keep-alive agent of 2 sockets",
+    layer: NodeHttpClient.layerWithoutAgent.pipe(
+      Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true, maxSockets: 2 }))
+    )
+  },
+  {
+    name: "undici with an Agent of 2 connections",
+    layer: NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
+      Layer.provide(Layer.scoped(
+        NodeHttpClient.Dispatcher,
+        Effect.acquireRelease(
+          Effect.sync(() => new Undici.Agent({ connections: 2 })),
+          (agent) => Effect.promise(() => agent.destroy())
+        )
+      ))
+    )
+  }
+])("no leaked connections through $name", ({ layer }) => {
+  it.scopedLive("100 calls that each get a 503 with a body, then 200, all succeed on at most 2 sockets", () =>
+    Effect.gen(function*() {
+      const filler = "x".repeat(256 * 1024)
+      const server = yield* serve((a) =>
+        a.nth === 0
+          ? { status: 503, headers: { "retry-after": "0" }, body: `busy ${a.path} ${filler}` }
+          : { status: 200, body: `item ${a.path}` }
+      )
+      const client = withStatusRetry(FAST)(yield* HttpClient.HttpClient)
+      const started = Date.now()
+      const bodies = yield* Effect.forEach(
+        Array.from({ length: 100 }, (_, i) => i),
+        (i) => Effect.flatMap(client.get(server.url(`/item/${i}`)), (r) => r.text),
+        { concurrency: 10 }
+      ).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "the calls hung" as const }))
+      const elapsed = Date.now() - started
+      expect(bodies).toEqual(Array.from({ length: 100 }, (_, i) => `item /item/${i}`))
+      expect(server.arrivals.length).toBe(200)
+      expect(new Set(server.arrivals.map((a) => a.socket)).size).toBeLessThanOrEqual(2)
+      expect(server.connections()).toBeLessThanOrEqual(2)
+      // A body left unread would hold its socket until the 1 s drain limit: 100 of them could not fit in this.
+      expect(elapsed).toBeLessThan(5_000)
+    }).pipe(Effect.provide(layer)), 15_000)
+})
