@@ -91,6 +91,8 @@ interface OriginState {
   retries: number
   /** Requests admitted and not yet answered. */
   inFlight: number
+  /** The window's end was set from an answer (the server's clock), not only from when we first sent. */
+  anchored: boolean
   /** Counts windows, so an answer to a request of an earlier window is not taken for news of this one. */
   generation: number
   /** Completed and replaced whenever something that may admit waiters changes. */
@@ -145,6 +147,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         firstAttempts: 0,
         retries: 0,
         inFlight: 0,
+        anchored: false,
         generation: 0,
         changed: Deferred.unsafeMake<void>(FiberId.none),
         lastUsed: now
@@ -183,6 +186,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
     const roll = (state: OriginState, now: number) => {
       if (state.windowEnd === undefined || now < state.windowEnd) return
       state.generation++
+      state.anchored = false
       if (state.limit === undefined) {
         state.allowance = undefined
         state.windowEnd = undefined
@@ -283,6 +287,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
             state.allowance = Math.min(state.allowance, info.remaining)
           }
         }
+        if (info === undefined && current && !state.anchored && state.windowMillis !== undefined && state.windowEnd !== undefined) {
+          // A known limit and no headers: the server started counting this window at the latest when it answered
+          // our first request of it, so the window cannot end before that answer plus its length.
+          state.windowEnd = Math.max(state.windowEnd, now + state.windowMillis)
+          state.anchored = true
+        }
+        if (info !== undefined) state.anchored = true
         if (hint !== undefined && (current || state.limit === undefined)) {
           state.cooldownUntil = Math.max(state.cooldownUntil, hint.at)
           if (response.status === 429) state.allowance = 0

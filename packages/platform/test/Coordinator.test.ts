@@ -1,0 +1,169 @@
+/**
+ * The origin coordinator under withStatusRetry, against real servers on 127.0.0.1.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import { Coordinator, StatusError } from "@effect-retry/core"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { type StatusRetry, withStatusRetry } from "../src/index.js"
+import { type Arrival, type Reply, serve } from "./utils/server.js"
+
+const clients = [
+  { name: "node:http", layer: NodeHttpClient.layer },
+  { name: "undici", layer: NodeHttpClient.layerUndici }
+] as const
+
+const LIMIT = 5
+const CALLS = 15
+/** Three windows are needed; the last opens 2 s after the first request. */
+const IDEAL_MS = (Math.ceil(CALLS / LIMIT) - 1) * 1000
+
+/**
+ * A fixed window of LIMIT requests per second, counted from the first request; past it, 429. Every answer carries
+ * `X-RateLimit-*`; `retryAfter` adds `Retry-After` to the 429s.
+ */
+const rateLimited = (retryAfter: boolean) => {
+  let start: number | undefined
+  const used = new Map<number, number>()
+  const windowOf = (at: number) => Math.floor((at - start!) / 1000)
+  const reply = (a: Arrival): Reply => {
+    start ??= a.arrivedAt
+    const window = windowOf(a.arrivedAt)
+    const count = (used.get(window) ?? 0) + 1
+    used.set(window, count)
+    const reset = String(Math.ceil((start + (window + 1) * 1000 - a.arrivedAt) / 1000))
+    const headers = {
+      "x-ratelimit-limit": String(LIMIT),
+      "x-ratelimit-remaining": String(Math.max(0, LIMIT - count)),
+      "x-ratelimit-reset": reset
+    }
+    if (count <= LIMIT) return { status: 200, headers, body: "ok" }
+    return { status: 429, headers: retryAfter ? { ...headers, "retry-after": reset } : headers }
+  }
+  return { reply, windowOf, start: () => start! }
+}
+
+const burst = (client: HttpClient.HttpClient.With<unknown>, url: (path: string) => string, calls: number) =>
+  Effect.forEach(
+    Array.from({ length: calls }, (_, i) => i),
+    (i) =>
+      client.get(url(`/items/${i}`)).pipe(
+        Effect.map((r) => r.status),
+        Effect.catchIf(StatusError.isStatusError, (e) => Effect.succeed(e.status))
+      ),
+    { concurrency: "unbounded" }
+  )
+
+const retrying = (options?: StatusRetry.Options) =>
+  Effect.map(HttpClient.HttpClient, (client) => withStatusRetry(options)(client))
+
+describe.each(clients)("the coordinator through $name", ({ layer }) => {
+  for (const retryAfter of [true, false]) {
+    it.scopedLive(
+      `rate limit ${retryAfter ? "with Retry-After" : "with only X-RateLimit-*"}: one request per call, none early, on time`,
+      () =>
+        Effect.gen(function*() {
+          const limiter = rateLimited(retryAfter)
+          const server = yield* serve(limiter.reply)
+          const client = yield* retrying()
+          const began = Date.now()
+          const statuses = yield* burst(client, server.url, CALLS)
+          const elapsed = Date.now() - began
+          expect(statuses).toEqual(Array(CALLS).fill(200))
+          // Learned from the first answer: no call needed a second request.
+          expect(server.arrivals.length).toBe(CALLS)
+          expect(server.arrivals.filter((a) => a.path.startsWith("/items")).map((a) => a.nth)).toEqual(
+            Array(CALLS).fill(0)
+          )
+          // No window got more than the limit.
+          const perWindow = new Map<number, number>()
+          for (const a of server.arrivals) {
+            const w = limiter.windowOf(a.arrivedAt)
+            perWindow.set(w, (perWindow.get(w) ?? 0) + 1)
+          }
+          expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(LIMIT)
+          expect(elapsed).toBeGreaterThanOrEqual(IDEAL_MS)
+          expect(elapsed).toBeLessThan(IDEAL_MS + 400)
+        }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(layer)),
+      15_000
+    )
+  }
+})
+
+describe("the coordinator against real servers (undici)", () => {
+  it.scopedLive("without it, the same burst costs a request per 429 (the baseline the coordinator removes)", () =>
+    Effect.gen(function*() {
+      const limiter = rateLimited(true)
+      const server = yield* serve(limiter.reply)
+      const client = yield* retrying()
+      const statuses = yield* burst(client, server.url, CALLS)
+      expect(statuses).toEqual(Array(CALLS).fill(200))
+      // 10 of the 15 met a full first window, 5 of those a full second one.
+      expect(server.arrivals.length).toBeGreaterThanOrEqual(CALLS + 10)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)), 15_000)
+
+  it.scopedLive("a dead origin: retries are held to the budget (10% of first attempts plus 3), not 4x the load", () =>
+    Effect.gen(function*() {
+      const server = yield* serve(() => ({ status: 503, body: "down" }))
+      const client = yield* retrying({ baseDelay: "5 millis" })
+      const calls = 40
+      const errors = yield* Effect.forEach(
+        Array.from({ length: calls }, (_, i) => i),
+        (i) => Effect.flip(client.get(server.url(`/items/${i}`))),
+        { concurrency: "unbounded" }
+      )
+      const reasons = errors.map((e) => (StatusError.isStatusError(e) ? Option.getOrNull(e.stopReason) : "other"))
+      // 40 first attempts; at most 3 + 0.1 * 40 = 7 retries.
+      expect(server.arrivals.length).toBeLessThanOrEqual(calls + 7)
+      expect(server.arrivals.length / calls).toBeLessThanOrEqual(1.25)
+      expect(reasons.filter((r) => r === "retry-budget").length).toBeGreaterThanOrEqual(calls - 7)
+      expect(reasons.every((r) => r === "retry-budget" || r === "attempts")).toBe(true)
+    }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(NodeHttpClient.layerUndici)), 15_000)
+
+  it.scopedLive("a 503 with Retry-After holds fresh calls to the origin until the instant; another origin is not held", () =>
+    Effect.gen(function*() {
+      let until = 0
+      const down = yield* serve((a) => {
+        if (a.index === 0) until = a.arrivedAt + 1000
+        return a.arrivedAt < until ? { status: 503, headers: { "retry-after": "1" } } : { status: 200, body: "ok" }
+      })
+      const other = yield* serve(() => ({ status: 200, body: "ok" }))
+      const client = yield* retrying()
+      const first = yield* Effect.fork(client.get(down.url("/first")))
+      yield* Effect.sleep("100 millis")
+      // A fresh call to the same origin while it cools down, and one to another origin.
+      const began = Date.now()
+      const fresh = yield* Effect.fork(client.get(down.url("/fresh")))
+      const elsewhere = yield* client.get(other.url("/elsewhere"))
+      expect(elsewhere.status).toBe(200)
+      expect(Date.now() - began).toBeLessThan(500)
+      expect((yield* first).status).toBe(200)
+      expect((yield* fresh).status).toBe(200)
+      // The fresh call was held: nothing reached the origin between the 503 and the instant it gave.
+      const told = down.arrivals[0]!.respondedAt! + 1000
+      for (const a of down.arrivals.slice(1)) expect(a.arrivedAt).toBeGreaterThanOrEqual(told - 5)
+      expect(down.on("/fresh").length).toBe(1)
+    }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(NodeHttpClient.layerUndici)), 15_000)
+
+  it.scopedLive("a known limit paces from the first request: 3 per second, no 429 at all", () =>
+    Effect.gen(function*() {
+      let start: number | undefined
+      const used = new Map<number, number>()
+      const server = yield* serve((a) => {
+        start ??= a.arrivedAt
+        const w = Math.floor((a.arrivedAt - start) / 1000)
+        const n = (used.get(w) ?? 0) + 1
+        used.set(w, n)
+        return n <= 3 ? { status: 200, body: "ok" } : { status: 429, headers: { "retry-after": "1" } }
+      })
+      const origin = server.url("").replace(/\/$/, "")
+      const client = yield* retrying()
+      const statuses = yield* burst(client, server.url, 7).pipe(
+        Effect.provide(Coordinator.layer({ limits: { [origin]: { requests: 3, window: "1 second" } } }))
+      )
+      expect(statuses).toEqual(Array(7).fill(200))
+      expect(server.arrivals.length).toBe(7)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)), 15_000)
+})
