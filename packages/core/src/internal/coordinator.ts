@@ -154,25 +154,43 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       }
     }
 
+    const expired = (state: OriginState, now: number) =>
+      now - state.lastUsed > settings.originTtl && !state.probing && now >= state.cooldownUntil
+
     const sweep = (now: number) => {
       for (const [key, state] of origins) {
-        if (now - state.lastUsed > settings.originTtl && !state.probing) origins.delete(key)
+        if (expired(state, now)) origins.delete(key)
       }
-      // Still too many: drop the least recently used.
-      if (origins.size >= settings.maxOrigins) {
-        const oldest = [...origins.entries()].sort((a, b) => a[1].lastUsed - b[1].lastUsed)
-        for (const [key] of oldest.slice(0, origins.size - settings.maxOrigins + 1)) origins.delete(key)
+      // Still too many: drop the least recently used (the map keeps them in order of use), sparing origins that
+      // are cooling down or learning while others can go.
+      let excess = origins.size - settings.maxOrigins + 1
+      for (const pass of [true, false]) {
+        for (const [key, state] of origins) {
+          if (excess <= 0) return
+          if (pass && (state.probing || now < state.cooldownUntil)) continue
+          origins.delete(key)
+          excess--
+        }
       }
     }
 
     const stateOf = (origin: string, now: number): OriginState => {
       let state = origins.get(origin)
+      if (state !== undefined && expired(state, now)) {
+        origins.delete(origin)
+        state = undefined
+      }
       if (state === undefined) {
         if (origins.size >= settings.maxOrigins || origins.size % 256 === 255) sweep(now)
         state = fresh(origin, now)
         origins.set(origin, state)
       }
-      state.lastUsed = now
+      if (state.lastUsed !== now) {
+        // Keep the map in order of use, the least recent first.
+        origins.delete(origin)
+        origins.set(origin, state)
+        state.lastUsed = now
+      }
       return state
     }
 
@@ -198,6 +216,15 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         : state.windowEnd + Math.ceil((now - state.windowEnd + 1) / state.windowMillis) * state.windowMillis
     }
 
+    /** Starts a new retry-budget window when the current one has ended. */
+    const rollBudget = (state: OriginState, now: number) => {
+      if (now - state.budgetStart >= settings.retryWindow) {
+        state.budgetStart = now
+        state.firstAttempts = 0
+        state.retries = 0
+      }
+    }
+
     const decide = (origin: string, first: boolean, now: number): Admission => {
       const state = stateOf(origin, now)
       if (now < state.cooldownUntil) {
@@ -213,12 +240,20 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
             // A configured limit with no window seen yet: the window starts now.
             state.windowEnd = now + state.windowMillis
           }
-          return { _tag: "Wait", until: state.windowEnd, changed: state.changed, why: "pacing" }
+          // A window of unknown length with its quota spent and no request out to tell of the next one: let one go
+          // and learn (else nothing would ever end the wait).
+          if (state.windowEnd !== undefined || state.inFlight > 0) {
+            return { _tag: "Wait", until: state.windowEnd, changed: state.changed, why: "pacing" }
+          }
+        } else {
+          if (state.windowEnd === undefined && state.windowMillis !== undefined) state.windowEnd = now + state.windowMillis
+          state.allowance--
         }
-        if (state.windowEnd === undefined && state.windowMillis !== undefined) state.windowEnd = now + state.windowMillis
-        state.allowance--
       }
-      if (first) state.firstAttempts++
+      if (first) {
+        rollBudget(state, now)
+        state.firstAttempts++
+      }
       state.inFlight++
       return { _tag: "Admit", permit: { origin, generation: state.generation } }
     }
@@ -242,7 +277,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
             ? Deferred.await(admission.changed).pipe(Effect.timeout(Duration.seconds(1)), Effect.ignore)
             : Effect.flatMap(Random.next, (r) =>
               Effect.raceFirst(
-                Effect.sleep(Duration.millis(Math.max(0, admission.until! - now) + r * settings.releaseSpread)),
+                Effect.sleep(Duration.millis(Math.ceil(Math.max(0, admission.until! - now) + r * settings.releaseSpread))),
                 Deferred.await(admission.changed)
               ))
           const announce = held ? Effect.void : Effect.logDebug(`holding a request to ${origin}: ${admission.why}`).pipe(
@@ -294,7 +329,10 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
           state.anchored = true
         }
         if (info !== undefined) state.anchored = true
-        if (hint !== undefined && (current || state.limit === undefined)) {
+        // A 503's hint is the server's word whatever window the request was sent in (maintenance, overload); a 429's
+        // speaks of the window the request was sent in, and an answer from an earlier window would stall this one.
+        const explicit = hint !== undefined && response.status === 503
+        if (hint !== undefined && (explicit || current || state.limit === undefined)) {
           state.cooldownUntil = Math.max(state.cooldownUntil, hint.at)
           if (response.status === 429) state.allowance = 0
           if (state.windowEnd === undefined || state.windowEnd < hint.at) state.windowEnd = hint.at
@@ -318,11 +356,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         if (!settings.retryBudget) return Effect.succeed(true)
         const state = stateOf(origin, now)
-        if (now - state.budgetStart >= settings.retryWindow) {
-          state.budgetStart = now
-          state.firstAttempts = 0
-          state.retries = 0
-        }
+        rollBudget(state, now)
         const allowed = settings.minRetries + settings.retryRatio * state.firstAttempts - state.retries >= 1
         if (allowed) {
           state.retries++
@@ -336,7 +370,11 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         )
       })
 
-    const size = Effect.sync(() => origins.size)
+    const size = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.sync(() => {
+        for (const [key, state] of origins) if (expired(state, now)) origins.delete(key)
+        return origins.size
+      }))
 
     return { admit, observe, release, allowRetry, size } satisfies Coordinator.Coordinator
   })

@@ -262,7 +262,9 @@ export const retryRequest = <E, R>(
 
   /** One attempt under the coordinator: admitted first, and every answer reported back. */
   const coordinated = (coordinator: Coordinator.Coordinator, origin: string, resends: number) =>
-    Effect.flatMap(coordinator.admit(origin, resends === 0), (permit) => {
+    // Waiting for admission can be interrupted; once admitted, the permit is always handed back.
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(coordinator.admit(origin, resends === 0)), (permit) => {
       let observed = false
       const observe = (response: HttpClientResponse.HttpClientResponse) =>
         Effect.flatMap(Clock.currentTimeMillis, (receivedAt) => {
@@ -270,11 +272,11 @@ export const retryRequest = <E, R>(
           return coordinator.observe(permit, { status: response.status, headers: response.headers, receivedAt })
         })
       const sent = Effect.flatMap(timed, (response) => Effect.zipRight(observe(response), check(response)))
-      return Effect.onExit(
-        resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends),
-        () => (observed ? Effect.void : coordinator.release(permit))
-      )
-    })
+        return Effect.onExit(
+          restore(resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)),
+          () => (observed ? Effect.void : coordinator.release(permit))
+        )
+      }))
 
   return Effect.flatMap(Coordinator.current, (coordinator) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
