@@ -51,7 +51,8 @@ export interface ServerHint {
  * Reads the server's hint from response headers (lower-case names), or `None` when there is none.
  *
  * Precedence, first valid one wins (a malformed header is skipped, never an error):
- * 1. `Retry-After`: delay-seconds or an HTTP-date (measured against the response's `Date` header when valid);
+ * 1. `Retry-After`: delay-seconds or an HTTP-date (measured against the response's `Date` header when it
+ *    disagrees with the local clock, see `RetryAfter.parse`);
  * 2. `Retry-After-Ms`: milliseconds, as some APIs send it;
  * 3. the IETF `RateLimit` field with `r=0`: wait `t` seconds;
  * 4. `RateLimit-Remaining: 0` with `RateLimit-Reset`;

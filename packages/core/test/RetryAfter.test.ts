@@ -89,7 +89,7 @@ describe("RetryAfter.parse: HTTP-date", () => {
   })
 
   it.prop(
-    "a date k seconds after the Date header waits k seconds, whatever the local clock says",
+    "a date k seconds after the Date header waits k seconds when the clocks disagree, and is measured to the millisecond on the local clock when they agree",
     [
       fc.date({ min: new Date(0), max: new Date("2999-12-31T00:00:00Z"), noInvalidDate: true })
         .map((d) => Math.floor(d.getTime() / 1000)),
@@ -99,10 +99,26 @@ describe("RetryAfter.parse: HTTP-date", () => {
     ([server, k, skew]) => {
       const serverNow = server * 1000
       const options = { date: HttpDate.formatImfFixdate(serverNow), now: serverNow + skew }
-      expect(millis(HttpDate.formatImfFixdate(serverNow + k * 1000), options)).toStrictEqual(Option.some(k * 1000))
-      expect(millis(HttpDate.formatAsctime(serverNow + k * 1000), options)).toStrictEqual(Option.some(k * 1000))
+      // The Date header has one-second resolution: trailing the local clock by less than 1.5 s, or leading it by
+      // at most 0.5 s, it agrees with it.
+      const agree = skew >= -500 && skew < 1500
+      const expected = agree ? Math.max(0, k * 1000 - skew) : k * 1000
+      expect(millis(HttpDate.formatImfFixdate(serverNow + k * 1000), options)).toStrictEqual(Option.some(expected))
+      expect(millis(HttpDate.formatAsctime(serverNow + k * 1000), options)).toStrictEqual(Option.some(expected))
     }
   )
+})
+
+describe("RetryAfter.parse: which clock an HTTP-date is measured against", () => {
+  const date = "Wed, 21 Oct 2015 07:28:00 GMT"
+  const at = Date.UTC(2015, 9, 21, 7, 28, 0)
+  it("the local clock, to the millisecond, when the Date header agrees with it (700 ms into the second)", () => {
+    expect(millis("Wed, 21 Oct 2015 07:28:02 GMT", { date, now: at + 700 })).toStrictEqual(Option.some(1300))
+  })
+  it("the Date header when the local clock is a minute fast or a minute slow", () => {
+    expect(millis("Wed, 21 Oct 2015 07:28:02 GMT", { date, now: at + 60_000 })).toStrictEqual(Option.some(2000))
+    expect(millis("Wed, 21 Oct 2015 07:28:02 GMT", { date, now: at - 60_000 })).toStrictEqual(Option.some(2000))
+  })
 })
 
 describe("RetryAfter.parse never throws", () => {

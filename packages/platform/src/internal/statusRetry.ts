@@ -64,7 +64,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   const problems: Array<string> = []
   const retry = RetryPolicy.validate({ ...retryOptions, classify })
   if (Either.isLeft(retry)) problems.push(...retry.left.problems)
-  let timeout: Duration.Duration | undefined = Duration.seconds(10)
+  let timeout: Duration.Duration | undefined = undefined
   if (attemptTimeout !== undefined) {
     const decoded = Duration.decodeUnknown(attemptTimeout)
     // Effect reads negative and NaN inputs as zero: any zero here was a mistake.
