@@ -106,7 +106,9 @@ export interface RetryOptions {
   readonly jitter?: Backoff.Jitter
   /**
    * After a server hint, a random extra wait of up to this fraction of the hint (capped by `maxRetryAfterSpread`),
-   * so clients told the same instant do not all return at once. Default: 0.1.
+   * so clients told the same instant do not all return at once. Default: 0.02 (20 ms on a 1 s hint: enough to
+   * break exact ties, small enough to finish with the clients that wait the bare hint; for a herd of many clients,
+   * provide `Coordinator.layer()` or raise it).
    */
   readonly retryAfterSpread?: number
   /** The cap of that extra wait. Default: 1 second. */
@@ -168,7 +170,7 @@ export const validate = (input: RetryOptions = {}): Either.Either<RetryPolicy, I
     problems.push(`budget must be at most ${options.MAX_TIMER_MILLIS} ms, the longest timer JavaScript holds`)
   }
   const maxRetryAfter = options.millis(problems, "maxRetryAfter", input.maxRetryAfter, "30 seconds")
-  const retryAfterSpread = options.number(problems, "retryAfterSpread", input.retryAfterSpread, 0.1, 0, 1)
+  const retryAfterSpread = options.number(problems, "retryAfterSpread", input.retryAfterSpread, 0.02, 0, 1)
   const maxRetryAfterSpread = options.millis(problems, "maxRetryAfterSpread", input.maxRetryAfterSpread, "1 second")
   const shared = { factor: 2, maxDelay: input.maxDelay ?? "10 seconds", jitter: input.jitter ?? "full" }
   const transientBackoff = backoff.resolveInto(problems, { ...shared, baseDelay: input.baseDelay ?? "100 millis" }, "")
@@ -310,8 +312,8 @@ export type Decision =
  *   StatusError.fromResponse({ status: 429, method: "GET", url: "/", headers: { "retry-after": "7" }, receivedAt: 0 })
  * )
  * const [decision] = RetryPolicy.decide(policy, RetryPolicy.initialState(policy, 0), error, 0, 0.5)
- * // { _tag: "Retry", delay: 7350 millis, source: "retry-after", kind: "throttled", attempts: 1 }
- * // 7350 ms: the 7 s hint plus a spread of 0.5 * min(1 s, 10% of 7 s)
+ * // { _tag: "Retry", delay: 7070 millis, source: "retry-after", kind: "throttled", attempts: 1 }
+ * // 7070 ms: the 7 s hint plus a spread of 0.5 * min(1 s, 2% of 7 s)
  * ```
  *
  * @since 0.1.0

@@ -84,13 +84,13 @@ describe("the seeded draws", () => {
 })
 
 describe("a 429 with Retry-After: 7", () => {
-  // spread = random * min(maxRetryAfterSpread = 1 s, retryAfterSpread = 0.1 * 7 s) = random * 700 ms
-  const secondAttempt = slept(7000 + DRAWS[0]! * 700)
+  // spread = random * min(maxRetryAfterSpread = 1 s, retryAfterSpread = 0.02 * 7 s) = random * 140 ms
+  const secondAttempt = slept(7000 + DRAWS[0]! * 140)
 
-  it("is retried at 7 s plus the seeded spread, within [7000, 7700] ms", () => {
-    expect(secondAttempt).toBe(7151.212198)
+  it("is retried at 7 s plus the seeded spread, within [7000, 7140] ms", () => {
+    expect(secondAttempt).toBe(7030.24244)
     expect(secondAttempt).toBeGreaterThanOrEqual(7000)
-    expect(secondAttempt).toBeLessThanOrEqual(7700)
+    expect(secondAttempt).toBeLessThanOrEqual(7140)
   })
 
   for (const [name, run] of runners) {
@@ -113,7 +113,7 @@ describe("a 429 with Retry-After: 7", () => {
   }
 
   it.effect.prop(
-    "under any seed, the second attempt is at 7000 + draw * 700 ms",
+    "under any seed, the second attempt is at 7000 + draw * 140 ms",
     [fc.string()],
     ([seed]) =>
       Effect.gen(function*() {
@@ -124,9 +124,9 @@ describe("a 429 with Retry-After: 7", () => {
         expect(yield* Fiber.join(fiber)).toBe("ok")
         const [first, second] = yield* Ref.get(times)
         expect(first).toBe(0)
-        expect(second).toBe(slept(7000 + draw * 700))
+        expect(second).toBe(slept(7000 + draw * 140))
         expect(second).toBeGreaterThanOrEqual(7000)
-        expect(second).toBeLessThanOrEqual(7700)
+        expect(second).toBeLessThanOrEqual(7140)
       }),
     { fastCheck: { numRuns: 15 } }
   )
@@ -170,8 +170,8 @@ describe("a 404", () => {
 describe("a Retry-After HTTP-date is measured against the response's Date header", () => {
   const server = Date.UTC(2026, 0, 1, 12, 0, 0)
   const headers = { date: HttpDate.formatImfFixdate(server), "retry-after": HttpDate.formatImfFixdate(server + 2000) }
-  // spread = random * min(1 s, 0.1 * 2 s)
-  const wait = slept(2000 + DRAWS[0]! * 200)
+  // spread = random * min(1 s, 0.02 * 2 s) = random * 40 ms
+  const wait = slept(2000 + DRAWS[0]! * 40)
 
   for (const skew of [60_000, -60_000]) {
     for (const [name, run] of runners) {
@@ -187,7 +187,7 @@ describe("a Retry-After HTTP-date is measured against the response's Date header
           expect(yield* Fiber.join(fiber)).toBe("ok")
           expect(yield* Ref.get(times)).toStrictEqual([local, local + wait])
           expect(wait).toBeGreaterThanOrEqual(2000)
-          expect(wait).toBeLessThanOrEqual(2200)
+          expect(wait).toBeLessThanOrEqual(2040)
         }))
     }
   }
@@ -228,7 +228,8 @@ describe("a hint beyond maxRetryAfter", () => {
       const result = yield* start(RetryPolicy.retry(call, { budget: "1 minute" }))
       yield* TestClock.adjust("1 minute")
       expect(yield* Fiber.join(result.fiber)).toBe("ok")
-      expect(yield* Ref.get(times)).toStrictEqual([0, slept(30_000 + DRAWS[0]! * 1000)])
+      // spread = random * min(1 s, 0.02 * 30 s) = random * 600 ms
+      expect(yield* Ref.get(times)).toStrictEqual([0, slept(30_000 + DRAWS[0]! * 600)])
     }))
 
   it.effect("a huge delay-seconds value is too long, not a short wait", () =>
@@ -255,9 +256,9 @@ describe("the budget", () => {
       const error = failureOf(yield* poll)
       expect(error).toBeInstanceOf(StatusError.ServiceUnavailable)
       expect([error.attempts, error.stopReason]).toStrictEqual([3, Option.some("budget")])
-      // spread = random * min(1 s, 0.1 * 4 s)
-      const second = slept(4000 + DRAWS[0]! * 400)
-      const third = second + slept(4000 + DRAWS[1]! * 400)
+      // spread = random * min(1 s, 0.02 * 4 s) = random * 80 ms
+      const second = slept(4000 + DRAWS[0]! * 80)
+      const third = second + slept(4000 + DRAWS[1]! * 80)
       expect(yield* Ref.get(times)).toStrictEqual([0, second, third])
       expect(yield* Ref.get(failedAt)).toBe(third)
       expect(third).toBeLessThanOrEqual(10_000)
@@ -492,11 +493,11 @@ describe("RetryPolicy.decide", () => {
   const policy = RetryPolicy.make()
   const initial = RetryPolicy.initialState(policy, 0)
 
-  it("matches the documented example: 7 s plus half of a 700 ms spread", () => {
+  it("matches the documented example: 7 s plus half of a 140 ms spread", () => {
     const [decision, next] = RetryPolicy.decide(policy, initial, errorAt({ status: 429, headers: { "retry-after": "7" } }, 0), 0, 0.5)
     expect(decision).toStrictEqual({
       _tag: "Retry",
-      delay: Duration.millis(7350),
+      delay: Duration.millis(7070),
       source: "retry-after",
       kind: "throttled",
       attempts: 1
@@ -522,26 +523,34 @@ describe("RetryPolicy.decide", () => {
   })
 
   it("caps the spread at maxRetryAfterSpread, and measures the wait from now", () => {
-    const error = errorAt({ status: 429, headers: { "retry-after": "20" } }, 1_000)
-    // spread = min(1 s, 0.1 * 20 s) = 1 s; 3 s have passed since the response arrived.
-    const [decision] = RetryPolicy.decide(policy, initial, error, 4_000, 0.5)
-    expect(decision._tag === "Retry" && Duration.toMillis(decision.delay)).toBe(17_500)
+    // The default spread reaches the 1 s cap only past a 50 s hint: allow a 60 s one.
+    const long = RetryPolicy.make({ maxRetryAfter: "1 minute", budget: "2 minutes" })
+    const error = errorAt({ status: 429, headers: { "retry-after": "60" } }, 1_000)
+    // spread = min(1 s, 0.02 * 60 s = 1.2 s) = 1 s; 3 s have passed since the response arrived.
+    const [decision] = RetryPolicy.decide(long, RetryPolicy.initialState(long, 0), error, 4_000, 0.5)
+    expect(decision._tag === "Retry" && Duration.toMillis(decision.delay)).toBe(57_500)
+    // Under 50 s the cap does not bite: a 20 s hint has a spread of 0.02 * 20 s = 400 ms, half of it drawn here.
+    const shorter = errorAt({ status: 429, headers: { "retry-after": "20" } }, 1_000)
+    const [uncapped] = RetryPolicy.decide(policy, initial, shorter, 4_000, 0.5)
+    expect(uncapped._tag === "Retry" && Duration.toMillis(uncapped.delay)).toBe(17_200)
   })
 
   it("clips the spread so the wait ends at the budget at the latest", () => {
-    const tight = RetryPolicy.make({ budget: 7_200 })
+    // spread = 0.9 * min(1 s, 0.02 * 7 s) = 126 ms, clipped to the 100 ms left after the 7 s hint.
+    const tight = RetryPolicy.make({ budget: 7_100 })
     const error = errorAt({ status: 429, headers: { "retry-after": "7" } }, 0)
     const [decision] = RetryPolicy.decide(tight, RetryPolicy.initialState(tight, 0), error, 0, 0.9)
-    expect(decision._tag === "Retry" && Duration.toMillis(decision.delay)).toBe(7_200)
-    // Had the budget started 300 ms before the response, the server's instant would be past it.
-    const [stop] = RetryPolicy.decide(tight, RetryPolicy.initialState(tight, -300), error, 0, 0)
+    expect(decision._tag === "Retry" && Duration.toMillis(decision.delay)).toBe(7_100)
+    // Had the budget started 200 ms before the response, the server's instant would be past it.
+    const [stop] = RetryPolicy.decide(tight, RetryPolicy.initialState(tight, -200), error, 0, 0)
     expect(stop).toStrictEqual({ _tag: "Stop", reason: "budget", attempts: 1 })
   })
 
   it("a hint in the past means no wait beyond the spread", () => {
     const error = errorAt({ status: 503, headers: { "retry-after": "2" } }, 0)
+    // spread = 0.5 * min(1 s, 0.02 * 2 s) = 20 ms
     const [decision] = RetryPolicy.decide(policy, initial, error, 5_000, 0.5)
-    expect(decision).toStrictEqual({ _tag: "Retry", delay: Duration.millis(100), source: "retry-after", kind: "throttled", attempts: 1 })
+    expect(decision).toStrictEqual({ _tag: "Retry", delay: Duration.millis(20), source: "retry-after", kind: "throttled", attempts: 1 })
   })
 
   it("backs off by the failure's own count, and remembers the last delay", () => {
@@ -570,9 +579,10 @@ describe("RetryPolicy.decide", () => {
       const errors = [429, 429, 404].map((status) => errorAt({ status, headers: { "retry-after": "1" } }, 0))
       const decisions = Chunk.toReadonlyArray(yield* Schedule.run(RetryPolicy.schedule(), 0, errors))
       expect(decisions.map((d) => [d._tag, d.attempts])).toStrictEqual([["Retry", 1], ["Retry", 2], ["Stop", 3]])
+      // spread = random * min(1 s, 0.02 * 1 s) = random * 20 ms
       expect(decisions[0]).toStrictEqual({
         _tag: "Retry",
-        delay: Duration.millis(1000 + DRAWS[0]! * 100),
+        delay: Duration.millis(1000 + DRAWS[0]! * 20),
         source: "retry-after",
         kind: "throttled",
         attempts: 1
@@ -580,7 +590,7 @@ describe("RetryPolicy.decide", () => {
       // The second step comes at the end of the first wait: the instant has passed, only a spread is left.
       expect(decisions[1]).toStrictEqual({
         _tag: "Retry",
-        delay: Duration.millis(DRAWS[1]! * 100),
+        delay: Duration.millis(DRAWS[1]! * 20),
         source: "retry-after",
         kind: "throttled",
         attempts: 2
@@ -600,7 +610,7 @@ describe("RetryPolicy.validate and make", () => {
       maxThrottledAttempts: 10,
       budget: 30_000,
       maxRetryAfter: Duration.millis(30_000),
-      retryAfterSpread: 0.1,
+      retryAfterSpread: 0.02,
       maxRetryAfterSpread: 1000,
       transientBackoff: { baseDelay: 100, maxDelay: 10_000, factor: 2, jitter: "full" },
       throttledBackoff: { baseDelay: 1000, maxDelay: 10_000, factor: 2, jitter: "full" },

@@ -17,7 +17,7 @@ import * as internal from "./internal/statusRetry.js"
  * Options of `withStatusRetry`; every one has a documented, bounded default.
  *
  * The retry options (`maxAttempts` 4, `maxThrottledAttempts` 10, `budget` 30 s, `maxRetryAfter` 30 s,
- * `baseDelay` 100 ms, `throttledBaseDelay` 1 s, `maxDelay` 10 s, `jitter` "full", `retryAfterSpread` 0.1 up to
+ * `baseDelay` 100 ms, `throttledBaseDelay` 1 s, `maxDelay` 10 s, `jitter` "full", `retryAfterSpread` 0.02 up to
  * `maxRetryAfterSpread` 1 s) are those of `RetryPolicy.RetryOptions`.
  *
  * @example
