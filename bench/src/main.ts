@@ -1,0 +1,279 @@
+/**
+ * `pnpm bench`: runs every workload through `withStatusRetry()` and the peers, against one local server process,
+ * then the overhead and micro-benchmarks, and writes bench/RESULTS.md with the tables and SVG charts.
+ *
+ * Environment: BENCH_SEED (the flaky workload's seed; random by default), BENCH_REPEATS (default 3).
+ */
+import { execFile } from "node:child_process"
+import { randomInt } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { adapters, describe } from "./adapters.js"
+import { attemptTimeline, statusTimeline } from "./charts.js"
+import { type ClientRun, type OverheadResult, runOverhead, runWorkload, startServer } from "./harness.js"
+import { median } from "./metrics.js"
+import type { MicroMemory, MicroTime } from "./micro.js"
+import { now } from "./protocol.js"
+import { render, type Results } from "./report.js"
+import { deriveSeed } from "./rng.js"
+import { workloads } from "./workloads.js"
+
+const WATCHDOG_MS = 170_000
+/** Each client of the micro-benchmark is timed this many times, each time in a fresh process. */
+const TIME_PASSES = 5
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const benchDir = path.resolve(here, "..")
+const began = now()
+const loadAtStart = os.loadavg()[0]!
+const elapsed = () => ((now() - began) / 1000).toFixed(1)
+const log = (message: string) => console.log(`[${elapsed().padStart(5)} s] ${message}`)
+
+// Bounded whatever happens: the server process is killed on exit (harness.ts), and this stops a run that hangs.
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${WATCHDOG_MS / 1000} s, stopping`)
+  process.exit(2)
+}, WATCHDOG_MS)
+watchdog.unref()
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130))
+
+let phase = "start"
+const unhandled: Array<string> = []
+process.on("unhandledRejection", (error) => {
+  unhandled.push(`${phase}: unhandled rejection: ${describe(error)}`)
+})
+process.on("uncaughtException", (error) => {
+  unhandled.push(`${phase}: uncaught exception: ${describe(error)}`)
+})
+
+const seed = process.env["BENCH_SEED"] !== undefined ? Number(process.env["BENCH_SEED"]) >>> 0 : randomInt(2 ** 31)
+const repeats = Math.max(1, Number(process.env["BENCH_REPEATS"] ?? 3))
+const seeds = Array.from({ length: repeats }, (_, r) => deriveSeed(seed, r))
+
+/** Version and declared Node.js engines of an installed package, from its own package.json. */
+const versionOf = (name: string): readonly [string, string, string] => {
+  try {
+    const json = JSON.parse(fs.readFileSync(path.join(benchDir, "node_modules", name, "package.json"), "utf8")) as {
+      version?: string
+      engines?: { node?: string }
+    }
+    return [name, json.version ?? "?", json.engines?.node ?? "–"]
+  } catch {
+    return [name, "not installed", "–"]
+  }
+}
+
+const runMicro = (args: ReadonlyArray<string>, flags: ReadonlyArray<string>): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [...flags, path.join(here, "micro.js"), ...args],
+      { timeout: 60_000, maxBuffer: 1 << 20 },
+      (error, stdout, stderr) => {
+        if (error !== null) return reject(new Error(`micro ${args.join(" ")}: ${error.message}\n${stderr}`))
+        resolve(JSON.parse(stdout.trim().split("\n").pop()!))
+      }
+    )
+  })
+
+/** The repeat whose completion time is the median, for each client: what the charts show. */
+const medianRuns = (perRepeat: ReadonlyArray<ReadonlyArray<ClientRun>>): ReadonlyArray<ClientRun> =>
+  adapters.map((_, i) => {
+    const runs = perRepeat.map((repeat) => repeat[i]!).sort((a, b) => a.metrics.timeMs - b.metrics.timeMs)
+    return runs[Math.floor((runs.length - 1) / 2)]!
+  })
+
+const main = async () => {
+  const startedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z")
+  log(`seed ${seed}, ${repeats} repeats, ${adapters.length} clients, ${workloads.length} timed workloads`)
+  const resultsDir = path.join(benchDir, "results")
+  const chartsDir = path.join(benchDir, "charts")
+  fs.mkdirSync(resultsDir, { recursive: true })
+  fs.mkdirSync(chartsDir, { recursive: true })
+
+  const server = await startServer(path.join(here, "server.js"))
+  const runs = new Map<string, ReadonlyArray<ReadonlyArray<ClientRun>>>()
+  const overhead: Array<OverheadResult> = []
+  let control: OverheadResult | undefined
+  const stragglers: Record<string, number> = {}
+  try {
+    for (const workload of workloads) {
+      phase = workload.id
+      const t = now()
+      runs.set(workload.id, await runWorkload(server, workload, adapters, seeds))
+      log(`${workload.id}: ${((now() - t) / 1000).toFixed(1)} s`)
+    }
+    // A call that is over must not keep sending: compare the server's counts now with the logs read earlier.
+    phase = "stragglers"
+    const counts = await server.counts()
+    for (const perRepeat of runs.values()) {
+      for (const run of perRepeat.flat()) {
+        const late = (counts[run.tenant] ?? 0) - run.arrivals.length
+        if (late > 0) stragglers[run.adapter.label] = (stragglers[run.adapter.label] ?? 0) + late
+      }
+    }
+    phase = "overhead"
+    for (const adapter of adapters) overhead.push(await runOverhead(server, adapter, median))
+    // The noise floor: one client measured against an identical instance of itself.
+    const undici = adapters.find((a) => a.id === "undici")!
+    control = await runOverhead(
+      server,
+      { ...undici, id: "control", label: "control: undici `Agent` against itself", make: () => undici.make(false) },
+      median
+    )
+    log("overhead: done")
+  } finally {
+    server.kill()
+  }
+
+  // The raw server log of this run (one line per request).
+  const lines: Array<string> = []
+  for (const perRepeat of runs.values()) {
+    for (const run of perRepeat.flat()) {
+      for (const a of run.arrivals) lines.push(JSON.stringify({ tenant: run.tenant, client: run.adapter.id, ...a }))
+    }
+  }
+  fs.writeFileSync(path.join(resultsDir, "arrivals.jsonl"), lines.join("\n") + "\n")
+
+  phase = "micro"
+  // Each client of the micro-benchmark in a fresh process, TIME_PASSES times in rotating order; median pass.
+  const { count } = (await runMicro(["count"], [])) as { count: number }
+  const passes: Array<Array<MicroTime>> = Array.from({ length: count }, () => [])
+  let microBatch = 0
+  for (let pass = 0; pass < TIME_PASSES; pass++) {
+    for (let k = 0; k < count; k++) {
+      const index = (k + pass) % count
+      const { batch, row } = (await runMicro(["time", String(index)], [])) as { batch: number; row: MicroTime }
+      microBatch = batch
+      passes[index]!.push(row)
+    }
+  }
+  const microTime = {
+    batch: microBatch,
+    passes: TIME_PASSES,
+    rows: passes.map((rows) => ({
+      ...[...rows].sort((a, b) => a.nsPerRequest - b.nsPerRequest)[Math.floor(rows.length / 2)]!,
+      // What it adds to the bare client: the median of the differences within each pass (a pass times every client
+      // in a row), which cancels the machine's slow drifts.
+      addedNs: median(rows.map((row, pass) => row.nsPerRequest - passes[0]![pass]!.nsPerRequest))
+    }))
+  }
+  const microMemory = (await runMicro(["memory"], [
+    "--expose-gc",
+    "--min-semi-space-size=64",
+    "--max-semi-space-size=64"
+  ])) as { batch: number; rows: ReadonlyArray<MicroMemory> }
+  log("micro-benchmark: done")
+
+  phase = "charts"
+  const charts: Array<{ file: string; title: string }> = []
+  const maxSeconds = (perRepeat: ReadonlyArray<ClientRun>) =>
+    Math.ceil(Math.max(...perRepeat.flatMap((run) => run.arrivals.map((a) => (a.at - run.start) / 1000))) + 0.2)
+  for (const id of ["rate-limit", "rate-limit-xrl"] as const) {
+    const workload = workloads.find((w) => w.id === id)!
+    const chosen = medianRuns(runs.get(id)!)
+    const title = `${workload.title}: requests per 100 ms`
+    const svg = await statusTimeline(
+      title,
+      "One row per client (its median run); colour = the status the server returned. A tall bar right after a window opens is a herd.",
+      chosen,
+      maxSeconds(chosen)
+    )
+    fs.writeFileSync(path.join(chartsDir, `${id}.svg`), svg)
+    charts.push({ file: `charts/${id}.svg`, title })
+  }
+  {
+    const chosen = medianRuns(runs.get("dead")!)
+    const title = "Dead origin: requests per 100 ms"
+    const svg = await attemptTimeline(
+      title,
+      "One row per client (its median run); colour = which attempt of its call the request was.",
+      chosen,
+      maxSeconds(chosen)
+    )
+    fs.writeFileSync(path.join(chartsDir, "dead.svg"), svg)
+    charts.push({ file: "charts/dead.svg", title })
+  }
+  log("charts: done")
+
+  const cpus = os.cpus()
+  const packages = [
+    "@effect-retry/core",
+    "@effect-retry/platform",
+    ...new Set(adapters.flatMap((a) => a.packages)),
+    "tinybench",
+    "vega",
+    "vega-lite"
+  ]
+  const results: Results = {
+    startedAt,
+    seconds: (now() - began) / 1000,
+    seed,
+    repeats,
+    machine: {
+      cpu: cpus[0]?.model.trim() ?? "unknown",
+      cores: cpus.length,
+      memoryGiB: os.totalmem() / 2 ** 30,
+      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      node: process.version,
+      load: [loadAtStart, os.loadavg()[0]!]
+    },
+    versions: packages.map(versionOf),
+    adapters,
+    workloads,
+    runs,
+    overhead,
+    control,
+    micro: { time: microTime, memory: microMemory },
+    stragglers,
+    unhandled,
+    charts
+  }
+  const markdown = render(results)
+  fs.writeFileSync(path.join(benchDir, "RESULTS.md"), markdown)
+  log(`wrote bench/RESULTS.md (${unhandled.length} unhandled errors)`)
+  updateReadme(markdown, results.seconds)
+}
+
+const README_START = "<!-- bench:summary:start -->"
+const README_END = "<!-- bench:summary:end -->"
+
+/**
+ * Copies this run's summary table into the top-level README, between its two markers, with the rate-limit chart:
+ * the README shows the numbers of the last run, never numbers typed in.
+ */
+const updateReadme = (markdown: string, seconds: number) => {
+  const readme = path.join(benchDir, "..", "README.md")
+  const text = fs.readFileSync(readme, "utf8")
+  const start = text.indexOf(README_START)
+  const end = text.indexOf(README_END)
+  if (start < 0 || end < start) {
+    log("README.md has no bench summary markers: not updated")
+    return
+  }
+  const from = markdown.indexOf("## Summary\n")
+  const to = markdown.indexOf("\n## ", from + 1)
+  const summary = markdown.slice(from + "## Summary\n".length, to).trim()
+  const block = [
+    README_START,
+    `<!-- written by \`pnpm bench\` (bench/src/main.ts) from its last run (${Math.round(seconds)} s); do not edit -->`,
+    "",
+    summary,
+    "",
+    "![Rate limit: requests per 100 ms, per client, coloured by status](bench/charts/rate-limit.svg)",
+    "",
+    README_END
+  ].join("\n")
+  fs.writeFileSync(readme, text.slice(0, start) + block + text.slice(end + README_END.length))
+  log("updated the summary in README.md")
+}
+
+try {
+  await main()
+  process.exit(0)
+} catch (error) {
+  console.error("bench failed:", error)
+  process.exit(1)
+}
