@@ -20,7 +20,7 @@ import type * as headers from "./internal/headers.js"
  * ```ts
  * import type { Coordinator } from "@effect-retry/core"
  *
- * const permit: Coordinator.Permit = { origin: "https://api.example.com", generation: 0 }
+ * const permit: Coordinator.Permit = { origin: "https://api.example.com", generation: 0, probe: false }
  * ```
  *
  * @since 0.1.0
@@ -31,6 +31,12 @@ export interface Permit {
   readonly origin: string
   /** Which of the origin's rate-limit windows it was admitted in. */
   readonly generation: number
+  /**
+   * This request is the first to an origin that has never answered, and the other calls wait for what its answer
+   * teaches: hand it back however the request ends, interruption included. (If it is lost, another request goes
+   * after five seconds.)
+   */
+  readonly probe: boolean
 }
 
 /**
@@ -82,7 +88,10 @@ export interface Coordinator {
   readonly admit: (origin: string, first: boolean) => Effect.Effect<Permit>
   /** Learns from an answer: rate-limit headers pace the origin, a 429 or 503 hint holds it until its instant. */
   readonly observe: (permit: Permit, response: Observed) => Effect.Effect<void>
-  /** Hands back a permit whose request got no answer (a transport failure, a timeout, an interruption). */
+  /**
+   * Hands back a permit whose request got no answer (a transport failure, a timeout, an interruption). Required for
+   * a `probe` permit; for the others it keeps the pacing exact.
+   */
   readonly release: (permit: Permit) => Effect.Effect<void>
   /** Whether the origin's retry budget allows one more retry (and takes it). */
   readonly allowRetry: (origin: string) => Effect.Effect<boolean>

@@ -249,17 +249,22 @@ describe("Coordinator", () => {
   })
 
   describe("cautious start", () => {
-    it.effect("lets the first call go at once and holds the others until its answer", () =>
+    it.effect("lets the first call go at once and holds the others until its answer, or for five seconds", () =>
       seeded(Effect.gen(function*() {
         const c = yield* Coordinator.make()
+        const rs = draws(3)
         const first = yield* calls(c, A, 1)
         expect(first.times).toStrictEqual([0])
         const rest = yield* calls(c, A, 3)
-        yield* TestClock.adjust("10 seconds")
+        yield* TestClock.adjust(4_999)
         expect(rest.times).toStrictEqual([undefined, undefined, undefined])
+        yield* TestClock.adjust(5_001)
+        // No answer within five seconds: the first waiter to wake goes to learn instead; the others wait on.
+        const wakes = rs.map((r) => releasedAt(0, 5_000, r))
+        expect(sorted(rest.times)).toStrictEqual([Math.min(...wakes)])
         yield* c.observe(first.permits[0]!, ok(10_000))
         yield* settle
-        expect(rest.times).toStrictEqual([10_000, 10_000, 10_000])
+        expect(sorted(rest.times)).toStrictEqual([Math.min(...wakes), 10_000, 10_000])
         // Learned: later calls go at once.
         const later = yield* calls(c, A, 2)
         expect(later.times).toStrictEqual([10_000, 10_000])
@@ -303,8 +308,9 @@ describe("Coordinator", () => {
           headers: { "x-ratelimit-limit": "10", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "2" },
           receivedAt: 100
         })
-        // Woken by the answer at 100, both are held again by the cooldown until 2100, each with its draw.
-        const expected = draws(2).map((r) => releasedAt(100, 2100, r))
+        // Held for the first answer (one draw each), then woken by it at 100, both are held again by the cooldown
+        // until 2100, each with its next draw.
+        const expected = draws(4).slice(2).map((r) => releasedAt(100, 2100, r))
         yield* settle
         expect(rest.times).toStrictEqual([undefined, undefined])
         yield* TestClock.adjust(1999)

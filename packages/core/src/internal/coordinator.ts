@@ -83,14 +83,17 @@ interface OriginState {
   allowance: number | undefined
   /** A first request is out learning the origin's budget; the others wait for its answer. */
   probing: boolean
+  /** When that request was sent: a probe that has not answered within PROBE_PATIENCE_MILLIS is given up on. */
+  probingSince: number
   /** The origin has answered at least once. */
   learned: boolean
   /** Retry budget window. */
   budgetStart: number
   firstAttempts: number
   retries: number
-  /** Requests admitted and not yet answered. */
-  inFlight: number
+  /** Requests admitted in this window, and how many of them have been answered (or handed back). */
+  sent: number
+  answered: number
   /** The window's end was set from an answer (the server's clock), not only from when we first sent. */
   anchored: boolean
   /** Counts windows, so an answer to a request of an earlier window is not taken for news of this one. */
@@ -99,6 +102,12 @@ interface OriginState {
   changed: Deferred.Deferred<void>
   lastUsed: number
 }
+
+/**
+ * How long the other calls wait for the first request's answer before another request may go and learn instead.
+ * @internal
+ */
+export const PROBE_PATIENCE_MILLIS = 5_000
 
 /** @internal */
 export const holds = Metric.counter("http_client_coordinator_holds_total", {
@@ -142,11 +151,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         windowEnd: undefined,
         allowance: configured?.requests,
         probing: false,
+        probingSince: 0,
         learned: configured !== undefined,
         budgetStart: now,
         firstAttempts: 0,
         retries: 0,
-        inFlight: 0,
+        sent: 0,
+        answered: 0,
         anchored: false,
         generation: 0,
         changed: Deferred.unsafeMake<void>(FiberId.none),
@@ -154,8 +165,11 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       }
     }
 
+    const learning = (state: OriginState, now: number) =>
+      state.probing && now - state.probingSince < PROBE_PATIENCE_MILLIS
+
     const expired = (state: OriginState, now: number) =>
-      now - state.lastUsed > settings.originTtl && !state.probing && now >= state.cooldownUntil
+      now - state.lastUsed > settings.originTtl && !learning(state, now) && now >= state.cooldownUntil
 
     const sweep = (now: number) => {
       for (const [key, state] of origins) {
@@ -167,7 +181,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       for (const pass of [true, false]) {
         for (const [key, state] of origins) {
           if (excess <= 0) return
-          if (pass && (state.probing || now < state.cooldownUntil)) continue
+          if (pass && (learning(state, now) || now < state.cooldownUntil)) continue
           origins.delete(key)
           excess--
         }
@@ -205,6 +219,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       if (state.windowEnd === undefined || now < state.windowEnd) return
       state.generation++
       state.anchored = false
+      state.sent = 0
+      state.answered = 0
       if (state.limit === undefined) {
         state.allowance = undefined
         state.windowEnd = undefined
@@ -231,9 +247,20 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         return { _tag: "Wait", until: state.cooldownUntil, changed: state.changed, why: "cooldown" }
       }
       roll(state, now)
+      let probe = false
       if (settings.cautiousStart && !state.learned) {
-        if (state.probing) return { _tag: "Wait", until: undefined, changed: state.changed, why: "learning" }
+        if (learning(state, now)) {
+          return {
+            _tag: "Wait",
+            until: state.probingSince + PROBE_PATIENCE_MILLIS,
+            changed: state.changed,
+            why: "learning"
+          }
+        }
+        // The first request, or the next one after a first that got no answer in time.
         state.probing = true
+        state.probingSince = now
+        probe = true
       } else if (state.allowance !== undefined) {
         if (state.allowance <= 0) {
           if (state.windowEnd === undefined && state.limit !== undefined && state.windowMillis !== undefined) {
@@ -242,7 +269,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
           }
           // A window of unknown length with its quota spent and no request out to tell of the next one: let one go
           // and learn (else nothing would ever end the wait).
-          if (state.windowEnd !== undefined || state.inFlight > 0) {
+          if (state.windowEnd !== undefined || state.sent > state.answered) {
             return { _tag: "Wait", until: state.windowEnd, changed: state.changed, why: "pacing" }
           }
         } else {
@@ -254,8 +281,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         rollBudget(state, now)
         state.firstAttempts++
       }
-      state.inFlight++
-      return { _tag: "Admit", permit: { origin, generation: state.generation } }
+      state.sent++
+      return { _tag: "Admit", permit: { origin, generation: state.generation, probe } }
     }
 
     const admit = (origin: string, first: boolean): Effect.Effect<Coordinator.Permit> => {
@@ -300,13 +327,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
           ? serverHint.fromHeaders(response.headers, now)
           : undefined
         const state = stateOf(permit.origin, now)
-        state.inFlight = Math.max(0, state.inFlight - 1)
         const wasLearning = !state.learned
         state.learned = true
         state.probing = false
         roll(state, now)
         // An answer to a request sent in an earlier window says nothing about this one.
         const current = permit.generation === state.generation
+        if (current) state.answered++
         const info = current ? rateLimit.parse(response.headers, now) : undefined
         if (info !== undefined) {
           const resetAt = now + info.resetMillis
@@ -315,7 +342,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
           if (state.windowEnd === undefined || state.allowance === undefined) {
             // The first news of this window: take the server's word, less what is still on its way to it.
             state.windowEnd = resetAt
-            state.allowance = Math.max(0, info.remaining - state.inFlight)
+            state.allowance = Math.max(0, info.remaining - (state.sent - state.answered))
           } else {
             // Reset times are rounded up to whole seconds: the earliest one told is the closest to the truth.
             state.windowEnd = Math.min(state.windowEnd, resetAt)
@@ -344,8 +371,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       Effect.sync(() => {
         const state = origins.get(permit.origin)
         if (state === undefined) return
-        state.inFlight = Math.max(0, state.inFlight - 1)
-        if (state.probing) {
+        if (permit.generation === state.generation) state.answered++
+        if (permit.probe && state.probing) {
           // The first request ended without an answer: let the next waiter try.
           state.probing = false
           notify(state)

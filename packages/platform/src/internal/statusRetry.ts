@@ -260,11 +260,13 @@ export const retryRequest = <E, R>(
     )
   }
 
-  /** One attempt under the coordinator: admitted first, and every answer reported back. */
+  /**
+   * One attempt under the coordinator: admitted first, every answer reported back, and a permit whose request got
+   * no answer handed back. Only the first request to an origin (the probe the others wait for) needs that even on
+   * interruption, which costs a finalizer: the others hand theirs back on failure, cheaply.
+   */
   const coordinated = (coordinator: Coordinator.Coordinator, origin: string, resends: number) =>
-    // Waiting for admission can be interrupted; once admitted, the permit is always handed back.
-    Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(restore(coordinator.admit(origin, resends === 0)), (permit) => {
+    Effect.flatMap(coordinator.admit(origin, resends === 0), (permit) => {
       let observed = false
       const observe = (response: HttpClientResponse.HttpClientResponse) =>
         Effect.flatMap(Clock.currentTimeMillis, (receivedAt) => {
@@ -272,11 +274,10 @@ export const retryRequest = <E, R>(
           return coordinator.observe(permit, { status: response.status, headers: response.headers, receivedAt })
         })
       const sent = Effect.flatMap(timed, (response) => Effect.zipRight(observe(response), check(response)))
-        return Effect.onExit(
-          restore(resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)),
-          () => (observed ? Effect.void : coordinator.release(permit))
-        )
-      }))
+      const attempt = resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)
+      const handBack = Effect.suspend(() => (observed ? Effect.void : coordinator.release(permit)))
+      return permit.probe ? Effect.ensuring(attempt, handBack) : Effect.tapError(attempt, () => handBack)
+    })
 
   return Effect.flatMap(Coordinator.current, (coordinator) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
