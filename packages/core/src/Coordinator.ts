@@ -40,6 +40,55 @@ export interface Permit {
 }
 
 /**
+ * Why the coordinator holds a request: the origin's cooldown after a server hint, its quota for the window is
+ * spent, or a first request is learning its budget.
+ *
+ * @example
+ * ```ts
+ * import type { Coordinator } from "@effect-retry/core"
+ *
+ * const reason: Coordinator.HoldReason = "cooldown"
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HoldReason = "cooldown" | "pacing" | "learning"
+
+/**
+ * A call failed at once because requests to its origin are held past the call's deadline (its retry budget): the
+ * server asked every client to wait longer than this call may. `until` is the instant, so a job can be re-scheduled.
+ *
+ * @example
+ * ```ts
+ * import { Coordinator } from "@effect-retry/core"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, Coordinator.OriginHeld>
+ * call.pipe(Effect.catchTag("OriginHeld", (e) => Effect.succeed(`retry at ${new Date(e.until).toISOString()}`)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const OriginHeld: typeof internal.OriginHeld = internal.OriginHeld
+
+/**
+ * The type of `OriginHeld` errors.
+ *
+ * @example
+ * ```ts
+ * import type { Coordinator } from "@effect-retry/core"
+ *
+ * const until = (e: Coordinator.OriginHeld): number => e.until
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type OriginHeld = internal.OriginHeld
+
+/**
  * What a coordinator needs to know of a response.
  *
  * @example
@@ -82,10 +131,11 @@ export interface Observed {
 export interface Coordinator {
   /**
    * Waits until a request to the origin may go (no cooldown, quota left, not learning) and returns its permit.
-   * `first` tells a first attempt from a retry (retry budgets are a fraction of first attempts). Interrupting a
-   * waiting call releases its place.
+   * `first` tells a first attempt from a retry (retry budgets are a fraction of first attempts). A hold that would
+   * end past `deadline` (epoch milliseconds; default none) fails at once with `OriginHeld`. Interrupting a waiting
+   * call releases its place.
    */
-  readonly admit: (origin: string, first: boolean) => Effect.Effect<Permit>
+  readonly admit: (origin: string, first: boolean, deadline?: number) => Effect.Effect<Permit, OriginHeld>
   /** Learns from an answer: rate-limit headers pace the origin, a 429 or 503 hint holds it until its instant. */
   readonly observe: (permit: Permit, response: Observed) => Effect.Effect<void>
   /**
@@ -144,7 +194,8 @@ export interface CoordinatorOptions {
   readonly cautiousStart?: boolean
   /**
    * Known limits per origin (`"https://api.example.com"`): no more than `requests` per `window` are sent, from the
-   * very first request. Default: none (limits are learned from the rate-limit headers).
+   * very first request; when the server's rate-limit headers say otherwise, they take over. Default: none (limits
+   * are learned from the rate-limit headers).
    */
   readonly limits?: Readonly<Record<string, { readonly requests: number; readonly window: Duration.DurationInput }>>
   /**

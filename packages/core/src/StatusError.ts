@@ -5,6 +5,7 @@
  */
 import type * as Cause from "effect/Cause"
 import { dual } from "effect/Function"
+import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import type * as headers from "./internal/headers.js"
@@ -580,17 +581,22 @@ export interface FromResponseOptions {
   /** Which statuses are retried. Default: `StatusPolicy.defaultPolicy`. */
   readonly policy?: StatusPolicy.StatusPolicy
   /**
-   * Header names (lower case) whose values are replaced by `<redacted>`. Default: authorization,
-   * proxy-authorization, cookie, set-cookie, x-api-key, x-auth-token.
+   * More header names whose values are replaced by `<redacted>`, in any case; they add to the ones always
+   * redacted: authorization, proxy-authorization, cookie, set-cookie, x-api-key, x-auth-token.
    */
   readonly redactHeaders?: ReadonlyArray<string>
 }
+
+const redactedNames = (extra: ReadonlyArray<string> | undefined): ReadonlyArray<string> =>
+  extra === undefined || extra.length === 0
+    ? internal.DEFAULT_REDACTED_HEADERS
+    : [...internal.DEFAULT_REDACTED_HEADERS, ...extra.map((name) => name.toLowerCase())]
 
 /**
  * Turns a failed response into its typed error, or `None` when the status is not a failure (below 400).
  *
  * Retryable errors carry the server's hint (`Retry-After`, then the rate-limit headers); a transient status that
- * carries one (a 503 with `Retry-After`) is classified as throttled.
+ * carries one asking for a pause (a 503 with `Retry-After: 120`) is classified as throttled.
  *
  * @example
  * ```ts
@@ -620,10 +626,13 @@ export const fromResponse = (response: ResponseLike, options?: FromResponseOptio
   return Option.some(
     new Class({
       status: response.status,
-      kind: outcome === "transient" && hint !== undefined ? "throttled" : outcome,
+      // A hint of zero asks for no pause: the failure stays transient.
+      kind: outcome === "transient" && hint !== undefined && Duration.greaterThan(hint.delay, Duration.zero)
+        ? "throttled"
+        : outcome,
       method: response.method,
       url: internal.redactUrl(response.url),
-      headers: internal.redactHeaders(response.headers, options?.redactHeaders ?? internal.DEFAULT_REDACTED_HEADERS),
+      headers: internal.redactHeaders(response.headers, redactedNames(options?.redactHeaders)),
       retryAfter: Option.fromNullable(hint),
       receivedAt,
       attempts: 1,

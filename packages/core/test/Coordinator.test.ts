@@ -47,7 +47,7 @@ interface Calls {
   /** When each call was admitted (clock ms), undefined while it waits. */
   readonly times: ReadonlyArray<number | undefined>
   readonly permits: ReadonlyArray<Coordinator.Permit | undefined>
-  readonly fibers: ReadonlyArray<Fiber.RuntimeFiber<Coordinator.Permit>>
+  readonly fibers: ReadonlyArray<Fiber.RuntimeFiber<Coordinator.Permit, Coordinator.OriginHeld>>
 }
 
 /** Forks `n` calls to `admit(origin, first)`, in order, each recording when it was admitted. */
@@ -428,6 +428,53 @@ describe("Coordinator", () => {
         const c = yield* Coordinator.make({ limits: { "http://a.test/some/path?q=1": { requests: 2, window: 1000 } } })
         const all = yield* calls(c, A, 3)
         expect(all.times).toStrictEqual([0, 0, undefined])
+      })))
+  })
+
+  describe("deadlines and lost permits", () => {
+    it.effect("a hold that would end past the call's deadline fails at once with OriginHeld, carrying the instant", () =>
+      seeded(Effect.gen(function*() {
+        const c = yield* Coordinator.make()
+        const first = yield* c.admit(A, true)
+        yield* c.observe(first, { status: 503, headers: { "retry-after": "3600" }, receivedAt: 0 })
+        // A call whose budget ends at 30 s cannot wait an hour: it fails now, not in an hour.
+        const error = yield* Effect.flip(c.admit(A, true, 30_000))
+        expect(error._tag).toBe("OriginHeld")
+        expect(error.until).toBe(3_600_000)
+        expect(error.reason).toBe("cooldown")
+        expect(yield* Clock.currentTimeMillis).toBe(0)
+        // A call with time enough waits it out.
+        const patient = yield* calls(c, A, 1)
+        yield* TestClock.adjust(3_600_000 + SPREAD)
+        expect(admittedCount(patient.times)).toBe(1)
+      })))
+
+    it.effect("a hint beyond what a timer holds never turns into an endless sleep", () =>
+      seeded(Effect.gen(function*() {
+        const c = yield* Coordinator.make()
+        const first = yield* c.admit(A, true)
+        yield* c.observe(first, { status: 429, headers: { "retry-after": "99999999999" }, receivedAt: 0 })
+        const error = yield* Effect.flip(c.admit(A, true, 30_000))
+        expect(error.reason).toBe("cooldown")
+        expect(error.until).toBe(99_999_999_999_000)
+      })))
+
+    it.effect("a permit never handed back holds a spent window of unknown length for five seconds at most", () =>
+      seeded(Effect.gen(function*() {
+        const c = yield* Coordinator.make()
+        // The server said 1 left, reset in 1 s; after that window the quota is known (limit 2) but not the length.
+        yield* learn(c, A, ok(0, { "x-ratelimit-remaining": "1", "x-ratelimit-reset": "1" }))
+        yield* TestClock.adjust(1_100)
+        const lost = yield* c.admit(A, true) // never observed nor released: an interrupted call
+        const answered = yield* c.admit(A, true)
+        yield* c.observe(answered, { status: 502, headers: {}, receivedAt: 1_100 })
+        expect(lost.generation).toBe(answered.generation)
+        const next = yield* calls(c, A, 1)
+        yield* TestClock.adjust(4_000)
+        expect(next.times).toStrictEqual([undefined])
+        // Five seconds after the last request went, one is let go to learn the next window.
+        yield* TestClock.adjust(1_000 + SPREAD)
+        expect(admittedCount(next.times)).toBe(1)
       })))
   })
 

@@ -505,22 +505,34 @@ describe("RetryPolicy.decide", () => {
     expect(next).toStrictEqual({ attempts: 1, transientFailures: 0, throttledFailures: 1, startedAt: 0, previousDelay: 100 })
   })
 
-  it("backs off instead of re-sending at once when the server's hint is zero (Retry-After: 0, or a past date)", () => {
+  it("treats a zero hint (Retry-After: 0, or a past date) as no pause: transient, backed off as such", () => {
     for (const headers of [{ "retry-after": "0" }, { "retry-after": "Sun, 06 Nov 1994 08:49:37 GMT" }]) {
       const now = Date.UTC(2026, 10, 23)
       const error = errorAt({ status: 503, headers }, now)
-      expect(error.kind).toBe("throttled")
-      // The throttled backoff: full jitter of 1 s for the first retry.
+      expect(error.kind).toBe("transient")
+      // The transient backoff: full jitter of 100 ms for the first retry, never an instant re-send burst.
       const [decision] = RetryPolicy.decide(policy, RetryPolicy.initialState(policy, now), error, now, 0.5)
       expect(decision).toStrictEqual({
         _tag: "Retry",
-        delay: Duration.millis(500),
+        delay: Duration.millis(50),
         source: "backoff",
-        kind: "throttled",
+        kind: "transient",
         attempts: 1
       })
     }
+    // A 429 with Retry-After: 0 stays throttled by its status, and backs off from the throttled base (1 s).
+    const now = Date.UTC(2026, 10, 23)
+    const throttled = errorAt({ status: 429, headers: { "retry-after": "0" } }, now)
+    const [decision] = RetryPolicy.decide(policy, RetryPolicy.initialState(policy, now), throttled, now, 0.5)
+    expect(decision).toStrictEqual({
+      _tag: "Retry",
+      delay: Duration.millis(500),
+      source: "backoff",
+      kind: "throttled",
+      attempts: 1
+    })
   })
+
 
   it("caps the spread at maxRetryAfterSpread, and measures the wait from now", () => {
     // The default spread reaches the 1 s cap only past a 50 s hint: allow a 60 s one.

@@ -135,9 +135,18 @@ describe("StatusError.fromResponse: redaction", () => {
     })
   })
 
-  it("redacts only the names given in redactHeaders", () => {
-    const error = errorOf(500, { authorization: "Bearer secret", "x-session": "s" }, { redactHeaders: ["x-session"] })
-    expect(error.headers).toStrictEqual({ authorization: "Bearer secret", "x-session": "<redacted>" })
+  it("adds the names given in redactHeaders, in any case, to the ones always redacted", () => {
+    const error = errorOf(
+      500,
+      { authorization: "Bearer secret", "x-session": "s", "x-secret": "t", accept: "*/*" },
+      { redactHeaders: ["x-session", "X-Secret"] }
+    )
+    expect(error.headers).toStrictEqual({
+      authorization: "<redacted>",
+      "x-session": "<redacted>",
+      "x-secret": "<redacted>",
+      accept: "*/*"
+    })
   })
 
   it("removes user:password@ from the URL, and nothing else", () => {

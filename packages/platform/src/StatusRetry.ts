@@ -6,6 +6,7 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as Coordinator from "@effect-retry/core/Coordinator"
 import type * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import type * as StatusError from "@effect-retry/core/StatusError"
 import type * as StatusPolicy from "@effect-retry/core/StatusPolicy"
@@ -66,7 +67,10 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
    * Default: `false`.
    */
   readonly readBody?: boolean
-  /** Response header names redacted in errors. Default: authorization, cookie, set-cookie, x-api-key... */
+  /**
+   * More response header names to redact in errors, in any case; they add to the ones always redacted
+   * (authorization, proxy-authorization, cookie, set-cookie, x-api-key, x-auth-token). Default: none.
+   */
   readonly redactHeaders?: ReadonlyArray<string>
 }
 
@@ -86,7 +90,7 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
  * @category models
  */
 export type Retrying<Client> = Client extends HttpClient.HttpClient.With<infer E, infer R> ? HttpClient.HttpClient.With<
-    E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError,
+    E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError | Coordinator.OriginHeld,
     R
   >
   : never
@@ -129,7 +133,7 @@ export const withStatusRetry: (
 ) => <E, R>(
   self: HttpClient.HttpClient.With<E, R>
 ) => HttpClient.HttpClient.With<
-  E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError,
+  E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError | Coordinator.OriginHeld,
   R
 > = internal.make
 
@@ -151,7 +155,7 @@ export const retries: Metric.Metric.Counter<number> = internal.retries
 
 /**
  * Counts calls that stopped retrying, tagged `reason` (permanent, attempts, budget, retry-after-too-long,
- * unsafe-method, not-retryable).
+ * unsafe-method, retry-budget, not-retryable).
  *
  * @example
  * ```ts

@@ -147,6 +147,21 @@ describe("the coordinator against real servers (undici)", () => {
       expect(down.on("/fresh").length).toBe(1)
     }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(NodeHttpClient.layerUndici)), 15_000)
 
+  it.scopedLive("an origin that asks for an hour: the call that heard it and every later call fail at once", () =>
+    Effect.gen(function*() {
+      const server = yield* serve(() => ({ status: 503, headers: { "retry-after": "3600" } }))
+      const client = yield* retrying()
+      const began = Date.now()
+      const first = yield* Effect.flip(client.get(server.url("/first")))
+      const second = yield* Effect.flip(client.get(server.url("/second")))
+      expect(Date.now() - began).toBeLessThan(1_000)
+      expect(StatusError.isStatusError(first) && Option.getOrNull(first.stopReason)).toBe("retry-after-too-long")
+      // Held by the shared cooldown past its 30 s budget: it never reached the server, and says until when.
+      expect(second._tag).toBe("OriginHeld")
+      expect(second._tag === "OriginHeld" && second.until).toBeGreaterThanOrEqual(began + 3_600_000 - 1_000)
+      expect(server.arrivals.map((a) => a.path)).toEqual(["/first"])
+    }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(NodeHttpClient.layerUndici)), 15_000)
+
   it.scopedLive("a known limit paces from the first request: 3 per second, no 429 at all", () =>
     Effect.gen(function*() {
       let start: number | undefined

@@ -1,4 +1,5 @@
 import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -94,6 +95,8 @@ interface OriginState {
   /** Requests admitted in this window, and how many of them have been answered (or handed back). */
   sent: number
   answered: number
+  /** When the last request was admitted. */
+  lastSentAt: number
   /** The window's end was set from an answer (the server's clock), not only from when we first sent. */
   anchored: boolean
   /** Counts windows, so an answer to a request of an earlier window is not taken for news of this one. */
@@ -129,7 +132,26 @@ export const refusals = Metric.counter("http_client_coordinator_retry_refusals_t
 
 type Admission =
   | { readonly _tag: "Admit"; readonly permit: Coordinator.Permit }
-  | { readonly _tag: "Wait"; readonly until: number | undefined; readonly changed: Deferred.Deferred<void>; readonly why: string }
+  | {
+    readonly _tag: "Wait"
+    readonly until: number | undefined
+    readonly changed: Deferred.Deferred<void>
+    readonly why: Coordinator.HoldReason
+  }
+
+/** @internal */
+export class OriginHeld extends Data.TaggedError("OriginHeld")<{
+  readonly origin: string
+  readonly until: number
+  readonly reason: Coordinator.HoldReason
+}> {
+  override get message(): string {
+    const until = Number.isFinite(this.until) && Math.abs(this.until) < 8.64e15
+      ? new Date(this.until).toISOString()
+      : String(this.until)
+    return `requests to ${this.origin} are held until ${until} (${this.reason}), past this call's budget`
+  }
+}
 
 const spanEvent = (name: string, attributes: Record<string, unknown>) =>
   Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
@@ -158,6 +180,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         retries: 0,
         sent: 0,
         answered: 0,
+        lastSentAt: 0,
         anchored: false,
         generation: 0,
         changed: Deferred.unsafeMake<void>(FiberId.none),
@@ -267,10 +290,18 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
             // A configured limit with no window seen yet: the window starts now.
             state.windowEnd = now + state.windowMillis
           }
-          // A window of unknown length with its quota spent and no request out to tell of the next one: let one go
-          // and learn (else nothing would ever end the wait).
-          if (state.windowEnd !== undefined || state.sent > state.answered) {
+          if (state.windowEnd !== undefined) {
             return { _tag: "Wait", until: state.windowEnd, changed: state.changed, why: "pacing" }
+          }
+          // A window of unknown length with its quota spent: wait for the answers still out to tell of the next one,
+          // but not for ever (an answer may never come: an interrupted call); then let one go and learn.
+          if (state.sent > state.answered && now - state.lastSentAt < PROBE_PATIENCE_MILLIS) {
+            return {
+              _tag: "Wait",
+              until: state.lastSentAt + PROBE_PATIENCE_MILLIS,
+              changed: state.changed,
+              why: "pacing"
+            }
           }
         } else {
           if (state.windowEnd === undefined && state.windowMillis !== undefined) state.windowEnd = now + state.windowMillis
@@ -282,29 +313,44 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         state.firstAttempts++
       }
       state.sent++
+      state.lastSentAt = now
       return { _tag: "Admit", permit: { origin, generation: state.generation, probe } }
     }
 
-    const admit = (origin: string, first: boolean): Effect.Effect<Coordinator.Permit> => {
-      const loop = (held: boolean): Effect.Effect<Coordinator.Permit> =>
+    const admit = (
+      origin: string,
+      first: boolean,
+      deadline: number = Infinity
+    ): Effect.Effect<Coordinator.Permit, OriginHeld> => {
+      const loop = (held: boolean): Effect.Effect<Coordinator.Permit, OriginHeld> =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const admission = decide(origin, first, now)
           if (admission._tag === "Admit") {
+            // Uninterruptible: the permit is taken, it must reach the caller.
             return held
-              ? Effect.as(
+              ? Effect.uninterruptible(Effect.as(
                 Effect.zipRight(
                   Metric.increment(releases),
                   spanEvent("coordinator.release", { "server.address": origin })
                 ),
                 admission.permit
-              )
+              ))
               : Effect.succeed(admission.permit)
+          }
+          // A hold that would end past the call's deadline fails the call now, saying until when.
+          if ((admission.until ?? now) > deadline || now >= deadline) {
+            return Effect.fail(
+              new OriginHeld({ origin, until: admission.until ?? deadline, reason: admission.why })
+            )
           }
           const wake = admission.until === undefined
             ? Deferred.await(admission.changed).pipe(Effect.timeout(Duration.seconds(1)), Effect.ignore)
             : Effect.flatMap(Random.next, (r) =>
               Effect.raceFirst(
-                Effect.sleep(Duration.millis(Math.ceil(Math.max(0, admission.until! - now) + r * settings.releaseSpread))),
+                Effect.sleep(Duration.millis(Math.min(
+                  options.MAX_TIMER_MILLIS,
+                  Math.ceil(Math.max(0, admission.until! - now) + r * settings.releaseSpread)
+                ))),
                 Deferred.await(admission.changed)
               ))
           const announce = held ? Effect.void : Effect.logDebug(`holding a request to ${origin}: ${admission.why}`).pipe(

@@ -157,10 +157,10 @@ export const retryRequest = <E, R>(
   request: HttpClientRequest.HttpClientRequest
 ): Effect.Effect<
   HttpClientResponse.HttpClientResponse,
-  E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError,
+  E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError | Coordinator.OriginHeld,
   R
 > => {
-  type Err = E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError
+  type Err = E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError | Coordinator.OriginHeld
   const keyed = request.headers[IDEMPOTENCY_KEY] !== undefined && KEYED_METHODS.has(request.method)
   const policy = keyed ? settings.keyedPolicy : settings.policy
   const repeatable = request.body._tag !== "Stream" && (keyed || settings.methods.has(request.method))
@@ -177,6 +177,9 @@ export const retryRequest = <E, R>(
       )
       return error._tag === "None"
         ? Effect.succeed(response)
+        : error.value.kind === "permanent"
+        // Nothing will be sent again: drain in the background and let the error surface now.
+        ? Effect.zipRight(Effect.forkDaemon(discard(response)), Effect.fail(error.value))
         : Effect.zipRight(discard(response), Effect.fail(error.value))
     })
   }
@@ -203,10 +206,16 @@ export const retryRequest = <E, R>(
     origin: string
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
     Effect.catchAll(
-      coordinator === undefined ? attempt(state.attempts) : coordinated(coordinator, origin, state.attempts),
+      coordinator === undefined
+        ? attempt(state.attempts)
+        : coordinated(coordinator, origin, state.attempts, state.startedAt + settings.retry.budget),
       (error) =>
         Effect.flatMap(Effect.zip(Clock.currentTimeMillis, Random.next), ([now, random]) => {
           let [decision, next] = RetryPolicy.decide(settings.retry, state, error, now, random)
+          if (error instanceof Coordinator.OriginHeld) {
+            // The origin is held past this call's budget: nothing to wait for.
+            decision = { _tag: "Stop", reason: "budget", attempts: decision.attempts - 1 }
+          }
           if (decision._tag === "Retry" && !repeatable && !neverSent(error)) {
             decision = { _tag: "Stop", reason: "unsafe-method", attempts: decision.attempts }
           }
@@ -265,8 +274,8 @@ export const retryRequest = <E, R>(
    * no answer handed back. Only the first request to an origin (the probe the others wait for) needs that even on
    * interruption, which costs a finalizer: the others hand theirs back on failure, cheaply.
    */
-  const coordinated = (coordinator: Coordinator.Coordinator, origin: string, resends: number) =>
-    Effect.flatMap(coordinator.admit(origin, resends === 0), (permit) => {
+  const coordinated = (coordinator: Coordinator.Coordinator, origin: string, resends: number, deadline: number) =>
+    Effect.flatMap(coordinator.admit(origin, resends === 0, deadline), (permit) => {
       let observed = false
       const observe = (response: HttpClientResponse.HttpClientResponse) =>
         Effect.flatMap(Clock.currentTimeMillis, (receivedAt) => {
@@ -297,7 +306,7 @@ export const make = (options?: StatusRetry.Options) => {
   return <E, R>(
     self: HttpClient.HttpClient.With<E, R>
   ): HttpClient.HttpClient.With<
-    E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError,
+    E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError | Coordinator.OriginHeld,
     R
   > => {
     const client = addKey === undefined ? self : HttpClient.mapRequest(self, (request) =>
