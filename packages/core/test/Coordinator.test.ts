@@ -431,6 +431,26 @@ describe("Coordinator", () => {
       })))
   })
 
+  describe("originOf", () => {
+    it("gives what new URL(...).origin gives", () => {
+      const urls = [
+        "http://127.0.0.1:8080/x",
+        "https://API.example.com:443/a?b",
+        "http://a.test",
+        "https://a.test:8443#f",
+        "http://[::1]:3000/x",
+        "https://user:pw@a.test/x",
+        "HTTP://A.TEST/",
+        "http://a.test:80/",
+        "https://a.test:443",
+        "http://a.test:0099/",
+        "ftp://x/y"
+      ]
+      for (const url of urls) expect(Coordinator.originOf(url)).toBe(new URL(url).origin)
+      expect(Coordinator.originOf("not a url")).toBe("not a url")
+    })
+  })
+
   describe("deadlines and lost permits", () => {
     it.effect("a hold that would end past the call's deadline fails at once with OriginHeld, carrying the instant", () =>
       seeded(Effect.gen(function*() {
