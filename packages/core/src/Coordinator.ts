@@ -20,7 +20,7 @@ import type * as headers from "./internal/headers.js"
  * ```ts
  * import type { Coordinator } from "@effect-retry/core"
  *
- * const permit: Coordinator.Permit = { origin: "https://api.example.com", generation: 0, probe: false }
+ * const permit: Coordinator.Permit = { origin: "https://api.example.com", generation: 0, probe: false, learn: true }
  * ```
  *
  * @since 0.1.0
@@ -37,6 +37,12 @@ export interface Permit {
    * after five seconds.)
    */
   readonly probe: boolean
+  /**
+   * The coordinator wants this answer even when it succeeds (its rate-limit headers pace the origin). When false, a
+   * success need not be reported: reading a response's headers has a cost, and this origin has sent no rate-limit
+   * headers so far. Failures (4xx, 5xx) are always worth reporting.
+   */
+  readonly learn: boolean
 }
 
 /**

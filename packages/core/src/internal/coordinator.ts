@@ -122,6 +122,12 @@ interface OriginState {
  */
 export const PROBE_PATIENCE_MILLIS = 5_000
 
+/**
+ * Without rate-limit headers seen, one successful answer in this many is read for them.
+ * @internal
+ */
+export const LEARN_EVERY = 16
+
 /** @internal */
 export const holds = Metric.counter("http_client_coordinator_holds_total", {
   description: "Requests held by the origin coordinator (cooldown, pacing or a first request learning the budget)",
@@ -324,7 +330,11 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       }
       state.sent++
       state.lastSentAt = now
-      return { _tag: "Admit", permit: { origin, generation: state.generation, probe } }
+      // Reading a response's headers costs the caller a header record per response: ask for them when they can
+      // change a decision (learning, or pacing an origin that sends rate-limit headers), and on one answer in
+      // LEARN_EVERY otherwise, to notice an origin that starts sending them. Failures are always reported.
+      const learn = probe || state.allowance !== undefined || state.sent % LEARN_EVERY === 1
+      return { _tag: "Admit", permit: { origin, generation: state.generation, probe, learn } }
     }
 
     const admit = (
@@ -332,8 +342,10 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       first: boolean,
       deadline: number = Infinity
     ): Effect.Effect<Coordinator.Permit, OriginHeld> => {
+      // One runtime step on the way in: this runs before every request.
       const loop = (held: boolean): Effect.Effect<Coordinator.Permit, OriginHeld> =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        Effect.clockWith((clock) => {
+          const now = clock.unsafeCurrentTimeMillis()
           const admission = decide(origin, first, now)
           if (admission._tag === "Admit") {
             // Uninterruptible: the permit is taken, it must reach the caller.

@@ -210,7 +210,12 @@ export const retryRequest = <E, R>(
         ? attempt(state.attempts)
         : coordinated(coordinator, origin, state.attempts, state.startedAt + settings.retry.budget),
       (error) =>
-        Effect.flatMap(Effect.zip(Clock.currentTimeMillis, Random.next), ([now, random]) => {
+        Effect.flatMap(
+          Effect.zipRight(
+            coordinator === undefined ? Effect.void : handBack(coordinator),
+            Effect.zip(Clock.currentTimeMillis, Random.next)
+          ),
+          ([now, random]) => {
           let [decision, next] = RetryPolicy.decide(settings.retry, state, error, now, random)
           if (error instanceof Coordinator.OriginHeld) {
             // The origin is held past this call's budget: nothing to wait for.
@@ -270,33 +275,52 @@ export const retryRequest = <E, R>(
   }
 
   /**
-   * One attempt under the coordinator: admitted first, every answer reported back, and a permit whose request got
-   * no answer handed back. Only the first request to an origin (the probe the others wait for) needs that even on
-   * interruption, which costs a finalizer: the others hand theirs back on failure, cheaply.
+   * One attempt under the coordinator: admitted first, and every answer it wants reported back. A permit whose
+   * request got no answer is handed back when the attempt fails (in `loop`), and, for the first request to an origin
+   * (the probe the others wait for), even on interruption. Every step here runs before each request: keep it short.
    */
+  let outstanding: Coordinator.Permit | undefined
   const coordinated = (coordinator: Coordinator.Coordinator, origin: string, resends: number, deadline: number) =>
     Effect.flatMap(coordinator.admit(origin, resends === 0, deadline), (permit) => {
-      let observed = false
-      const observe = (response: HttpClientResponse.HttpClientResponse) =>
-        Effect.flatMap(Clock.currentTimeMillis, (receivedAt) => {
-          observed = true
-          return coordinator.observe(permit, { status: response.status, headers: response.headers, receivedAt })
+      outstanding = permit
+      const sent = Effect.flatMap(timed, (response) => {
+        if (!permit.learn && response.status < 400) {
+          // A success the coordinator does not need is not reported: its header record is never built.
+          outstanding = undefined
+          return check(response)
+        }
+        return Effect.clockWith((clock) => {
+          outstanding = undefined
+          return Effect.zipRight(
+            coordinator.observe(permit, {
+              status: response.status,
+              headers: response.headers,
+              receivedAt: clock.unsafeCurrentTimeMillis()
+            }),
+            check(response)
+          )
         })
-      const sent = Effect.flatMap(timed, (response) => Effect.zipRight(observe(response), check(response)))
+      })
       const attempt = resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)
-      const handBack = Effect.suspend(() => (observed ? Effect.void : coordinator.release(permit)))
-      return permit.probe ? Effect.ensuring(attempt, handBack) : Effect.tapError(attempt, () => handBack)
+      return permit.probe
+        ? Effect.ensuring(attempt, Effect.suspend(() => handBack(coordinator)))
+        : attempt
     })
 
+  /** Hands back the permit of an attempt that ended without an answer. */
+  const handBack = (coordinator: Coordinator.Coordinator): Effect.Effect<void> => {
+    const permit = outstanding
+    outstanding = undefined
+    return permit === undefined ? Effect.void : coordinator.release(permit)
+  }
+
   return Effect.flatMap(Coordinator.current, (coordinator) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      coordinator._tag === "None"
-        ? loop(RetryPolicy.initialState(settings.retry, now), undefined, "")
-        : loop(
-          RetryPolicy.initialState(settings.retry, now),
-          coordinator.value,
-          Coordinator.originOf(request.url)
-        )))
+    Effect.clockWith((clock) => {
+      const state = RetryPolicy.initialState(settings.retry, clock.unsafeCurrentTimeMillis())
+      return coordinator._tag === "None"
+        ? loop(state, undefined, "")
+        : loop(state, coordinator.value, Coordinator.originOf(request.url))
+    }))
 }
 
 /** @internal */
