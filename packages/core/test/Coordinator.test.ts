@@ -451,6 +451,23 @@ describe("Coordinator", () => {
     })
   })
 
+  describe("which answers it asks for", () => {
+    it.effect("every answer while learning or pacing; one success in 16 from an origin without rate-limit headers", () =>
+      Effect.gen(function*() {
+        const c = yield* Coordinator.make()
+        const probe = yield* c.admit(A, true)
+        expect([probe.probe, probe.learn]).toStrictEqual([true, true])
+        yield* c.observe(probe, ok(0))
+        const learns: Array<boolean> = []
+        for (let i = 0; i < 32; i++) learns.push((yield* c.admit(A, true)).learn)
+        expect(learns.filter(Boolean).length).toBe(2)
+        // Once the server speaks of its quota, every answer counts.
+        const next = yield* c.admit(A, true)
+        yield* c.observe(next, ok(0, { "x-ratelimit-remaining": "50", "x-ratelimit-reset": "10" }))
+        for (let i = 0; i < 5; i++) expect((yield* c.admit(A, true)).learn).toBe(true)
+      }))
+  })
+
   describe("deadlines and lost permits", () => {
     it.effect("a hold that would end past the call's deadline fails at once with OriginHeld, carrying the instant", () =>
       seeded(Effect.gen(function*() {
