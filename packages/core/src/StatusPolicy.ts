@@ -15,8 +15,8 @@ import { pipeArguments } from "effect/Pipeable"
  * - `"transient"`: a temporary failure (408, 5xx in the policy); back off and try again.
  * - `"permanent"`: retrying cannot help (400, 401, 403, 404, ... and every status the policy does not list).
  *
- * A transient status whose response carries a server hint (`Retry-After`, rate-limit headers) is treated as
- * throttled: the server said when to come back, as a 503 during maintenance does.
+ * A transient status whose response carries a server hint asking for a pause (`Retry-After`, rate-limit headers)
+ * is treated as throttled: the server said when to come back, as a 503 during maintenance does.
  *
  * @example
  * ```ts
