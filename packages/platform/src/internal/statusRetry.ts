@@ -160,7 +160,12 @@ export const retryRequest = <E, R>(
   E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError | Coordinator.OriginHeld,
   R
 > => {
-  type Err = E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError | Coordinator.OriginHeld
+  type Err =
+    | E
+    | StatusError.StatusError
+    | HttpClientError.RequestError
+    | HttpClientError.ResponseError
+    | Coordinator.OriginHeld
   const keyed = request.headers[IDEMPOTENCY_KEY] !== undefined && KEYED_METHODS.has(request.method)
   const policy = keyed ? settings.keyedPolicy : settings.policy
   const repeatable = request.body._tag !== "Stream" && (keyed || settings.methods.has(request.method))
@@ -216,25 +221,26 @@ export const retryRequest = <E, R>(
             Effect.zip(Clock.currentTimeMillis, Random.next)
           ),
           ([now, random]) => {
-          let [decision, next] = RetryPolicy.decide(settings.retry, state, error, now, random)
-          if (error instanceof Coordinator.OriginHeld) {
-            // The origin is held past this call's budget: nothing to wait for.
-            decision = { _tag: "Stop", reason: "budget", attempts: decision.attempts - 1 }
+            let [decision, next] = RetryPolicy.decide(settings.retry, state, error, now, random)
+            if (error instanceof Coordinator.OriginHeld) {
+              // The origin is held past this call's budget: nothing to wait for.
+              decision = { _tag: "Stop", reason: "budget", attempts: decision.attempts - 1 }
+            }
+            if (decision._tag === "Retry" && !repeatable && !neverSent(error)) {
+              decision = { _tag: "Stop", reason: "unsafe-method", attempts: decision.attempts }
+            }
+            const retry = decision
+            const allowed = retry._tag === "Retry" && coordinator !== undefined && retry.source === "backoff"
+              ? coordinator.allowRetry(origin)
+              : Effect.succeed(true)
+            return Effect.flatMap(allowed, (ok) => {
+              const final: RetryPolicy.Decision = ok
+                ? retry
+                : { _tag: "Stop", reason: "retry-budget", attempts: retry.attempts }
+              return final._tag === "Stop" ? giveUp(final, error) : retryAfter(final, error, next, coordinator, origin)
+            })
           }
-          if (decision._tag === "Retry" && !repeatable && !neverSent(error)) {
-            decision = { _tag: "Stop", reason: "unsafe-method", attempts: decision.attempts }
-          }
-          const retry = decision
-          const allowed = retry._tag === "Retry" && coordinator !== undefined && retry.source === "backoff"
-            ? coordinator.allowRetry(origin)
-            : Effect.succeed(true)
-          return Effect.flatMap(allowed, (ok) => {
-            const final: RetryPolicy.Decision = ok
-              ? retry
-              : { _tag: "Stop", reason: "retry-budget", attempts: retry.attempts }
-            return final._tag === "Stop" ? giveUp(final, error) : retryAfter(final, error, next, coordinator, origin)
-          })
-        })
+        )
     )
 
   const giveUp = (decision: Extract<RetryPolicy.Decision, { _tag: "Stop" }>, error: Err) => {
