@@ -142,6 +142,11 @@ export interface Coordinator {
    * call releases its place.
    */
   readonly admit: (origin: string, first: boolean, deadline?: number) => Effect.Effect<Permit, OriginHeld>
+  /**
+   * The permit of a request that may go right now (at `now`, epoch milliseconds), or `undefined` when it would be
+   * held: then call `admit`. A synchronous fast path for callers on a hot path; it takes the permit as `admit` would.
+   */
+  readonly unsafeAdmit: (origin: string, first: boolean, now: number) => Permit | undefined
   /** Learns from an answer: rate-limit headers pace the origin, a 429 or 503 hint holds it until its instant. */
   readonly observe: (permit: Permit, response: Observed) => Effect.Effect<void>
   /**

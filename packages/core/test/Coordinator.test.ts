@@ -468,6 +468,20 @@ describe("Coordinator", () => {
       }))
   })
 
+  describe("unsafeAdmit", () => {
+    it.effect("gives the permit admit would give now, or undefined when the call would be held", () =>
+      Effect.gen(function*() {
+        const c = yield* Coordinator.make()
+        const probe = c.unsafeAdmit(A, true, 0)
+        expect(probe?.probe).toBe(true)
+        // Learning: the others would wait for the first answer.
+        expect(c.unsafeAdmit(A, true, 0)).toBeUndefined()
+        yield* c.observe(probe!, { status: 429, headers: { "retry-after": "2" }, receivedAt: 0 })
+        expect(c.unsafeAdmit(A, true, 1_999)).toBeUndefined()
+        expect(c.unsafeAdmit(A, true, 2_000)?.origin).toBe(A)
+      }))
+  })
+
   describe("deadlines and lost permits", () => {
     it.effect("a hold that would end past the call's deadline fails at once with OriginHeld, carrying the instant", () =>
       seeded(Effect.gen(function*() {

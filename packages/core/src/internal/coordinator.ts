@@ -471,7 +471,12 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         return origins.size
       }))
 
-    return { admit, observe, release, allowRetry, size } satisfies Coordinator.Coordinator
+    const unsafeAdmit = (origin: string, first: boolean, now: number): Coordinator.Permit | undefined => {
+      const admission = decide(origin, first, now)
+      return admission._tag === "Admit" ? admission.permit : undefined
+    }
+
+    return { admit, unsafeAdmit, observe, release, allowRetry, size } satisfies Coordinator.Coordinator
   })
 
 /** @internal */

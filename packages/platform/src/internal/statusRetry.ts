@@ -287,31 +287,40 @@ export const retryRequest = <E, R>(
    */
   let outstanding: Coordinator.Permit | undefined
   const coordinated = (coordinator: Coordinator.Coordinator, origin: string, resends: number, deadline: number) =>
-    Effect.flatMap(coordinator.admit(origin, resends === 0, deadline), (permit) => {
-      outstanding = permit
-      const sent = Effect.flatMap(timed, (response) => {
-        if (!permit.learn && response.status < 400) {
-          // A success the coordinator does not need is not reported: its header record is never built.
-          outstanding = undefined
-          return check(response)
-        }
-        return Effect.clockWith((clock) => {
-          outstanding = undefined
-          return Effect.zipRight(
-            coordinator.observe(permit, {
-              status: response.status,
-              headers: response.headers,
-              receivedAt: clock.unsafeCurrentTimeMillis()
-            }),
-            check(response)
-          )
-        })
-      })
-      const attempt = resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)
-      return permit.probe
-        ? Effect.ensuring(attempt, Effect.suspend(() => handBack(coordinator)))
-        : attempt
+    Effect.clockWith((clock) => {
+      const first = resends === 0
+      // The common case, a request that may go now, takes no step of its own.
+      const permit = coordinator.unsafeAdmit(origin, first, clock.unsafeCurrentTimeMillis())
+      return permit === undefined
+        ? Effect.flatMap(coordinator.admit(origin, first, deadline), (held) => admitted(coordinator, resends, held))
+        : admitted(coordinator, resends, permit)
     })
+
+  const admitted = (coordinator: Coordinator.Coordinator, resends: number, permit: Coordinator.Permit) => {
+    outstanding = permit
+    const sent = Effect.flatMap(timed, (response) => {
+      if (!permit.learn && response.status < 400) {
+        // A success the coordinator does not need is not reported: its header record is never built.
+        outstanding = undefined
+        return check(response)
+      }
+      return Effect.clockWith((clock) => {
+        outstanding = undefined
+        return Effect.zipRight(
+          coordinator.observe(permit, {
+            status: response.status,
+            headers: response.headers,
+            receivedAt: clock.unsafeCurrentTimeMillis()
+          }),
+          check(response)
+        )
+      })
+    })
+    const attempt = resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)
+    return permit.probe
+      ? Effect.ensuring(attempt, Effect.suspend(() => handBack(coordinator)))
+      : attempt
+  }
 
   /** Hands back the permit of an attempt that ended without an answer. */
   const handBack = (coordinator: Coordinator.Coordinator): Effect.Effect<void> => {
