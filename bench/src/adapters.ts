@@ -158,7 +158,7 @@ const effectRetryCoordinated: Adapter = {
   id: "effect-retry-coord",
   label: "effect-retry + `Coordinator.layer()` (recommended)",
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
-  config: "`withStatusRetry()` with `Coordinator.layer()` provided, coordinator defaults (release spread 50 ms, " +
+  config: "`withStatusRetry()` with `Coordinator.layer()` provided, coordinator defaults (release spread 20 ms, " +
     "cautious start, retry budget 10 % of first attempts + 3 per 10 s), no limit configured: learned from the answers",
   make: (retry) => effectClient((client) => (retry ? client.pipe(withStatusRetry()) : client), () => ({}))
 }

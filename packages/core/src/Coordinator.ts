@@ -195,7 +195,7 @@ export const Coordinator: Context.Tag<Coordinator, Coordinator> = internal.tag
 export interface CoordinatorOptions {
   /**
    * Calls held by a cooldown or an empty quota are released at random over this window after the instant, not all
-   * at once. Default: 50 millis.
+   * at once. Default: 20 millis.
    */
   readonly releaseSpread?: Duration.DurationInput
   /**

@@ -30,7 +30,7 @@ export interface Settings {
 /** @internal */
 export const resolve = (input: Coordinator.CoordinatorOptions = {}): Settings => {
   const problems: Array<string> = []
-  const releaseSpread = options.millis(problems, "releaseSpread", input.releaseSpread, "50 millis")
+  const releaseSpread = options.millis(problems, "releaseSpread", input.releaseSpread, "20 millis")
   if (input.cautiousStart !== undefined && typeof input.cautiousStart !== "boolean") {
     problems.push(`cautiousStart must be true or false, got ${options.show(input.cautiousStart)}`)
   }
