@@ -468,6 +468,31 @@ describe("Coordinator", () => {
       }))
   })
 
+  describe("window length", () => {
+    it.effect("news told as a window opens gives its length: later windows open on time without news", () =>
+      Effect.gen(function*() {
+        const c = yield* Coordinator.make({ releaseSpread: 0 })
+        const quota = (remaining: number) => ({
+          "x-ratelimit-limit": "10",
+          "x-ratelimit-remaining": String(remaining),
+          "x-ratelimit-reset": "1"
+        })
+        yield* learn(c, A, ok(0, quota(9)))
+        const admitN = (n: number, now: number) => Array.from({ length: n }, () => c.unsafeAdmit(A, true, now))
+        expect(admitN(9, 0).every((p) => p !== undefined)).toBe(true)
+        expect(c.unsafeAdmit(A, true, 999)).toBeUndefined()
+        // The second window opens at 1000; its first answer, 10 ms later, says 1 s to the reset: windows are 1 s.
+        const opener = c.unsafeAdmit(A, true, 1_000)!
+        yield* c.observe(opener, ok(1_010, quota(9)))
+        expect(admitN(9, 1_010).every((p) => p !== undefined)).toBe(true)
+        expect(c.unsafeAdmit(A, true, 2_009)).toBeUndefined()
+        // No answer at all in the third window: it opens at 2010 all the same, and the fourth at 3010.
+        expect(admitN(10, 2_010).every((p) => p !== undefined)).toBe(true)
+        expect(c.unsafeAdmit(A, true, 3_009)).toBeUndefined()
+        expect(c.unsafeAdmit(A, true, 3_010)).toBeDefined()
+      }))
+  })
+
   describe("unsafeAdmit", () => {
     it.effect("gives the permit admit would give now, or undefined when the call would be held", () =>
       Effect.gen(function*() {

@@ -107,6 +107,8 @@ interface OriginState {
   answered: number
   /** When the last request was admitted. */
   lastSentAt: number
+  /** When the previous window ended, as far as we knew. */
+  previousWindowEnd: number | undefined
   /** The window's end was set from an answer (the server's clock), not only from when we first sent. */
   anchored: boolean
   /** Counts windows, so an answer to a request of an earlier window is not taken for news of this one. */
@@ -127,6 +129,12 @@ export const PROBE_PATIENCE_MILLIS = 5_000
  * @internal
  */
 export const LEARN_EVERY = 16
+
+/**
+ * News of a window this soon after it opened tells the window's length.
+ * @internal
+ */
+export const WINDOW_START_MILLIS = 250
 
 /** @internal */
 export const holds = Metric.counter("http_client_coordinator_holds_total", {
@@ -197,6 +205,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         sent: 0,
         answered: 0,
         lastSentAt: 0,
+        previousWindowEnd: undefined,
         anchored: false,
         generation: 0,
         changed: Deferred.unsafeMake<void>(FiberId.none),
@@ -257,6 +266,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
     const roll = (state: OriginState, now: number) => {
       if (state.windowEnd === undefined || now < state.windowEnd) return
       state.generation++
+      state.previousWindowEnd = state.windowEnd
       state.anchored = false
       state.sent = 0
       state.answered = 0
@@ -409,6 +419,14 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
           if (info.windowMillis !== undefined) state.windowMillis = info.windowMillis
           if (state.windowEnd === undefined || state.allowance === undefined) {
             // The first news of this window: take the server's word, less what is still on its way to it.
+            if (
+              state.windowMillis === undefined && state.previousWindowEnd !== undefined &&
+              now - state.previousWindowEnd < WINDOW_START_MILLIS
+            ) {
+              // Told right as the window opened: the time to its reset is the window's length (rounded up, so later
+              // windows are never thought to open early). The next windows follow from it, without the wait for news.
+              state.windowMillis = info.resetMillis
+            }
             state.windowEnd = resetAt
             state.allowance = Math.max(0, info.remaining - (state.sent - state.answered))
           } else {
