@@ -202,7 +202,7 @@ export interface OverheadResult {
   readonly ratio: number
 }
 
-export const OVERHEAD = { requests: 40, rounds: 31, warmUp: 100 } as const
+export const OVERHEAD = { requests: 40, rounds: 61, warmUp: 200 } as const
 
 /**
  * The happy path over the wire: an always-200 tenant, the same client without and with retries, rounds of
