@@ -174,12 +174,9 @@ export const validate = (input: RetryOptions = {}): Either.Either<RetryPolicy, I
   const maxRetryAfterSpread = options.millis(problems, "maxRetryAfterSpread", input.maxRetryAfterSpread, "1 second")
   const shared = { factor: 2, maxDelay: input.maxDelay ?? "10 seconds", jitter: input.jitter ?? "full" }
   const transientBackoff = backoff.resolveInto(problems, { ...shared, baseDelay: input.baseDelay ?? "100 millis" }, "")
-  const throttledBackoff = backoff.resolveInto(
-    [],
-    { ...shared, baseDelay: input.throttledBaseDelay ?? "1 second" },
-    "throttled"
-  )
   const throttledBase = options.millis(problems, "throttledBaseDelay", input.throttledBaseDelay, "1 second")
+  // The same backoff from another base: nothing more to check than the base.
+  const throttledBackoff: Backoff.Resolved = { ...transientBackoff, baseDelay: throttledBase }
   if (throttledBase === 0) problems.push("throttledBaseDelay must be more than zero")
   if (throttledBase > transientBackoff.maxDelay) {
     problems.push(`maxDelay (${transientBackoff.maxDelay} ms) must be at least throttledBaseDelay (${throttledBase} ms)`)

@@ -75,6 +75,27 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
 }
 
 /**
+ * The errors `withStatusRetry` adds to a client's own: the status errors, a `RequestError` for a per-attempt timeout,
+ * a `ResponseError` for a body that broke under `readBody`, and `OriginHeld` when the coordinator holds the origin past
+ * the call's budget.
+ *
+ * @example
+ * ```ts
+ * import type { StatusRetry } from "@effect-retry/platform"
+ *
+ * const describe = (e: StatusRetry.RetryError): string => e._tag
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RetryError =
+  | StatusError.StatusError
+  | HttpClientError.RequestError
+  | HttpClientError.ResponseError
+  | Coordinator.OriginHeld
+
+/**
  * The client `withStatusRetry` returns: the same client, with the status errors (and per-attempt timeouts) added
  * to its error type.
  *
@@ -90,7 +111,7 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
  * @category models
  */
 export type Retrying<Client> = Client extends HttpClient.HttpClient.With<infer E, infer R> ? HttpClient.HttpClient.With<
-    E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError | Coordinator.OriginHeld,
+    E | RetryError,
     R
   >
   : never
@@ -133,7 +154,7 @@ export const withStatusRetry: (
 ) => <E, R>(
   self: HttpClient.HttpClient.With<E, R>
 ) => HttpClient.HttpClient.With<
-  E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError | Coordinator.OriginHeld,
+  E | RetryError,
   R
 > = internal.make
 

@@ -157,15 +157,10 @@ export const retryRequest = <E, R>(
   request: HttpClientRequest.HttpClientRequest
 ): Effect.Effect<
   HttpClientResponse.HttpClientResponse,
-  E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError | Coordinator.OriginHeld,
+  E | StatusRetry.RetryError,
   R
 > => {
-  type Err =
-    | E
-    | StatusError.StatusError
-    | HttpClientError.RequestError
-    | HttpClientError.ResponseError
-    | Coordinator.OriginHeld
+  type Err = E | StatusRetry.RetryError
   const keyed = request.headers[IDEMPOTENCY_KEY] !== undefined && KEYED_METHODS.has(request.method)
   const policy = keyed ? settings.keyedPolicy : settings.policy
   const repeatable = request.body._tag !== "Stream" && (keyed || settings.methods.has(request.method))
@@ -345,7 +340,7 @@ export const make = (options?: StatusRetry.Options) => {
   return <E, R>(
     self: HttpClient.HttpClient.With<E, R>
   ): HttpClient.HttpClient.With<
-    E | StatusError.StatusError | HttpClientError.RequestError | HttpClientError.ResponseError | Coordinator.OriginHeld,
+    E | StatusRetry.RetryError,
     R
   > => {
     const client = addKey === undefined ? self : HttpClient.mapRequest(self, (request) =>
