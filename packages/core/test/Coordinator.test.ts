@@ -5,6 +5,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as fc from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -449,6 +450,40 @@ describe("Coordinator", () => {
       for (const url of urls) expect(Coordinator.originOf(url)).toBe(new URL(url).origin)
       expect(Coordinator.originOf("not a url")).toBe("not a url")
     })
+
+    /** What the parser says: the origin, or the input when it is not a URL. */
+    const reference = (url: string) => {
+      try {
+        return new URL(url).origin
+      } catch {
+        return url
+      }
+    }
+    const label = fc.stringMatching(/^[a-zA-Z0-9-]{0,6}$/)
+    const host = fc.oneof(
+      fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join(".")),
+      fc.array(fc.oneof(fc.nat(300).map(String), fc.constantFrom("00", "010", "0x7f", "1a", "")), {
+        minLength: 1,
+        maxLength: 5
+      }).map((parts) => parts.join(".")),
+      fc.constantFrom("[::1]", "[0:0:0:0:0:0:0:1]", "[::ffff:1.2.3.4]", "[]", "xn--a", "xn--nxasmq6b", "a.test.", "1.2.3.4.")
+    )
+    const port = fc.oneof(
+      fc.constant(""),
+      fc.constantFrom(":", ":0", ":00", ":08", ":80", ":443", ":65535", ":65536", ":123456"),
+      fc.nat(70_000).map((n) => `:${n}`)
+    )
+    const rest = fc.constantFrom("", "/", "/x?y", "?q", "#f", "\\x", " x", "\tx", "@y/", ":x", "%41")
+    const scheme = fc.constantFrom("http://", "https://", "HTTP://", "https://user:pw@", "ftp://", "http:/", "")
+
+    it.prop(
+      "gives what the URL parser gives, for any URL",
+      [fc.tuple(scheme, host, port, rest).map((parts) => parts.join(""))],
+      ([url]) => {
+        expect(Coordinator.originOf(url)).toBe(reference(url))
+      },
+      { fastCheck: { numRuns: 5_000 } }
+    )
   })
 
   describe("which answers it asks for", () => {
@@ -742,6 +777,35 @@ describe("Coordinator", () => {
         // A was kept: still in cooldown.
         const heldA = yield* calls(c, A, 1)
         expect(heldA.times).toStrictEqual([undefined])
+      })))
+
+    it.effect("maxOrigins: an origin used again is the last to be forgotten, whichever origin was used before it", () =>
+      seeded(Effect.gen(function*() {
+        // A's retry budget is spent: while A is remembered, its next retry is refused; a forgotten A starts afresh.
+        const spent = (c: Coordinator.Coordinator) =>
+          Effect.gen(function*() {
+            yield* c.admit(A, true)
+            for (let i = 0; i < 3; i++) expect(yield* c.allowRetry(A)).toBe(true)
+          })
+        const kept = yield* Coordinator.make({ maxOrigins: 2, cautiousStart: false })
+        yield* spent(kept)
+        yield* TestClock.adjust(1)
+        yield* kept.admit(B, true)
+        yield* TestClock.adjust(1)
+        yield* kept.admit(A, false) // A used again: B is now the least recently used
+        yield* TestClock.adjust(1)
+        yield* kept.admit("http://c.test", true)
+        expect(yield* kept.allowRetry(A)).toBe(false)
+
+        const forgotten = yield* Coordinator.make({ maxOrigins: 2, cautiousStart: false })
+        yield* spent(forgotten)
+        yield* TestClock.adjust(1)
+        yield* forgotten.admit(B, true)
+        yield* TestClock.adjust(1)
+        yield* forgotten.admit(B, false) // B used again: A stays the least recently used
+        yield* TestClock.adjust(1)
+        yield* forgotten.admit("http://c.test", true)
+        expect(yield* forgotten.allowRetry(A)).toBe(true)
       })))
 
     it.effect("originTtl: an origin unused for more than a minute is forgotten", () =>

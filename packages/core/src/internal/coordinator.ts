@@ -64,14 +64,37 @@ export const resolve = (input: Coordinator.CoordinatorOptions = {}): Settings =>
 
 /** The origin (scheme, host, port) of a URL, or the input itself when it is not an absolute URL. @internal */
 export const originOf = (url: string): string => {
-  // The common case without a URL parse (it runs on every request): plain http(s), lower-case host, no userinfo.
-  const match = SIMPLE_ORIGIN.exec(url)
-  if (match !== null) {
-    const [, scheme, host, port] = match
-    return port === undefined || port === (scheme === "https" ? ":443" : ":80")
-      ? `${scheme}://${host}`
-      : `${scheme}://${host}${port}`
+  // It runs on every request: the common case (plain http(s), a lower-case name or a dotted-quad IPv4 address, no
+  // userinfo, a port without leading zeros) is read in place and costs at most one slice; anything the URL parser
+  // would rewrite (IPv6, other IPv4 spellings, upper case, userinfo...) goes to it.
+  const start = url.startsWith("http://") ? 7 : url.startsWith("https://") ? 8 : 0
+  if (start === 0) return parsedOrigin(url)
+  let i = start
+  let lastLabel = start
+  while (i < url.length && isHostChar(url.charCodeAt(i))) {
+    if (url.charCodeAt(i) === 46) lastLabel = i + 1
+    i++
   }
+  // Rare spellings the parser checks or rewrites: an empty host, a trailing dot, punycode.
+  if (i === start || url.charCodeAt(i - 1) === 46) return parsedOrigin(url)
+  const punycode = url.indexOf("xn--", start)
+  if (punycode >= 0 && punycode < i) return parsedOrigin(url)
+  // A host whose last label starts with a digit is an IPv4 address to the parser: only the canonical spelling is kept.
+  if (isDigit(url.charCodeAt(lastLabel)) && !isDottedQuad(url, start, i)) return parsedOrigin(url)
+  const hostEnd = i
+  if (url.charCodeAt(i) === 58 /* : */) {
+    let port = 0
+    while (++i < url.length && isDigit(url.charCodeAt(i)) && i - hostEnd <= 5) port = port * 10 + url.charCodeAt(i) - 48
+    const digits = i - hostEnd - 1
+    if (digits === 0 || url.charCodeAt(hostEnd + 1) === 48 /* 0 */ || port > 65535) return parsedOrigin(url)
+    if (!endsAuthority(url, i)) return parsedOrigin(url)
+    return port === (start === 8 ? 443 : 80) ? url.slice(0, hostEnd) : i === url.length ? url : url.slice(0, i)
+  }
+  if (!endsAuthority(url, i)) return parsedOrigin(url)
+  return i === url.length ? url : url.slice(0, i)
+}
+
+const parsedOrigin = (url: string): string => {
   try {
     return new URL(url).origin
   } catch {
@@ -79,7 +102,32 @@ export const originOf = (url: string): string => {
   }
 }
 
-const SIMPLE_ORIGIN = /^(https?):\/\/([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[1-9]\d{0,4})?(?=[/?#]|$)/
+const isDigit = (c: number) => c >= 48 && c <= 57
+/** Lower-case letters, digits, "." and "-". */
+const isHostChar = (c: number) => (c >= 97 && c <= 122) || isDigit(c) || c === 46 || c === 45
+/** Four decimal numbers from 0 to 255 without leading zeros, separated by dots: an IPv4 address as the parser writes it. */
+const isDottedQuad = (url: string, from: number, to: number) => {
+  let parts = 0
+  let i = from
+  while (i <= to) {
+    let value = 0
+    const first = i
+    while (i < to && isDigit(url.charCodeAt(i))) value = value * 10 + url.charCodeAt(i++) - 48
+    const digits = i - first
+    if (digits === 0 || digits > 3 || value > 255 || (digits > 1 && url.charCodeAt(first) === 48)) return false
+    parts++
+    if (i === to) break
+    if (url.charCodeAt(i) !== 46) return false
+    i++
+  }
+  return parts === 4
+}
+/** The authority ends at the end of the URL or at "/", "?" or "#". */
+const endsAuthority = (url: string, i: number) => {
+  if (i === url.length) return true
+  const c = url.charCodeAt(i)
+  return c === 47 || c === 63 || c === 35
+}
 
 interface OriginState {
   /** No request is admitted before this instant (a server hint). */
@@ -154,14 +202,14 @@ export const refusals = Metric.counter("http_client_coordinator_retry_refusals_t
   incremental: true
 })
 
-type Admission =
-  | { readonly _tag: "Admit"; readonly permit: Coordinator.Permit }
-  | {
-    readonly _tag: "Wait"
-    readonly until: number | undefined
-    readonly changed: Deferred.Deferred<void>
+/** A request that may not go yet: until when (unknown while waiting for news), and why. */
+class Wait {
+  constructor(
+    readonly until: number | undefined,
+    readonly changed: Deferred.Deferred<void>,
     readonly why: Coordinator.HoldReason
-  }
+  ) {}
+}
 
 /** @internal */
 export class OriginHeld extends Data.TaggedError("OriginHeld")<{
@@ -187,6 +235,8 @@ const spanEvent = (name: string, attributes: Record<string, unknown>) =>
 export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator> =>
   Effect.sync(() => {
     const origins = new Map<string, OriginState>()
+    /** The origin last in `origins`, the most recently used. */
+    let newest: string | undefined
 
     const fresh = (origin: string, now: number): OriginState => {
       const configured = settings.limits.get(origin)
@@ -246,11 +296,15 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         if (origins.size >= settings.maxOrigins || origins.size % 256 === 255) sweep(now)
         state = fresh(origin, now)
         origins.set(origin, state)
+        newest = origin
       }
       if (state.lastUsed !== now) {
-        // Keep the map in order of use, the least recent first.
-        origins.delete(origin)
-        origins.set(origin, state)
+        // Keep the map in order of use, the least recent first (the most recent is already last).
+        if (newest !== origin) {
+          origins.delete(origin)
+          origins.set(origin, state)
+          newest = origin
+        }
         state.lastUsed = now
       }
       return state
@@ -290,21 +344,16 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       }
     }
 
-    const decide = (origin: string, first: boolean, now: number): Admission => {
+    const decide = (origin: string, first: boolean, now: number): Coordinator.Permit | Wait => {
       const state = stateOf(origin, now)
       if (now < state.cooldownUntil) {
-        return { _tag: "Wait", until: state.cooldownUntil, changed: state.changed, why: "cooldown" }
+        return new Wait(state.cooldownUntil, state.changed, "cooldown")
       }
       roll(state, now)
       let probe = false
       if (settings.cautiousStart && !state.learned) {
         if (learning(state, now)) {
-          return {
-            _tag: "Wait",
-            until: state.probingSince + PROBE_PATIENCE_MILLIS,
-            changed: state.changed,
-            why: "learning"
-          }
+          return new Wait(state.probingSince + PROBE_PATIENCE_MILLIS, state.changed, "learning")
         }
         // The first request, or the next one after a first that got no answer in time.
         state.probing = true
@@ -317,17 +366,12 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
             state.windowEnd = now + state.windowMillis
           }
           if (state.windowEnd !== undefined) {
-            return { _tag: "Wait", until: state.windowEnd, changed: state.changed, why: "pacing" }
+            return new Wait(state.windowEnd, state.changed, "pacing")
           }
           // A window of unknown length with its quota spent: wait for the answers still out to tell of the next one,
           // but not for ever (an answer may never come: an interrupted call); then let one go and learn.
           if (state.sent > state.answered && now - state.lastSentAt < PROBE_PATIENCE_MILLIS) {
-            return {
-              _tag: "Wait",
-              until: state.lastSentAt + PROBE_PATIENCE_MILLIS,
-              changed: state.changed,
-              why: "pacing"
-            }
+            return new Wait(state.lastSentAt + PROBE_PATIENCE_MILLIS, state.changed, "pacing")
           }
         } else {
           if (state.windowEnd === undefined && state.windowMillis !== undefined) state.windowEnd = now + state.windowMillis
@@ -344,7 +388,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       // change a decision (learning, or pacing an origin that sends rate-limit headers), and on one answer in
       // LEARN_EVERY otherwise, to notice an origin that starts sending them. Failures are always reported.
       const learn = probe || state.allowance !== undefined || state.sent % LEARN_EVERY === 1
-      return { _tag: "Admit", permit: { origin, generation: state.generation, probe, learn } }
+      return { origin, generation: state.generation, probe, learn }
     }
 
     const admit = (
@@ -357,7 +401,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         Effect.clockWith((clock) => {
           const now = clock.unsafeCurrentTimeMillis()
           const admission = decide(origin, first, now)
-          if (admission._tag === "Admit") {
+          if (!(admission instanceof Wait)) {
             // Uninterruptible: the permit is taken, it must reach the caller.
             return held
               ? Effect.uninterruptible(Effect.as(
@@ -365,9 +409,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                   Metric.increment(releases),
                   spanEvent("coordinator.release", { "server.address": origin })
                 ),
-                admission.permit
+                admission
               ))
-              : Effect.succeed(admission.permit)
+              : Effect.succeed(admission)
           }
           // A hold that would end past the call's deadline fails the call now, saying until when.
           if ((admission.until ?? now) > deadline || now >= deadline) {
@@ -491,7 +535,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
 
     const unsafeAdmit = (origin: string, first: boolean, now: number): Coordinator.Permit | undefined => {
       const admission = decide(origin, first, now)
-      return admission._tag === "Admit" ? admission.permit : undefined
+      return admission instanceof Wait ? undefined : admission
     }
 
     return { admit, unsafeAdmit, observe, release, allowRetry, size } satisfies Coordinator.Coordinator
