@@ -504,27 +504,47 @@ describe("Coordinator", () => {
   })
 
   describe("window length", () => {
-    it.effect("news told as a window opens gives its length: later windows open on time without news", () =>
+    const quota = (limit: number, remaining: number, reset: number) => ({
+      "x-ratelimit-limit": String(limit),
+      "x-ratelimit-remaining": String(remaining),
+      "x-ratelimit-reset": String(reset)
+    })
+    const admitN = (c: Coordinator.Coordinator, n: number, now: number) =>
+      Array.from({ length: n }, () => c.unsafeAdmit(A, true, now)).every((p) => p !== undefined)
+
+    it.effect("news told as a window opens gives its length: later windows open on time, however late it came", () =>
+      Effect.gen(function*() {
+        // The second window opens at 1000. Its first answer says 1 s to the reset (rounded up): windows are 1 s, and
+        // this one opened at 1000, so it ends at 2000, whether that answer came at 1010 or, from a busy event loop,
+        // at 1200. Later windows open on time without news.
+        for (const [sentAt, answeredAt] of [[1_000, 1_010], [1_190, 1_200]] as const) {
+          const c = yield* Coordinator.make({ releaseSpread: 0 })
+          yield* learn(c, A, ok(0, quota(10, 9, 1)))
+          expect(admitN(c, 9, 0)).toBe(true)
+          expect(c.unsafeAdmit(A, true, 999)).toBeUndefined()
+          const opener = c.unsafeAdmit(A, true, sentAt)!
+          yield* c.observe(opener, ok(answeredAt, quota(10, 9, 1)))
+          expect(admitN(c, 9, answeredAt)).toBe(true)
+          expect(c.unsafeAdmit(A, true, 1_999)).toBeUndefined()
+          // No answer at all in the third window: it opens at 2000 all the same, and the fourth at 3000.
+          expect(admitN(c, 10, 2_000)).toBe(true)
+          expect(c.unsafeAdmit(A, true, 2_999)).toBeUndefined()
+          expect(c.unsafeAdmit(A, true, 3_000)).toBeDefined()
+        }
+      }))
+
+    it.effect("news that the window is already over teaches no length", () =>
       Effect.gen(function*() {
         const c = yield* Coordinator.make({ releaseSpread: 0 })
-        const quota = (remaining: number) => ({
-          "x-ratelimit-limit": "10",
-          "x-ratelimit-remaining": String(remaining),
-          "x-ratelimit-reset": "1"
-        })
-        yield* learn(c, A, ok(0, quota(9)))
-        const admitN = (n: number, now: number) => Array.from({ length: n }, () => c.unsafeAdmit(A, true, now))
-        expect(admitN(9, 0).every((p) => p !== undefined)).toBe(true)
-        expect(c.unsafeAdmit(A, true, 999)).toBeUndefined()
-        // The second window opens at 1000; its first answer, 10 ms later, says 1 s to the reset: windows are 1 s.
+        yield* learn(c, A, ok(0, quota(2, 1, 1)))
+        expect(c.unsafeAdmit(A, true, 0)).toBeDefined()
+        // A reset of 0 at the opening of the next window: no length of 0 is learned (every window would be over).
         const opener = c.unsafeAdmit(A, true, 1_000)!
-        yield* c.observe(opener, ok(1_010, quota(9)))
-        expect(admitN(9, 1_010).every((p) => p !== undefined)).toBe(true)
-        expect(c.unsafeAdmit(A, true, 2_009)).toBeUndefined()
-        // No answer at all in the third window: it opens at 2010 all the same, and the fourth at 3010.
-        expect(admitN(10, 2_010).every((p) => p !== undefined)).toBe(true)
-        expect(c.unsafeAdmit(A, true, 3_009)).toBeUndefined()
-        expect(c.unsafeAdmit(A, true, 3_010)).toBeDefined()
+        yield* c.observe(opener, ok(1_010, quota(2, 1, 0)))
+        // Told 0 s to the reset: the window is over at once, and its quota of 2 is back.
+        expect(c.unsafeAdmit(A, true, 1_010)).toBeDefined()
+        expect(c.unsafeAdmit(A, true, 1_010)).toBeDefined()
+        expect(c.unsafeAdmit(A, true, 1_010)).toBeUndefined()
       }))
   })
 

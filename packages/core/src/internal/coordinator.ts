@@ -463,15 +463,19 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
           if (info.windowMillis !== undefined) state.windowMillis = info.windowMillis
           if (state.windowEnd === undefined || state.allowance === undefined) {
             // The first news of this window: take the server's word, less what is still on its way to it.
+            const opened = state.previousWindowEnd
             if (
-              state.windowMillis === undefined && state.previousWindowEnd !== undefined &&
-              now - state.previousWindowEnd < WINDOW_START_MILLIS
+              state.windowMillis === undefined && opened !== undefined && now - opened < WINDOW_START_MILLIS &&
+              info.resetMillis > now - opened
             ) {
               // Told right as the window opened: the time to its reset is the window's length (rounded up, so later
-              // windows are never thought to open early). The next windows follow from it, without the wait for news.
+              // windows are never thought to open early). The next windows follow from it, without the wait for news,
+              // and so does this one: it opened when the previous one ended, however late this answer arrived.
               state.windowMillis = info.resetMillis
+              state.windowEnd = Math.min(resetAt, opened + info.resetMillis)
+            } else {
+              state.windowEnd = resetAt
             }
-            state.windowEnd = resetAt
             state.allowance = Math.max(0, info.remaining - (state.sent - state.answered))
           } else {
             // Reset times are rounded up to whole seconds: the earliest one told is the closest to the truth.
