@@ -200,15 +200,17 @@ export const retryRequest = <E, R>(
   const attempt = (resends: number): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
     resends === 0 ? once : Effect.annotateSpans(once, "http.request.resend_count", resends)
 
+  /** Runs the next attempt, and decides what follows a failure. Built when the attempt is due: it reads the clock. */
   const loop = (
     state: RetryPolicy.RetryState,
     coordinator: Coordinator.Coordinator | undefined,
-    origin: string
+    origin: string,
+    clock: Clock.Clock
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
     Effect.catchAll(
       coordinator === undefined
         ? attempt(state.attempts)
-        : coordinated(coordinator, origin, state.attempts, state.startedAt + settings.retry.budget),
+        : coordinated(coordinator, origin, state.attempts, state.startedAt + settings.retry.budget, clock),
       (error) =>
         Effect.flatMap(
           Effect.zipRight(
@@ -232,7 +234,9 @@ export const retryRequest = <E, R>(
               const final: RetryPolicy.Decision = ok
                 ? retry
                 : { _tag: "Stop", reason: "retry-budget", attempts: retry.attempts }
-              return final._tag === "Stop" ? giveUp(final, error) : retryAfter(final, error, next, coordinator, origin)
+              return final._tag === "Stop"
+                ? giveUp(final, error)
+                : retryAfter(final, error, next, coordinator, origin, clock)
             })
           }
         )
@@ -256,7 +260,8 @@ export const retryRequest = <E, R>(
     error: Err,
     next: RetryPolicy.RetryState,
     coordinator: Coordinator.Coordinator | undefined,
-    origin: string
+    origin: string,
+    clock: Clock.Clock
   ) => {
     const { delay, kind, source } = decision
     return Effect.logDebug(
@@ -271,7 +276,7 @@ export const retryRequest = <E, R>(
       }),
       Effect.zipRight(Metric.increment(Metric.tagged(Metric.tagged(retries, "kind", kind), "source", source))),
       Effect.zipRight(Effect.sleep(delay)),
-      Effect.zipRight(loop(next, coordinator, origin))
+      Effect.zipRight(Effect.suspend(() => loop(next, coordinator, origin, clock)))
     )
   }
 
@@ -281,17 +286,27 @@ export const retryRequest = <E, R>(
    * (the probe the others wait for), even on interruption. Every step here runs before each request: keep it short.
    */
   let outstanding: Coordinator.Permit | undefined
-  const coordinated = (coordinator: Coordinator.Coordinator, origin: string, resends: number, deadline: number) =>
-    Effect.clockWith((clock) => {
-      const first = resends === 0
-      // The common case, a request that may go now, takes no step of its own.
-      const permit = coordinator.unsafeAdmit(origin, first, clock.unsafeCurrentTimeMillis())
-      return permit === undefined
-        ? Effect.flatMap(coordinator.admit(origin, first, deadline), (held) => admitted(coordinator, resends, held))
-        : admitted(coordinator, resends, permit)
-    })
+  const coordinated = (
+    coordinator: Coordinator.Coordinator,
+    origin: string,
+    resends: number,
+    deadline: number,
+    clock: Clock.Clock
+  ) => {
+    const first = resends === 0
+    // The common case, a request that may go now, takes no step of its own.
+    const permit = coordinator.unsafeAdmit(origin, first, clock.unsafeCurrentTimeMillis())
+    return permit === undefined
+      ? Effect.flatMap(coordinator.admit(origin, first, deadline), (held) => admitted(coordinator, resends, held, clock))
+      : admitted(coordinator, resends, permit, clock)
+  }
 
-  const admitted = (coordinator: Coordinator.Coordinator, resends: number, permit: Coordinator.Permit) => {
+  const admitted = (
+    coordinator: Coordinator.Coordinator,
+    resends: number,
+    permit: Coordinator.Permit,
+    clock: Clock.Clock
+  ) => {
     outstanding = permit
     const sent = Effect.flatMap(timed, (response) => {
       if (!permit.learn && response.status < 400) {
@@ -299,17 +314,15 @@ export const retryRequest = <E, R>(
         outstanding = undefined
         return check(response)
       }
-      return Effect.clockWith((clock) => {
-        outstanding = undefined
-        return Effect.zipRight(
-          coordinator.observe(permit, {
-            status: response.status,
-            headers: response.headers,
-            receivedAt: clock.unsafeCurrentTimeMillis()
-          }),
-          check(response)
-        )
-      })
+      outstanding = undefined
+      return Effect.zipRight(
+        coordinator.observe(permit, {
+          status: response.status,
+          headers: response.headers,
+          receivedAt: clock.unsafeCurrentTimeMillis()
+        }),
+        check(response)
+      )
     })
     const attempt = resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)
     return permit.probe
@@ -328,8 +341,8 @@ export const retryRequest = <E, R>(
     Effect.clockWith((clock) => {
       const state = RetryPolicy.initialState(settings.retry, clock.unsafeCurrentTimeMillis())
       return coordinator._tag === "None"
-        ? loop(state, undefined, "")
-        : loop(state, coordinator.value, Coordinator.originOf(request.url))
+        ? loop(state, undefined, "", clock)
+        : loop(state, coordinator.value, Coordinator.originOf(request.url), clock)
     }))
 }
 
