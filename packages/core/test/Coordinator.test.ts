@@ -451,6 +451,25 @@ describe("Coordinator", () => {
       expect(Coordinator.originOf("not a url")).toBe("not a url")
     })
 
+    it("a URL that starts like the last origin found is still read whole", () => {
+      // The same origin as the last call is answered from memory: only when the authority really ends there.
+      const sequence = [
+        "https://a.test/x",
+        "https://a.test/y?z",
+        "https://a.test:443/y",
+        "https://a.test:8443/y",
+        "https://a.test.evil/",
+        "https://a.test@b.test/",
+        "https://a.test\\b.test/",
+        "https://a.test",
+        "file:///etc/hosts",
+        "null/x",
+        "http://a.test/",
+        "https://a.test/"
+      ]
+      expect(sequence.map(Coordinator.originOf)).toStrictEqual(sequence.map(reference))
+    })
+
     /** What the parser says: the origin, or the input when it is not a URL. */
     const reference = (url: string) => {
       try {
