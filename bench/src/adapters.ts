@@ -26,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import got, { HTTPError as GotHTTPError } from "got"
 import ky, { isHTTPError as isKyHTTPError } from "ky"
@@ -96,13 +97,20 @@ const effectClient = async (
 ): Promise<Client> => {
   // The base client both Effect rows wrap: @effect/platform-node's undici client, each instance with its own Agent.
   const runtime = ManagedRuntime.make(NodeHttpClient.layerUndici)
-  const client = wrap(await runtime.runPromise(HttpClient.HttpClient))
-  // Made at the first call after a `forget`, so it starts knowing nothing of the origin.
-  let current: Coordinator.Coordinator | undefined
-  const coordinated = <A, E>(effect: Effect.Effect<A, E>, url: string): Effect.Effect<A, E> => {
-    if (coordinator === undefined) return effect
-    current ??= Effect.runSync(Coordinator.make(coordinator(new URL(url).origin)))
-    return Effect.provideService(effect, Coordinator.Coordinator, current)
+  const base = await runtime.runtime()
+  const client = wrap(Runtime.runSync(base)(HttpClient.HttpClient))
+  // With a coordinator, the calls run in a runtime whose context holds it, as a program that provides
+  // `Coordinator.layer()` runs them. It is made at the first call after a `forget`, so it starts knowing nothing of
+  // the origin; the HTTP client (its connections) stays the same.
+  let current: Runtime.Runtime<HttpClient.HttpClient> | undefined
+  const runtimeFor = (url: string): Runtime.Runtime<HttpClient.HttpClient> => {
+    if (coordinator === undefined) return base
+    current ??= Runtime.provideService(
+      base,
+      Coordinator.Coordinator,
+      Effect.runSync(Coordinator.make(coordinator(new URL(url).origin)))
+    )
+    return current
   }
   return {
     forget: () => {
@@ -111,11 +119,8 @@ const effectClient = async (
     call: async (spec) => {
       let request = HttpClientRequest.make(spec.method)(spec.url, { headers: spec.headers })
       if (spec.body !== undefined) request = HttpClientRequest.bodyText(request, spec.body, "application/json")
-      const exit = await runtime.runPromiseExit(
-        coordinated(
-          Effect.flatMap(client.execute(request), (response) => Effect.as(response.text, response.status)),
-          spec.url
-        ),
+      const exit = await Runtime.runPromiseExit(runtimeFor(spec.url))(
+        Effect.flatMap(client.execute(request), (response) => Effect.as(response.text, response.status)),
         { signal: spec.signal }
       )
       if (Exit.isSuccess(exit)) return byStatus(exit.value)

@@ -2,16 +2,20 @@
  * Runs workloads: starts the server process, gives every client its tenant, fires the calls with a timeout each,
  * and collects the server's log.
  */
-import { type ChildProcess, fork } from "node:child_process"
+import { type ChildProcess, execFile, fork } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import type { Adapter, CallSpec, Client, Outcome } from "./adapters.js"
 import { describe } from "./adapters.js"
-import { analyse, type CallRecord, type RunMetrics } from "./metrics.js"
+import { analyse, type CallRecord, median, type RunMetrics } from "./metrics.js"
+import { OVERHEAD, type OverheadNumbers } from "./overhead.js"
 import { type Arrival, CALL_ID, type FromServer, now, type Scenario, type ToServer } from "./protocol.js"
 import type { Workload } from "./workloads.js"
 
 /** Every call is bounded: the library gets an AbortSignal; a library that ignores it is cut off 2 s later. */
 export const CALL_TIMEOUT_MS = 20_000
 const HARD_MARGIN_MS = 2_000
+/** The whole run is stopped after this long, whatever it is doing (main.ts). */
+export const WATCHDOG_MS = 240_000
 
 // Distributive Omit, so each message keeps its own fields.
 type Request = ToServer extends infer M ? M extends ToServer ? Omit<M, "seq"> : never : never
@@ -119,7 +123,9 @@ export const runWorkload = async (
   server: ServerHandle,
   workload: Workload,
   adapters: ReadonlyArray<Adapter>,
-  seeds: ReadonlyArray<number>
+  seeds: ReadonlyArray<number>,
+  /** A run that is not measured (the warm-up pass): its tenants' prefix, and how many of the calls it makes. */
+  unmeasured?: { readonly prefix: string; readonly calls: number }
 ): Promise<ReadonlyArray<ReadonlyArray<ClientRun>>> => {
   const repeats = seeds.length
   const clients = await Promise.all(
@@ -131,7 +137,7 @@ export const runWorkload = async (
     // (a service's client is warm; and cold clients starting together slow each other down).
     await Promise.all(clients.flatMap((row, r) =>
       row.map(async (client, i) => {
-        const tenant = `warm-up.${workload.id}.r${r + 1}.${adapters[i]!.id}`
+        const tenant = `${unmeasured?.prefix ?? ""}warm-up.${workload.id}.r${r + 1}.${adapters[i]!.id}`
         await server.open(tenant, { kind: "ok" })
         await Promise.all(workload.calls().map((_, k) =>
           runCall(client, {
@@ -151,14 +157,14 @@ export const runWorkload = async (
     const plans = seeds.flatMap((seed, r) =>
       adapters.map((adapter, i) => {
         const start = workload.align === "second" ? base + r * 1000 : base + (r * adapters.length + i) * slot
-        const tenant = `${workload.id}.r${r + 1}.${adapter.id}`
+        const tenant = `${unmeasured?.prefix ?? ""}${workload.id}.r${r + 1}.${adapter.id}`
         return { repeat: r, adapter, client: clients[r]![i]!, start, tenant, scenario: workload.scenario(start, seed) }
       })
     )
     await Promise.all(plans.map((plan) => server.open(plan.tenant, plan.scenario)))
     const records = await Promise.all(plans.map(async (plan) => {
       await sleepUntil(plan.start)
-      const calls = workload.calls()
+      const calls = workload.calls().slice(0, unmeasured?.calls)
       return Promise.all(calls.map(async (planned, i): Promise<CallRecord> => {
         const call = `${plan.tenant}.${i}`
         const start = now()
@@ -193,65 +199,48 @@ export const runWorkload = async (
   }
 }
 
-export interface OverheadResult {
+export interface OverheadResult extends OverheadNumbers {
   readonly adapter: Adapter
-  /** Median round, per request, in microseconds. */
-  readonly withoutUs: number
-  readonly withUs: number
-  /** Median of the paired ratios (each "with" round over the "without" round next to it). */
-  readonly ratio: number
+  /** The ratio of each pass (each in a fresh process), in the order they ran. */
+  readonly passes: ReadonlyArray<number>
 }
 
-export const OVERHEAD = { requests: 40, rounds: 61, warmUp: 200 } as const
-
 /**
- * The happy path over the wire: an always-200 tenant, the same client without and with retries, rounds of
- * `requests` sequential GETs, the two alternated (which one goes first alternates too) so that both see the same
- * machine; the ratio is the median of the paired ratios, which cancels slow drifts of the machine's speed.
+ * Every client's overhead (overhead.ts), `OVERHEAD.passes` passes, each in a fresh process that measures every client
+ * in turn, starting one further along from one pass to the next (so none always runs first or last); per client,
+ * the median pass. `id` is the adapter's, or `CONTROL_ID` for the noise floor.
  */
 export const runOverhead = async (
   server: ServerHandle,
-  adapter: Adapter,
-  median: (xs: ReadonlyArray<number>) => number
-): Promise<OverheadResult> => {
-  const tenant = `overhead.${adapter.id}`
-  await server.open(tenant, { kind: "ok" })
-  const plain = await adapter.make(false)
-  const retrying = await adapter.make(true)
-  const round = async (client: Client, label: string, index: number, requests: number): Promise<number> => {
-    const began = now()
-    for (let i = 0; i < requests; i++) {
-      const outcome = await runCall(client, {
-        url: `${server.base}/t/${tenant}/items/${i}`,
-        method: "GET",
-        headers: { [CALL_ID]: `${tenant}.${label}.${index}.${i}` }
+  clients: ReadonlyArray<{ readonly adapter: Adapter; readonly id: string }>
+): Promise<ReadonlyArray<OverheadResult>> => {
+  const ids = clients.map((c) => c.id)
+  for (const id of ids) await server.open(`overhead.${id}`, { kind: "ok" })
+  const script = fileURLToPath(new URL("./overhead.js", import.meta.url))
+  const passes: Array<ReadonlyArray<OverheadNumbers>> = []
+  for (let pass = 0; pass < OVERHEAD.passes; pass++) {
+    passes.push(
+      await new Promise<ReadonlyArray<OverheadNumbers>>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          [script, server.base, String(pass), ...ids],
+          { timeout: 120_000 },
+          (error, stdout, stderr) => {
+            if (error !== null) return reject(new Error(`overhead pass ${pass}: ${error.message}\n${stderr}`))
+            resolve(JSON.parse(stdout.trim().split("\n").pop()!) as ReadonlyArray<OverheadNumbers>)
+          }
+        )
       })
-      if (outcome.kind !== "ok") throw new Error(`overhead: ${adapter.label} (${label}) got ${JSON.stringify(outcome)}`)
-    }
-    return (now() - began) / requests
+    )
   }
-  try {
-    await round(plain, "plain", -1, OVERHEAD.warmUp)
-    await round(retrying, "retry", -1, OVERHEAD.warmUp)
-    const without: Array<number> = []
-    const withRetry: Array<number> = []
-    for (let r = 0; r < OVERHEAD.rounds; r++) {
-      if (r % 2 === 0) {
-        without.push(await round(plain, "plain", r, OVERHEAD.requests))
-        withRetry.push(await round(retrying, "retry", r, OVERHEAD.requests))
-      } else {
-        withRetry.push(await round(retrying, "retry", r, OVERHEAD.requests))
-        without.push(await round(plain, "plain", r, OVERHEAD.requests))
-      }
-    }
+  return clients.map(({ adapter }, i) => {
+    const mine = passes.map((pass) => pass[i]!)
     return {
       adapter,
-      withoutUs: median(without) * 1000,
-      withUs: median(withRetry) * 1000,
-      ratio: median(withRetry.map((w, r) => w / without[r]!))
+      withoutUs: median(mine.map((p) => p.withoutUs)),
+      withUs: median(mine.map((p) => p.withUs)),
+      ratio: median(mine.map((p) => p.ratio)),
+      passes: mine.map((p) => p.ratio)
     }
-  } finally {
-    await plain.close().catch(() => {})
-    await retrying.close().catch(() => {})
-  }
+  })
 }

@@ -4,7 +4,8 @@
  */
 import type { Adapter } from "./adapters.js"
 import type { ClientRun, OverheadResult } from "./harness.js"
-import { CALL_TIMEOUT_MS, OVERHEAD } from "./harness.js"
+import { CALL_TIMEOUT_MS, WATCHDOG_MS } from "./harness.js"
+import { OVERHEAD } from "./overhead.js"
 import { BURST_WINDOW_MS, EARLY_TOLERANCE_MS, median, type RunMetrics } from "./metrics.js"
 import type { MicroMemory, MicroTime } from "./micro.js"
 import {
@@ -190,10 +191,13 @@ export const render = (results: Results): string => {
     "  client instance against its own tenant, their starts spread over the first second (no two tenants' herds reach",
     "  the server in the same instant). Workloads run one after another. Before a workload every client instance is warmed up",
     "  (as many concurrent requests as the workload has calls, to an always-200 tenant, not counted), so connection",
-    "  set-up and JIT compilation are not in the numbers. Tables show the median of the runs.",
+    "  set-up and JIT compilation are not in the numbers. Before the first workload, a short pass of it (two windows'",
+    "  worth of calls, every client, tenants of its own) runs unmeasured, so that the code a library runs only when it",
+    "  retries is compiled too.",
+    "  Tables show the median of the runs.",
     `- **Bounded**: every call has a ${CALL_TIMEOUT_MS / 1000} s timeout (the library's abort signal; a call that ignores it is cut 2 s`,
     "  later and counted as thrown); the server process is killed when the benchmark ends, however it ends, and exits",
-    "  by itself if its parent goes away; a watchdog stops the whole run after 170 s.",
+    `  by itself if its parent goes away; a watchdog stops the whole run after ${WATCHDOG_MS / 1000} s.`,
     `- **Early**: a request that arrived more than ${EARLY_TOLERANCE_MS} ms before the instant the server had given that call in its previous`,
     "  answer (Retry-After seconds or HTTP-date, or X-RateLimit-Reset seconds).",
     `- **Burst**: the largest number of retries (second and later attempts of calls) arriving within any ${BURST_WINDOW_MS} ms.`,
@@ -378,18 +382,23 @@ export const render = (results: Results): string => {
   add(
     "## Overhead on the happy path, over the wire",
     "",
-    `An always-200 server; the same client without and with its retries; ${OVERHEAD.requests} sequential GETs per round,`,
-    `${OVERHEAD.rounds} rounds of each, alternated (which goes first alternates too), after a warm-up round. µs/request:`,
-    "median round; ratio: median of the paired ratios (each round with retry over the round without it next to it).",
+    "An always-200 server, after the workloads; the same client without and with its retries make their requests in",
+    "pairs, one each, back to back (which goes first alternates), so that both meet the same instant of the machine.",
+    `${OVERHEAD.passes} passes, each in a fresh process (bench/src/overhead.ts) that measures every client in turn (${OVERHEAD.warmUp} pairs of warm-up,`,
+    `then ${OVERHEAD.pairs}), starting one further along from one pass to the next. A client's ratio in a pass is the median of`,
+    "its paired ratios; the table shows the median pass and the range of the passes, and the median request",
+    "(median pass). A median of pairs, because this shared machine loses whole milliseconds at random: a ratio of",
+    "mean times over rounds of requests moved by up to 10 % between runs, the control row included.",
     "**Ideal**: ratio 1.00.",
     "",
     table(
-      ["client", "µs/request without retry", "µs/request with retry", "ratio"],
+      ["client", "µs/request without retry (median)", "µs/request with retry (median)", "ratio", "passes"],
       [...results.overhead, ...(results.control === undefined ? [] : [results.control])].map((o) => [
         o.adapter.label,
         f0(o.withoutUs),
         f0(o.withUs),
-        f2(o.ratio)
+        f2(o.ratio),
+        `${f2(Math.min(...o.passes))}–${f2(Math.max(...o.passes))}`
       ])
     ),
     "",
