@@ -78,7 +78,7 @@ export const originOf = (url: string): string => {
 let lastOrigin = "\u0000"
 
 const readOrigin = (url: string): string => {
-  // It runs on every request to a new origin: the common case (plain http(s), a lower-case name or a dotted-quad IPv4 address, no
+  // Whenever the origin changes: the common case (plain http(s), a lower-case name or a dotted-quad IPv4 address, no
   // userinfo, a port without leading zeros) is read in place and costs at most one slice; anything the URL parser
   // would rewrite (IPv6, other IPv4 spellings, upper case, userinfo...) goes to it.
   const start = url.startsWith("http://") ? 7 : url.startsWith("https://") ? 8 : 0
@@ -119,7 +119,7 @@ const parsedOrigin = (url: string): string => {
 const isDigit = (c: number) => c >= 48 && c <= 57
 /** Lower-case letters, digits, "." and "-". */
 const isHostChar = (c: number) => (c >= 97 && c <= 122) || isDigit(c) || c === 46 || c === 45
-/** Four decimal numbers from 0 to 255 without leading zeros, separated by dots: an IPv4 address as the parser writes it. */
+/** Four numbers from 0 to 255 without leading zeros, separated by dots: an IPv4 address as the parser writes it. */
 const isDottedQuad = (url: string, from: number, to: number) => {
   let parts = 0
   let i = from
