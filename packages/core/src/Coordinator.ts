@@ -116,7 +116,8 @@ export interface Observed {
 }
 
 /**
- * The coordinator service: `withStatusRetry` asks it before every attempt and tells it every answer.
+ * The coordinator service: `withStatusRetry` asks it before every attempt and tells it every answer. `make` and
+ * `layer` give the in-memory one; a store shared by several processes can implement the same interface.
  *
  * @example
  * ```ts
