@@ -1,6 +1,7 @@
 /**
- * Herd control: one shared view, per origin, of when to come back. A shared cooldown after a server hint, pacing
- * from rate-limit headers, and a retry budget, so concurrent calls stop learning the server's limit alone.
+ * Herd control: one shared view, per bucket, of when to come back. A shared cooldown after a server hint, pacing
+ * from rate-limit headers, a rate inferred when the server throttles without a word, and an adaptive retry budget,
+ * so concurrent calls stop learning the server's limit alone.
  *
  * @since 0.1.0
  */
@@ -10,44 +11,74 @@ import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
 import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as internal from "./internal/coordinator.js"
 import type * as headers from "./internal/headers.js"
 
 /**
- * The right to send one request to an origin, given by `admit`; hand it back with `observe` or `release`.
+ * The right to send one request, handed out by `withPermit` or `permit` and settled when the request ends.
  *
  * @example
  * ```ts
  * import type { Coordinator } from "@effect-retry/core"
  *
- * const permit: Coordinator.Permit = { origin: "https://api.example.com", generation: 0, probe: false, learn: true }
+ * const wantsAnswer = (permit: Coordinator.Permit) => permit.learn
  * ```
  *
  * @since 0.1.0
  * @category models
  */
 export interface Permit {
-  /** The origin the request goes to. */
-  readonly origin: string
-  /** Which of the origin's rate-limit windows it was admitted in. */
-  readonly generation: number
+  /** The origin and the user's key the request was counted under. */
+  readonly partition: string
+  /** The bucket it was admitted in ("" for its origin's own). */
+  readonly bucket: string
+  /** Its route: the path with the segments that name one item among many written ":". */
+  readonly route: string
   /**
-   * This request is the first to an origin that has never answered, and the other calls wait for what its answer
-   * teaches: hand it back however the request ends, interruption included. (If it is lost, another request goes
-   * after five seconds.)
-   */
-  readonly probe: boolean
-  /**
-   * The coordinator wants this answer even when it succeeds (its rate-limit headers pace the origin). When false, a
-   * success need not be reported: reading a response's headers has a cost, and this origin has sent no rate-limit
-   * headers so far. Failures (4xx, 5xx) are always worth reporting.
+   * The coordinator wants this answer even when it succeeds (its rate-limit headers may pace the bucket). When false,
+   * a success need not be reported: reading a response's headers has a cost. Failures are always worth reporting.
    */
   readonly learn: boolean
+  /** An answer was observed, or the permit handed back. */
+  readonly settled: boolean
 }
 
 /**
- * Why the coordinator holds a request: the origin's cooldown after a server hint, its quota for the window is
- * spent, or a first request is learning its budget.
+ * What the coordinator needs to know of a request before it goes.
+ *
+ * @example
+ * ```ts
+ * import type { Coordinator } from "@effect-retry/core"
+ *
+ * const request: Coordinator.RequestInfo = {
+ *   method: "GET",
+ *   url: "https://api.example.com/items/1",
+ *   headers: {},
+ *   attempt: "first"
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestInfo {
+  readonly method: string
+  readonly url: string
+  /** Request headers with lower-case names (read only by a `key` function of the options). */
+  readonly headers: headers.HeaderRecord
+  /**
+   * A first attempt, a retry after a backoff (subject to the retry budget), or a retry at the instant a server hint
+   * gave (never refused: the server asked for it).
+   */
+  readonly attempt: "first" | "retry" | "retry-after-hint"
+  /** A hold that would end past this instant (epoch milliseconds) fails at once with `OriginHeld`. Default: none. */
+  readonly deadline?: number
+}
+
+/**
+ * Why the coordinator holds or refuses a request: a cooldown the server gave, a quota or rate to keep to, a first
+ * request whose answer the others wait for, or a retry refused because the server accepts too few requests.
  *
  * @example
  * ```ts
@@ -59,7 +90,7 @@ export interface Permit {
  * @since 0.1.0
  * @category models
  */
-export type HoldReason = "cooldown" | "pacing" | "learning"
+export type HoldReason = "cooldown" | "pacing" | "learning" | "retry-budget"
 
 /**
  * A call failed at once because requests to its origin are held past the call's deadline (its retry budget): the
@@ -116,20 +147,18 @@ export interface Observed {
 }
 
 /**
- * The coordinator service: `withStatusRetry` asks it before every attempt and tells it every answer. `make` and
- * `layer` give the in-memory one; a store shared by several processes can implement the same interface.
+ * The coordinator service: `withStatusRetry` runs every attempt under one of its permits and tells it every answer
+ * it asks for. `make` and `layer` give the in-memory one; a store shared by several processes can implement the
+ * same interface.
  *
  * @example
  * ```ts
  * import { Coordinator } from "@effect-retry/core"
- * import { Effect, Option } from "effect"
+ * import { Effect } from "effect"
  *
- * const send = <A, E>(origin: string, request: Effect.Effect<A, E>) =>
- *   Effect.gen(function*() {
- *     const coordinator = yield* Coordinator.Coordinator
- *     const permit = yield* coordinator.admit(origin, true)
- *     return yield* Effect.onExit(request, () => coordinator.release(permit))
- *   })
+ * const send = <A, E>(url: string, request: Effect.Effect<A, E>) =>
+ *   Effect.flatMap(Coordinator.Coordinator, (coordinator) =>
+ *     coordinator.withPermit({ method: "GET", url, headers: {}, attempt: "first" }, () => request))
  * ```
  *
  * @since 0.1.0
@@ -137,27 +166,22 @@ export interface Observed {
  */
 export interface Coordinator {
   /**
-   * Waits until a request to the origin may go (no cooldown, quota left, not learning) and returns its permit.
-   * `first` tells a first attempt from a retry (retry budgets are a fraction of first attempts). A hold that would
-   * end past `deadline` (epoch milliseconds; default none) fails at once with `OriginHeld`. Interrupting a waiting
-   * call releases its place.
+   * Waits until the request may go (no cooldown, quota or rate to wait for), runs `use` with its permit, and hands
+   * the permit back however `use` ends. A hold past the request's deadline, or a retry the budget refuses, fails at
+   * once with `OriginHeld`. Interrupting a waiting call gives up its place.
    */
-  readonly admit: (origin: string, first: boolean, deadline?: number) => Effect.Effect<Permit, OriginHeld>
+  readonly withPermit: <A, E, R>(
+    request: RequestInfo,
+    use: (permit: Permit) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | OriginHeld, R>
+  /** The same permit as a scoped resource: handed back when the scope closes. */
+  readonly permit: (request: RequestInfo) => Effect.Effect<Permit, OriginHeld, Scope.Scope>
   /**
-   * The permit of a request that may go right now (at `now`, epoch milliseconds), or `undefined` when it would be
-   * held: then call `admit`. A synchronous fast path for callers on a hot path; it takes the permit as `admit` would.
+   * Learns from an answer: rate-limit headers pace its bucket, a 429 or 503 hint holds it until its instant, a
+   * throttle without a hint slows the bucket to the rate the server accepts.
    */
-  readonly unsafeAdmit: (origin: string, first: boolean, now: number) => Permit | undefined
-  /** Learns from an answer: rate-limit headers pace the origin, a 429 or 503 hint holds it until its instant. */
   readonly observe: (permit: Permit, response: Observed) => Effect.Effect<void>
-  /**
-   * Hands back a permit whose request got no answer (a transport failure, a timeout, an interruption). Required for
-   * a `probe` permit; for the others it keeps the pacing exact.
-   */
-  readonly release: (permit: Permit) => Effect.Effect<void>
-  /** Whether the origin's retry budget allows one more retry (and takes it). */
-  readonly allowRetry: (origin: string) => Effect.Effect<boolean>
-  /** How many origins it holds state for. */
+  /** How many origins (and keys) it holds state for. */
   readonly size: Effect.Effect<number>
 }
 
@@ -186,7 +210,7 @@ export const Coordinator: Context.Tag<Coordinator, Coordinator> = internal.tag
  *
  * const options: Coordinator.CoordinatorOptions = {
  *   limits: { "https://api.example.com": { requests: 10, window: "1 second" } },
- *   retryBudget: { ratio: 0.1, minRetries: 3, window: "10 seconds" }
+ *   retryBudget: { k: 2, minRequests: 20, window: "1 minute" }
  * }
  * ```
  *
@@ -200,8 +224,8 @@ export interface CoordinatorOptions {
    */
   readonly releaseSpread?: Duration.DurationInput
   /**
-   * While an origin has never answered, let one request go first and hold the rest until its answer says what
-   * the budget is. Default: `true`.
+   * While a bucket has never answered, one request goes first and the others follow its answer, ramping up as
+   * answers come (twice as many in flight as answered). Default: `true`.
    */
   readonly cautiousStart?: boolean
   /**
@@ -211,21 +235,32 @@ export interface CoordinatorOptions {
    */
   readonly limits?: Readonly<Record<string, { readonly requests: number; readonly window: Duration.DurationInput }>>
   /**
-   * Retries of transient failures to an origin may add at most `ratio` of its first attempts plus `minRetries`, per
-   * `window`; past that a call fails at once with `stopReason` "retry-budget". Retries the server paced with a hint
-   * (429, 503 with Retry-After) are not counted: the cooldown already spaces them. `false` turns it off.
-   * Default: `{ ratio: 0.1, minRetries: 3, window: "10 seconds" }`.
+   * Adaptive client-side throttling of retries after a backoff (Google SRE): over a sliding `window`, a retry is
+   * refused with probability max(0, (requests - k x accepts) / (requests + 1)), once at least `minRequests` were
+   * sent, per origin and per route. A server that accepts most requests gets every retry; a dead one almost none.
+   * Retries at the instant a server hint gave are never refused. A refused call stops with `stopReason`
+   * "retry-budget". `false` turns it off. Default: `{ k: 2, minRequests: 20, window: "1 minute" }`.
    */
   readonly retryBudget?:
     | false
     | {
-      readonly ratio?: number
-      readonly minRetries?: number
+      readonly k?: number
+      readonly minRequests?: number
       readonly window?: Duration.DurationInput
     }
-  /** An origin unused this long is forgotten. Default: 5 minutes. */
+  /**
+   * A cooldown the server gives is shared with the other calls up to this long; a longer hint holds only the call
+   * that received it (it fails fast past its `maxRetryAfter`, with the instant). Default: 1 minute.
+   */
+  readonly maxSharedCooldown?: Duration.DurationInput
+  /**
+   * A key of the request's own, such as a hash of its credential: requests with different keys to one origin
+   * share nothing (each API key has its own limit). Default: none (state per origin).
+   */
+  readonly key?: (request: RequestInfo) => string | undefined
+  /** An origin unused this long is forgotten, whatever it learned. Default: 5 minutes. */
   readonly originTtl?: Duration.DurationInput
-  /** At most this many origins are remembered; the least recently used go first. Default: 10 000. */
+  /** At most this many origins (and keys) are remembered; the least recently used go first. Default: 10 000. */
   readonly maxOrigins?: number
 }
 

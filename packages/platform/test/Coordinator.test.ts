@@ -104,10 +104,10 @@ describe("the coordinator against real servers (undici)", () => {
       expect(server.arrivals.length).toBeGreaterThanOrEqual(CALLS + 10)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)), 15_000)
 
-  it.scopedLive("a dead origin: retries are held to the budget (10% of first attempts plus 3), not 4x the load", () =>
+  it.scopedLive("a dead origin: the adaptive retry budget refuses almost every retry (at most 1.2 requests per call)", () =>
     Effect.gen(function*() {
       const server = yield* serve(() => ({ status: 503, body: "down" }))
-      const client = yield* retrying({ baseDelay: "5 millis" })
+      const client = yield* retrying()
       const calls = 40
       const errors = yield* Effect.forEach(
         Array.from({ length: calls }, (_, i) => i),
@@ -115,11 +115,29 @@ describe("the coordinator against real servers (undici)", () => {
         { concurrency: "unbounded" }
       )
       const reasons = errors.map((e) => (StatusError.isStatusError(e) ? Option.getOrNull(e.stopReason) : "other"))
-      // 40 first attempts; at most 3 + 0.1 * 40 = 7 retries.
-      expect(server.arrivals.length).toBeLessThanOrEqual(calls + 7)
-      expect(server.arrivals.length / calls).toBeLessThanOrEqual(1.25)
-      expect(reasons.filter((r) => r === "retry-budget").length).toBeGreaterThanOrEqual(calls - 7)
+      expect(server.arrivals.length / calls).toBeLessThanOrEqual(1.2)
+      expect(reasons.filter((r) => r === "retry-budget").length).toBeGreaterThanOrEqual(calls - 8)
       expect(reasons.every((r) => r === "retry-budget" || r === "attempts")).toBe(true)
+    }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(NodeHttpClient.layerUndici)), 15_000)
+
+  it.scopedLive("a server that fails 30 % of requests: the retry budget refuses no retry", () =>
+    Effect.gen(function*() {
+      let n = 0
+      // Every third-or-so request fails, deterministically: 3 of each 10.
+      const server = yield* serve(() => (n++ % 10 < 3 ? { status: 500, body: "oops" } : { status: 200, body: "ok" }))
+      const client = yield* retrying()
+      const outcomes = yield* Effect.forEach(
+        Array.from({ length: 100 }, (_, i) => i),
+        (i) =>
+          client.get(server.url(`/items/${i}`)).pipe(
+            Effect.map((r) => String(r.status)),
+            Effect.catchIf(StatusError.isStatusError, (e) => Effect.succeed(Option.getOrElse(e.stopReason, () => "")))
+          ),
+        { concurrency: "unbounded" }
+      )
+      // No retry is refused by the budget; a call may still run out of its 4 attempts on this fixed pattern.
+      expect(outcomes.filter((o) => o !== "200" && o !== "attempts")).toEqual([])
+      expect(outcomes.filter((o) => o === "200").length).toBeGreaterThanOrEqual(95)
     }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(NodeHttpClient.layerUndici)), 15_000)
 
   it.scopedLive("a 503 with Retry-After holds fresh calls to the origin until the instant; another origin is not held", () =>
@@ -147,19 +165,23 @@ describe("the coordinator against real servers (undici)", () => {
       expect(down.on("/fresh").length).toBe(1)
     }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(NodeHttpClient.layerUndici)), 15_000)
 
-  it.scopedLive("an origin that asks for an hour: the call that heard it and every later call fail at once", () =>
+  it.scopedLive("an origin that asks for an hour: the call that heard it fails at once, the hint is not shared", () =>
     Effect.gen(function*() {
-      const server = yield* serve(() => ({ status: 503, headers: { "retry-after": "3600" } }))
+      let first = true
+      const server = yield* serve(() => {
+        const answer = first ? { status: 429, headers: { "retry-after": "3000000" } } : { status: 200, body: "ok" }
+        first = false
+        return answer
+      })
       const client = yield* retrying()
       const began = Date.now()
-      const first = yield* Effect.flip(client.get(server.url("/first")))
-      const second = yield* Effect.flip(client.get(server.url("/second")))
+      const told = yield* Effect.flip(client.get(server.url("/first")))
+      const next = yield* client.get(server.url("/second"))
       expect(Date.now() - began).toBeLessThan(1_000)
-      expect(StatusError.isStatusError(first) && Option.getOrNull(first.stopReason)).toBe("retry-after-too-long")
-      // Held by the shared cooldown past its 30 s budget: it never reached the server, and says until when.
-      expect(second._tag).toBe("OriginHeld")
-      expect(second._tag === "OriginHeld" && second.until).toBeGreaterThanOrEqual(began + 3_600_000 - 1_000)
-      expect(server.arrivals.map((a) => a.path)).toEqual(["/first"])
+      expect(StatusError.isStatusError(told) && Option.getOrNull(told.stopReason)).toBe("retry-after-too-long")
+      // Longer than the shared cap (1 minute): only the call that heard it waits for it; the next one is sent.
+      expect(next.status).toBe(200)
+      expect(server.arrivals.map((a) => a.path)).toEqual(["/first", "/second"])
     }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(NodeHttpClient.layerUndici)), 15_000)
 
   it.scopedLive("a known limit paces from the first request: 3 per second, no 429 at all", () =>

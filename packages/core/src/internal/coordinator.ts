@@ -1,64 +1,77 @@
 import * as Clock from "effect/Clock"
-import * as Data from "effect/Data"
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import type * as Scope from "effect/Scope"
 import type * as Coordinator from "../Coordinator.js"
+import * as state from "./coordinatorState.js"
+import type * as headers from "./headers.js"
+import { InvalidRetryOptions } from "./invalidOptions.js"
 import * as options from "./options.js"
 import * as rateLimit from "./rateLimit.js"
 import * as serverHint from "./serverHint.js"
-import { InvalidRetryOptions } from "./invalidOptions.js"
 
 /** @internal */
 export interface Settings {
   readonly releaseSpread: number
-  readonly cautiousStart: boolean
-  readonly limits: ReadonlyMap<string, { readonly requests: number; readonly window: number }>
-  readonly retryRatio: number
-  readonly minRetries: number
-  readonly retryWindow: number
-  readonly retryBudget: boolean
-  readonly originTtl: number
-  readonly maxOrigins: number
+  readonly config: state.Config
+  readonly key: ((request: Coordinator.RequestInfo) => string | undefined) | undefined
 }
 
 /** @internal */
 export const resolve = (input: Coordinator.CoordinatorOptions = {}): Settings => {
   const problems: Array<string> = []
+  if (typeof input !== "object" || input === null) {
+    throw new InvalidRetryOptions({ problems: [`options must be an object, got ${options.show(input)}`] })
+  }
   const releaseSpread = options.millis(problems, "releaseSpread", input.releaseSpread, "20 millis")
   if (input.cautiousStart !== undefined && typeof input.cautiousStart !== "boolean") {
     problems.push(`cautiousStart must be true or false, got ${options.show(input.cautiousStart)}`)
   }
-  const limits = new Map<string, { requests: number; window: number }>()
-  for (const [origin, limit] of Object.entries(input.limits ?? {})) {
-    const requests = options.integer(problems, `limits["${origin}"].requests`, limit?.requests, 0, 1)
-    const window = options.millis(problems, `limits["${origin}"].window`, limit?.window, 0)
-    if (window === 0) problems.push(`limits["${origin}"].window must be more than zero`)
-    limits.set(originOf(origin), { requests, window })
+  const limits = new Map<string, state.Limit>()
+  if (input.limits !== undefined && (typeof input.limits !== "object" || input.limits === null)) {
+    problems.push(`limits must be an object keyed by origin, got ${options.show(input.limits)}`)
+  } else {
+    for (const [origin, limit] of Object.entries(input.limits ?? {})) {
+      const requests = options.integer(problems, `limits["${origin}"].requests`, limit?.requests, 0, 1)
+      const window = options.millis(problems, `limits["${origin}"].window`, limit?.window, 0)
+      if (window === 0) problems.push(`limits["${origin}"].window must be more than zero`)
+      limits.set(originOf(origin), { requests, window })
+    }
   }
   const budget = input.retryBudget === false ? undefined : input.retryBudget ?? {}
-  const retryRatio = options.number(problems, "retryBudget.ratio", budget?.ratio, 0.1, 0, 1000)
-  const minRetries = options.integer(problems, "retryBudget.minRetries", budget?.minRetries, 3, 0)
-  const retryWindow = options.millis(problems, "retryBudget.window", budget?.window, "10 seconds")
-  if (retryWindow === 0) problems.push("retryBudget.window must be more than zero")
-  const originTtl = options.millis(problems, "originTtl", input.originTtl, "5 minutes")
-  const maxOrigins = options.integer(problems, "maxOrigins", input.maxOrigins, 10_000, 1)
+  if (budget !== undefined && (typeof budget !== "object" || budget === null)) {
+    problems.push(`retryBudget must be false or an object, got ${options.show(budget)}`)
+  }
+  const k = options.number(problems, "retryBudget.k", budget?.k, 2, 1, 1000)
+  const minRequests = options.integer(problems, "retryBudget.minRequests", budget?.minRequests, 20, 0)
+  const window = options.millis(problems, "retryBudget.window", budget?.window, "1 minute")
+  if (window === 0) problems.push("retryBudget.window must be more than zero")
+  const maxSharedCooldown = options.millis(problems, "maxSharedCooldown", input.maxSharedCooldown, "1 minute")
+  const ttl = options.millis(problems, "originTtl", input.originTtl, "5 minutes")
+  const maxPartitions = options.integer(problems, "maxOrigins", input.maxOrigins, 10_000, 1)
+  if (input.key !== undefined && typeof input.key !== "function") {
+    problems.push(`key must be a function of the request, got ${options.show(input.key)}`)
+  }
   if (problems.length > 0) throw new InvalidRetryOptions({ problems })
   return {
     releaseSpread,
-    cautiousStart: input.cautiousStart ?? true,
-    limits,
-    retryRatio,
-    minRetries,
-    retryWindow,
-    retryBudget: budget !== undefined,
-    originTtl,
-    maxOrigins
+    key: input.key,
+    config: {
+      cautiousStart: input.cautiousStart ?? true,
+      limits,
+      maxSharedCooldown,
+      retryThrottle: budget === undefined ? undefined : { k, minRequests, window },
+      ttl,
+      maxPartitions
+    }
   }
 }
 
@@ -143,87 +156,23 @@ const endsAuthority = (url: string, i: number) => {
   return c === 47 || c === 63 || c === 35
 }
 
-interface OriginState {
-  /** No request is admitted before this instant (a server hint). */
-  cooldownUntil: number
-  /** Requests per window, configured or learned from the headers. */
-  limit: number | undefined
-  /** Window length, configured or learned from `RateLimit-Policy`. */
-  windowMillis: number | undefined
-  /** When the server's current window ends, as far as we know. */
-  windowEnd: number | undefined
-  /** Requests that may still be admitted before `windowEnd`; undefined when the budget is unknown. */
-  allowance: number | undefined
-  /** A first request is out learning the origin's budget; the others wait for its answer. */
-  probing: boolean
-  /** When that request was sent: a probe that has not answered within PROBE_PATIENCE_MILLIS is given up on. */
-  probingSince: number
-  /** The origin has answered at least once. */
-  learned: boolean
-  /** Retry budget window. */
-  budgetStart: number
-  firstAttempts: number
-  retries: number
-  /** Requests admitted in this window, and how many of them have been answered (or handed back). */
-  sent: number
-  answered: number
-  /** When the last request was admitted. */
-  lastSentAt: number
-  /** When the previous window ended, as far as we knew. */
-  previousWindowEnd: number | undefined
-  /** The window's end was set from an answer (the server's clock), not only from when we first sent. */
-  anchored: boolean
-  /** Counts windows, so an answer to a request of an earlier window is not taken for news of this one. */
-  generation: number
-  /** Completed and replaced whenever something that may admit waiters changes. */
-  changed: Deferred.Deferred<void>
-  lastUsed: number
-}
-
-/**
- * How long the other calls wait for the first request's answer before another request may go and learn instead.
- * @internal
- */
-export const PROBE_PATIENCE_MILLIS = 5_000
-
-/**
- * Without rate-limit headers seen, one successful answer in this many is read for them.
- * @internal
- */
-export const LEARN_EVERY = 16
-
-/**
- * News of a window this soon after it opened tells the window's length.
- * @internal
- */
-export const WINDOW_START_MILLIS = 250
-
 /** @internal */
 export const holds = Metric.counter("http_client_coordinator_holds_total", {
-  description: "Requests held by the origin coordinator (cooldown, pacing or a first request learning the budget)",
+  description: "Requests held by the coordinator (cooldown, pacing, or a first request learning the bucket)",
   incremental: true
 })
 
 /** @internal */
 export const releases = Metric.counter("http_client_coordinator_releases_total", {
-  description: "Held requests the origin coordinator released",
+  description: "Held requests the coordinator released",
   incremental: true
 })
 
 /** @internal */
 export const refusals = Metric.counter("http_client_coordinator_retry_refusals_total", {
-  description: "Retries refused because the origin's retry budget was empty",
+  description: "Retries refused because the server accepts too few requests (adaptive retry budget)",
   incremental: true
 })
-
-/** A request that may not go yet: until when (unknown while waiting for news), and why. */
-class Wait {
-  constructor(
-    readonly until: number | undefined,
-    readonly changed: Deferred.Deferred<void>,
-    readonly why: Coordinator.HoldReason
-  ) {}
-}
 
 /** @internal */
 export class OriginHeld extends Data.TaggedError("OriginHeld")<{
@@ -232,9 +181,12 @@ export class OriginHeld extends Data.TaggedError("OriginHeld")<{
   readonly reason: Coordinator.HoldReason
 }> {
   override get message(): string {
+    if (this.reason === "retry-budget") {
+      return `a retry to ${this.origin} was refused: the server accepts too few requests (retry budget)`
+    }
     const until = Number.isFinite(this.until) && Math.abs(this.until) < 8.64e15
       ? new Date(this.until).toISOString()
-      : String(this.until)
+      : "a time past any date"
     return `requests to ${this.origin} are held until ${until} (${this.reason}), past this call's budget`
   }
 }
@@ -245,318 +197,158 @@ const spanEvent = (name: string, attributes: Record<string, unknown>) =>
       ? Effect.flatMap(Clock.currentTimeNanos, (now) => Effect.sync(() => span.value.event(name, now, attributes)))
       : Effect.void)
 
+/**
+ * The answer's hints, read once: the rate-limit fields and the server's instant, as the state machine takes them.
+ * @internal
+ */
+export const answerOf = (observed: Coordinator.Observed): state.Answer => {
+  const now = observed.receivedAt
+  const info = rateLimit.parse(observed.headers, now)
+  const throttled = observed.status === 429 || observed.status === 503
+  const hint = throttled ? serverHint.fromHeaders(observed.headers, now) : undefined
+  return {
+    status: observed.status,
+    receivedAt: now,
+    hintAt: hint === undefined || Duration.toMillis(hint.delay) === 0 ? undefined : hint.at,
+    rateLimit: info === undefined
+      ? undefined
+      : { remaining: info.remaining, resetAt: now + info.resetMillis, limit: info.limit },
+    bucket: bucketOf(observed.headers)
+  }
+}
+
+/** The bucket an answer names (GitHub's resource, Discord's bucket). */
+const bucketOf = (record: headers.HeaderRecord): string | undefined =>
+  record["x-ratelimit-resource"] as string | undefined ?? record["x-ratelimit-bucket"] as string | undefined
+
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>): state.Outcome =>
+  exit._tag === "Success" ? "success" : exit.cause._tag === "Interrupt" ? "interrupted" : "failure"
+
 /** @internal */
 export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator> =>
   Effect.sync(() => {
-    const origins = new Map<string, OriginState>()
-    /** The origin last in `origins`, the most recently used. */
-    let newest: string | undefined
+    const machine = new state.CoordinatorState(settings.config)
+    /** Held calls of a partition wait on its signal; it is completed (and dropped) when something changes. */
+    const signals = new Map<string, Deferred.Deferred<void>>()
+    const signalOf = (partition: string) => {
+      let signal = signals.get(partition)
+      if (signal === undefined) {
+        signal = Deferred.unsafeMake<void>(FiberId.none)
+        signals.set(partition, signal)
+      }
+      return signal
+    }
+    const wake = (partition: string) => {
+      const signal = signals.get(partition)
+      if (signal === undefined) return
+      signals.delete(partition)
+      Deferred.unsafeDone(signal, Effect.void)
+    }
 
-    const fresh = (origin: string, now: number): OriginState => {
-      const configured = settings.limits.get(origin)
+    const requestOf = (info: Coordinator.RequestInfo): state.Request => {
+      const origin = originOf(info.url)
+      const key = settings.key?.(info)
       return {
-        cooldownUntil: 0,
-        limit: configured?.requests,
-        windowMillis: configured?.window,
-        windowEnd: undefined,
-        allowance: configured?.requests,
-        probing: false,
-        probingSince: 0,
-        learned: configured !== undefined,
-        budgetStart: now,
-        firstAttempts: 0,
-        retries: 0,
-        sent: 0,
-        answered: 0,
-        lastSentAt: 0,
-        previousWindowEnd: undefined,
-        anchored: false,
-        generation: 0,
-        changed: Deferred.unsafeMake<void>(FiberId.none),
-        lastUsed: now
+        partition: key === undefined ? origin : `${origin} ${key}`,
+        origin,
+        route: state.routeOf(info.url),
+        attempt: info.attempt
       }
     }
 
-    const learning = (state: OriginState, now: number) =>
-      state.probing && now - state.probingSince < PROBE_PATIENCE_MILLIS
-
-    const expired = (state: OriginState, now: number) =>
-      now - state.lastUsed > settings.originTtl && !learning(state, now) && now >= state.cooldownUntil
-
-    const sweep = (now: number) => {
-      for (const [key, state] of origins) {
-        if (expired(state, now)) origins.delete(key)
-      }
-      // Still too many: drop the least recently used (the map keeps them in order of use), sparing origins that
-      // are cooling down or learning while others can go.
-      let excess = origins.size - settings.maxOrigins + 1
-      for (const pass of [true, false]) {
-        for (const [key, state] of origins) {
-          if (excess <= 0) return
-          if (pass && (learning(state, now) || now < state.cooldownUntil)) continue
-          origins.delete(key)
-          excess--
-        }
-      }
-    }
-
-    const stateOf = (origin: string, now: number): OriginState => {
-      let state = origins.get(origin)
-      if (state !== undefined && expired(state, now)) {
-        origins.delete(origin)
-        state = undefined
-      }
-      if (state === undefined) {
-        if (origins.size >= settings.maxOrigins || origins.size % 256 === 255) sweep(now)
-        state = fresh(origin, now)
-        origins.set(origin, state)
-        newest = origin
-      }
-      if (state.lastUsed !== now) {
-        // Keep the map in order of use, the least recent first (the most recent is already last).
-        if (newest !== origin) {
-          origins.delete(origin)
-          origins.set(origin, state)
-          newest = origin
-        }
-        state.lastUsed = now
-      }
-      return state
-    }
-
-    const notify = (state: OriginState) => {
-      const previous = state.changed
-      state.changed = Deferred.unsafeMake<void>(FiberId.none)
-      Deferred.unsafeDone(previous, Effect.void)
-    }
-
-    /** Moves the state past a window that has ended: the quota is full again. */
-    const roll = (state: OriginState, now: number) => {
-      if (state.windowEnd === undefined || now < state.windowEnd) return
-      state.generation++
-      state.previousWindowEnd = state.windowEnd
-      state.anchored = false
-      state.sent = 0
-      state.answered = 0
-      if (state.limit === undefined) {
-        state.allowance = undefined
-        state.windowEnd = undefined
-        return
-      }
-      state.allowance = state.limit
-      state.windowEnd = state.windowMillis === undefined
-        ? undefined
-        : state.windowEnd + Math.ceil((now - state.windowEnd + 1) / state.windowMillis) * state.windowMillis
-    }
-
-    /** Starts a new retry-budget window when the current one has ended. */
-    const rollBudget = (state: OriginState, now: number) => {
-      if (now - state.budgetStart >= settings.retryWindow) {
-        state.budgetStart = now
-        state.firstAttempts = 0
-        state.retries = 0
-      }
-    }
-
-    const decide = (origin: string, first: boolean, now: number): Coordinator.Permit | Wait => {
-      const state = stateOf(origin, now)
-      if (now < state.cooldownUntil) {
-        return new Wait(state.cooldownUntil, state.changed, "cooldown")
-      }
-      roll(state, now)
-      let probe = false
-      if (settings.cautiousStart && !state.learned) {
-        if (learning(state, now)) {
-          return new Wait(state.probingSince + PROBE_PATIENCE_MILLIS, state.changed, "learning")
-        }
-        // The first request, or the next one after a first that got no answer in time.
-        state.probing = true
-        state.probingSince = now
-        probe = true
-      } else if (state.allowance !== undefined) {
-        if (state.allowance <= 0) {
-          if (state.windowEnd === undefined && state.limit !== undefined && state.windowMillis !== undefined) {
-            // A configured limit with no window seen yet: the window starts now.
-            state.windowEnd = now + state.windowMillis
-          }
-          if (state.windowEnd !== undefined) {
-            return new Wait(state.windowEnd, state.changed, "pacing")
-          }
-          // A window of unknown length with its quota spent: wait for the answers still out to tell of the next one,
-          // but not for ever (an answer may never come: an interrupted call); then let one go and learn.
-          if (state.sent > state.answered && now - state.lastSentAt < PROBE_PATIENCE_MILLIS) {
-            return new Wait(state.lastSentAt + PROBE_PATIENCE_MILLIS, state.changed, "pacing")
-          }
-        } else {
-          if (state.windowEnd === undefined && state.windowMillis !== undefined) state.windowEnd = now + state.windowMillis
-          state.allowance--
-        }
-      }
-      if (first) {
-        rollBudget(state, now)
-        state.firstAttempts++
-      }
-      state.sent++
-      state.lastSentAt = now
-      // Reading a response's headers costs the caller a header record per response: ask for them when they can
-      // change a decision (learning, or pacing an origin that sends rate-limit headers), and on one answer in
-      // LEARN_EVERY otherwise, to notice an origin that starts sending them. Failures are always reported.
-      const learn = probe || state.allowance !== undefined || state.sent % LEARN_EVERY === 1
-      return { origin, generation: state.generation, probe, learn }
-    }
-
-    const admit = (
-      origin: string,
-      first: boolean,
-      deadline: number = Infinity
-    ): Effect.Effect<Coordinator.Permit, OriginHeld> => {
-      // One runtime step on the way in: this runs before every request.
-      const loop = (held: boolean): Effect.Effect<Coordinator.Permit, OriginHeld> =>
-        Effect.clockWith((clock) => {
-          const now = clock.unsafeCurrentTimeMillis()
-          const admission = decide(origin, first, now)
-          if (!(admission instanceof Wait)) {
-            // Uninterruptible: the permit is taken, it must reach the caller.
-            return held
-              ? Effect.uninterruptible(Effect.as(
+    const acquire = (info: Coordinator.RequestInfo): Effect.Effect<state.Permit, OriginHeld> => {
+      const request = requestOf(info)
+      const deadline = info.deadline ?? Infinity
+      const loop = (held: boolean): Effect.Effect<state.Permit, OriginHeld> =>
+        Effect.flatMap(request.attempt === "retry" ? Random.next : Effect.succeed(0), (random) =>
+          Effect.clockWith((clock) => {
+            const now = clock.unsafeCurrentTimeMillis()
+            const admission = machine.admit(request, now, random)
+            if (admission instanceof state.Permit) {
+              return held
+                ? Effect.as(
+                  Effect.zipRight(
+                    Metric.increment(releases),
+                    spanEvent("coordinator.release", { "server.address": request.origin })
+                  ),
+                  admission
+                )
+                : Effect.succeed(admission)
+            }
+            if (admission.refused) {
+              return Effect.logDebug(`a retry to ${request.origin} was refused by the retry budget`).pipe(
+                Effect.annotateLogs({ origin: request.origin }),
+                Effect.zipRight(Metric.increment(refusals)),
+                Effect.zipRight(spanEvent("coordinator.retry_refused", { "server.address": request.origin })),
                 Effect.zipRight(
-                  Metric.increment(releases),
-                  spanEvent("coordinator.release", { "server.address": origin })
-                ),
-                admission
-              ))
-              : Effect.succeed(admission)
-          }
-          // A hold that would end past the call's deadline fails the call now, saying until when.
-          if ((admission.until ?? now) > deadline || now >= deadline) {
-            return Effect.fail(
-              new OriginHeld({ origin, until: admission.until ?? deadline, reason: admission.why })
+                  Effect.fail(new OriginHeld({ origin: request.origin, until: now, reason: "retry-budget" }))
+                )
+              )
+            }
+            // A hold that would end past the call's deadline fails the call now, saying until when.
+            if ((admission.until ?? now) > deadline || now >= deadline) {
+              return Effect.fail(
+                new OriginHeld({ origin: request.origin, until: admission.until ?? deadline, reason: admission.reason })
+              )
+            }
+            const signal = Deferred.await(signalOf(request.partition))
+            const wait = admission.until === undefined
+              ? Effect.ignore(Effect.timeout(signal, Duration.seconds(1)))
+              : Effect.flatMap(Random.next, (r) =>
+                Effect.raceFirst(
+                  Effect.sleep(Duration.millis(Math.min(
+                    options.MAX_TIMER_MILLIS,
+                    Math.ceil(Math.max(0, admission.until! - now) + r * settings.releaseSpread)
+                  ))),
+                  signal
+                ))
+            const announce = held ? Effect.void : Effect.logDebug(
+              `holding a request to ${request.origin}: ${admission.reason}`
+            ).pipe(
+              Effect.annotateLogs({
+                origin: request.origin,
+                reason: admission.reason,
+                until: admission.until === undefined ? "an answer" : new Date(admission.until).toISOString()
+              }),
+              Effect.zipRight(Metric.increment(Metric.tagged(holds, "reason", admission.reason))),
+              Effect.zipRight(
+                spanEvent("coordinator.hold", { "server.address": request.origin, reason: admission.reason })
+              )
             )
-          }
-          const wake = admission.until === undefined
-            ? Deferred.await(admission.changed).pipe(Effect.timeout(Duration.seconds(1)), Effect.ignore)
-            : Effect.flatMap(Random.next, (r) =>
-              Effect.raceFirst(
-                Effect.sleep(Duration.millis(Math.min(
-                  options.MAX_TIMER_MILLIS,
-                  Math.ceil(Math.max(0, admission.until! - now) + r * settings.releaseSpread)
-                ))),
-                Deferred.await(admission.changed)
-              ))
-          const announce = held ? Effect.void : Effect.logDebug(`holding a request to ${origin}: ${admission.why}`).pipe(
-            Effect.annotateLogs({ origin, reason: admission.why, until: admission.until ?? "its first answer" }),
-            Effect.zipRight(Metric.increment(Metric.tagged(holds, "reason", admission.why))),
-            Effect.zipRight(spanEvent("coordinator.hold", { "server.address": origin, reason: admission.why }))
-          )
-          return Effect.zipRight(announce, Effect.zipRight(wake, loop(true)))
-        })
+            return Effect.zipRight(announce, Effect.zipRight(wait, loop(true)))
+          }))
       return loop(false)
     }
 
-    const observe = (
-      permit: Coordinator.Permit,
-      response: Coordinator.Observed
-    ): Effect.Effect<void> =>
+    const settle = (permit: Coordinator.Permit, exit: Exit.Exit<unknown, unknown>) =>
+      permit.settled ? Effect.void : Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          const settled = machine.settle(permit as state.Permit, outcomeOf(exit), clock.unsafeCurrentTimeMillis())
+          if (settled) wake(permit.partition)
+        })
+      )
+
+    const withPermit = <A, E, R>(
+      info: Coordinator.RequestInfo,
+      use: (permit: Coordinator.Permit) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | OriginHeld, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(restore(acquire(info)), (permit) => Effect.onExit(restore(use(permit)), (exit) => settle(permit, exit)))
+      )
+
+    const permit = (info: Coordinator.RequestInfo): Effect.Effect<Coordinator.Permit, OriginHeld, Scope.Scope> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.tap(restore(acquire(info)), (permit) => Effect.addFinalizer((exit) => settle(permit, exit)))
+      )
+
+    const observe = (permit: Coordinator.Permit, observed: Coordinator.Observed): Effect.Effect<void> =>
       Effect.sync(() => {
-        const now = response.receivedAt
-        const hint = response.status === 429 || response.status === 503
-          ? serverHint.fromHeaders(response.headers, now)
-          : undefined
-        const state = stateOf(permit.origin, now)
-        const wasLearning = !state.learned
-        state.learned = true
-        state.probing = false
-        roll(state, now)
-        // An answer to a request sent in an earlier window says nothing about this one.
-        const current = permit.generation === state.generation
-        if (current) state.answered++
-        const info = current ? rateLimit.parse(response.headers, now) : undefined
-        if (info !== undefined) {
-          const resetAt = now + info.resetMillis
-          state.limit = info.limit ?? Math.max(state.limit ?? 0, info.remaining + 1)
-          if (info.windowMillis !== undefined) state.windowMillis = info.windowMillis
-          if (state.windowEnd === undefined || state.allowance === undefined) {
-            // The first news of this window: take the server's word, less what is still on its way to it.
-            const opened = state.previousWindowEnd
-            if (
-              state.windowMillis === undefined && opened !== undefined && now - opened < WINDOW_START_MILLIS &&
-              info.resetMillis > now - opened
-            ) {
-              // Told right as the window opened: the time to its reset is the window's length (rounded up, so later
-              // windows are never thought to open early). The next windows follow from it, without the wait for news,
-              // and so does this one: it opened when the previous one ended, however late this answer arrived.
-              state.windowMillis = info.resetMillis
-              state.windowEnd = Math.min(resetAt, opened + info.resetMillis)
-            } else {
-              state.windowEnd = resetAt
-            }
-            state.allowance = Math.max(0, info.remaining - (state.sent - state.answered))
-          } else {
-            // Reset times are rounded up to whole seconds: the earliest one told is the closest to the truth.
-            state.windowEnd = Math.min(state.windowEnd, resetAt)
-            state.allowance = Math.min(state.allowance, info.remaining)
-          }
-        }
-        if (info === undefined && current && !state.anchored && state.windowMillis !== undefined && state.windowEnd !== undefined) {
-          // A known limit and no headers: the server started counting this window at the latest when it answered
-          // our first request of it, so the window cannot end before that answer plus its length.
-          state.windowEnd = Math.max(state.windowEnd, now + state.windowMillis)
-          state.anchored = true
-        }
-        if (info !== undefined) state.anchored = true
-        // A 503's hint is the server's word whatever window the request was sent in (maintenance, overload); a 429's
-        // speaks of the window the request was sent in, and an answer from an earlier window would stall this one.
-        const explicit = hint !== undefined && response.status === 503
-        if (hint !== undefined && (explicit || current || state.limit === undefined)) {
-          state.cooldownUntil = Math.max(state.cooldownUntil, hint.at)
-          if (response.status === 429) state.allowance = 0
-          if (state.windowEnd === undefined || state.windowEnd < hint.at) state.windowEnd = hint.at
-        }
-        if (wasLearning || info !== undefined) notify(state)
+        if (machine.observe(permit as state.Permit, answerOf(observed))) wake(permit.partition)
       })
 
-    const release = (permit: Coordinator.Permit): Effect.Effect<void> =>
-      Effect.sync(() => {
-        const state = origins.get(permit.origin)
-        if (state === undefined) return
-        if (permit.generation === state.generation) state.answered++
-        if (permit.probe && state.probing) {
-          // The first request ended without an answer: let the next waiter try.
-          state.probing = false
-          notify(state)
-        }
-      })
+    const size = Effect.clockWith((clock) => Effect.sync(() => machine.size(clock.unsafeCurrentTimeMillis())))
 
-    const allowRetry = (origin: string): Effect.Effect<boolean> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        if (!settings.retryBudget) return Effect.succeed(true)
-        const state = stateOf(origin, now)
-        rollBudget(state, now)
-        const allowed = settings.minRetries + settings.retryRatio * state.firstAttempts - state.retries >= 1
-        if (allowed) {
-          state.retries++
-          return Effect.succeed(true)
-        }
-        return Effect.logDebug(`retry budget of ${origin} is empty`).pipe(
-          Effect.annotateLogs({ origin, firstAttempts: state.firstAttempts, retries: state.retries }),
-          Effect.zipRight(Metric.increment(refusals)),
-          Effect.zipRight(spanEvent("coordinator.retry_refused", { "server.address": origin })),
-          Effect.as(false)
-        )
-      })
-
-    const size = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.sync(() => {
-        for (const [key, state] of origins) if (expired(state, now)) origins.delete(key)
-        return origins.size
-      }))
-
-    const unsafeAdmit = (origin: string, first: boolean, now: number): Coordinator.Permit | undefined => {
-      const admission = decide(origin, first, now)
-      return admission instanceof Wait ? undefined : admission
-    }
-
-    return { admit, unsafeAdmit, observe, release, allowRetry, size } satisfies Coordinator.Coordinator
+    return { withPermit, permit, observe, size } satisfies Coordinator.Coordinator
   })
 
 /** @internal */

@@ -204,40 +204,34 @@ export const retryRequest = <E, R>(
   const loop = (
     state: RetryPolicy.RetryState,
     coordinator: Coordinator.Coordinator | undefined,
-    origin: string,
-    clock: Clock.Clock
+    kind: Coordinator.RequestInfo["attempt"],
+    previous: Err | undefined
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
     Effect.catchAll(
       coordinator === undefined
         ? attempt(state.attempts)
-        : coordinated(coordinator, origin, state.attempts, state.startedAt + settings.retry.budget, clock),
+        : coordinated(coordinator, state.attempts, kind, state.startedAt + settings.retry.budget),
       (error) =>
         Effect.flatMap(
-          Effect.zipRight(
-            coordinator === undefined ? Effect.void : handBack(coordinator),
-            Effect.zip(Clock.currentTimeMillis, Random.next)
-          ),
+          Effect.zip(Clock.currentTimeMillis, Random.next),
           ([now, random]) => {
             let [decision, next] = RetryPolicy.decide(settings.retry, state, error, now, random)
             if (error instanceof Coordinator.OriginHeld) {
-              // The origin is held past this call's budget: nothing to wait for.
-              decision = { _tag: "Stop", reason: "budget", attempts: decision.attempts - 1 }
+              // Held past this call's budget, or a retry the budget refused: nothing to wait for.
+              decision = {
+                _tag: "Stop",
+                reason: error.reason === "retry-budget" ? "retry-budget" : "budget",
+                attempts: decision.attempts - 1
+              }
             }
             if (decision._tag === "Retry" && !repeatable && !neverSent(error)) {
               decision = { _tag: "Stop", reason: "unsafe-method", attempts: decision.attempts }
             }
-            const retry = decision
-            const allowed = retry._tag === "Retry" && coordinator !== undefined && retry.source === "backoff"
-              ? coordinator.allowRetry(origin)
-              : Effect.succeed(true)
-            return Effect.flatMap(allowed, (ok) => {
-              const final: RetryPolicy.Decision = ok
-                ? retry
-                : { _tag: "Stop", reason: "retry-budget", attempts: retry.attempts }
-              return final._tag === "Stop"
-                ? giveUp(final, error)
-                : retryAfter(final, error, next, coordinator, origin, clock)
-            })
+            // A retry the coordinator would not let go: the error that asked for it is the one to report.
+            const reported = error instanceof Coordinator.OriginHeld && previous !== undefined ? previous : error
+            return decision._tag === "Stop"
+              ? giveUp(decision, reported)
+              : retryAfter(decision, error, next, coordinator)
           }
         )
     )
@@ -259,9 +253,7 @@ export const retryRequest = <E, R>(
     decision: Extract<RetryPolicy.Decision, { _tag: "Retry" }>,
     error: Err,
     next: RetryPolicy.RetryState,
-    coordinator: Coordinator.Coordinator | undefined,
-    origin: string,
-    clock: Clock.Clock
+    coordinator: Coordinator.Coordinator | undefined
   ) => {
     const { delay, kind, source } = decision
     return Effect.logDebug(
@@ -276,74 +268,52 @@ export const retryRequest = <E, R>(
       }),
       Effect.zipRight(Metric.increment(Metric.tagged(Metric.tagged(retries, "kind", kind), "source", source))),
       Effect.zipRight(Effect.sleep(delay)),
-      Effect.zipRight(Effect.suspend(() => loop(next, coordinator, origin, clock)))
+      Effect.zipRight(
+        Effect.suspend(() => loop(next, coordinator, source === "backoff" ? "retry" : "retry-after-hint", error))
+      )
     )
   }
 
   /**
-   * One attempt under the coordinator: admitted first, and every answer it wants reported back. A permit whose
-   * request got no answer is handed back when the attempt fails (in `loop`), and, for the first request to an origin
-   * (the probe the others wait for), even on interruption. Every step here runs before each request: keep it short.
+   * One attempt under the coordinator: run under its permit, and every answer it wants reported back. The permit is
+   * handed back however the attempt ends. Every step here runs before each request: keep it short.
    */
-  let outstanding: Coordinator.Permit | undefined
   const coordinated = (
     coordinator: Coordinator.Coordinator,
-    origin: string,
     resends: number,
-    deadline: number,
-    clock: Clock.Clock
-  ) => {
-    const first = resends === 0
-    // The common case, a request that may go now, takes no step of its own.
-    const permit = coordinator.unsafeAdmit(origin, first, clock.unsafeCurrentTimeMillis())
-    return permit === undefined
-      ? Effect.flatMap(coordinator.admit(origin, first, deadline), (held) => admitted(coordinator, resends, held, clock))
-      : admitted(coordinator, resends, permit, clock)
-  }
-
-  const admitted = (
-    coordinator: Coordinator.Coordinator,
-    resends: number,
-    permit: Coordinator.Permit,
-    clock: Clock.Clock
-  ) => {
-    outstanding = permit
-    const sent = Effect.flatMap(timed, (response) => {
-      if (!permit.learn && response.status < 400) {
-        // A success the coordinator does not need is not reported: its header record is never built.
-        outstanding = undefined
-        return check(response)
+    kind: Coordinator.RequestInfo["attempt"],
+    deadline: number
+  ) =>
+    coordinator.withPermit(
+      { method: request.method, url: request.url, headers: request.headers, attempt: kind, deadline },
+      (permit) => {
+        const sent = Effect.flatMap(timed, (response) =>
+          !permit.learn && response.status < 400
+            // A success the coordinator does not need is not reported: its header record is never built.
+            ? check(response)
+            : Effect.clockWith((clock) =>
+              Effect.zipRight(
+                coordinator.observe(permit, {
+                  status: response.status,
+                  headers: response.headers,
+                  receivedAt: clock.unsafeCurrentTimeMillis()
+                }),
+                check(response)
+              )
+            ))
+        return resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)
       }
-      outstanding = undefined
-      return Effect.zipRight(
-        coordinator.observe(permit, {
-          status: response.status,
-          headers: response.headers,
-          receivedAt: clock.unsafeCurrentTimeMillis()
-        }),
-        check(response)
-      )
-    })
-    const attempt = resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)
-    return permit.probe
-      ? Effect.ensuring(attempt, Effect.suspend(() => handBack(coordinator)))
-      : attempt
-  }
-
-  /** Hands back the permit of an attempt that ended without an answer. */
-  const handBack = (coordinator: Coordinator.Coordinator): Effect.Effect<void> => {
-    const permit = outstanding
-    outstanding = undefined
-    return permit === undefined ? Effect.void : coordinator.release(permit)
-  }
+    )
 
   return Effect.flatMap(Coordinator.current, (coordinator) =>
-    Effect.clockWith((clock) => {
-      const state = RetryPolicy.initialState(settings.retry, clock.unsafeCurrentTimeMillis())
-      return coordinator._tag === "None"
-        ? loop(state, undefined, "", clock)
-        : loop(state, coordinator.value, Coordinator.originOf(request.url), clock)
-    }))
+    Effect.clockWith((clock) =>
+      loop(
+        RetryPolicy.initialState(settings.retry, clock.unsafeCurrentTimeMillis()),
+        coordinator._tag === "None" ? undefined : coordinator.value,
+        "first",
+        undefined
+      )
+    ))
 }
 
 /** @internal */

@@ -1,0 +1,689 @@
+/**
+ * The coordinator's state machine: what requests to an API may go now, learned from its answers. Plain values and a
+ * clock reading in, a decision out; nothing here imports `effect`, so any runtime can drive it.
+ *
+ * The unit of shared state is a bucket. Every request belongs to a partition (its origin, plus a key of the user's
+ * such as a hash of the credential) and, inside it, to a bucket: the one the server named for its route, else the
+ * partition's own. A partition holds what applies to all of its requests (a cooldown the server gave without naming
+ * a bucket, the health of its routes); a bucket holds a cooldown it was told, the window and quota the rate-limit
+ * headers describe, and a send rate inferred when the server throttles without saying how much.
+ *
+ * @internal
+ */
+
+const SECOND = 1_000
+const RATE_DECREASE = 0.7
+const CUBIC_C = 0.4
+
+/**
+ * The route of a URL: its path without query or fragment, with each segment that names one thing among many (one
+ * with a digit, or longer than 32 characters) written ":". Answers teach which bucket a route is in, and
+ * `/items/1` tells of `/items/2`.
+ * @internal
+ */
+export const routeOf = (url: string): string => {
+  const scheme = url.indexOf("://")
+  let start = scheme < 0 ? 0 : scheme + 3
+  while (start < url.length && !endsPath(url.charCodeAt(start)) && url.charCodeAt(start) !== 47) start++
+  let route = ""
+  while (start < url.length && url.charCodeAt(start) === 47 /* / */) {
+    let stop = start + 1
+    while (stop < url.length && url.charCodeAt(stop) !== 47 && !endsPath(url.charCodeAt(stop))) stop++
+    const segment = url.slice(start, stop)
+    route += segment.length > 33 || /\d/.test(segment) ? "/:" : segment
+    start = stop
+  }
+  return route === "" ? "/" : route
+}
+
+/** "?" and "#" end a path. */
+const endsPath = (c: number) => c === 63 || c === 35
+
+/** Requests per window, told by the user for an origin. @internal */
+export interface Limit {
+  readonly requests: number
+  readonly window: number
+}
+
+/** @internal */
+export interface Config {
+  /** A new bucket lets one request go first and ramps up from its answer. */
+  readonly cautiousStart: boolean
+  /** Known limits, by origin. */
+  readonly limits: ReadonlyMap<string, Limit>
+  /** A cooldown longer than this is not shared: only the call that was told waits for it. */
+  readonly maxSharedCooldown: number
+  /** Adaptive throttling of retries (Google SRE): K, the requests seen before it starts, and its window. */
+  readonly retryThrottle: { readonly k: number; readonly minRequests: number; readonly window: number } | undefined
+  /** A partition unused for this long is dropped, whatever its state. */
+  readonly ttl: number
+  /** At most this many partitions; the least recently used go first. */
+  readonly maxPartitions: number
+}
+
+/** Why a request is held. @internal */
+export type HoldReason = "cooldown" | "pacing" | "learning"
+
+/** What kind of attempt asks to go: a retry after a backoff is subject to the retry throttle. @internal */
+export type Attempt = "first" | "retry" | "retry-after-hint"
+
+/** @internal */
+export interface Request {
+  readonly partition: string
+  readonly origin: string
+  readonly route: string
+  readonly attempt: Attempt
+}
+
+/** A request admitted, and what the machine needs to hear of it. @internal */
+export class Permit {
+  /** An answer was observed (or the permit handed back): it no longer counts as in flight. */
+  settled = false
+  constructor(
+    readonly partition: string,
+    readonly bucket: string,
+    readonly route: string,
+    readonly generation: number,
+    /** The one request that goes first and whose answer the others wait for. */
+    readonly opener: boolean,
+    /** The route's first request while its bucket was held: it tells whether the route is in that bucket. */
+    readonly routeProbe: boolean,
+    readonly sentAt: number,
+    readonly attempt: Attempt,
+    /** The machine wants even a successful answer (its headers may pace the bucket). */
+    readonly learn: boolean
+  ) {}
+}
+
+/** A request that may not go yet: until when (undefined: until news), why, and whether the retry throttle refused it. */
+export class Hold {
+  constructor(
+    readonly until: number | undefined,
+    readonly reason: HoldReason,
+    /** The retry was refused outright (retry throttle): do not wait, stop. */
+    readonly refused: boolean = false
+  ) {}
+}
+
+/** What an answer said, read once from its headers. @internal */
+export interface Answer {
+  readonly status: number
+  readonly receivedAt: number
+  /** The instant the server asked to come back at (Retry-After and the like), when it gave one. */
+  readonly hintAt: number | undefined
+  /** Rate-limit fields, when the answer had them. */
+  readonly rateLimit: { readonly remaining: number; readonly resetAt: number; readonly limit: number | undefined } | undefined
+  /** The bucket the server named, when it named one. */
+  readonly bucket: string | undefined
+}
+
+/** How a permit ended without an observed answer. @internal */
+export type Outcome = "success" | "failure" | "interrupted"
+
+/** The first request's answer is awaited this long before another request may go instead. @internal */
+export const OPENER_PATIENCE_MILLIS = 5_000
+
+/** A route, bucket or rate not confirmed by the server for this long is forgotten. @internal */
+export const INFERRED_RATE_MEMORY_MILLIS = 30_000
+
+/** A cautious start has ramped up once this many answers came back without a sign of limiting. @internal */
+export const RAMP_ANSWERS = 16
+
+/** At most this many routes and buckets are remembered per partition. @internal */
+export const MAX_ROUTES = 1_024
+
+/** Without rate-limit headers seen, one successful answer in this many is read for them. @internal */
+export const LEARN_EVERY = 16
+
+/** The slowest inferred rate, requests per second. @internal */
+export const MIN_RATE = 0.5
+
+/** Counts over a sliding window: the current slot plus a weighted share of the previous one. */
+class Counts {
+  start = 0
+  requests = 0
+  accepts = 0
+  previousRequests = 0
+  previousAccepts = 0
+  roll(now: number, window: number): number {
+    const elapsed = now - this.start
+    if (elapsed >= window) {
+      const adjacent = elapsed < 2 * window
+      this.previousRequests = adjacent ? this.requests : 0
+      this.previousAccepts = adjacent ? this.accepts : 0
+      this.requests = 0
+      this.accepts = 0
+      this.start = adjacent ? this.start + window : now
+    }
+    return 1 - (now - this.start) / window
+  }
+  /** The chance that a retry is refused: max(0, (requests - k x accepts) / (requests + 1)). */
+  refusal(now: number, window: number, k: number, minRequests: number): number {
+    const weight = this.roll(now, window)
+    const requests = this.requests + this.previousRequests * weight
+    if (requests < minRequests) return 0
+    const accepts = this.accepts + this.previousAccepts * weight
+    return Math.max(0, (requests - k * accepts) / (requests + 1))
+  }
+}
+
+/** Answers over the last second (a fixed window, with the previous one for a smoother measure). */
+class Recent {
+  start = 0
+  answers = 0
+  accepts = 0
+  throttles = 0
+  previousAccepts = 0
+  roll(now: number): void {
+    const elapsed = now - this.start
+    if (elapsed < SECOND) return
+    this.previousAccepts = elapsed < 2 * SECOND ? this.accepts : 0
+    this.answers = 0
+    this.accepts = 0
+    this.throttles = 0
+    this.start = elapsed < 2 * SECOND ? this.start + SECOND : now
+  }
+  /** Accepted answers per second, measured over about the last second. */
+  acceptRate(now: number): number {
+    this.roll(now)
+    return this.accepts + this.previousAccepts * (1 - (now - this.start) / SECOND)
+  }
+}
+
+interface Route {
+  /** The bucket the route's answers named ("" for the partition's own), or undefined: they carry no rate-limit fields. */
+  bucket: string | undefined
+  /** The route has answered at least once. */
+  known: boolean
+  /** A probe of the route is out since this instant. */
+  probeSince: number | undefined
+  health: Counts
+}
+
+interface Bucket {
+  cooldownUntil: number
+  /** Quota left in the current window; undefined: not paced by a window. */
+  allowance: number | undefined
+  /** When the current window ends, as far as we know (an upper bound: never early). */
+  windowEnd: number
+  /** The window's length, when it is known (a configured limit): then windows follow each other without news. */
+  windowMillis: number | undefined
+  /** Requests per window, configured. */
+  configured: number | undefined
+  /** A configured window was moved to start no earlier than the server's first answer in it. */
+  anchored: boolean
+  /** The next window opens with one request whose answer tells the quota: its phase is not known to the millisecond. */
+  opening: boolean
+  /** The opener is out since this instant. */
+  openerSince: number | undefined
+  /** Counts windows: an answer to a request of an earlier window says nothing of this one. */
+  generation: number
+  /** Admitted in this generation and not answered yet. */
+  inFlight: number
+  /** Accepted answers since the bucket was made, while it ramps up (cautious start); Infinity when done. */
+  ramp: number
+  /** The bucket's answers have carried rate-limit fields: they, not a configured limit, say when windows open. */
+  headers: boolean
+  /** Requests per second inferred from throttling without a hint; undefined when not throttled. */
+  rate: number | undefined
+  /** The rate before the last decrease, and when that was (the rate grows back from it). */
+  rateMax: number
+  rateDecreasedAt: number
+  /** Until the first throttle after the rate was set, it grows fast (by 2 per accepted answer). */
+  slowStart: boolean
+  /** No request before this instant (inferred rate). */
+  nextAt: number
+  /** When the server last throttled this bucket without a hint. */
+  throttledAt: number
+  /** Answers over the last second, to tell a limiter from a failing server and to set a rate from. */
+  recent: Recent
+  learnCount: number
+}
+
+interface Partition {
+  readonly origin: string
+  cooldownUntil: number
+  readonly buckets: Map<string, Bucket>
+  readonly routes: Map<string, Route>
+  readonly health: Counts
+  lastUsed: number
+}
+
+
+/** @internal */
+export class CoordinatorState {
+  private readonly partitions = new Map<string, Partition>()
+
+  constructor(readonly config: Config) {}
+
+  /** How many partitions are remembered (after dropping the expired ones). */
+  size(now: number): number {
+    while (this.expireOldest(now)) {
+      // Each expired partition goes once.
+    }
+    return this.partitions.size
+  }
+
+  /** Admits a request now, or says how long to hold it (`random` in [0, 1) draws the retry throttle). */
+  admit(request: Request, now: number, random: number): Permit | Hold {
+    const partition = this.partition(request.partition, request.origin, now)
+    if (now < partition.cooldownUntil) return new Hold(partition.cooldownUntil, "cooldown")
+    const route = partition.routes.get(request.route)
+    const name = route?.bucket ?? ""
+    const bucket = this.bucket(partition, name, now)
+    if (request.attempt === "retry" && this.config.retryThrottle !== undefined) {
+      // Too few answers yet to judge the server while others are on their way: wait for them before deciding.
+      if (partition.health.requests < this.config.retryThrottle.minRequests && bucket.inFlight > 0) {
+        return new Hold(undefined, "learning")
+      }
+      if (this.refuses(partition, route, now, random)) return new Hold(now, "pacing", true)
+    }
+    if (now < bucket.cooldownUntil) return new Hold(bucket.cooldownUntil, "cooldown")
+    // A route whose answers carry no rate-limit fields is not paced by its partition's window.
+    const windowed = route === undefined || route.bucket !== undefined
+    let opener = false
+    if (windowed) {
+      const hold = this.windowHold(bucket, now)
+      if (hold !== undefined) {
+        // (Only a window the server described: a configured limit holds every route.)
+        if ((route !== undefined && route.known) || !bucket.headers) return hold
+        // A route never answered may well not be in the held bucket: one request of it goes to find out.
+        const probe = route ?? this.newRoute(partition, request.route)
+        if (probe.probeSince !== undefined && now - probe.probeSince < OPENER_PATIENCE_MILLIS) {
+          return new Hold(probe.probeSince + OPENER_PATIENCE_MILLIS, hold.reason)
+        }
+        probe.probeSince = now
+        return this.send(probe, bucket, name, request, now, false, true)
+      }
+      opener = bucket.opening
+    }
+    if (bucket.rate !== undefined && now < bucket.nextAt) return new Hold(bucket.nextAt, "pacing")
+    if (bucket.ramp < RAMP_ANSWERS && bucket.inFlight >= Math.max(1, 2 * bucket.ramp)) {
+      // A cautious start ramps up as answers come: twice as many in flight as answered so far.
+      return new Hold(undefined, "learning")
+    }
+    if (opener) bucket.openerSince = now
+    else if (windowed && bucket.allowance !== undefined) bucket.allowance--
+    return this.send(route, bucket, name, request, now, opener, false)
+  }
+
+  private send(
+    route: Route | undefined,
+    bucket: Bucket,
+    name: string,
+    request: Request,
+    now: number,
+    opener: boolean,
+    routeProbe: boolean
+  ): Permit {
+    if (bucket.rate !== undefined) bucket.nextAt = Math.max(bucket.nextAt, now) + SECOND / bucket.rate
+    bucket.inFlight++
+    const learn = opener || routeProbe || route === undefined || !route.known || bucket.allowance !== undefined ||
+      bucket.rate !== undefined || bucket.ramp < RAMP_ANSWERS || bucket.learnCount++ % LEARN_EVERY === 0
+    return new Permit(
+      request.partition,
+      name,
+      request.route,
+      bucket.generation,
+      opener,
+      routeProbe,
+      now,
+      request.attempt,
+      learn
+    )
+  }
+
+  /** Why a request in this bucket's window may not go now, if it may not. */
+  private windowHold(bucket: Bucket, now: number): Hold | undefined {
+    this.roll(bucket, now)
+    if (bucket.opening) {
+      // One request opens the window; the others follow its answer (or go after its patience ran out).
+      if (bucket.openerSince !== undefined && now - bucket.openerSince < OPENER_PATIENCE_MILLIS) {
+        return new Hold(bucket.openerSince + OPENER_PATIENCE_MILLIS, bucket.ramp === 0 ? "learning" : "pacing")
+      }
+      return undefined
+    }
+    if (bucket.allowance !== undefined && bucket.allowance <= 0) return new Hold(bucket.windowEnd, "pacing")
+    return undefined
+  }
+
+  /** Moves a bucket past a window that has ended. */
+  private roll(bucket: Bucket, now: number): void {
+    if (bucket.allowance === undefined || now < bucket.windowEnd) return
+    bucket.generation++
+    bucket.inFlight = 0
+    if (bucket.configured !== undefined && bucket.windowMillis !== undefined && !bucket.headers) {
+      // A window the user told us of, and no header to say otherwise: the next one follows at once.
+      bucket.allowance = bucket.configured
+      bucket.windowEnd += Math.ceil((now - bucket.windowEnd + 1) / bucket.windowMillis) * bucket.windowMillis
+      bucket.anchored = false
+      return
+    }
+    // The server's windows are known only to the second: the next one opens with one request, whose answer tells
+    // the quota, or that there is none any more (the limit is forgotten).
+    bucket.allowance = undefined
+    bucket.opening = true
+    bucket.openerSince = undefined
+  }
+
+  private refuses(partition: Partition, route: Route | undefined, now: number, random: number): boolean {
+    const throttle = this.config.retryThrottle
+    if (throttle === undefined) return false
+    const p = Math.max(
+      partition.health.refusal(now, throttle.window, throttle.k, throttle.minRequests),
+      route === undefined ? 0 : route.health.refusal(now, throttle.window, throttle.k, throttle.minRequests)
+    )
+    return random < p
+  }
+
+  private get throttleWindow(): number {
+    return this.config.retryThrottle?.window ?? 60 * SECOND
+  }
+
+  /** Learns from an answer. Returns true when held requests may be able to go. */
+  observe(permit: Permit, answer: Answer): boolean {
+    const now = answer.receivedAt
+    const partition = this.partitions.get(permit.partition)
+    if (partition === undefined) return false
+    const own = partition.buckets.get(permit.bucket)
+    if (!permit.settled && own !== undefined && permit.generation === own.generation) {
+      own.inFlight = Math.max(0, own.inFlight - 1)
+    }
+    permit.settled = true
+    const status = answer.status
+    const throttledStatus = status === 429 || status === 503
+    const accepted = status < 500 && status !== 429 && status !== 408
+    const info = answer.rateLimit
+    const hintAt = answer.hintAt
+    let wake = false
+
+    // The route learns which bucket it is in: the one the server names, the partition's own when the answer has
+    // rate-limit fields without a name, none when it has neither (a throttle without them says nothing of it).
+    const configured = this.config.limits.has(partition.origin)
+    const named = answer.bucket ?? (info !== undefined || configured ? "" : undefined)
+    const route = partition.routes.get(permit.route) ?? this.newRoute(partition, permit.route)
+    if (!route.known || (route.bucket !== named && !(throttledStatus && named === undefined))) {
+      route.bucket = named
+      route.known = true
+      wake = true
+    }
+    if (route.probeSince !== undefined) {
+      route.probeSince = undefined
+      wake = true
+    }
+    if (permit.attempt !== "retry-after-hint") {
+      this.count(partition, route, accepted, now)
+      // Retries may be waiting for enough answers to judge the server by.
+      if (this.config.retryThrottle !== undefined && partition.health.requests <= this.config.retryThrottle.minRequests) {
+        wake = true
+      }
+    }
+
+    const bucket = this.bucket(partition, named ?? permit.bucket, now)
+    const current = (named ?? permit.bucket) === permit.bucket && permit.generation === bucket.generation
+    bucket.recent.roll(now)
+    bucket.recent.answers++
+    if (accepted) bucket.recent.accepts++
+
+    // A server hint: a cooldown, shared up to the cap (a longer one is the told call's business alone). It holds
+    // the bucket the answer names, else the whole partition.
+    if (
+      hintAt !== undefined && throttledStatus && hintAt > now && hintAt - now <= this.config.maxSharedCooldown &&
+      (status === 503 || current || bucket.allowance === undefined)
+    ) {
+      if (answer.bucket !== undefined) bucket.cooldownUntil = Math.max(bucket.cooldownUntil, hintAt)
+      else partition.cooldownUntil = Math.max(partition.cooldownUntil, hintAt)
+      if (status === 429 && (bucket.allowance !== undefined || bucket.opening)) {
+        // The window is spent until the hint; the one after it opens with one request.
+        bucket.allowance = 0
+        bucket.windowEnd = Math.max(bucket.windowEnd, hintAt)
+        bucket.opening = false
+        bucket.openerSince = undefined
+      }
+      bucket.ramp = Infinity
+      wake = true
+    }
+
+    if (info !== undefined) {
+      bucket.headers = true
+      if (bucket.ramp < RAMP_ANSWERS) wake = true
+      bucket.ramp = Infinity
+      const resetAt = Math.max(now, info.resetAt)
+      if (bucket.opening || bucket.allowance === undefined) {
+        // The first news of this window: take the server's word, less what is still on its way to it. Answers to
+        // requests sent before it belong to an older generation: they were counted here already.
+        bucket.opening = false
+        bucket.openerSince = undefined
+        bucket.allowance = Math.max(0, info.remaining - bucket.inFlight)
+        bucket.windowEnd = resetAt
+        bucket.generation++
+        bucket.inFlight = 0
+        wake = true
+      } else if (current) {
+        // Reset instants are upper bounds (rounded up to the second): the earliest told is the closest.
+        bucket.windowEnd = Math.min(bucket.windowEnd, resetAt)
+        bucket.allowance = Math.min(bucket.allowance, info.remaining)
+      }
+      if (info.limit !== undefined && bucket.configured !== undefined) bucket.configured = info.limit
+    } else if (permit.opener && bucket.opening && current) {
+      bucket.openerSince = undefined
+      wake = true
+      if (accepted) {
+        // The window's opener came back without rate-limit fields: the server no longer says there is a limit.
+        bucket.opening = false
+        if (bucket.configured !== undefined && bucket.windowMillis !== undefined) {
+          bucket.allowance = Math.max(0, bucket.configured - bucket.inFlight)
+          bucket.windowEnd = now + bucket.windowMillis
+        } else {
+          bucket.allowance = undefined
+        }
+      }
+    }
+
+    if (info === undefined && current && !bucket.headers && bucket.windowMillis !== undefined && !bucket.anchored) {
+      // A configured window and no headers: the server started counting this window at the latest when it answered
+      // our first request of it, so the window cannot end before that answer plus its length.
+      bucket.windowEnd = Math.max(bucket.windowEnd, now + bucket.windowMillis)
+      bucket.anchored = true
+    }
+
+    if (throttledStatus && hintAt === undefined && info === undefined) {
+      bucket.recent.throttles++
+      // Throttled without any hint: a 429, or a 503 among mostly-refused answers of a server that accepts some (a
+      // limiter, not a failing server). Infer the rate the server accepts and pace to it.
+      // Throttled without any hint: a 429, or a 503 from a server that accepts some of the requests (while a cautious
+      // start ramps up, or among mostly-refused answers): a limiter, not a failing server. Infer the rate the server
+      // accepts and pace to it.
+      const acceptsSome = bucket.recent.accepts + bucket.recent.previousAccepts > 0
+      const limiter = status === 429 || bucket.rate !== undefined ||
+        (acceptsSome && bucket.ramp < RAMP_ANSWERS) ||
+        (acceptsSome && bucket.recent.throttles >= 3 && 2 * bucket.recent.throttles >= bucket.recent.answers)
+      if (limiter) this.throttle(bucket, permit, now)
+      bucket.ramp = Infinity
+      wake = true
+    } else if (accepted) {
+      if (bucket.ramp < RAMP_ANSWERS) {
+        bucket.ramp++
+        wake = true
+      }
+      if (bucket.rate !== undefined) this.grow(bucket, now)
+    } else if (bucket.ramp < RAMP_ANSWERS) {
+      // A failing server gains nothing from being held: the ramp ends.
+      bucket.ramp = Infinity
+      wake = true
+    }
+    return wake
+  }
+
+  /**
+   * A throttle without a hint. The first sets the rate to what the server accepted over the last second; later ones
+   * cut it to 0.7 of itself, once per request sent after the previous cut.
+   */
+  private throttle(bucket: Bucket, permit: Permit, now: number): void {
+    bucket.throttledAt = now
+    if (bucket.rate === undefined) {
+      bucket.rate = Math.max(MIN_RATE, bucket.recent.acceptRate(now))
+      bucket.rateMax = bucket.rate
+      bucket.slowStart = true
+    } else {
+      if (permit.sentAt < bucket.rateDecreasedAt) return
+      bucket.rateMax = bucket.rate
+      bucket.rate = Math.max(MIN_RATE, bucket.rate * RATE_DECREASE)
+      bucket.slowStart = false
+    }
+    bucket.rateDecreasedAt = now
+    bucket.nextAt = Math.max(bucket.nextAt, now + SECOND / bucket.rate)
+  }
+
+  /**
+   * An accepted answer while paced to an inferred rate: in slow start the rate grows by 2 per answer (it triples
+   * each second); after a cut it grows back along a cubic curve (AWS's adaptive retry mode). It is forgotten once
+   * the server has not throttled for a while.
+   */
+  private grow(bucket: Bucket, now: number): void {
+    if (now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) {
+      bucket.rate = undefined
+      return
+    }
+    const rate = bucket.rate ?? MIN_RATE
+    if (bucket.slowStart) {
+      bucket.rate = rate + 2
+      return
+    }
+    const t = (now - bucket.rateDecreasedAt) / SECOND
+    const k = Math.cbrt((bucket.rateMax * (1 - RATE_DECREASE)) / CUBIC_C)
+    bucket.rate = Math.max(rate, CUBIC_C * (t - k) ** 3 + bucket.rateMax)
+  }
+
+  /** Hands back a permit whose answer was not observed. Returns true when held requests may be able to go. */
+  settle(permit: Permit, outcome: Outcome, now: number): boolean {
+    if (permit.settled) return false
+    permit.settled = true
+    const partition = this.partitions.get(permit.partition)
+    if (partition === undefined) return false
+    let wake = false
+    const bucket = partition.buckets.get(permit.bucket)
+    if (bucket !== undefined) {
+      if (permit.generation === bucket.generation) bucket.inFlight = Math.max(0, bucket.inFlight - 1)
+      if (bucket.ramp < RAMP_ANSWERS) {
+        if (outcome === "success") bucket.ramp++
+        wake = true
+      }
+      if (permit.opener && bucket.opening) {
+        bucket.openerSince = undefined
+        wake = true
+      }
+    }
+    const route = partition.routes.get(permit.route)
+    if (route !== undefined && permit.routeProbe && route.probeSince !== undefined) {
+      route.probeSince = undefined
+      wake = true
+    }
+    if (outcome !== "interrupted" && permit.attempt !== "retry-after-hint") {
+      this.count(partition, route, outcome === "success", now)
+    }
+    return wake
+  }
+
+  /** Counts an answered request for the retry budget (answered, so a burst in flight does not look refused). */
+  private count(partition: Partition, route: Route | undefined, accepted: boolean, now: number): void {
+    const window = this.throttleWindow
+    partition.health.roll(now, window)
+    partition.health.requests++
+    if (accepted) partition.health.accepts++
+    if (route !== undefined) {
+      route.health.roll(now, window)
+      route.health.requests++
+      if (accepted) route.health.accepts++
+    }
+  }
+
+  private partition(key: string, origin: string, now: number): Partition {
+    let partition = this.partitions.get(key)
+    if (partition !== undefined && now - partition.lastUsed > this.config.ttl) {
+      this.partitions.delete(key)
+      partition = undefined
+    }
+    if (partition === undefined) {
+      // Constant work per request: at most two expired partitions go here, the oldest when the map is full.
+      if (this.expireOldest(now)) this.expireOldest(now)
+      if (this.partitions.size >= this.config.maxPartitions) {
+        const oldest = this.partitions.keys().next()
+        if (oldest.done !== true) this.partitions.delete(oldest.value)
+      }
+      partition = {
+        origin,
+        cooldownUntil: 0,
+        buckets: new Map(),
+        routes: new Map(),
+        health: new Counts(),
+        lastUsed: now
+      }
+      partition.health.start = now
+      this.partitions.set(key, partition)
+      return partition
+    }
+    if (partition.lastUsed !== now) {
+      // Most recently used last: the map's first entries are the first to expire or to go.
+      this.partitions.delete(key)
+      this.partitions.set(key, partition)
+      partition.lastUsed = now
+    }
+    return partition
+  }
+
+  /** Drops the least recently used partition if it has expired. */
+  private expireOldest(now: number): boolean {
+    const first = this.partitions.entries().next()
+    if (first.done === true || now - first.value[1].lastUsed <= this.config.ttl) return false
+    this.partitions.delete(first.value[0])
+    return true
+  }
+
+  private newRoute(partition: Partition, name: string): Route {
+    if (partition.routes.size >= MAX_ROUTES) {
+      const first = partition.routes.keys().next()
+      if (first.done !== true) partition.routes.delete(first.value)
+    }
+    const route: Route = { bucket: "", known: false, probeSince: undefined, health: new Counts() }
+    partition.routes.set(name, route)
+    return route
+  }
+
+  private bucket(partition: Partition, name: string, now: number): Bucket {
+    let bucket = partition.buckets.get(name)
+    if (bucket === undefined) {
+      if (partition.buckets.size >= MAX_ROUTES) {
+        const first = partition.buckets.keys().next()
+        if (first.done !== true) partition.buckets.delete(first.value)
+      }
+      const configured = name === "" ? this.config.limits.get(partition.origin) : undefined
+      const cautious = configured === undefined && this.config.cautiousStart
+      bucket = {
+        cooldownUntil: 0,
+        allowance: configured?.requests,
+        windowEnd: configured === undefined ? 0 : now + configured.window,
+        windowMillis: configured?.window,
+        configured: configured?.requests,
+        anchored: false,
+        opening: cautious,
+        openerSince: undefined,
+        generation: 0,
+        inFlight: 0,
+        ramp: cautious ? 0 : Infinity,
+        headers: false,
+        rate: undefined,
+        rateMax: 0,
+        rateDecreasedAt: 0,
+        slowStart: false,
+        nextAt: 0,
+        throttledAt: 0,
+        recent: new Recent(),
+        learnCount: 0
+      }
+      bucket.recent.start = now
+      partition.buckets.set(name, bucket)
+    }
+    return bucket
+  }
+}
