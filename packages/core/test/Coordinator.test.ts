@@ -1,11 +1,18 @@
-import { Coordinator } from "@effect-retry/core"
+import { Coordinator, RetryPolicy } from "@effect-retry/core"
 import * as State from "../src/internal/coordinatorState.js"
 import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 
 const O = "http://a.test"
@@ -51,6 +58,57 @@ const warmed = (overrides: Partial<State.Config> = {}) => {
   machine.observe(go(machine, 0), answer(200, 1))
   return machine
 }
+
+const SEED = "effect-retry/coordinator"
+/** The default `releaseSpread`, in ms. */
+const SPREAD = 20
+
+/** Runs a test under the seeded Random every expectation below is computed from. */
+const seeded = <X, E, R>(self: Effect.Effect<X, E, R>): Effect.Effect<X, E, R> =>
+  Effect.withRandom(self, Random.make(SEED))
+
+/** The first `n` draws of `Random.make(SEED)`: one per held call, in the order the calls are held. */
+const draws = (n: number): ReadonlyArray<number> =>
+  Effect.runSync(Effect.withRandom(Effect.replicateEffect(Random.next, n), Random.make(SEED)))
+
+/** When a call held at `now` until `until` is released, given its draw `r`. */
+const releasedAt = (now: number, until: number, r: number, spread = SPREAD) =>
+  now + Duration.toMillis(Duration.millis(Math.ceil(Math.max(0, until - now) + r * spread)))
+
+const info = (path = "/x", attempt: Coordinator.RequestInfo["attempt"] = "first"): Coordinator.RequestInfo => ({
+  method: "GET",
+  url: `${O}${path}`,
+  headers: {},
+  attempt
+})
+
+/** Forks `n` calls, in order, each recording when it was admitted (undefined while it waits). */
+const calls = (coordinator: Coordinator.Coordinator, n: number, request = info()) =>
+  Effect.gen(function*() {
+    const times: Array<number | undefined> = Array.from({ length: n }, () => undefined)
+    const fibers = yield* Effect.forEach(
+      Array.from({ length: n }, (_, i) => i),
+      (i) =>
+        Effect.fork(coordinator.withPermit(request, () =>
+          Effect.map(Clock.currentTimeMillis, (now) => {
+            times[i] = now
+          })))
+    )
+    yield* TestClock.adjust(0)
+    return { times, fibers }
+  })
+
+/** One call whose answer is `response`. */
+const told = (coordinator: Coordinator.Coordinator, response: Coordinator.Observed, request = info()) =>
+  coordinator.withPermit(request, (permit) => coordinator.observe(permit, response))
+
+let metricsRun = 0
+/** Tags every metric updated and read by `self` with a label of its own, so tests running alongside don't count. */
+const isolatedMetrics = <X, E, R>(self: Effect.Effect<X, E, R>): Effect.Effect<X, E, R> =>
+  Effect.tagMetrics(self, "coordinator_test_run", String(++metricsRun))
+
+const count = (metric: Metric.Metric.Counter<number>) => Effect.map(Metric.value(metric), (state) => state.count)
+const holdsFor = (reason: Coordinator.HoldReason) => count(Metric.tagged(Coordinator.holds, "reason", reason))
 
 describe("Coordinator", () => {
   describe("cautious start", () => {
@@ -432,6 +490,129 @@ describe("Coordinator", () => {
       },
       { fastCheck: { numRuns: 5_000 } }
     )
+  })
+
+  describe("visibility", () => {
+    it.effect("holds{reason} counts each held call once, releases each release, refusals each refused retry", () =>
+      isolatedMetrics(seeded(Effect.gen(function*() {
+        const c = yield* Coordinator.make({ cautiousStart: false })
+        const [cooldown0, releases0, refusals0] = [
+          yield* holdsFor("cooldown"),
+          yield* count(Coordinator.releases),
+          yield* count(Coordinator.refusals)
+        ]
+        yield* told(c, { status: 429, headers: { "retry-after": "2" }, receivedAt: 0 })
+        const five = yield* calls(c, 5)
+        expect(yield* holdsFor("cooldown")).toBe(cooldown0 + 5)
+        expect(yield* count(Coordinator.releases)).toBe(releases0)
+        yield* TestClock.adjust(2000 + SPREAD)
+        expect(five.times.filter((t) => t !== undefined).length).toBe(5)
+        expect(yield* count(Coordinator.releases)).toBe(releases0 + 5)
+        // 30 answers of a dead route: retries are refused (the seeded draws fall under 30/31).
+        yield* Effect.forEach(Array.from({ length: 30 }, (_, i) => i), () =>
+          told(c, { status: 500, headers: {}, receivedAt: 3000 }, info("/dead")))
+        const refused = yield* Effect.exit(c.withPermit(info("/dead", "retry"), () => Effect.void))
+        expect(refused).toStrictEqual(Exit.fail(new Coordinator.OriginHeld({ origin: O, until: 2020, reason: "retry-budget" })))
+        expect(yield* count(Coordinator.refusals)).toBe(refusals0 + 1)
+      }))))
+
+    it.effect("logs each hold at debug level, with the origin and never the path or query", () =>
+      seeded(Effect.gen(function*() {
+        const logs: Array<{ level: string; message: unknown; annotations: Record<string, unknown> }> = []
+        const logger = Logger.make(({ annotations, logLevel, message }) => {
+          logs.push({
+            level: logLevel.label,
+            message: Array.isArray(message) ? message[0] : message,
+            annotations: Object.fromEntries(annotations)
+          })
+        })
+        yield* Effect.gen(function*() {
+          const c = yield* Coordinator.make({ cautiousStart: false })
+          yield* told(c, { status: 429, headers: { "retry-after": "2" }, receivedAt: 0 })
+          yield* calls(c, 1, info("/x?token=SECRET"))
+        }).pipe(Effect.provide(Logger.add(logger)), Logger.withMinimumLogLevel(LogLevel.Debug))
+        expect(logs).toStrictEqual([
+          {
+            level: "DEBUG",
+            message: "holding a request to http://a.test: cooldown",
+            annotations: { origin: O, reason: "cooldown", until: "1970-01-01T00:00:02.000Z" }
+          }
+        ])
+      })))
+
+    it.effect("adds span events for holds and releases", () =>
+      seeded(Effect.gen(function*() {
+        const events = yield* Effect.gen(function*() {
+          const c = yield* Coordinator.make({ cautiousStart: false })
+          yield* told(c, { status: 503, headers: { "retry-after": "1" }, receivedAt: 0 })
+          const one = yield* calls(c, 1)
+          yield* TestClock.adjust(1000 + SPREAD)
+          yield* Fiber.join(one.fibers[0]!)
+          const span = yield* Effect.currentSpan
+          return (span as unknown as {
+            readonly events: ReadonlyArray<readonly [string, bigint, Record<string, unknown>]>
+          }).events
+        }).pipe(Effect.withSpan("test"))
+        expect(events.map(([name, , attributes]) => [name, attributes])).toStrictEqual([
+          ["coordinator.hold", { "server.address": O, reason: "cooldown" }],
+          ["coordinator.release", { "server.address": O }]
+        ])
+      })))
+  })
+
+  describe("options", () => {
+    const problems = (options: Coordinator.CoordinatorOptions): ReadonlyArray<string> => {
+      try {
+        Coordinator.make(options)
+      } catch (e) {
+        expect(e).toBeInstanceOf(RetryPolicy.InvalidRetryOptions)
+        return (e as RetryPolicy.InvalidRetryOptions).problems
+      }
+      throw new Error("no InvalidRetryOptions thrown")
+    }
+
+    it("throws InvalidRetryOptions listing each problem, naming the option", () => {
+      expect(problems({ releaseSpread: -1 })).toStrictEqual(["releaseSpread must be finite and not negative, got -1"])
+      expect(problems({ retryBudget: { k: 0 } })).toStrictEqual(["retryBudget.k must be a number from 1 to 1000, got 0"])
+      expect(problems({ limits: { [O]: { requests: 0, window: "1 second" } } })).toStrictEqual([
+        "limits[\"http://a.test\"].requests must be a whole number of at least 1, got 0"
+      ])
+      expect(problems({ maxOrigins: 0, originTtl: "-1 seconds", retryBudget: { window: 0 } })).toStrictEqual([
+        "retryBudget.window must be more than zero",
+        "originTtl must be finite and not negative, got \"-1 seconds\"",
+        "maxOrigins must be a whole number of at least 1, got 0"
+      ])
+      expect(problems({ key: "authorization" as never, maxSharedCooldown: "soon" as never })).toStrictEqual([
+        "maxSharedCooldown must be a duration (a number of milliseconds or a string like \"5 seconds\"), got \"soon\"",
+        "key must be a function of the request, got \"authorization\""
+      ])
+    })
+
+    it("layer throws InvalidRetryOptions when built from bad options", () => {
+      expect(() => Coordinator.layer({ releaseSpread: -1 })).toThrow(RetryPolicy.InvalidRetryOptions)
+    })
+
+    it.effect("releaseSpread: 1 second spreads held calls over a second after the instant, by the seeded draws", () =>
+      seeded(Effect.gen(function*() {
+        const c = yield* Coordinator.make({ cautiousStart: false, releaseSpread: "1 second" })
+        yield* told(c, { status: 429, headers: { "retry-after": "1" }, receivedAt: 0 })
+        const expected = draws(3).map((r) => releasedAt(0, 1000, r, 1000))
+        const three = yield* calls(c, 3)
+        yield* TestClock.adjust(2000)
+        expect(three.times).toStrictEqual(expected)
+      })))
+
+    it.effect("current is None without a layer; one layer's coordinator is shared by the whole program", () =>
+      Effect.gen(function*() {
+        expect(Option.isNone(yield* Coordinator.current)).toBe(true)
+        const shared = yield* Effect.gen(function*() {
+          const one = yield* Coordinator.Coordinator
+          yield* one.withPermit(info(), () => Effect.void)
+          const two = yield* Coordinator.Coordinator
+          return yield* two.size
+        }).pipe(Effect.provide(Layer.fresh(Coordinator.layer())))
+        expect(shared).toBe(1)
+      }))
   })
 
   describe("the service", () => {
