@@ -41,6 +41,35 @@ describe("HttpDate.parse", () => {
     expect(HttpDate.parse("Sun, 29 Feb 2015 00:00:00 GMT")).toStrictEqual(Option.none())
   })
 
+  it("reads the leap second 23:59:60 in each format as the next second", () => {
+    const newYear2017 = Option.some(Date.UTC(2017, 0, 1, 0, 0, 0))
+    expect(HttpDate.parse("Sat, 31 Dec 2016 23:59:60 GMT", NOW_2026)).toStrictEqual(newYear2017)
+    expect(HttpDate.parse("Saturday, 31-Dec-16 23:59:60 GMT", NOW_2026)).toStrictEqual(newYear2017)
+    expect(HttpDate.parse("Sat Dec 31 23:59:60 2016", NOW_2026)).toStrictEqual(newYear2017)
+    // Within a month and a year as well; the last second of year 9999 rolls into 10000.
+    expect(HttpDate.parse("Tue, 30 Jun 2015 23:59:60 GMT")).toStrictEqual(Option.some(Date.UTC(2015, 6, 1)))
+    expect(HttpDate.parse("Thu, 29 Feb 2024 23:59:60 GMT")).toStrictEqual(Option.some(Date.UTC(2024, 2, 1)))
+    expect(HttpDate.parse("Fri, 31 Dec 9999 23:59:60 GMT")).toStrictEqual(Option.some(MAX_SECONDS * 1000 + 1000))
+  })
+
+  it("accepts :60 only as 23:59:60, and only on a day that exists", () => {
+    for (
+      const value of [
+        "Sun, 06 Nov 1994 22:59:60 GMT",
+        "Sun, 06 Nov 1994 23:58:60 GMT",
+        "Sun, 06 Nov 1994 23:60:60 GMT",
+        "Sun, 06 Nov 1994 24:59:60 GMT",
+        "Sun, 06 Nov 1994 23:59:61 GMT",
+        "Sun, 31 Nov 1994 23:59:60 GMT",
+        "Sun, 29 Feb 2015 23:59:60 GMT",
+        "Sunday, 31-Nov-94 23:59:60 GMT",
+        "Sun Nov 31 23:59:60 1994"
+      ]
+    ) {
+      expect(HttpDate.parse(value, NOW_2026), value).toStrictEqual(Option.none())
+    }
+  })
+
   it("rejects impossible dates and times instead of rolling them over", () => {
     for (
       const value of [
