@@ -75,7 +75,7 @@ export interface RateLimitInfo {
  * reset), then `RateLimit-Remaining` + `RateLimit-Reset`, then `X-RateLimit-Remaining` + `X-RateLimit-Reset`.
  * A reset value below 10^9 is a number of seconds to wait; from 10^9 on it is a Unix time in seconds (10^9 seconds
  * is almost 32 years as a delay, and September 2001 as a time), measured against the response's `Date` header when
- * it disagrees with `now` (a skewed clock, see `RetryAfter.parse`), else against `now`.
+ * it has a valid one (so a skewed clock cannot make a retry early, see `RetryAfter.parse`), else against `now`.
  *
  * @example
  * ```ts

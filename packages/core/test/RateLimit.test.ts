@@ -142,6 +142,32 @@ describe("RateLimit.parse: RateLimit-* and X-RateLimit-*", () => {
     expect(reset("1000000000", server, date)).toStrictEqual(Option.some(0))
   })
 
+  describe("an epoch reset with a server clock skewed against the local one never makes the retry early", () => {
+    const skews = [300, -300, 1400, -1400, 10_000, -10_000, 3_600_000, -3_600_000]
+    for (const prefix of ["ratelimit", "x-ratelimit"] as const) {
+      for (const skew of skews) {
+        it(`${prefix}-reset in epoch seconds, server clock ${skew > 0 ? "+" : ""}${skew / 1000} s`, () => {
+          for (const subsecond of [0, 1, 300, 700, 999]) {
+            for (const transit of [0, 40, 900]) {
+              const server = Date.UTC(2026, 2, 14, 9, 30, 15) + subsecond
+              const date = Math.floor(server / 1000) * 1000
+              const instant = date + 5000
+              const now = server + transit - skew
+              const reading = read({
+                [`${prefix}-remaining`]: "0",
+                [`${prefix}-reset`]: String(instant / 1000),
+                date: HttpDate.formatImfFixdate(server)
+              }, now)
+              const wait = Option.map(reading, (i) => i.resetAfter)
+              expect(wait).toStrictEqual(Option.some(instant - date))
+              expect(server + transit + Option.getOrThrow(wait)).toBeGreaterThanOrEqual(instant)
+            }
+          }
+        })
+      }
+    }
+  })
+
   it("ignores incomplete or malformed triplets", () => {
     for (
       const headers of [

@@ -15,6 +15,14 @@ describe("ServerHint.fromHeaders: each source", () => {
     expect(read({ "retry-after": "0" }, 5)).toStrictEqual(Option.some(["retry-after", 0, 5]))
   })
 
+  it("Retry-After as an HTTP-date, against the Date header even when it agrees with the local clock", () => {
+    // The server's Date trails the local clock by 0.3 s and by 1.4 s: the wait is still the full 2 s it gave.
+    const server = Date.UTC(2026, 0, 1, 12, 0, 0)
+    const headers = { date: HttpDate.formatImfFixdate(server), "retry-after": HttpDate.formatImfFixdate(server + 2000) }
+    expect(read(headers, server + 300)).toStrictEqual(Option.some(["retry-after", 2000, server + 2300]))
+    expect(read(headers, server + 1400)).toStrictEqual(Option.some(["retry-after", 2000, server + 3400]))
+  })
+
   it("Retry-After as an HTTP-date, against the Date header even with a skewed local clock", () => {
     const server = Date.UTC(2026, 0, 1, 12, 0, 0)
     const headers = { date: HttpDate.formatImfFixdate(server), "retry-after": HttpDate.formatImfFixdate(server + 2000) }
@@ -27,7 +35,17 @@ describe("ServerHint.fromHeaders: each source", () => {
     expect(Option.map(hint, (h) => Duration.unsafeToNanos(h.delay))).toStrictEqual(
       Option.some(BigInt("99999999999999999999") * BigInt(1_000_000_000))
     )
-    expect(Option.map(hint, (h) => h.at)).toStrictEqual(Option.some(99999999999999999999 * 1000))
+    // The instant stops at the last one a Date holds: 8.64e15, the year 275760.
+    expect(Option.map(hint, (h) => h.at)).toStrictEqual(Option.some(8_640_000_000_000_000))
+  })
+
+  it("Retry-After of 309 digits and more keeps its exact delay and a finite instant", () => {
+    const digits = "9".repeat(400)
+    const hint = ServerHint.fromHeaders({ "retry-after": digits }, 1000)
+    expect(Option.map(hint, (h) => Duration.unsafeToNanos(h.delay))).toStrictEqual(
+      Option.some(BigInt(digits) * BigInt(1_000_000_000))
+    )
+    expect(Option.map(hint, (h) => h.at)).toStrictEqual(Option.some(8_640_000_000_000_000))
   })
 
   it("Retry-After-Ms in milliseconds, fractions allowed", () => {
@@ -159,7 +177,9 @@ describe("ServerHint.fromHeaders never throws", () => {
       const ms = Duration.toMillis(hint.value.delay)
       expect(Number.isNaN(ms)).toBe(false)
       expect(ms).toBeGreaterThanOrEqual(0)
-      expect(hint.value.at).toBe(receivedAt + ms)
+      // The instant is received-at plus the delay, up to the last instant a Date holds.
+      expect(hint.value.at).toBe(Math.min(8_640_000_000_000_000, receivedAt + ms))
+      expect(Number.isFinite(hint.value.at)).toBe(true)
       expect(["retry-after", "retry-after-ms", "ratelimit", "ratelimit-reset", "x-ratelimit-reset"]).toContain(
         hint.value.source
       )

@@ -131,31 +131,3 @@ export const untilInstant = (instant: number, date: string | undefined, now: num
   const wait = Math.ceil(instant - (Number.isNaN(server) ? now : server))
   return wait > 0 ? wait : 0
 }
-
-/**
- * How far the `Date` header may trail the local clock and still mean the clocks agree: its one-second resolution
- * plus time in transit.
- * @internal
- */
-export const AGREEMENT_BEHIND_MILLIS = 1500
-
-/**
- * How far the `Date` header may lead the local clock and still mean the clocks agree.
- * @internal
- */
-export const AGREEMENT_AHEAD_MILLIS = 500
-
-/**
- * The instant a server-given time is measured from. When the response's `Date` header agrees with the local clock
- * (trails it by less than its one-second resolution plus transit), the local clock, which has milliseconds, is
- * used; when they disagree, the `Date` header is, so a skewed local clock cannot make a retry early or late.
- * Without a valid `Date` header, the local clock.
- * @internal
- */
-export const serverNow = (date: string | undefined, now: number): number => {
-  if (date === undefined) return now
-  const server = parse(date, now)
-  if (Number.isNaN(server)) return now
-  const skew = server - now
-  return skew > -AGREEMENT_BEHIND_MILLIS && skew <= AGREEMENT_AHEAD_MILLIS ? now : server
-}

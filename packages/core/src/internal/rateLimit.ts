@@ -159,7 +159,7 @@ const fromTriplet = (
   if (Number.isNaN(remaining) || Number.isNaN(reset)) return undefined
   const limit = headers.decimal(headers.get(record, `${prefix}-limit`))
   const resetMillis = reset >= UNIX_TIME_THRESHOLD
-    ? Math.max(0, reset * 1000 - httpDate.serverNow(headers.get(record, "date"), now))
+    ? httpDate.untilInstant(reset * 1000, headers.get(record, "date"), now)
     : reset * 1000
   return {
     source: prefix === "ratelimit" ? "ratelimit-reset" : "x-ratelimit-reset",
