@@ -65,18 +65,20 @@ describe("ServerHint.fromHeaders: each source", () => {
     )
   })
 
-  it("X-RateLimit-Remaining: 0 with X-RateLimit-Reset, as seconds or a Unix time", () => {
+  it("X-RateLimit-Remaining: 0 with X-RateLimit-Reset-After or X-RateLimit-Reset, as seconds or a Unix time", () => {
     expect(read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "3" }, 1000)).toStrictEqual(
       Option.some(["x-ratelimit-reset", 3000, 4000])
     )
+    // Discord's fractional seconds come first.
+    expect(read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset-after": "2.5", "x-ratelimit-reset": "9" }, 1000))
+      .toStrictEqual(Option.some(["x-ratelimit-reset", 2500, 3500]))
+    // Unix seconds and, from 10^12, Unix milliseconds, against the Date header.
     const server = 1_700_000_000_000
-    expect(
-      read({
-        "x-ratelimit-remaining": "0",
-        "x-ratelimit-reset": "1700000030",
-        date: HttpDate.formatImfFixdate(server)
-      }, server + 60_000)
-    ).toStrictEqual(Option.some(["x-ratelimit-reset", 30_000, server + 90_000]))
+    for (const [reset, wait] of [["1700000030", 30_000], ["1700000004250", 4250]] as const) {
+      expect(
+        read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset, date: HttpDate.formatImfFixdate(server) }, server + 60_000)
+      ).toStrictEqual(Option.some(["x-ratelimit-reset", wait, server + 60_000 + wait]))
+    }
   })
 
   it("no hint while requests remain, or without a reset", () => {
