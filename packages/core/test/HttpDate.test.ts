@@ -2,6 +2,7 @@ import { HttpDate } from "@effect-retry/core"
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
+import * as properties from "./properties/parsers.mjs"
 
 /** Sun, 06 Nov 1994 08:49:37 GMT, the example of RFC 9110. */
 const RFC_EXAMPLE = 784111777000
@@ -192,4 +193,10 @@ describe("HttpDate formatting", () => {
     },
     { fastCheck: { numRuns: 500 } }
   )
+})
+
+describe("HttpDate.parse on generated header values (valid forms, near-valid garbage, huge numbers, leap seconds, skewed Date headers)", () => {
+  it.prop("never throws; Some is a finite instant; a valid date in any format, case and padding, leap second included, is read exactly", [properties.httpDate.arbitrary], ([testCase]) => {
+    expect(properties.httpDate.check(testCase)).toStrictEqual([])
+  }, { fastCheck: { numRuns: 10_000 } })
 })

@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
+import * as properties from "./properties/parsers.mjs"
 
 /** A reading as plain values, durations in milliseconds. */
 const read = (headers: RateLimit.Headers, now = 0) =>
@@ -376,4 +377,10 @@ describe("RateLimit.parse never throws", () => {
       if (Option.isSome(window)) expect(Duration.toMillis(window.value)).toBeGreaterThanOrEqual(0)
     }
   }, { fastCheck: { numRuns: 500 } })
+})
+
+describe("RateLimit.parse and bucketOf on generated header values (valid forms, near-valid garbage, huge numbers, leap seconds, skewed Date headers)", () => {
+  it.prop("never throw; whole counts; a finite reset never shorter than the header asks; parse and bucketOf agree on the bucket", [properties.rateLimit.arbitrary], ([testCase]) => {
+    expect(properties.rateLimit.check(testCase)).toStrictEqual([])
+  }, { fastCheck: { numRuns: 10_000 } })
 })

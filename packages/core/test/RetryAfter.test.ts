@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
+import * as properties from "./properties/parsers.mjs"
 
 const NOW = Date.UTC(2015, 9, 21, 7, 28, 0)
 const millis = (value: string, options?: RetryAfter.ParseOptions) =>
@@ -172,4 +173,10 @@ describe("RetryAfter.parse never throws", () => {
       expect(ms).toBeGreaterThanOrEqual(0)
     }
   }, { fastCheck: { numRuns: 300 } })
+})
+
+describe("RetryAfter.parse on generated header values (valid forms, near-valid garbage, huge numbers, leap seconds, skewed Date headers)", () => {
+  it.prop("never throws; a finite, non-negative delay; delay-seconds exact; an HTTP-date never shorter than itself minus the Date header", [properties.retryAfter.arbitrary], ([testCase]) => {
+    expect(properties.retryAfter.check(testCase)).toStrictEqual([])
+  }, { fastCheck: { numRuns: 10_000 } })
 })

@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
+import * as properties from "./properties/parsers.mjs"
 
 /** A hint as plain values: source, delay in ms, instant. */
 const read = (headers: RateLimit.Headers, receivedAt: number) =>
@@ -187,4 +188,10 @@ describe("ServerHint.fromHeaders never throws", () => {
       )
     }
   }, { fastCheck: { numRuns: 500 } })
+})
+
+describe("ServerHint.fromHeaders and read on generated header values (valid forms, near-valid garbage, huge numbers, leap seconds, skewed Date headers)", () => {
+  it.prop("never throw; a finite, non-negative delay never shorter than its header asks; Retry-After first; at finite; read agrees with fromHeaders and RateLimit.parse", [properties.serverHintRead.arbitrary], ([testCase]) => {
+    expect(properties.serverHintRead.check(testCase)).toStrictEqual([])
+  }, { fastCheck: { numRuns: 10_000 } })
 })
