@@ -9,7 +9,8 @@ import * as internal from "./internal/httpDate.js"
 /**
  * Parses an HTTP-date in any of its three formats (IMF-fixdate, RFC 850, asctime) into epoch milliseconds.
  *
- * Returns `None` for anything else, including impossible dates such as 31 February. Names of days and months are
+ * Returns `None` for anything else, including impossible dates such as 31 February. The leap second `23:59:60`,
+ * which RFC 9110 allows, is read as the next second (00:00:00 of the next day). Names of days and months are
  * matched without regard to case. `now` (epoch milliseconds, default the local clock) decides the century of an RFC
  * 850 two-digit year, as RFC 9110 prescribes: a year more than 50 years ahead is taken from the previous century.
  *
@@ -20,6 +21,7 @@ import * as internal from "./internal/httpDate.js"
  * HttpDate.parse("Sun, 06 Nov 1994 08:49:37 GMT") // Some(784111777000)
  * HttpDate.parse("Sunday, 06-Nov-94 08:49:37 GMT") // Some(784111777000)
  * HttpDate.parse("Sun Nov  6 08:49:37 1994") // Some(784111777000)
+ * HttpDate.parse("Sat, 31 Dec 2016 23:59:60 GMT") // Some(1483228800000), 1 January 2017 00:00:00
  * HttpDate.parse("tomorrow") // None
  * ```
  *

@@ -24,10 +24,11 @@ export interface ParseOptions {
   /** When the response was received, in epoch milliseconds on the local clock. Default: `Date.now()`. */
   readonly now?: number
   /**
-   * The response's own `Date` header. When it disagrees with the local clock (by more than its one-second
-   * resolution plus transit: trailing by 1.5 s or more, or leading by more than 0.5 s), an HTTP-date `Retry-After`
-   * is measured against it instead of the local clock, so a skewed local clock cannot make a retry early or late.
-   * When they agree, the local clock is used, since it has milliseconds.
+   * The response's own `Date` header. When it is a valid HTTP-date, an HTTP-date `Retry-After` is measured against
+   * it, never against the local clock: the wait is `Retry-After - Date`, counted from `now`. `Date` is truncated to
+   * the second and written before the response travelled, so the server's clock at receipt is at least `Date`: this
+   * wait is never shorter than the one the server asked for, whatever the skew between the clocks (at worst it is
+   * up to a second plus the transit time longer). Without a valid `Date`, the local clock.
    */
   readonly date?: string | undefined
 }
@@ -37,8 +38,8 @@ export interface ParseOptions {
  *
  * - delay-seconds (`1*DIGIT`) is taken exactly, however large (a value past what a timer can hold stays exact:
  *   compare it with a cap before sleeping).
- * - an HTTP-date in any of the three formats is measured against the response's `Date` header when it has a valid
- *   one that disagrees with `now` (a skewed clock), else against `now`; a date in the past means zero.
+ * - an HTTP-date in any of the three formats (the leap second `23:59:60` included) is measured against the
+ *   response's `Date` header when it has a valid one, else against `now`; a date in the past means zero.
  * - anything else (a sign, a fraction, a unit, an unparseable date) is no hint: `None`.
  *
  * @example

@@ -43,7 +43,10 @@ export interface ServerHint {
   readonly source: Source
   /** How long the server asked the client to wait, counted from when the response was received. Exact. */
   readonly delay: Duration.Duration
-  /** The instant to come back, in epoch milliseconds on the local clock (received-at plus delay). */
+  /**
+   * The instant to come back, in epoch milliseconds on the local clock: received-at plus delay, at most 8.64e15
+   * (the year 275760, the last instant a `Date` holds), so it stays finite however long the delay.
+   */
   readonly at: number
 }
 
@@ -51,12 +54,12 @@ export interface ServerHint {
  * Reads the server's hint from response headers (lower-case names), or `None` when there is none.
  *
  * Precedence, first valid one wins (a malformed header is skipped, never an error):
- * 1. `Retry-After`: delay-seconds or an HTTP-date (measured against the response's `Date` header when it
- *    disagrees with the local clock, see `RetryAfter.parse`);
+ * 1. `Retry-After`: delay-seconds or an HTTP-date (measured against the response's `Date` header when it has a
+ *    valid one, so a skewed clock cannot make the retry early, see `RetryAfter.parse`);
  * 2. `Retry-After-Ms`: milliseconds, as some APIs send it;
  * 3. the IETF `RateLimit` field with `r=0`: wait `t` seconds;
  * 4. `RateLimit-Remaining: 0` with `RateLimit-Reset`;
- * 5. `X-RateLimit-Remaining: 0` with `X-RateLimit-Reset` (seconds, or a Unix time from 10^9 on).
+ * 5. `X-RateLimit-Remaining: 0` with `X-RateLimit-Reset-After` or `X-RateLimit-Reset` (see `RateLimit.parse`).
  *
  * `receivedAt` is when the response arrived, in epoch milliseconds on the local clock (default now).
  *

@@ -2,6 +2,7 @@ import { HttpDate } from "@effect-retry/core"
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
+import * as properties from "./properties/parsers.mjs"
 
 /** Sun, 06 Nov 1994 08:49:37 GMT, the example of RFC 9110. */
 const RFC_EXAMPLE = 784111777000
@@ -39,6 +40,35 @@ describe("HttpDate.parse", () => {
     expect(HttpDate.parse("Thu, 29 Feb 2024 23:59:59 GMT")).toStrictEqual(Option.some(Date.UTC(2024, 1, 29, 23, 59, 59)))
     expect(HttpDate.parse("Thu, 29 Feb 1900 00:00:00 GMT")).toStrictEqual(Option.none())
     expect(HttpDate.parse("Sun, 29 Feb 2015 00:00:00 GMT")).toStrictEqual(Option.none())
+  })
+
+  it("reads the leap second 23:59:60 in each format as the next second", () => {
+    const newYear2017 = Option.some(Date.UTC(2017, 0, 1, 0, 0, 0))
+    expect(HttpDate.parse("Sat, 31 Dec 2016 23:59:60 GMT", NOW_2026)).toStrictEqual(newYear2017)
+    expect(HttpDate.parse("Saturday, 31-Dec-16 23:59:60 GMT", NOW_2026)).toStrictEqual(newYear2017)
+    expect(HttpDate.parse("Sat Dec 31 23:59:60 2016", NOW_2026)).toStrictEqual(newYear2017)
+    // Within a month and a year as well; the last second of year 9999 rolls into 10000.
+    expect(HttpDate.parse("Tue, 30 Jun 2015 23:59:60 GMT")).toStrictEqual(Option.some(Date.UTC(2015, 6, 1)))
+    expect(HttpDate.parse("Thu, 29 Feb 2024 23:59:60 GMT")).toStrictEqual(Option.some(Date.UTC(2024, 2, 1)))
+    expect(HttpDate.parse("Fri, 31 Dec 9999 23:59:60 GMT")).toStrictEqual(Option.some(MAX_SECONDS * 1000 + 1000))
+  })
+
+  it("accepts :60 only as 23:59:60, and only on a day that exists", () => {
+    for (
+      const value of [
+        "Sun, 06 Nov 1994 22:59:60 GMT",
+        "Sun, 06 Nov 1994 23:58:60 GMT",
+        "Sun, 06 Nov 1994 23:60:60 GMT",
+        "Sun, 06 Nov 1994 24:59:60 GMT",
+        "Sun, 06 Nov 1994 23:59:61 GMT",
+        "Sun, 31 Nov 1994 23:59:60 GMT",
+        "Sun, 29 Feb 2015 23:59:60 GMT",
+        "Sunday, 31-Nov-94 23:59:60 GMT",
+        "Sun Nov 31 23:59:60 1994"
+      ]
+    ) {
+      expect(HttpDate.parse(value, NOW_2026), value).toStrictEqual(Option.none())
+    }
   })
 
   it("rejects impossible dates and times instead of rolling them over", () => {
@@ -163,4 +193,10 @@ describe("HttpDate formatting", () => {
     },
     { fastCheck: { numRuns: 500 } }
   )
+})
+
+describe("HttpDate.parse on generated header values (valid forms, near-valid garbage, huge numbers, leap seconds, skewed Date headers)", () => {
+  it.prop("never throws; Some is a finite instant; a valid date in any format, case and padding, leap second included, is read exactly", [properties.httpDate.arbitrary], ([testCase]) => {
+    expect(properties.httpDate.check(testCase)).toStrictEqual([])
+  }, { fastCheck: { numRuns: 10_000 } })
 })

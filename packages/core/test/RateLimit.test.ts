@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
+import * as properties from "./properties/parsers.mjs"
 
 /** A reading as plain values, durations in milliseconds. */
 const read = (headers: RateLimit.Headers, now = 0) =>
@@ -85,6 +86,49 @@ describe("RateLimit.parse: the IETF RateLimit and RateLimit-Policy fields", () =
     }
   })
 
+  it("requires lower-case keys and the rest of RFC 9651's syntax", () => {
+    for (
+      const ratelimit of [
+        "\"p\";R=0;T=10",
+        "\"p\";r=0;T=10",
+        "Limit=20, remaining=0, reset=2",
+        "limit=20, Remaining=0, reset=2",
+        "\"p\" ;r=0;t=10",
+        "\"p\";r=0;t=10,,\"q\";r=1",
+        "\"p\";r=0;t=1000000000000000",
+        "\"p\";r=0;t=1.5",
+        "\"p\u00e9\";r=0;t=10",
+        "(\"p\");r=0;t=10"
+      ]
+    ) {
+      expect(read({ ratelimit }), ratelimit).toStrictEqual(Option.none())
+    }
+    // Spaces after a semicolon and around commas are allowed, and tokens serve as names.
+    expect(Option.map(read({ ratelimit: "\"p\"; r=0; t=10 ,  q;r=1;t=1" }), (i) => [i.remaining, i.resetAfter]))
+      .toStrictEqual(Option.some([0, 10_000]))
+    expect(Option.map(read({ ratelimit: "\"a \\\"b\\\\\";r=0;t=3" }), (i) => i.resetAfter)).toStrictEqual(Option.some(3000))
+  })
+
+  it("a policy with an upper-case key is malformed and gives no limit or window", () => {
+    expect(read({ ratelimit: "\"p\";r=1;t=5", "ratelimit-policy": "\"p\";Q=10;W=60" })).toStrictEqual(
+      Option.some({ source: "ratelimit", remaining: 1, resetAfter: 5000, limit: Option.none(), window: Option.none() })
+    )
+  })
+
+  it("the dictionary form of drafts 6 and 7 takes its window from RateLimit-Policy", () => {
+    expect(read({ ratelimit: "limit=20, remaining=0, reset=2", "ratelimit-policy": "20;w=2" })).toStrictEqual(
+      Option.some({ source: "ratelimit", remaining: 0, resetAfter: 2000, limit: Option.some(20), window: Option.some(2000) })
+    )
+    // Several policies: the one whose quota is the limit.
+    expect(read({ ratelimit: "limit=100, remaining=3, reset=40", "ratelimit-policy": "10;w=1, 100;w=60" })).toStrictEqual(
+      Option.some({ source: "ratelimit", remaining: 3, resetAfter: 40_000, limit: Option.some(100), window: Option.some(60_000) })
+    )
+    // Without a limit, the only policy gives it.
+    expect(read({ ratelimit: "remaining=0, reset=2", "ratelimit-policy": "20;w=2" })).toStrictEqual(
+      Option.some({ source: "ratelimit", remaining: 0, resetAfter: 2000, limit: Option.some(20), window: Option.some(2000) })
+    )
+  })
+
   it("a malformed IETF field falls through to the older headers", () => {
     expect(read({ ratelimit: "\"default\";r=oops", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "9" }))
       .toStrictEqual(
@@ -114,20 +158,70 @@ describe("RateLimit.parse: RateLimit-* and X-RateLimit-*", () => {
     ).toStrictEqual(Option.some("ratelimit-reset"))
   })
 
+  it("RateLimit-Policy in the form of drafts 6 and 7 gives the limit and window of the RateLimit-* triplet", () => {
+    // As express-rate-limit and @fastify/rate-limit send it.
+    const triplet = { "ratelimit-remaining": "0", "ratelimit-reset": "2" }
+    expect(read({ ...triplet, "ratelimit-policy": "20;w=2", "ratelimit-limit": "20" })).toStrictEqual(
+      Option.some({ source: "ratelimit-reset", remaining: 0, resetAfter: 2000, limit: Option.some(20), window: Option.some(2000) })
+    )
+    expect(read({ ...triplet, "ratelimit-policy": "20;w=2" })).toStrictEqual(
+      Option.some({ source: "ratelimit-reset", remaining: 0, resetAfter: 2000, limit: Option.some(20), window: Option.some(2000) })
+    )
+    expect(read({ ...triplet, "ratelimit-policy": "10;w=1, 20;w=60", "ratelimit-limit": "20" })).toStrictEqual(
+      Option.some({ source: "ratelimit-reset", remaining: 0, resetAfter: 2000, limit: Option.some(20), window: Option.some(60_000) })
+    )
+    // Several policies and no limit to match: neither is guessed.
+    expect(read({ ...triplet, "ratelimit-policy": "10;w=1, 20;w=60" })).toStrictEqual(
+      Option.some({ source: "ratelimit-reset", remaining: 0, resetAfter: 2000, limit: Option.none(), window: Option.none() })
+    )
+    // A malformed policy is ignored; the triplet stands.
+    expect(read({ ...triplet, "ratelimit-policy": "20;W=2", "ratelimit-limit": "20" })).toStrictEqual(
+      Option.some({ source: "ratelimit-reset", remaining: 0, resetAfter: 2000, limit: Option.some(20), window: Option.none() })
+    )
+    // X-RateLimit-* does not take RateLimit-Policy.
+    expect(read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "2", "ratelimit-policy": "20;w=2" })).toStrictEqual(
+      Option.some({ source: "x-ratelimit-reset", remaining: 0, resetAfter: 2000, limit: Option.none(), window: Option.none() })
+    )
+  })
+
+  it("Discord's X-RateLimit-Reset-After, fractional seconds, wins over X-RateLimit-Reset", () => {
+    const discord = {
+      "x-ratelimit-limit": "5",
+      "x-ratelimit-remaining": "0",
+      "x-ratelimit-reset": "1470173023.123",
+      "x-ratelimit-reset-after": "1.234",
+      "x-ratelimit-bucket": "abcd1234"
+    }
+    expect(read(discord, Date.UTC(2026, 0, 1))).toStrictEqual(
+      Option.some({ source: "x-ratelimit-reset", remaining: 0, resetAfter: 1234, limit: Option.some(5), window: Option.none() })
+    )
+    const { "x-ratelimit-reset": _, ...afterOnly } = discord
+    expect(Option.map(read(afterOnly), (i) => i.resetAfter)).toStrictEqual(Option.some(1234))
+    // Malformed, it is skipped for X-RateLimit-Reset (here a past Unix time: no wait).
+    expect(Option.map(read({ ...discord, "x-ratelimit-reset-after": "soon" }, Date.UTC(2026, 0, 1)), (i) => i.resetAfter))
+      .toStrictEqual(Option.some(0))
+    // A fraction of a millisecond is rounded up, never down.
+    expect(Option.map(read({ ...afterOnly, "x-ratelimit-reset-after": "0.0145" }), (i) => i.resetAfter)).toStrictEqual(
+      Option.some(15)
+    )
+  })
+
   it("a remaining count other than zero is read as it is", () => {
     expect(read({ "x-ratelimit-remaining": "42", "x-ratelimit-reset": "30" })).toStrictEqual(
       Option.some({ source: "x-ratelimit-reset", remaining: 42, resetAfter: 30_000, limit: Option.none(), window: Option.none() })
     )
   })
 
+  const server = 1_700_000_000_000
+  const date = HttpDate.formatImfFixdate(server)
+  /** The reset of an X-RateLimit-* triplet, with a Date header when given one. */
+  const reset = (value: string, now: number, headerDate?: string) =>
+    Option.map(
+      read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": value, ...(headerDate === undefined ? {} : { date: headerDate }) }, now),
+      (i) => i.resetAfter
+    )
+
   it("a reset below 10^9 is a delay in seconds; from 10^9 on, a Unix time against the Date header", () => {
-    const server = 1_700_000_000_000
-    const date = HttpDate.formatImfFixdate(server)
-    const reset = (value: string, now: number, headerDate?: string) =>
-      Option.map(
-        read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": value, ...(headerDate === undefined ? {} : { date: headerDate }) }, now),
-        (i) => i.resetAfter
-      )
     expect(reset("30", 0)).toStrictEqual(Option.some(30_000))
     expect(reset("30", server, date)).toStrictEqual(Option.some(30_000))
     expect(reset("999999999", 0)).toStrictEqual(Option.some(999_999_999_000))
@@ -140,6 +234,47 @@ describe("RateLimit.parse: RateLimit-* and X-RateLimit-*", () => {
     // A reset in the past means no wait.
     expect(reset("1700000000", server + 5_000)).toStrictEqual(Option.some(0))
     expect(reset("1000000000", server, date)).toStrictEqual(Option.some(0))
+  })
+
+  it("from 10^12 on, a reset is a Unix time in milliseconds", () => {
+    expect(reset("1700000030000", server + 60_000, date)).toStrictEqual(Option.some(30_000))
+    expect(reset("1700000001500", server - 60_000, date)).toStrictEqual(Option.some(1500))
+    expect(reset("1700000001500", server + 500)).toStrictEqual(Option.some(1000))
+    expect(reset("1000000000000", server, date)).toStrictEqual(Option.some(0))
+    // Just below, a Unix time in seconds: the year 33658.
+    expect(reset("999999999999", server, date)).toStrictEqual(Option.some(999_999_999_999_000 - server))
+    // Absurd values stay finite.
+    expect(reset("9".repeat(300), server, date)).toStrictEqual(Option.some(Number("9".repeat(300)) - server))
+  })
+
+  describe("an epoch reset with a server clock skewed against the local one never makes the retry early", () => {
+    const skews = [300, -300, 1400, -1400, 10_000, -10_000, 3_600_000, -3_600_000]
+    const forms = [["epoch seconds", 1000], ["epoch milliseconds", 1]] as const
+    for (const prefix of ["ratelimit", "x-ratelimit"] as const) {
+      for (const [form, unit] of forms) {
+        for (const skew of skews) {
+          it(`${prefix}-reset in ${form}, server clock ${skew > 0 ? "+" : ""}${skew / 1000} s`, () => {
+            for (const subsecond of [0, 1, 300, 700, 999]) {
+              for (const transit of [0, 40, 900]) {
+                const server = Date.UTC(2026, 2, 14, 9, 30, 15) + subsecond
+                const date = Math.floor(server / 1000) * 1000
+                // An instant in milliseconds may fall anywhere in a second.
+                const instant = date + 5000 + (unit === 1 ? 123 : 0)
+                const now = server + transit - skew
+                  const reading = read({
+                  [`${prefix}-remaining`]: "0",
+                  [`${prefix}-reset`]: String(instant / unit),
+                  date: HttpDate.formatImfFixdate(server)
+                }, now)
+                const wait = Option.map(reading, (i) => i.resetAfter)
+                expect(wait).toStrictEqual(Option.some(instant - date))
+                expect(server + transit + Option.getOrThrow(wait)).toBeGreaterThanOrEqual(instant)
+              }
+            }
+          })
+        }
+      }
+    }
   })
 
   it("ignores incomplete or malformed triplets", () => {
@@ -162,6 +297,42 @@ describe("RateLimit.parse: RateLimit-* and X-RateLimit-*", () => {
   it("ignores a malformed limit", () => {
     expect(Option.flatMap(read({ "x-ratelimit-limit": "many", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1" }), (i) => i.limit))
       .toStrictEqual(Option.none())
+  })
+})
+
+describe("RateLimit buckets", () => {
+  const bucket = (headers: RateLimit.Headers) => Option.flatMap(RateLimit.parse(headers, 0), (i) => i.bucket)
+
+  it("GitHub's X-RateLimit-Resource and Discord's X-RateLimit-Bucket", () => {
+    const github = { "x-ratelimit-resource": "search", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "60" }
+    expect(bucket(github)).toStrictEqual(Option.some("search"))
+    expect(RateLimit.bucketOf(github)).toStrictEqual(Option.some("search"))
+    const discord = { "x-ratelimit-bucket": " 41f9cd5d28af77da04563bcb1d67fdfd ", "x-ratelimit-remaining": "1", "x-ratelimit-reset-after": "0.5" }
+    expect(bucket(discord)).toStrictEqual(Option.some("41f9cd5d28af77da04563bcb1d67fdfd"))
+    expect(RateLimit.bucketOf({ "x-ratelimit-bucket": "" })).toStrictEqual(Option.none())
+  })
+
+  it("the chosen IETF policy's name, with its partition key when there is one", () => {
+    expect(bucket({ ratelimit: "\"default\";r=0;t=30" })).toStrictEqual(Option.some("default"))
+    expect(bucket({ ratelimit: "\"hour\";r=900;t=3000, \"minute\";r=0;t=40;pk=:dXNlcjE=:" })).toStrictEqual(
+      Option.some("minute;pk=:dXNlcjE=:")
+    )
+    // The partition key of the matching policy when the RateLimit item has none.
+    expect(bucket({ ratelimit: "\"p\";r=2;t=5", "ratelimit-policy": "\"p\";q=10;w=60;pk=:YWJj:" })).toStrictEqual(
+      Option.some("p;pk=:YWJj:")
+    )
+    // The IETF fields win over the other headers.
+    expect(bucket({ ratelimit: "\"p\";r=2;t=5", "x-ratelimit-resource": "core" })).toStrictEqual(Option.some("p"))
+  })
+
+  it("bucketOf reads a response without a remaining count or a reset", () => {
+    expect(RateLimit.bucketOf({ "x-ratelimit-resource": "graphql" })).toStrictEqual(Option.some("graphql"))
+    expect(RateLimit.bucketOf({ "retry-after": "3", "x-ratelimit-bucket": "b1" })).toStrictEqual(Option.some("b1"))
+    expect(RateLimit.parse({ "x-ratelimit-resource": "graphql" })).toStrictEqual(Option.none())
+    expect(RateLimit.bucketOf({})).toStrictEqual(Option.none())
+    // A malformed IETF field names nothing; the other headers still can.
+    expect(RateLimit.bucketOf({ ratelimit: "\"p\";R=0", "x-ratelimit-resource": "core" })).toStrictEqual(Option.some("core"))
+    expect(RateLimit.bucketOf({ ratelimit: "limit=1, remaining=0, reset=1" })).toStrictEqual(Option.none())
   })
 })
 
@@ -206,4 +377,10 @@ describe("RateLimit.parse never throws", () => {
       if (Option.isSome(window)) expect(Duration.toMillis(window.value)).toBeGreaterThanOrEqual(0)
     }
   }, { fastCheck: { numRuns: 500 } })
+})
+
+describe("RateLimit.parse and bucketOf on generated header values (valid forms, near-valid garbage, huge numbers, leap seconds, skewed Date headers)", () => {
+  it.prop("never throw; whole counts; a finite reset never shorter than the header asks; parse and bucketOf agree on the bucket", [properties.rateLimit.arbitrary], ([testCase]) => {
+    expect(properties.rateLimit.check(testCase)).toStrictEqual([])
+  }, { fastCheck: { numRuns: 10_000 } })
 })

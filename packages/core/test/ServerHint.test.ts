@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
+import * as properties from "./properties/parsers.mjs"
 
 /** A hint as plain values: source, delay in ms, instant. */
 const read = (headers: RateLimit.Headers, receivedAt: number) =>
@@ -13,6 +14,14 @@ describe("ServerHint.fromHeaders: each source", () => {
     expect(read({ "retry-after": "7" }, 0)).toStrictEqual(Option.some(["retry-after", 7000, 7000]))
     expect(read({ "retry-after": "7" }, 1_000)).toStrictEqual(Option.some(["retry-after", 7000, 8000]))
     expect(read({ "retry-after": "0" }, 5)).toStrictEqual(Option.some(["retry-after", 0, 5]))
+  })
+
+  it("Retry-After as an HTTP-date, against the Date header even when it agrees with the local clock", () => {
+    // The server's Date trails the local clock by 0.3 s and by 1.4 s: the wait is still the full 2 s it gave.
+    const server = Date.UTC(2026, 0, 1, 12, 0, 0)
+    const headers = { date: HttpDate.formatImfFixdate(server), "retry-after": HttpDate.formatImfFixdate(server + 2000) }
+    expect(read(headers, server + 300)).toStrictEqual(Option.some(["retry-after", 2000, server + 2300]))
+    expect(read(headers, server + 1400)).toStrictEqual(Option.some(["retry-after", 2000, server + 3400]))
   })
 
   it("Retry-After as an HTTP-date, against the Date header even with a skewed local clock", () => {
@@ -27,7 +36,17 @@ describe("ServerHint.fromHeaders: each source", () => {
     expect(Option.map(hint, (h) => Duration.unsafeToNanos(h.delay))).toStrictEqual(
       Option.some(BigInt("99999999999999999999") * BigInt(1_000_000_000))
     )
-    expect(Option.map(hint, (h) => h.at)).toStrictEqual(Option.some(99999999999999999999 * 1000))
+    // The instant stops at the last one a Date holds: 8.64e15, the year 275760.
+    expect(Option.map(hint, (h) => h.at)).toStrictEqual(Option.some(8_640_000_000_000_000))
+  })
+
+  it("Retry-After of 309 digits and more keeps its exact delay and a finite instant", () => {
+    const digits = "9".repeat(400)
+    const hint = ServerHint.fromHeaders({ "retry-after": digits }, 1000)
+    expect(Option.map(hint, (h) => Duration.unsafeToNanos(h.delay))).toStrictEqual(
+      Option.some(BigInt(digits) * BigInt(1_000_000_000))
+    )
+    expect(Option.map(hint, (h) => h.at)).toStrictEqual(Option.some(8_640_000_000_000_000))
   })
 
   it("Retry-After-Ms in milliseconds, fractions allowed", () => {
@@ -47,18 +66,20 @@ describe("ServerHint.fromHeaders: each source", () => {
     )
   })
 
-  it("X-RateLimit-Remaining: 0 with X-RateLimit-Reset, as seconds or a Unix time", () => {
+  it("X-RateLimit-Remaining: 0 with X-RateLimit-Reset-After or X-RateLimit-Reset, as seconds or a Unix time", () => {
     expect(read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "3" }, 1000)).toStrictEqual(
       Option.some(["x-ratelimit-reset", 3000, 4000])
     )
+    // Discord's fractional seconds come first.
+    expect(read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset-after": "2.5", "x-ratelimit-reset": "9" }, 1000))
+      .toStrictEqual(Option.some(["x-ratelimit-reset", 2500, 3500]))
+    // Unix seconds and, from 10^12, Unix milliseconds, against the Date header.
     const server = 1_700_000_000_000
-    expect(
-      read({
-        "x-ratelimit-remaining": "0",
-        "x-ratelimit-reset": "1700000030",
-        date: HttpDate.formatImfFixdate(server)
-      }, server + 60_000)
-    ).toStrictEqual(Option.some(["x-ratelimit-reset", 30_000, server + 90_000]))
+    for (const [reset, wait] of [["1700000030", 30_000], ["1700000004250", 4250]] as const) {
+      expect(
+        read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset, date: HttpDate.formatImfFixdate(server) }, server + 60_000)
+      ).toStrictEqual(Option.some(["x-ratelimit-reset", wait, server + 60_000 + wait]))
+    }
   })
 
   it("no hint while requests remain, or without a reset", () => {
@@ -159,10 +180,18 @@ describe("ServerHint.fromHeaders never throws", () => {
       const ms = Duration.toMillis(hint.value.delay)
       expect(Number.isNaN(ms)).toBe(false)
       expect(ms).toBeGreaterThanOrEqual(0)
-      expect(hint.value.at).toBe(receivedAt + ms)
+      // The instant is received-at plus the delay, up to the last instant a Date holds.
+      expect(hint.value.at).toBe(Math.min(8_640_000_000_000_000, receivedAt + ms))
+      expect(Number.isFinite(hint.value.at)).toBe(true)
       expect(["retry-after", "retry-after-ms", "ratelimit", "ratelimit-reset", "x-ratelimit-reset"]).toContain(
         hint.value.source
       )
     }
   }, { fastCheck: { numRuns: 500 } })
+})
+
+describe("ServerHint.fromHeaders and read on generated header values (valid forms, near-valid garbage, huge numbers, leap seconds, skewed Date headers)", () => {
+  it.prop("never throw; a finite, non-negative delay never shorter than its header asks; Retry-After first; at finite; read agrees with fromHeaders and RateLimit.parse", [properties.serverHintRead.arbitrary], ([testCase]) => {
+    expect(properties.serverHintRead.check(testCase)).toStrictEqual([])
+  }, { fastCheck: { numRuns: 10_000 } })
 })

@@ -225,6 +225,15 @@ describe("StatusError message", () => {
       ).message
     ).toBe("503 Service Unavailable: POST https://<redacted>@api.test/jobs")
   })
+
+  it("writes a delay over 10,000 years as such, however many digits the server sent", () => {
+    const waitText = (retryAfter: string) => /server asked to wait (.*), from/.exec(errorOf(503, { "retry-after": retryAfter }).message)?.[1]
+    // 10,000 Gregorian years are 3,652,425 days: 315,569,520,000 seconds.
+    expect(waitText("315569520000")).toBe("3652425d")
+    expect(waitText("315569520001")).toBe("more than 10,000 years")
+    expect(waitText("9".repeat(400))).toBe("more than 10,000 years")
+    expect(waitText("86461")).toBe("1d 1m 1s")
+  })
 })
 
 describe("StatusError in Effect", () => {

@@ -21,6 +21,8 @@ const ASCTIME = new RegExp(`^(?:mon|tue|wed|thu|fri|sat|sun) ${MONTH} (\\d{2}| \
 
 /**
  * Builds epoch milliseconds from calendar fields, or NaN when a field is out of range (31 Feb, 25:00...).
+ * `23:59:60`, the leap second RFC 9110 allows, is the next second: 00:00:00 of the next day. Any other `:60` is
+ * rejected.
  * @internal
  */
 export const fromFields = (
@@ -31,6 +33,10 @@ export const fromFields = (
   minute: number,
   second: number
 ): number => {
+  if (second === 60 && hour === 23 && minute === 59) {
+    const last = fromFields(year, month, day, 23, 59, 59)
+    return Number.isNaN(last) ? NaN : last + 1000
+  }
   if (month < 0 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return NaN
   const date = new Date(0)
   date.setUTCFullYear(year, month, day)
@@ -109,29 +115,19 @@ export const formatAsctime = (millis: number): string => {
 }
 
 /**
- * How far the `Date` header may trail the local clock and still mean the clocks agree: its one-second resolution
- * plus time in transit.
+ * How long until an absolute instant the server gave (an HTTP-date, an epoch reset), in milliseconds from when the
+ * response was received, never negative.
+ *
+ * With a valid `Date` header, the instant is measured against it, never against the local clock: the server's own
+ * clock is what the instant is on. `Date` has one-second resolution and is truncated, and it was written before the
+ * response travelled, so the server's "now" at receipt is at least `Date`: `instant - Date` is the longest the wait
+ * can need to be, and taking it means a skewed or sub-second offset between the clocks can only make the wait
+ * longer, never early. A fraction of a millisecond is rounded up for the same reason. Without a valid `Date`
+ * header, the local clock `now`.
  * @internal
  */
-export const AGREEMENT_BEHIND_MILLIS = 1500
-
-/**
- * How far the `Date` header may lead the local clock and still mean the clocks agree.
- * @internal
- */
-export const AGREEMENT_AHEAD_MILLIS = 500
-
-/**
- * The instant a server-given time is measured from. When the response's `Date` header agrees with the local clock
- * (trails it by less than its one-second resolution plus transit), the local clock, which has milliseconds, is
- * used; when they disagree, the `Date` header is, so a skewed local clock cannot make a retry early or late.
- * Without a valid `Date` header, the local clock.
- * @internal
- */
-export const serverNow = (date: string | undefined, now: number): number => {
-  if (date === undefined) return now
-  const server = parse(date, now)
-  if (Number.isNaN(server)) return now
-  const skew = server - now
-  return skew > -AGREEMENT_BEHIND_MILLIS && skew <= AGREEMENT_AHEAD_MILLIS ? now : server
+export const untilInstant = (instant: number, date: string | undefined, now: number): number => {
+  const server = date === undefined ? NaN : parse(date, now)
+  const wait = Math.ceil(instant - (Number.isNaN(server) ? now : server))
+  return wait > 0 ? wait : 0
 }

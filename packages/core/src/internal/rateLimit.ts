@@ -11,165 +11,343 @@ export interface Info {
   readonly resetMillis: number
   readonly limit: number | undefined
   readonly windowMillis: number | undefined
+  /** The bucket the response names (see `bucketOf`), undefined when it names none. */
+  readonly bucket: string | undefined
 }
 
 /**
- * Below this a reset value is a number of seconds; from it on, a Unix time in seconds. 10^9 seconds is almost 32
- * years as a delay, and 2001-09-09 as a time: no real window is that long and no real reset is that old.
+ * Below this a reset value is a number of seconds to wait; from it on (up to `EPOCH_MILLIS_THRESHOLD`), a Unix time
+ * in seconds. 10^9 seconds is almost 32 years as a delay, and 2001-09-09 as a time: no real window is that long and
+ * no real reset is that old.
  * @internal
  */
 export const UNIX_TIME_THRESHOLD = 1_000_000_000
 
-interface Item {
-  readonly name: string
-  readonly params: ReadonlyMap<string, string>
+/**
+ * From this on a reset value is a Unix time in milliseconds, as some gateways send it. 10^12 read as seconds would
+ * be the year 33658, and read as milliseconds it is 2001-09-09: no real reset is either, so the two forms cannot be
+ * confused.
+ * @internal
+ */
+export const EPOCH_MILLIS_THRESHOLD = 1_000_000_000_000
+
+/**
+ * A bare item of a structured field (RFC 9651): its type, its value as text (a string unescaped, a byte sequence
+ * with its colons, anything else as written) and the text it was written as.
+ * @internal
+ */
+export interface BareItem {
+  readonly type: "integer" | "decimal" | "string" | "token" | "bytes" | "boolean"
+  readonly text: string
+  readonly raw: string
 }
 
 /**
- * Splits a structured field list (RFC 9651) into items with their parameters. Returns undefined when malformed.
- * Only what the RateLimit fields use is understood: strings or tokens as items, integers, tokens and strings as
- * parameter values.
+ * A member of a structured List (an item and its parameters) or of a Dictionary (`key` set, the value in `item`).
  * @internal
  */
-export const parseList = (value: string): ReadonlyArray<Item> | undefined => {
-  const items: Array<Item> = []
-  for (const raw of splitOutsideQuotes(value, ",")) {
-    const parts = splitOutsideQuotes(raw, ";").map((p) => p.trim())
-    const head = parts[0]
-    if (head === undefined || head === "") return undefined
-    const params = new Map<string, string>()
-    let name = unquote(head)
-    // Dictionary members (`remaining=0`) carry their value in the head.
-    const eq = head.indexOf("=")
-    if (eq > 0 && !head.startsWith("\"")) {
-      name = head.slice(0, eq).trim().toLowerCase()
-      params.set("", unquote(head.slice(eq + 1).trim()) ?? "")
-    }
-    if (name === undefined) return undefined
-    for (const param of parts.slice(1)) {
-      const i = param.indexOf("=")
-      const key = (i < 0 ? param : param.slice(0, i)).trim().toLowerCase()
-      if (key === "") return undefined
-      params.set(key, i < 0 ? "?1" : unquote(param.slice(i + 1).trim()) ?? "")
-    }
-    items.push({ name, params })
-  }
-  return items
+export interface Member {
+  readonly key: string | undefined
+  readonly item: BareItem
+  readonly params: ReadonlyMap<string, BareItem>
 }
 
-const splitOutsideQuotes = (value: string, separator: string): Array<string> => {
-  const out: Array<string> = []
-  let current = ""
-  let quoted = false
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]!
-    if (c === "\"" && value[i - 1] !== "\\") quoted = !quoted
-    if (c === separator && !quoted) {
-      out.push(current)
-      current = ""
+const KEY = /^[a-z*][a-z0-9_\-.*]*/
+const isKey = (text: string): boolean => KEY.exec(text)?.[0] === text
+const TOKEN = /^[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*/
+const NUMBER = /^-?\d+(?:\.\d+)?/
+const BYTES = /^:[A-Za-z0-9+/=]*:/
+const BOOLEAN = /^\?[01]/
+const TRUE: BareItem = { type: "boolean", text: "?1", raw: "?1" }
+
+/** Reads a bare item at the start of `input`: the item and its length, or undefined. */
+const bareItem = (input: string): readonly [BareItem, number] | undefined => {
+  const c = input[0]
+  if (c === "\"") {
+    let text = ""
+    for (let i = 1; i < input.length; i++) {
+      const ch = input[i]!
+      if (ch === "\\") {
+        const next = input[i + 1]
+        if (next !== "\"" && next !== "\\") return undefined
+        text += next
+        i++
+      } else if (ch === "\"") {
+        return [{ type: "string", text, raw: input.slice(0, i + 1) }, i + 1]
+      } else {
+        const code = ch.charCodeAt(0)
+        if (code < 0x20 || code > 0x7e) return undefined
+        text += ch
+      }
+    }
+    return undefined
+  }
+  let match = NUMBER.exec(input)
+  if (match !== null) {
+    const raw = match[0]
+    const [whole, fraction] = raw.replace("-", "").split(".")
+    // RFC 9651: at most 15 digits for an integer, 12 + 3 for a decimal.
+    if (fraction === undefined ? whole!.length > 15 : whole!.length > 12 || fraction.length > 3) return undefined
+    return [{ type: fraction === undefined ? "integer" : "decimal", text: raw, raw }, raw.length]
+  }
+  match = BYTES.exec(input) ?? BOOLEAN.exec(input)
+  if (match !== null) return [{ type: c === ":" ? "bytes" : "boolean", text: match[0], raw: match[0] }, match[0].length]
+  match = TOKEN.exec(input)
+  if (match !== null) return [{ type: "token", text: match[0], raw: match[0] }, match[0].length]
+  return undefined
+}
+
+/** Reads `;key=value` parameters at the start of `input`: them and their length, or undefined. */
+const parameters = (input: string): readonly [Map<string, BareItem>, number] | undefined => {
+  const params = new Map<string, BareItem>()
+  let i = 0
+  while (input[i] === ";") {
+    i++
+    while (input[i] === " ") i++
+    const key = KEY.exec(input.slice(i))
+    if (key === null) return undefined
+    i += key[0].length
+    if (input[i] === "=") {
+      const value = bareItem(input.slice(i + 1))
+      if (value === undefined) return undefined
+      params.set(key[0], value[0])
+      i += 1 + value[1]
     } else {
-      current += c
+      params.set(key[0], TRUE)
     }
   }
-  out.push(current)
+  return [params, i]
+}
+
+/**
+ * Parses a structured field that is a List of items or a Dictionary (RFC 9651 sections 4.2.1 and 4.2.2) into its
+ * members, or undefined when malformed (keys must be lower-case, strings printable ASCII, no trailing comma...).
+ * Inner lists, dates and display strings are not used by the rate-limit fields and make the field malformed.
+ * @internal
+ */
+export const parseMembers = (value: string): ReadonlyArray<Member> | undefined => {
+  const input = value.replace(/^[ \t]+|[ \t]+$/g, "")
+  const members: Array<Member> = []
+  let i = 0
+  while (i < input.length) {
+    const rest = input.slice(i)
+    // A Dictionary member starts with its key and `=`; a key alone there is a token item (or a key set to true).
+    const key = KEY.exec(rest)
+    const keyed = key !== null && rest[key[0].length] === "="
+    const item = keyed ? bareItem(rest.slice(key[0].length + 1)) : bareItem(rest)
+    if (item === undefined) return undefined
+    i += (keyed ? key[0].length + 1 : 0) + item[1]
+    const params = parameters(input.slice(i))
+    if (params === undefined) return undefined
+    i += params[1]
+    members.push({ key: keyed ? key[0] : undefined, item: item[0], params: params[0] })
+    while (input[i] === " " || input[i] === "\t") i++
+    if (i >= input.length) break
+    if (input[i] !== ",") return undefined
+    i++
+    while (input[i] === " " || input[i] === "\t") i++
+    if (i >= input.length) return undefined
+  }
+  return members
+}
+
+const integer = (value: BareItem | undefined): number => {
+  if (value === undefined || value.type !== "integer" || value.text.startsWith("-")) return NaN
+  return Number(value.text)
+}
+
+/** The name of a List member: a String or a Token. */
+const nameOf = (member: Member): string | undefined =>
+  member.key === undefined && (member.item.type === "string" || member.item.type === "token")
+    ? member.item.text
+    : undefined
+
+interface Policy {
+  readonly name: string | undefined
+  readonly quota: number
+  readonly window: number | undefined
+  readonly pk: string | undefined
+}
+
+/**
+ * The `RateLimit-Policy` field, in either of its forms: named policies `"p";q=100;w=60` (the current draft), or
+ * bare quotas `100;w=60` (drafts 6 and 7, as sent with the `RateLimit-Limit/Remaining/Reset` triplet or the
+ * `RateLimit: limit=, remaining=, reset=` dictionary). Undefined when absent or malformed.
+ */
+const policies = (record: headers.HeaderRecord): ReadonlyArray<Policy> | undefined => {
+  const value = headers.get(record, "ratelimit-policy")
+  if (value === undefined) return undefined
+  const members = parseMembers(value)
+  if (members === undefined) return undefined
+  const out: Array<Policy> = []
+  for (const member of members) {
+    if (member.key !== undefined) return undefined
+    const quota = member.item.type === "integer" ? integer(member.item) : integer(member.params.get("q"))
+    // A policy without a quota says nothing usable; the others still do.
+    if (Number.isNaN(quota)) continue
+    const window = integer(member.params.get("w"))
+    out.push({
+      name: member.item.type === "integer" ? undefined : nameOf(member),
+      quota,
+      window: Number.isNaN(window) ? undefined : window,
+      pk: member.params.get("pk")?.raw
+    })
+  }
   return out
 }
 
-const unquote = (value: string): string | undefined => {
-  if (!value.startsWith("\"")) return value
-  if (value.length < 2 || !value.endsWith("\"")) return undefined
-  return value.slice(1, -1)
+/** The policy with this name, else the one whose quota is this limit, else the only one. */
+const policyFor = (
+  all: ReadonlyArray<Policy> | undefined,
+  match: { readonly name?: string; readonly limit?: number | undefined }
+): Policy | undefined => {
+  if (all === undefined) return undefined
+  return (match.name !== undefined ? all.find((p) => p.name === match.name) : undefined) ??
+    (match.limit !== undefined ? all.find((p) => p.quota === match.limit) : undefined) ??
+    (all.length === 1 ? all[0] : undefined)
 }
 
-const integer = (value: string | undefined): number => {
-  if (value === undefined || !/^\d+$/.test(value)) return NaN
-  const n = Number(value)
-  return Number.isSafeInteger(n) ? n : NaN
+const seconds = (value: number | undefined): number | undefined => value === undefined ? undefined : value * 1000
+
+interface Choice {
+  readonly name: string
+  readonly remaining: number
+  readonly reset: number
+  readonly pk: string | undefined
 }
+
+/** The most restrictive policy of the current draft's `RateLimit` List: the fewest remaining, then the longest wait. */
+const choose = (members: ReadonlyArray<Member>): Choice | undefined => {
+  let best: Choice | undefined
+  for (const member of members) {
+    const name = nameOf(member)
+    const remaining = integer(member.params.get("r"))
+    const reset = member.params.has("t") ? integer(member.params.get("t")) : 0
+    if (name === undefined || Number.isNaN(remaining) || Number.isNaN(reset)) return undefined
+    if (best === undefined || remaining < best.remaining || (remaining === best.remaining && reset > best.reset)) {
+      best = { name, remaining, reset, pk: member.params.get("pk")?.raw }
+    }
+  }
+  return best
+}
+
+const bucketName = (name: string, pk: string | undefined): string => pk === undefined ? name : `${name};pk=${pk}`
 
 /**
- * The IETF draft fields: `RateLimit: "p";r=0;t=30` with `RateLimit-Policy: "p";q=100;w=60`. Older drafts'
- * dictionary form `RateLimit: limit=100, remaining=0, reset=30` is read too.
+ * The IETF draft fields: `RateLimit: "p";r=0;t=30` with `RateLimit-Policy: "p";q=100;w=60`. Drafts 6 and 7's
+ * dictionary form `RateLimit: limit=100, remaining=0, reset=30` is read too, with `RateLimit-Policy: 100;w=60`.
  */
 const fromStructured = (record: headers.HeaderRecord): Info | undefined => {
   const value = headers.get(record, "ratelimit")
   if (value === undefined) return undefined
-  const items = parseList(value)
-  if (items === undefined || items.length === 0) return undefined
-  // Only dictionary members (`remaining=0`) carry a value in their head; a policy may well be named "remaining".
-  const byName = new Map(
-    items.filter((item) => item.params.has("")).map((item) => [item.name, item.params.get("")] as const)
-  )
-  if (byName.has("remaining")) {
-    const remaining = integer(byName.get("remaining"))
-    const reset = integer(byName.get("reset"))
+  const members = parseMembers(value)
+  if (members === undefined || members.length === 0) return undefined
+  if (members.some((m) => m.key !== undefined)) {
+    // A Dictionary: every member is keyed (a bare key is a member set to true); the last of a key wins.
+    const byKey = new Map<string, BareItem>()
+    for (const member of members) {
+      if (member.key === undefined && (member.item.type !== "token" || !isKey(member.item.text))) return undefined
+      byKey.set(member.key ?? member.item.text, member.key === undefined ? TRUE : member.item)
+    }
+    const remaining = integer(byKey.get("remaining"))
+    const reset = integer(byKey.get("reset"))
     if (Number.isNaN(remaining) || Number.isNaN(reset)) return undefined
-    const limit = integer(byName.get("limit"))
+    const stated = integer(byKey.get("limit"))
+    const limit = Number.isNaN(stated) ? undefined : stated
+    const policy = policyFor(policies(record), { limit })
     return {
       source: "ratelimit",
       remaining,
       resetMillis: reset * 1000,
-      limit: Number.isNaN(limit) ? undefined : limit,
-      windowMillis: undefined
+      limit: limit ?? policy?.quota,
+      windowMillis: seconds(policy?.window),
+      bucket: namedBucket(record)
     }
   }
-  // The most restrictive policy: the fewest remaining, then the longest wait.
-  let best: { name: string; remaining: number; reset: number } | undefined
-  for (const item of items) {
-    const remaining = integer(item.params.get("r"))
-    const reset = item.params.has("t") ? integer(item.params.get("t")) : 0
-    if (Number.isNaN(remaining) || Number.isNaN(reset)) return undefined
-    if (best === undefined || remaining < best.remaining || (remaining === best.remaining && reset > best.reset)) {
-      best = { name: item.name, remaining, reset }
-    }
-  }
+  const best = choose(members)
   if (best === undefined) return undefined
-  const policy = policyFor(headers.get(record, "ratelimit-policy"), best.name)
+  const policy = policyFor(policies(record), { name: best.name })
   return {
     source: "ratelimit",
     remaining: best.remaining,
     resetMillis: best.reset * 1000,
     limit: policy?.quota,
-    windowMillis: policy?.window === undefined ? undefined : policy.window * 1000
+    windowMillis: seconds(policy?.window),
+    bucket: bucketName(best.name, best.pk ?? policy?.pk)
   }
 }
 
-const policyFor = (
-  value: string | undefined,
-  name: string
-): { quota: number; window: number | undefined } | undefined => {
-  if (value === undefined) return undefined
-  const items = parseList(value)
-  const item = items?.find((i) => i.name === name) ?? (items?.length === 1 ? items[0] : undefined)
-  if (item === undefined) return undefined
-  const quota = integer(item.params.get("q"))
-  if (Number.isNaN(quota)) return undefined
-  const window = integer(item.params.get("w"))
-  return { quota, window: Number.isNaN(window) ? undefined : window }
+/**
+ * How long until a triplet's reset, in milliseconds: below 10^9 a number of seconds to wait, up to 10^12 a Unix time
+ * in seconds, from 10^12 on a Unix time in milliseconds, both measured against the response's `Date` header when it
+ * has one (see `httpDate.untilInstant`). A fraction of a millisecond is rounded up.
+ * @internal
+ */
+export const resetMillis = (reset: number, date: string | undefined, now: number): number =>
+  reset >= EPOCH_MILLIS_THRESHOLD
+    ? httpDate.untilInstant(reset, date, now)
+    : reset >= UNIX_TIME_THRESHOLD
+    ? httpDate.untilInstant(reset * 1000, date, now)
+    : Math.ceil(reset * 1000)
+
+const nonEmpty = (value: string | undefined): string | undefined => {
+  const trimmed = value?.trim()
+  return trimmed === undefined || trimmed === "" ? undefined : trimmed
 }
 
-/** `RateLimit-Limit/Remaining/Reset` (early drafts) or `X-RateLimit-*` (the de facto convention). */
+/** The bucket named outside the IETF fields: GitHub's resource, Discord's bucket. */
+const namedBucket = (record: headers.HeaderRecord): string | undefined =>
+  nonEmpty(headers.get(record, "x-ratelimit-resource")) ?? nonEmpty(headers.get(record, "x-ratelimit-bucket"))
+
+/**
+ * `RateLimit-Limit/Remaining/Reset` (drafts up to 7, with `RateLimit-Policy: 100;w=60` for the window) or
+ * `X-RateLimit-*` (the de facto convention, with Discord's `X-RateLimit-Reset-After`, fractional seconds, preferred
+ * to `X-RateLimit-Reset`).
+ */
 const fromTriplet = (
   record: headers.HeaderRecord,
   prefix: "ratelimit" | "x-ratelimit",
   now: number
 ): Info | undefined => {
   const remaining = headers.decimal(headers.get(record, `${prefix}-remaining`))
+  if (Number.isNaN(remaining)) return undefined
+  const after = prefix === "x-ratelimit" ? headers.decimal(headers.get(record, "x-ratelimit-reset-after")) : NaN
   const reset = headers.decimal(headers.get(record, `${prefix}-reset`))
-  if (Number.isNaN(remaining) || Number.isNaN(reset)) return undefined
-  const limit = headers.decimal(headers.get(record, `${prefix}-limit`))
-  const resetMillis = reset >= UNIX_TIME_THRESHOLD
-    ? Math.max(0, reset * 1000 - httpDate.serverNow(headers.get(record, "date"), now))
-    : reset * 1000
+  if (Number.isNaN(after) && Number.isNaN(reset)) return undefined
+  const stated = headers.decimal(headers.get(record, `${prefix}-limit`))
+  const limit = Number.isNaN(stated) ? undefined : Math.floor(stated)
+  const policy = prefix === "ratelimit" ? policyFor(policies(record), { limit }) : undefined
   return {
     source: prefix === "ratelimit" ? "ratelimit-reset" : "x-ratelimit-reset",
     remaining: Math.floor(remaining),
-    resetMillis,
-    limit: Number.isNaN(limit) ? undefined : Math.floor(limit),
-    windowMillis: undefined
+    resetMillis: Number.isNaN(after) ? resetMillis(reset, headers.get(record, "date"), now) : Math.ceil(after * 1000),
+    limit: limit ?? policy?.quota,
+    windowMillis: seconds(policy?.window),
+    bucket: namedBucket(record)
   }
 }
 
 /** @internal */
 export const parse = (record: headers.HeaderRecord, now: number): Info | undefined =>
   fromStructured(record) ?? fromTriplet(record, "ratelimit", now) ?? fromTriplet(record, "x-ratelimit", now)
+
+/**
+ * The bucket a response names, without reading the rest: the chosen policy of the IETF `RateLimit` field as
+ * `name` or `name;pk=value` (the partition key as written, a byte sequence `:base64:` in the draft), else
+ * `X-RateLimit-Resource` (GitHub), else `X-RateLimit-Bucket` (Discord). The same as `parse(record).bucket` whenever
+ * `parse` reads something, and usable on any response, even one without remaining or reset.
+ * @internal
+ */
+export const bucketOf = (record: headers.HeaderRecord): string | undefined => {
+  const value = headers.get(record, "ratelimit")
+  if (value !== undefined) {
+    const members = parseMembers(value)
+    if (members !== undefined && members.length > 0 && members.every((m) => m.key === undefined)) {
+      const best = choose(members)
+      if (best !== undefined) {
+        return bucketName(best.name, best.pk ?? policyFor(policies(record), { name: best.name })?.pk)
+      }
+    }
+  }
+  return namedBucket(record)
+}
