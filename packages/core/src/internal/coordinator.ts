@@ -12,10 +12,9 @@ import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type * as Coordinator from "../Coordinator.js"
 import * as state from "./coordinatorState.js"
-import type * as headers from "./headers.js"
 import { InvalidRetryOptions } from "./invalidOptions.js"
 import * as options from "./options.js"
-import * as rateLimit from "./rateLimit.js"
+import * as rateLimitFields from "./rateLimit.js"
 import * as serverHint from "./serverHint.js"
 
 /** @internal */
@@ -203,23 +202,18 @@ const spanEvent = (name: string, attributes: Record<string, unknown>) =>
  */
 export const answerOf = (observed: Coordinator.Observed): state.Answer => {
   const now = observed.receivedAt
-  const info = rateLimit.parse(observed.headers, now)
+  const { hint, rateLimit } = serverHint.read(observed.headers, now)
   const throttled = observed.status === 429 || observed.status === 503
-  const hint = throttled ? serverHint.fromHeaders(observed.headers, now) : undefined
   return {
     status: observed.status,
     receivedAt: now,
-    hintAt: hint === undefined || Duration.toMillis(hint.delay) === 0 ? undefined : hint.at,
-    rateLimit: info === undefined
+    hintAt: !throttled || hint === undefined || Duration.toMillis(hint.delay) === 0 ? undefined : hint.at,
+    rateLimit: rateLimit === undefined
       ? undefined
-      : { remaining: info.remaining, resetAt: now + info.resetMillis, limit: info.limit },
-    bucket: bucketOf(observed.headers)
+      : { remaining: rateLimit.remaining, resetAt: now + rateLimit.resetMillis, limit: rateLimit.limit },
+    bucket: rateLimit?.bucket ?? rateLimitFields.bucketOf(observed.headers)
   }
 }
-
-/** The bucket an answer names (GitHub's resource, Discord's bucket). */
-const bucketOf = (record: headers.HeaderRecord): string | undefined =>
-  record["x-ratelimit-resource"] as string | undefined ?? record["x-ratelimit-bucket"] as string | undefined
 
 const outcomeOf = (exit: Exit.Exit<unknown, unknown>): state.Outcome =>
   exit._tag === "Success" ? "success" : exit.cause._tag === "Interrupt" ? "interrupted" : "failure"
