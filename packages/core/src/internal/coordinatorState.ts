@@ -233,6 +233,8 @@ interface Bucket {
   slowStart: boolean
   /** No request before this instant (inferred rate). */
   nextAt: number
+  /** When the last request of the bucket was sent. */
+  lastSentAt: number
   /** When the server last throttled this bucket without a hint. */
   throttledAt: number
   /** Answers over the last second, to tell a limiter from a failing server and to set a rate from. */
@@ -317,6 +319,7 @@ export class CoordinatorState {
     routeProbe: boolean
   ): Permit {
     if (bucket.rate !== undefined) bucket.nextAt = Math.max(bucket.nextAt, now) + SECOND / bucket.rate
+    bucket.lastSentAt = now
     bucket.inFlight++
     const learn = opener || routeProbe || route === undefined || !route.known || bucket.allowance !== undefined ||
       bucket.rate !== undefined || bucket.ramp < RAMP_ANSWERS || bucket.learnCount++ % LEARN_EVERY === 0
@@ -516,19 +519,22 @@ export class CoordinatorState {
   }
 
   /**
-   * A throttle without a hint. The first sets the rate to what the server accepted over the last second; later ones
-   * cut it to 0.7 of itself, once per request sent after the previous cut.
+   * A throttle without a hint. The first sets the rate to twice what the server accepted over the last second, and
+   * it doubles with each accepted answer (slow start). Later ones cut it, once per request sent after the previous
+   * cut, to 0.7 of itself, or to what the server accepted over the last second if more: a limiter driven past its
+   * rate accepts just its rate.
    */
   private throttle(bucket: Bucket, permit: Permit, now: number): void {
     bucket.throttledAt = now
+    const accepted = bucket.recent.acceptRate(now)
     if (bucket.rate === undefined) {
-      bucket.rate = Math.max(MIN_RATE, bucket.recent.acceptRate(now))
+      bucket.rate = Math.max(MIN_RATE, 2 * accepted)
       bucket.rateMax = bucket.rate
       bucket.slowStart = true
     } else {
       if (permit.sentAt < bucket.rateDecreasedAt) return
       bucket.rateMax = bucket.rate
-      bucket.rate = Math.max(MIN_RATE, bucket.rate * RATE_DECREASE)
+      bucket.rate = Math.max(MIN_RATE, bucket.rate * RATE_DECREASE, Math.min(bucket.rate, accepted))
       bucket.slowStart = false
     }
     bucket.rateDecreasedAt = now
@@ -536,9 +542,9 @@ export class CoordinatorState {
   }
 
   /**
-   * An accepted answer while paced to an inferred rate: in slow start the rate grows by 2 per answer (it triples
-   * each second); after a cut it grows back along a cubic curve (AWS's adaptive retry mode). It is forgotten once
-   * the server has not throttled for a while.
+   * An accepted answer while paced to an inferred rate: in slow start the rate doubles with each answer; after a cut
+   * it grows back along a cubic curve (AWS's adaptive retry mode). The next request may go sooner at the new rate.
+   * The rate is forgotten once the server has not throttled for a while.
    */
   private grow(bucket: Bucket, now: number): void {
     if (now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) {
@@ -547,12 +553,13 @@ export class CoordinatorState {
     }
     const rate = bucket.rate ?? MIN_RATE
     if (bucket.slowStart) {
-      bucket.rate = rate + 2
-      return
+      bucket.rate = 2 * rate
+    } else {
+      const t = (now - bucket.rateDecreasedAt) / SECOND
+      const k = Math.cbrt((bucket.rateMax * (1 - RATE_DECREASE)) / CUBIC_C)
+      bucket.rate = Math.max(rate, CUBIC_C * (t - k) ** 3 + bucket.rateMax)
     }
-    const t = (now - bucket.rateDecreasedAt) / SECOND
-    const k = Math.cbrt((bucket.rateMax * (1 - RATE_DECREASE)) / CUBIC_C)
-    bucket.rate = Math.max(rate, CUBIC_C * (t - k) ** 3 + bucket.rateMax)
+    bucket.nextAt = Math.min(bucket.nextAt, bucket.lastSentAt + SECOND / bucket.rate)
   }
 
   /** Hands back a permit whose answer was not observed. Returns true when held requests may be able to go. */
@@ -677,6 +684,7 @@ export class CoordinatorState {
         rateDecreasedAt: 0,
         slowStart: false,
         nextAt: 0,
+        lastSentAt: 0,
         throttledAt: 0,
         recent: new Recent(),
         learnCount: 0
