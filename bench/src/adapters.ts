@@ -24,6 +24,7 @@ import axiosRetry from "axios-retry"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
@@ -45,16 +46,16 @@ export type Outcome =
   | { readonly kind: "ok"; readonly status: number }
   | { readonly kind: "failed"; readonly status: number }
   | { readonly kind: "exception"; readonly error: string }
+  /** Never sent: its phase's deadline passed before its turn (the harness's, not the library's doing). */
+  | { readonly kind: "not-started" }
 
 export interface Client {
   readonly call: (spec: CallSpec) => Promise<Outcome>
   readonly close: () => Promise<void>
-  /**
-   * Forgets what the client learned of the server during the warm-up (the origin coordinator's knowledge), so
-   * the measured calls start as a client that has never seen the origin. Clients without such state have none.
-   */
-  readonly forget?: () => void
 }
+
+/** Known quotas, per origin (`http://127.0.0.1:<port>`), for the row that is told them. */
+export type ToldLimits = Readonly<Record<string, { readonly requests: number; readonly windowMs: number }>>
 
 export interface Adapter {
   /** Short id, used in tenant names. */
@@ -65,8 +66,13 @@ export interface Adapter {
   readonly packages: ReadonlyArray<string>
   /** The configuration, as one line for RESULTS.md (the comments in `make` say why). */
   readonly config: string
-  /** `workload` is the timed workload the client is made for (none for the overhead rounds). */
-  readonly make: (retry: boolean, workload?: { readonly limit?: { readonly requests: number; readonly windowMs: number } }) => Promise<Client>
+  /** The row is told the quotas (and only runs the workloads whose quota it was told). */
+  readonly told?: boolean
+  /**
+   * Makes one client instance, kept for the whole run as a program keeps its client: every workload goes through
+   * it. `limits` are the quotas a told row is told.
+   */
+  readonly make: (retry: boolean, limits?: ToldLimits) => Promise<Client>
 }
 
 const byStatus = (status: number): Outcome => (status < 400 ? { kind: "ok", status } : { kind: "failed", status })
@@ -92,34 +98,22 @@ type AnyClient = HttpClient.HttpClient.With<unknown, never>
 
 const effectClient = async (
   wrap: (client: HttpClient.HttpClient) => AnyClient,
-  /** When given, the calls run with an origin coordinator made from these options (one per client instance). */
-  coordinator?: (origin: string) => Coordinator.CoordinatorOptions
+  /** When given, the calls run with `Coordinator.layer(options)` provided: one coordinator for the client's life. */
+  coordinator?: Coordinator.CoordinatorOptions
 ): Promise<Client> => {
-  // The base client both Effect rows wrap: @effect/platform-node's undici client, each instance with its own Agent.
-  const runtime = ManagedRuntime.make(NodeHttpClient.layerUndici)
-  const base = await runtime.runtime()
-  const client = wrap(Runtime.runSync(base)(HttpClient.HttpClient))
+  // The base client every Effect row wraps: @effect/platform-node's undici client, each instance with its own Agent.
   // With a coordinator, the calls run in a runtime whose context holds it, as a program that provides
-  // `Coordinator.layer()` runs them. It is made at the first call after a `forget`, so it starts knowing nothing of
-  // the origin; the HTTP client (its connections) stays the same.
-  let current: Runtime.Runtime<HttpClient.HttpClient> | undefined
-  const runtimeFor = (url: string): Runtime.Runtime<HttpClient.HttpClient> => {
-    if (coordinator === undefined) return base
-    current ??= Runtime.provideService(
-      base,
-      Coordinator.Coordinator,
-      Effect.runSync(Coordinator.make(coordinator(new URL(url).origin)))
-    )
-    return current
-  }
+  // `Coordinator.layer()` runs them: one runtime, one coordinator, for every call this client ever makes.
+  const runtime = coordinator === undefined
+    ? ManagedRuntime.make(NodeHttpClient.layerUndici)
+    : ManagedRuntime.make(Layer.merge(NodeHttpClient.layerUndici, Coordinator.layer(coordinator)))
+  const context = await runtime.runtime()
+  const client = wrap(Runtime.runSync(context)(HttpClient.HttpClient))
   return {
-    forget: () => {
-      current = undefined
-    },
     call: async (spec) => {
       let request = HttpClientRequest.make(spec.method)(spec.url, { headers: spec.headers })
       if (spec.body !== undefined) request = HttpClientRequest.bodyText(request, spec.body, "application/json")
-      const exit = await Runtime.runPromiseExit(runtimeFor(spec.url))(
+      const exit = await Runtime.runPromiseExit(context)(
         Effect.flatMap(client.execute(request), (response) => Effect.as(response.text, response.status)),
         { signal: spec.signal }
       )
@@ -155,9 +149,8 @@ const effectRetry: Adapter = {
  * The toolkit with its recommended production settings, where they differ from the defaults: the README's "Herd
  * control" section recommends providing `Coordinator.layer()` with its defaults, which shares one view of each
  * origin between the calls (a shared cooldown, pacing from rate-limit headers, a cautious start, a retry budget).
- * The coordinator is told no limit: it learns the server's from its answers. What it learned during the warm-up
- * (an always-200 tenant of the same origin) is forgotten before the measured calls, so every workload shows it
- * learning from scratch.
+ * The coordinator is told no limit: it learns the server's from its answers. Each client instance has one
+ * coordinator for the whole run, as a long-lived program does: what it learned in one workload is there in the next.
  */
 const effectRetryCoordinated: Adapter = {
   id: "effect-retry-coord",
@@ -165,26 +158,30 @@ const effectRetryCoordinated: Adapter = {
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
   config: "`withStatusRetry()` with `Coordinator.layer()` provided, coordinator defaults (release spread 20 ms, " +
     "cautious start, retry budget 10 % of first attempts + 3 per 10 s), no limit configured: learned from the answers",
-  make: (retry) => effectClient((client) => (retry ? client.pipe(withStatusRetry()) : client), () => ({}))
+  make: (retry) => effectClient((client) => (retry ? client.pipe(withStatusRetry()) : client), {})
 }
 
 /**
- * The same, told the limit in advance (`limits: { [origin]: { requests, window } }`), as a user who knows the
- * API's quota would; only the rate-limit workloads have a limit to tell, the others run as the row above.
+ * The same, told the quotas in advance (`limits: { [origin]: { requests, window } }`), as a user who knows the
+ * API's quota would: the benchmark server's rate-limit quota for its origin, nginx's rate for nginx's. It runs the
+ * workloads whose quota is the one it was told (its told limit is the whole origin's, so the other paths of that
+ * origin would be paced at it too).
  */
 const effectRetryConfigured: Adapter = {
   id: "effect-retry-limit",
   label: "effect-retry + `Coordinator.layer({ limits })`",
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
-  config: "as above, with the rate-limit workloads' quota configured: `limits: { [origin]: { requests: 10, window: " +
-    "\"1 second\" } }` (other workloads: no limit)",
-  make: (retry, workload) =>
+  config: "as above, told the quotas: `limits: { [server origin]: { requests: 40, window: 1000 }, [nginx origin]: " +
+    "{ requests: 10, window: 1000 } }`; runs the rate-limit workloads with that quota and the nginx ones",
+  told: true,
+  make: (retry, limits) =>
     effectClient(
       (client) => (retry ? client.pipe(withStatusRetry()) : client),
-      (origin) =>
-        workload?.limit === undefined
-          ? {}
-          : { limits: { [origin]: { requests: workload.limit.requests, window: workload.limit.windowMs } } }
+      {
+        limits: Object.fromEntries(
+          Object.entries(limits ?? {}).map(([origin, l]) => [origin, { requests: l.requests, window: l.windowMs }])
+        )
+      }
     )
 }
 

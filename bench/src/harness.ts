@@ -1,21 +1,23 @@
 /**
  * Runs workloads: starts the server process, gives every client its tenant, fires the calls with a timeout each,
- * and collects the server's log.
+ * and collects the server's (or nginx's) log.
  */
 import { type ChildProcess, execFile, fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import type { Adapter, CallSpec, Client, Outcome } from "./adapters.js"
 import { describe } from "./adapters.js"
+import type { Nginx } from "./nginx.js"
+import { seeded } from "./rng.js"
 import { analyse, type CallRecord, median, type RunMetrics } from "./metrics.js"
 import { OVERHEAD, type OverheadNumbers } from "./overhead.js"
 import { type Arrival, CALL_ID, type FromServer, now, type Scenario, type ToServer } from "./protocol.js"
-import type { Workload } from "./workloads.js"
+import { type Phase, phaseKey, type PlannedCall, type Workload } from "./workloads.js"
 
 /** Every call is bounded: the library gets an AbortSignal; a library that ignores it is cut off 2 s later. */
 export const CALL_TIMEOUT_MS = 20_000
 const HARD_MARGIN_MS = 2_000
 /** The whole run is stopped after this long, whatever it is doing (main.ts). */
-export const WATCHDOG_MS = 240_000
+export const WATCHDOG_MS = 480_000
 
 // Distributive Omit, so each message keeps its own fields.
 type Request = ToServer extends infer M ? M extends ToServer ? Omit<M, "seq"> : never : never
@@ -103,6 +105,7 @@ export const runCall = async (client: Client, spec: Omit<CallSpec, "signal">): P
   }
 }
 
+/** One client's run of one phase of a workload. */
 export interface ClientRun {
   readonly adapter: Adapter
   readonly tenant: string
@@ -113,90 +116,190 @@ export interface ClientRun {
 }
 
 /**
- * Runs the repeats of one workload side by side, every client of every repeat against its own tenant, each with
- * its own client instance. Their starts are spread over the first second (repeat r, client i at
- * `r * 1000 / repeats + i * 1000 / (repeats * clients)` ms), so that no two tenants' herds (a rate-limit window
- * opening, a backoff wave) reach the server in the same instant. A workload that needs a whole second
- * (maintenance: an HTTP-date has no milliseconds) starts each repeat on its own whole second, its clients together.
+ * One program per repeat: a client instance per adapter (`undefined` where the adapter is left out), made once and
+ * kept for the whole run, so that a coordinator keeps what it learned from one workload to the next.
+ */
+export interface Lane {
+  readonly repeat: number
+  readonly seed: number
+  readonly clients: ReadonlyArray<Client | undefined>
+}
+
+export interface Targets {
+  readonly server: ServerHandle
+  readonly nginx?: Nginx | undefined
+}
+
+/**
+ * Runs calls (all at once, or through a pool of `concurrency` workers, which starts none past `deadlineMs`); each
+ * after its `after` delay.
+ */
+const runPlanned = async (
+  planned: ReadonlyArray<PlannedCall>,
+  concurrency: number | undefined,
+  deadlineMs: number | undefined,
+  run: (call: PlannedCall, index: number) => Promise<CallRecord>,
+  notStarted: (call: PlannedCall, index: number) => CallRecord
+): Promise<{ readonly done: Array<CallRecord>; readonly background: Array<Promise<CallRecord>> }> => {
+  const phaseStart = now()
+  const one = async (call: PlannedCall, index: number) => {
+    if (call.after !== undefined) await sleepUntil(phaseStart + call.after)
+    return run(call, index)
+  }
+  const background = planned.flatMap((call, i) => (call.background === true ? [one(call, i)] : []))
+  const foreground = planned.map((call, i) => ({ call, i })).filter(({ call }) => call.background !== true)
+  if (concurrency === undefined) {
+    return { done: await Promise.all(foreground.map(({ call, i }) => one(call, i))), background }
+  }
+  const done: Array<CallRecord> = []
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(concurrency, foreground.length) }, async () => {
+    while (next < foreground.length) {
+      const { call, i } = foreground[next++]!
+      done.push(deadlineMs !== undefined && now() - phaseStart > deadlineMs ? notStarted(call, i) : await one(call, i))
+    }
+  }))
+  return { done, background }
+}
+
+/**
+ * Runs one workload in every lane, side by side: each lane's clients against tenants of their own, their starts
+ * spread over the first second and never on a whole second (lane r, client i at a random point of its own slot of
+ * `1000 / participants` ms), so that no two tenants' herds reach the server in the same instant and no rate-limit
+ * window starts on a whole second. The phases run in step: a phase starts when every client has finished the one
+ * before; a `solo` phase runs one client at a time. Answers the runs per phase key, [repeat][adapter].
  */
 export const runWorkload = async (
-  server: ServerHandle,
+  targets: Targets,
   workload: Workload,
   adapters: ReadonlyArray<Adapter>,
-  seeds: ReadonlyArray<number>,
+  lanes: ReadonlyArray<Lane>,
   /** A run that is not measured (the warm-up pass): its tenants' prefix, and how many of the calls it makes. */
   unmeasured?: { readonly prefix: string; readonly calls: number }
-): Promise<ReadonlyArray<ReadonlyArray<ClientRun>>> => {
-  const repeats = seeds.length
-  const clients = await Promise.all(
-    seeds.map(() => Promise.all(adapters.map((adapter) => adapter.make(true, workload))))
+): Promise<ReadonlyMap<string, ReadonlyArray<ReadonlyArray<ClientRun | undefined>>>> => {
+  const { server, nginx } = targets
+  const base = workload.target === "nginx" ? nginx?.base : server.base
+  if (base === undefined) throw new Error(`${workload.id}: no nginx`)
+  const participants = lanes.flatMap((lane) =>
+    adapters.flatMap((adapter, i) => {
+      const client = lane.clients[i]
+      return client === undefined || (adapter.told === true && !workload.told) ? [] : [{ lane, adapter, i, client }]
+    })
   )
-  try {
-    // Warm-up, not measured: each client instance first makes as many concurrent requests as the workload has
-    // calls, to an always-200 tenant, so that connection set-up and JIT compilation are not part of the numbers
-    // (a service's client is warm; and cold clients starting together slow each other down).
-    await Promise.all(clients.flatMap((row, r) =>
-      row.map(async (client, i) => {
-        const tenant = `${unmeasured?.prefix ?? ""}warm-up.${workload.id}.r${r + 1}.${adapters[i]!.id}`
-        await server.open(tenant, { kind: "ok" })
-        await Promise.all(workload.calls().map((_, k) =>
-          runCall(client, {
-            url: `${server.base}/t/${tenant}/items/${k}`,
-            method: "GET",
-            headers: { [CALL_ID]: `${tenant}.${k}` }
-          })
-        ))
+  // The whole second at least 300 ms from now, then one slot per participant, a random point of it.
+  const first = Math.ceil((now() + 300) / 1000) * 1000
+  const slot = 1000 / participants.length
+  const random = seeded(lanes[0]?.seed ?? 1)
+  const plans = participants.map((p, k) => ({ ...p, start: first + (k + 0.1 + 0.8 * random()) * slot }))
+  interface Done {
+    readonly repeat: number
+    readonly adapter: number
+    readonly phase: Phase
+    readonly tenant: string
+    readonly scenario: Scenario
+    readonly start: number
+    readonly calls: Array<CallRecord>
+  }
+  const finished: Array<Done> = []
+  const background: Array<Promise<CallRecord>> = []
+  const runPhase = async (plan: (typeof plans)[number], phase: Phase, k: number) => {
+    const tenant = `${unmeasured?.prefix ?? ""}${workload.id}.${phase.id}.r${plan.lane.repeat + 1}.${plan.adapter.id}`
+    const start = k === 0 ? plan.start : now()
+    const scenario = phase.scenario(start, plan.lane.seed)
+    if (workload.target === "server") await server.open(tenant, scenario)
+    if (k === 0) await sleepUntil(plan.start)
+    const planned = phase.calls().slice(0, unmeasured?.calls)
+    const record = (call: PlannedCall, id: string, began: number, outcome: Outcome): CallRecord => ({
+      call: id,
+      group: call.group,
+      start: began,
+      end: now(),
+      outcome,
+      ...(call.background === true ? { background: true } : {})
+    })
+    const ran = await runPlanned(
+      planned,
+      phase.concurrency,
+      phase.deadlineMs,
+      async (call, index) => {
+        const id = `${tenant}.${index}`
+        const began = now()
+        const outcome = await runCall(plan.client, {
+          url: `${base}/t/${tenant}${call.path}`,
+          method: call.method,
+          headers: { ...call.headers, [CALL_ID]: id },
+          ...(call.body === undefined ? {} : { body: call.body })
+        })
+        return record(call, id, began, outcome)
+      },
+      (call, index) => record(call, `${tenant}.${index}`, now(), { kind: "not-started" })
+    )
+    const done: Done = { repeat: plan.lane.repeat, adapter: plan.i, phase, tenant, scenario, start, calls: ran.done }
+    finished.push(done)
+    // A call the server parked runs on in the background; it is bounded like every call.
+    background.push(...ran.background.map((p) =>
+      p.then((call) => {
+        done.calls.push(call)
+        return call
       })
     ))
-    // What a client learned of the server in the warm-up (an always-200 tenant) is not what it would know of a
-    // rate-limited API it had never called: start the measured calls from scratch.
-    for (const client of clients.flat()) client.forget?.()
-    // The whole second at least 300 ms from now (time to open the tenants).
-    const base = Math.ceil((now() + 300) / 1000) * 1000
-    const slot = 1000 / (repeats * adapters.length)
-    const plans = seeds.flatMap((seed, r) =>
-      adapters.map((adapter, i) => {
-        const start = workload.align === "second" ? base + r * 1000 : base + (r * adapters.length + i) * slot
-        const tenant = `${unmeasured?.prefix ?? ""}${workload.id}.r${r + 1}.${adapter.id}`
-        return { repeat: r, adapter, client: clients[r]![i]!, start, tenant, scenario: workload.scenario(start, seed) }
-      })
-    )
-    await Promise.all(plans.map((plan) => server.open(plan.tenant, plan.scenario)))
-    const records = await Promise.all(plans.map(async (plan) => {
-      await sleepUntil(plan.start)
-      const calls = workload.calls().slice(0, unmeasured?.calls)
-      return Promise.all(calls.map(async (planned, i): Promise<CallRecord> => {
-        const call = `${plan.tenant}.${i}`
-        const start = now()
-        const outcome = await runCall(plan.client, {
-          url: `${server.base}/t/${plan.tenant}${planned.path}`,
-          method: planned.method,
-          headers: { ...planned.headers, [CALL_ID]: call },
-          ...(planned.body === undefined ? {} : { body: planned.body })
-        })
-        return { call, group: planned.group, start, end: now(), outcome }
-      }))
-    }))
-    const logs = await server.dump(plans.map((plan) => plan.tenant))
-    const out = seeds.map((): Array<ClientRun> => [])
-    plans.forEach((plan, i) => {
-      const arrivals = logs[plan.tenant] ?? []
-      const calls = records[i]!
-      const firstStart = Math.min(...calls.map((c) => c.start))
-      const idealMs = workload.idealMs?.(firstStart, plan.scenario)
-      out[plan.repeat]!.push({
-        adapter: plan.adapter,
-        tenant: plan.tenant,
-        start: firstStart,
-        arrivals,
-        calls,
-        metrics: analyse(arrivals, calls, workload.need, idealMs)
-      })
-    })
-    return out
-  } finally {
-    await Promise.all(clients.flat().map((client) => client.close().catch(() => {})))
   }
+  for (const [k, phase] of workload.phases.entries()) {
+    if (phase.solo === true && k > 0) {
+      for (const plan of plans) await runPhase(plan, phase, k)
+    } else {
+      await Promise.all(plans.map((plan) => runPhase(plan, phase, k)))
+    }
+  }
+  await Promise.all(background)
+  const logs = workload.target === "server"
+    ? await server.dump(finished.map((d) => d.tenant))
+    : nginx!.arrivals()
+  const out = new Map<string, Array<Array<ClientRun | undefined>>>()
+  for (const phase of workload.phases) {
+    out.set(phaseKey(workload, phase), lanes.map(() => adapters.map(() => undefined)))
+  }
+  for (const d of finished) {
+    const arrivals = logs[d.tenant] ?? []
+    const firstStart = Math.min(...d.calls.map((c) => c.start))
+    const idealMs = d.phase.idealMs?.(firstStart, d.scenario)
+    out.get(phaseKey(workload, d.phase))![lanes.findIndex((l) => l.repeat === d.repeat)]![d.adapter] = {
+      adapter: adapters[d.adapter]!,
+      tenant: d.tenant,
+      start: firstStart,
+      arrivals,
+      calls: d.calls,
+      metrics: analyse(arrivals, d.calls, d.phase.need, idealMs)
+    }
+  }
+  return out
+}
+
+/**
+ * Warms every client up, not measured: `calls` concurrent requests (the most calls a workload sends at once), to an
+ * always-200 tenant of each origin, so that connection set-up and JIT compilation are not part of the numbers (a
+ * service's client is warm). It is the same origin the workloads use: a program has called it before. The row told
+ * the quotas sends a few only: its coordinator paces every request to those origins at the quota it was told.
+ */
+export const warmUp = async (targets: Targets, adapters: ReadonlyArray<Adapter>, lanes: ReadonlyArray<Lane>, calls: number) => {
+  await Promise.all(lanes.flatMap((lane) =>
+    adapters.map(async (adapter, i) => {
+      const client = lane.clients[i]
+      if (client === undefined) return
+      const tenant = `warm-up.r${lane.repeat + 1}.${adapter.id}`
+      await targets.server.open(tenant, { kind: "ok" })
+      const bases = [targets.server.base, ...(targets.nginx === undefined ? [] : [targets.nginx.base])]
+      for (const base of bases) {
+        await Promise.all(Array.from({ length: adapter.told === true ? 5 : calls }, (_, k) =>
+          runCall(client, {
+            url: `${base}/t/${tenant}/ok/${k}`,
+            method: "GET",
+            headers: { [CALL_ID]: `${tenant}.${base}.${k}` }
+          })
+        ))
+      }
+    })
+  ))
 }
 
 export interface OverheadResult extends OverheadNumbers {

@@ -13,6 +13,16 @@
  *   `gc()`, divided by MEMORY_BATCH; median of MEMORY_SAMPLES batches; a batch during which V8 collected anyway is
  *   measured again.
  *
+ * - `micro.js origins <count>` (with `--expose-gc`): the coordinator's own admit/observe path, without HTTP:
+ *   `Coordinator.make()` with its defaults, then requests spread over `count` distinct origins (`unsafeAdmit`, or
+ *   `admit` when it holds, then `observe` with a synthetic 200 carrying `X-RateLimit-*`); ns per request (median of
+ *   ORIGIN_ROUNDS rounds of ORIGIN_REQUESTS requests, after one round that touches every origin; a round stops
+ *   after ORIGIN_ROUND_MS, however far it got) and the heap the coordinator holds after `gc()`;
+ * - `micro.js waiting <sleep | alone | coordinated>` (with `--expose-gc`): WAITING_CALLS calls parked by a
+ *   `Retry-After: 5` (a synthetic client answers 429 to every request) through `withStatusRetry()`, alone or with
+ *   one coordinator, or as many bare `Effect.sleep("5 seconds")` fibers: heap after `gc()` while they wait, minus
+ *   the heap before, per call.
+ *
  * Prints one JSON line on stdout.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -20,6 +30,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Coordinator } from "@effect-retry/core"
 import { withStatusRetry } from "@effect-retry/platform"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import { PerformanceObserver } from "node:perf_hooks"
 import { Bench } from "tinybench"
@@ -130,8 +141,126 @@ const memory = async (): Promise<ReadonlyArray<MicroMemory>> => {
   return rows
 }
 
+export const ORIGIN_REQUESTS = 200_000
+const ORIGIN_ROUNDS = 3
+/** Every round (and the first, touching every origin) stops after this long, whatever it has done. */
+const ORIGIN_ROUND_MS = 1_500
+export const WAITING_CALLS = 10_000
+/** How long after the calls start the heap is read (they wait 5 s: all are parked by then). */
+const WAITING_SETTLE_MS = 1_500
+
+export interface MicroOrigins {
+  readonly origins: number
+  readonly nsPerRequest: number
+  /** The heap the coordinator holds after the rounds, after `gc()`, in MB. */
+  readonly heapMB: number
+  /** How many origins it holds state for (its `size`). */
+  readonly held: number
+  /** Requests timed (a round stops early past ORIGIN_ROUND_MS) and origins touched in the first round. */
+  readonly requests: number
+  readonly touched: number
+}
+
+export interface MicroWaiting {
+  readonly mode: string
+  readonly calls: number
+  /** Requests the synthetic server answered while the calls waited. */
+  readonly answered: number
+  readonly kbPerCall: number
+}
+
+const collect = () => {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) throw new Error("micro.js needs --expose-gc")
+  gc()
+  gc()
+}
+
+const originsBench = async (count: number): Promise<MicroOrigins> => {
+  const names = Array.from({ length: count }, (_, i) => `https://o${i}.example.test`)
+  const order = Array.from({ length: ORIGIN_REQUESTS }, (_, i) => names[(i * 7919) % count]!)
+  const headers = {
+    "x-ratelimit-limit": "1000",
+    "x-ratelimit-remaining": "999",
+    "x-ratelimit-reset": String(Math.ceil(Date.now() / 1000) + 3600)
+  }
+  collect()
+  const before = process.memoryUsage().heapUsed
+  const coordinator = Effect.runSync(Coordinator.make())
+  // The synchronous fast path where this coordinator has one; `admit` otherwise, and when it would hold.
+  const fast = (coordinator as { readonly unsafeAdmit?: Coordinator.Coordinator["unsafeAdmit"] }).unsafeAdmit
+  let next = 0
+  /** Requests to `origins[next...]`, at most `limit` of them and for at most ORIGIN_ROUND_MS: how many it made. */
+  const round = (origins: ReadonlyArray<string>, limit: number) =>
+    Effect.gen(function*() {
+      const began = performance.now()
+      let done = 0
+      while (done < limit) {
+        const origin = origins[next++ % origins.length]!
+        const at = Date.now()
+        const permit = fast?.(origin, true, at) ?? (yield* coordinator.admit(origin, true))
+        yield* coordinator.observe(permit, { status: 200, headers, receivedAt: at })
+        done++
+        if ((done & 255) === 0 && performance.now() - began > ORIGIN_ROUND_MS) break
+      }
+      return done
+    })
+  const touched = await Effect.runPromise(round(names, names.length))
+  next = 0
+  const times: Array<number> = []
+  let requests = 0
+  for (let r = 0; r < ORIGIN_ROUNDS; r++) {
+    const began = performance.now()
+    const done = await Effect.runPromise(round(order, order.length))
+    times.push(((performance.now() - began) * 1e6) / done)
+    requests += done
+  }
+  collect()
+  const heapMB = (process.memoryUsage().heapUsed - before) / 2 ** 20
+  return { origins: count, nsPerRequest: median(times), heapMB, held: Effect.runSync(coordinator.size), requests, touched }
+}
+
+const waitingBench = async (mode: string): Promise<MicroWaiting> => {
+  let answered = 0
+  const throttled = HttpClient.make((request) =>
+    Effect.sync(() => {
+      answered++
+      return HttpClientResponse.fromWeb(request, new Response(null, { status: 429, headers: { "retry-after": "5" } }))
+    })
+  ).pipe(withStatusRetry())
+  const coordinator = Effect.runSync(Coordinator.make())
+  const urls = Array.from({ length: WAITING_CALLS }, (_, i) => `http://127.0.0.1/items/${i}`)
+  const call = (url: string): Effect.Effect<unknown, unknown> => {
+    switch (mode) {
+      case "sleep":
+        return Effect.sleep("5 seconds")
+      case "alone":
+        return throttled.get(url)
+      case "coordinated":
+        return Effect.provideService(throttled.get(url), Coordinator.Coordinator, coordinator)
+      default:
+        throw new Error(`micro.js waiting: unknown mode ${mode}`)
+    }
+  }
+  const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = new Array(WAITING_CALLS)
+  collect()
+  const before = process.memoryUsage().heapUsed
+  for (let i = 0; i < WAITING_CALLS; i++) fibers[i] = Effect.runFork(call(urls[i]!))
+  await new Promise((resolve) => setTimeout(resolve, WAITING_SETTLE_MS))
+  collect()
+  const after = process.memoryUsage().heapUsed
+  // The calls are left waiting: the process exits once this is printed.
+  return { mode, calls: WAITING_CALLS, answered, kbPerCall: (after - before) / 1024 / WAITING_CALLS }
+}
+
 const mode = process.argv[2]
 if (mode === "time") process.stdout.write(JSON.stringify({ batch: BATCH, row: await time(Number(process.argv[3])) }) + "\n")
 else if (mode === "memory") process.stdout.write(JSON.stringify({ batch: MEMORY_BATCH, rows: await memory() }) + "\n")
 else if (mode === "count") process.stdout.write(JSON.stringify({ count: CLIENTS.length }) + "\n")
-else throw new Error("usage: micro.js time <index> | memory | count")
+else if (mode === "origins") process.stdout.write(JSON.stringify(await originsBench(Number(process.argv[3]))) + "\n")
+else if (mode === "waiting") {
+  process.stdout.write(JSON.stringify(await waitingBench(process.argv[3] ?? "")) + "\n")
+  // Whatever timers the interrupted calls left are not waited for.
+  process.exit(0)
+}
+else throw new Error("usage: micro.js time <index> | memory | count | origins <count> | waiting <sleep | alone | coordinated>")

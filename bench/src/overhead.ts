@@ -17,7 +17,7 @@ import { median } from "./metrics.js"
 import { CALL_ID, now } from "./protocol.js"
 
 /** Per pass and client: `warmUp` pairs of GETs, then `pairs` measured pairs; `passes` fresh processes. */
-export const OVERHEAD = { pairs: 1_200, warmUp: 200, passes: 3 } as const
+export const OVERHEAD = { pairs: 400, warmUp: 100, passes: 3 } as const
 
 export interface OverheadNumbers {
   /** Median request, in microseconds. */

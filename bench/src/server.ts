@@ -31,34 +31,62 @@ interface Tenant {
 }
 
 const rateLimit = (scenario: Extract<Scenario, { kind: "rate-limit" }>) => {
-  let window = -1
+  let windowStart = Number.NEGATIVE_INFINITY
   let used = 0
+  const seconds = scenario.windowMs / 1000
   return ({ at }: Request): Reply => {
-    const current = Math.max(0, Math.floor((at - scenario.start) / scenario.windowMs))
-    if (current !== window) {
-      window = current
+    if (scenario.windows === "fixed") {
+      const current = scenario.start + Math.floor((at - scenario.start) / scenario.windowMs) * scenario.windowMs
+      if (current !== windowStart) {
+        windowStart = current
+        used = 0
+      }
+    } else if (at >= windowStart + scenario.windowMs) {
+      // express-rate-limit / @fastify/rate-limit memory stores: the window starts with the first request after expiry.
+      windowStart = at
       used = 0
     }
-    const resetAt = scenario.start + (current + 1) * scenario.windowMs
-    // Whole seconds, rounded up: the instant told is never before the window really resets.
+    const resetAt = windowStart + scenario.windowMs
+    // Whole seconds, rounded up, as real servers send them: the instant told is never before the window resets.
     const resetIn = Math.max(1, Math.ceil((resetAt - at) / 1000))
-    const headers: Record<string, string> = {
-      "x-ratelimit-limit": String(scenario.limit),
-      "x-ratelimit-remaining": String(Math.max(0, scenario.limit - used - 1)),
-      "x-ratelimit-reset": String(resetIn)
+    const resetEpoch = Math.ceil(resetAt / 1000)
+    const allowed = used < scenario.limit
+    if (allowed) used++
+    const remaining = String(Math.max(0, scenario.limit - used))
+    const headers: Record<string, string> = {}
+    let told: { readonly at: number; readonly hint: string }
+    switch (scenario.headers) {
+      case "retry-after":
+      case "x-ratelimit": {
+        headers["x-ratelimit-limit"] = String(scenario.limit)
+        headers["x-ratelimit-remaining"] = remaining
+        headers["x-ratelimit-reset"] = String(resetEpoch)
+        told = { at: resetEpoch * 1000, hint: "x-ratelimit-reset" }
+        if (scenario.headers === "retry-after" && !allowed) {
+          headers["retry-after"] = String(resetIn)
+          // Of the two instants told, the earlier: a request after either one is not early.
+          if (at + resetIn * 1000 < told.at) told = { at: at + resetIn * 1000, hint: "retry-after" }
+        }
+        break
+      }
+      case "ratelimit": {
+        headers["ratelimit"] = `"default";r=${remaining};t=${resetIn}`
+        headers["ratelimit-policy"] = `"default";q=${scenario.limit};w=${seconds}`
+        told = { at: at + resetIn * 1000, hint: "ratelimit" }
+        break
+      }
+      case "draft-6": {
+        headers["ratelimit-limit"] = String(scenario.limit)
+        headers["ratelimit-remaining"] = remaining
+        headers["ratelimit-reset"] = String(resetIn)
+        headers["ratelimit-policy"] = `${scenario.limit};w=${seconds}`
+        if (!allowed) headers["retry-after"] = String(resetIn)
+        told = { at: at + resetIn * 1000, hint: allowed ? "ratelimit-reset" : "retry-after" }
+        break
+      }
     }
-    if (used < scenario.limit) {
-      used++
-      return { status: 200, headers }
-    }
-    headers["x-ratelimit-remaining"] = "0"
-    if (scenario.retryAfter) headers["retry-after"] = String(resetIn)
-    return {
-      status: 429,
-      headers,
-      toldAt: at + resetIn * 1000,
-      hint: scenario.retryAfter ? "retry-after" : "x-ratelimit-reset"
-    }
+    if (allowed) return { status: 200, headers }
+    return { status: 429, headers, toldAt: told.at, hint: told.hint }
   }
 }
 
@@ -89,11 +117,21 @@ const handler = (scenario: Scenario): ((request: Request) => Reply) => {
     case "permanent":
       return ({ path }) => ({ status: Number(/\/status\/(\d{3})/.exec(path)?.[1] ?? 400) })
     case "post":
-      return ({ attempt, method }) => ({ status: method !== "POST" ? 405 : attempt === 1 ? 503 : 200 })
+      return ({ attempt, method }) => ({ status: method !== "POST" ? 405 : attempt === 1 ? 503 : 201 })
     case "ok":
       return () => ({ status: 200 })
     case "dead":
       return () => ({ status: 503 })
+    case "held":
+      return ({ at, path }) =>
+        path.startsWith("/held")
+          ? {
+            status: 429,
+            headers: { "retry-after": String(scenario.seconds) },
+            toldAt: at + scenario.seconds * 1000,
+            hint: "retry-after"
+          }
+          : { status: 200 }
   }
 }
 
@@ -123,6 +161,7 @@ const server = http.createServer((req, res) => {
     const reply = tenant.handle({ at, method, path: match![2] ?? "/", attempt })
     const arrival: Arrival = {
       at,
+      sentAt: now(),
       call,
       attempt,
       method,
