@@ -187,8 +187,6 @@ const originsBench = async (count: number): Promise<MicroOrigins> => {
   collect()
   const before = process.memoryUsage().heapUsed
   const coordinator = Effect.runSync(Coordinator.make())
-  // The synchronous fast path where this coordinator has one; `admit` otherwise, and when it would hold.
-  const fast = (coordinator as { readonly unsafeAdmit?: Coordinator.Coordinator["unsafeAdmit"] }).unsafeAdmit
   let next = 0
   /** Requests to `origins[next...]`, at most `limit` of them and for at most ORIGIN_ROUND_MS: how many it made. */
   const round = (origins: ReadonlyArray<string>, limit: number) =>
@@ -198,8 +196,10 @@ const originsBench = async (count: number): Promise<MicroOrigins> => {
       while (done < limit) {
         const origin = origins[next++ % origins.length]!
         const at = Date.now()
-        const permit = fast?.(origin, true, at) ?? (yield* coordinator.admit(origin, true))
-        yield* coordinator.observe(permit, { status: 200, headers, receivedAt: at })
+        yield* coordinator.withPermit(
+          { method: "GET", url: `${origin}/items`, headers: {}, attempt: "first" },
+          (permit) => coordinator.observe(permit, { status: 200, headers, receivedAt: at })
+        )
         done++
         if ((done & 255) === 0 && performance.now() - began > ORIGIN_ROUND_MS) break
       }
