@@ -9,8 +9,10 @@ import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import type * as headers from "./internal/headers.js"
+import * as redact from "./internal/redact.js"
 import * as serverHint from "./internal/serverHint.js"
 import * as internal from "./internal/statusError.js"
+import type * as Redaction from "./Redaction.js"
 import type * as ServerHint from "./ServerHint.js"
 import * as StatusPolicy from "./StatusPolicy.js"
 
@@ -94,9 +96,9 @@ export interface StatusErrorFields {
   readonly kind: "throttled" | "transient" | "permanent"
   /** The request method. */
   readonly method: string
-  /** The request URL, without any `user:password@`. */
+  /** The request URL, without any `user:password@`, the values of secret query parameters redacted. */
   readonly url: string
-  /** The response headers, lower-case names, credentials redacted. */
+  /** The response headers, lower-case names, credentials redacted (and the URLs of Location, Link...). */
   readonly headers: Readonly<Record<string, string>>
   /** For retryable statuses, when the server asked the client to come back and which header said so. */
   readonly retryAfter: Option.Option<ServerHint.ServerHint>
@@ -570,7 +572,8 @@ export interface ResponseLike {
  *
  * const options: StatusError.FromResponseOptions = {
  *   policy: StatusPolicy.defaultPolicy,
- *   redactHeaders: ["authorization", "set-cookie", "x-session"]
+ *   redactHeaders: ["authorization", "set-cookie", "x-session"],
+ *   redactQueryParams: ["session_id"]
  * }
  * ```
  *
@@ -581,16 +584,21 @@ export interface FromResponseOptions {
   /** Which statuses are retried. Default: `StatusPolicy.defaultPolicy`. */
   readonly policy?: StatusPolicy.StatusPolicy
   /**
-   * More header names whose values are replaced by `<redacted>`, in any case; they add to the ones always
-   * redacted: authorization, proxy-authorization, cookie, set-cookie, x-api-key, x-auth-token.
+   * More header names (any case) or patterns whose values are replaced by `<redacted>`; they add to
+   * `Redaction.defaultHeaders` (authorization, cookie, set-cookie, x-api-key, x-amz-security-token...).
    */
-  readonly redactHeaders?: ReadonlyArray<string>
+  readonly redactHeaders?: ReadonlyArray<Redaction.HeaderName>
+  /** More query parameter names (any case) whose values are redacted in URLs; they add to `Redaction.defaultQueryParams`. */
+  readonly redactQueryParams?: ReadonlyArray<string>
+  /** Rules already built with `Redaction.make`; when given, `redactHeaders` and `redactQueryParams` are not read. */
+  readonly redaction?: Redaction.Redactor
 }
 
-const redactedNames = (extra: ReadonlyArray<string> | undefined): ReadonlyArray<string> =>
-  extra === undefined || extra.length === 0
-    ? internal.DEFAULT_REDACTED_HEADERS
-    : [...internal.DEFAULT_REDACTED_HEADERS, ...extra.map((name) => name.toLowerCase())]
+const rulesOf = (options: FromResponseOptions | undefined): redact.Redactor =>
+  options?.redaction ??
+    (options?.redactHeaders === undefined && options?.redactQueryParams === undefined
+      ? redact.defaults
+      : redact.make(options.redactHeaders, options.redactQueryParams))
 
 /**
  * Turns a failed response into its typed error, or `None` when the status is not a failure (below 400).
@@ -623,6 +631,7 @@ export const fromResponse = (response: ResponseLike, options?: FromResponseOptio
   const receivedAt = response.receivedAt ?? Date.now()
   const hint = outcome === "permanent" ? undefined : serverHint.fromHeaders(response.headers, receivedAt)
   const Class = CLASSES[response.status] ?? (outcome === "permanent" ? PermanentStatus : RetryableStatus)
+  const rules = rulesOf(options)
   return Option.some(
     new Class({
       status: response.status,
@@ -631,8 +640,8 @@ export const fromResponse = (response: ResponseLike, options?: FromResponseOptio
         ? "throttled"
         : outcome,
       method: response.method,
-      url: internal.redactUrl(response.url),
-      headers: internal.redactHeaders(response.headers, redactedNames(options?.redactHeaders)),
+      url: redact.url(response.url, rules),
+      headers: redact.headers(response.headers, rules),
       retryAfter: Option.fromNullable(hint),
       receivedAt,
       attempts: 1,

@@ -34,6 +34,13 @@ export * as HttpDate from "./HttpDate.js"
 export * as RateLimit from "./RateLimit.js"
 
 /**
+ * Redaction: the rules that keep credentials out of errors, log lines and spans.
+ *
+ * @since 0.1.0
+ */
+export * as Redaction from "./Redaction.js"
+
+/**
  * The `Retry-After` response header.
  *
  * @since 0.1.0

@@ -1,4 +1,4 @@
-import { StatusError, StatusPolicy } from "@effect-retry/core"
+import { Redaction, StatusError, StatusPolicy } from "@effect-retry/core"
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -267,4 +267,55 @@ describe("StatusError in Effect", () => {
       }))
       expect(failure).toBe(error)
     }))
+})
+
+describe("StatusError: secrets never reach a field, the message or the JSON", () => {
+  const SECRET = "s3cr3t-value"
+  const leaks = (error: StatusError.StatusError): ReadonlyArray<string> =>
+    [String(error), error.message, JSON.stringify(error), JSON.stringify(error.headers), error.url].filter((text) =>
+      text.includes(SECRET)
+    )
+
+  it("redacts query tokens, x-amz-security-token and a signed Location by default", () => {
+    const error = Option.getOrThrow(StatusError.fromResponse(response(503, {
+      "x-amz-security-token": SECRET,
+      location: `https://cdn.test/f?X-Amz-Signature=${SECRET}`,
+      "retry-after": "1"
+    }, { url: `https://me:${SECRET}@api.test/items?token=${SECRET}&page=2` })))
+    expect(error.url).toBe("https://<redacted>@api.test/items?token=<redacted>&page=2")
+    expect(error.headers["x-amz-security-token"]).toBe("<redacted>")
+    expect(error.headers["location"]).toBe("https://cdn.test/f?X-Amz-Signature=<redacted>")
+    expect(leaks(error)).toStrictEqual([])
+    expect(leaks(StatusError.withStop(error, 3, "attempts"))).toStrictEqual([])
+  })
+
+  it("redactQueryParams adds query parameters; redaction takes rules built once", () => {
+    const url = `https://api.test/items?session_id=${SECRET}`
+    const byOption = Option.getOrThrow(StatusError.fromResponse(response(500, {}, { url }), { redactQueryParams: ["session_id"] }))
+    expect(byOption.url).toBe("https://api.test/items?session_id=<redacted>")
+    const rules = Redaction.make({ headers: ["x-session"], queryParams: ["session_id"] })
+    const byRules = Option.getOrThrow(
+      StatusError.fromResponse(response(500, { "x-session": SECRET }, { url }), { redaction: rules })
+    )
+    expect([byRules.url, byRules.headers["x-session"]]).toStrictEqual([
+      "https://api.test/items?session_id=<redacted>",
+      "<redacted>"
+    ])
+  })
+
+  it("an error built by hand is redacted with the default rules too", () => {
+    const error = new StatusError.NotFound({
+      status: 404,
+      kind: "permanent",
+      method: "GET",
+      url: `https://u:${SECRET}@api.test/x?access_token=${SECRET}`,
+      headers: { authorization: SECRET, "x-request-id": "r1" },
+      retryAfter: Option.none(),
+      receivedAt: 0,
+      attempts: 1,
+      stopReason: Option.none()
+    })
+    expect(leaks(error)).toStrictEqual([])
+    expect(error.headers).toStrictEqual({ authorization: "<redacted>", "x-request-id": "r1" })
+  })
 })

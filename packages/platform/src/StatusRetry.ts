@@ -42,10 +42,11 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
   /** Which statuses are retried. Default: `StatusPolicy.defaultPolicy` (the status table). */
   readonly policy?: StatusPolicy.StatusPolicy
   /**
-   * How long one attempt may wait for its response headers before it counts as a transient failure (a
-   * `RequestError` with reason "Transport"), so a hung server costs one attempt, not the whole call. Recommended in
-   * production (10 seconds is a good start). Each attempt then runs in a fiber of its own, which costs a few
-   * microseconds per request: hence off by default. Default: none.
+   * How long one attempt may take, its body included under `readBody`, before it is cut and counts as a transient
+   * failure (a `RequestError` with reason "Transport"), so a hung server costs one attempt, not the whole call.
+   * Every attempt is bounded by the call's `budget` anyway (the budget is a deadline); this bound costs nothing more.
+   * It is off by default because a slow but valid answer to a request that cannot be re-sent (a POST) would be lost:
+   * set it (10 seconds is a good start) for calls whose answers come fast. Default: none.
    */
   readonly attemptTimeout?: Duration.DurationInput
   /**
@@ -54,7 +55,7 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
    * an `Idempotency-Key` header (and then a 409, "same key still in flight", is transient). A failure that proves
    * the request never left (connection refused, DNS) is retried for any method.
    */
-  readonly methods?: Iterable<string>
+  readonly methods?: ReadonlyArray<string> | ReadonlySet<string>
   /**
    * Adds an `Idempotency-Key` header to POST and PATCH requests that have none, one per logical call, the same on
    * every attempt: `true` for a random UUID, or a function that makes a key. Default: `false`.
@@ -62,22 +63,72 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
   readonly idempotencyKey?: boolean | (() => string)
   /**
    * Reads the whole body of successful responses inside the retry, so a body that breaks mid-read (a connection
-   * reset after the headers) is retried like any transient failure. It costs a buffered body: the response is held
-   * in memory and cannot be streamed. Use it for small JSON bodies of idempotent calls, not for downloads.
+   * reset after the headers) is retried like any transient failure. The read counts in the attempt: the attempt
+   * timeout and the budget cut a body that never ends. It costs a buffered body: the response is held in memory
+   * and cannot be streamed. Use it for small JSON bodies of idempotent calls, not for downloads.
    * Default: `false`.
    */
   readonly readBody?: boolean
   /**
-   * More response header names to redact in errors, in any case; they add to the ones always redacted
-   * (authorization, proxy-authorization, cookie, set-cookie, x-api-key, x-auth-token). Default: none.
+   * Under `readBody`, the largest body read, in bytes: a larger one (by its Content-Length, or once that many
+   * bytes have come) stops the read, aborts the request and fails with `BodyTooLarge`, which is not retried.
+   * `Infinity` for no cap. Default: 4 MiB (4194304).
    */
-  readonly redactHeaders?: ReadonlyArray<string>
+  readonly maxBodySize?: number
+  /**
+   * More header names (any case) or patterns whose values are redacted in the errors, log lines and spans the
+   * client writes; they add to `Redaction.defaultHeaders` (authorization, cookie, set-cookie, x-api-key,
+   * x-amz-security-token...) and to the names of `@effect/platform`'s `Headers.currentRedactedNames`. Default: none.
+   */
+  readonly redactHeaders?: ReadonlyArray<string | RegExp>
+  /**
+   * More query parameter names (any case) whose values are redacted in the URLs the client writes; they add to
+   * `Redaction.defaultQueryParams` (token, access_token, sig, X-Amz-Signature...). Default: none.
+   */
+  readonly redactQueryParams?: ReadonlyArray<string>
 }
 
 /**
- * The errors `withStatusRetry` adds to a client's own: the status errors, a `RequestError` for a per-attempt timeout,
- * a `ResponseError` for a body that broke under `readBody`, and `OriginHeld` when the coordinator holds the origin past
- * the call's budget.
+ * Under `readBody`, a body larger than `maxBodySize`: the read stopped there and the request was aborted. Not retried.
+ *
+ * @example
+ * ```ts
+ * import type { HttpClient } from "@effect/platform"
+ * import { withStatusRetry } from "@effect-retry/platform"
+ * import { Effect } from "effect"
+ *
+ * declare const client: HttpClient.HttpClient
+ * const small = client.pipe(withStatusRetry({ readBody: true, maxBodySize: 64 * 1024 }))
+ * const body = small.get("https://api.test/items").pipe(
+ *   Effect.flatMap((response) => response.text),
+ *   Effect.catchTag("BodyTooLarge", (e) => Effect.succeed(`over ${e.maxBodySize} bytes`))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const BodyTooLarge: typeof internal.BodyTooLarge = internal.BodyTooLarge
+
+/**
+ * The type of a `BodyTooLarge` error: the request's method and redacted URL, the status, and the cap.
+ *
+ * @example
+ * ```ts
+ * import type { StatusRetry } from "@effect-retry/platform"
+ *
+ * const describe = (e: StatusRetry.BodyTooLarge): string => `${e.method} ${e.url}: over ${e.maxBodySize} bytes`
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type BodyTooLarge = internal.BodyTooLarge
+
+/**
+ * The errors `withStatusRetry` adds to a client's own: the status errors, a `RequestError` for an attempt cut by
+ * `attemptTimeout` or by the end of the budget, a `ResponseError` for a body that broke under `readBody`,
+ * `BodyTooLarge` past `maxBodySize`, and `OriginHeld` when the coordinator holds the origin past the call's budget.
  *
  * @example
  * ```ts
@@ -93,6 +144,7 @@ export type RetryError =
   | StatusError.StatusError
   | HttpClientError.RequestError
   | HttpClientError.ResponseError
+  | internal.BodyTooLarge
   | Coordinator.OriginHeld
 
 /**

@@ -10,6 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as HashMap from "effect/HashMap"
@@ -478,6 +479,46 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       problems: ["attemptTimeout must be a positive duration (Duration.infinity for none), got \"-5 seconds\""]
     },
     {
+      name: "methods: \"POST\" (a string, not a list)",
+      options: { methods: "POST" as unknown as ReadonlyArray<string> },
+      problems: ["methods must be a list of methods (an array), got \"POST\""]
+    },
+    {
+      name: "methods: 123",
+      options: { methods: 123 as unknown as ReadonlyArray<string> },
+      problems: ["methods must be a list of methods (an array), got 123"]
+    },
+    {
+      name: "redactHeaders: \"x\"",
+      options: { redactHeaders: "x" as unknown as ReadonlyArray<string> },
+      problems: ["redactHeaders must be a list of header names (an array), got \"x\""]
+    },
+    {
+      name: "redactHeaders: [123]",
+      options: { redactHeaders: [123] as unknown as ReadonlyArray<string> },
+      problems: ["redactHeaders: 123 is not a header name"]
+    },
+    {
+      name: "redactQueryParams: [\"\"]",
+      options: { redactQueryParams: [""] },
+      problems: ["redactQueryParams: \"\" is not a query parameter name"]
+    },
+    {
+      name: "readBody: \"yes\"",
+      options: { readBody: "yes" as unknown as boolean },
+      problems: ["readBody must be true or false, got \"yes\""]
+    },
+    {
+      name: "maxBodySize: 0",
+      options: { maxBodySize: 0 },
+      problems: ["maxBodySize must be a whole number of bytes of at least 1 (Infinity for no cap), got 0"]
+    },
+    {
+      name: "an unknown option (a typo)",
+      options: { attemptTimout: "1 second" } as StatusRetry.Options,
+      problems: ["\"attemptTimout\" is not an option of withStatusRetry"]
+    },
+    {
       name: "several at once",
       options: { maxAttempts: 0, budget: Number.NaN, attemptTimeout: -1, methods: ["GET", "no such"] },
       problems: [
@@ -506,6 +547,84 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       expect(calls.length).toBe(0)
       expect(client).toBeDefined()
     }), 5_000)
+
+  it.effect("every bad option at once: one InvalidRetryOptions whose message names each of them", () =>
+    Effect.sync(() => {
+      const options = {
+        methods: "POST",
+        redactHeaders: "x",
+        readBody: "yes",
+        maxBodySize: -1,
+        maxAttempts: 1.5
+      } as unknown as StatusRetry.Options
+      const thrown = Either.flip(Either.try(() => withStatusRetry(options)))
+      if (Either.isLeft(thrown) || !(thrown.right instanceof RetryPolicy.InvalidRetryOptions)) {
+        throw new Error("expected InvalidRetryOptions")
+      }
+      for (const name of ["methods", "redactHeaders", "readBody", "maxBodySize", "maxAttempts"]) {
+        expect(thrown.right.message).toContain(name)
+      }
+      expect(thrown.right.problems.length).toBe(5)
+    }), 5_000)
+
+  it.effect("a Set of methods is a list too; method names are read in any case", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 503 }, { status: 200 })
+      const exit = yield* within("10 seconds", withStatusRetry({ methods: new Set(["post"]) })(client).post(ITEMS))
+      expect(exit._tag).toBe("Success")
+      expect(calls.length).toBe(2)
+    })), 5_000)
+
+  /** The failure of an attempt cut by a timeout or the budget. */
+  const cutBy = (description: string) => ({ _tag: "RequestError", reason: "Transport", description })
+
+  /** A GET to a server that never answers, under the TestClock moved a minute on: its sends and its failure. */
+  const hanging = (options: StatusRetry.Options) =>
+    Effect.gen(function*() {
+      const { calls, client } = scripted(HANG)
+      const error = failure(yield* within("1 minute", withStatusRetry(options)(client).get(ITEMS)))
+      return { at: calls.map((c) => c.at), error }
+    })
+
+  it.effect("the budget is a deadline: an attempt that hangs is cut when the budget runs out (TestClock)", () =>
+    seeded(Effect.gen(function*() {
+      const { at, error } = yield* hanging({ budget: "1 second" })
+      expect(at).toEqual([0])
+      expect(error).toMatchObject(cutBy("no response before the call's budget of 1s ran out"))
+    })), 5_000)
+
+  it.effect("an attempt timeout longer than what is left of the budget: the budget cuts the last attempt", () =>
+    seeded(Effect.gen(function*() {
+      const { at, error } = yield* hanging({
+        budget: "2500 millis",
+        attemptTimeout: "1 second",
+        jitter: "none",
+        baseDelay: "100 millis"
+      })
+      // 0 - 1000 cut, wait 100; 1100 - 2100 cut, wait 200; 2300 - 2500 cut by the budget.
+      expect(at).toEqual([0, 1100, 2300])
+      expect(error).toMatchObject(cutBy("no response before the call's budget of 2s 500ms ran out"))
+    })), 5_000)
+
+  it.effect("the attempt-timeout RequestError carries no body, and a redacted URL and headers", () =>
+    seeded(Effect.gen(function*() {
+      const { client } = scripted(HANG)
+      const request = HttpClientRequest.post("http://me:pw-secret@api.test/x?token=tok-secret&page=1").pipe(
+        HttpClientRequest.setHeaders({ authorization: "Bearer auth-secret", "idempotency-key": "k" }),
+        HttpClientRequest.bodyText("body-secret")
+      )
+      const error = failure(
+        yield* within("1 minute", withStatusRetry({ attemptTimeout: "1 second", maxAttempts: 1 })(client).execute(request))
+      )
+      if (error._tag !== "RequestError") throw error
+      expect(error.request.url).toBe("http://<redacted>@api.test/x?token=<redacted>&page=1")
+      expect(error.request.headers["authorization"]).toBe("<redacted>")
+      expect(error.request.body._tag).toBe("Empty")
+      expect(JSON.stringify(error)).not.toMatch(/secret/)
+      expect(error.message).toBe(
+        "Transport: no response within the attempt timeout of 1s (POST http://<redacted>@api.test/x?token=<redacted>&page=1)"
+      )
+    })), 5_000)
 
   it.effect("good options do not throw, and an infinite attemptTimeout turns the timeout off", () =>
     Effect.sync(() => {

@@ -2,6 +2,7 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import type * as StatusError from "../StatusError.js"
+import * as redact from "./redact.js"
 
 /** @internal */
 export const TypeId: StatusError.TypeId = Symbol.for("@effect-retry/core/StatusError") as StatusError.TypeId
@@ -46,44 +47,13 @@ export const make = <Tag extends string>(tag: Tag): new(
 ) => StatusError.StatusErrorShape<Tag> => {
   class Base extends Data.TaggedError(tag)<StatusError.StatusErrorFields> {
     readonly [TypeId]: StatusError.TypeId = TypeId
+    constructor(args: StatusError.StatusErrorFields) {
+      // The default rules apply whoever builds the error: no URL password or credential header is ever kept.
+      super({ ...args, url: redact.url(args.url), headers: redact.headers(args.headers) })
+    }
     override get message(): string {
       return describe(this)
     }
   }
   return Base as any
 }
-
-/** @internal */
-export const REDACTED = "<redacted>"
-
-/** @internal */
-export const DEFAULT_REDACTED_HEADERS: ReadonlyArray<string> = [
-  "authorization",
-  "proxy-authorization",
-  "cookie",
-  "set-cookie",
-  "x-api-key",
-  "x-auth-token"
-]
-
-/** @internal */
-export const redactHeaders = (
-  headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>,
-  names: ReadonlyArray<string>
-): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const key of Object.keys(headers)) {
-    const value = headers[key]
-    if (value === undefined) continue
-    const name = key.toLowerCase()
-    out[name] = names.includes(name) ? REDACTED : typeof value === "string" ? value : value.join(", ")
-  }
-  return out
-}
-
-/**
- * Drops `user:password@` from a URL, keeping the rest as it was. The userinfo ends at the last `@` before the path,
- * query or fragment, as URL parsers read it, so a password containing `@` is redacted whole.
- * @internal
- */
-export const redactUrl = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, `$1${REDACTED}@`)

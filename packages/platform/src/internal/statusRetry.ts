@@ -1,17 +1,25 @@
 import * as Cookies from "@effect/platform/Cookies"
+import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as UrlParams from "@effect/platform/UrlParams"
 import * as Coordinator from "@effect-retry/core/Coordinator"
+import * as Redaction from "@effect-retry/core/Redaction"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import * as StatusError from "@effect-retry/core/StatusError"
 import * as StatusPolicy from "@effect-retry/core/StatusPolicy"
 import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import type * as StatusRetry from "../StatusRetry.js"
@@ -37,12 +45,19 @@ export interface Settings {
   readonly policy: StatusPolicy.StatusPolicy
   /** The policy for requests with an Idempotency-Key: 409 (the same key still in flight) is transient. */
   readonly keyedPolicy: StatusPolicy.StatusPolicy
-  readonly attemptTimeout: Duration.Duration | undefined
+  /** Milliseconds, or undefined for none. */
+  readonly attemptTimeout: number | undefined
   readonly methods: ReadonlySet<string>
   readonly idempotencyKey: (() => string) | undefined
   readonly readBody: boolean
-  readonly redactHeaders: ReadonlyArray<string> | undefined
+  /** Bytes; Infinity for no cap. */
+  readonly maxBodySize: number
+  /** The rules, given the names of `Headers.currentRedactedNames` in the calling fiber. */
+  readonly rules: (names: ReadonlyArray<string | RegExp>) => Redaction.Redactor
 }
+
+/** @internal */
+export const DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024
 
 /** @internal */
 export const retries = Metric.counter("http_client_retries_total", {
@@ -56,15 +71,105 @@ export const giveUps = Metric.counter("http_client_retry_give_ups_total", {
   incremental: true
 })
 
-const show = (u: unknown): string => (typeof u === "string" ? JSON.stringify(u) : String(u))
-
 /** @internal */
+export class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<{
+  readonly method: string
+  readonly url: string
+  readonly status: number
+  readonly maxBodySize: number
+}> {
+  override get message(): string {
+    return `the body of ${this.status} ${this.method} ${this.url} is larger than maxBodySize (${this.maxBodySize} bytes)`
+  }
+}
+
+const show = (u: unknown): string => {
+  if (typeof u === "string") return JSON.stringify(u)
+  if (typeof u === "function") return "a function"
+  if (typeof u === "symbol" || u instanceof RegExp) return String(u)
+  if (Array.isArray(u)) return `[${u.map(show).join(",")}]`
+  if (typeof u === "object" && u !== null) {
+    try {
+      return JSON.stringify(u) ?? String(u)
+    } catch {
+      return String(u)
+    }
+  }
+  return String(u)
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/** Every option withStatusRetry reads: anything else is a typo. */
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  "maxAttempts",
+  "maxThrottledAttempts",
+  "budget",
+  "maxRetryAfter",
+  "baseDelay",
+  "throttledBaseDelay",
+  "maxDelay",
+  "jitter",
+  "retryAfterSpread",
+  "maxRetryAfterSpread",
+  "policy",
+  "attemptTimeout",
+  "methods",
+  "idempotencyKey",
+  "readBody",
+  "maxBodySize",
+  "redactHeaders",
+  "redactQueryParams"
+])
+
+/** A list option: an array (or other iterable that is not a string) of entries, each checked by `valid`. */
+const list = <A>(
+  problems: Array<string>,
+  name: string,
+  value: unknown,
+  what: string,
+  valid: (entry: unknown) => entry is A
+): ReadonlyArray<A> | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value === "string" || typeof value !== "object" || value === null || !(Symbol.iterator in value)) {
+    problems.push(`${name} must be a list of ${what}s (an array), got ${show(value)}`)
+    return undefined
+  }
+  const out: Array<A> = []
+  for (const entry of value as Iterable<unknown>) {
+    if (valid(entry)) out.push(entry)
+    else problems.push(`${name}: ${show(entry)} is not a ${what}`)
+  }
+  return out
+}
+
+const isToken = (u: unknown): u is string => typeof u === "string" && TOKEN.test(u)
+const isHeaderName = (u: unknown): u is string | RegExp => isToken(u) || u instanceof RegExp
+const isParamName = (u: unknown): u is string => typeof u === "string" && u.length > 0
+
+/**
+ * Checks every option and collects every problem, so one `InvalidRetryOptions` names them all.
+ * @internal
+ */
 export const resolve = (options: StatusRetry.Options = {}): Settings => {
-  const { attemptTimeout, idempotencyKey, methods, policy, readBody, redactHeaders, ...retryOptions } = options
   const problems: Array<string> = []
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new RetryPolicy.InvalidRetryOptions({ problems: [`options must be an object, got ${show(options)}`] })
+  }
+  const {
+    attemptTimeout,
+    idempotencyKey,
+    maxBodySize,
+    methods,
+    policy,
+    readBody,
+    redactHeaders,
+    redactQueryParams,
+    ...retryOptions
+  } = options
   const retry = RetryPolicy.validate({ ...retryOptions, classify })
   if (Either.isLeft(retry)) problems.push(...retry.left.problems)
-  let timeout: Duration.Duration | undefined = undefined
+  let timeout: number | undefined = undefined
   if (attemptTimeout !== undefined) {
     const decoded = Duration.decodeUnknown(attemptTimeout)
     // Effect reads negative and NaN inputs as zero: any zero here was a mistake.
@@ -75,19 +180,32 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
         `attemptTimeout must be a positive duration (Duration.infinity for none), got ${show(attemptTimeout)}`
       )
     } else {
-      timeout = Duration.isFinite(decoded.value) ? decoded.value : undefined
+      timeout = Duration.isFinite(decoded.value) ? Duration.toMillis(decoded.value) : undefined
     }
   }
   const methodSet = new Set<string>()
-  for (const method of methods ?? IDEMPOTENT_METHODS) {
-    if (typeof method !== "string" || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method)) problems.push(`methods: ${show(method)} is not a method`)
-    else methodSet.add(method.toUpperCase())
+  for (const method of list(problems, "methods", methods, "method", isToken) ?? IDEMPOTENT_METHODS) {
+    methodSet.add(method.toUpperCase())
   }
   if (idempotencyKey !== undefined && typeof idempotencyKey !== "boolean" && typeof idempotencyKey !== "function") {
     problems.push(`idempotencyKey must be true, false or a function returning a key, got ${show(idempotencyKey)}`)
   }
-  if (policy !== undefined && !(policy.table instanceof Uint8Array)) {
+  if (policy !== undefined && !(typeof policy === "object" && policy !== null && policy.table instanceof Uint8Array)) {
     problems.push("policy must be a StatusPolicy (StatusPolicy.make or StatusPolicy.defaultPolicy)")
+  }
+  if (readBody !== undefined && typeof readBody !== "boolean") {
+    problems.push(`readBody must be true or false, got ${show(readBody)}`)
+  }
+  if (
+    maxBodySize !== undefined &&
+    !(typeof maxBodySize === "number" && maxBodySize >= 1 && (Number.isInteger(maxBodySize) || maxBodySize === Infinity))
+  ) {
+    problems.push(`maxBodySize must be a whole number of bytes of at least 1 (Infinity for no cap), got ${show(maxBodySize)}`)
+  }
+  const headerNames = list(problems, "redactHeaders", redactHeaders, "header name", isHeaderName) ?? []
+  const queryParams = list(problems, "redactQueryParams", redactQueryParams, "query parameter name", isParamName) ?? []
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) problems.push(`${JSON.stringify(key)} is not an option of withStatusRetry`)
   }
   if (problems.length > 0) throw new RetryPolicy.InvalidRetryOptions({ problems })
   const statusPolicy = policy ?? StatusPolicy.defaultPolicy
@@ -103,12 +221,33 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
       ? idempotencyKey
       : undefined,
     readBody: readBody === true,
-    redactHeaders
+    maxBodySize: maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
+    rules: rulesCache(headerNames, queryParams)
+  }
+}
+
+/**
+ * The rules for the names of `Headers.currentRedactedNames`: built again only when a fiber sets other names, so the
+ * common case (the names never change) compiles them once per client.
+ */
+const rulesCache = (
+  headers: ReadonlyArray<string | RegExp>,
+  queryParams: ReadonlyArray<string>
+): (names: ReadonlyArray<string | RegExp>) => Redaction.Redactor => {
+  let lastNames: ReadonlyArray<string | RegExp> | undefined
+  let lastRules = Redaction.make({ headers, queryParams })
+  return (names) => {
+    if (names !== lastNames) {
+      lastNames = names
+      lastRules = Redaction.make({ headers: [...headers, ...names], queryParams })
+    }
+    return lastRules
   }
 }
 
 /** Transport failures and per-attempt timeouts are transient; body read failures too (when the body is read). */
-const classify = (error: unknown): "transient" | undefined => {
+const classify = (error: unknown): "transient" | "permanent" | undefined => {
+  if (error instanceof BodyTooLarge) return "permanent"
   if (!HttpClientError.isHttpClientError(error)) return undefined
   if (error._tag === "RequestError") return error.reason === "Transport" ? "transient" : undefined
   return error.reason === "Decode" ? "transient" : undefined
@@ -134,21 +273,156 @@ const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect
 
 const NO_BODY: ReadonlySet<number> = new Set([204, 205, 304])
 
+/**
+ * Reads a whole body as a stream, at most `max` bytes: past that, reading stops (which aborts the request) and the
+ * body is never held whole. A Content-Length over the cap fails before any byte is kept.
+ */
 const buffered = (
   request: HttpClientRequest.HttpClientRequest,
-  response: HttpClientResponse.HttpClientResponse
-): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.ResponseError> =>
-  response.status < 200 || NO_BODY.has(response.status) || request.method === "HEAD"
-    ? Effect.succeed(response)
-    : Effect.map(response.arrayBuffer, (body) => {
-      const headers = new globalThis.Headers()
-      for (const [name, value] of Object.entries(response.headers)) {
-        if (name !== "set-cookie") headers.set(name, value)
+  response: HttpClientResponse.HttpClientResponse,
+  max: number,
+  tooLarge: Effect.Effect<never, BodyTooLarge>
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.ResponseError | BodyTooLarge> => {
+  if (response.status < 200 || NO_BODY.has(response.status) || request.method === "HEAD") {
+    return Effect.succeed(response)
+  }
+  const declared = Number(response.headers["content-length"])
+  if (declared > max) {
+    // Reading one chunk and stopping aborts the request: the connection is not kept for a body nobody reads.
+    return Effect.zipRight(Effect.ignore(Stream.runHead(response.stream)), tooLarge)
+  }
+  // A body read that fails ends a fiber of the stream with the client's error, request and all: that fiber's
+  // "unhandled error" log line would show them, and the failure is handled here anyway.
+  return Effect.locally(Effect.suspend(() => {
+    const parts: Array<Uint8Array> = []
+    let size = 0
+    return Effect.flatMap(
+      Stream.runForEachWhile(response.stream, (part) =>
+        Effect.sync(() => {
+          size += part.length
+          if (size > max) return false
+          parts.push(part)
+          return true
+        })),
+      () => {
+        if (size > max) return tooLarge
+        const body = new Uint8Array(size)
+        let offset = 0
+        for (const part of parts) {
+          body.set(part, offset)
+          offset += part.length
+        }
+        const headers = new globalThis.Headers()
+        for (const [name, value] of Object.entries(response.headers)) {
+          if (name !== "set-cookie") headers.set(name, value)
+        }
+        // Each cookie keeps its own Set-Cookie line, as the server sent them.
+        for (const cookie of Cookies.toSetCookieHeaders(response.cookies)) headers.append("set-cookie", cookie)
+        return Effect.succeed(
+          HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
+        )
       }
-      // Each cookie keeps its own Set-Cookie line, as the server sent them.
-      for (const cookie of Cookies.toSetCookieHeaders(response.cookies)) headers.append("set-cookie", cookie)
-      return HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
-    })
+    )
+  }), FiberRef.unhandledErrorLogLevel, Option.none())
+}
+
+/** The sleep of Effect's own clock; any other clock (a TestClock) is bounded through `Effect.timeoutTo`. */
+const liveSleep = Clock.make().sleep
+
+/**
+ * Runs `effect` for at most `millis`, then interrupts it and fails with `onTimeout`. On Effect's own clock it costs
+ * one fiber and one timer (`Effect.timeoutTo` races two fibers and joins their FiberRefs back: about twice the time
+ * and allocation per request). The attempt's FiberRef changes are not joined back: a client's send keeps none.
+ */
+const bounded = <A, E, R, E2>(
+  clock: Clock.Clock,
+  effect: Effect.Effect<A, E, R>,
+  millis: number,
+  onTimeout: Effect.Effect<never, E2>
+): Effect.Effect<A, E | E2, R> => {
+  if (!(millis > 0)) return onTimeout
+  if (clock.sleep !== liveSleep) {
+    return Effect.flatten(
+      Effect.timeoutTo(effect, { duration: millis, onSuccess: Effect.succeed, onTimeout: () => onTimeout })
+    )
+  }
+  return Effect.uninterruptibleMask((restore) =>
+    // The attempt's fiber ends with its outcome as a value: a failed fiber would log "unhandled error", cause and all.
+    Effect.flatMap(Effect.fork(Effect.exit(restore(effect))), (fiber) =>
+      Effect.onInterrupt(
+        restore(Effect.async<A, E | E2>((resume) => {
+          let done = false
+          const timer = setTimeout(() => {
+            if (done) return
+            done = true
+            resume(Effect.zipRight(Fiber.interrupt(fiber), onTimeout))
+          }, millis)
+          fiber.addObserver((exit) => {
+            if (done) return
+            done = true
+            clearTimeout(timer)
+            resume(
+              Exit.isSuccess(exit) ? exit.value : exit as Exit.Exit<never>
+            )
+          })
+          return Effect.sync(() => {
+            done = true
+            clearTimeout(timer)
+          })
+        })),
+        () => Fiber.interrupt(fiber)
+      ))
+  )
+}
+
+/** The URL a request goes to, with its URL parameters (the fragment is never sent). */
+const fullUrl = (request: HttpClientRequest.HttpClientRequest): string => {
+  const params = UrlParams.toString(request.urlParams)
+  return params === "" ? request.url : `${request.url}${request.url.includes("?") ? "&" : "?"}${params}`
+}
+
+/** A copy of the request that is safe to show: no body, the URL and the header values redacted. */
+const safeRequest = (
+  request: HttpClientRequest.HttpClientRequest,
+  rules: Redaction.Redactor
+): HttpClientRequest.HttpClientRequest =>
+  HttpClientRequest.setHeaders(
+    HttpClientRequest.make(request.method)(Redaction.url(fullUrl(request), rules)),
+    Redaction.headers(request.headers, rules)
+  )
+
+/**
+ * The client's own errors are shown with a safe request (and response): their URL, headers and body would otherwise
+ * reach `toJSON`, `Cause.pretty` and every log of them.
+ */
+const sanitize = <E>(error: E, request: HttpClientRequest.HttpClientRequest, rules: Redaction.Redactor): E => {
+  if (!HttpClientError.isHttpClientError(error)) return error
+  const safe = safeRequest(request, rules)
+  if (error._tag === "RequestError") {
+    return new HttpClientError.RequestError({
+      request: safe,
+      reason: error.reason,
+      cause: error.cause,
+      ...(error.description === undefined ? {} : { description: error.description })
+    }) as E
+  }
+  let response: HttpClientResponse.HttpClientResponse
+  try {
+    response = HttpClientResponse.fromWeb(
+      safe,
+      new Response(null, { status: error.response.status, headers: Redaction.headers(error.response.headers, rules) })
+    )
+  } catch {
+    response = HttpClientResponse.fromWeb(safe, new Response(null, { status: 500 }))
+  }
+  return new HttpClientError.ResponseError({
+    request: safe,
+    response,
+    reason: error.reason,
+    cause: error.cause,
+    ...(error.description === undefined ? {} : { description: error.description })
+  }) as E
+}
 
 /** @internal */
 export const retryRequest = <E, R>(
@@ -164,37 +438,77 @@ export const retryRequest = <E, R>(
   const keyed = request.headers[IDEMPOTENCY_KEY] !== undefined && KEYED_METHODS.has(request.method)
   const policy = keyed ? settings.keyedPolicy : settings.policy
   const repeatable = request.body._tag !== "Stream" && (keyed || settings.methods.has(request.method))
-  const timeout = settings.attemptTimeout
+  /** When the call's budget runs out, epoch milliseconds: no attempt runs past it. Set when the call starts. */
+  let deadline = Infinity
+
+  /** Runs `f` with the redaction rules of the calling fiber (its `Headers.currentRedactedNames` included). */
+  const withRules = <A, E2, R2>(f: (rules: Redaction.Redactor) => Effect.Effect<A, E2, R2>) =>
+    Effect.withFiberRuntime<A, E2, R2>((fiber) => f(settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))))
 
   const check = (
     response: HttpClientResponse.HttpClientResponse
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> => {
-    if (response.status < 400) return settings.readBody ? buffered(request, response) : Effect.succeed(response)
-    return Effect.flatMap(Clock.currentTimeMillis, (receivedAt) => {
-      const error = StatusError.fromResponse(
-        { status: response.status, method: request.method, url: request.url, headers: response.headers, receivedAt },
-        settings.redactHeaders === undefined ? { policy } : { policy, redactHeaders: settings.redactHeaders }
-      )
-      return error._tag === "None"
-        ? Effect.succeed(response)
-        : error.value.kind === "permanent"
-        // Nothing will be sent again: drain in the background and let the error surface now.
-        ? Effect.zipRight(Effect.forkDaemon(discard(response)), Effect.fail(error.value))
-        : Effect.zipRight(discard(response), Effect.fail(error.value))
-    })
+    if (response.status < 400) return Effect.succeed(response)
+    return Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
+      withRules((redaction) => {
+        const error = StatusError.fromResponse(
+          { status: response.status, method: request.method, url: fullUrl(request), headers: response.headers, receivedAt },
+          { policy, redaction }
+        )
+        return error._tag === "None"
+          ? Effect.succeed(response)
+          // Nothing will be sent again, or the budget is nearly spent: drain in the background, fail now.
+          : error.value.kind === "permanent" || deadline - receivedAt < 1000
+          ? Effect.zipRight(Effect.forkDaemon(discard(response)), Effect.fail(error.value))
+          : Effect.zipRight(discard(response), Effect.fail(error.value))
+      }))
   }
 
-  const timed: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = timeout === undefined
-    ? send
-    : Effect.timeoutFail(send, {
-      duration: timeout,
-      onTimeout: () =>
+  /** The failure of an attempt cut by the attempt timeout or the budget: its request is safe to show. */
+  const cut = (byBudget: boolean): Effect.Effect<never, HttpClientError.RequestError> =>
+    withRules((rules) =>
+      Effect.fail(
         new HttpClientError.RequestError({
-          request,
+          request: safeRequest(request, rules),
           reason: "Transport",
-          description: `no response within the attempt timeout of ${Duration.format(timeout)}`
+          description: byBudget
+            ? `no response before the call's budget of ${Duration.format(settings.retry.budget)} ran out`
+            : `no response within the attempt timeout of ${Duration.format(settings.attemptTimeout!)}`
         })
-    })
+      )
+    )
+
+  const tooLarge = (status: number) =>
+    withRules((rules) =>
+      Effect.fail(
+        new BodyTooLarge({
+          method: request.method,
+          url: Redaction.url(fullUrl(request), rules),
+          status,
+          maxBodySize: settings.maxBodySize
+        })
+      )
+    )
+
+  /** One request, its body read too under `readBody`. */
+  const read: Effect.Effect<HttpClientResponse.HttpClientResponse, Err | BodyTooLarge, R> = settings.readBody
+    ? Effect.flatMap(send, (response) =>
+      response.status < 400
+        ? buffered(request, response, settings.maxBodySize, tooLarge(response.status))
+        : Effect.succeed(response))
+    : send
+
+  /** The request bounded by the attempt timeout and by the call's deadline, whichever comes first. */
+  const timed: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = Effect.clockWith((clock) => {
+    const left = deadline - clock.unsafeCurrentTimeMillis()
+    const limit = settings.attemptTimeout
+    const byBudget = limit === undefined || left <= limit
+    return bounded(clock, read, byBudget ? left : limit, cut(byBudget)) as Effect.Effect<
+      HttpClientResponse.HttpClientResponse,
+      Err,
+      R
+    >
+  })
   const once: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = Effect.flatMap(timed, check)
 
   const attempt = (resends: number): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
@@ -210,7 +524,7 @@ export const retryRequest = <E, R>(
     Effect.catchAll(
       coordinator === undefined
         ? attempt(state.attempts)
-        : coordinated(coordinator, state.attempts, kind, state.startedAt + settings.retry.budget),
+        : coordinated(coordinator, state.attempts, kind),
       (error) =>
         Effect.flatMap(
           Effect.zip(Clock.currentTimeMillis, Random.next),
@@ -223,6 +537,9 @@ export const retryRequest = <E, R>(
                 reason: error.reason === "retry-budget" ? "retry-budget" : "budget",
                 attempts: decision.attempts - 1
               }
+            }
+            if (decision._tag === "Retry" && now >= deadline) {
+              decision = { _tag: "Stop", reason: "budget", attempts: decision.attempts }
             }
             if (decision._tag === "Retry" && !repeatable && !neverSent(error)) {
               decision = { _tag: "Stop", reason: "unsafe-method", attempts: decision.attempts }
@@ -238,39 +555,49 @@ export const retryRequest = <E, R>(
 
   const giveUp = (decision: Extract<RetryPolicy.Decision, { _tag: "Stop" }>, error: Err) => {
     const reason = decision.reason
-    return Effect.logDebug(`giving up on ${request.method} ${request.url}: ${reason}`).pipe(
-      Effect.annotateLogs({ attempts: decision.attempts, reason }),
-      Effect.zipRight(Metric.increment(Metric.tagged(giveUps, "reason", reason))),
-      Effect.zipRight(
-        Effect.fail(
-          StatusError.isStatusError(error) ? StatusError.withStop(error, decision.attempts, reason) as Err : error
+    return withRules((rules) =>
+      Effect.logDebug(`giving up on ${request.method} ${Redaction.url(fullUrl(request), rules)}: ${reason}`).pipe(
+        Effect.annotateLogs({ attempts: decision.attempts, reason }),
+        Effect.zipRight(Metric.increment(Metric.tagged(giveUps, "reason", reason))),
+        Effect.zipRight(
+          Effect.fail(
+            StatusError.isStatusError(error)
+              ? StatusError.withStop(error, decision.attempts, reason) as Err
+              : sanitize(error, request, rules)
+          )
         )
       )
     )
   }
 
+  /**
+   * Logs and counts a retry, then sleeps and runs the next attempt. While the call sleeps, it holds only the last
+   * step: the log line, its annotations, the metric and the failed attempt's error are not reachable from it.
+   */
   const retryAfter = (
     decision: Extract<RetryPolicy.Decision, { _tag: "Retry" }>,
     error: Err,
     next: RetryPolicy.RetryState,
     coordinator: Coordinator.Coordinator | undefined
   ) => {
-    const { delay, kind, source } = decision
-    return Effect.logDebug(
-      `retrying ${request.method} ${request.url} in ${Math.round(Duration.toMillis(delay))} ms (${source})`
-    ).pipe(
-      Effect.annotateLogs({
-        attempt: decision.attempts + 1,
-        delayMillis: Duration.toMillis(delay),
-        source,
-        kind,
-        status: StatusError.isStatusError(error) ? error.status : "transport"
-      }),
-      Effect.zipRight(Metric.increment(Metric.tagged(Metric.tagged(retries, "kind", kind), "source", source))),
-      Effect.zipRight(Effect.sleep(delay)),
-      Effect.zipRight(
-        Effect.suspend(() => loop(next, coordinator, source === "backoff" ? "retry" : "retry-after-hint", error))
+    const { attempts, delay, kind, source } = decision
+    const status = StatusError.isStatusError(error) ? error.status : "transport"
+    const announce = withRules((rules) =>
+      Effect.logDebug(
+        `retrying ${request.method} ${Redaction.url(fullUrl(request), rules)} in ${
+          Math.round(Duration.toMillis(delay))
+        } ms (${source})`
+      ).pipe(
+        Effect.annotateLogs({ attempt: attempts + 1, delayMillis: Duration.toMillis(delay), source, kind, status }),
+        Effect.zipRight(Metric.increment(Metric.tagged(Metric.tagged(retries, "kind", kind), "source", source)))
       )
+    )
+    // Under the coordinator the error is kept: a retry it refuses reports the error that asked for the retry.
+    const previous = coordinator === undefined ? undefined : error
+    const attempt = source === "backoff" ? "retry" : "retry-after-hint"
+    return Effect.flatMap(
+      announce,
+      () => Effect.flatMap(Effect.sleep(delay), () => loop(next, coordinator, attempt, previous))
     )
   }
 
@@ -281,8 +608,7 @@ export const retryRequest = <E, R>(
   const coordinated = (
     coordinator: Coordinator.Coordinator,
     resends: number,
-    kind: Coordinator.RequestInfo["attempt"],
-    deadline: number
+    kind: Coordinator.RequestInfo["attempt"]
   ) =>
     coordinator.withPermit(
       { method: request.method, url: request.url, headers: request.headers, attempt: kind, deadline },
@@ -306,14 +632,11 @@ export const retryRequest = <E, R>(
     )
 
   return Effect.flatMap(Coordinator.current, (coordinator) =>
-    Effect.clockWith((clock) =>
-      loop(
-        RetryPolicy.initialState(settings.retry, clock.unsafeCurrentTimeMillis()),
-        coordinator._tag === "None" ? undefined : coordinator.value,
-        "first",
-        undefined
-      )
-    ))
+    Effect.clockWith((clock) => {
+      const state = RetryPolicy.initialState(settings.retry, clock.unsafeCurrentTimeMillis())
+      deadline = state.startedAt + settings.retry.budget
+      return loop(state, coordinator._tag === "None" ? undefined : coordinator.value, "first", undefined)
+    }))
 }
 
 /** @internal */

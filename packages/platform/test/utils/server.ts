@@ -8,6 +8,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Effect from "effect/Effect"
@@ -168,3 +169,9 @@ export const freePort: Effect.Effect<number> = Effect.async<number>((resume) => 
 
 /** An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) for epoch milliseconds. */
 export const httpDate = (millis: number): string => new Date(millis).toUTCString()
+
+/** The two clients of @effect/platform-node every integration test runs through. */
+export const clients = [
+  { name: "node:http", layer: NodeHttpClient.layer },
+  { name: "undici", layer: NodeHttpClient.layerUndici }
+] as const
