@@ -42,6 +42,12 @@ export interface Permit {
   readonly learn: boolean
   /** An answer was observed, or the permit handed back. */
   readonly settled: boolean
+  /**
+   * The instant the observed answer asked to come back at, as the coordinator reads it: an HTTP-date or an epoch
+   * reset is measured with what it learned of the server's clock from earlier answers (never before the server's
+   * instant, and up to a second sooner than the answer's `Date` alone tells).
+   */
+  readonly hintAt: number | undefined
 }
 
 /**

@@ -38,7 +38,17 @@ const answer = (
   status: number,
   receivedAt: number,
   extra: Partial<State.Answer> = {}
-): State.Answer => ({ status, receivedAt, hintAt: undefined, rateLimit: undefined, bucket: undefined, ...extra })
+): State.Answer => ({
+  status,
+  receivedAt,
+  hintAt: undefined,
+  rateLimit: undefined,
+  bucket: undefined,
+  serverOffset: undefined,
+  hintFromDate: false,
+  resetFromDate: false,
+  ...extra
+})
 
 /** Admits, or throws saying why it held. */
 const go = (machine: State.CoordinatorState, now: number, req = request(), random = 0.5): State.Permit => {

@@ -14,6 +14,8 @@ import type * as Coordinator from "../Coordinator.js"
 import * as state from "./coordinatorState.js"
 import { InvalidRetryOptions } from "./invalidOptions.js"
 import * as options from "./options.js"
+import * as headers from "./headers.js"
+import * as httpDate from "./httpDate.js"
 import * as rateLimitFields from "./rateLimit.js"
 import * as serverHint from "./serverHint.js"
 
@@ -202,8 +204,12 @@ const spanEvent = (name: string, attributes: Record<string, unknown>) =>
  */
 export const answerOf = (observed: Coordinator.Observed): state.Answer => {
   const now = observed.receivedAt
-  const { hint, rateLimit } = serverHint.read(observed.headers, now)
+  const record = observed.headers
+  const { hint, rateLimit } = serverHint.read(record, now)
   const throttled = observed.status === 429 || observed.status === 503
+  const date = headers.get(record, "date")
+  const serverDate = date === undefined ? NaN : httpDate.parse(date, now)
+  const resetFromDate = rateLimit?.fromDate === true
   return {
     status: observed.status,
     receivedAt: now,
@@ -211,9 +217,16 @@ export const answerOf = (observed: Coordinator.Observed): state.Answer => {
     rateLimit: rateLimit === undefined
       ? undefined
       : { remaining: rateLimit.remaining, resetAt: now + rateLimit.resetMillis, limit: rateLimit.limit },
-    bucket: rateLimit?.bucket ?? rateLimitFields.bucketOf(observed.headers)
+    bucket: rateLimit?.bucket ?? rateLimitFields.bucketOf(record),
+    serverOffset: Number.isNaN(serverDate) ? undefined : serverDate - now,
+    hintFromDate: hint !== undefined &&
+      (hint.source === "retry-after" ? !DELAY_SECONDS.test(headers.get(record, "retry-after")!.trim()) :
+        hint.source !== "retry-after-ms" && resetFromDate),
+    resetFromDate
   }
 }
+
+const DELAY_SECONDS = /^\d+$/
 
 const outcomeOf = (exit: Exit.Exit<unknown, unknown>): state.Outcome =>
   exit._tag === "Success" ? "success" : exit.cause._tag === "Interrupt" ? "interrupted" : "failure"

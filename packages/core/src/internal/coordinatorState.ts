@@ -16,9 +16,8 @@ const RATE_DECREASE = 0.7
 const CUBIC_C = 0.4
 
 /**
- * The route of a URL: its path without query or fragment, with each segment that names one thing among many (one
- * with a digit, or longer than 32 characters) written ":". Answers teach which bucket a route is in, and
- * `/items/1` tells of `/items/2`.
+ * The route of a URL: its path without query or fragment, with each segment that names one item among many written
+ * ":". Answers teach which bucket a route is in, and `/items/1` tells of `/items/2`.
  * @internal
  */
 export const routeOf = (url: string): string => {
@@ -30,10 +29,28 @@ export const routeOf = (url: string): string => {
     let stop = start + 1
     while (stop < url.length && url.charCodeAt(stop) !== 47 && !endsPath(url.charCodeAt(stop))) stop++
     const segment = url.slice(start, stop)
-    route += segment.length > 33 || /\d/.test(segment) ? "/:" : segment
+    route += isItem(segment) ? "/:" : segment
     start = stop
   }
   return route === "" ? "/" : route
+}
+
+/**
+ * A path segment (with its leading "/") that names one item among many: a number, an id of hex digits and dashes
+ * (a UUID, a hash), one that is mostly digits, or one longer than 32 characters. `v1` or `r2d2-tools` stay names.
+ */
+const isItem = (segment: string): boolean => {
+  const length = segment.length - 1
+  if (length === 0) return false
+  if (length > 32) return true
+  let digits = 0
+  let hex = true
+  for (let i = 1; i < segment.length; i++) {
+    const c = segment.charCodeAt(i)
+    if (c >= 48 && c <= 57) digits++
+    else if (!((c >= 97 && c <= 102) || (c >= 65 && c <= 70) || c === 45)) hex = false
+  }
+  return digits === length || (hex && digits > 0 && length >= 8) || 2 * digits >= length
 }
 
 /** "?" and "#" end a path. */
@@ -93,6 +110,8 @@ export class Permit {
     /** The machine wants even a successful answer (its headers may pace the bucket). */
     readonly learn: boolean
   ) {}
+  /** The instant its answer asked to come back at, as the machine reads it (with the server's clock it learned). */
+  hintAt: number | undefined = undefined
 }
 
 /** A request that may not go yet: until when (undefined: until news), why, and whether the retry throttle refused it. */
@@ -115,6 +134,11 @@ export interface Answer {
   readonly rateLimit: { readonly remaining: number; readonly resetAt: number; readonly limit: number | undefined } | undefined
   /** The bucket the server named, when it named one. */
   readonly bucket: string | undefined
+  /** The response's `Date` less when it arrived (local clock), when it had a valid `Date`. */
+  readonly serverOffset: number | undefined
+  /** `hintAt` and `rateLimit.resetAt` were measured against `Date` (an HTTP-date, an epoch reset), not given as delays. */
+  readonly hintFromDate: boolean
+  readonly resetFromDate: boolean
 }
 
 /** How a permit ended without an observed answer. @internal */
@@ -245,6 +269,12 @@ interface Bucket {
 interface Partition {
   readonly origin: string
   cooldownUntil: number
+  /**
+   * Bounds on the server's clock less ours, from its `Date` headers: each `Date` is at most the server's time when the
+   * answer arrived (low), and more than it minus a second when the request left (high). Undefined until an answer.
+   */
+  offsetLow: number
+  offsetHigh: number
   readonly buckets: Map<string, Bucket>
   readonly routes: Map<string, Route>
   readonly health: Counts
@@ -284,20 +314,31 @@ export class CoordinatorState {
     // A route whose answers carry no rate-limit fields is not paced by its partition's window.
     const windowed = route === undefined || route.bucket !== undefined
     let opener = false
+    let routeProbe = false
     if (windowed) {
       const hold = this.windowHold(bucket, now)
-      if (hold !== undefined) {
-        // (Only a window the server described: a configured limit holds every route.)
-        if ((route !== undefined && route.known) || !bucket.headers) return hold
-        // A route never answered may well not be in the held bucket: one request of it goes to find out.
-        const probe = route ?? this.newRoute(partition, request.route)
-        if (probe.probeSince !== undefined && now - probe.probeSince < OPENER_PATIENCE_MILLIS) {
-          return new Hold(probe.probeSince + OPENER_PATIENCE_MILLIS, hold.reason)
+      // (A configured limit paces every route of its origin: nothing to find out.)
+      if ((route === undefined || !route.known) && bucket.configured === undefined) {
+        // A route never answered may not be in this bucket at all: one request of it goes first (even while the
+        // bucket is held), and the route's other calls follow its answer.
+        if ((hold !== undefined || this.config.cautiousStart) && (route === undefined || !this.probing(route, now))) {
+          routeProbe = true
+        } else if (route !== undefined && this.probing(route, now)) {
+          return new Hold(route.probeSince! + OPENER_PATIENCE_MILLIS, bucket.headers ? "pacing" : "learning")
+        } else if (hold !== undefined) {
+          return hold
         }
-        probe.probeSince = now
-        return this.send(probe, bucket, name, request, now, false, true)
+      } else if (hold !== undefined) {
+        return hold
       }
-      opener = bucket.opening
+      opener = bucket.opening && hold === undefined
+    }
+    if (routeProbe) {
+      const probe = route ?? this.newRoute(partition, request.route)
+      probe.probeSince = now
+      if (opener) bucket.openerSince = now
+      else if (bucket.allowance !== undefined && bucket.allowance > 0) bucket.allowance--
+      return this.send(probe, bucket, name, request, now, opener, true)
     }
     if (bucket.rate !== undefined && now < bucket.nextAt) return new Hold(bucket.nextAt, "pacing")
     if (bucket.ramp < RAMP_ANSWERS && bucket.inFlight >= Math.max(1, 2 * bucket.ramp)) {
@@ -369,6 +410,10 @@ export class CoordinatorState {
     bucket.openerSince = undefined
   }
 
+  private probing(route: Route, now: number): boolean {
+    return route.probeSince !== undefined && now - route.probeSince < OPENER_PATIENCE_MILLIS
+  }
+
   private refuses(partition: Partition, route: Route | undefined, now: number, random: number): boolean {
     const throttle = this.config.retryThrottle
     if (throttle === undefined) return false
@@ -397,8 +442,14 @@ export class CoordinatorState {
     const throttledStatus = status === 429 || status === 503
     const accepted = status < 500 && status !== 429 && status !== 408
     const info = answer.rateLimit
-    const hintAt = answer.hintAt
+    this.learnClock(partition, permit, answer)
+    const hintAt = this.refine(partition, answer.hintAt, answer.hintFromDate, answer.serverOffset)
+    permit.hintAt = hintAt
     let wake = false
+    /** A 429's hint said when the window ends: the answer's reset says no more. */
+    let toldWindowEnd = false
+    /** The server throttled with a hint, or a limiter's throttle: the pacing's business, not the retry budget's. */
+    let pacedByServer = status === 429 || (throttledStatus && hintAt !== undefined)
 
     // The route learns which bucket it is in: the one the server names, the partition's own when the answer has
     // rate-limit fields without a name, none when it has neither (a throttle without them says nothing of it).
@@ -414,14 +465,6 @@ export class CoordinatorState {
       route.probeSince = undefined
       wake = true
     }
-    if (permit.attempt !== "retry-after-hint") {
-      this.count(partition, route, accepted, now)
-      // Retries may be waiting for enough answers to judge the server by.
-      if (this.config.retryThrottle !== undefined && partition.health.requests <= this.config.retryThrottle.minRequests) {
-        wake = true
-      }
-    }
-
     const bucket = this.bucket(partition, named ?? permit.bucket, now)
     const current = (named ?? permit.bucket) === permit.bucket && permit.generation === bucket.generation
     bucket.recent.roll(now)
@@ -436,12 +479,14 @@ export class CoordinatorState {
     ) {
       if (answer.bucket !== undefined) bucket.cooldownUntil = Math.max(bucket.cooldownUntil, hintAt)
       else partition.cooldownUntil = Math.max(partition.cooldownUntil, hintAt)
-      if (status === 429 && (bucket.allowance !== undefined || bucket.opening)) {
-        // The window is spent until the hint; the one after it opens with one request.
+      if (status === 429 && (bucket.allowance !== undefined || bucket.opening || info !== undefined)) {
+        // The window is spent until the hint (the server's own word, over any reset it also sent); the one after it
+        // opens with one request.
         bucket.allowance = 0
-        bucket.windowEnd = Math.max(bucket.windowEnd, hintAt)
+        bucket.windowEnd = hintAt
         bucket.opening = false
         bucket.openerSince = undefined
+        toldWindowEnd = true
       }
       bucket.ramp = Infinity
       wake = true
@@ -451,8 +496,10 @@ export class CoordinatorState {
       bucket.headers = true
       if (bucket.ramp < RAMP_ANSWERS) wake = true
       bucket.ramp = Infinity
-      const resetAt = Math.max(now, info.resetAt)
-      if (bucket.opening || bucket.allowance === undefined) {
+      const resetAt = Math.max(now, this.refine(partition, info.resetAt, answer.resetFromDate, answer.serverOffset)!)
+      if (toldWindowEnd) {
+        // The hint set the window's end.
+      } else if (bucket.opening || bucket.allowance === undefined) {
         // The first news of this window: take the server's word, less what is still on its way to it. Answers to
         // requests sent before it belong to an older generation: they were counted here already.
         bucket.opening = false
@@ -502,6 +549,7 @@ export class CoordinatorState {
         (acceptsSome && bucket.ramp < RAMP_ANSWERS) ||
         (acceptsSome && bucket.recent.throttles >= 3 && 2 * bucket.recent.throttles >= bucket.recent.answers)
       if (limiter) this.throttle(bucket, permit, now)
+      pacedByServer = limiter
       bucket.ramp = Infinity
       wake = true
     } else if (accepted) {
@@ -515,7 +563,43 @@ export class CoordinatorState {
       bucket.ramp = Infinity
       wake = true
     }
+
+    if (permit.attempt !== "retry-after-hint" && !pacedByServer) {
+      this.count(partition, route, accepted, now)
+      // Retries may be waiting for enough answers to judge the server by.
+      if (this.config.retryThrottle !== undefined && partition.health.requests <= this.config.retryThrottle.minRequests) {
+        wake = true
+      }
+    }
     return wake
+  }
+
+  /**
+   * Learns the server's clock from an answer's `Date`: it is at most the server's time when the answer arrived, and
+   * more than the server's time when the request left, less a second. Bounds that stop agreeing (the clock jumped,
+   * or several servers with different clocks answer for the origin) start over from this answer.
+   */
+  private learnClock(partition: Partition, permit: Permit, answer: Answer): void {
+    if (answer.serverOffset === undefined) return
+    const low = answer.serverOffset
+    const high = answer.serverOffset + (answer.receivedAt - permit.sentAt) + SECOND
+    if (Math.max(partition.offsetLow, low) > Math.min(partition.offsetHigh, high)) {
+      partition.offsetLow = low
+      partition.offsetHigh = high
+    } else {
+      partition.offsetLow = Math.max(partition.offsetLow, low)
+      partition.offsetHigh = Math.min(partition.offsetHigh, high)
+    }
+  }
+
+  /**
+   * An instant measured against an answer's `Date` (instant - Date from when it arrived, an upper bound: `Date` is
+   * rounded down to the second) moved earlier by what the origin's other answers tell of the server's clock, by less
+   * than a second and never before the server's instant.
+   */
+  private refine(partition: Partition, at: number | undefined, fromDate: boolean, offset: number | undefined) {
+    if (at === undefined || !fromDate || offset === undefined || partition.offsetLow > partition.offsetHigh) return at
+    return at - Math.min(SECOND - 1, Math.max(0, partition.offsetLow - offset))
   }
 
   /**
@@ -621,6 +705,8 @@ export class CoordinatorState {
       partition = {
         origin,
         cooldownUntil: 0,
+        offsetLow: -Infinity,
+        offsetHigh: Infinity,
         buckets: new Map(),
         routes: new Map(),
         health: new Counts(),

@@ -13,6 +13,8 @@ export interface Info {
   readonly windowMillis: number | undefined
   /** The bucket the response names (see `bucketOf`), undefined when it names none. */
   readonly bucket: string | undefined
+  /** The reset was an instant (a Unix time), measured against the response's `Date`, not a number of seconds. */
+  readonly fromDate: boolean
 }
 
 /**
@@ -261,7 +263,8 @@ const fromStructured = (record: headers.HeaderRecord): Info | undefined => {
       resetMillis: reset * 1000,
       limit: limit ?? policy?.quota,
       windowMillis: seconds(policy?.window),
-      bucket: namedBucket(record)
+      bucket: namedBucket(record),
+      fromDate: false
     }
   }
   const best = choose(members)
@@ -273,7 +276,8 @@ const fromStructured = (record: headers.HeaderRecord): Info | undefined => {
     resetMillis: best.reset * 1000,
     limit: policy?.quota,
     windowMillis: seconds(policy?.window),
-    bucket: bucketName(best.name, best.pk ?? policy?.pk)
+    bucket: bucketName(best.name, best.pk ?? policy?.pk),
+    fromDate: false
   }
 }
 
@@ -323,7 +327,8 @@ const fromTriplet = (
     resetMillis: Number.isNaN(after) ? resetMillis(reset, headers.get(record, "date"), now) : Math.ceil(after * 1000),
     limit: limit ?? policy?.quota,
     windowMillis: seconds(policy?.window),
-    bucket: namedBucket(record)
+    bucket: namedBucket(record),
+    fromDate: Number.isNaN(after) && reset >= UNIX_TIME_THRESHOLD
   }
 }
 

@@ -538,6 +538,18 @@ export const retryRequest = <E, R>(
                 attempts: decision.attempts - 1
               }
             }
+            if (
+              decision._tag === "Retry" && decision.source !== "backoff" && hintAt !== undefined &&
+              StatusError.isStatusError(error) && Option.isSome(error.retryAfter)
+            ) {
+              // The coordinator knows the server's clock from its earlier answers: the instant it read is as late as
+              // the server asked, and sooner than this answer's Date alone could tell.
+              const sooner = error.retryAfter.value.at - hintAt
+              if (sooner > 0) {
+                decision = { ...decision, delay: Duration.millis(Math.max(0, Duration.toMillis(decision.delay) - sooner)) }
+              }
+            }
+            hintAt = undefined
             if (decision._tag === "Retry" && now >= deadline) {
               decision = { _tag: "Stop", reason: "budget", attempts: decision.attempts }
             }
@@ -601,6 +613,8 @@ export const retryRequest = <E, R>(
     )
   }
 
+  /** The instant the coordinator read in the last answer's hint (it knows the server's clock). */
+  let hintAt: number | undefined
   /**
    * One attempt under the coordinator: run under its permit, and every answer it wants reported back. The permit is
    * handed back however the attempt ends. Every step here runs before each request: keep it short.
@@ -619,11 +633,16 @@ export const retryRequest = <E, R>(
             ? check(response)
             : Effect.clockWith((clock) =>
               Effect.zipRight(
-                coordinator.observe(permit, {
-                  status: response.status,
-                  headers: response.headers,
-                  receivedAt: clock.unsafeCurrentTimeMillis()
-                }),
+                Effect.map(
+                  coordinator.observe(permit, {
+                    status: response.status,
+                    headers: response.headers,
+                    receivedAt: clock.unsafeCurrentTimeMillis()
+                  }),
+                  () => {
+                    hintAt = permit.hintAt
+                  }
+                ),
                 check(response)
               )
             ))
