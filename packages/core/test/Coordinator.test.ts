@@ -203,10 +203,15 @@ describe("Coordinator", () => {
       const probe = go(machine, 20, request("/plain/:"))
       expect(probe.learn).toBe(true)
       expect(held(machine, 20, request("/plain/:"))).toStrictEqual({ until: 5_020, reason: "pacing" })
-      // Its answer has no rate-limit fields: the route is not paced by that window.
+      // Its answer has no rate-limit fields: the route is not paced by that window; it ramps up from its answer
+      // (four in flight per accepted answer).
       machine.observe(probe, answer(200, 25))
-      for (let i = 0; i < 100; i++) go(machine, 25, request("/plain/:"))
-      expect(held(machine, 25)).toStrictEqual({ until: 1_000, reason: "pacing" })
+      const four = [go(machine, 25, request("/plain/:")), go(machine, 25, request("/plain/:"))]
+      four.push(go(machine, 25, request("/plain/:")), go(machine, 25, request("/plain/:")))
+      expect(held(machine, 25, request("/plain/:"))).toStrictEqual({ until: undefined, reason: "learning" })
+      for (const p of four) machine.observe(p, answer(200, 30))
+      for (let i = 0; i < 20; i++) go(machine, 30, request("/plain/:"))
+      expect(held(machine, 30)).toStrictEqual({ until: 1_000, reason: "pacing" })
     })
 
     it("buckets the server names are paced apart: a spent search bucket does not hold the core one", () => {
@@ -218,6 +223,27 @@ describe("Coordinator", () => {
       machine.observe(core, answer(200, 40, { bucket: "core", rateLimit: limited(4_999, 3_600_000) }))
       expect(go(machine, 40, request("/repos/:")).bucket).toBe("core")
       expect(go(machine, 40, request("/")).bucket).toBe("")
+    })
+  })
+
+  describe("routes", () => {
+    it("a new route of a known origin starts cautiously: one request first, the route's others follow its answer", () => {
+      const machine = new State.CoordinatorState(config())
+      machine.observe(go(machine, 0, request("/a")), answer(200, 5))
+      const first = go(machine, 10, request("/b/:"))
+      expect(held(machine, 10, request("/b/:"))).toStrictEqual({ until: 5_010, reason: "learning" })
+      // Other routes are not held by it.
+      go(machine, 10, request("/a"))
+      machine.observe(first, answer(200, 20))
+      go(machine, 20, request("/b/:"))
+    })
+
+    it("a route's answers with rate-limit fields put it in its origin's window", () => {
+      const machine = new State.CoordinatorState(config())
+      const first = go(machine, 0, request("/limited/:"))
+      machine.observe(first, answer(200, 5, { rateLimit: { remaining: 1, resetAt: 1_000, limit: 2 } }))
+      go(machine, 5, request("/limited/:"))
+      expect(held(machine, 5, request("/limited/:"))).toStrictEqual({ until: 1_000, reason: "pacing" })
     })
   })
 
@@ -243,6 +269,54 @@ describe("Coordinator", () => {
       machine.observe(second, answer(503, 30, { hintAt: 2_000 }))
       expect(held(machine, 40)).toStrictEqual({ until: 3_000, reason: "cooldown" })
     })
+  })
+
+  describe("the server's clock", () => {
+    // A server whose clock is 300 ms behind ours. Its Date is rounded down to the second: an instant measured against
+    // one Date alone (instant - Date, from when the answer arrived) may be up to a second late, never early.
+    const skew = -300
+    const dateOffset = (receivedAt: number) => Math.floor((receivedAt + skew) / 1000) * 1000 - receivedAt
+
+    it("learned from the Date of earlier answers, an instant measured against Date is as soon as the server allows", () => {
+      const machine = warmed()
+      // Answers spread over a second teach the offset: the one received just after the server's second ticked.
+      for (const at of [1_100, 1_250, 1_301, 1_700]) {
+        machine.observe(go(machine, at - 1), answer(200, at, { serverOffset: dateOffset(at) }))
+      }
+      // A 503 whose HTTP-date says 5 s on the server's clock, received at 1_900 (server 1_600, Date 1_000).
+      const told = 5_000
+      const permit = go(machine, 1_899)
+      machine.observe(
+        permit,
+        answer(503, 1_900, { hintAt: 1_900 + told - 1_000, hintFromDate: true, serverOffset: dateOffset(1_900) })
+      )
+      // Measured against this Date alone it would be 5_900; the server's 5 s is our 5_300: 1 ms of slack is left.
+      expect(permit.hintAt).toBe(5_301)
+      expect(held(machine, 2_000)).toStrictEqual({ until: 5_301, reason: "cooldown" })
+    })
+
+    it.prop(
+      "never before the server's instant, whatever the skew and arrival times",
+      [fc.integer({ min: -3_600_000, max: 3_600_000 }), fc.array(fc.nat(5_000), { minLength: 1, maxLength: 20 }), fc.nat(10_000)],
+      ([skew, arrivals, wait]) => {
+        const machine = warmed()
+        const offsetAt = (t: number) => Math.floor((t + skew) / 1000) * 1000 - t
+        let t = 10
+        for (const gap of arrivals) {
+          t += gap
+          const sentAt = t - 1
+          machine.observe(go(machine, sentAt), answer(200, t, { serverOffset: offsetAt(t) }))
+        }
+        t += 7
+        const serverNow = t + skew
+        const instant = Math.floor(serverNow / 1000) * 1000 + wait
+        const date = Math.floor(serverNow / 1000) * 1000
+        const permit = go(machine, t - 1)
+        machine.observe(permit, answer(503, t, { hintAt: t + instant - date, hintFromDate: true, serverOffset: offsetAt(t) }))
+        if (permit.hintAt !== undefined) expect(permit.hintAt + skew).toBeGreaterThanOrEqual(instant)
+      },
+      { fastCheck: { numRuns: 2_000 } }
+    )
   })
 
   describe("a rate inferred when the server throttles without a hint", () => {
@@ -321,6 +395,14 @@ describe("Coordinator", () => {
       expect(run(1_000_000, 18, 100)).toBe(0)
     })
 
+    it("throttles are the pacing's business: 100 bare 429s refuse no retry", () => {
+      const machine = warmed()
+      const sent = Array.from({ length: 100 }, () => go(machine, 10))
+      for (const p of sent) machine.observe(p, answer(429, 20))
+      const a = machine.admit(request("/items/:", "retry"), 30, 0)
+      expect(a instanceof State.Hold && a.refused).toBe(false)
+    })
+
     it("retries at a server's instant are never refused", () => {
       const machine = warmed()
       for (let i = 0; i < 100; i++) machine.observe(go(machine, 10), answer(500, 20))
@@ -365,6 +447,12 @@ describe("Coordinator", () => {
       expect(State.routeOf("https://a.test")).toBe("/")
       expect(State.routeOf("https://a.test/repos/x-y/issues/42#c")).toBe("/repos/x-y/issues/:")
       expect(State.routeOf(`https://a.test/files/${"z".repeat(40)}`)).toBe("/files/:")
+      // Names with a digit stay names: versions, tenants; numbers, UUIDs and hashes are items.
+      expect(State.routeOf("https://a.test/v1/items/42")).toBe("/v1/items/:")
+      expect(State.routeOf("https://a.test/t/dead.main.r1.client/items/7")).toBe("/t/dead.main.r1.client/items/:")
+      expect(State.routeOf("https://a.test/jobs/3f2a9c1e-77b0-4d2a-9f00-5c1d2e3f4a5b")).toBe("/jobs/:")
+      expect(State.routeOf("https://a.test/commits/9fb1108a")).toBe("/commits/:")
+      expect(State.routeOf("https://a.test/users/u123456")).toBe("/users/:")
     })
   })
 

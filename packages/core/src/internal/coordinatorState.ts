@@ -37,7 +37,8 @@ export const routeOf = (url: string): string => {
 
 /**
  * A path segment (with its leading "/") that names one item among many: a number, an id of hex digits and dashes
- * (a UUID, a hash), one that is mostly digits, or one longer than 32 characters. `v1` or `r2d2-tools` stay names.
+ * (a UUID, a hash), one of four characters or more that is mostly digits, or one longer than 32 characters. `v1`,
+ * `v10` or `r2d2-tools` stay names.
  */
 const isItem = (segment: string): boolean => {
   const length = segment.length - 1
@@ -50,7 +51,7 @@ const isItem = (segment: string): boolean => {
     if (c >= 48 && c <= 57) digits++
     else if (!((c >= 97 && c <= 102) || (c >= 65 && c <= 70) || c === 45)) hex = false
   }
-  return digits === length || (hex && digits > 0 && length >= 8) || 2 * digits >= length
+  return digits === length || (hex && digits > 0 && length >= 8) || (length >= 4 && 2 * digits > length)
 }
 
 /** "?" and "#" end a path. */
@@ -221,6 +222,9 @@ interface Route {
   known: boolean
   /** A probe of the route is out since this instant. */
   probeSince: number | undefined
+  /** Accepted answers while the route ramps up after its probe (Infinity when done), and its requests in flight. */
+  ramp: number
+  inFlight: number
   health: Counts
 }
 
@@ -345,6 +349,11 @@ export class CoordinatorState {
       // A cautious start ramps up as answers come: twice as many in flight as answered so far.
       return new Hold(undefined, "learning")
     }
+    if (route !== undefined && route.ramp < RAMP_ANSWERS && route.inFlight >= 4 * route.ramp) {
+      // So does a new route of a known origin, four times as many in flight as answered: a limiter in front of it
+      // that says nothing meets a ramp, not a burst.
+      return new Hold(undefined, "learning")
+    }
     if (opener) bucket.openerSince = now
     else if (windowed && bucket.allowance !== undefined) bucket.allowance--
     return this.send(route, bucket, name, request, now, opener, false)
@@ -362,6 +371,7 @@ export class CoordinatorState {
     if (bucket.rate !== undefined) bucket.nextAt = Math.max(bucket.nextAt, now) + SECOND / bucket.rate
     bucket.lastSentAt = now
     bucket.inFlight++
+    if (route !== undefined) route.inFlight++
     const learn = opener || routeProbe || route === undefined || !route.known || bucket.allowance !== undefined ||
       bucket.rate !== undefined || bucket.ramp < RAMP_ANSWERS || bucket.learnCount++ % LEARN_EVERY === 0
     return new Permit(
@@ -437,6 +447,8 @@ export class CoordinatorState {
     if (!permit.settled && own !== undefined && permit.generation === own.generation) {
       own.inFlight = Math.max(0, own.inFlight - 1)
     }
+    const sentOn = partition.routes.get(permit.route)
+    if (!permit.settled && sentOn !== undefined) sentOn.inFlight = Math.max(0, sentOn.inFlight - 1)
     permit.settled = true
     const status = answer.status
     const throttledStatus = status === 429 || status === 503
@@ -563,6 +575,11 @@ export class CoordinatorState {
       bucket.ramp = Infinity
       wake = true
     }
+    if (route.ramp < RAMP_ANSWERS) {
+      // The route's ramp goes on with each accepted answer; anything else hands over to what paces the bucket.
+      route.ramp = accepted && info === undefined && hintAt === undefined ? route.ramp + 1 : Infinity
+      wake = true
+    }
 
     if (permit.attempt !== "retry-after-hint" && !pacedByServer) {
       this.count(partition, route, accepted, now)
@@ -666,6 +683,13 @@ export class CoordinatorState {
       }
     }
     const route = partition.routes.get(permit.route)
+    if (route !== undefined) {
+      route.inFlight = Math.max(0, route.inFlight - 1)
+      if (route.ramp < RAMP_ANSWERS) {
+        if (outcome === "success") route.ramp++
+        wake = true
+      }
+    }
     if (route !== undefined && permit.routeProbe && route.probeSince !== undefined) {
       route.probeSince = undefined
       wake = true
@@ -738,7 +762,8 @@ export class CoordinatorState {
       const first = partition.routes.keys().next()
       if (first.done !== true) partition.routes.delete(first.value)
     }
-    const route: Route = { bucket: "", known: false, probeSince: undefined, health: new Counts() }
+    const ramp = this.config.cautiousStart ? 0 : Infinity
+    const route: Route = { bucket: "", known: false, probeSince: undefined, ramp, inFlight: 0, health: new Counts() }
     partition.routes.set(name, route)
     return route
   }
