@@ -271,7 +271,11 @@ interface Bucket {
 }
 
 interface Partition {
+  readonly key: string
   readonly origin: string
+  /** Neighbours in the order of use (an intrusive list: no `Map` iteration, which slows as entries are deleted). */
+  older: Partition | undefined
+  newer: Partition | undefined
   cooldownUntil: number
   /**
    * Bounds on the server's clock less ours, from its `Date` headers: each `Date` is at most the server's time when the
@@ -279,8 +283,13 @@ interface Partition {
    */
   offsetLow: number
   offsetHigh: number
-  readonly buckets: Map<string, Bucket>
-  readonly routes: Map<string, Route>
+  /** The partition's own bucket, and the ones the server named (made when first needed). */
+  own: Bucket | undefined
+  named: Map<string, Bucket> | undefined
+  /** The first route seen, kept apart (most partitions have one), and the others (made when first needed). */
+  firstRouteName: string | undefined
+  firstRoute: Route | undefined
+  routes: Map<string, Route> | undefined
   readonly health: Counts
   lastUsed: number
 }
@@ -289,6 +298,9 @@ interface Partition {
 /** @internal */
 export class CoordinatorState {
   private readonly partitions = new Map<string, Partition>()
+  /** The least and the most recently used partitions: the ends of their list in the order of use. */
+  private oldest: Partition | undefined
+  private newest: Partition | undefined
 
   constructor(readonly config: Config) {}
 
@@ -304,7 +316,7 @@ export class CoordinatorState {
   admit(request: Request, now: number, random: number): Permit | Hold {
     const partition = this.partition(request.partition, request.origin, now)
     if (now < partition.cooldownUntil) return new Hold(partition.cooldownUntil, "cooldown")
-    const route = partition.routes.get(request.route)
+    const route = this.routeOf(partition, request.route)
     const name = route?.bucket ?? ""
     const bucket = this.bucket(partition, name, now)
     if (request.attempt === "retry" && this.config.retryThrottle !== undefined) {
@@ -443,11 +455,11 @@ export class CoordinatorState {
     const now = answer.receivedAt
     const partition = this.partitions.get(permit.partition)
     if (partition === undefined) return false
-    const own = partition.buckets.get(permit.bucket)
+    const own = this.existing(partition, permit.bucket)
     if (!permit.settled && own !== undefined && permit.generation === own.generation) {
       own.inFlight = Math.max(0, own.inFlight - 1)
     }
-    const sentOn = partition.routes.get(permit.route)
+    const sentOn = this.routeOf(partition, permit.route)
     if (!permit.settled && sentOn !== undefined) sentOn.inFlight = Math.max(0, sentOn.inFlight - 1)
     permit.settled = true
     const status = answer.status
@@ -467,7 +479,7 @@ export class CoordinatorState {
     // rate-limit fields without a name, none when it has neither (a throttle without them says nothing of it).
     const configured = this.config.limits.has(partition.origin)
     const named = answer.bucket ?? (info !== undefined || configured ? "" : undefined)
-    const route = partition.routes.get(permit.route) ?? this.newRoute(partition, permit.route)
+    const route = this.routeOf(partition, permit.route) ?? this.newRoute(partition, permit.route)
     if (!route.known || (route.bucket !== named && !(throttledStatus && named === undefined))) {
       route.bucket = named
       route.known = true
@@ -670,7 +682,7 @@ export class CoordinatorState {
     const partition = this.partitions.get(permit.partition)
     if (partition === undefined) return false
     let wake = false
-    const bucket = partition.buckets.get(permit.bucket)
+    const bucket = this.existing(partition, permit.bucket)
     if (bucket !== undefined) {
       if (permit.generation === bucket.generation) bucket.inFlight = Math.max(0, bucket.inFlight - 1)
       if (bucket.ramp < RAMP_ANSWERS) {
@@ -682,7 +694,7 @@ export class CoordinatorState {
         wake = true
       }
     }
-    const route = partition.routes.get(permit.route)
+    const route = this.routeOf(partition, permit.route)
     if (route !== undefined) {
       route.inFlight = Math.max(0, route.inFlight - 1)
       if (route.ramp < RAMP_ANSWERS) {
@@ -716,64 +728,106 @@ export class CoordinatorState {
   private partition(key: string, origin: string, now: number): Partition {
     let partition = this.partitions.get(key)
     if (partition !== undefined && now - partition.lastUsed > this.config.ttl) {
-      this.partitions.delete(key)
+      this.drop(partition)
       partition = undefined
     }
     if (partition === undefined) {
       // Constant work per request: at most two expired partitions go here, the oldest when the map is full.
       if (this.expireOldest(now)) this.expireOldest(now)
-      if (this.partitions.size >= this.config.maxPartitions) {
-        const oldest = this.partitions.keys().next()
-        if (oldest.done !== true) this.partitions.delete(oldest.value)
-      }
+      if (this.partitions.size >= this.config.maxPartitions && this.oldest !== undefined) this.drop(this.oldest)
       partition = {
+        key,
         origin,
+        older: undefined,
+        newer: undefined,
         cooldownUntil: 0,
         offsetLow: -Infinity,
         offsetHigh: Infinity,
-        buckets: new Map(),
-        routes: new Map(),
+        own: undefined,
+        named: undefined,
+        firstRouteName: undefined,
+        firstRoute: undefined,
+        routes: undefined,
         health: new Counts(),
         lastUsed: now
       }
       partition.health.start = now
       this.partitions.set(key, partition)
+      this.append(partition)
       return partition
     }
-    if (partition.lastUsed !== now) {
-      // Most recently used last: the map's first entries are the first to expire or to go.
-      this.partitions.delete(key)
-      this.partitions.set(key, partition)
-      partition.lastUsed = now
+    if (partition !== this.newest) {
+      this.unlink(partition)
+      this.append(partition)
     }
+    partition.lastUsed = now
     return partition
+  }
+
+  private append(partition: Partition): void {
+    partition.older = this.newest
+    partition.newer = undefined
+    if (this.newest !== undefined) this.newest.newer = partition
+    else this.oldest = partition
+    this.newest = partition
+  }
+
+  private unlink(partition: Partition): void {
+    if (partition.older !== undefined) partition.older.newer = partition.newer
+    else this.oldest = partition.newer
+    if (partition.newer !== undefined) partition.newer.older = partition.older
+    else this.newest = partition.older
+    partition.older = undefined
+    partition.newer = undefined
+  }
+
+  private drop(partition: Partition): void {
+    this.unlink(partition)
+    this.partitions.delete(partition.key)
   }
 
   /** Drops the least recently used partition if it has expired. */
   private expireOldest(now: number): boolean {
-    const first = this.partitions.entries().next()
-    if (first.done === true || now - first.value[1].lastUsed <= this.config.ttl) return false
-    this.partitions.delete(first.value[0])
+    const oldest = this.oldest
+    if (oldest === undefined || now - oldest.lastUsed <= this.config.ttl) return false
+    this.drop(oldest)
     return true
   }
 
+  private routeOf(partition: Partition, name: string): Route | undefined {
+    return partition.firstRouteName === name ? partition.firstRoute : partition.routes?.get(name)
+  }
+
   private newRoute(partition: Partition, name: string): Route {
+    const ramp = this.config.cautiousStart ? 0 : Infinity
+    const route: Route = { bucket: "", known: false, probeSince: undefined, ramp, inFlight: 0, health: new Counts() }
+    if (partition.firstRoute === undefined) {
+      partition.firstRouteName = name
+      partition.firstRoute = route
+      return route
+    }
+    partition.routes ??= new Map()
     if (partition.routes.size >= MAX_ROUTES) {
       const first = partition.routes.keys().next()
       if (first.done !== true) partition.routes.delete(first.value)
     }
-    const ramp = this.config.cautiousStart ? 0 : Infinity
-    const route: Route = { bucket: "", known: false, probeSince: undefined, ramp, inFlight: 0, health: new Counts() }
     partition.routes.set(name, route)
     return route
   }
 
+  private existing(partition: Partition, name: string): Bucket | undefined {
+    return name === "" ? partition.own : partition.named?.get(name)
+  }
+
   private bucket(partition: Partition, name: string, now: number): Bucket {
-    let bucket = partition.buckets.get(name)
+    let bucket = this.existing(partition, name)
     if (bucket === undefined) {
-      if (partition.buckets.size >= MAX_ROUTES) {
-        const first = partition.buckets.keys().next()
-        if (first.done !== true) partition.buckets.delete(first.value)
+      if (name !== "") {
+        partition.named ??= new Map()
+        if (partition.named.size >= MAX_ROUTES) {
+          const first = partition.named.keys().next()
+          if (first.done !== true) partition.named.delete(first.value)
+        }
       }
       const configured = name === "" ? this.config.limits.get(partition.origin) : undefined
       const cautious = configured === undefined && this.config.cautiousStart
@@ -801,7 +855,8 @@ export class CoordinatorState {
         learnCount: 0
       }
       bucket.recent.start = now
-      partition.buckets.set(name, bucket)
+      if (name === "") partition.own = bucket
+      else partition.named!.set(name, bucket)
     }
     return bucket
   }
