@@ -320,27 +320,27 @@ describe("Coordinator", () => {
   })
 
   describe("a rate inferred when the server throttles without a hint", () => {
-    it("a bare 429 paces the bucket from twice what it accepted, doubles in slow start, then cuts; forgotten later", () => {
+    it("a bare 429 paces the bucket from what it accepted, doubles in slow start, then cuts; forgotten later", () => {
       const machine = warmed()
       for (let i = 0; i < 4; i++) machine.observe(go(machine, 100), answer(200, 110))
       const late = go(machine, 120)
       machine.observe(go(machine, 120), answer(429, 130))
-      // 5 accepted over the last second: slow start at 10 requests per second, one every 100 ms.
-      expect(held(machine, 130)).toStrictEqual({ until: 230, reason: "pacing" })
-      const next = go(machine, 230)
-      expect(held(machine, 230)).toStrictEqual({ until: 330, reason: "pacing" })
-      // An accepted answer doubles the rate: the next request may go 50 ms after the last one.
-      machine.observe(next, answer(200, 240))
-      expect(held(machine, 240)).toStrictEqual({ until: 280, reason: "pacing" })
+      // 5 accepted over the last second: 5 requests per second, one every 200 ms.
+      expect(held(machine, 130)).toStrictEqual({ until: 330, reason: "pacing" })
+      const next = go(machine, 330)
+      expect(held(machine, 330)).toStrictEqual({ until: 530, reason: "pacing" })
+      // An accepted answer doubles the rate: the next request may go 100 ms after the last one.
+      machine.observe(next, answer(200, 340))
+      expect(held(machine, 340)).toStrictEqual({ until: 430, reason: "pacing" })
       // A throttle of a request sent before the last cut does not cut again; one sent after it does.
-      machine.observe(late, answer(429, 250))
-      expect(held(machine, 250)).toStrictEqual({ until: 280, reason: "pacing" })
-      const after = go(machine, 280)
-      machine.observe(after, answer(429, 290))
-      // Cut to 0.7 x 20 = 14 per second (more than the 6 accepted over the last second), counted from the cut.
-      expect(held(machine, 290)).toStrictEqual({ until: 290 + 1000 / 14, reason: "pacing" })
+      machine.observe(late, answer(429, 350))
+      expect(held(machine, 350)).toStrictEqual({ until: 430, reason: "pacing" })
+      const after = go(machine, 430)
+      machine.observe(after, answer(429, 440))
+      // Cut to 0.7 x 10 = 7 per second (more than the 6 accepted over the last second), counted from the cut.
+      expect(held(machine, 440)).toStrictEqual({ until: 440 + 1000 / 7, reason: "pacing" })
       // No throttle for 30 s: the rate is forgotten at the next accepted answer.
-      machine.observe(go(machine, 400), answer(200, 40_000))
+      machine.observe(go(machine, 600), answer(200, 40_000))
       for (let i = 0; i < 50; i++) go(machine, 40_000)
     })
 
@@ -349,8 +349,8 @@ describe("Coordinator", () => {
       machine.observe(go(machine, 0), answer(200, 5))
       const two = [go(machine, 5), go(machine, 5)]
       machine.observe(two[0]!, answer(503, 8))
-      // One accepted over the last second: slow start at two requests per second.
-      expect(held(machine, 8)).toStrictEqual({ until: 508, reason: "pacing" })
+      // One accepted over the last second: slow start at one request per second.
+      expect(held(machine, 8)).toStrictEqual({ until: 1_008, reason: "pacing" })
     })
 
     it("a server that accepts nothing is failing, not limiting: no pacing", () => {

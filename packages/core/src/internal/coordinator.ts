@@ -231,6 +231,9 @@ const DELAY_SECONDS = /^\d+$/
 const outcomeOf = (exit: Exit.Exit<unknown, unknown>): state.Outcome =>
   exit._tag === "Success" ? "success" : exit.cause._tag === "Interrupt" ? "interrupted" : "failure"
 
+/** The sleep of Effect's own clock: under another (a TestClock), held calls wait through it instead of on timers. */
+const liveSleep = Clock.make().sleep
+
 /** @internal */
 export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator> =>
   Effect.sync(() => {
@@ -245,7 +248,36 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       }
       return signal
     }
+    /** On Effect's own clock, held calls wait on a timer and a callback: no fiber per wait. */
+    const waiters = new Map<string, Set<() => void>>()
+    const waitLive = (partition: string, millis: number): Effect.Effect<void> =>
+      Effect.async<void>((resume) => {
+        let set = waiters.get(partition)
+        if (set === undefined) {
+          set = new Set()
+          waiters.set(partition, set)
+        }
+        const own = set
+        const done = () => {
+          clearTimeout(timer)
+          own.delete(done)
+          if (own.size === 0 && waiters.get(partition) === own) waiters.delete(partition)
+          resume(Effect.void)
+        }
+        const timer = setTimeout(done, millis)
+        own.add(done)
+        return Effect.sync(() => {
+          clearTimeout(timer)
+          own.delete(done)
+          if (own.size === 0 && waiters.get(partition) === own) waiters.delete(partition)
+        })
+      })
     const wake = (partition: string) => {
+      const set = waiters.get(partition)
+      if (set !== undefined) {
+        waiters.delete(partition)
+        for (const done of set) done()
+      }
       const signal = signals.get(partition)
       if (signal === undefined) return
       signals.delete(partition)
@@ -298,17 +330,22 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                 new OriginHeld({ origin: request.origin, until: admission.until ?? deadline, reason: admission.reason })
               )
             }
-            const signal = Deferred.await(signalOf(request.partition))
-            const wait = admission.until === undefined
-              ? Effect.ignore(Effect.timeout(signal, Duration.seconds(1)))
-              : Effect.flatMap(Random.next, (r) =>
-                Effect.raceFirst(
-                  Effect.sleep(Duration.millis(Math.min(
+            const wait = Effect.flatMap(
+              admission.until === undefined ? Effect.succeed(0) : Random.next,
+              (r) => {
+                // Until the instant (and a random part of the spread), or a second when waiting for news; sooner
+                // when something changes.
+                const millis = admission.until === undefined
+                  ? 1000
+                  : Math.min(
                     options.MAX_TIMER_MILLIS,
-                    Math.ceil(Math.max(0, admission.until! - now) + r * settings.releaseSpread)
-                  ))),
-                  signal
-                ))
+                    Math.ceil(Math.max(0, admission.until - now) + r * settings.releaseSpread)
+                  )
+                return clock.sleep === liveSleep
+                  ? waitLive(request.partition, millis)
+                  : Effect.raceFirst(Effect.sleep(Duration.millis(millis)), Deferred.await(signalOf(request.partition)))
+              }
+            )
             const announce = held ? Effect.void : Effect.logDebug(
               `holding a request to ${request.origin}: ${admission.reason}`
             ).pipe(

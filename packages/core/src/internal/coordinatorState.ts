@@ -588,8 +588,14 @@ export class CoordinatorState {
       wake = true
     }
     if (route.ramp < RAMP_ANSWERS) {
-      // The route's ramp goes on with each accepted answer; anything else hands over to what paces the bucket.
-      route.ramp = accepted && info === undefined && hintAt === undefined ? route.ramp + 1 : Infinity
+      // The route's ramp goes on with each accepted answer, and pauses on a refusal from a server that accepted some
+      // (a limiter not yet recognised); a server's word (a hint, rate-limit fields, an inferred rate) takes over from
+      // it, and a route that has accepted nothing yet is failing, not limited: holding it gains nothing.
+      route.ramp = accepted && info === undefined && hintAt === undefined
+        ? route.ramp + 1
+        : info !== undefined || hintAt !== undefined || bucket.rate !== undefined || route.ramp === 0
+        ? Infinity
+        : route.ramp
       wake = true
     }
 
@@ -632,8 +638,8 @@ export class CoordinatorState {
   }
 
   /**
-   * A throttle without a hint. The first sets the rate to twice what the server accepted over the last second, and
-   * it doubles with each accepted answer (slow start). Later ones cut it, once per request sent after the previous
+   * A throttle without a hint. The first sets the rate to what the server accepted over the last second, and it
+   * doubles with each accepted answer (slow start). Later ones cut it, once per request sent after the previous
    * cut, to 0.7 of itself, or to what the server accepted over the last second if more: a limiter driven past its
    * rate accepts just its rate.
    */
@@ -641,7 +647,7 @@ export class CoordinatorState {
     bucket.throttledAt = now
     const accepted = bucket.recent.acceptRate(now)
     if (bucket.rate === undefined) {
-      bucket.rate = Math.max(MIN_RATE, 2 * accepted)
+      bucket.rate = Math.max(MIN_RATE, accepted)
       bucket.rateMax = bucket.rate
       bucket.slowStart = true
     } else {
