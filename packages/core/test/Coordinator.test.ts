@@ -353,11 +353,13 @@ describe("Coordinator", () => {
       expect(held(machine, 8)).toStrictEqual({ until: 1_008, reason: "pacing" })
     })
 
-    it("a server that accepts nothing is failing, not limiting: no pacing", () => {
+    it("a route that accepts nothing is failing, not limiting, whatever its origin's other routes accept: no pacing", () => {
       const machine = warmed()
-      const sent = Array.from({ length: 10 }, () => go(machine, 2_000))
+      const dead = request("/dead/:")
+      const sent = Array.from({ length: 10 }, () => go(machine, 2_000, dead))
       for (const p of sent) machine.observe(p, answer(503, 2_010))
-      for (let i = 0; i < 10; i++) go(machine, 2_010)
+      for (let i = 0; i < 10; i++) go(machine, 2_010, dead)
+      go(machine, 2_010)
     })
   })
 

@@ -565,10 +565,12 @@ export class CoordinatorState {
       bucket.recent.throttles++
       // Throttled without any hint: a 429, or a 503 among mostly-refused answers of a server that accepts some (a
       // limiter, not a failing server). Infer the rate the server accepts and pace to it.
-      // Throttled without any hint: a 429, or a 503 from a server that accepts some of the requests (while a cautious
+      // Throttled without any hint: a 429, or a 503 on a route that accepts some of its requests (while a cautious
       // start ramps up, or among mostly-refused answers): a limiter, not a failing server. Infer the rate the server
       // accepts and pace to it.
-      const acceptsSome = bucket.recent.accepts + bucket.recent.previousAccepts > 0
+      // (Accepted on this route: another route's successes say nothing of this one, which may just be failing.)
+      route.health.roll(now, this.throttleWindow)
+      const acceptsSome = route.health.accepts + route.health.previousAccepts > 0
       const limiter = status === 429 || bucket.rate !== undefined ||
         (acceptsSome && bucket.ramp < RAMP_ANSWERS) ||
         (acceptsSome && bucket.recent.throttles >= 3 && 2 * bucket.recent.throttles >= bucket.recent.answers)
