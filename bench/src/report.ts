@@ -597,6 +597,10 @@ export const render = (results: Results): string => {
         f2(w.kbPerCall)
       ])
     ),
+    "",
+    "Before this version (the same measurement, run on the code of commit 73b787b): 3.84 KB per `Effect.sleep`",
+    "fiber, 10.05 KB through `withStatusRetry()`, 17.22 KB with the coordinator. What went: the log line, its",
+    "annotations and metric objects kept alive by a sleeping call, and the two fibers forked by each coordinator hold.",
     ""
   )
 

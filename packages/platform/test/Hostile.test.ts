@@ -1,7 +1,8 @@
 /**
- * Hostile servers on 127.0.0.1: one that never answers, a body that never ends, a body too large to hold, and
- * secrets everywhere a request and a response can carry them. Every call ends within its budget plus a second, and
- * no secret reaches an error, a log line or a span attribute the client writes.
+ * Hostile servers on 127.0.0.1: clocks skewed from ours, one that never answers, a body that never ends, a body too
+ * large to hold, and secrets everywhere a request and a response can carry them. No retry comes before the instant
+ * the server gave, every call ends within its budget plus a second, and no secret reaches an error, a log line or a
+ * span attribute the client writes.
  */
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -18,7 +19,8 @@ import * as LogLevel from "effect/LogLevel"
 import * as Tracer from "effect/Tracer"
 import * as Util from "node:util"
 import { StatusRetry, withStatusRetry } from "../src/index.js"
-import { clients, serveRaw } from "./utils/server.js"
+import { Coordinator } from "@effect-retry/core"
+import { clients, httpDate, serve, serveRaw } from "./utils/server.js"
 
 const BUDGET = 300
 /** What a call may take past its budget: the time to give up. */
@@ -313,4 +315,55 @@ describe("Headers.currentRedactedNames", () => {
         headers: { "x-secret": "<redacted>", "x-session": "<redacted>", "x-public": "v3" }
       })
     }))
+})
+
+describe("a server whose clock is skewed from ours: no retry before the instant it gave, by its own clock", () => {
+  const SKEWS = [300, -300, 1_400, -1_400, 10_000, -10_000, 3_600_000, -3_600_000]
+  /** Each hint form: the first answer to a path, given the server's clock now; the instant it names is `at`. */
+  const FORMS = {
+    "Retry-After HTTP-date": (serverNow: number) => {
+      const at = Math.ceil(serverNow / 1000) * 1000 + 1000
+      return { at, reply: { status: 503, headers: { "retry-after": httpDate(at) } } }
+    },
+    "X-RateLimit-Reset in epoch seconds": (serverNow: number) => {
+      const at = Math.ceil(serverNow / 1000) * 1000 + 1000
+      const headers = { "x-ratelimit-limit": "10", "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(at / 1000) }
+      return { at, reply: { status: 429, headers } }
+    },
+    "X-RateLimit-Reset in epoch milliseconds": (serverNow: number) => {
+      const at = serverNow + 1_234
+      const headers = { "x-ratelimit-limit": "10", "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(at) }
+      return { at, reply: { status: 429, headers } }
+    }
+  } as const
+  const cases = SKEWS.flatMap((skew) =>
+    Object.keys(FORMS).flatMap((form) => [false, true].map((coordinated) => ({ skew, form, coordinated })))
+  )
+
+  it.scopedLive.each(cases)(
+    "server clock $skew ms from ours, $form, coordinated: $coordinated",
+    ({ coordinated, form, skew }) =>
+      Effect.gen(function*() {
+        let told = 0
+        const server = yield* serve((a) => {
+          const serverNow = a.arrivedAt + skew
+          const date = { date: httpDate(serverNow) }
+          if (a.nth > 0) return { status: 200, headers: date, body: "ok" }
+          const { at, reply } = FORMS[form as keyof typeof FORMS](serverNow)
+          told = at
+          return { ...reply, headers: { ...reply.headers, ...date } }
+        })
+        const client = withStatusRetry({ maxRetryAfter: "10 seconds" })(yield* HttpClient.HttpClient)
+        const call = client.get(server.url(`/skew`))
+        const response = yield* coordinated ? Effect.provide(call, Coordinator.layer()) : call
+        expect(response.status).toBe(200)
+        const [first, second] = server.on("/skew")
+        // The retry reached the server no sooner than the instant it named, on the server's own clock, and within
+        // the second that Date's resolution may add.
+        expect(second!.arrivedAt + skew).toBeGreaterThanOrEqual(told)
+        expect(second!.arrivedAt + skew - told).toBeLessThan(1_000 + 250)
+        expect(first!.nth).toBe(0)
+      }).pipe(Effect.provide(clients[1]!.layer)),
+    10_000
+  )
 })

@@ -148,10 +148,10 @@ export type Outcome = "success" | "failure" | "interrupted"
 /** The first request's answer is awaited this long before another request may go instead. @internal */
 export const OPENER_PATIENCE_MILLIS = 5_000
 
-/** A route, bucket or rate not confirmed by the server for this long is forgotten. @internal */
+/** An inferred rate is forgotten once the server has not throttled for this long. @internal */
 export const INFERRED_RATE_MEMORY_MILLIS = 30_000
 
-/** A cautious start has ramped up once this many answers came back without a sign of limiting. @internal */
+/** A cautious start (of a bucket or of a route) has ramped up once this many answers were accepted. @internal */
 export const RAMP_ANSWERS = 16
 
 /** At most this many routes and buckets are remembered per partition. @internal */
