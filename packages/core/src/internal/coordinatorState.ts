@@ -279,7 +279,7 @@ interface Partition {
   cooldownUntil: number
   /**
    * Bounds on the server's clock less ours, from its `Date` headers: each `Date` is at most the server's time when the
-   * answer arrived (low), and more than it minus a second when the request left (high). Undefined until an answer.
+   * answer arrived (low), and more than it minus a second when the request left (high). Infinite until an answer.
    */
   offsetLow: number
   offsetHigh: number
@@ -293,7 +293,6 @@ interface Partition {
   readonly health: Counts
   lastUsed: number
 }
-
 
 /** @internal */
 export class CoordinatorState {
@@ -563,12 +562,9 @@ export class CoordinatorState {
 
     if (throttledStatus && hintAt === undefined && info === undefined) {
       bucket.recent.throttles++
-      // Throttled without any hint: a 429, or a 503 among mostly-refused answers of a server that accepts some (a
-      // limiter, not a failing server). Infer the rate the server accepts and pace to it.
       // Throttled without any hint: a 429, or a 503 on a route that accepts some of its requests (while a cautious
       // start ramps up, or among mostly-refused answers): a limiter, not a failing server. Infer the rate the server
-      // accepts and pace to it.
-      // (Accepted on this route: another route's successes say nothing of this one, which may just be failing.)
+      // accepts and pace to it. (Accepted on this route: another route's successes say nothing of this one.)
       route.health.roll(now, this.throttleWindow)
       const acceptsSome = route.health.accepts + route.health.previousAccepts > 0
       const limiter = status === 429 || bucket.rate !== undefined ||
