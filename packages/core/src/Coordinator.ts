@@ -173,8 +173,9 @@ export interface Observed {
 export interface Coordinator {
   /**
    * Waits until the request may go (no cooldown, quota or rate to wait for), runs `use` with its permit, and hands
-   * the permit back however `use` ends. A hold past the request's deadline, or a retry the budget refuses, fails at
-   * once with `OriginHeld`. Interrupting a waiting call gives up its place.
+   * the permit back however `use` ends. A hold that would end past the request's deadline fails at once with
+   * `OriginHeld`, and so does a retry the budget refuses (`reason: "retry-budget"`). Interrupting a waiting call
+   * gives up its place.
    */
   readonly withPermit: <A, E, R>(
     request: RequestInfo,
@@ -244,7 +245,7 @@ export interface CoordinatorOptions {
   /**
    * Adaptive client-side throttling of retries after a backoff (Google SRE): over a sliding `window`, a retry is
    * refused with probability max(0, (requests - k x accepts) / (requests + 1)), once at least `minRequests` were
-   * sent, per origin and per route. A server that accepts most requests gets every retry; a dead one almost none.
+   * answered, per origin and per route. A server that accepts most requests gets every retry; a dead one almost none.
    * Retries at the instant a server hint gave are never refused. A refused call stops with `stopReason`
    * "retry-budget". `false` turns it off. Default: `{ k: 2, minRequests: 20, window: "1 minute" }`.
    */

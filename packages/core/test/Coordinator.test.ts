@@ -1,6 +1,7 @@
 import { Coordinator, RetryPolicy } from "@effect-retry/core"
 import * as State from "../src/internal/coordinatorState.js"
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -344,6 +345,22 @@ describe("Coordinator", () => {
       for (let i = 0; i < 50; i++) go(machine, 40_000)
     })
 
+    it("the rate stays finite however long the server accepts everything", () => {
+      const machine = warmed()
+      machine.observe(go(machine, 100), answer(429, 110))
+      let t = 1_110
+      for (let i = 0; i < 3_000; i++) {
+        const admission = machine.admit(request(), t, 0.5)
+        if (admission instanceof State.Permit) machine.observe(admission, answer(200, t))
+        else expect(Number.isFinite(admission.until)).toBe(true)
+        t += 3
+      }
+      // A throttle after that cuts it to a finite rate: the next request waits a finite, short time.
+      machine.observe(go(machine, t), answer(429, t))
+      const hold = machine.admit(request(), t, 0.5)
+      expect(hold instanceof State.Hold && Number.isFinite(hold.until) && hold.until! - t < 1).toBe(true)
+    })
+
     it("a 503 without a hint from a server that accepts some requests during the ramp is a limiter", () => {
       const machine = new State.CoordinatorState(config())
       machine.observe(go(machine, 0), answer(200, 5))
@@ -403,6 +420,13 @@ describe("Coordinator", () => {
       for (const p of sent) machine.observe(p, answer(429, 20))
       const a = machine.admit(request("/items/:", "retry"), 30, 0)
       expect(a instanceof State.Hold && a.refused).toBe(false)
+    })
+
+    it("a retry is judged at once, not held behind another route's request in flight (a long poll)", () => {
+      const machine = warmed()
+      go(machine, 10, request("/events"))
+      machine.observe(go(machine, 10), answer(500, 20))
+      expect(machine.admit(request("/items/:", "retry"), 30, 0.5)).toBeInstanceOf(State.Permit)
     })
 
     it("retries at a server's instant are never refused", () => {
@@ -560,7 +584,10 @@ describe("Coordinator", () => {
         "file:///etc/hosts",
         "null/x",
         "http://a.test/",
-        "https://a.test/"
+        "https://a.test/",
+        // A URL the parser rejects is answered as itself, and never taken for the last origin.
+        "https://a.test:65536",
+        "https://a.test:65536?q"
       ]
       expect(sequence.map(Coordinator.originOf)).toStrictEqual(sequence.map(reference))
     })
@@ -758,6 +785,22 @@ describe("Coordinator", () => {
         expect(Option.isNone(yield* Fiber.poll(waiter))).toBe(true)
         yield* Fiber.interrupt(opener)
         expect(yield* Fiber.join(waiter)).toBe("sent")
+      }))
+
+    it.effect("a reset past any date: the call with a deadline fails at once, saying until when; none dies", () =>
+      Effect.gen(function*() {
+        const coordinator = yield* Coordinator.make({ cautiousStart: false })
+        const huge = { ratelimit: "limit=100, remaining=0, reset=999999999999999" }
+        yield* told(coordinator, { status: 200, headers: huge, receivedAt: 0 })
+        const exit = yield* Effect.exit(coordinator.withPermit({ ...info(), deadline: 10_000 }, () => Effect.void))
+        // The instant is kept at the last one a Date holds.
+        expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("held until +275760-09-13T00:00:00.000Z")
+        // Without a deadline the call is held (and logged), not killed.
+        const held = yield* Effect.fork(
+          coordinator.withPermit(info(), () => Effect.void).pipe(Logger.withMinimumLogLevel(LogLevel.Debug))
+        )
+        yield* TestClock.adjust("2 seconds")
+        expect(Option.isNone(yield* Fiber.poll(held))).toBe(true)
       }))
 
     it.effect("key: requests with different keys to one origin share nothing", () =>

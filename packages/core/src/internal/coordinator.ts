@@ -83,8 +83,9 @@ export const originOf = (url: string): string => {
   const last = lastOrigin
   if (url.startsWith(last) && endsAuthority(url, last.length)) return last
   const origin = readOrigin(url)
-  // Only an http(s) origin is kept: "null" (the origin of file: or data: URLs) or a non-URL must not match others.
-  if (origin.startsWith("http://") || origin.startsWith("https://")) lastOrigin = origin
+  // Only an http(s) origin is kept: "null" (the origin of file: or data: URLs) or a non-URL (answered as itself)
+  // must not match others.
+  if (origin !== url && (origin.startsWith("http://") || origin.startsWith("https://"))) lastOrigin = origin
   return origin
 }
 
@@ -185,12 +186,15 @@ export class OriginHeld extends Data.TaggedError("OriginHeld")<{
     if (this.reason === "retry-budget") {
       return `a retry to ${this.origin} was refused: the server accepts too few requests (retry budget)`
     }
-    const until = Number.isFinite(this.until) && Math.abs(this.until) < 8.64e15
-      ? new Date(this.until).toISOString()
-      : "a time past any date"
-    return `requests to ${this.origin} are held until ${until} (${this.reason}), past this call's budget`
+    return `requests to ${this.origin} are held until ${instant(this.until)} (${this.reason}), past this call's budget`
   }
 }
+
+/** An instant as an ISO date, or words when no date holds it. */
+const instant = (millis: number): string =>
+  Number.isFinite(millis) && Math.abs(millis) <= serverHint.MAX_AT_MILLIS
+    ? new Date(millis).toISOString()
+    : "a time past any date"
 
 const spanEvent = (name: string, attributes: Record<string, unknown>) =>
   Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
@@ -214,9 +218,11 @@ export const answerOf = (observed: Coordinator.Observed): state.Answer => {
     status: observed.status,
     receivedAt: now,
     hintAt: !throttled || hint === undefined || Duration.toMillis(hint.delay) === 0 ? undefined : hint.at,
-    rateLimit: rateLimit === undefined
-      ? undefined
-      : { remaining: rateLimit.remaining, resetAt: now + rateLimit.resetMillis, limit: rateLimit.limit },
+    rateLimit: rateLimit === undefined ? undefined : {
+      remaining: rateLimit.remaining,
+      resetAt: Math.min(serverHint.MAX_AT_MILLIS, now + rateLimit.resetMillis),
+      limit: rateLimit.limit
+    },
     bucket: rateLimit?.bucket ?? rateLimitFields.bucketOf(record),
     serverOffset: Number.isNaN(serverDate) ? undefined : serverDate - now,
     hintFromDate: hint !== undefined &&
@@ -295,7 +301,14 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       }
     }
 
-    const acquire = (info: Coordinator.RequestInfo): Effect.Effect<state.Permit, OriginHeld> => {
+    /**
+     * Waits for the permit. It runs uninterruptibly but for the wait itself (`restore`): a permit taken is handed to
+     * the caller, whose finalizer settles it, with no step in between where an interruption could lose it.
+     */
+    const acquire = (
+      info: Coordinator.RequestInfo,
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+    ): Effect.Effect<state.Permit, OriginHeld> => {
       const request = requestOf(info)
       const deadline = info.deadline ?? Infinity
       const loop = (held: boolean): Effect.Effect<state.Permit, OriginHeld> =>
@@ -336,7 +349,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                 // Until the instant (and a random part of the spread), or a second when waiting for news; sooner
                 // when something changes.
                 const millis = admission.until === undefined
-                  ? 1000
+                  ? Math.min(1000, Math.max(0, deadline - now))
                   : Math.min(
                     options.MAX_TIMER_MILLIS,
                     Math.ceil(Math.max(0, admission.until - now) + r * settings.releaseSpread)
@@ -352,14 +365,14 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
               Effect.annotateLogs({
                 origin: request.origin,
                 reason: admission.reason,
-                until: admission.until === undefined ? "an answer" : new Date(admission.until).toISOString()
+                until: admission.until === undefined ? "an answer" : instant(admission.until)
               }),
               Effect.zipRight(Metric.increment(Metric.tagged(holds, "reason", admission.reason))),
               Effect.zipRight(
                 spanEvent("coordinator.hold", { "server.address": request.origin, reason: admission.reason })
               )
             )
-            return Effect.zipRight(announce, Effect.zipRight(wait, loop(true)))
+            return Effect.zipRight(announce, Effect.zipRight(restore(wait), loop(true)))
           }))
       return loop(false)
     }
@@ -377,12 +390,12 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       use: (permit: Coordinator.Permit) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | OriginHeld, R> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(acquire(info)), (permit) => Effect.onExit(restore(use(permit)), (exit) => settle(permit, exit)))
+        Effect.flatMap(acquire(info, restore), (permit) => Effect.onExit(restore(use(permit)), (exit) => settle(permit, exit)))
       )
 
     const permit = (info: Coordinator.RequestInfo): Effect.Effect<Coordinator.Permit, OriginHeld, Scope.Scope> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.tap(restore(acquire(info)), (permit) => Effect.addFinalizer((exit) => settle(permit, exit)))
+        Effect.tap(acquire(info, restore), (permit) => Effect.addFinalizer((exit) => settle(permit, exit)))
       )
 
     const observe = (permit: Coordinator.Permit, observed: Coordinator.Observed): Effect.Effect<void> =>

@@ -163,6 +163,9 @@ export const LEARN_EVERY = 16
 /** The slowest inferred rate, requests per second. @internal */
 export const MIN_RATE = 0.5
 
+/** The fastest inferred rate, requests per second: past it, pacing holds nothing back. @internal */
+export const MAX_RATE = 100_000
+
 /** Counts over a sliding window: the current slot plus a weighted share of the previous one. */
 class Counts {
   start = 0
@@ -181,6 +184,11 @@ class Counts {
       this.start = adjacent ? this.start + window : now
     }
     return 1 - (now - this.start) / window
+  }
+  /** Requests answered over the sliding window. */
+  answered(now: number, window: number): number {
+    const weight = this.roll(now, window)
+    return this.requests + this.previousRequests * weight
   }
   /** The chance that a retry is refused: max(0, (requests - k x accepts) / (requests + 1)). */
   refusal(now: number, window: number, k: number, minRequests: number): number {
@@ -225,6 +233,8 @@ interface Route {
   /** Accepted answers while the route ramps up after its probe (Infinity when done), and its requests in flight. */
   ramp: number
   inFlight: number
+  /** When its last request left. */
+  lastSentAt: number
   health: Counts
 }
 
@@ -318,10 +328,15 @@ export class CoordinatorState {
     const route = this.routeOf(partition, request.route)
     const name = route?.bucket ?? ""
     const bucket = this.bucket(partition, name, now)
-    if (request.attempt === "retry" && this.config.retryThrottle !== undefined) {
-      // Too few answers yet to judge the server while others are on their way: wait for them before deciding.
-      if (partition.health.requests < this.config.retryThrottle.minRequests && bucket.inFlight > 0) {
-        return new Hold(undefined, "learning")
+    if (request.attempt === "retry") {
+      // Too few answers yet to judge the server while a burst of this route is on its way: wait for its answers
+      // (at most a second after the route's last request left) before deciding.
+      const throttle = this.config.retryThrottle
+      if (
+        throttle !== undefined && route !== undefined && route.inFlight > 0 && now - route.lastSentAt < SECOND &&
+        partition.health.answered(now, throttle.window) < throttle.minRequests
+      ) {
+        return new Hold(route.lastSentAt + SECOND, "learning")
       }
       if (this.refuses(partition, route, now, random)) return new Hold(now, "pacing", true)
     }
@@ -382,7 +397,10 @@ export class CoordinatorState {
     if (bucket.rate !== undefined) bucket.nextAt = Math.max(bucket.nextAt, now) + SECOND / bucket.rate
     bucket.lastSentAt = now
     bucket.inFlight++
-    if (route !== undefined) route.inFlight++
+    if (route !== undefined) {
+      route.inFlight++
+      route.lastSentAt = now
+    }
     const learn = opener || routeProbe || route === undefined || !route.known || bucket.allowance !== undefined ||
       bucket.rate !== undefined || bucket.ramp < RAMP_ANSWERS || bucket.learnCount++ % LEARN_EVERY === 0
     return new Permit(
@@ -534,6 +552,7 @@ export class CoordinatorState {
         wake = true
       } else if (current) {
         // Reset instants are upper bounds (rounded up to the second): the earliest told is the closest.
+        if (resetAt < bucket.windowEnd) wake = true
         bucket.windowEnd = Math.min(bucket.windowEnd, resetAt)
         bucket.allowance = Math.min(bucket.allowance, info.remaining)
       }
@@ -599,10 +618,9 @@ export class CoordinatorState {
 
     if (permit.attempt !== "retry-after-hint" && !pacedByServer) {
       this.count(partition, route, accepted, now)
-      // Retries may be waiting for enough answers to judge the server by.
-      if (this.config.retryThrottle !== undefined && partition.health.requests <= this.config.retryThrottle.minRequests) {
-        wake = true
-      }
+      // Retries may be waiting for a burst's answers to judge the server by.
+      const throttle = this.config.retryThrottle
+      if (throttle !== undefined && partition.health.answered(now, throttle.window) <= throttle.minRequests) wake = true
     }
     return wake
   }
@@ -669,13 +687,16 @@ export class CoordinatorState {
       return
     }
     const rate = bucket.rate ?? MIN_RATE
+    let next = rate
     if (bucket.slowStart) {
-      bucket.rate = 2 * rate
+      next = 2 * rate
     } else {
       const t = (now - bucket.rateDecreasedAt) / SECOND
       const k = Math.cbrt((bucket.rateMax * (1 - RATE_DECREASE)) / CUBIC_C)
-      bucket.rate = Math.max(rate, CUBIC_C * (t - k) ** 3 + bucket.rateMax)
+      next = Math.max(rate, CUBIC_C * (t - k) ** 3 + bucket.rateMax)
     }
+    // Past MAX_RATE pacing holds nothing back any more: the rate stays finite.
+    bucket.rate = Number.isFinite(next) ? Math.min(MAX_RATE, next) : MAX_RATE
     bucket.nextAt = Math.min(bucket.nextAt, bucket.lastSentAt + SECOND / bucket.rate)
   }
 
@@ -693,7 +714,7 @@ export class CoordinatorState {
         if (outcome === "success") bucket.ramp++
         wake = true
       }
-      if (permit.opener && bucket.opening) {
+      if (permit.opener && bucket.opening && permit.generation === bucket.generation) {
         bucket.openerSince = undefined
         wake = true
       }
@@ -804,7 +825,15 @@ export class CoordinatorState {
 
   private newRoute(partition: Partition, name: string): Route {
     const ramp = this.config.cautiousStart ? 0 : Infinity
-    const route: Route = { bucket: "", known: false, probeSince: undefined, ramp, inFlight: 0, health: new Counts() }
+    const route: Route = {
+      bucket: "",
+      known: false,
+      probeSince: undefined,
+      ramp,
+      inFlight: 0,
+      lastSentAt: 0,
+      health: new Counts()
+    }
     if (partition.firstRoute === undefined) {
       partition.firstRouteName = name
       partition.firstRoute = route
