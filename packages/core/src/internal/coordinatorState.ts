@@ -628,7 +628,9 @@ export class CoordinatorState {
   /**
    * Learns the server's clock from an answer's `Date`: it is at most the server's time when the answer arrived, and
    * more than the server's time when the request left, less a second. Bounds that stop agreeing (the clock jumped,
-   * or several servers with different clocks answer for the origin) start over from this answer.
+   * or several servers with different clocks answer for the origin) start over from this answer. Servers whose clocks
+   * differ by less than their answers can tell apart are taken for one: an instant from the slower one may then be
+   * read early by up to that difference (NTP keeps it to milliseconds).
    */
   private learnClock(partition: Partition, permit: Permit, answer: Answer): void {
     if (answer.serverOffset === undefined) return
