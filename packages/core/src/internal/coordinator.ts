@@ -311,8 +311,10 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
     ): Effect.Effect<state.Permit, OriginHeld> => {
       const request = requestOf(info)
       const deadline = info.deadline ?? Infinity
+      // Only a retry draws a number (the retry budget's); a first attempt takes no step for it.
       const loop = (held: boolean): Effect.Effect<state.Permit, OriginHeld> =>
-        Effect.flatMap(request.attempt === "retry" ? Random.next : Effect.succeed(0), (random) =>
+        request.attempt === "retry" ? Effect.flatMap(Random.next, (random) => step(held, random)) : step(held, 0)
+      const step = (held: boolean, random: number): Effect.Effect<state.Permit, OriginHeld> =>
           Effect.clockWith((clock) => {
             const now = clock.unsafeCurrentTimeMillis()
             const admission = machine.admit(request, now, random)
@@ -372,8 +374,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                 spanEvent("coordinator.hold", { "server.address": request.origin, reason: admission.reason })
               )
             )
-            return Effect.zipRight(announce, Effect.zipRight(restore(wait), loop(true)))
-          }))
+            return Effect.zipRight(announce, Effect.zipRight(restore(wait), Effect.suspend(() => loop(true))))
+          })
       return loop(false)
     }
 

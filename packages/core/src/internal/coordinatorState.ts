@@ -351,10 +351,11 @@ export class CoordinatorState {
       if ((route === undefined || !route.known) && bucket.configured === undefined) {
         // A route never answered may not be in this bucket at all: one request of it goes first (even while the
         // bucket is held), and the route's other calls follow its answer.
-        if ((hold !== undefined || this.config.cautiousStart) && (route === undefined || !this.probing(route, now))) {
+        const probing = route !== undefined && this.probing(route, now)
+        if ((hold !== undefined || this.config.cautiousStart) && !probing) {
           routeProbe = true
-        } else if (route !== undefined && this.probing(route, now)) {
-          return new Hold(route.probeSince! + OPENER_PATIENCE_MILLIS, bucket.headers ? "pacing" : "learning")
+        } else if (probing) {
+          return new Hold(route!.probeSince! + OPENER_PATIENCE_MILLIS, bucket.headers ? "pacing" : "learning")
         } else if (hold !== undefined) {
           return hold
         }
@@ -476,8 +477,8 @@ export class CoordinatorState {
     if (!permit.settled && own !== undefined && permit.generation === own.generation) {
       own.inFlight = Math.max(0, own.inFlight - 1)
     }
-    const sentOn = this.routeOf(partition, permit.route)
-    if (!permit.settled && sentOn !== undefined) sentOn.inFlight = Math.max(0, sentOn.inFlight - 1)
+    const route = this.routeOf(partition, permit.route) ?? this.newRoute(partition, permit.route)
+    if (!permit.settled) route.inFlight = Math.max(0, route.inFlight - 1)
     permit.settled = true
     const status = answer.status
     const throttledStatus = status === 429 || status === 503
@@ -496,7 +497,6 @@ export class CoordinatorState {
     // rate-limit fields without a name, none when it has neither (a throttle without them says nothing of it).
     const configured = this.config.limits.has(partition.origin)
     const named = answer.bucket ?? (info !== undefined || configured ? "" : undefined)
-    const route = this.routeOf(partition, permit.route) ?? this.newRoute(partition, permit.route)
     if (!route.known || (route.bucket !== named && !(throttledStatus && named === undefined))) {
       route.bucket = named
       route.known = true
