@@ -66,6 +66,14 @@ const seed = process.env["BENCH_SEED"] !== undefined ? Number(process.env["BENCH
 // machine (over 3000 calls in the first second of a rate-limit workload) swamps the timings it measures.
 const repeats = Math.max(1, Number(process.env["BENCH_REPEATS"] ?? 1))
 const seeds = Array.from({ length: repeats }, (_, r) => deriveSeed(seed, r))
+/**
+ * A partial run while developing: `BENCH_ONLY=<workload ids>` and `BENCH_CLIENTS=<client ids>` (comma-separated) run
+ * only those, print their figures and write no results, charts or README summary.
+ */
+const onlyWorkloads = process.env["BENCH_ONLY"]?.split(",").filter((s) => s !== "")
+const onlyClients = process.env["BENCH_CLIENTS"]?.split(",").filter((s) => s !== "")
+const partial = onlyWorkloads !== undefined || onlyClients !== undefined
+const included = (adapter: { readonly id: string }) => onlyClients === undefined || onlyClients.includes(adapter.id)
 
 /** Version and declared Node.js engines of an installed package, from its own package.json. */
 const versionOf = (name: string): readonly [string, string, string] => {
@@ -142,14 +150,16 @@ const main = async () => {
     phase = "warm-up"
     {
       const t = now()
-      const clients = await Promise.all(adapters.map((adapter) => adapter.make(true, limits)))
+      const clients = await Promise.all(
+        adapters.map((adapter) => included(adapter) ? adapter.make(true, limits) : undefined)
+      )
       try {
         await runWorkload(targets, workloads[0]!, adapters, [{ repeat: 0, seed: seeds[0]!, clients }], {
           prefix: "unmeasured.",
           calls: 2 * RATE_LIMIT.limit
         })
       } finally {
-        await Promise.all(clients.map((client) => client.close().catch(() => {})))
+        await Promise.all(clients.map((client) => client?.close().catch(() => {})))
       }
       log(`warm-up pass (${workloads[0]!.id}, not measured): ${((now() - t) / 1000).toFixed(1)} s`)
     }
@@ -159,7 +169,7 @@ const main = async () => {
       lanes.push({
         repeat,
         seed: laneSeed,
-        clients: await Promise.all(adapters.map((adapter) => adapter.make(true, limits)))
+        clients: await Promise.all(adapters.map((adapter) => included(adapter) ? adapter.make(true, limits) : undefined))
       })
     }
     const atOnce = workloads.flatMap((w) => w.phases.filter((p) => p.concurrency === undefined).map((p) => p.calls().length))
@@ -167,10 +177,31 @@ const main = async () => {
     log("warm-up of the measured clients: done")
     for (const workload of workloads) {
       if (workload.target === "nginx" && nginx === undefined) continue
+      if (onlyWorkloads !== undefined && !onlyWorkloads.includes(workload.id)) continue
       phase = workload.id
       const t = now()
       for (const [key, value] of await runWorkload(targets, workload, adapters, lanes)) runs.set(key, value)
       log(`${workload.id}: ${((now() - t) / 1000).toFixed(1)} s`)
+    }
+    if (partial) {
+      for (const [key, perRepeat] of runs) {
+        for (const run of perRepeat.flat()) {
+          if (run === undefined) continue
+          const m = run.metrics
+          log(
+            `${key} ${run.adapter.id}: req/N ${m.amplification.toFixed(2)} time/ideal ${
+              m.timeRatio?.toFixed(2) ?? "-"
+            } (${(m.timeMs / 1000).toFixed(2)} s) early ${m.early} ok ${m.ok}/${m.calls}`
+          )
+        }
+      }
+      const lines = [...runs.values()].flatMap((perRepeat) =>
+        perRepeat.flat().flatMap((run) =>
+          run === undefined ? [] : run.arrivals.map((a) => JSON.stringify({ tenant: run.tenant, client: run.adapter.id, ...a }))
+        )
+      )
+      fs.writeFileSync(path.join(resultsDir, "arrivals.partial.jsonl"), lines.join("\n") + "\n")
+      return
     }
     // A call that is over must not keep sending: compare the server's counts now with the logs read earlier.
     phase = "stragglers"
