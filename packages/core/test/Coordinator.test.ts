@@ -179,6 +179,47 @@ describe("Coordinator", () => {
       expect(held(machine, 2_005)).toStrictEqual({ until: 7_005, reason: "pacing" })
     })
 
+    it("a reset measured against Date: the opener goes when the server's clock may read it, the rest follow its answer", () => {
+      // A burst at 9_500 answered at 9_510 with Date 9_000 and a reset at epoch 11 s: measured as 11_000 - 9_000 from
+      // 9_510, 11_510. The server's clock is ours plus -510 to +500 ms (Date rounds down by up to a second), so it
+      // reads 11_000 no later than 11_510 and possibly from 10_500 on.
+      const machine = new State.CoordinatorState(config())
+      const first = go(machine, 9_500)
+      machine.observe(
+        first,
+        answer(200, 9_510, { rateLimit: limited(0, 11_510), serverOffset: -510, resetFromDate: true })
+      )
+      expect(held(machine, 9_510)).toStrictEqual({ until: 10_510, reason: "pacing" })
+      const opener = go(machine, 10_510)
+      expect(opener.opener).toBe(true)
+      // The others wait for its answer, and never past the reset itself.
+      expect(held(machine, 10_510)).toStrictEqual({ until: 11_510, reason: "pacing" })
+      // Its answer: the window had opened (a new quota, a reset at epoch 12 s): they go at once.
+      machine.observe(
+        opener,
+        answer(200, 10_520, { rateLimit: limited(5, 12_520), serverOffset: -520, resetFromDate: true })
+      )
+      for (let i = 0; i < 5; i++) go(machine, 10_520)
+      // The server's clock is now ours plus -510 to +490 ms: it reads the next reset (epoch 12 s) no later than 12_510
+      // and possibly from 11_510 on.
+      expect(held(machine, 10_520)).toStrictEqual({ until: 11_510, reason: "pacing" })
+    })
+
+    it("an early opener throttled: the window opens at the instant the throttle told, not before", () => {
+      const machine = new State.CoordinatorState(config())
+      machine.observe(
+        go(machine, 9_500),
+        answer(200, 9_510, { rateLimit: limited(0, 11_510), serverOffset: -510, resetFromDate: true })
+      )
+      const opener = go(machine, 10_510)
+      machine.observe(
+        opener,
+        answer(429, 10_520, { rateLimit: limited(0, 11_520), serverOffset: -520, resetFromDate: true })
+      )
+      expect(held(machine, 10_520)).toStrictEqual({ until: 11_510, reason: "pacing" })
+      expect(go(machine, 11_510).opener).toBe(true)
+    })
+
     it("forgets the limit when a window's opener comes back without rate-limit fields", () => {
       const machine = new State.CoordinatorState(config())
       machine.observe(go(machine, 0), answer(200, 10, { rateLimit: limited(0, 1_000) }))
@@ -449,6 +490,16 @@ describe("Coordinator", () => {
       go(machine, 1_040)
       go(machine, 1_040)
       expect(held(machine, 1_040)).toStrictEqual({ until: 2_040, reason: "pacing" })
+    })
+
+    it("a configured window's phase gives way to the server's first rate-limit fields", () => {
+      const machine = new State.CoordinatorState(config({ limits: new Map([[O, { requests: 3, window: 1_000 }]]) }))
+      const first = go(machine, 0)
+      machine.observe(first, answer(200, 400, { rateLimit: { remaining: 2, resetAt: 1_400, limit: 3 } }))
+      go(machine, 400)
+      go(machine, 400)
+      // The configured window (0 to 1_000, anchored no earlier than 1_400) is not the server's: its reset is.
+      expect(held(machine, 1_000)).toStrictEqual({ until: 1_400, reason: "pacing" })
     })
   })
 

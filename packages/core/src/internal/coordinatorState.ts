@@ -244,6 +244,12 @@ interface Bucket {
   allowance: number | undefined
   /** When the current window ends, as far as we know (an upper bound: never early). */
   windowEnd: number
+  /**
+   * How much before `windowEnd` the next window's opener may go: a reset measured against `Date` is late by up to
+   * what the server's clock is not known to (a second at most), so one request goes at the earliest instant the
+   * server's clock may read the reset, and the others follow its answer. 0 when a throttle told the end.
+   */
+  openEarly: number
   /** The window's length, when it is known (a configured limit): then windows follow each other without news. */
   windowMillis: number | undefined
   /** Requests per window, configured. */
@@ -422,24 +428,33 @@ export class CoordinatorState {
     this.roll(bucket, now)
     if (bucket.opening) {
       // One request opens the window; the others follow its answer (or go after its patience ran out).
+      // (An opener that went before the told end holds the others until its answer or that end, whichever comes
+      // first.)
       if (bucket.openerSince !== undefined && now - bucket.openerSince < OPENER_PATIENCE_MILLIS) {
-        return new Hold(bucket.openerSince + OPENER_PATIENCE_MILLIS, bucket.ramp === 0 ? "learning" : "pacing")
+        const until = bucket.openerSince + OPENER_PATIENCE_MILLIS
+        return new Hold(
+          now < bucket.windowEnd ? Math.min(until, bucket.windowEnd) : until,
+          bucket.ramp === 0 ? "learning" : "pacing"
+        )
       }
       return undefined
     }
-    if (bucket.allowance !== undefined && bucket.allowance <= 0) return new Hold(bucket.windowEnd, "pacing")
+    if (bucket.allowance !== undefined && bucket.allowance <= 0) {
+      return new Hold(bucket.windowEnd - bucket.openEarly, "pacing")
+    }
     return undefined
   }
 
   /** Moves a bucket past a window that has ended. */
   private roll(bucket: Bucket, now: number): void {
-    if (bucket.allowance === undefined || now < bucket.windowEnd) return
+    if (bucket.allowance === undefined || now < bucket.windowEnd - bucket.openEarly) return
     bucket.generation++
     bucket.inFlight = 0
     if (bucket.configured !== undefined && bucket.windowMillis !== undefined && !bucket.headers) {
       // A window the user told us of, and no header to say otherwise: the next one follows at once.
       bucket.allowance = bucket.configured
       bucket.windowEnd += Math.ceil((now - bucket.windowEnd + 1) / bucket.windowMillis) * bucket.windowMillis
+      bucket.openEarly = 0
       bucket.anchored = false
       return
     }
@@ -525,6 +540,7 @@ export class CoordinatorState {
         // opens with one request.
         bucket.allowance = 0
         bucket.windowEnd = hintAt
+        bucket.openEarly = 0
         bucket.opening = false
         bucket.openerSince = undefined
         toldWindowEnd = true
@@ -534,26 +550,39 @@ export class CoordinatorState {
     }
 
     if (info !== undefined) {
+      // A configured window's phase is a guess: the server's first rate-limit fields take over from it.
+      const firstFields = !bucket.headers
       bucket.headers = true
       if (bucket.ramp < RAMP_ANSWERS) wake = true
       bucket.ramp = Infinity
       const resetAt = Math.max(now, this.refine(partition, info.resetAt, answer.resetFromDate, answer.serverOffset)!)
+      // A reset the server told while it accepted, measured against its clock: the opener may go when that clock may
+      // read it. After a throttle, only when it surely does.
+      const openEarly = accepted && answer.resetFromDate
+        ? Math.max(0, Math.min(SECOND, partition.offsetHigh - partition.offsetLow, resetAt - now))
+        : 0
       if (toldWindowEnd) {
         // The hint set the window's end.
-      } else if (bucket.opening || bucket.allowance === undefined) {
+      } else if (bucket.opening || bucket.allowance === undefined || (firstFields && current)) {
         // The first news of this window: take the server's word, less what is still on its way to it. Answers to
         // requests sent before it belong to an older generation: they were counted here already.
         bucket.opening = false
         bucket.openerSince = undefined
         bucket.allowance = Math.max(0, info.remaining - bucket.inFlight)
         bucket.windowEnd = resetAt
+        bucket.openEarly = openEarly
         bucket.generation++
         bucket.inFlight = 0
         wake = true
       } else if (current) {
         // Reset instants are upper bounds (rounded up to the second): the earliest told is the closest.
-        if (resetAt < bucket.windowEnd) wake = true
-        bucket.windowEnd = Math.min(bucket.windowEnd, resetAt)
+        if (resetAt < bucket.windowEnd) {
+          wake = true
+          bucket.windowEnd = resetAt
+          bucket.openEarly = openEarly
+        } else if (!accepted) {
+          bucket.openEarly = 0
+        }
         bucket.allowance = Math.min(bucket.allowance, info.remaining)
       }
       if (info.limit !== undefined && bucket.configured !== undefined) bucket.configured = info.limit
@@ -870,6 +899,7 @@ export class CoordinatorState {
         cooldownUntil: 0,
         allowance: configured?.requests,
         windowEnd: configured === undefined ? 0 : now + configured.window,
+        openEarly: 0,
         windowMillis: configured?.window,
         configured: configured?.requests,
         anchored: false,
