@@ -173,6 +173,13 @@ class Counts {
   accepts = 0
   previousRequests = 0
   previousAccepts = 0
+  reset(now: number): void {
+    this.start = now
+    this.requests = 0
+    this.accepts = 0
+    this.previousRequests = 0
+    this.previousAccepts = 0
+  }
   roll(now: number, window: number): number {
     const elapsed = now - this.start
     if (elapsed >= window) {
@@ -207,6 +214,13 @@ class Recent {
   accepts = 0
   throttles = 0
   previousAccepts = 0
+  reset(now: number): void {
+    this.start = now
+    this.answers = 0
+    this.accepts = 0
+    this.throttles = 0
+    this.previousAccepts = 0
+  }
   roll(now: number): void {
     const elapsed = now - this.start
     if (elapsed < SECOND) return
@@ -287,8 +301,8 @@ interface Bucket {
 }
 
 interface Partition {
-  readonly key: string
-  readonly origin: string
+  key: string
+  origin: string
   /** Neighbours in the order of use (an intrusive list: no `Map` iteration, which slows as entries are deleted). */
   older: Partition | undefined
   newer: Partition | undefined
@@ -306,6 +320,8 @@ interface Partition {
   firstRouteName: string | undefined
   firstRoute: Route | undefined
   routes: Map<string, Route> | undefined
+  /** The origin has throttled without a hint: a new route of it ramps up (a limiter that says nothing may guard it). */
+  silentLimiter: boolean
   readonly health: Counts
   lastUsed: number
 }
@@ -313,6 +329,10 @@ interface Partition {
 /** @internal */
 export class CoordinatorState {
   private readonly partitions = new Map<string, Partition>()
+  /** The last partition dropped, and its own bucket and first route, to be made over (see `fresh`). */
+  private spare: Partition | undefined
+  private spareBucket: Bucket | undefined
+  private spareRoute: Route | undefined
   /** The least and the most recently used partitions: the ends of their list in the order of use. */
   private oldest: Partition | undefined
   private newest: Partition | undefined
@@ -358,7 +378,10 @@ export class CoordinatorState {
         // A route never answered may not be in this bucket at all: one request of it goes first (even while the
         // bucket is held), and the route's other calls follow its answer.
         const probing = route !== undefined && this.probing(route, now)
-        if ((hold !== undefined || this.config.cautiousStart) && !probing) {
+        // (On an origin that has answered and never throttled without a hint, there is nothing to find out when
+        // nothing is held.)
+        const cautious = this.config.cautiousStart && (bucket.ramp < RAMP_ANSWERS || partition.silentLimiter)
+        if ((hold !== undefined || cautious) && !probing) {
           routeProbe = true
         } else if (probing) {
           return new Hold(route!.probeSince! + OPENER_PATIENCE_MILLIS, bucket.headers ? "pacing" : "learning")
@@ -618,7 +641,10 @@ export class CoordinatorState {
       const limiter = status === 429 || bucket.rate !== undefined ||
         (acceptsSome && bucket.ramp < RAMP_ANSWERS) ||
         (acceptsSome && bucket.recent.throttles >= 3 && 2 * bucket.recent.throttles >= bucket.recent.answers)
-      if (limiter) this.throttle(bucket, permit, now)
+      if (limiter) {
+        this.throttle(bucket, permit, now)
+        partition.silentLimiter = true
+      }
       pacedByServer = limiter
       bucket.ramp = Infinity
       wake = true
@@ -791,23 +817,7 @@ export class CoordinatorState {
       // Constant work per request: at most two expired partitions go here, the oldest when the map is full.
       if (this.expireOldest(now)) this.expireOldest(now)
       if (this.partitions.size >= this.config.maxPartitions && this.oldest !== undefined) this.drop(this.oldest)
-      partition = {
-        key,
-        origin,
-        older: undefined,
-        newer: undefined,
-        cooldownUntil: 0,
-        offsetLow: -Infinity,
-        offsetHigh: Infinity,
-        own: undefined,
-        named: undefined,
-        firstRouteName: undefined,
-        firstRoute: undefined,
-        routes: undefined,
-        health: new Counts(),
-        lastUsed: now
-      }
-      partition.health.start = now
+      partition = this.fresh(key, origin, now)
       this.partitions.set(key, partition)
       this.append(partition)
       return partition
@@ -840,6 +850,35 @@ export class CoordinatorState {
   private drop(partition: Partition): void {
     this.unlink(partition)
     this.partitions.delete(partition.key)
+    this.spare = partition
+  }
+
+  /**
+   * A new partition, made of the last one dropped when there is one (and of its own bucket and first route): past
+   * `maxOrigins` a request to a new origin allocates nothing, so its cost does not grow with the garbage it makes.
+   */
+  private fresh(key: string, origin: string, now: number): Partition {
+    const spare = this.spare
+    this.spare = undefined
+    this.spareBucket = spare?.own
+    this.spareRoute = spare?.firstRoute
+    const partition = spare ?? ({ health: new Counts() } as Partition)
+    partition.key = key
+    partition.origin = origin
+    partition.older = undefined
+    partition.newer = undefined
+    partition.cooldownUntil = 0
+    partition.offsetLow = -Infinity
+    partition.offsetHigh = Infinity
+    partition.own = undefined
+    partition.named = undefined
+    partition.firstRouteName = undefined
+    partition.firstRoute = undefined
+    partition.routes = undefined
+    partition.silentLimiter = false
+    partition.lastUsed = now
+    partition.health.reset(now)
+    return partition
   }
 
   /** Drops the least recently used partition if it has expired. */
@@ -855,16 +894,17 @@ export class CoordinatorState {
   }
 
   private newRoute(partition: Partition, name: string): Route {
-    const ramp = this.config.cautiousStart ? 0 : Infinity
-    const route: Route = {
-      bucket: "",
-      known: false,
-      probeSince: undefined,
-      ramp,
-      inFlight: 0,
-      lastSentAt: 0,
-      health: new Counts()
-    }
+    const ramp = this.config.cautiousStart && partition.silentLimiter ? 0 : Infinity
+    const spare = partition.firstRoute === undefined ? this.spareRoute : undefined
+    this.spareRoute = undefined
+    const route = spare ?? ({ health: new Counts() } as Route)
+    route.bucket = ""
+    route.known = false
+    route.probeSince = undefined
+    route.ramp = ramp
+    route.inFlight = 0
+    route.lastSentAt = 0
+    route.health.reset(0)
     if (partition.firstRoute === undefined) {
       partition.firstRouteName = name
       partition.firstRoute = route
@@ -895,31 +935,31 @@ export class CoordinatorState {
       }
       const configured = name === "" ? this.config.limits.get(partition.origin) : undefined
       const cautious = configured === undefined && this.config.cautiousStart
-      bucket = {
-        cooldownUntil: 0,
-        allowance: configured?.requests,
-        windowEnd: configured === undefined ? 0 : now + configured.window,
-        openEarly: 0,
-        windowMillis: configured?.window,
-        configured: configured?.requests,
-        anchored: false,
-        opening: cautious,
-        openerSince: undefined,
-        generation: 0,
-        inFlight: 0,
-        ramp: cautious ? 0 : Infinity,
-        headers: false,
-        rate: undefined,
-        rateMax: 0,
-        rateDecreasedAt: 0,
-        slowStart: false,
-        nextAt: 0,
-        lastSentAt: 0,
-        throttledAt: 0,
-        recent: new Recent(),
-        learnCount: 0
-      }
-      bucket.recent.start = now
+      const spare = name === "" ? this.spareBucket : undefined
+      this.spareBucket = undefined
+      bucket = spare ?? ({ recent: new Recent() } as Bucket)
+      bucket.cooldownUntil = 0
+      bucket.allowance = configured?.requests
+      bucket.windowEnd = configured === undefined ? 0 : now + configured.window
+      bucket.openEarly = 0
+      bucket.windowMillis = configured?.window
+      bucket.configured = configured?.requests
+      bucket.anchored = false
+      bucket.opening = cautious
+      bucket.openerSince = undefined
+      bucket.generation = 0
+      bucket.inFlight = 0
+      bucket.ramp = cautious ? 0 : Infinity
+      bucket.headers = false
+      bucket.rate = undefined
+      bucket.rateMax = 0
+      bucket.rateDecreasedAt = 0
+      bucket.slowStart = false
+      bucket.nextAt = 0
+      bucket.lastSentAt = 0
+      bucket.throttledAt = 0
+      bucket.learnCount = 0
+      bucket.recent.reset(now)
       if (name === "") partition.own = bucket
       else partition.named!.set(name, bucket)
     }
