@@ -232,8 +232,8 @@ export interface CoordinatorOptions {
   readonly releaseSpread?: Duration.DurationInput
   /**
    * While a bucket has never answered, one request goes first and the others follow its answer, ramping up as
-   * answers come (twice as many in flight as answered); on an origin that has throttled without any hint (a limiter
-   * that says nothing), a new route ramps up the same way (four in flight per accepted answer). Default: `true`.
+   * answers come (twice as many in flight as answered); a new route of a known origin ramps up the same way (four
+   * in flight per accepted answer). Default: `true`.
    */
   readonly cautiousStart?: boolean
   /**

@@ -245,31 +245,15 @@ describe("Coordinator", () => {
       const probe = go(machine, 20, request("/plain/:"))
       expect(probe.learn).toBe(true)
       expect(held(machine, 20, request("/plain/:"))).toStrictEqual({ until: 5_020, reason: "pacing" })
-      // Its answer has no rate-limit fields: the route is not paced by that window, and on an origin that never
-      // throttled without a hint its calls go at once.
+      // Its answer has no rate-limit fields: the route is not paced by that window; it ramps up from its answer
+      // (four in flight per accepted answer).
       machine.observe(probe, answer(200, 25))
-      for (let i = 0; i < 100; i++) go(machine, 25, request("/plain/:"))
+      const four = [go(machine, 25, request("/plain/:")), go(machine, 25, request("/plain/:"))]
+      four.push(go(machine, 25, request("/plain/:")), go(machine, 25, request("/plain/:")))
+      expect(held(machine, 25, request("/plain/:"))).toStrictEqual({ until: undefined, reason: "learning" })
+      for (const p of four) machine.observe(p, answer(200, 30))
+      for (let i = 0; i < 20; i++) go(machine, 30, request("/plain/:"))
       expect(held(machine, 30)).toStrictEqual({ until: 1_000, reason: "pacing" })
-    })
-
-    it("a new route of an origin that throttled without a hint: one request first, then four in flight per accepted answer", () => {
-      const machine = new State.CoordinatorState(config())
-      // The bucket's cautious start: RAMP_ANSWERS accepted answers.
-      for (let i = 0; i < State.RAMP_ANSWERS; i++) machine.observe(go(machine, i, request("/a/:")), answer(200, i + 1))
-      // A new route of a healthy origin is not held.
-      for (let i = 0; i < 50; i++) go(machine, 20, request("/d/:"))
-      // A 429 with no hint at all: a limiter that says nothing.
-      machine.observe(go(machine, 20, request("/b/:")), answer(429, 30))
-      // The rate it inferred is forgotten 30 s later; that the origin has such a limiter is not.
-      machine.observe(go(machine, 40_000, request("/a/:")), answer(200, 40_010))
-      const probe = go(machine, 40_020, request("/c/:"))
-      expect(held(machine, 40_020, request("/c/:"))).toStrictEqual({ until: 45_020, reason: "learning" })
-      machine.observe(probe, answer(200, 40_030))
-      const four = [1, 2, 3, 4].map(() => go(machine, 40_030, request("/c/:")))
-      expect(held(machine, 40_030, request("/c/:"))).toStrictEqual({ until: undefined, reason: "learning" })
-      for (const p of four) machine.observe(p, answer(200, 40_040))
-      for (let i = 0; i < 20; i++) go(machine, 40_040, request("/c/:")) // ramp 5: 20 in flight
-      expect(held(machine, 40_040, request("/c/:"))).toStrictEqual({ until: undefined, reason: "learning" })
     })
 
     it("buckets the server names are paced apart: a spent search bucket does not hold the core one", () => {

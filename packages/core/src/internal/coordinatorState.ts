@@ -320,8 +320,6 @@ interface Partition {
   firstRouteName: string | undefined
   firstRoute: Route | undefined
   routes: Map<string, Route> | undefined
-  /** The origin has throttled without a hint: a new route of it ramps up (a limiter that says nothing may guard it). */
-  silentLimiter: boolean
   readonly health: Counts
   lastUsed: number
 }
@@ -378,10 +376,7 @@ export class CoordinatorState {
         // A route never answered may not be in this bucket at all: one request of it goes first (even while the
         // bucket is held), and the route's other calls follow its answer.
         const probing = route !== undefined && this.probing(route, now)
-        // (On an origin that has answered and never throttled without a hint, there is nothing to find out when
-        // nothing is held.)
-        const cautious = this.config.cautiousStart && (bucket.ramp < RAMP_ANSWERS || partition.silentLimiter)
-        if ((hold !== undefined || cautious) && !probing) {
+        if ((hold !== undefined || this.config.cautiousStart) && !probing) {
           routeProbe = true
         } else if (probing) {
           return new Hold(route!.probeSince! + OPENER_PATIENCE_MILLIS, bucket.headers ? "pacing" : "learning")
@@ -641,10 +636,7 @@ export class CoordinatorState {
       const limiter = status === 429 || bucket.rate !== undefined ||
         (acceptsSome && bucket.ramp < RAMP_ANSWERS) ||
         (acceptsSome && bucket.recent.throttles >= 3 && 2 * bucket.recent.throttles >= bucket.recent.answers)
-      if (limiter) {
-        this.throttle(bucket, permit, now)
-        partition.silentLimiter = true
-      }
+      if (limiter) this.throttle(bucket, permit, now)
       pacedByServer = limiter
       bucket.ramp = Infinity
       wake = true
@@ -875,7 +867,6 @@ export class CoordinatorState {
     partition.firstRouteName = undefined
     partition.firstRoute = undefined
     partition.routes = undefined
-    partition.silentLimiter = false
     partition.lastUsed = now
     partition.health.reset(now)
     return partition
@@ -894,7 +885,7 @@ export class CoordinatorState {
   }
 
   private newRoute(partition: Partition, name: string): Route {
-    const ramp = this.config.cautiousStart && partition.silentLimiter ? 0 : Infinity
+    const ramp = this.config.cautiousStart ? 0 : Infinity
     const spare = partition.firstRoute === undefined ? this.spareRoute : undefined
     this.spareRoute = undefined
     const route = spare ?? ({ health: new Counts() } as Route)
