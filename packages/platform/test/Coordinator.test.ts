@@ -203,4 +203,26 @@ describe("the coordinator against real servers (undici)", () => {
       expect(statuses).toEqual(Array(7).fill(200))
       expect(server.arrivals.length).toBe(7)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)), 15_000)
+
+  it.scopedLive("a new route of a warm origin: one request first, then a ramp; every held call is let through", () =>
+    Effect.gen(function*() {
+      const server = yield* serve(() => ({ status: 200, body: "ok", delayMillis: 20 }))
+      const client = yield* retrying()
+      yield* Effect.gen(function*() {
+        // The origin's cautious start ends on the first route.
+        for (let i = 0; i < 16; i++) yield* client.get(server.url(`/warm/${i}`))
+        const arrived = server.arrivals.length
+        const statuses = yield* Effect.forEach(
+          Array.from({ length: 60 }, (_, i) => i),
+          (i) => Effect.map(client.get(server.url(`/orders/${i}`)), (r) => r.status),
+          { concurrency: "unbounded" }
+        )
+        expect(statuses).toEqual(Array(60).fill(200))
+        const orders = server.arrivals.slice(arrived).map((a) => a.arrivedAt)
+        expect(orders.length).toBe(60)
+        // Its first request alone, then four, each wave after answers of the one before (20 ms each).
+        expect(orders.filter((at) => at < orders[0]! + 20).length).toBe(1)
+        expect(orders.filter((at) => at < orders[1]! + 20).length).toBe(5)
+      }).pipe(Effect.provide(Coordinator.layer()))
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)), 15_000)
 })

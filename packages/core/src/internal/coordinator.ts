@@ -254,41 +254,61 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       }
       return signal
     }
-    /** On Effect's own clock, held calls wait on a timer and a callback: no fiber per wait. */
-    const waiters = new Map<string, Set<() => void>>()
-    const waitLive = (partition: string, millis: number): Effect.Effect<void> =>
+    /**
+     * On Effect's own clock, held calls wait on a timer and a callback: no fiber per wait. They are kept by partition
+     * and by what holds them (route, attempt, reason), in the order they came: calls held for the same reason would
+     * all be held again, so news wakes the first of each group, and each one let through wakes the next. A wake costs
+     * what it lets through, not what waits.
+     */
+    const waiters = new Map<string, Map<string, Set<() => void>>>()
+    const waitLive = (partition: string, group: string, millis: number): Effect.Effect<void> =>
       Effect.async<void>((resume) => {
-        let set = waiters.get(partition)
-        if (set === undefined) {
-          set = new Set()
-          waiters.set(partition, set)
+        let groups = waiters.get(partition)
+        if (groups === undefined) {
+          groups = new Map()
+          waiters.set(partition, groups)
         }
-        const own = set
-        const done = () => {
+        let queue = groups.get(group)
+        if (queue === undefined) {
+          queue = new Set()
+          groups.set(group, queue)
+        }
+        const own = groups
+        const set = queue
+        const leave = () => {
           clearTimeout(timer)
-          own.delete(done)
-          if (own.size === 0 && waiters.get(partition) === own) waiters.delete(partition)
+          set.delete(done)
+          if (set.size === 0 && own.get(group) === set) {
+            own.delete(group)
+            if (own.size === 0 && waiters.get(partition) === own) waiters.delete(partition)
+          }
+        }
+        const done = () => {
+          leave()
           resume(Effect.void)
         }
         const timer = setTimeout(done, millis)
-        own.add(done)
-        return Effect.sync(() => {
-          clearTimeout(timer)
-          own.delete(done)
-          if (own.size === 0 && waiters.get(partition) === own) waiters.delete(partition)
-        })
+        set.add(done)
+        return Effect.sync(leave)
       })
+    /** Wakes the first call of a group, if one waits. */
+    const wakeFirst = (queue: Set<() => void> | undefined) => {
+      if (queue === undefined) return
+      const first = queue.values().next()
+      if (first.done !== true) first.value()
+    }
     const wake = (partition: string) => {
-      const set = waiters.get(partition)
-      if (set !== undefined) {
-        waiters.delete(partition)
-        for (const done of set) done()
+      const groups = waiters.get(partition)
+      if (groups !== undefined) {
+        for (const queue of [...groups.values()]) wakeFirst(queue)
       }
       const signal = signals.get(partition)
       if (signal === undefined) return
       signals.delete(partition)
       Deferred.unsafeDone(signal, Effect.void)
     }
+    /** A woken call that was let through (or gave up) wakes the next of its group. */
+    const wakeNext = (partition: string, group: string) => wakeFirst(waiters.get(partition)?.get(group))
 
     const requestOf = (info: Coordinator.RequestInfo): state.Request => {
       const origin = originOf(info.url)
@@ -312,14 +332,20 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       const request = requestOf(info)
       const deadline = info.deadline ?? Infinity
       // Only a retry draws a number (the retry budget's); a first attempt takes no step for it.
-      const loop = (held: boolean): Effect.Effect<state.Permit, OriginHeld> =>
+      /** `held`: the group the call waited in, if it waited. */
+      const loop = (held: string | undefined): Effect.Effect<state.Permit, OriginHeld> =>
         request.attempt === "retry" ? Effect.flatMap(Random.next, (random) => step(held, random)) : step(held, 0)
-      const step = (held: boolean, random: number): Effect.Effect<state.Permit, OriginHeld> =>
+      const step = (held: string | undefined, random: number): Effect.Effect<state.Permit, OriginHeld> =>
           Effect.clockWith((clock) => {
             const now = clock.unsafeCurrentTimeMillis()
             const admission = machine.admit(request, now, random)
+            // A hold that would end past the call's deadline fails the call now, saying until when.
+            const waits = admission instanceof state.Hold && !admission.refused &&
+              !((admission.until ?? now) > deadline || now >= deadline)
+            const group = waits ? `${request.route} ${request.attempt} ${admission.reason}` : undefined
+            if (held !== undefined && group !== held) wakeNext(request.partition, held)
             if (admission instanceof state.Permit) {
-              return held
+              return held !== undefined
                 ? Effect.as(
                   Effect.zipRight(
                     Metric.increment(releases),
@@ -339,8 +365,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                 )
               )
             }
-            // A hold that would end past the call's deadline fails the call now, saying until when.
-            if ((admission.until ?? now) > deadline || now >= deadline) {
+            if (!waits) {
               return Effect.fail(
                 new OriginHeld({ origin: request.origin, until: admission.until ?? deadline, reason: admission.reason })
               )
@@ -357,11 +382,11 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                     Math.ceil(Math.max(0, admission.until - now) + r * settings.releaseSpread)
                   )
                 return clock.sleep === liveSleep
-                  ? waitLive(request.partition, millis)
+                  ? waitLive(request.partition, group!, millis)
                   : Effect.raceFirst(Effect.sleep(Duration.millis(millis)), Deferred.await(signalOf(request.partition)))
               }
             )
-            const announce = held ? Effect.void : Effect.logDebug(
+            const announce = held !== undefined ? Effect.void : Effect.logDebug(
               `holding a request to ${request.origin}: ${admission.reason}`
             ).pipe(
               Effect.annotateLogs({
@@ -374,9 +399,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                 spanEvent("coordinator.hold", { "server.address": request.origin, reason: admission.reason })
               )
             )
-            return Effect.zipRight(announce, Effect.zipRight(restore(wait), Effect.suspend(() => loop(true))))
+            return Effect.zipRight(announce, Effect.zipRight(restore(wait), Effect.suspend(() => loop(group))))
           })
-      return loop(false)
+      return loop(undefined)
     }
 
     const settle = (permit: Coordinator.Permit, exit: Exit.Exit<unknown, unknown>) =>
