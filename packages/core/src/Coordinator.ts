@@ -227,7 +227,7 @@ export const Coordinator: Context.Tag<Coordinator, Coordinator> = internal.tag
 export interface CoordinatorOptions {
   /**
    * Calls held by a cooldown or an empty quota are released at random over this window after the instant, not all
-   * at once. Default: 20 millis.
+   * at once (a rate inferred from throttling lets one request go at a time, on time). Default: 20 millis.
    */
   readonly releaseSpread?: Duration.DurationInput
   /**

@@ -379,7 +379,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                   ? Math.min(1000, Math.max(0, deadline - now))
                   : Math.min(
                     options.MAX_TIMER_MILLIS,
-                    Math.ceil(Math.max(0, admission.until - now) + r * settings.releaseSpread)
+                    Math.ceil(Math.max(0, admission.until - now) + (admission.spread ? r * settings.releaseSpread : 0))
                   )
                 return clock.sleep === liveSleep
                   ? waitLive(request.partition, group!, millis)

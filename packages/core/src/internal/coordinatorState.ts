@@ -121,7 +121,12 @@ export class Hold {
     readonly until: number | undefined,
     readonly reason: HoldReason,
     /** The retry was refused outright (retry throttle): do not wait, stop. */
-    readonly refused: boolean = false
+    readonly refused: boolean = false,
+    /**
+     * The calls held until the instant may go spread over a little time after it (`releaseSpread`): a herd at a
+     * window's reset. Not so for a paced rate, which lets one request go at a time.
+     */
+    readonly spread: boolean = true
   ) {}
 }
 
@@ -395,7 +400,7 @@ export class CoordinatorState {
       else if (bucket.allowance !== undefined && bucket.allowance > 0) bucket.allowance--
       return this.send(probe, bucket, name, request, now, opener, true)
     }
-    if (bucket.rate !== undefined && now < bucket.nextAt) return new Hold(bucket.nextAt, "pacing")
+    if (bucket.rate !== undefined && now < bucket.nextAt) return new Hold(bucket.nextAt, "pacing", false, false)
     if (bucket.ramp < RAMP_ANSWERS && bucket.inFlight >= Math.max(1, 2 * bucket.ramp)) {
       // A cautious start ramps up as answers come: twice as many in flight as answered so far.
       return new Hold(undefined, "learning")
