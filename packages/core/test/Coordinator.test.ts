@@ -510,6 +510,19 @@ describe("Coordinator", () => {
       expect(machine.size(1000)).toBe(100)
     })
 
+    it("routes: at most MAX_ROUTES per origin, the least recently used go first", () => {
+      const machine = warmed()
+      machine.observe(go(machine, 5, request("/old")), answer(200, 6, { bucket: "old" }))
+      machine.observe(go(machine, 10, request("/search/code")), answer(200, 11, { bucket: "search" }))
+      for (let i = 0; i < 2 * State.MAX_ROUTES; i++) {
+        machine.observe(go(machine, 20 + i, request(`/r${i}`)), answer(200, 21 + i))
+        // The search route is in use all along: it is kept, with the bucket it learned.
+        if (i % 100 === 0) expect(go(machine, 20 + i, request("/search/code")).bucket).toBe("search")
+      }
+      // A route unused since is forgotten, with the bucket it had learned.
+      expect(go(machine, 5_000, request("/old")).bucket).toBe("")
+    })
+
     it("originTtl: a partition unused past the TTL is forgotten, whatever it learned (even a cooldown)", () => {
       const machine = warmed({ ttl: 60_000 })
       machine.observe(go(machine, 10), answer(503, 20, { hintAt: 50_000 }))

@@ -325,6 +325,8 @@ interface Partition {
   firstRouteName: string | undefined
   firstRoute: Route | undefined
   routes: Map<string, Route> | undefined
+  /** The route of `routes` used last (it need not move to the end of their order). */
+  newestRoute: string | undefined
   readonly health: Counts
   lastUsed: number
 }
@@ -872,6 +874,7 @@ export class CoordinatorState {
     partition.firstRouteName = undefined
     partition.firstRoute = undefined
     partition.routes = undefined
+    partition.newestRoute = undefined
     partition.lastUsed = now
     partition.health.reset(now)
     return partition
@@ -885,8 +888,17 @@ export class CoordinatorState {
     return true
   }
 
+  /** A route of the partition; the others are kept in the order of use, so the least recently used go first. */
   private routeOf(partition: Partition, name: string): Route | undefined {
-    return partition.firstRouteName === name ? partition.firstRoute : partition.routes?.get(name)
+    if (partition.firstRouteName === name) return partition.firstRoute
+    const routes = partition.routes
+    const route = routes?.get(name)
+    if (route !== undefined && partition.newestRoute !== name) {
+      routes!.delete(name)
+      routes!.set(name, route)
+      partition.newestRoute = name
+    }
+    return route
   }
 
   private newRoute(partition: Partition, name: string): Route {
@@ -912,6 +924,7 @@ export class CoordinatorState {
       if (first.done !== true) partition.routes.delete(first.value)
     }
     partition.routes.set(name, route)
+    partition.newestRoute = name
     return route
   }
 
