@@ -205,6 +205,18 @@ describe("Coordinator", () => {
       expect(held(machine, 10_520)).toStrictEqual({ until: 11_510, reason: "pacing" })
     })
 
+    it("a window of known length ends by the answer to its first request plus that length", () => {
+      // `RateLimit-Policy: 40;w=1`: the answer at 9_510 leaves 39 of 40, so the server counted that request as the
+      // first of a window that ends by 10_510, earlier than the reset it rounded up (`RateLimit-Reset: 2`).
+      const machine = new State.CoordinatorState(config())
+      const sent = go(machine, 9_500)
+      const rateLimit = { remaining: 39, resetAt: 11_510, limit: 40, windowMillis: 1_000 }
+      machine.observe(sent, answer(200, 9_510, { rateLimit }))
+      for (let i = 0; i < 39; i++) go(machine, 9_510)
+      expect(held(machine, 9_510)).toStrictEqual({ until: 10_510, reason: "pacing" })
+      expect(go(machine, 10_510).opener).toBe(true)
+    })
+
     it("an early opener throttled: the window opens at the instant the throttle told, not before", () => {
       const machine = new State.CoordinatorState(config())
       machine.observe(

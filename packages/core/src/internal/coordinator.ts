@@ -221,7 +221,8 @@ export const answerOf = (observed: Coordinator.Observed): state.Answer => {
     rateLimit: rateLimit === undefined ? undefined : {
       remaining: rateLimit.remaining,
       resetAt: Math.min(serverHint.MAX_AT_MILLIS, now + rateLimit.resetMillis),
-      limit: rateLimit.limit
+      limit: rateLimit.limit,
+      windowMillis: rateLimit.windowMillis
     },
     bucket: rateLimit?.bucket ?? rateLimitFields.bucketOf(record),
     serverOffset: Number.isNaN(serverDate) ? undefined : serverDate - now,

@@ -137,7 +137,15 @@ export interface Answer {
   /** The instant the server asked to come back at (Retry-After and the like), when it gave one. */
   readonly hintAt: number | undefined
   /** Rate-limit fields, when the answer had them. */
-  readonly rateLimit: { readonly remaining: number; readonly resetAt: number; readonly limit: number | undefined } | undefined
+  readonly rateLimit:
+    | {
+      readonly remaining: number
+      readonly resetAt: number
+      readonly limit: number | undefined
+      /** The window's length, when the answer gave it (a `RateLimit-Policy` `w`). */
+      readonly windowMillis?: number | undefined
+    }
+    | undefined
   /** The bucket the server named, when it named one. */
   readonly bucket: string | undefined
   /** The response's `Date` less when it arrived (local clock), when it had a valid `Date`. */
@@ -580,10 +588,19 @@ export class CoordinatorState {
       bucket.headers = true
       if (bucket.ramp < RAMP_ANSWERS) wake = true
       bucket.ramp = Infinity
-      const resetAt = Math.max(now, this.refine(partition, info.resetAt, answer.resetFromDate, answer.serverOffset)!)
+      const told = Math.max(now, this.refine(partition, info.resetAt, answer.resetFromDate, answer.serverOffset)!)
+      // The first request of a window (its answer leaves one less than the limit) was counted by the server before
+      // this answer came: a window of known length ends by this answer's arrival plus that length, whether the
+      // server's windows follow each other back to back or start with the first request after one expired.
+      const windowMillis = info.windowMillis ?? bucket.windowMillis
+      const limit = info.limit ?? bucket.configured
+      const ended = accepted && windowMillis !== undefined && limit !== undefined && info.remaining === limit - 1
+        ? now + windowMillis
+        : Infinity
+      const resetAt = Math.min(told, ended)
       // A reset the server told while it accepted, measured against its clock: the opener may go when that clock may
       // read it. After a throttle, only when it surely does.
-      const openEarly = accepted && answer.resetFromDate
+      const openEarly = accepted && answer.resetFromDate && resetAt === told
         ? Math.max(0, Math.min(SECOND, partition.offsetHigh - partition.offsetLow, resetAt - now))
         : 0
       if (toldWindowEnd) {
