@@ -55,7 +55,9 @@ export interface Client {
 }
 
 /** Known quotas, per origin (`http://127.0.0.1:<port>`), for the row that is told them. */
-export type ToldLimits = Readonly<Record<string, { readonly requests: number; readonly windowMs: number }>>
+export type ToldLimits = Readonly<
+  Record<string, { readonly requests: number; readonly windowMs: number; readonly burst?: number }>
+>
 
 export interface Adapter {
   /** Short id, used in tenant names. */
@@ -172,14 +174,17 @@ const effectRetryConfigured: Adapter = {
   label: "effect-retry + `Coordinator.layer({ limits })`",
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
   config: "as above, told the quotas: `limits: { [server origin]: { requests: 40, window: 1000 }, [nginx origin]: " +
-    "{ requests: 10, window: 1000 } }`; runs the rate-limit workloads with that quota and the nginx ones",
+    "{ requests: 10, window: 1000, burst: 1 } }` (nginx's `rate=10r/s`, no burst); runs the rate-limit workloads " +
+    "with that quota and the nginx ones",
   told: true,
   make: (retry, limits) =>
     effectClient(
       (client) => (retry ? client.pipe(withStatusRetry()) : client),
       {
         limits: Object.fromEntries(
-          Object.entries(limits ?? {}).map(([origin, l]) => [origin, { requests: l.requests, window: l.windowMs }])
+          Object.entries(limits ?? {}).map((
+            [origin, l]
+          ) => [origin, { requests: l.requests, window: l.windowMs, ...(l.burst === undefined ? {} : { burst: l.burst }) }])
         )
       }
     )

@@ -238,10 +238,14 @@ export interface CoordinatorOptions {
   readonly cautiousStart?: boolean
   /**
    * Known limits per origin (`"https://api.example.com"`): no more than `requests` per `window` are sent, from the
-   * very first request; when the server's rate-limit headers say otherwise, they take over. Default: none (limits
-   * are learned from the rate-limit headers).
+   * very first request; when the server's rate-limit headers say otherwise, they take over. `burst` (default:
+   * `requests`) sends at most that many at once and spaces the others evenly over the window, as a limiter such as
+   * nginx's `limit_req` admits them (`burst: 1` for `rate=10r/s` with no burst). Default: none (limits are learned
+   * from the rate-limit headers).
    */
-  readonly limits?: Readonly<Record<string, { readonly requests: number; readonly window: Duration.DurationInput }>>
+  readonly limits?: Readonly<
+    Record<string, { readonly requests: number; readonly window: Duration.DurationInput; readonly burst?: number }>
+  >
   /**
    * Adaptive client-side throttling of retries after a backoff (Google SRE): over a sliding `window`, a retry is
    * refused with probability max(0, (requests - k x accepts) / (requests + 1)), once at least `minRequests` were

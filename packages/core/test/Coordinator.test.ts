@@ -491,7 +491,7 @@ describe("Coordinator", () => {
 
   describe("configured limits", () => {
     it("3 per second from the very first request, anchored on the server's first answer", () => {
-      const machine = new State.CoordinatorState(config({ limits: new Map([[O, { requests: 3, window: 1_000 }]]) }))
+      const machine = new State.CoordinatorState(config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3 }]]) }))
       const first = go(machine, 0)
       go(machine, 0)
       go(machine, 0)
@@ -505,13 +505,40 @@ describe("Coordinator", () => {
     })
 
     it("a configured window's phase gives way to the server's first rate-limit fields", () => {
-      const machine = new State.CoordinatorState(config({ limits: new Map([[O, { requests: 3, window: 1_000 }]]) }))
+      const machine = new State.CoordinatorState(config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3 }]]) }))
       const first = go(machine, 0)
       machine.observe(first, answer(200, 400, { rateLimit: { remaining: 2, resetAt: 1_400, limit: 3 } }))
       go(machine, 400)
       go(machine, 400)
       // The configured window (0 to 1_000, anchored no earlier than 1_400) is not the server's: its reset is.
       expect(held(machine, 1_000)).toStrictEqual({ until: 1_400, reason: "pacing" })
+    })
+  })
+
+  describe("configured bursts", () => {
+    it("10 per second, a burst of 1: one request every 100 ms, from the first", () => {
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 1 }]]) })
+      )
+      go(machine, 0)
+      expect(held(machine, 0)).toStrictEqual({ until: 100, reason: "pacing" })
+      go(machine, 100)
+      expect(held(machine, 150)).toStrictEqual({ until: 200, reason: "pacing" })
+      // A pause does not save up more than the burst.
+      go(machine, 900)
+      expect(held(machine, 900)).toStrictEqual({ until: 1_000, reason: "pacing" })
+    })
+
+    it("a burst of 3: three at once, then one every 100 ms", () => {
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 3 }]]) })
+      )
+      go(machine, 0)
+      go(machine, 0)
+      go(machine, 0)
+      expect(held(machine, 0)).toStrictEqual({ until: 100, reason: "pacing" })
+      go(machine, 100)
+      expect(held(machine, 100)).toStrictEqual({ until: 200, reason: "pacing" })
     })
   })
 
@@ -787,6 +814,9 @@ describe("Coordinator", () => {
       expect(problems({ retryBudget: { k: 0 } })).toStrictEqual(["retryBudget.k must be a number from 1 to 1000, got 0"])
       expect(problems({ limits: { [O]: { requests: 0, window: "1 second" } } })).toStrictEqual([
         "limits[\"http://a.test\"].requests must be a whole number of at least 1, got 0"
+      ])
+      expect(problems({ limits: { [O]: { requests: 10, window: "1 second", burst: 11 } } })).toStrictEqual([
+        "limits[\"http://a.test\"].burst must be at most its requests, got 11"
       ])
       expect(problems({ maxOrigins: 0, originTtl: "-1 seconds", retryBudget: { window: 0 } })).toStrictEqual([
         "retryBudget.window must be more than zero",

@@ -44,7 +44,11 @@ export const resolve = (input: Coordinator.CoordinatorOptions = {}): Settings =>
       const requests = options.integer(problems, `limits["${origin}"].requests`, limit?.requests, 0, 1)
       const window = options.millis(problems, `limits["${origin}"].window`, limit?.window, 0)
       if (window === 0) problems.push(`limits["${origin}"].window must be more than zero`)
-      limits.set(originOf(origin), { requests, window })
+      const burst = limit?.burst === undefined
+        ? requests
+        : options.integer(problems, `limits["${origin}"].burst`, limit.burst, 0, 1)
+      if (burst > requests) problems.push(`limits["${origin}"].burst must be at most its requests, got ${burst}`)
+      limits.set(originOf(origin), { requests, window, burst })
     }
   }
   const budget = input.retryBudget === false ? undefined : input.retryBudget ?? {}

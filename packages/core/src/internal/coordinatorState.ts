@@ -61,6 +61,8 @@ const endsPath = (c: number) => c === 63 || c === 35
 export interface Limit {
   readonly requests: number
   readonly window: number
+  /** At most this many at once; the others are spaced evenly over the window (nginx's `limit_req` `burst`). */
+  readonly burst: number
 }
 
 /** @internal */
@@ -281,6 +283,11 @@ interface Bucket {
   windowMillis: number | undefined
   /** Requests per window, configured. */
   configured: number | undefined
+  /** A configured burst smaller than the quota: requests are spaced by this much, `burst` of them at once. */
+  spacing: number | undefined
+  burst: number
+  /** When the next request would be due if they were all spaced (GCRA's theoretical arrival time). */
+  due: number
   /** A configured window was moved to start no earlier than the server's first answer in it. */
   anchored: boolean
   /** The next window opens with one request whose answer tells the quota: its phase is not known to the millisecond. */
@@ -411,6 +418,10 @@ export class CoordinatorState {
       return this.send(probe, bucket, name, request, now, opener, true)
     }
     if (bucket.rate !== undefined && now < bucket.nextAt) return new Hold(bucket.nextAt, "pacing", false, false)
+    if (bucket.spacing !== undefined) {
+      const earliest = bucket.due - (bucket.burst - 1) * bucket.spacing
+      if (now < earliest) return new Hold(earliest, "pacing", false, false)
+    }
     if (bucket.ramp < RAMP_ANSWERS && bucket.inFlight >= Math.max(1, 2 * bucket.ramp)) {
       // A cautious start ramps up as answers come: twice as many in flight as answered so far.
       return new Hold(undefined, "learning")
@@ -435,6 +446,7 @@ export class CoordinatorState {
     routeProbe: boolean
   ): Permit {
     if (bucket.rate !== undefined) bucket.nextAt = Math.max(bucket.nextAt, now) + SECOND / bucket.rate
+    if (bucket.spacing !== undefined) bucket.due = Math.max(bucket.due, now) + bucket.spacing
     bucket.lastSentAt = now
     bucket.inFlight++
     if (route !== undefined) {
@@ -970,6 +982,11 @@ export class CoordinatorState {
       bucket.openEarly = 0
       bucket.windowMillis = configured?.window
       bucket.configured = configured?.requests
+      bucket.spacing = configured !== undefined && configured.burst < configured.requests
+        ? configured.window / configured.requests
+        : undefined
+      bucket.burst = configured?.burst ?? 1
+      bucket.due = 0
       bucket.anchored = false
       bucket.opening = cautious
       bucket.openerSince = undefined
