@@ -217,6 +217,22 @@ describe("Coordinator", () => {
       expect(go(machine, 10_510).opener).toBe(true)
     })
 
+    it("learns the windows' length from consecutive epoch resets, and bounds a later burst's window by it", () => {
+      const machine = new State.CoordinatorState(config())
+      const two = (remaining: number, resetAt: number) => ({ remaining, resetAt, limit: 2 })
+      // Date 9_000, reset at epoch 11 s, then the window's opener finds the next one: Date 10_000, reset 12 s.
+      machine.observe(go(machine, 9_500), answer(200, 9_510, { rateLimit: two(0, 11_510), serverOffset: -510, resetFromDate: true }))
+      const opener = go(machine, 10_510)
+      machine.observe(opener, answer(200, 10_520, { rateLimit: two(1, 12_520), serverOffset: -520, resetFromDate: true }))
+      go(machine, 10_520)
+      // Much later, a burst: its first answer leaves one less than the limit, so its window ends by 31_010, a
+      // learned second after that answer (its reset, epoch 32 s, is read as 32_010 at the latest).
+      const first = go(machine, 30_000)
+      machine.observe(first, answer(200, 30_010, { rateLimit: two(1, 32_010), serverOffset: -10, resetFromDate: true }))
+      go(machine, 30_010)
+      expect(held(machine, 30_010)).toStrictEqual({ until: 31_010, reason: "pacing" })
+    })
+
     it("an early opener throttled: the window opens at the instant the throttle told, not before", () => {
       const machine = new State.CoordinatorState(config())
       machine.observe(

@@ -12,6 +12,8 @@
  */
 
 const SECOND = 1_000
+/** An opener sent this long after the window it follows ended still went at its turn (not after a pause). */
+const TURN = 100
 const RATE_DECREASE = 0.7
 const CUBIC_C = 0.4
 
@@ -283,6 +285,12 @@ interface Bucket {
   windowMillis: number | undefined
   /** Requests per window, configured. */
   configured: number | undefined
+  /**
+   * The reset instant of the current window on the server's clock (when the server gave it as a date or an epoch),
+   * and the windows' length learned from the resets of consecutive windows.
+   */
+  reset: number
+  learnedWindow: number | undefined
   /** A configured burst smaller than the quota: requests are spaced by this much, `burst` of them at once. */
   spacing: number | undefined
   burst: number
@@ -604,7 +612,7 @@ export class CoordinatorState {
       // The first request of a window (its answer leaves one less than the limit) was counted by the server before
       // this answer came: a window of known length ends by this answer's arrival plus that length, whether the
       // server's windows follow each other back to back or start with the first request after one expired.
-      const windowMillis = info.windowMillis ?? bucket.windowMillis
+      const windowMillis = info.windowMillis ?? bucket.windowMillis ?? bucket.learnedWindow
       const limit = info.limit ?? bucket.configured
       const ended = accepted && windowMillis !== undefined && limit !== undefined && info.remaining === limit - 1
         ? now + windowMillis
@@ -620,6 +628,16 @@ export class CoordinatorState {
       } else if (bucket.opening || bucket.allowance === undefined || (firstFields && current)) {
         // The first news of this window: take the server's word, less what is still on its way to it. Answers to
         // requests sent before it belong to an older generation: they were counted here already.
+        if (answer.resetFromDate && answer.serverOffset !== undefined) {
+          // The reset on the server's clock (the measured instant less what Date said of it): when the window's
+          // opener went as the last window ended and found the next, the two resets are a window apart (or more,
+          // never less: the longest seen is kept).
+          const reset = info.resetAt + answer.serverOffset
+          if (permit.opener && bucket.reset > 0 && reset > bucket.reset && permit.sentAt <= bucket.windowEnd + TURN) {
+            bucket.learnedWindow = Math.max(bucket.learnedWindow ?? 0, reset - bucket.reset)
+          }
+          bucket.reset = reset
+        }
         bucket.opening = false
         bucket.openerSince = undefined
         bucket.allowance = Math.max(0, info.remaining - bucket.inFlight)
@@ -987,6 +1005,8 @@ export class CoordinatorState {
         : undefined
       bucket.burst = configured?.burst ?? 1
       bucket.due = 0
+      bucket.reset = 0
+      bucket.learnedWindow = undefined
       bucket.anchored = false
       bucket.opening = cautious
       bucket.openerSince = undefined
