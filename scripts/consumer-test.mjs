@@ -40,7 +40,7 @@ env.NO_UPDATE_NOTIFIER = "1"
 /** The user's program: typed result, typed errors handled by name, a subpath import, the coordinator. */
 const program = `import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Coordinator, StatusError } from "@effect-retry/core"
+import { Backoff, Coordinator, ServerHint, StatusError } from "@effect-retry/core"
 import * as RetryAfter from "@effect-retry/core/RetryAfter"
 import { type StatusRetry, withStatusRetry } from "@effect-retry/platform"
 import { Duration, Effect, Option, Schema } from "effect"
@@ -53,14 +53,14 @@ if (base === undefined) throw new Error("usage: node build/main.js <base url>")
 
 const options: StatusRetry.Options = { maxAttempts: 3, budget: "10 seconds" }
 
-const getItem = Effect.gen(function*() {
+export const getItem = Effect.gen(function*() {
   const client = (yield* HttpClient.HttpClient).pipe(withStatusRetry(options))
   const response = yield* client.get(\`\${base}/items/1\`)
   return yield* HttpClientResponse.schemaBodyJson(Item)(response)
 })
 
 // Only what is left after the handlers stays in the error channel.
-const handled: Effect.Effect<Item | null, Exclude<StatusError.StatusError, StatusError.NotFound> | Error, HttpClient.HttpClient> =
+export const handled: Effect.Effect<Item | null, Exclude<StatusError.StatusError, StatusError.NotFound> | Error, HttpClient.HttpClient> =
   getItem.pipe(Effect.catchTag("NotFound", () => Effect.succeed(null)))
 
 const program = handled.pipe(
@@ -68,6 +68,10 @@ const program = handled.pipe(
   Effect.provide(Coordinator.layer()),
   Effect.provide(NodeHttpClient.layerUndici)
 )
+
+// Exported with inferred types: their declarations must name every type by a public path.
+export const source = Option.map(ServerHint.fromHeaders({ "retry-after": "1" }), (hint) => hint.source)
+export const jitter = Backoff.jitters[0]
 
 const item: Item | null = await Effect.runPromise(program)
 const retryAfter: number = Option.getOrThrow(Option.map(RetryAfter.parse("1"), Duration.toMillis))
@@ -194,6 +198,7 @@ try {
           moduleResolution: "NodeNext",
           target: "ES2022",
           lib: ["ES2022"],
+          declaration: true,
           types: ["node"],
           skipLibCheck: true,
           rootDir: "src",
@@ -208,6 +213,8 @@ try {
   fs.writeFileSync(path.join(app, "src", "main.ts"), program)
   await exec(bin("tsc"), ["-p", "tsconfig.json"], { cwd: app })
   check(true, "tsc reports no error")
+  const declarations = fs.readFileSync(path.join(app, "build", "main.d.ts"), "utf8")
+  check(!/internal/.test(declarations), "the program's declarations name the toolkit's types by public paths only")
   // The toolkit's declarations are checked too. Effect's own need more than this project has (DOM types, @types/ws):
   // only errors in @effect-retry's files count.
   const libCheck = await exec(bin("tsc"), ["-p", "tsconfig.json", "--noEmit", "--skipLibCheck", "false"], { cwd: app })
