@@ -311,15 +311,16 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
     ): Effect.Effect<state.Permit, OriginHeld> => {
       const request = requestOf(info)
       const deadline = info.deadline ?? Infinity
-      // Only a retry draws a number (the retry budget's); a first attempt takes no step for it.
-      const loop = (held: boolean): Effect.Effect<state.Permit, OriginHeld> =>
-        request.attempt === "retry" ? Effect.flatMap(Random.next, (random) => step(held, random)) : step(held, 0)
-      const step = (held: boolean, random: number): Effect.Effect<state.Permit, OriginHeld> =>
+      // Only a retry draws a number (the retry budget's); a first attempt takes no step for it. `last` is the hold the
+      // call waited out before this step, if any.
+      const loop = (last: state.Hold | undefined): Effect.Effect<state.Permit, OriginHeld> =>
+        request.attempt === "retry" ? Effect.flatMap(Random.next, (random) => step(last, random)) : step(last, 0)
+      const step = (last: state.Hold | undefined, random: number): Effect.Effect<state.Permit, OriginHeld> =>
           Effect.clockWith((clock) => {
             const now = clock.unsafeCurrentTimeMillis()
             const admission = machine.admit(request, now, random)
             if (admission instanceof state.Permit) {
-              return held
+              return last !== undefined
                 ? Effect.as(
                   Effect.zipRight(
                     Metric.increment(releases),
@@ -361,22 +362,27 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                   : Effect.raceFirst(Effect.sleep(Duration.millis(millis)), Deferred.await(signalOf(request.partition)))
               }
             )
-            const announce = held ? Effect.void : Effect.logDebug(
-              `holding a request to ${request.origin}: ${admission.reason}`
-            ).pipe(
-              Effect.annotateLogs({
-                origin: request.origin,
-                reason: admission.reason,
-                until: admission.until === undefined ? "an answer" : instant(admission.until)
-              }),
+            // Every hold is logged once: the first, and each later one with another reason or instant (a held call
+            // woken by news may be held again, for a new reason). The metric and the span event count held calls.
+            const changed = last === undefined || last.reason !== admission.reason || last.until !== admission.until
+            const log = changed
+              ? Effect.logDebug(`holding a request to ${request.origin}: ${admission.reason}`).pipe(
+                Effect.annotateLogs({
+                  origin: request.origin,
+                  reason: admission.reason,
+                  until: admission.until === undefined ? "an answer" : instant(admission.until)
+                })
+              )
+              : Effect.void
+            const announce = last !== undefined ? log : log.pipe(
               Effect.zipRight(Metric.increment(Metric.tagged(holds, "reason", admission.reason))),
               Effect.zipRight(
                 spanEvent("coordinator.hold", { "server.address": request.origin, reason: admission.reason })
               )
             )
-            return Effect.zipRight(announce, Effect.zipRight(restore(wait), Effect.suspend(() => loop(true))))
+            return Effect.zipRight(announce, Effect.zipRight(restore(wait), Effect.suspend(() => loop(admission))))
           })
-      return loop(false)
+      return loop(undefined)
     }
 
     const settle = (permit: Coordinator.Permit, exit: Exit.Exit<unknown, unknown>) =>
