@@ -670,17 +670,18 @@ describe("Coordinator", () => {
           {
             level: "DEBUG",
             message: "holding a request to http://a.test: cooldown",
-            annotations: { origin: O, reason: "cooldown", until: "1970-01-01T00:00:02.000Z" }
+            annotations: { origin: O, reason: "cooldown", until: "1970-01-01T00:00:02.000Z", ends: "at the instant" }
           }
         ])
       })))
 
     it.effect("logs a held call again when it is held anew, for another reason or until another instant", () =>
       seeded(Effect.gen(function*() {
-        const logs: Array<{ call: unknown; message: unknown; until: unknown }> = []
+        const logs: Array<{ call: unknown; message: unknown; until: unknown; ends: unknown }> = []
         const logger = Logger.make(({ annotations, message }) => {
           const all = Object.fromEntries(annotations)
-          logs.push({ call: all.call, message: Array.isArray(message) ? message[0] : message, until: all.until })
+          const text = Array.isArray(message) ? message[0] : message
+          logs.push({ call: all.call, message: text, until: all.until, ends: all.ends })
         })
         const holds = yield* isolatedMetrics(Effect.gen(function*() {
           const c = yield* Coordinator.make()
@@ -701,10 +702,18 @@ describe("Coordinator", () => {
           return yield* holdsFor("pacing")
         }).pipe(Effect.scoped, Effect.provide(Logger.add(logger)), Logger.withMinimumLogLevel(LogLevel.Debug)))
         expect(logs).toStrictEqual([
-          { call: 1, message: "holding a request to http://a.test: learning", until: "1970-01-01T00:00:05.000Z" },
-          { call: 2, message: "holding a request to http://a.test: learning", until: "1970-01-01T00:00:05.000Z" },
-          { call: 1, message: "holding a request to http://a.test: pacing", until: "1970-01-01T00:00:01.000Z" },
-          { call: 2, message: "holding a request to http://a.test: pacing", until: "1970-01-01T00:00:01.000Z" }
+          ...[1, 2].map((call) => ({
+            call,
+            message: "holding a request to http://a.test: learning",
+            until: "1970-01-01T00:00:05.000Z",
+            ends: "on an answer"
+          })),
+          ...[1, 2].map((call) => ({
+            call,
+            message: "holding a request to http://a.test: pacing",
+            until: "1970-01-01T00:00:01.000Z",
+            ends: "at the instant"
+          }))
         ])
         // The metric counts held calls, each once, by the reason of its first hold.
         expect(holds).toBe(0)

@@ -370,7 +370,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                 Effect.annotateLogs({
                   origin: request.origin,
                   reason: admission.reason,
-                  until: admission.until === undefined ? "an answer" : instant(admission.until)
+                  until: admission.until === undefined ? "an answer" : instant(admission.until),
+                  // An answer to a request already sent ends the hold; `until` then only bounds the wait for it.
+                  ends: admission.answer ? "on an answer" : "at the instant"
                 })
               )
               : Effect.void

@@ -121,7 +121,9 @@ export class Hold {
     readonly until: number | undefined,
     readonly reason: HoldReason,
     /** The retry was refused outright (retry throttle): do not wait, stop. */
-    readonly refused: boolean = false
+    readonly refused: boolean = false,
+    /** The hold ends with an answer to a request already sent; `until` only bounds the wait for it. */
+    readonly answer: boolean = false
   ) {}
 }
 
@@ -336,7 +338,7 @@ export class CoordinatorState {
         throttle !== undefined && route !== undefined && route.inFlight > 0 && now - route.lastSentAt < SECOND &&
         partition.health.answered(now, throttle.window) < throttle.minRequests
       ) {
-        return new Hold(route.lastSentAt + SECOND, "learning")
+        return new Hold(route.lastSentAt + SECOND, "learning", false, true)
       }
       if (this.refuses(partition, route, now, random)) return new Hold(now, "pacing", true)
     }
@@ -355,7 +357,12 @@ export class CoordinatorState {
         if ((hold !== undefined || this.config.cautiousStart) && !probing) {
           routeProbe = true
         } else if (probing) {
-          return new Hold(route!.probeSince! + OPENER_PATIENCE_MILLIS, bucket.headers ? "pacing" : "learning")
+          return new Hold(
+            route!.probeSince! + OPENER_PATIENCE_MILLIS,
+            bucket.headers ? "pacing" : "learning",
+            false,
+            true
+          )
         } else if (hold !== undefined) {
           return hold
         }
@@ -374,12 +381,12 @@ export class CoordinatorState {
     if (bucket.rate !== undefined && now < bucket.nextAt) return new Hold(bucket.nextAt, "pacing")
     if (bucket.ramp < RAMP_ANSWERS && bucket.inFlight >= Math.max(1, 2 * bucket.ramp)) {
       // A cautious start ramps up as answers come: twice as many in flight as answered so far.
-      return new Hold(undefined, "learning")
+      return new Hold(undefined, "learning", false, true)
     }
     if (route !== undefined && route.ramp < RAMP_ANSWERS && route.inFlight >= 4 * route.ramp) {
       // So does a new route of a known origin, four times as many in flight as answered: a limiter in front of it
       // that says nothing meets a ramp, not a burst.
-      return new Hold(undefined, "learning")
+      return new Hold(undefined, "learning", false, true)
     }
     if (opener) bucket.openerSince = now
     else if (windowed && bucket.allowance !== undefined) bucket.allowance--
@@ -423,7 +430,12 @@ export class CoordinatorState {
     if (bucket.opening) {
       // One request opens the window; the others follow its answer (or go after its patience ran out).
       if (bucket.openerSince !== undefined && now - bucket.openerSince < OPENER_PATIENCE_MILLIS) {
-        return new Hold(bucket.openerSince + OPENER_PATIENCE_MILLIS, bucket.ramp === 0 ? "learning" : "pacing")
+        return new Hold(
+          bucket.openerSince + OPENER_PATIENCE_MILLIS,
+          bucket.ramp === 0 ? "learning" : "pacing",
+          false,
+          true
+        )
       }
       return undefined
     }
