@@ -211,8 +211,15 @@ try {
     )
   )
   fs.writeFileSync(path.join(app, "src", "main.ts"), program)
+  // The packages' README examples are type-checked too (not run: they call a public API).
+  for (const { dir } of packages) {
+    const text = fs.readFileSync(path.join(dir, "README.md"), "utf8")
+    const examples = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
+    check(examples.length > 0, `${path.basename(dir)}/README.md has an example`)
+    examples.forEach((code, i) => fs.writeFileSync(path.join(app, "src", `readme-${path.basename(dir)}-${i}.ts`), code))
+  }
   await exec(bin("tsc"), ["-p", "tsconfig.json"], { cwd: app })
-  check(true, "tsc reports no error")
+  check(true, "tsc reports no error, in the program and the README examples")
   const declarations = fs.readFileSync(path.join(app, "build", "main.d.ts"), "utf8")
   check(!/internal/.test(declarations), "the program's declarations name the toolkit's types by public paths only")
   // The toolkit's declarations are checked too. Effect's own need more than this project has (DOM types, @types/ws):
