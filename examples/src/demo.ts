@@ -12,15 +12,33 @@ import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
-import * as Option from "effect/Option"
 import { type Arrival, serve } from "./server.js"
 
 const LIMIT = 5
 const WINDOW_MS = 1000
 const CALLS = 12
 
-let t0 = Date.now()
-const clock = () => `+${((Date.now() - t0) / 1000).toFixed(3)}s`
+/** Colour when writing to a terminal, none when piped or when `NO_COLOR` is set (to anything but ""). */
+export const useColour = (stream: { readonly isTTY?: boolean }, env: Record<string, string | undefined>): boolean =>
+  stream.isTTY === true && (env.NO_COLOR ?? "") === ""
+
+const colour = useColour(process.stdout, process.env)
+const paint = (code: string) => (text: string) => colour ? `\x1b[${code}m${text}\x1b[0m` : text
+const bold = paint("1")
+const dim = paint("2")
+const green = paint("32")
+const yellow = paint("33")
+const cyan = paint("36")
+
+const say = (line = "") => console.log(line)
+
+/** Wall-clock time of day, to the millisecond: 12:00:01.000. */
+const time = (at: number) => {
+  const d = new Date(at)
+  const two = (n: number) => String(n).padStart(2, "0")
+  const millis = String(d.getMilliseconds()).padStart(3, "0")
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${millis}`
+}
 
 /** Fixed windows of one second from the server's start; past the limit, 429 until the window ends. */
 const rateLimiter = (startedAt: number) => {
@@ -44,14 +62,63 @@ const rateLimiter = (startedAt: number) => {
   }
 }
 
-/** Prints what `withStatusRetry` and the coordinator log at debug level. */
+/** The header a retry's wait came from, as a reader knows it. */
+const headerOf: Record<string, string> = {
+  "retry-after": "Retry-After",
+  "retry-after-ms": "Retry-After-Ms",
+  "ratelimit": "RateLimit",
+  "ratelimit-reset": "RateLimit-Reset",
+  "x-ratelimit-reset": "X-RateLimit-Reset"
+}
+
+/** Why a call stopped retrying, in plain words. */
+const stops: Record<string, string> = {
+  "permanent": "the status is not worth retrying",
+  "attempts": "no attempts left",
+  "budget": "no time left",
+  "retry-after-too-long": "the server asked for too long a wait",
+  "unsafe-method": "the request is not safe to send twice",
+  "retry-budget": "the server accepts too few requests",
+  "not-retryable": "the error is not worth retrying"
+}
+
+/** Why a call waits, in plain words, from what `withStatusRetry` and the coordinator log at debug level. */
+export const explain = (message: string, annotations: Record<string, unknown>, now: number): string => {
+  const until = (at: unknown) =>
+    typeof at === "string" && !Number.isNaN(Date.parse(at)) ? time(Date.parse(at)) : "an answer"
+  if (message.startsWith("retrying")) {
+    const at = time(now + Number(annotations.delayMillis))
+    const source = String(annotations.source)
+    const status = String(annotations.status)
+    return source === "backoff"
+      ? `waiting until ${at}: backing off after ${status === "transport" ? "a failure" : `a ${status}`}`
+      : `waiting until ${at}: the ${status} said ${headerOf[source] ?? source}`
+  }
+  if (message.startsWith("holding")) {
+    const at = until(annotations.until)
+    if (annotations.ends === "on an answer") {
+      // Held behind a request already sent: its answer says more of the server's limit.
+      return annotations.reason === "pacing"
+        ? "waiting for the first answer in the new window"
+        : "waiting for an answer to show the server's limit"
+    }
+    return annotations.reason === "cooldown"
+      ? `waiting until ${at}: the server asked for a pause`
+      : `waiting: the server's window is used up until ${at}`
+  }
+  if (message.startsWith("giving up")) return `giving up: ${stops[String(annotations.reason)] ?? annotations.reason}`
+  return message.replace(/http:\/\/127\.0\.0\.1:\d+(\/\S*)?/, (_, path: string | undefined) => path ?? "the API")
+}
+
+/** One line of the log: the time, who (a call or the server), what happened. */
+export const row = (at: number, who: string, text: string) => `${dim(time(at))} ${who.padEnd(7)} ${text}`
+
+/** Prints each wait of each call, with its reason. */
 const decisions = Logger.make(({ annotations, message }) => {
-  const call = Option.getOrElse(HashMap.get(annotations, "call"), () => "?")
-  const text = (Array.isArray(message) ? message.join(" ") : String(message)).replace(
-    /http:\/\/127\.0\.0\.1:\d+(\/\S*)?/,
-    (_, path: string | undefined) => path ?? "the API"
-  )
-  console.log(`${clock()}   client  call ${String(call).padStart(2)}: ${text}`)
+  const all = Object.fromEntries(HashMap.toEntries(annotations))
+  const text = Array.isArray(message) ? message.join(" ") : String(message)
+  const now = Date.now()
+  say(row(now, `call ${String(all.call ?? "?").padStart(2)}`, cyan(explain(text, all, now))))
 })
 
 export interface Round {
@@ -62,14 +129,21 @@ export interface Round {
   readonly early: number
 }
 
-const round = (title: string, coordinator: Layer.Layer<never> | Layer.Layer<Coordinator.Coordinator>) =>
+const round = (
+  title: string,
+  about: ReadonlyArray<string>,
+  coordinator: Layer.Layer<never> | Layer.Layer<Coordinator.Coordinator>
+) =>
   Effect.gen(function*() {
-    console.log(`\n== ${title}\n`)
-    t0 = Date.now()
+    say()
+    say(bold(title))
+    for (const line of about) say(line)
+    say()
     const startedAt = Date.now()
     const server = yield* serve(rateLimiter(startedAt), (a) => {
       const told = a.reply.headers?.["retry-after"]
-      console.log(`${clock()}   server  ${a.method} ${a.path} -> ${a.reply.status}${told ? `, Retry-After: ${told}` : ""}`)
+      const status = a.reply.status === 200 ? green("200") : yellow(String(a.reply.status))
+      say(row(a.at, "server", `${a.method} ${a.path} -> ${status}${told ? `, Retry-After: ${told}` : ""}`))
     })
     const client = (yield* HttpClient.HttpClient).pipe(withStatusRetry())
     const began = Date.now()
@@ -94,28 +168,34 @@ const round = (title: string, coordinator: Layer.Layer<never> | Layer.Layer<Coor
       const window = Math.floor((previous.at - startedAt) / WINDOW_MS)
       return a.at < startedAt + (window + 1) * WINDOW_MS
     }).length
-    console.log(`\n  calls succeeded     ${results.filter((s) => s === 200).length} of ${CALLS}`)
-    console.log(`  requests sent       ${sent} for ${CALLS} calls (${(sent / CALLS).toFixed(2)} per call; ideal 1.00)`)
-    console.log(`  requests per call   ${perCall.join(" ")}`)
-    console.log(`  total time          ${elapsed} ms (${(elapsed / ideal).toFixed(2)}x the ideal ${ideal} ms)`)
-    console.log(`  early retries       ${early}`)
+    say()
+    say(`  calls succeeded     ${results.filter((s) => s === 200).length} of ${CALLS}`)
+    say(`  requests sent       ${sent} for ${CALLS} calls (${(sent / CALLS).toFixed(2)} per call; ideal 1.00)`)
+    say(`  requests per call   ${perCall.join(" ")}`)
+    say(`  total time          ${elapsed} ms (${(elapsed / ideal).toFixed(2)}x the ideal ${ideal} ms)`)
+    say(`  early retries       ${early}`)
     return { statuses: results, sent, elapsed, ideal, early } satisfies Round
   }).pipe(Effect.scoped)
 
 export const main = Effect.gen(function*() {
-  console.log(
-    `A local API allows ${LIMIT} requests per second (429 + Retry-After + X-RateLimit-* beyond). ` +
-      `${CALLS} calls start at once.`
+  say(`A local API allows ${LIMIT} requests per second; past that it answers 429 with`)
+  say(`Retry-After and X-RateLimit-* headers. ${CALLS} calls start at once, in two rounds.`)
+  const alone = yield* round(
+    "1. withStatusRetry() alone",
+    ["Each call finds the limit on its own and waits as long as its answer asks."],
+    Layer.empty
   )
-  const alone = yield* round("withStatusRetry(): each call waits what the server told it", Layer.empty)
   const coordinated = yield* round(
-    "withStatusRetry() + Coordinator.layer(): calls to the origin share what the server said",
+    "2. withStatusRetry() + Coordinator.layer()",
+    [
+      "Calls to one origin share what the server said. One request goes first and",
+      "the others wait for its answer, which shows the limit and when it resets."
+    ],
     Coordinator.layer()
   )
-  console.log(
-    `\nSame calls, same server: ${alone.sent} requests in ${alone.elapsed} ms alone, ` +
-      `${coordinated.sent} requests in ${coordinated.elapsed} ms coordinated.`
-  )
+  say()
+  say(`Same calls, same server: ${alone.sent} requests in ${alone.elapsed} ms alone,`)
+  say(`${coordinated.sent} requests in ${coordinated.elapsed} ms coordinated.`)
   return { alone, coordinated }
 }).pipe(
   Effect.provide(NodeHttpClient.layerUndici),

@@ -32,7 +32,7 @@ import { InvalidRetryOptions } from "./internal/invalidOptions.js"
  * @since 0.1.0
  * @category models
  */
-export type Jitter = internal.Jitter
+export type { Jitter } from "./internal/backoff.js"
 
 /**
  * Every jitter strategy, in a fixed order.
@@ -47,7 +47,7 @@ export type Jitter = internal.Jitter
  * @since 0.1.0
  * @category constants
  */
-export const jitters: ReadonlyArray<Jitter> = internal.JITTERS
+export const jitters: ReadonlyArray<internal.Jitter> = internal.JITTERS
 
 /**
  * Options of an exponential backoff.
@@ -70,7 +70,7 @@ export interface BackoffOptions {
   /** Growth per retry. Default: 2. */
   readonly factor?: number
   /** How delays are spread. Default: `"full"`. */
-  readonly jitter?: Jitter
+  readonly jitter?: internal.Jitter
 }
 
 /**
@@ -91,7 +91,7 @@ export interface Resolved {
   readonly baseDelay: number
   readonly maxDelay: number
   readonly factor: number
-  readonly jitter: Jitter
+  readonly jitter: internal.Jitter
 }
 
 /**

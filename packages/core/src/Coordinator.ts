@@ -114,22 +114,7 @@ export type HoldReason = "cooldown" | "pacing" | "learning" | "retry-budget"
  * @since 0.1.0
  * @category errors
  */
-export const OriginHeld: typeof internal.OriginHeld = internal.OriginHeld
-
-/**
- * The type of `OriginHeld` errors.
- *
- * @example
- * ```ts
- * import type { Coordinator } from "@effect-retry/core"
- *
- * const until = (e: Coordinator.OriginHeld): number => e.until
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export type OriginHeld = internal.OriginHeld
+export { OriginHeld } from "./internal/coordinator.js"
 
 /**
  * What a coordinator needs to know of a response.
@@ -180,9 +165,9 @@ export interface Coordinator {
   readonly withPermit: <A, E, R>(
     request: RequestInfo,
     use: (permit: Permit) => Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E | OriginHeld, R>
+  ) => Effect.Effect<A, E | internal.OriginHeld, R>
   /** The same permit as a scoped resource: handed back when the scope closes. */
-  readonly permit: (request: RequestInfo) => Effect.Effect<Permit, OriginHeld, Scope.Scope>
+  readonly permit: (request: RequestInfo) => Effect.Effect<Permit, internal.OriginHeld, Scope.Scope>
   /**
    * Learns from an answer: rate-limit headers pace its bucket, a 429 or 503 hint holds it until its instant, a
    * throttle without a hint slows the bucket to the rate the server accepts.

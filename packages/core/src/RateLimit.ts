@@ -38,7 +38,7 @@ export type Headers = headers.HeaderRecord
  * @since 0.1.0
  * @category models
  */
-export type Source = internal.Source
+export type { Source } from "./internal/rateLimit.js"
 
 /**
  * What a response says about the client's quota: how many requests remain and when more become available.
@@ -57,7 +57,7 @@ export type Source = internal.Source
  */
 export interface RateLimitInfo {
   /** The header family it was read from. */
-  readonly source: Source
+  readonly source: internal.Source
   /** Requests left in the current window. */
   readonly remaining: number
   /** How long until the quota is replenished. */

@@ -68,7 +68,7 @@ export const defaultQueryParams: ReadonlyArray<string> = internal.DEFAULT_QUERY_
  * @since 0.1.0
  * @category models
  */
-export type HeaderName = internal.HeaderName
+export type { HeaderName } from "./internal/redact.js"
 
 /**
  * A compiled set of redaction rules: the defaults plus the names given to `make`.
@@ -101,7 +101,7 @@ export interface Redactor extends internal.Redactor {}
  */
 export interface Options {
   /** More header names (any case) or patterns whose values are redacted. */
-  readonly headers?: ReadonlyArray<HeaderName> | undefined
+  readonly headers?: ReadonlyArray<internal.HeaderName> | undefined
   /** More query parameter names (any case) whose values are redacted. */
   readonly queryParams?: ReadonlyArray<string> | undefined
 }

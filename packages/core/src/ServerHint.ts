@@ -21,7 +21,7 @@ import * as internal from "./internal/serverHint.js"
  * @since 0.1.0
  * @category models
  */
-export type Source = internal.Source
+export type { Source } from "./internal/serverHint.js"
 
 /**
  * The server's request to wait: how long, until which instant, and which header said so.
@@ -40,7 +40,7 @@ export type Source = internal.Source
  */
 export interface ServerHint {
   /** The header the hint came from. */
-  readonly source: Source
+  readonly source: internal.Source
   /** How long the server asked the client to wait, counted from when the response was received. Exact. */
   readonly delay: Duration.Duration
   /**

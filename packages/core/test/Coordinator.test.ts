@@ -789,9 +789,53 @@ describe("Coordinator", () => {
           {
             level: "DEBUG",
             message: "holding a request to http://a.test: cooldown",
-            annotations: { origin: O, reason: "cooldown", until: "1970-01-01T00:00:02.000Z" }
+            annotations: { origin: O, reason: "cooldown", until: "1970-01-01T00:00:02.000Z", ends: "at the instant" }
           }
         ])
+      })))
+
+    it.effect("logs a held call again when it is held anew, for another reason or until another instant", () =>
+      seeded(Effect.gen(function*() {
+        const logs: Array<{ call: unknown; message: unknown; until: unknown; ends: unknown }> = []
+        const logger = Logger.make(({ annotations, message }) => {
+          const all = Object.fromEntries(annotations)
+          const text = Array.isArray(message) ? message[0] : message
+          logs.push({ call: all.call, message: text, until: all.until, ends: all.ends })
+        })
+        const holds = yield* isolatedMetrics(Effect.gen(function*() {
+          const c = yield* Coordinator.make()
+          const opener = yield* c.permit(info())
+          const held = yield* Effect.forEach([1, 2], (call) =>
+            Effect.fork(Effect.annotateLogs(c.withPermit(info(), () => Effect.void), "call", call)))
+          yield* TestClock.adjust(0)
+          // Both wait for the first answer (at most 5 s). It says the window is used up for a second: both are held
+          // again, until the window's end.
+          yield* c.observe(opener, {
+            status: 200,
+            headers: { "x-ratelimit-limit": "5", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1" },
+            receivedAt: 0
+          })
+          yield* TestClock.adjust(0)
+          yield* TestClock.adjust(1000 + SPREAD)
+          yield* Effect.forEach(held, Fiber.join)
+          return yield* holdsFor("pacing")
+        }).pipe(Effect.scoped, Effect.provide(Logger.add(logger)), Logger.withMinimumLogLevel(LogLevel.Debug)))
+        expect(logs).toStrictEqual([
+          ...[1, 2].map((call) => ({
+            call,
+            message: "holding a request to http://a.test: learning",
+            until: "1970-01-01T00:00:05.000Z",
+            ends: "on an answer"
+          })),
+          ...[1, 2].map((call) => ({
+            call,
+            message: "holding a request to http://a.test: pacing",
+            until: "1970-01-01T00:00:01.000Z",
+            ends: "at the instant"
+          }))
+        ])
+        // The metric counts held calls, each once, by the reason of its first hold.
+        expect(holds).toBe(0)
       })))
 
     it.effect("adds span events for holds and releases", () =>

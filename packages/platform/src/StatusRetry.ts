@@ -108,22 +108,7 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
  * @since 0.1.0
  * @category errors
  */
-export const BodyTooLarge: typeof internal.BodyTooLarge = internal.BodyTooLarge
-
-/**
- * The type of a `BodyTooLarge` error: the request's method and redacted URL, the status, and the cap.
- *
- * @example
- * ```ts
- * import type { StatusRetry } from "@effect-retry/platform"
- *
- * const describe = (e: StatusRetry.BodyTooLarge): string => `${e.method} ${e.url}: over ${e.maxBodySize} bytes`
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export type BodyTooLarge = internal.BodyTooLarge
+export { BodyTooLarge } from "./internal/statusRetry.js"
 
 /**
  * The errors `withStatusRetry` adds to a client's own: the status errors, a `RequestError` for an attempt cut by

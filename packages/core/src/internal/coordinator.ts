@@ -242,6 +242,12 @@ const DELAY_SECONDS = /^\d+$/
 const outcomeOf = (exit: Exit.Exit<unknown, unknown>): state.Outcome =>
   exit._tag === "Success" ? "success" : exit.cause._tag === "Interrupt" ? "interrupted" : "failure"
 
+/** A hold a call waited out, and the group it waited in. */
+interface Waited {
+  readonly hold: state.Hold
+  readonly group: string
+}
+
 /** The sleep of Effect's own clock: under another (a TestClock), held calls wait through it instead of on timers. */
 const liveSleep = Clock.make().sleep
 
@@ -336,11 +342,11 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
     ): Effect.Effect<state.Permit, OriginHeld> => {
       const request = requestOf(info)
       const deadline = info.deadline ?? Infinity
-      // Only a retry draws a number (the retry budget's); a first attempt takes no step for it.
-      /** `held`: the group the call waited in, if it waited. */
-      const loop = (held: string | undefined): Effect.Effect<state.Permit, OriginHeld> =>
-        request.attempt === "retry" ? Effect.flatMap(Random.next, (random) => step(held, random)) : step(held, 0)
-      const step = (held: string | undefined, random: number): Effect.Effect<state.Permit, OriginHeld> =>
+      // Only a retry draws a number (the retry budget's); a first attempt takes no step for it. `last` is the hold the
+      // call waited out before this step, if any, and the group it waited in.
+      const loop = (last: Waited | undefined): Effect.Effect<state.Permit, OriginHeld> =>
+        request.attempt === "retry" ? Effect.flatMap(Random.next, (random) => step(last, random)) : step(last, 0)
+      const step = (last: Waited | undefined, random: number): Effect.Effect<state.Permit, OriginHeld> =>
           Effect.clockWith((clock) => {
             const now = clock.unsafeCurrentTimeMillis()
             const admission = machine.admit(request, now, random)
@@ -348,9 +354,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
             const waits = admission instanceof state.Hold && !admission.refused &&
               !((admission.until ?? now) > deadline || now >= deadline)
             const group = waits ? `${request.route} ${request.attempt} ${admission.reason}` : undefined
-            if (held !== undefined && group !== held) wakeNext(request.partition, held)
+            if (last !== undefined && group !== last.group) wakeNext(request.partition, last.group)
             if (admission instanceof state.Permit) {
-              return held !== undefined
+              return last !== undefined
                 ? Effect.as(
                   Effect.zipRight(
                     Metric.increment(releases),
@@ -391,20 +397,29 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                   : Effect.raceFirst(Effect.sleep(Duration.millis(millis)), Deferred.await(signalOf(request.partition)))
               }
             )
-            const announce = held !== undefined ? Effect.void : Effect.logDebug(
-              `holding a request to ${request.origin}: ${admission.reason}`
-            ).pipe(
-              Effect.annotateLogs({
-                origin: request.origin,
-                reason: admission.reason,
-                until: admission.until === undefined ? "an answer" : instant(admission.until)
-              }),
+            // Every hold is logged once: the first, and each later one with another reason or instant (a held call
+            // woken by news may be held again, for a new reason). The metric and the span event count held calls.
+            const changed = last === undefined || last.hold.reason !== admission.reason ||
+              last.hold.until !== admission.until
+            const log = changed
+              ? Effect.logDebug(`holding a request to ${request.origin}: ${admission.reason}`).pipe(
+                Effect.annotateLogs({
+                  origin: request.origin,
+                  reason: admission.reason,
+                  until: admission.until === undefined ? "an answer" : instant(admission.until),
+                  // An answer to a request already sent ends the hold; `until` then only bounds the wait for it.
+                  ends: admission.answer ? "on an answer" : "at the instant"
+                })
+              )
+              : Effect.void
+            const announce = last !== undefined ? log : log.pipe(
               Effect.zipRight(Metric.increment(Metric.tagged(holds, "reason", admission.reason))),
               Effect.zipRight(
                 spanEvent("coordinator.hold", { "server.address": request.origin, reason: admission.reason })
               )
             )
-            return Effect.zipRight(announce, Effect.zipRight(restore(wait), Effect.suspend(() => loop(group))))
+            const waited: Waited = { hold: admission, group: group! }
+            return Effect.zipRight(announce, Effect.zipRight(restore(wait), Effect.suspend(() => loop(waited))))
           })
       return loop(undefined)
     }

@@ -126,6 +126,8 @@ export class Hold {
     readonly reason: HoldReason,
     /** The retry was refused outright (retry throttle): do not wait, stop. */
     readonly refused: boolean = false,
+    /** The hold ends with an answer to a request already sent; `until` only bounds the wait for it. */
+    readonly answer: boolean = false,
     /**
      * The calls held until the instant may go spread over a little time after it (`releaseSpread`): a herd at a
      * window's reset. Not so for a paced rate, which lets one request go at a time.
@@ -390,7 +392,7 @@ export class CoordinatorState {
         throttle !== undefined && route !== undefined && route.inFlight > 0 && now - route.lastSentAt < SECOND &&
         partition.health.answered(now, throttle.window) < throttle.minRequests
       ) {
-        return new Hold(route.lastSentAt + SECOND, "learning")
+        return new Hold(route.lastSentAt + SECOND, "learning", false, true)
       }
       if (this.refuses(partition, route, now, random)) return new Hold(now, "pacing", true)
     }
@@ -409,7 +411,12 @@ export class CoordinatorState {
         if ((hold !== undefined || this.config.cautiousStart) && !probing) {
           routeProbe = true
         } else if (probing) {
-          return new Hold(route!.probeSince! + OPENER_PATIENCE_MILLIS, bucket.headers ? "pacing" : "learning")
+          return new Hold(
+            route!.probeSince! + OPENER_PATIENCE_MILLIS,
+            bucket.headers ? "pacing" : "learning",
+            false,
+            true
+          )
         } else if (hold !== undefined) {
           return hold
         }
@@ -425,19 +432,19 @@ export class CoordinatorState {
       else if (bucket.allowance !== undefined && bucket.allowance > 0) bucket.allowance--
       return this.send(probe, bucket, name, request, now, opener, true)
     }
-    if (bucket.rate !== undefined && now < bucket.nextAt) return new Hold(bucket.nextAt, "pacing", false, false)
+    if (bucket.rate !== undefined && now < bucket.nextAt) return new Hold(bucket.nextAt, "pacing", false, false, false)
     if (bucket.spacing !== undefined) {
       const earliest = bucket.due - (bucket.burst - 1) * bucket.spacing
-      if (now < earliest) return new Hold(earliest, "pacing", false, false)
+      if (now < earliest) return new Hold(earliest, "pacing", false, false, false)
     }
     if (bucket.ramp < RAMP_ANSWERS && bucket.inFlight >= Math.max(1, 2 * bucket.ramp)) {
       // A cautious start ramps up as answers come: twice as many in flight as answered so far.
-      return new Hold(undefined, "learning")
+      return new Hold(undefined, "learning", false, true)
     }
     if (route !== undefined && route.ramp < RAMP_ANSWERS && route.inFlight >= 4 * route.ramp) {
       // So does a new route of a known origin, four times as many in flight as answered: a limiter in front of it
       // that says nothing meets a ramp, not a burst.
-      return new Hold(undefined, "learning")
+      return new Hold(undefined, "learning", false, true)
     }
     if (opener) bucket.openerSince = now
     else if (windowed && bucket.allowance !== undefined) bucket.allowance--
@@ -487,7 +494,9 @@ export class CoordinatorState {
         const until = bucket.openerSince + OPENER_PATIENCE_MILLIS
         return new Hold(
           now < bucket.windowEnd ? Math.min(until, bucket.windowEnd) : until,
-          bucket.ramp === 0 ? "learning" : "pacing"
+          bucket.ramp === 0 ? "learning" : "pacing",
+          false,
+          true
         )
       }
       return undefined
