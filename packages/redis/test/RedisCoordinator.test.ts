@@ -1,0 +1,203 @@
+/**
+ * The Redis-backed coordinator against a real redis-server and a real rate-limited server on 127.0.0.1: the Lua
+ * script's transitions one by one, two coordinators (two processes' worth) sharing one learned limit, and Redis
+ * killed in the middle of a burst.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import { Coordinator, StatusError } from "@effect-retry/core"
+import { withStatusRetry } from "@effect-retry/platform"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import { Redis } from "ioredis"
+import { RedisCoordinator } from "../src/index.js"
+import * as Script from "../src/internal/script.js"
+import * as RedisServer from "./utils/redis.js"
+import { type LimitedServer, limited } from "./utils/server.js"
+
+const connect = (url: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => new Redis(url, { maxRetriesPerRequest: 1 })),
+    (redis) => Effect.sync(() => redis.disconnect())
+  )
+
+/** One bucket's key on the shared Redis, and the script run on it (EVAL: the script's text, as written). */
+const bucket = (name: string) =>
+  Effect.map(Effect.flatMap(RedisServer.shared, connect), (redis) => {
+    const key = `${RedisServer.prefix(name)}:{origin|}`
+    const run = (...args: ReadonlyArray<string | number>) =>
+      Effect.promise(() => redis.eval(Script.SOURCE, 1, key, ...args)).pipe(Effect.map(Script.decode))
+    return { key, redis, run }
+  })
+
+describe("the bucket script", () => {
+  it.scopedLive("an unknown bucket lets one opener go; its answer opens a window that admits what remains", () =>
+    Effect.gen(function*() {
+      const { key, redis, run } = yield* bucket("script")
+      const opener = (yield* run("admit", 1000, 1000))!
+      expect([opener.status, opener.opener]).toEqual([0, true])
+      // The others wait for its answer, at most until the opener's time-out.
+      const second = (yield* run("admit", 1000, 1000))!
+      expect(second.status).toBe(3)
+      expect(second.until).toBe(opener.now + 1000)
+      // Its answer: 3 left of 4, the window ends in 800 ms.
+      const opened = (yield* run("observe", 1000, opener.epoch, 1, -1, 3, 800, 4, 30000))!
+      expect(opened.status).toBe(0)
+      const state = yield* Effect.promise(() => redis.hgetall(key))
+      expect(state["rem"]).toBe("3")
+      expect(state["lim"]).toBe("4")
+      expect(state["op"]).toBeUndefined()
+      const epoch = Number(state["ep"])
+      expect(epoch).toBeGreaterThan(opener.epoch)
+      expect(Number(state["end"]) - opened.now).toBe(800)
+      // Nothing outlives what it learned: the key expires a grace second after the window's end.
+      const ttl = yield* Effect.promise(() => redis.pttl(key))
+      expect(ttl).toBeGreaterThan(1500)
+      expect(ttl).toBeLessThanOrEqual(1800)
+      const admitted = yield* Effect.forEach([1, 2, 3, 4], () => run("admit", 1000, 1000))
+      expect(admitted.map((r) => r!.status)).toEqual([0, 0, 0, 2])
+      expect(admitted[3]!.until).toBe(Number(state["end"]))
+      // An answer from before the window opened (an older epoch) is dropped.
+      const stale = (yield* run("observe", 1000, opener.epoch, 0, 5000, 0, 900, 4, 30000))!
+      expect(stale.status).toBe(4)
+      expect(yield* Effect.promise(() => redis.hget(key, "cd"))).toBeNull()
+      // A hint of the current window holds every worker until its instant.
+      const held = (yield* run("observe", 1000, epoch, 0, 5000, -1, 0, -1, 30000))!
+      const cooled = (yield* run("admit", 1000, 1000))!
+      expect(cooled.status).toBe(1)
+      expect(cooled.until).toBe(held.now + 5000)
+    }))
+
+  it.scopedLive("an opener that comes back without an answer lets the next one go at once", () =>
+    Effect.gen(function*() {
+      const { run } = yield* bucket("release")
+      const opener = (yield* run("admit", 1000, 1000))!
+      yield* run("release", 1000, opener.now)
+      const next = (yield* run("admit", 1000, 1000))!
+      expect([next.status, next.opener]).toEqual([0, true])
+    }))
+})
+
+/** The status a call ended with; -1 for a call held past its budget (`OriginHeld`), -2 for any other error. */
+const get = (client: HttpClient.HttpClient.With<unknown>, url: string) =>
+  client.get(url).pipe(
+    Effect.map((r) => r.status),
+    Effect.catchAll((e) =>
+      Effect.succeed(StatusError.isStatusError(e) ? e.status : e instanceof Coordinator.OriginHeld ? -1 : -2)
+    )
+  )
+
+/** One worker: its own coordinator (in memory, or on Redis), its own client, `calls` calls at once. */
+const worker = (
+  coordinator: Coordinator.Coordinator,
+  server: LimitedServer,
+  calls: number,
+  budget: Duration.DurationInput = "10 seconds"
+) =>
+  Effect.gen(function*() {
+    const client = withStatusRetry({ budget })(yield* HttpClient.HttpClient)
+    return yield* Effect.forEach(
+      Array.from({ length: calls }, (_, i) => i),
+      (i) => get(client, server.url(`/items/${i}`)),
+      { concurrency: "unbounded" }
+    )
+  }).pipe(Effect.provideService(Coordinator.Coordinator, coordinator), Effect.provide(NodeHttpClient.layerUndici))
+
+const LIMIT = 10
+const PER_WORKER = 15
+
+describe("RedisCoordinator", () => {
+  it.scopedLive("two coordinators on one Redis send together at most the learned limit per window", () =>
+    Effect.gen(function*() {
+      const url = yield* RedisServer.shared
+      const prefix = RedisServer.prefix("fleet")
+      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+      const a = yield* RedisCoordinator.make({ url, prefix })
+      const b = yield* RedisCoordinator.make({ url, prefix })
+      const began = Date.now()
+      const [fromA, fromB] = yield* Effect.all([worker(a, server, PER_WORKER), worker(b, server, PER_WORKER)], {
+        concurrency: 2
+      })
+      const elapsed = Date.now() - began
+      expect([...fromA, ...fromB]).toEqual(Array(2 * PER_WORKER).fill(200))
+      // Every call needed one request: the server never had to refuse one.
+      expect(server.arrivals.filter((x) => x.status === 429)).toEqual([])
+      expect(server.arrivals.length).toBe(2 * PER_WORKER)
+      const perWindow = new Map<number, number>()
+      for (const x of server.arrivals) perWindow.set(x.window, (perWindow.get(x.window) ?? 0) + 1)
+      expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(LIMIT)
+      // Three windows: each opens at the instant the answer that spent the last one told (its reset, rounded up to a
+      // whole second, counts from that answer), so up to a burst's length later than the server's own window.
+      expect(elapsed).toBeLessThan(4500)
+    }))
+
+  it.scopedLive("without Redis, the same two workers overrun the limit in the first window", () =>
+    Effect.gen(function*() {
+      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+      const a = yield* Coordinator.make()
+      const b = yield* Coordinator.make()
+      yield* Effect.all([worker(a, server, PER_WORKER), worker(b, server, PER_WORKER)], { concurrency: 2 })
+      expect(server.arrivals.filter((x) => x.status === 429).length).toBeGreaterThan(0)
+    }))
+
+  it.scopedLive("Redis killed in the middle of a burst: every call completes within its budget, and sharing resumes", () =>
+    Effect.gen(function*() {
+      const redis = yield* RedisServer.own
+      const prefix = RedisServer.prefix("outage")
+      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+      const a = yield* RedisCoordinator.make({ url: redis.url, prefix })
+      const b = yield* RedisCoordinator.make({ url: redis.url, prefix })
+      const before = (yield* Metric.value(RedisCoordinator.fallbacks)).count
+      const began = Date.now()
+      const [fromA, fromB] = yield* Effect.all([
+        worker(a, server, PER_WORKER),
+        worker(b, server, PER_WORKER),
+        Effect.zipRight(Effect.sleep("600 millis"), redis.kill)
+      ], { concurrency: 3 })
+      const elapsed = Date.now() - began
+      expect([...fromA!, ...fromB!]).toEqual(Array(2 * PER_WORKER).fill(200))
+      expect(elapsed).toBeLessThan(6000)
+      expect((yield* Metric.value(RedisCoordinator.fallbacks)).count).toBeGreaterThan(before)
+      // Redis is back: the next answers are shared again (the bucket's hash is written anew).
+      yield* redis.restart
+      yield* Effect.sleep("600 millis")
+      yield* Effect.all([worker(a, server, 2), worker(b, server, 2)], { concurrency: 2 })
+      const check = yield* connect(redis.url)
+      const keys = yield* Effect.promise(() => check.keys(`${prefix}:*`))
+      expect(keys.length).toBe(1)
+    }))
+
+  it.scopedLive("a Redis that never answers: calls are decided locally, none waits for it", () =>
+    Effect.gen(function*() {
+      const redis = yield* RedisServer.own
+      yield* redis.kill
+      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+      const a = yield* RedisCoordinator.make({ url: redis.url, prefix: RedisServer.prefix("absent") })
+      const began = Date.now()
+      const statuses = yield* worker(a, server, 5)
+      expect(statuses).toEqual(Array(5).fill(200))
+      expect(Date.now() - began).toBeLessThan(500)
+    }))
+
+  it.scopedLive("a script Redis forgot (SCRIPT FLUSH) is loaded again", () =>
+    Effect.gen(function*() {
+      const url = yield* RedisServer.own.pipe(Effect.map((r) => r.url))
+      const prefix = RedisServer.prefix("noscript")
+      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+      const a = yield* RedisCoordinator.make({ url, prefix })
+      const check = yield* connect(url)
+      yield* Effect.promise(() => check.script("FLUSH"))
+      const before = (yield* Metric.value(RedisCoordinator.fallbacks)).count
+      expect(yield* worker(a, server, 3)).toEqual([200, 200, 200])
+      expect((yield* Metric.value(RedisCoordinator.fallbacks)).count).toBe(before)
+      expect((yield* Effect.promise(() => check.keys(`${prefix}:*`))).length).toBe(1)
+    }))
+
+  it("rejects bad options when built", () => {
+    expect(() => RedisCoordinator.layer({ url: "http://127.0.0.1", timeout: -1 })).toThrow(
+      "url must be a redis:// or rediss:// URL, got another scheme"
+    )
+  })
+})
