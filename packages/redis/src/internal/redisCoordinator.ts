@@ -26,6 +26,8 @@ export interface Settings {
   readonly coordinator: Coordinator.CoordinatorOptions | undefined
 }
 
+/** This many failed calls in a row (on a connection that looks open) are an outage. */
+const OUTAGE_FAILURES = 3
 /** After a failed call, Redis is left alone this long before the next call tries it again. */
 const PROBE_AFTER_MILLIS = 250
 /** A held call waiting for an opener's answer asks again after this long, plus as much at random. */
@@ -129,6 +131,17 @@ class SharedPermit implements Coordinator.Permit {
   }
 }
 
+/** Quota fields (remaining, reset, limit, policy), which Redis keeps for the fleet; bucket names stay. */
+const QUOTA = /^(x-)?ratelimit(-(limit|remaining|reset|reset-after|used|policy))?$/
+
+const withoutQuota = (headers: Coordinator.Observed["headers"]): Coordinator.Observed["headers"] => {
+  const kept: Record<string, string | ReadonlyArray<string>> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !QUOTA.test(name)) kept[name] = value
+  }
+  return kept
+}
+
 const REASONS: Record<number, Coordinator.HoldReason> = { 1: "cooldown", 2: "pacing", 3: "learning" }
 
 /** @internal */
@@ -138,7 +151,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
     const client = yield* Effect.acquireRelease(
       Effect.sync(() =>
         new Redis(settings.url, {
-          commandTimeout: settings.timeout,
+          // Each call's own time-out (`timeout`) decides; this one only ends a command Redis never answers.
+          commandTimeout: Math.max(1000, 10 * settings.timeout),
           connectTimeout: Math.max(settings.timeout, 500),
           enableOfflineQueue: false,
           maxRetriesPerRequest: 0,
@@ -176,6 +190,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
 
     let down = false
     let probeAt = 0
+    let failures = 0
 
     /** One script call: its reply, or `undefined` when Redis failed or was slow (then the caller decides locally). */
     const call = (key: string, args: ReadonlyArray<string | number>): Effect.Effect<script.Reply | undefined> =>
@@ -183,13 +198,24 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         if (down && Date.now() < probeAt) return Effect.as(Metric.increment(fallbacks), undefined)
         return Effect.flatMap(
           Effect.async<script.Reply | string>((resume) => {
+            let done = false
+            const settle = (result: script.Reply | string) => {
+              if (done) return
+              done = true
+              clearTimeout(timer)
+              resume(Effect.succeed(result))
+            }
+            // The time-out fires only if the reply has not come by the time the event loop reads its sockets: a
+            // process that was busy (or not scheduled) for a while does not count that against Redis.
+            const timer = setTimeout(() => setImmediate(() => settle("no reply in time")), settings.timeout)
             evaluate(key, args).then(
-              (raw) => resume(Effect.succeed(script.decode(raw) ?? "an unreadable reply")),
-              (error: unknown) => resume(Effect.succeed(error instanceof Error ? error.message : "an error"))
+              (raw) => settle(script.decode(raw) ?? "an unreadable reply"),
+              (error: unknown) => settle(error instanceof Error ? error.message : "an error")
             )
           }),
           (result) => {
             if (typeof result !== "string") {
+              failures = 0
               if (!down) return Effect.succeed(result)
               down = false
               return Effect.as(
@@ -197,8 +223,12 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 result
               )
             }
-            probeAt = Date.now() + PROBE_AFTER_MILLIS
             const fallback = Effect.as(Metric.increment(fallbacks), undefined)
+            // A slow reply is decided locally, alone; a lost connection, or slow replies in a row, is an outage:
+            // Redis is left alone for a while, then tried again.
+            failures++
+            if (client.status === "ready" && failures < OUTAGE_FAILURES) return fallback
+            probeAt = Date.now() + PROBE_AFTER_MILLIS
             if (down) return fallback
             down = true
             return Effect.zipRight(
@@ -255,15 +285,14 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             })
           }
           const reason = REASONS[reply.status] ?? "learning"
-          if (reply.status === 3) {
-            // An opener's answer is awaited: ask again soon (not past the opener's time-out).
-            const until = now + Math.min(Math.max(0, reply.until - reply.now), POLL_MILLIS)
-            return Effect.zipRight(hold(until, reason, POLL_MILLIS), loop)
-          }
-          const until = now + Math.max(0, reply.until - reply.now)
+          // An opener's answer is awaited: ask again soon (not past the opener's time-out). The process's other calls
+          // of the bucket wait on the same instant, and the first of them to wake asks for all.
+          const learning = reply.status === 3
+          const left = Math.max(0, reply.until - reply.now)
+          const until = now + (learning ? Math.min(left, POLL_MILLIS) : left)
           if (heldUntil.size > 10_000) heldUntil.clear()
           heldUntil.set(key, { until, reason })
-          return Effect.zipRight(hold(until, reason, settings.releaseSpread), loop)
+          return Effect.zipRight(hold(until, reason, learning ? POLL_MILLIS : settings.releaseSpread), loop)
         })
       })
       return loop
@@ -315,8 +344,16 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
 
     const observe = (permit: Coordinator.Permit, observed: Coordinator.Observed): Effect.Effect<void> => {
       if (!(permit instanceof SharedPermit)) return local.observe(permit, observed)
-      const own = permit.local.learn || observed.status >= 400 ? local.observe(permit.local, observed) : Effect.void
       const grant = permit.grant
+      // While Redis keeps the fleet's windows, the in-memory layer is not taught them from successes: it would pace
+      // each process by counts the others spend too. It still reads every failure in full (hints, throttles), and
+      // every answer while Redis is gone.
+      const own = !permit.local.learn && observed.status < 400
+        ? Effect.void
+        : local.observe(
+          permit.local,
+          grant.shared && !down && observed.status < 400 ? { ...observed, headers: withoutQuota(observed.headers) } : observed
+        )
       if (!grant.shared) return own
       return Effect.zipRight(
         own,
