@@ -207,6 +207,7 @@ const runFleet = async (options: {
   readonly title: string
   readonly coordinator: "memory" | "redis"
   readonly redisUrl: string
+  readonly warmUp: string
   readonly perWorker: number
   readonly outage?: { readonly stopAt: number; readonly startAt: number; readonly stop: () => Promise<void>; readonly start: () => Promise<void> }
 }): Promise<Run> => {
@@ -219,6 +220,7 @@ const runFleet = async (options: {
       redisUrl: options.redisUrl,
       prefix,
       url: api.url,
+      warmUp: options.warmUp,
       calls: options.perWorker,
       timeout: REDIS_TIMEOUT_MS
     }
@@ -522,6 +524,9 @@ const main = async () => {
   let redis = await startRedis(port)
   process.on("exit", () => redis.kill("SIGKILL"))
   const redisUrl = `redis://127.0.0.1:${port}`
+  const warmUpServer = http.createServer((_, response) => response.end("ok"))
+  await new Promise<void>((resolve) => warmUpServer.listen(0, "localhost", () => resolve()))
+  const warmUp = `http://localhost:${(warmUpServer.address() as net.AddressInfo).port}/warm-up`
   const runs: Array<Run> = []
   const log = (run: Run) => {
     const m = analyse(run)
@@ -542,7 +547,7 @@ const main = async () => {
       ["redis", "shared through Redis", "redis"]
     ] as const
   ) {
-    const run = await runFleet({ id, title, coordinator, redisUrl, perWorker })
+    const run = await runFleet({ id, title, coordinator, redisUrl, warmUp, perWorker })
     runs.push(run)
     log(run)
   }
@@ -551,6 +556,7 @@ const main = async () => {
     title: "shared through Redis, Redis killed at 2 s, back at 3.5 s",
     coordinator: "redis",
     redisUrl,
+    warmUp,
     perWorker: 240 / WORKERS,
     outage: {
       stopAt: 2000,

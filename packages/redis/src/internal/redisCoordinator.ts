@@ -3,15 +3,17 @@ import * as RateLimit from "@effect-retry/core/RateLimit"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import * as ServerHint from "@effect-retry/core/ServerHint"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
-import { createHash } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import type * as RedisCoordinator from "../RedisCoordinator.js"
 import * as script from "./script.js"
 
@@ -26,8 +28,10 @@ export interface Settings {
   readonly coordinator: Coordinator.CoordinatorOptions | undefined
 }
 
-/** This many failed calls in a row (on a connection that looks open) are an outage. */
-const OUTAGE_FAILURES = 3
+/** A call that knows no share of the bucket asks Redis again this many times after slow replies. */
+const SLOW_RETRIES = 3
+/** No reply for this many time-outs (on a connection that looks open) is an outage. */
+const OUTAGE_TIMEOUTS = 4
 /** After a failed call, Redis is left alone this long before the next call tries it again. */
 const PROBE_AFTER_MILLIS = 250
 /** A held call waiting for an opener's answer asks again after this long, plus as much at random. */
@@ -147,7 +151,8 @@ const REASONS: Record<number, Coordinator.HoldReason> = { 1: "cooldown", 2: "pac
 /** @internal */
 export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const local = yield* Coordinator.make(settings.coordinator)
+    // The fleet's first request to a bucket is Redis's opener: each process's own ramp would only slow it down.
+    const local = yield* Coordinator.make({ cautiousStart: false, ...settings.coordinator })
     const client = yield* Effect.acquireRelease(
       Effect.sync(() =>
         new Redis(settings.url, {
@@ -169,11 +174,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
 
     /** Runs the script: EVALSHA, and SCRIPT LOAD then EVALSHA again when Redis does not know it (NOSCRIPT). */
     const evaluate = (key: string, args: ReadonlyArray<string | number>): Promise<unknown> =>
-      client.evalsha(sha, 1, key, ...args).catch((error: unknown) =>
+      client.evalsha(sha, 2, key, `${key}:fleet`, ...args).catch((error: unknown) =>
         error instanceof Error && error.message.startsWith("NOSCRIPT")
-          ? client.script("LOAD", script.SOURCE).then(() => client.evalsha(sha, 1, key, ...args))
+          ? client.script("LOAD", script.SOURCE).then(() => client.evalsha(sha, 2, key, `${key}:fleet`, ...args))
           : Promise.reject(error)
       )
+    /** This process among the fleet's (a bucket counts the processes that asked for it lately). */
+    const processId = randomBytes(8).toString("hex")
 
     // Waits for the first connection briefly, and loads the script: neither failing stops the layer.
     yield* Effect.promise(() =>
@@ -190,7 +197,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
 
     let down = false
     let probeAt = 0
-    let failures = 0
+    let answeredAt = Date.now()
 
     /** One script call: its reply, or `undefined` when Redis failed or was slow (then the caller decides locally). */
     const call = (key: string, args: ReadonlyArray<string | number>): Effect.Effect<script.Reply | undefined> =>
@@ -215,7 +222,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           }),
           (result) => {
             if (typeof result !== "string") {
-              failures = 0
+              answeredAt = Date.now()
               if (!down) return Effect.succeed(result)
               down = false
               return Effect.as(
@@ -224,10 +231,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               )
             }
             const fallback = Effect.as(Metric.increment(fallbacks), undefined)
-            // A slow reply is decided locally, alone; a lost connection, or slow replies in a row, is an outage:
+            // A slow reply is decided locally, alone; a lost connection, or no reply at all for a while, is an outage:
             // Redis is left alone for a while, then tried again.
-            failures++
-            if (client.status === "ready" && failures < OUTAGE_FAILURES) return fallback
+            if (client.status === "ready" && Date.now() - answeredAt < OUTAGE_TIMEOUTS * settings.timeout) return fallback
             probeAt = Date.now() + PROBE_AFTER_MILLIS
             if (down) return fallback
             down = true
@@ -239,8 +245,75 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         )
       })
 
-    /** Instants a bucket is held until, on this process's clock, so held calls wait without asking Redis. */
-    const heldUntil = new Map<string, { readonly until: number; readonly reason: Coordinator.HoldReason }>()
+    /**
+     * What this process knows of a held bucket: until when, and why. Its held calls wait on the instant (or the
+     * signal, completed when the bucket opens); while an opener's answer is awaited, one of them asks Redis for all.
+     */
+    interface Gate {
+      until: number
+      reason: Coordinator.HoldReason
+      readonly signal: Deferred.Deferred<void>
+    }
+    const gates = new Map<string, Gate>()
+    const shut = (key: string, until: number, reason: Coordinator.HoldReason): Gate => {
+      const gate = gates.get(key)
+      if (gate !== undefined) {
+        gate.until = until
+        gate.reason = reason
+        return gate
+      }
+      if (gates.size > 10_000) gates.clear()
+      const made: Gate = { until, reason, signal: Deferred.unsafeMake<void>(FiberId.none) }
+      gates.set(key, made)
+      return made
+    }
+    const reopen = (key: string) => {
+      const gate = gates.get(key)
+      if (gate === undefined) return
+      gates.delete(key)
+      Deferred.unsafeDone(gate.signal, Effect.void)
+    }
+
+    /**
+     * Each bucket's last known limit, window and fleet size, and what this process sent of it alone while Redis did
+     * not answer: without Redis, a process keeps to its share (limit / processes) per window, never to "unlimited".
+     */
+    interface Share {
+      limit: number
+      fleet: number
+      windowMs: number
+      start: number
+      sent: number
+    }
+    const shares = new Map<string, Share>()
+    const learn = (key: string, reply: script.Reply) => {
+      if (reply.limit <= 0 || reply.fleet <= 0) return
+      let share = shares.get(key)
+      if (share === undefined) {
+        if (shares.size > 10_000) shares.clear()
+        share = { limit: reply.limit, fleet: reply.fleet, windowMs: 0, start: 0, sent: 0 }
+        shares.set(key, share)
+      }
+      share.limit = reply.limit
+      share.fleet = reply.fleet
+      if (reply.status === 0 && reply.until > reply.epoch && reply.epoch > 0) {
+        share.windowMs = Math.min(3_600_000, reply.until - reply.epoch)
+      }
+    }
+    /** Counts a request sent without Redis; answers until when to wait instead, when the share is spent. */
+    const alone = (key: string, now: number): number | undefined => {
+      const share = shares.get(key)
+      if (share === undefined || share.windowMs <= 0) return undefined
+      if (now >= share.start + share.windowMs) {
+        share.start = now
+        share.sent = 0
+      }
+      if (share.sent < Math.max(1, Math.floor(share.limit / share.fleet))) {
+        share.sent++
+        return undefined
+      }
+      return share.start + share.windowMs
+    }
 
     const keyOf = (permit: Coordinator.Permit) => `${settings.prefix}:{${permit.partition}|${permit.bucket}}`
 
@@ -252,29 +325,51 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       const key = keyOf(permit)
       const deadline = info.deadline ?? Infinity
       let announced = false
-      const hold = (until: number, reason: Coordinator.HoldReason, spread: number): Effect.Effect<void, Coordinator.OriginHeld> =>
-        Effect.flatMap(Effect.zip(Clock.currentTimeMillis, Random.next), ([now, r]) => {
-          if (until > deadline || now >= deadline) {
-            return Effect.fail(new Coordinator.OriginHeld({ origin: Coordinator.originOf(info.url), until, reason }))
-          }
-          const wait = restore(Effect.sleep(Duration.millis(Math.max(0, until - now) + r * spread)))
-          if (announced) return wait
-          announced = true
-          return Effect.logDebug(`holding a request to ${Coordinator.originOf(info.url)}: ${reason} (shared)`).pipe(
-            Effect.annotateLogs({ origin: Coordinator.originOf(info.url), reason }),
-            Effect.zipRight(Metric.increment(Metric.tagged(Coordinator.holds, "reason", reason))),
-            Effect.zipRight(wait)
-          )
-        })
-      const loop: Effect.Effect<Grant, Coordinator.OriginHeld> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const cached = heldUntil.get(key)
-        if (cached !== undefined) {
-          if (cached.until > now) return Effect.zipRight(hold(cached.until, cached.reason, settings.releaseSpread), loop)
-          heldUntil.delete(key)
+      let retries = 0
+      const hold = (gate: Gate, now: number): Effect.Effect<void, Coordinator.OriginHeld> => {
+        const { reason, until } = gate
+        if (until > deadline || now >= deadline) {
+          return Effect.fail(new Coordinator.OriginHeld({ origin: Coordinator.originOf(info.url), until, reason }))
         }
-        return Effect.flatMap(call(key, ["admit", GRACE_MILLIS, settings.openerTimeout]), (reply): Effect.Effect<Grant, Coordinator.OriginHeld> => {
-          if (reply === undefined) return Effect.succeed({ key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0 })
+        const spread = reason === "learning" ? POLL_MILLIS : settings.releaseSpread
+        const wait = Effect.flatMap(Random.next, (r) =>
+          restore(
+            Effect.raceFirst(
+              Effect.sleep(Duration.millis(Math.max(0, until - now) + r * spread)),
+              Deferred.await(gate.signal)
+            )
+          ))
+        if (announced) return wait
+        announced = true
+        return Effect.logDebug(`holding a request to ${Coordinator.originOf(info.url)}: ${reason} (shared)`).pipe(
+          Effect.annotateLogs({ origin: Coordinator.originOf(info.url), reason }),
+          Effect.zipRight(Metric.increment(Metric.tagged(Coordinator.holds, "reason", reason))),
+          Effect.zipRight(wait)
+        )
+      }
+      const loop: Effect.Effect<Grant, Coordinator.OriginHeld> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const gate = gates.get(key)
+        if (gate !== undefined) {
+          if (gate.until > now) return Effect.zipRight(hold(gate, now), loop)
+          // The first call to wake while an opener's answer is awaited asks Redis; the others wait for what it learns.
+          if (gate.reason === "learning") gate.until = now + POLL_MILLIS
+        }
+        return Effect.flatMap(call(key, ["admit", GRACE_MILLIS, settings.openerTimeout, processId]), (reply): Effect.Effect<Grant, Coordinator.OriginHeld> => {
+          if (reply === undefined) {
+            // A slow reply, and nothing known to keep to without Redis: ask again (a few times, and only while Redis
+            // is not taken for gone) before deciding alone.
+            if (!down && retries < SLOW_RETRIES && !shares.has(key)) {
+              retries++
+              return loop
+            }
+            reopen(key)
+            const until = alone(key, now)
+            if (until === undefined) return Effect.succeed({ key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0 })
+            return Effect.zipRight(hold(shut(key, until, "pacing"), now), loop)
+          }
+          learn(key, reply)
           if (reply.status === 0) {
+            if (!reply.opener) reopen(key)
             return Effect.succeed({
               key,
               shared: true,
@@ -284,15 +379,11 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               at: reply.now
             })
           }
-          const reason = REASONS[reply.status] ?? "learning"
-          // An opener's answer is awaited: ask again soon (not past the opener's time-out). The process's other calls
-          // of the bucket wait on the same instant, and the first of them to wake asks for all.
+          // An opener's answer is awaited: ask again soon, not past the opener's time-out.
           const learning = reply.status === 3
           const left = Math.max(0, reply.until - reply.now)
-          const until = now + (learning ? Math.min(left, POLL_MILLIS) : left)
-          if (heldUntil.size > 10_000) heldUntil.clear()
-          heldUntil.set(key, { until, reason })
-          return Effect.zipRight(hold(until, reason, learning ? POLL_MILLIS : settings.releaseSpread), loop)
+          const next = shut(key, now + (learning ? Math.min(left, POLL_MILLIS) : left), REASONS[reply.status] ?? "learning")
+          return Effect.zipRight(hold(next, now), loop)
         })
       })
       return loop
@@ -375,7 +466,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             return Effect.void
           }
           permit.answered = true
-          return Effect.asVoid(call(grant.key, [
+          // This process's calls held for the opener's answer go at once; the others' poll.
+          const after = grant.opener ? Effect.sync(() => reopen(grant.key)) : Effect.void
+          return Effect.zipRight(call(grant.key, [
             "observe",
             GRACE_MILLIS,
             grant.epoch,
@@ -385,7 +478,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             rate === undefined ? 0 : Math.max(0, Math.ceil(Duration.toMillis(rate.resetAfter) - elapsed)),
             rate === undefined ? -1 : Option.getOrElse(rate.limit, () => -1),
             FREE_MILLIS
-          ]))
+          ]), after)
         })
       )
     }
