@@ -120,8 +120,9 @@ describe("RedisCoordinator", () => {
       const url = yield* RedisServer.shared
       const prefix = RedisServer.prefix("fleet")
       const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
-      const a = yield* RedisCoordinator.make({ url, prefix })
-      const b = yield* RedisCoordinator.make({ url, prefix })
+      // A time-out a busy test machine never reaches: this test is about sharing, the next ones about Redis failing.
+      const a = yield* RedisCoordinator.make({ url, prefix, timeout: "1 second" })
+      const b = yield* RedisCoordinator.make({ url, prefix, timeout: "1 second" })
       const began = Date.now()
       const [fromA, fromB] = yield* Effect.all([worker(a, server, PER_WORKER), worker(b, server, PER_WORKER)], {
         concurrency: 2

@@ -143,6 +143,9 @@ const withoutQuota = (headers: Coordinator.Observed["headers"]): Coordinator.Obs
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined && !QUOTA.test(name)) kept[name] = value
   }
+  // A bucket named by the IETF fields keeps its name, so a route joins the same bucket (and Redis key) either way.
+  const bucket = RateLimit.bucketOf(headers)
+  if (Option.isSome(bucket) && kept["x-ratelimit-resource"] === undefined) kept["x-ratelimit-bucket"] = bucket.value
   return kept
 }
 
@@ -216,7 +219,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             // process that was busy (or not scheduled) for a while does not count that against Redis.
             const timer = setTimeout(() => setImmediate(() => settle("no reply in time")), settings.timeout)
             evaluate(key, args).then(
-              (raw) => settle(script.decode(raw) ?? "an unreadable reply"),
+              (raw) => {
+                const reply = script.decode(raw)
+                // Made an opener too late to be told: the request went on local decisions, so the fleet is not kept
+                // waiting for an answer that will never be reported.
+                if (done && reply?.opener === true) evaluate(key, ["release", GRACE_MILLIS, reply.now]).catch(() => {})
+                settle(reply ?? "an unreadable reply")
+              },
               (error: unknown) => settle(error instanceof Error ? error.message : "an error")
             )
           }),
