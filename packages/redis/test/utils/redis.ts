@@ -1,6 +1,6 @@
 /**
- * Real Redis servers for the integration tests. `shared()` is the server `.ci/run` started (its URL in
- * `EFFECT_RETRY_REDIS_URL`), or else one this test file starts itself; `own()` always starts a server of its own, on
+ * Real Redis servers for the integration tests. `shared` is the server `.ci/run` started (its URL in
+ * `EFFECT_RETRY_REDIS_URL`), or else the one the global set-up started; `own` always starts a server of its own, on
  * a free port of 127.0.0.1, which a test may kill and start again. Without a `redis-server` binary the tests fail
  * with a message saying how to get one: they are never skipped.
  */
@@ -19,7 +19,7 @@ const missing = () =>
       "or set EFFECT_RETRY_REDIS_URL to a Redis the tests may write to."
   )
 
-const freePort = (): Promise<number> =>
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = Net.createServer()
     server.once("error", reject)
@@ -54,7 +54,7 @@ const pong = (port: number): Promise<boolean> =>
     socket.on("close", () => resolve(reply.startsWith("+PONG")))
   })
 
-const spawnOn = async (port: number): Promise<ChildProcess> => {
+export const spawnOn = async (port: number): Promise<ChildProcess> => {
   try {
     execFileSync(binary, ["--version"], { stdio: "ignore" })
   } catch {
@@ -73,7 +73,7 @@ const spawnOn = async (port: number): Promise<ChildProcess> => {
   throw new Error(`redis-server did not answer on port ${port} within 5 s`)
 }
 
-const stop = (child: ChildProcess) =>
+export const stop = (child: ChildProcess) =>
   new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve()
     child.once("exit", () => resolve())
@@ -95,22 +95,15 @@ export const own: Effect.Effect<OwnRedis, never, Scope.Scope> = Effect.gen(funct
   }
 })
 
-let started: Promise<string> | undefined
-
 /**
- * The URL of a Redis shared by the tests of this process: `EFFECT_RETRY_REDIS_URL`, or a server started once (and
- * stopped when the process exits). Tests keep apart by a prefix of their own.
+ * The URL of the Redis the tests of this run share: `EFFECT_RETRY_REDIS_URL`, set by `.ci/run` or else by the
+ * global set-up (test/setup.ts), which starts a redis-server for the run and stops it after. Tests keep apart by a
+ * prefix of their own.
  */
-export const shared: Effect.Effect<string> = Effect.promise(() => {
+export const shared: Effect.Effect<string> = Effect.sync(() => {
   const url = process.env["EFFECT_RETRY_REDIS_URL"]
-  if (url !== undefined && url !== "") return Promise.resolve(url)
-  started ??= freePort().then(async (port) => {
-    const child = await spawnOn(port)
-    child.unref()
-    process.once("exit", () => child.kill("SIGKILL"))
-    return `redis://127.0.0.1:${port}`
-  })
-  return started
+  if (url === undefined || url === "") throw missing()
+  return url
 })
 
 let prefixes = 0
