@@ -5,7 +5,8 @@
  * sharing one Redis (`@effect-retry/redis`), then the same with Redis killed halfway and started again. Then the
  * cost of the Redis store per admission on loopback. Writes bench/FLEET.md and bench/charts/fleet.svg.
  *
- * Environment: FLEET_WORKERS (default 4). Needs a `redis-server` binary (`node scripts/redis-server.mjs` installs
+ * Environment: FLEET_WORKERS (default 4), FLEET_REDIS_TIMEOUT_MS (each Redis call's time-out, default 75), FLEET_TRACE=1
+ * (prints every request the server received). Needs a `redis-server` binary (`node scripts/redis-server.mjs` installs
  * Debian's package when run as root).
  */
 import { Coordinator } from "@effect-retry/core"
@@ -209,6 +210,8 @@ const runFleet = async (options: {
   readonly redisUrl: string
   readonly warmUp: string
   readonly perWorker: number
+  /** Each Redis call's time-out, when not REDIS_TIMEOUT_MS. */
+  readonly timeout?: number
   readonly outage?: { readonly stopAt: number; readonly startAt: number; readonly stop: () => Promise<void>; readonly start: () => Promise<void> }
 }): Promise<Run> => {
   const api = await startApi()
@@ -222,7 +225,7 @@ const runFleet = async (options: {
       url: api.url,
       warmUp: options.warmUp,
       calls: options.perWorker,
-      timeout: REDIS_TIMEOUT_MS
+      timeout: options.timeout ?? REDIS_TIMEOUT_MS
     }
     return fork(path.join(here, "fleet-worker.js"), [JSON.stringify(setup)], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
   })
@@ -542,18 +545,19 @@ const main = async () => {
   }
   const perWorker = 120 / WORKERS
   for (
-    const [id, title, coordinator] of [
-      ["memory", "in-memory coordinator per worker", "memory"],
-      ["redis", "shared through Redis", "redis"]
+    const [id, title, coordinator, timeout] of [
+      ["memory", "in-memory coordinator per worker", "memory", undefined],
+      ["redis", `shared through Redis (time-out ${REDIS_TIMEOUT_MS} ms)`, "redis", undefined],
+      ["redis-patient", "shared through Redis (time-out 1 s: no call decided alone)", "redis", 1000]
     ] as const
   ) {
-    const run = await runFleet({ id, title, coordinator, redisUrl, warmUp, perWorker })
+    const run = await runFleet({ id, title, coordinator, redisUrl, warmUp, perWorker, ...(timeout === undefined ? {} : { timeout }) })
     runs.push(run)
     log(run)
   }
   const outage = await runFleet({
     id: "outage",
-    title: "shared through Redis, Redis killed at 2 s, back at 3.5 s",
+    title: `shared through Redis (time-out ${REDIS_TIMEOUT_MS} ms), Redis killed at 2 s, back at 3.5 s`,
     coordinator: "redis",
     redisUrl,
     warmUp,

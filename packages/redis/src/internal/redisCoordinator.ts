@@ -154,8 +154,7 @@ const REASONS: Record<number, Coordinator.HoldReason> = { 1: "cooldown", 2: "pac
 /** @internal */
 export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator, never, Scope.Scope> =>
   Effect.gen(function*() {
-    // The fleet's first request to a bucket is Redis's opener: each process's own ramp would only slow it down.
-    const local = yield* Coordinator.make({ cautiousStart: false, ...settings.coordinator })
+    const local = yield* Coordinator.make(settings.coordinator)
     const client = yield* Effect.acquireRelease(
       Effect.sync(() =>
         new Redis(settings.url, {
@@ -291,7 +290,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       limit: number
       fleet: number
       windowMs: number
-      start: number
+      /** The end of the current window: the fleet's last known window end, then one window after another. */
+      end: number
       sent: number
     }
     const shares = new Map<string, Share>()
@@ -300,28 +300,33 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       let share = shares.get(key)
       if (share === undefined) {
         if (shares.size > 10_000) shares.clear()
-        share = { limit: reply.limit, fleet: reply.fleet, windowMs: 0, start: 0, sent: 0 }
+        share = { limit: reply.limit, fleet: reply.fleet, windowMs: 0, end: 0, sent: 0 }
         shares.set(key, share)
       }
       share.limit = reply.limit
       share.fleet = reply.fleet
       if (reply.status === 0 && reply.until > reply.epoch && reply.epoch > 0) {
         share.windowMs = Math.min(3_600_000, reply.until - reply.epoch)
+        // On this process's clock: Redis's instant, less Redis's time now, plus this process's time now.
+        const end = Date.now() + (reply.until - reply.now)
+        if (Math.abs(end - share.end) > share.windowMs / 2) share.sent = 0
+        share.end = end
       }
     }
     /** Counts a request sent without Redis; answers until when to wait instead, when the share is spent. */
     const alone = (key: string, now: number): number | undefined => {
       const share = shares.get(key)
       if (share === undefined || share.windowMs <= 0) return undefined
-      if (now >= share.start + share.windowMs) {
-        share.start = now
+      // Windows follow the fleet's last known one, so a share is not spent across two of the server's windows.
+      if (now >= share.end) {
+        share.end += Math.ceil((now - share.end + 1) / share.windowMs) * share.windowMs
         share.sent = 0
       }
       if (share.sent < Math.max(1, Math.floor(share.limit / share.fleet))) {
         share.sent++
         return undefined
       }
-      return share.start + share.windowMs
+      return share.end
     }
 
     const keyOf = (permit: Coordinator.Permit) => `${settings.prefix}:{${permit.partition}|${permit.bucket}}`
