@@ -1,7 +1,18 @@
 /**
  * Fleet mode for the coordinator: one view of each rate-limit bucket across every process, shared through Redis.
- * The in-memory coordinator stays the first layer; Redis adds what the other processes learned (a cooldown the
- * server gave, a window's remaining quota), and when Redis is slow or gone each process decides alone.
+ *
+ * Per bucket (origin, `key` and the bucket the server names, as the in-memory coordinator computes them), one Redis
+ * hash holds the cooldown a 429/503 hint gave, the epoch (id) of the current window, its limit, its remaining quota
+ * and its end. Each admission and each answer that teaches something is one `EVALSHA` of one Lua script (loaded
+ * again on `NOSCRIPT`), timed by Redis `TIME`, every key expiring (`PEXPIRE`) soon after the last instant it holds,
+ * in one cluster hash tag per bucket. A window's quota is decremented atomically, so the processes together send at
+ * most the server's limit per window; when it is spent they wait for its end, and one request of the whole fleet
+ * opens the next window (and a bucket nobody knows yet) while the others wait for its answer. An answer from an
+ * older window is dropped.
+ *
+ * The in-memory coordinator stays the first layer. Each Redis call waits `timeout` at most; then the request is
+ * decided locally, at this process's share of the last known limit (the limit over the processes that asked lately,
+ * per window). A lost connection is logged once, and sharing resumes when Redis answers again.
  *
  * @since 0.1.0
  */
@@ -48,9 +59,10 @@ export interface Options {
    */
   readonly openerTimeout?: Duration.DurationInput
   /**
-   * Options of the in-memory coordinator each process keeps as its first layer; its `releaseSpread` spreads the
-   * calls Redis held, and its `maxSharedCooldown` caps the cooldowns shared through Redis too.
-   * Default: `Coordinator.layer()`'s defaults.
+   * Options of the in-memory coordinator each process keeps as its first layer (its cautious start, retry budget and
+   * inferred rates stay per process; while Redis keeps a bucket's windows, successes do not teach it the quota); its
+   * `releaseSpread` spreads the calls Redis held, and its `maxSharedCooldown` caps the cooldowns shared through Redis
+   * too. Default: `Coordinator.layer()`'s defaults.
    */
   readonly coordinator?: Coordinator.CoordinatorOptions
 }

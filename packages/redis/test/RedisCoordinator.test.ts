@@ -70,6 +70,25 @@ describe("the bucket script", () => {
       expect(cooled.until).toBe(held.now + 5000)
     }))
 
+  it.scopedLive("an opener whose answer names no limit frees the bucket for a while; a later limit paces it again", () =>
+    Effect.gen(function*() {
+      const { key, redis, run } = yield* bucket("free")
+      const opener = (yield* run("admit", 1000, 1000, "a"))!
+      yield* run("observe", 1000, opener.epoch, 1, -1, -1, 0, -1, 30000)
+      expect(yield* Effect.promise(() => redis.hgetall(key))).toEqual({ free: "1" })
+      const ttl = yield* Effect.promise(() => redis.pttl(key))
+      expect(ttl).toBeGreaterThan(29_000)
+      expect(ttl).toBeLessThanOrEqual(31_000)
+      const admitted = yield* Effect.forEach([1, 2, 3], () => run("admit", 1000, 1000, "a"))
+      expect(admitted.map((r) => [r!.status, r!.opener])).toEqual([[0, false], [0, false], [0, false]])
+      // An answer with a limit opens a window: the bucket is paced from then on.
+      yield* run("observe", 1000, admitted[0]!.epoch, 0, -1, 0, 700, 5, 30000)
+      const held = (yield* run("admit", 1000, 1000, "a"))!
+      expect(held.status).toBe(2)
+      expect(held.limit).toBe(5)
+      expect(held.fleet).toBe(1)
+    }))
+
   it.scopedLive("an opener that comes back without an answer lets the next one go at once", () =>
     Effect.gen(function*() {
       const { run } = yield* bucket("release")
