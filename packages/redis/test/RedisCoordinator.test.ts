@@ -10,7 +10,9 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import { Redis } from "ioredis"
 import { RedisCoordinator } from "../src/index.js"
 import * as Script from "../src/internal/script.js"
@@ -222,6 +224,29 @@ describe("RedisCoordinator", () => {
       expect(yield* worker(a, server, 3)).toEqual([200, 200, 200])
       expect((yield* Metric.value(RedisCoordinator.fallbacks)).count).toBe(before)
       expect((yield* Effect.promise(() => check.keys(`${prefix}:*`))).sort()).toEqual(bucketKeys(prefix, server))
+    }))
+
+  it.scopedLive("a bucket nobody knows: one process's request goes first, another's waits for its answer", () =>
+    Effect.gen(function*() {
+      const url = yield* RedisServer.shared
+      const prefix = RedisServer.prefix("opener")
+      const a = yield* RedisCoordinator.make({ url, prefix })
+      const b = yield* RedisCoordinator.make({ url, prefix })
+      const info = { method: "GET", url: "https://api.example.com/items/1", headers: {}, attempt: "first" } as const
+      const first = yield* a.permit(info)
+      const second = yield* Effect.fork(Effect.scoped(Effect.map(b.permit(info), () => Date.now())))
+      yield* Effect.sleep("150 millis")
+      expect(yield* Fiber.poll(second)).toEqual(Option.none())
+      const answeredAt = Date.now()
+      yield* a.observe(first, {
+        status: 200,
+        headers: { "x-ratelimit-limit": "5", "x-ratelimit-remaining": "4", "x-ratelimit-reset": "1" },
+        receivedAt: answeredAt
+      })
+      const admittedAt = yield* Fiber.join(second)
+      expect(admittedAt).toBeGreaterThanOrEqual(answeredAt)
+      // It asks again every 10 to 20 ms while it waits: admitted on the answer, well before the opener's time-out (1 s).
+      expect(admittedAt - answeredAt).toBeLessThan(500)
     }))
 
   it("rejects bad options when built", () => {
