@@ -4,7 +4,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import * as Effect from "effect/Effect"
 
-const examples = ["demo", "tour", "rate-limited-client", "maintenance-window", "typed-errors"]
+const examples = ["demo", "tour", "rate-limited-client", "maintenance-window", "typed-errors", "fleet"]
 const name = process.argv[2] ?? ""
 
 if (!examples.includes(name)) {

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import { main as demo, explain, row, useColour } from "../src/demo.js"
+import { main as fleet } from "../src/fleet.js"
 import { main as maintenanceWindow } from "../src/maintenance-window.js"
 import { main as rateLimitedClient } from "../src/rate-limited-client.js"
 import { main as tour } from "../src/tour.js"
@@ -108,6 +109,16 @@ describe("examples", () => {
     expect(useColour({ isTTY: false }, {})).toBe(false)
     expect(useColour({}, {})).toBe(false)
   })
+
+  it.live("fleet: three workers on one limit overrun it alone, and keep to it sharing Redis", () =>
+    Effect.gen(function*() {
+      const { alone, shared } = yield* quiet(fleet)
+      // Alone, each worker learned the limit from its own answers: the fleet sent more than it was allowed.
+      expect(alone.refused).toBeGreaterThan(0)
+      expect(alone.requests).toBe(30 + alone.refused)
+      // Sharing Redis, one request per call and none refused.
+      expect(shared).toEqual({ requests: 30, refused: 0 })
+    }), 20_000)
 
   it.live("rate-limited client: 5 products through a 3-per-second limit", () =>
     Effect.gen(function*() {

@@ -1,0 +1,589 @@
+/**
+ * `pnpm bench:fleet`: N worker processes (`fleet-worker.ts`, `child_process.fork`, N = 4 by default) against one
+ * rate-limited server on 127.0.0.1 (40 requests per 1 s window, windows not on whole seconds, `X-RateLimit-Limit`,
+ * `-Remaining`, `-Reset` in seconds, 429 + `Retry-After`): each worker with its own in-memory coordinator, then all
+ * sharing one Redis (`@effect-retry/redis`), then the same with Redis killed halfway and started again. Then the
+ * cost of the Redis store per admission on loopback. Writes bench/FLEET.md and bench/charts/fleet.svg.
+ *
+ * Environment: FLEET_WORKERS (default 4), FLEET_REDIS_TIMEOUT_MS (each Redis call's time-out, default 75), FLEET_TRACE=1
+ * (prints every request the server received). Needs a `redis-server` binary (`node scripts/redis-server.mjs` installs
+ * Debian's package when run as root).
+ */
+import { Coordinator } from "@effect-retry/core"
+import { RedisCoordinator } from "@effect-retry/redis"
+import * as Effect from "effect/Effect"
+import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as http from "node:http"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as vega from "vega"
+import * as vl from "vega-lite"
+import type { TopLevelSpec } from "vega-lite"
+import type { CallOutcome, FromWorker, WorkerSetup } from "./fleet-worker.js"
+import { now } from "./protocol.js"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const benchDir = path.resolve(here, "..")
+const WORKERS = Number(process.env["FLEET_WORKERS"] ?? 4)
+/** Each Redis call's time-out: FLEET_REDIS_TIMEOUT_MS, else the library's default. */
+const REDIS_TIMEOUT_MS = Number(process.env["FLEET_REDIS_TIMEOUT_MS"] ?? 75)
+const LIMIT = 40
+const WINDOW_MS = 1000
+const BIN_MS = 100
+/** Timers may fire a little before a sub-millisecond target: not "early" in any useful sense. */
+const EARLY_TOLERANCE_MS = 5
+/** How long after an answer left the server another request is taken to have been sent knowing it. */
+const REACTION_MS = 20
+
+const watchdog = setTimeout(() => {
+  console.error("bench:fleet: still running after 5 minutes, stopping")
+  process.exit(2)
+}, 300_000)
+watchdog.unref()
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port
+      server.close(() => resolve(port))
+    })
+  })
+
+// ---------------------------------------------------------------------------------------------------------------
+// Redis: a redis-server of the benchmark's own, killed and started again on the same port for the outage run.
+// ---------------------------------------------------------------------------------------------------------------
+
+const redisBinary = process.env["EFFECT_RETRY_REDIS_SERVER"] ?? "redis-server"
+
+const pong = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write("PING\r\n"))
+    socket.setTimeout(200, () => socket.destroy())
+    socket.on("data", (data) => {
+      resolve(String(data).startsWith("+PONG"))
+      socket.end()
+    })
+    socket.on("error", () => resolve(false))
+    socket.on("close", () => resolve(false))
+  })
+
+const startRedis = async (port: number): Promise<ChildProcess> => {
+  const child = spawn(redisBinary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: "ignore"
+  })
+  const began = Date.now()
+  while (Date.now() - began < 5000) {
+    if (await pong(port)) return child
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  child.kill("SIGKILL")
+  throw new Error(`redis-server did not answer on port ${port}`)
+}
+
+const stopRedis = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.once("exit", () => resolve())
+    child.kill("SIGKILL")
+  })
+
+/** Calls a command on the Redis at `port` and answers its raw reply (RESP). */
+const command = (port: number, line: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    let reply = ""
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(`${line}\r\n`))
+    socket.on("data", (data) => {
+      reply += String(data)
+      const header = /^\$(\d+)\r\n/.exec(reply)
+      if (header !== null && reply.length >= header[0].length + Number(header[1]) + 2) socket.end()
+    })
+    socket.on("error", reject)
+    socket.on("close", () => resolve(reply))
+  })
+
+const evalshaCalls = async (port: number): Promise<number> => {
+  const stats = await command(port, "INFO commandstats")
+  const m = /cmdstat_evalsha:calls=(\d+)/.exec(stats)
+  return m === null ? 0 : Number(m[1])
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The rate-limited server.
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Arrival {
+  readonly at: number
+  readonly worker: number
+  readonly call: string
+  readonly status: number
+  readonly window: number
+  /** When its window ends. */
+  readonly end: number
+  /** When the answer asked to wait (remaining 0, or a 429): the instant it told. */
+  readonly toldAt: number | undefined
+  /** When the answer left. */
+  readonly sentAt: number
+}
+
+interface Api {
+  readonly url: string
+  readonly arrivals: Array<Arrival>
+  readonly windowStart: (window: number) => number
+  readonly close: () => Promise<void>
+}
+
+const startApi = (): Promise<Api> =>
+  new Promise((resolve) => {
+    // Windows start 377 ms into a second: a reset rounded to whole seconds never lands on one.
+    const origin = Math.floor(now() / 1000) * 1000 + 377
+    const used = new Map<number, number>()
+    const arrivals: Array<Arrival> = []
+    const server = http.createServer((request, response) => {
+      const at = now()
+      const window = Math.floor((at - origin) / WINDOW_MS)
+      const count = (used.get(window) ?? 0) + 1
+      used.set(window, count)
+      const end = origin + (window + 1) * WINDOW_MS
+      const resetIn = Math.max(1, Math.ceil((end - at) / 1000))
+      const status = count <= LIMIT ? 200 : 429
+      const remaining = Math.max(0, LIMIT - count)
+      const headers: Record<string, string> = {
+        "x-ratelimit-limit": String(LIMIT),
+        "x-ratelimit-remaining": String(remaining),
+        "x-ratelimit-reset": String(resetIn)
+      }
+      if (status === 429) headers["retry-after"] = String(resetIn)
+      request.resume()
+      response.writeHead(status, headers).end("ok")
+      arrivals.push({
+        at,
+        worker: Number(request.headers["x-worker"] ?? -1),
+        call: String(request.headers["x-call-id"] ?? ""),
+        status,
+        window,
+        end,
+        toldAt: status === 429 || remaining === 0 ? at + resetIn * 1000 : undefined,
+        sentAt: now()
+      })
+    })
+    server.keepAliveTimeout = 30_000
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        arrivals,
+        windowStart: (window) => origin + window * WINDOW_MS,
+        close: () =>
+          new Promise((r) => {
+            server.closeAllConnections()
+            server.close(() => r())
+          })
+      })
+    })
+  })
+
+// ---------------------------------------------------------------------------------------------------------------
+// A run: N workers, their calls at once, an optional Redis outage.
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Run {
+  readonly id: string
+  readonly title: string
+  readonly calls: number
+  readonly arrivals: ReadonlyArray<Arrival>
+  readonly outcomes: ReadonlyArray<CallOutcome>
+  readonly start: number
+  readonly fallbacks: number
+  readonly warnings: number
+  readonly events: ReadonlyArray<{ readonly at: number; readonly what: string }>
+}
+
+const runFleet = async (options: {
+  readonly id: string
+  readonly title: string
+  readonly coordinator: "memory" | "redis"
+  readonly redisUrl: string
+  readonly warmUp: string
+  readonly perWorker: number
+  /** Each Redis call's time-out, when not REDIS_TIMEOUT_MS. */
+  readonly timeout?: number
+  readonly outage?: { readonly stopAt: number; readonly startAt: number; readonly stop: () => Promise<void>; readonly start: () => Promise<void> }
+}): Promise<Run> => {
+  const api = await startApi()
+  const prefix = `fleet-${options.id}-${process.pid}-${Date.now()}`
+  const workers = Array.from({ length: WORKERS }, (_, id) => {
+    const setup: WorkerSetup = {
+      id,
+      coordinator: options.coordinator,
+      redisUrl: options.redisUrl,
+      prefix,
+      url: api.url,
+      warmUp: options.warmUp,
+      calls: options.perWorker,
+      timeout: options.timeout ?? REDIS_TIMEOUT_MS
+    }
+    return fork(path.join(here, "fleet-worker.js"), [JSON.stringify(setup)], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
+  })
+  const messages = workers.map((child) => {
+    const ready = new Promise<void>((resolve) => child.once("message", () => resolve()))
+    const done = new Promise<Extract<FromWorker, { kind: "done" }>>((resolve, reject) => {
+      child.on("message", (m: FromWorker) => {
+        if (m.kind === "done") resolve(m)
+      })
+      child.once("exit", (code) => reject(new Error(`worker exited with ${code}`)))
+    })
+    return { ready, done }
+  })
+  await Promise.all(messages.map((m) => m.ready))
+  const start = now()
+  for (const child of workers) child.send("go")
+  const events: Array<{ at: number; what: string }> = []
+  const outage = options.outage
+  const timers = outage === undefined ? [] : [
+    setTimeout(() => {
+      events.push({ at: now() - start, what: "Redis killed" })
+      void outage.stop()
+    }, outage.stopAt),
+    setTimeout(() => {
+      void outage.start().then(() => events.push({ at: now() - start, what: "Redis answers again" }))
+    }, outage.startAt)
+  ]
+  const done = await Promise.all(messages.map((m) => m.done))
+  if (outage !== undefined) {
+    for (const t of timers) clearTimeout(t)
+    // Started again whatever happened, for the runs that follow.
+    if (!events.some((e) => e.what === "Redis answers again")) await outage.start()
+  }
+  for (const child of workers) child.kill()
+  await api.close()
+  return {
+    id: options.id,
+    title: options.title,
+    calls: WORKERS * options.perWorker,
+    arrivals: [...api.arrivals].sort((a, b) => a.at - b.at),
+    outcomes: done.flatMap((d) => d.outcomes),
+    start,
+    fallbacks: done.reduce((n, d) => n + d.fallbacks, 0),
+    warnings: done.reduce((n, d) => n + d.warnings, 0),
+    events
+  }
+}
+
+interface Metrics {
+  readonly requests: number
+  readonly perCall: number
+  readonly timeMs: number
+  readonly idealMs: number
+  readonly ratio: number
+  readonly early: number
+  readonly firstWindow: number
+  readonly refused: number
+  readonly ok: number
+  readonly failed: Record<string, number>
+  readonly maxPerWindow: number
+  readonly maxPerBin: number
+}
+
+const analyse = (run: Run): Metrics => {
+  const arrivals = run.arrivals
+  // Early: before the latest instant the server had told the fleet, in answers that left REACTION_MS before.
+  const told = arrivals.filter((a) => a.toldAt !== undefined).sort((a, b) => a.sentAt - b.sentAt)
+  let early = 0
+  let latest = -Infinity
+  for (let i = 0, k = 0; i < arrivals.length; i++) {
+    const a = arrivals[i]!
+    while (k < told.length && told[k]!.sentAt <= a.at - REACTION_MS) latest = Math.max(latest, told[k++]!.toldAt!)
+    if (a.at < latest - EARLY_TOLERANCE_MS) early++
+  }
+  const first = arrivals[0]?.window ?? 0
+  const perWindow = new Map<number, number>()
+  for (const a of arrivals) perWindow.set(a.window, (perWindow.get(a.window) ?? 0) + 1)
+  const perBin = new Map<string, number>()
+  for (const a of arrivals) {
+    const bin = `${a.worker}:${Math.floor((a.at - run.start) / BIN_MS)}`
+    perBin.set(bin, (perBin.get(bin) ?? 0) + 1)
+  }
+  const start = Math.min(...run.outcomes.map((o) => o.start))
+  const end = Math.max(...run.outcomes.map((o) => o.end))
+  const idealMs = (Math.ceil(run.calls / LIMIT) - 1) * WINDOW_MS
+  const failed: Record<string, number> = {}
+  for (const o of run.outcomes) if (o.result !== 200) failed[String(o.result)] = (failed[String(o.result)] ?? 0) + 1
+  return {
+    requests: arrivals.length,
+    perCall: arrivals.length / run.calls,
+    timeMs: end - start,
+    idealMs,
+    ratio: (end - start) / idealMs,
+    early,
+    firstWindow: perWindow.get(first) ?? 0,
+    refused: arrivals.filter((a) => a.status === 429).length,
+    ok: run.outcomes.filter((o) => o.result === 200).length,
+    failed,
+    maxPerWindow: Math.max(...[...perWindow.values()]),
+    maxPerBin: Math.max(...[...perBin.values()])
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cost per admission with the Redis store on loopback.
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Cost {
+  readonly label: string
+  readonly admissions: number
+  readonly perSecond: number
+  readonly microsEach: number
+  readonly roundTrips: number | undefined
+}
+
+const ANSWER = { "x-ratelimit-limit": "1000000000", "x-ratelimit-remaining": "999999999", "x-ratelimit-reset": "600" }
+
+const admissions = (coordinator: Coordinator.Coordinator, n: number, concurrency: number) =>
+  Effect.forEach(
+    Array.from({ length: n }, (_, i) => i),
+    () =>
+      coordinator.withPermit(
+        { method: "GET", url: "https://api.example.com/items", headers: {}, attempt: "first" },
+        (permit) => coordinator.observe(permit, { status: 200, headers: ANSWER, receivedAt: Date.now() })
+      ),
+    { concurrency, discard: true }
+  )
+
+const measureCost = async (redisPort: number): Promise<ReadonlyArray<Cost>> => {
+  const results: Array<Cost> = []
+  const time = async (
+    label: string,
+    make: Effect.Effect<Coordinator.Coordinator, never, import("effect/Scope").Scope>,
+    n: number,
+    concurrency: number,
+    redis: boolean
+  ) => {
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const coordinator = yield* make
+      // The window is learned first (one opener and its answer), as a fleet's first request does.
+      yield* admissions(coordinator, 200, 1)
+      const calls = redis ? yield* Effect.promise(() => evalshaCalls(redisPort)) : 0
+      const began = now()
+      yield* admissions(coordinator, n, concurrency)
+      const ms = now() - began
+      const after = redis ? yield* Effect.promise(() => evalshaCalls(redisPort)) : 0
+      results.push({
+        label,
+        admissions: n,
+        perSecond: n / (ms / 1000),
+        microsEach: (ms * 1000) / n,
+        roundTrips: redis ? (after - calls) / n : undefined
+      })
+    })))
+  }
+  const url = `redis://127.0.0.1:${redisPort}`
+  const redis = (name: string) => RedisCoordinator.make({ url, prefix: `cost-${name}-${Date.now()}` })
+  await time("in-memory `Coordinator.make()`, one at a time", Coordinator.make(), 20_000, 1, false)
+  await time("`RedisCoordinator`, one at a time", redis("seq"), 5_000, 1, true)
+  await time("in-memory `Coordinator.make()`, 100 at once", Coordinator.make(), 20_000, 100, false)
+  await time("`RedisCoordinator`, 100 at once", redis("par"), 20_000, 100, true)
+  return results
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report.
+// ---------------------------------------------------------------------------------------------------------------
+
+const chart = async (runs: ReadonlyArray<Run>): Promise<string> => {
+  const values = runs.flatMap((run) => {
+    const counts = new Map<string, { run: string; worker: string; t: number; requests: number }>()
+    for (const a of run.arrivals) {
+      const bin = Math.floor((a.at - run.start) / BIN_MS)
+      const k = `${a.worker}:${bin}`
+      const entry = counts.get(k) ?? { run: run.title, worker: `worker ${a.worker + 1}`, t: (bin * BIN_MS) / 1000, requests: 0 }
+      entry.requests++
+      counts.set(k, entry)
+    }
+    return [...counts.values()]
+  })
+  const spec: TopLevelSpec = {
+    title: {
+      text: `Requests per 100 ms per worker (${WORKERS} workers, server limit ${LIMIT} per second)`,
+      anchor: "start"
+    },
+    data: { values },
+    facet: {
+      row: {
+        field: "run",
+        type: "nominal",
+        sort: runs.map((r) => r.title),
+        title: null,
+        header: { labelOrient: "top", labelAnchor: "start", labelAngle: 0, labelFontWeight: "bold" }
+      }
+    },
+    spec: {
+      width: 720,
+      height: 110,
+      mark: { type: "bar" },
+      encoding: {
+        x: { field: "t", type: "quantitative", bin: { step: BIN_MS / 1000 }, title: "seconds since the calls started" },
+        y: { field: "requests", type: "quantitative", aggregate: "sum", stack: "zero", title: "requests" },
+        color: { field: "worker", type: "nominal", title: null }
+      }
+    },
+    resolve: { scale: { x: "shared" } }
+  }
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" })
+  try {
+    return await view.toSVG()
+  } finally {
+    view.finalize()
+  }
+}
+
+const fmt = (n: number, digits = 2) => n.toFixed(digits)
+
+const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: number): string => {
+  const lines: Array<string> = []
+  lines.push("# Fleet benchmark: N processes, one rate limit")
+  lines.push("")
+  lines.push(
+    "Generated by `pnpm bench:fleet` (bench/src/fleet.ts). Every number below was measured by the run that wrote " +
+      "this file."
+  )
+  lines.push("")
+  lines.push(
+    `Run: ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}, ${fmt(seconds, 0)} s; ${WORKERS} worker processes ` +
+      `(\`child_process.fork\`), each with its own \`withStatusRetry()\` client, against one server on 127.0.0.1 that ` +
+      `allows ${LIMIT} requests per ${WINDOW_MS / 1000} s window (windows 377 ms into the second), with ` +
+      "`X-RateLimit-Limit/Remaining/Reset` (reset in whole seconds, rounded up) and 429 + `Retry-After`. " +
+      `Node.js ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), load ` +
+      `${fmt(os.loadavg()[0]!)}; redis-server ${redisVersion}.`
+  )
+  lines.push("")
+  lines.push(
+    "req/call: requests the server received per call; time/ideal: from the first call's start to the last call's " +
+      "end, over the ideal (the last window needed opens (calls / limit - 1) windows after the first); early: " +
+      "requests that arrived before the latest instant the server had told the fleet (a 429's `Retry-After`, or " +
+      `the reset of an answer with 0 remaining, sent at least ${REACTION_MS} ms before); first window: requests in ` +
+      "the server's window of the first request; max/window: most requests in one server window; max/100 ms: most " +
+      "requests of one worker in 100 ms."
+  )
+  lines.push("")
+  lines.push(
+    "| run | calls | ok | req/call | time (ms) | time/ideal | early | 429s | first window | max/window | max/100 ms per worker | store fallbacks | warnings |"
+  )
+  lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+  for (const run of runs) {
+    const m = analyse(run)
+    const failed = Object.entries(m.failed).map(([k, v]) => `${v} ${k}`).join(", ")
+    lines.push(
+      `| ${run.title} | ${run.calls} | ${m.ok}${failed === "" ? "" : ` (${failed})`} | ${fmt(m.perCall)} | ` +
+        `${fmt(m.timeMs, 0)} | ${fmt(m.ratio)} | ${m.early} | ${m.refused} | ${m.firstWindow} | ${m.maxPerWindow} | ` +
+        `${m.maxPerBin} | ${run.fallbacks} | ${run.warnings} |`
+    )
+  }
+  lines.push("")
+  for (const run of runs.filter((r) => r.events.length > 0)) {
+    lines.push(`${run.title}: ${run.events.map((e) => `${e.what} at ${fmt(e.at / 1000, 2)} s`).join(", ")}.`)
+  }
+  lines.push("")
+  lines.push("![requests per 100 ms per worker](charts/fleet.svg)")
+  lines.push("")
+  lines.push("## Cost per admission, Redis on loopback")
+  lines.push("")
+  lines.push(
+    "`withPermit` + `observe` of a success that leaves quota, in one process, after the window was learned. " +
+      "Round trips: `EVALSHA` calls Redis counted (`INFO commandstats`) per admission. A success that leaves " +
+      "quota in a known window is not sent to Redis; only an opener's answer, a 429/503 hint or a spent window is."
+  )
+  lines.push("")
+  lines.push("| coordinator | admissions | per second | µs each | Redis round trips each |")
+  lines.push("| --- | ---: | ---: | ---: | ---: |")
+  for (const c of costs) {
+    lines.push(
+      `| ${c.label} | ${c.admissions} | ${fmt(c.perSecond, 0)} | ${fmt(c.microsEach, 1)} | ${
+        c.roundTrips === undefined ? "–" : fmt(c.roundTrips, 3)
+      } |`
+    )
+  }
+  lines.push("")
+  return lines.join("\n")
+}
+
+let redisVersion = "?"
+
+const main = async () => {
+  try {
+    redisVersion = /v=(\S+)/.exec(execFileSync(redisBinary, ["--version"]).toString())?.[1] ?? "?"
+  } catch {
+    console.error(
+      "bench:fleet needs redis-server: run `node scripts/redis-server.mjs` as root (Debian's package), or install it"
+    )
+    process.exit(1)
+  }
+  const began = now()
+  const port = await freePort()
+  let redis = await startRedis(port)
+  process.on("exit", () => redis.kill("SIGKILL"))
+  const redisUrl = `redis://127.0.0.1:${port}`
+  const warmUpServer = http.createServer((_, response) => response.end("ok"))
+  await new Promise<void>((resolve) => warmUpServer.listen(0, "localhost", () => resolve()))
+  const warmUp = `http://localhost:${(warmUpServer.address() as net.AddressInfo).port}/warm-up`
+  const runs: Array<Run> = []
+  const log = (run: Run) => {
+    const m = analyse(run)
+    if (process.env["FLEET_TRACE"]) {
+      for (const a of run.arrivals) {
+        console.log(`${(a.at - run.start).toFixed(0)} w${a.window} ends ${(a.end - run.start).toFixed(0)} worker ${a.worker} ${a.status}`)
+      }
+    }
+    console.log(
+      `${run.title}: ${m.ok}/${run.calls} ok, ${fmt(m.perCall)} req/call, ${fmt(m.ratio)} x ideal, ${m.early} early, ` +
+        `${m.refused} 429s, first window ${m.firstWindow}, fallbacks ${run.fallbacks}`
+    )
+  }
+  const perWorker = 120 / WORKERS
+  for (
+    const [id, title, coordinator, timeout] of [
+      ["memory", "in-memory coordinator per worker", "memory", undefined],
+      ["redis", `shared through Redis (time-out ${REDIS_TIMEOUT_MS} ms)`, "redis", undefined],
+      ["redis-patient", "shared through Redis (time-out 1 s: no call decided alone)", "redis", 1000]
+    ] as const
+  ) {
+    const run = await runFleet({ id, title, coordinator, redisUrl, warmUp, perWorker, ...(timeout === undefined ? {} : { timeout }) })
+    runs.push(run)
+    log(run)
+  }
+  const outage = await runFleet({
+    id: "outage",
+    title: `shared through Redis (time-out ${REDIS_TIMEOUT_MS} ms), Redis killed at 2 s, back at 3.5 s`,
+    coordinator: "redis",
+    redisUrl,
+    warmUp,
+    perWorker: 240 / WORKERS,
+    outage: {
+      stopAt: 2000,
+      startAt: 3500,
+      stop: () => stopRedis(redis),
+      start: async () => {
+        redis = await startRedis(port)
+      }
+    }
+  })
+  runs.push(outage)
+  log(outage)
+  const costs = await measureCost(port)
+  for (const c of costs) console.log(`${c.label}: ${fmt(c.perSecond, 0)}/s, ${fmt(c.microsEach, 1)} µs, ${c.roundTrips ?? "–"} round trips`)
+  await stopRedis(redis)
+  fs.mkdirSync(path.join(benchDir, "charts"), { recursive: true })
+  fs.writeFileSync(path.join(benchDir, "charts", "fleet.svg"), await chart(runs))
+  fs.writeFileSync(path.join(benchDir, "FLEET.md"), render(runs, costs, (now() - began) / 1000))
+  console.log("wrote bench/FLEET.md and bench/charts/fleet.svg")
+  process.exit(0)
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})

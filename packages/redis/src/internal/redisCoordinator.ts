@@ -1,0 +1,501 @@
+import * as Coordinator from "@effect-retry/core/Coordinator"
+import * as RateLimit from "@effect-retry/core/RateLimit"
+import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
+import * as ServerHint from "@effect-retry/core/ServerHint"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Scope from "effect/Scope"
+import { Redis } from "ioredis"
+import { createHash, randomBytes } from "node:crypto"
+import type * as RedisCoordinator from "../RedisCoordinator.js"
+import * as script from "./script.js"
+
+/** @internal */
+export interface Settings {
+  readonly url: string
+  readonly prefix: string
+  readonly timeout: number
+  readonly openerTimeout: number
+  readonly releaseSpread: number
+  readonly maxSharedCooldown: number
+  readonly coordinator: Coordinator.CoordinatorOptions | undefined
+}
+
+/** A call that knows no share of the bucket asks Redis again this many times after slow replies. */
+const SLOW_RETRIES = 3
+/** No reply for this many time-outs (on a connection that looks open) is an outage. */
+const OUTAGE_TIMEOUTS = 4
+/** After a failed call, Redis is left alone this long before the next call tries it again. */
+const PROBE_AFTER_MILLIS = 250
+/** A held call waiting for an opener's answer asks again after this long, plus as much at random. */
+const POLL_MILLIS = 10
+/** Keys live this long past the last instant they hold (an opener's state, a window's epoch). */
+const GRACE_MILLIS = 1000
+/** A bucket whose opener found no limit is taken as free for this long. */
+const FREE_MILLIS = 30_000
+
+const show = (value: unknown): string => {
+  try {
+    return typeof value === "string" ? JSON.stringify(value) : String(value)
+  } catch {
+    return typeof value
+  }
+}
+
+const millis = (problems: Array<string>, name: string, value: unknown, fallback: Duration.DurationInput): number => {
+  const decoded = Duration.decodeUnknown(value === undefined ? fallback : value)
+  const ms = Option.isSome(decoded) ? Duration.toMillis(decoded.value) : NaN
+  if (!Number.isFinite(ms) || ms < 0 || (typeof value === "number" && value < 0)) {
+    problems.push(`${name} must be a finite, non-negative duration, got ${show(value)}`)
+  }
+  return ms
+}
+
+/** @internal */
+export const resolve = (input: RedisCoordinator.Options | undefined = {}): Settings => {
+  const problems: Array<string> = []
+  if (typeof input !== "object" || input === null) {
+    throw new RetryPolicy.InvalidRetryOptions({ problems: [`options must be an object, got ${show(input)}`] })
+  }
+  const url = input.url ?? "redis://127.0.0.1:6379"
+  if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
+    problems.push(`url must be a redis:// or rediss:// URL, got ${typeof url === "string" ? "another scheme" : show(url)}`)
+  }
+  const prefix = input.prefix ?? "effect-retry"
+  if (typeof prefix !== "string" || prefix.length === 0 || /[{}]/.test(prefix)) {
+    problems.push(`prefix must be a non-empty string without braces, got ${show(prefix)}`)
+  }
+  const timeout = millis(problems, "timeout", input.timeout, "75 millis")
+  if (timeout === 0) problems.push("timeout must be more than zero")
+  const openerTimeout = millis(problems, "openerTimeout", input.openerTimeout, "1 second")
+  if (openerTimeout === 0) problems.push("openerTimeout must be more than zero")
+  const local = input.coordinator
+  const releaseSpread = millis(problems, "coordinator.releaseSpread", local?.releaseSpread, "20 millis")
+  const maxSharedCooldown = millis(problems, "coordinator.maxSharedCooldown", local?.maxSharedCooldown, "1 minute")
+  if (problems.length > 0) throw new RetryPolicy.InvalidRetryOptions({ problems })
+  return {
+    url,
+    prefix,
+    timeout: Math.ceil(timeout),
+    openerTimeout: Math.ceil(openerTimeout),
+    releaseSpread,
+    maxSharedCooldown,
+    coordinator: local
+  }
+}
+
+/** @internal */
+export const fallbacks = Metric.counter("http_client_coordinator_store_fallbacks_total", {
+  description: "Admissions and answers decided locally because the shared store did not answer in time",
+  incremental: true
+})
+
+/** What Redis said when the request was admitted. */
+interface Grant {
+  readonly key: string
+  /** Admitted by Redis (false: decided locally, Redis did not answer). */
+  readonly shared: boolean
+  readonly epoch: number
+  /** The end of the window it was admitted in (0: no window known). */
+  readonly windowEnd: number
+  /** The first request of a window (or of a bucket nobody knows): the others wait for its answer. */
+  readonly opener: boolean
+  /** When Redis admitted it (the opener's mark). */
+  readonly at: number
+}
+
+class SharedPermit implements Coordinator.Permit {
+  answered = false
+  constructor(readonly local: Coordinator.Permit, readonly grant: Grant) {}
+  get partition() {
+    return this.local.partition
+  }
+  get bucket() {
+    return this.local.bucket
+  }
+  get route() {
+    return this.local.route
+  }
+  /** Every answer may open or close the fleet's window: always reported. */
+  get learn() {
+    return true
+  }
+  get settled() {
+    return this.local.settled
+  }
+  get hintAt() {
+    return this.local.hintAt
+  }
+}
+
+/** Quota fields (remaining, reset, limit, policy), which Redis keeps for the fleet; bucket names stay. */
+const QUOTA = /^(x-)?ratelimit(-(limit|remaining|reset|reset-after|used|policy))?$/
+
+const withoutQuota = (headers: Coordinator.Observed["headers"]): Coordinator.Observed["headers"] => {
+  const kept: Record<string, string | ReadonlyArray<string>> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !QUOTA.test(name)) kept[name] = value
+  }
+  // A bucket named by the IETF fields keeps its name, so a route joins the same bucket (and Redis key) either way.
+  const bucket = RateLimit.bucketOf(headers)
+  if (Option.isSome(bucket) && kept["x-ratelimit-resource"] === undefined) kept["x-ratelimit-bucket"] = bucket.value
+  return kept
+}
+
+const REASONS: Record<number, Coordinator.HoldReason> = { 1: "cooldown", 2: "pacing", 3: "learning" }
+
+/** @internal */
+export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const local = yield* Coordinator.make(settings.coordinator)
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        new Redis(settings.url, {
+          // Each call's own time-out (`timeout`) decides; this one only ends a command Redis never answers.
+          commandTimeout: Math.max(1000, 10 * settings.timeout),
+          connectTimeout: Math.max(settings.timeout, 500),
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          enableAutoPipelining: true,
+          retryStrategy: (times) => Math.min(50 * times, 500),
+          lazyConnect: false
+        })
+      ),
+      (client) => Effect.sync(() => client.disconnect())
+    )
+    // Errors are counted and logged once per outage by the calls themselves; the client's own events stay quiet.
+    client.on("error", () => {})
+    const sha = createHash("sha1").update(script.SOURCE).digest("hex")
+
+    /** Runs the script: EVALSHA, and SCRIPT LOAD then EVALSHA again when Redis does not know it (NOSCRIPT). */
+    const evaluate = (key: string, args: ReadonlyArray<string | number>): Promise<unknown> =>
+      client.evalsha(sha, 2, key, `${key}:fleet`, ...args).catch((error: unknown) =>
+        error instanceof Error && error.message.startsWith("NOSCRIPT")
+          ? client.script("LOAD", script.SOURCE).then(() => client.evalsha(sha, 2, key, `${key}:fleet`, ...args))
+          : Promise.reject(error)
+      )
+    /** This process among the fleet's (a bucket counts the processes that asked for it lately). */
+    const processId = randomBytes(8).toString("hex")
+
+    // Waits for the first connection briefly, and loads the script: neither failing stops the layer.
+    yield* Effect.promise(() =>
+      new Promise<void>((resolve) => {
+        if (client.status === "ready") return resolve()
+        const timer = setTimeout(resolve, Math.max(settings.timeout, 500))
+        client.once("ready", () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    )
+    yield* Effect.promise(() => client.script("LOAD", script.SOURCE).catch(() => undefined))
+
+    let down = false
+    let probeAt = 0
+    let answeredAt = Date.now()
+
+    /** One script call: its reply, or `undefined` when Redis failed or was slow (then the caller decides locally). */
+    const call = (key: string, args: ReadonlyArray<string | number>): Effect.Effect<script.Reply | undefined> =>
+      Effect.suspend(() => {
+        if (down && Date.now() < probeAt) return Effect.as(Metric.increment(fallbacks), undefined)
+        return Effect.flatMap(
+          Effect.async<script.Reply | string>((resume) => {
+            let done = false
+            const settle = (result: script.Reply | string) => {
+              if (done) return
+              done = true
+              clearTimeout(timer)
+              resume(Effect.succeed(result))
+            }
+            // The time-out fires only if the reply has not come by the time the event loop reads its sockets: a
+            // process that was busy (or not scheduled) for a while does not count that against Redis.
+            const timer = setTimeout(() => setImmediate(() => settle("no reply in time")), settings.timeout)
+            evaluate(key, args).then(
+              (raw) => {
+                const reply = script.decode(raw)
+                // Made an opener too late to be told: the request went on local decisions, so the fleet is not kept
+                // waiting for an answer that will never be reported.
+                if (done && reply?.opener === true) evaluate(key, ["release", GRACE_MILLIS, reply.now]).catch(() => {})
+                settle(reply ?? "an unreadable reply")
+              },
+              (error: unknown) => settle(error instanceof Error ? error.message : "an error")
+            )
+          }),
+          (result) => {
+            if (typeof result !== "string") {
+              answeredAt = Date.now()
+              if (!down) return Effect.succeed(result)
+              down = false
+              return Effect.as(
+                Effect.logInfo("the shared coordinator store answers again: sharing resumed"),
+                result
+              )
+            }
+            const fallback = Effect.as(Metric.increment(fallbacks), undefined)
+            // A slow reply is decided locally, alone; a lost connection, or no reply at all for a while, is an outage:
+            // Redis is left alone for a while, then tried again.
+            if (client.status === "ready" && Date.now() - answeredAt < OUTAGE_TIMEOUTS * settings.timeout) return fallback
+            probeAt = Date.now() + PROBE_AFTER_MILLIS
+            if (down) return fallback
+            down = true
+            return Effect.zipRight(
+              Effect.logWarning(`the shared coordinator store failed (${result}): deciding locally until it answers`),
+              fallback
+            )
+          }
+        )
+      })
+
+    /**
+     * What this process knows of a held bucket: until when, and why. Its held calls wait on the instant (or the
+     * signal, completed when the bucket opens); while an opener's answer is awaited, one of them asks Redis for all.
+     */
+    interface Gate {
+      until: number
+      reason: Coordinator.HoldReason
+      readonly signal: Deferred.Deferred<void>
+    }
+    const gates = new Map<string, Gate>()
+    const shut = (key: string, until: number, reason: Coordinator.HoldReason): Gate => {
+      const gate = gates.get(key)
+      if (gate !== undefined) {
+        gate.until = until
+        gate.reason = reason
+        return gate
+      }
+      if (gates.size > 10_000) gates.clear()
+      const made: Gate = { until, reason, signal: Deferred.unsafeMake<void>(FiberId.none) }
+      gates.set(key, made)
+      return made
+    }
+    const reopen = (key: string) => {
+      const gate = gates.get(key)
+      if (gate === undefined) return
+      gates.delete(key)
+      Deferred.unsafeDone(gate.signal, Effect.void)
+    }
+
+    /**
+     * Each bucket's last known limit, window and fleet size, and what this process sent of it alone while Redis did
+     * not answer: without Redis, a process keeps to its share (limit / processes) per window, never to "unlimited".
+     */
+    interface Share {
+      limit: number
+      fleet: number
+      windowMs: number
+      /** The end of the current window: the fleet's last known window end, then one window after another. */
+      end: number
+      sent: number
+    }
+    const shares = new Map<string, Share>()
+    const learn = (key: string, reply: script.Reply) => {
+      if (reply.limit <= 0 || reply.fleet <= 0) return
+      let share = shares.get(key)
+      if (share === undefined) {
+        if (shares.size > 10_000) shares.clear()
+        share = { limit: reply.limit, fleet: reply.fleet, windowMs: 0, end: 0, sent: 0 }
+        shares.set(key, share)
+      }
+      share.limit = reply.limit
+      share.fleet = reply.fleet
+      if (reply.status === 0 && reply.until > reply.epoch && reply.epoch > 0) {
+        share.windowMs = Math.min(3_600_000, reply.until - reply.epoch)
+        // On this process's clock: Redis's instant, less Redis's time now, plus this process's time now.
+        const end = Date.now() + (reply.until - reply.now)
+        if (Math.abs(end - share.end) > share.windowMs / 2) share.sent = 0
+        share.end = end
+      }
+    }
+    /** Counts a request sent without Redis; answers until when to wait instead, when the share is spent. */
+    const alone = (key: string, now: number): number | undefined => {
+      const share = shares.get(key)
+      if (share === undefined || share.windowMs <= 0) return undefined
+      // Windows follow the fleet's last known one, so a share is not spent across two of the server's windows.
+      if (now >= share.end) {
+        share.end += Math.ceil((now - share.end + 1) / share.windowMs) * share.windowMs
+        share.sent = 0
+      }
+      if (share.sent < Math.max(1, Math.floor(share.limit / share.fleet))) {
+        share.sent++
+        return undefined
+      }
+      return share.end
+    }
+
+    const keyOf = (permit: Coordinator.Permit) => `${settings.prefix}:{${permit.partition}|${permit.bucket}}`
+
+    const admit = (
+      info: Coordinator.RequestInfo,
+      permit: Coordinator.Permit,
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+    ): Effect.Effect<Grant, Coordinator.OriginHeld> => {
+      const key = keyOf(permit)
+      const deadline = info.deadline ?? Infinity
+      let announced = false
+      let retries = 0
+      const hold = (gate: Gate, now: number): Effect.Effect<void, Coordinator.OriginHeld> => {
+        const { reason, until } = gate
+        if (until > deadline || now >= deadline) {
+          return Effect.fail(new Coordinator.OriginHeld({ origin: Coordinator.originOf(info.url), until, reason }))
+        }
+        const spread = reason === "learning" ? POLL_MILLIS : settings.releaseSpread
+        const wait = Effect.flatMap(Random.next, (r) =>
+          restore(
+            Effect.raceFirst(
+              Effect.sleep(Duration.millis(Math.max(0, until - now) + r * spread)),
+              Deferred.await(gate.signal)
+            )
+          ))
+        if (announced) return wait
+        announced = true
+        return Effect.logDebug(`holding a request to ${Coordinator.originOf(info.url)}: ${reason} (shared)`).pipe(
+          Effect.annotateLogs({ origin: Coordinator.originOf(info.url), reason }),
+          Effect.zipRight(Metric.increment(Metric.tagged(Coordinator.holds, "reason", reason))),
+          Effect.zipRight(wait)
+        )
+      }
+      const loop: Effect.Effect<Grant, Coordinator.OriginHeld> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const gate = gates.get(key)
+        if (gate !== undefined) {
+          if (gate.until > now) return Effect.zipRight(hold(gate, now), loop)
+          // The first call to wake while an opener's answer is awaited asks Redis; the others wait for what it learns.
+          if (gate.reason === "learning") gate.until = now + POLL_MILLIS
+        }
+        return Effect.flatMap(call(key, ["admit", GRACE_MILLIS, settings.openerTimeout, processId]), (reply): Effect.Effect<Grant, Coordinator.OriginHeld> => {
+          if (reply === undefined) {
+            // A slow reply, and nothing known to keep to without Redis: ask again (a few times, and only while Redis
+            // is not taken for gone) before deciding alone.
+            if (!down && retries < SLOW_RETRIES && !shares.has(key)) {
+              retries++
+              return loop
+            }
+            reopen(key)
+            const until = alone(key, now)
+            if (until === undefined) return Effect.succeed({ key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0 })
+            return Effect.zipRight(hold(shut(key, until, "pacing"), now), loop)
+          }
+          learn(key, reply)
+          if (reply.status === 0) {
+            if (!reply.opener) reopen(key)
+            return Effect.succeed({
+              key,
+              shared: true,
+              epoch: reply.epoch,
+              windowEnd: reply.until,
+              opener: reply.opener,
+              at: reply.now
+            })
+          }
+          // An opener's answer is awaited: ask again soon, not past the opener's time-out.
+          const learning = reply.status === 3
+          const left = Math.max(0, reply.until - reply.now)
+          const next = shut(key, now + (learning ? Math.min(left, POLL_MILLIS) : left), REASONS[reply.status] ?? "learning")
+          return Effect.zipRight(hold(next, now), loop)
+        })
+      })
+      return loop
+    }
+
+    /** Hands a local permit back, as a request that never went. */
+    const handBack = (scope: Scope.CloseableScope) =>
+      Effect.fiberIdWith((id) => Scope.close(scope, Exit.interrupt(id)))
+
+    const acquire = (
+      info: Coordinator.RequestInfo,
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+    ): Effect.Effect<readonly [SharedPermit, Scope.CloseableScope], Coordinator.OriginHeld> =>
+      Effect.flatMap(Scope.make(), (scope) =>
+        Effect.flatMap(
+          Effect.onError(restore(Scope.extend(local.permit(info), scope)), () => handBack(scope)),
+          (permit) =>
+            Effect.map(
+              Effect.onError(admit(info, permit, restore), () => handBack(scope)),
+              (grant) => [new SharedPermit(permit, grant), scope] as const
+            )
+        ))
+
+    /** An opener that ends without an answer lets the next request go at once. */
+    const finish = (permit: SharedPermit, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>) => {
+      const close = Scope.close(scope, exit)
+      if (!permit.grant.opener || permit.answered) return close
+      return Effect.zipRight(call(permit.grant.key, ["release", GRACE_MILLIS, permit.grant.at]), close)
+    }
+
+    const withPermit = <A, E, R>(
+      info: Coordinator.RequestInfo,
+      use: (permit: Coordinator.Permit) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | Coordinator.OriginHeld, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          acquire(info, restore),
+          ([permit, scope]) => Effect.onExit(restore(use(permit)), (exit) => finish(permit, scope, exit))
+        )
+      )
+
+    const permit = (info: Coordinator.RequestInfo): Effect.Effect<Coordinator.Permit, Coordinator.OriginHeld, Scope.Scope> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          acquire(info, restore),
+          ([permit, scope]) => Effect.as(Effect.addFinalizer((exit) => finish(permit, scope, exit)), permit)
+        )
+      )
+
+    const observe = (permit: Coordinator.Permit, observed: Coordinator.Observed): Effect.Effect<void> => {
+      if (!(permit instanceof SharedPermit)) return local.observe(permit, observed)
+      const grant = permit.grant
+      // While Redis keeps the fleet's windows, the in-memory layer is not taught them from successes: it would pace
+      // each process by counts the others spend too. It still reads every failure in full (hints, throttles), and
+      // every answer while Redis is gone.
+      const own = !permit.local.learn && observed.status < 400
+        ? Effect.void
+        : local.observe(
+          permit.local,
+          grant.shared && !down && observed.status < 400 ? { ...observed, headers: withoutQuota(observed.headers) } : observed
+        )
+      if (!grant.shared) return own
+      return Effect.zipRight(
+        own,
+        Effect.suspend(() => {
+          const now = Date.now()
+          const elapsed = Math.max(0, now - observed.receivedAt)
+          let hint = -1
+          if (observed.status === 429 || observed.status === 503) {
+            const told = ServerHint.fromHeaders(observed.headers, observed.receivedAt)
+            if (Option.isSome(told) && Duration.toMillis(told.value.delay) <= settings.maxSharedCooldown) {
+              const left = Math.ceil(told.value.at - now)
+              if (left > 0) hint = left
+            }
+          }
+          const info = RateLimit.parse(observed.headers, observed.receivedAt)
+          const rate = Option.getOrUndefined(info)
+          // The answers of an open window that leave quota add nothing the fleet does not know: not sent.
+          if (!grant.opener && hint < 0 && (rate === undefined || (rate.remaining > 0 && grant.windowEnd > 0))) {
+            return Effect.void
+          }
+          permit.answered = true
+          // This process's calls held for the opener's answer go at once; the others' poll.
+          const after = grant.opener ? Effect.sync(() => reopen(grant.key)) : Effect.void
+          return Effect.zipRight(call(grant.key, [
+            "observe",
+            GRACE_MILLIS,
+            grant.epoch,
+            grant.opener ? 1 : 0,
+            hint,
+            rate === undefined ? -1 : rate.remaining,
+            rate === undefined ? 0 : Math.max(0, Math.ceil(Duration.toMillis(rate.resetAfter) - elapsed)),
+            rate === undefined ? -1 : Option.getOrElse(rate.limit, () => -1),
+            FREE_MILLIS
+          ]), after)
+        })
+      )
+    }
+
+    return { withPermit, permit, observe, size: local.size } satisfies Coordinator.Coordinator
+  })

@@ -1,0 +1,139 @@
+/**
+ * The shared state of one bucket, as one Redis hash, and the one Lua script that moves it: each admission and each
+ * observed answer is one atomic call. Times are Redis `TIME` (milliseconds), so the workers' clocks do not matter;
+ * every write ends with a `PEXPIRE`, so nothing outlives what it learned.
+ *
+ * Fields: `cd` cooldown until, `ep` epoch (the id of the current window, the Redis time it was opened), `lim` the
+ * limit per window, `rem` admissions left in the window, `end` the window's end, `op` when the opener of a window
+ * (or of a bucket nobody knows) was admitted, `free` the bucket's opener found no limit.
+ *
+ * @internal
+ */
+export const SOURCE = `
+local key = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local h = redis.call('HMGET', key, 'cd', 'ep', 'rem', 'end', 'op', 'free', 'lim')
+local cd = tonumber(h[1]) or 0
+local ep = tonumber(h[2]) or 0
+local rem = tonumber(h[3])
+local wend = tonumber(h[4]) or 0
+local op = tonumber(h[5])
+local free = h[6]
+local known = tonumber(h[7]) or 0
+local mode = ARGV[1]
+local grace = tonumber(ARGV[2])
+
+local function keep(untilAt)
+  local ttl = untilAt - now + grace
+  if ttl < grace then ttl = grace end
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+end
+
+if mode == 'admit' then
+  local openerTimeout = tonumber(ARGV[3])
+  -- The processes that asked in the last 10 s: what a process may send alone, when Redis fails, is its share.
+  local members = KEYS[2]
+  redis.call('ZADD', members, now, ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', members, '-inf', now - 10000)
+  redis.call('PEXPIRE', members, 10000)
+  local fleet = redis.call('ZCARD', members)
+  if cd > now then return {1, now, cd, ep, 0, known, fleet} end
+  if rem ~= nil and now < wend then
+    if rem > 0 then
+      redis.call('HINCRBY', key, 'rem', -1)
+      return {0, now, wend, ep, 0, known, fleet}
+    end
+    return {2, now, wend, ep, 0, known, fleet}
+  end
+  if free ~= false and rem == nil then return {0, now, 0, ep, 0, known, fleet} end
+  if op == nil or now - op >= openerTimeout then
+    redis.call('HSET', key, 'op', now)
+    keep(now + openerTimeout)
+    return {0, now, 0, ep, 1, known, fleet}
+  end
+  return {3, now, op + openerTimeout, ep, 0, known, fleet}
+end
+
+if mode == 'release' then
+  if op ~= nil and op == tonumber(ARGV[3]) then redis.call('HDEL', key, 'op') end
+  return {0, now, 0, ep, 0, known, 0}
+end
+
+-- observe
+if tonumber(ARGV[3]) < ep then return {4, now, 0, ep, 0, known, 0} end
+local opener = ARGV[4] == '1'
+local hint = tonumber(ARGV[5])
+local r = tonumber(ARGV[6])
+local reset = tonumber(ARGV[7])
+local lim = tonumber(ARGV[8])
+local freeTtl = tonumber(ARGV[9])
+if hint >= 0 and now + hint > cd then
+  cd = now + hint
+  redis.call('HSET', key, 'cd', cd)
+end
+if r >= 0 then
+  local e = now + reset
+  if rem == nil or now >= wend then
+    if ep + 1 > now then ep = ep + 1 else ep = now end
+    if lim < 0 then lim = r + 1 end
+    redis.call('HSET', key, 'ep', ep, 'rem', r, 'end', e, 'lim', lim)
+    redis.call('HDEL', key, 'op', 'free')
+    wend = e
+  else
+    if r == 0 then
+      if e > wend then wend = e end
+    elseif e < wend then
+      wend = e
+    end
+    if r < rem then rem = r end
+    redis.call('HSET', key, 'rem', rem, 'end', wend)
+    if lim >= 0 then redis.call('HSET', key, 'lim', lim) end
+  end
+elseif opener and op ~= nil then
+  redis.call('HDEL', key, 'op', 'rem', 'end', 'lim')
+  if hint < 0 then
+    redis.call('HSET', key, 'free', 1)
+    keep(now + freeTtl)
+    return {0, now, 0, ep, 0, 0, 0}
+  end
+end
+local last = wend
+if cd > last then last = cd end
+if last > now then redis.call('PEXPIRE', key, last - now + grace) end
+return {0, now, wend, ep, 0, known, 0}
+`
+
+/** What an admission got: 0 admitted, 1 cooldown, 2 the window's quota spent, 3 an opener's answer awaited. @internal */
+export type Status = 0 | 1 | 2 | 3 | 4
+
+/**
+ * A script's reply: status, Redis time now, an instant (hold until, or the window's end), epoch (the Redis time the
+ * window opened), opener (1), the limit per window (0: none known), and the processes that asked in the last 10 s.
+ * @internal
+ */
+export interface Reply {
+  readonly status: Status
+  readonly now: number
+  readonly until: number
+  readonly epoch: number
+  readonly opener: boolean
+  readonly limit: number
+  readonly fleet: number
+}
+
+/** Reads the script's reply; anything else is `undefined` (treated as Redis failing: local decisions). @internal */
+export const decode = (raw: unknown): Reply | undefined => {
+  if (!Array.isArray(raw) || raw.length !== 7) return undefined
+  const [status, now, until, epoch, opener, limit, fleet] = raw.map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number
+  ]
+  if (![now, until, epoch, limit, fleet].every(Number.isFinite) || !(status >= 0 && status <= 4)) return undefined
+  return { status: status as Status, now, until, epoch, opener: opener === 1, limit, fleet }
+}

@@ -1,0 +1,257 @@
+/**
+ * The Redis-backed coordinator against a real redis-server and a real rate-limited server on 127.0.0.1: the Lua
+ * script's transitions one by one, two coordinators (two processes' worth) sharing one learned limit, and Redis
+ * killed in the middle of a burst.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import { Coordinator, StatusError } from "@effect-retry/core"
+import { withStatusRetry } from "@effect-retry/platform"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import { Redis } from "ioredis"
+import { RedisCoordinator } from "../src/index.js"
+import * as Script from "../src/internal/script.js"
+import * as RedisServer from "./utils/redis.js"
+import { type LimitedServer, limited } from "./utils/server.js"
+
+const connect = (url: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => new Redis(url, { maxRetriesPerRequest: 1 })),
+    (redis) => Effect.sync(() => redis.disconnect())
+  )
+
+/** One bucket's key on the shared Redis, and the script run on it (EVAL: the script's text, as written). */
+const bucket = (name: string) =>
+  Effect.map(Effect.flatMap(RedisServer.shared, connect), (redis) => {
+    const key = `${RedisServer.prefix(name)}:{origin|}`
+    const run = (...args: ReadonlyArray<string | number>) =>
+      Effect.promise(() => redis.eval(Script.SOURCE, 2, key, `${key}:fleet`, ...args)).pipe(Effect.map(Script.decode))
+    return { key, redis, run }
+  })
+
+describe("the bucket script", () => {
+  it.scopedLive("an unknown bucket lets one opener go; its answer opens a window that admits what remains", () =>
+    Effect.gen(function*() {
+      const { key, redis, run } = yield* bucket("script")
+      const opener = (yield* run("admit", 1000, 1000, "a"))!
+      expect([opener.status, opener.opener]).toEqual([0, true])
+      // The others wait for its answer, at most until the opener's time-out.
+      const second = (yield* run("admit", 1000, 1000, "a"))!
+      expect(second.status).toBe(3)
+      expect(second.until).toBe(opener.now + 1000)
+      // Its answer: 3 left of 4, the window ends in 800 ms.
+      const opened = (yield* run("observe", 1000, opener.epoch, 1, -1, 3, 800, 4, 30000))!
+      expect(opened.status).toBe(0)
+      const state = yield* Effect.promise(() => redis.hgetall(key))
+      expect(state["rem"]).toBe("3")
+      expect(state["lim"]).toBe("4")
+      expect(state["op"]).toBeUndefined()
+      const epoch = Number(state["ep"])
+      expect(epoch).toBeGreaterThan(opener.epoch)
+      expect(Number(state["end"]) - opened.now).toBe(800)
+      // Nothing outlives what it learned: the key expires a grace second after the window's end.
+      const ttl = yield* Effect.promise(() => redis.pttl(key))
+      expect(ttl).toBeGreaterThan(1500)
+      expect(ttl).toBeLessThanOrEqual(1800)
+      const admitted = yield* Effect.forEach([1, 2, 3, 4], () => run("admit", 1000, 1000, "a"))
+      expect(admitted.map((r) => r!.status)).toEqual([0, 0, 0, 2])
+      expect(admitted[3]!.until).toBe(Number(state["end"]))
+      // An answer from before the window opened (an older epoch) is dropped.
+      const stale = (yield* run("observe", 1000, opener.epoch, 0, 5000, 0, 900, 4, 30000))!
+      expect(stale.status).toBe(4)
+      expect(yield* Effect.promise(() => redis.hget(key, "cd"))).toBeNull()
+      // A hint of the current window holds every worker until its instant.
+      const held = (yield* run("observe", 1000, epoch, 0, 5000, -1, 0, -1, 30000))!
+      const cooled = (yield* run("admit", 1000, 1000, "a"))!
+      expect(cooled.status).toBe(1)
+      expect(cooled.until).toBe(held.now + 5000)
+    }))
+
+  it.scopedLive("an opener whose answer names no limit frees the bucket for a while; a later limit paces it again", () =>
+    Effect.gen(function*() {
+      const { key, redis, run } = yield* bucket("free")
+      const opener = (yield* run("admit", 1000, 1000, "a"))!
+      yield* run("observe", 1000, opener.epoch, 1, -1, -1, 0, -1, 30000)
+      expect(yield* Effect.promise(() => redis.hgetall(key))).toEqual({ free: "1" })
+      const ttl = yield* Effect.promise(() => redis.pttl(key))
+      expect(ttl).toBeGreaterThan(29_000)
+      expect(ttl).toBeLessThanOrEqual(31_000)
+      const admitted = yield* Effect.forEach([1, 2, 3], () => run("admit", 1000, 1000, "a"))
+      expect(admitted.map((r) => [r!.status, r!.opener])).toEqual([[0, false], [0, false], [0, false]])
+      // An answer with a limit opens a window: the bucket is paced from then on.
+      yield* run("observe", 1000, admitted[0]!.epoch, 0, -1, 0, 700, 5, 30000)
+      const held = (yield* run("admit", 1000, 1000, "a"))!
+      expect(held.status).toBe(2)
+      expect(held.limit).toBe(5)
+      expect(held.fleet).toBe(1)
+    }))
+
+  it.scopedLive("an opener that comes back without an answer lets the next one go at once", () =>
+    Effect.gen(function*() {
+      const { run } = yield* bucket("release")
+      const opener = (yield* run("admit", 1000, 1000, "a"))!
+      yield* run("release", 1000, opener.now)
+      const next = (yield* run("admit", 1000, 1000, "a"))!
+      expect([next.status, next.opener]).toEqual([0, true])
+    }))
+})
+
+/** The status a call ended with; -1 for a call held past its budget (`OriginHeld`), -2 for any other error. */
+const get = (client: HttpClient.HttpClient.With<unknown>, url: string) =>
+  client.get(url).pipe(
+    Effect.map((r) => r.status),
+    Effect.catchAll((e) =>
+      Effect.succeed(StatusError.isStatusError(e) ? e.status : e instanceof Coordinator.OriginHeld ? -1 : -2)
+    )
+  )
+
+/** One worker: its own coordinator (in memory, or on Redis), its own client, `calls` calls at once. */
+const worker = (
+  coordinator: Coordinator.Coordinator,
+  server: LimitedServer,
+  calls: number,
+  budget: Duration.DurationInput = "10 seconds"
+) =>
+  Effect.gen(function*() {
+    const client = withStatusRetry({ budget })(yield* HttpClient.HttpClient)
+    return yield* Effect.forEach(
+      Array.from({ length: calls }, (_, i) => i),
+      (i) => get(client, server.url(`/items/${i}`)),
+      { concurrency: "unbounded" }
+    )
+  }).pipe(Effect.provideService(Coordinator.Coordinator, coordinator), Effect.provide(NodeHttpClient.layerUndici))
+
+/** The keys of the server's bucket: its hash, and the processes that asked for it lately. */
+const bucketKeys = (prefix: string, server: LimitedServer) => {
+  const key = `${prefix}:{${server.url("")}|}`
+  return [key, `${key}:fleet`]
+}
+
+const LIMIT = 10
+const PER_WORKER = 15
+
+describe("RedisCoordinator", () => {
+  it.scopedLive("two coordinators on one Redis send together at most the learned limit per window", () =>
+    Effect.gen(function*() {
+      const url = yield* RedisServer.shared
+      const prefix = RedisServer.prefix("fleet")
+      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+      // A time-out a busy test machine never reaches: this test is about sharing, the next ones about Redis failing.
+      const a = yield* RedisCoordinator.make({ url, prefix, timeout: "1 second" })
+      const b = yield* RedisCoordinator.make({ url, prefix, timeout: "1 second" })
+      const began = Date.now()
+      const [fromA, fromB] = yield* Effect.all([worker(a, server, PER_WORKER), worker(b, server, PER_WORKER)], {
+        concurrency: 2
+      })
+      const elapsed = Date.now() - began
+      expect([...fromA, ...fromB]).toEqual(Array(2 * PER_WORKER).fill(200))
+      // Every call needed one request: the server never had to refuse one.
+      expect(server.arrivals.filter((x) => x.status === 429)).toEqual([])
+      expect(server.arrivals.length).toBe(2 * PER_WORKER)
+      const perWindow = new Map<number, number>()
+      for (const x of server.arrivals) perWindow.set(x.window, (perWindow.get(x.window) ?? 0) + 1)
+      expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(LIMIT)
+      // Three windows: each opens at the instant the answer that spent the last one told (its reset, rounded up to a
+      // whole second, counts from that answer), so up to a burst's length later than the server's own window.
+      expect(elapsed).toBeLessThan(4500)
+    }))
+
+  it.scopedLive("without Redis, the same two workers overrun the limit in the first window", () =>
+    Effect.gen(function*() {
+      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+      const a = yield* Coordinator.make()
+      const b = yield* Coordinator.make()
+      yield* Effect.all([worker(a, server, PER_WORKER), worker(b, server, PER_WORKER)], { concurrency: 2 })
+      expect(server.arrivals.filter((x) => x.status === 429).length).toBeGreaterThan(0)
+    }))
+
+  it.scopedLive("Redis killed in the middle of a burst: every call completes within its budget, and sharing resumes", () =>
+    Effect.gen(function*() {
+      const redis = yield* RedisServer.own
+      const prefix = RedisServer.prefix("outage")
+      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+      const a = yield* RedisCoordinator.make({ url: redis.url, prefix })
+      const b = yield* RedisCoordinator.make({ url: redis.url, prefix })
+      const before = (yield* Metric.value(RedisCoordinator.fallbacks)).count
+      const began = Date.now()
+      const [fromA, fromB] = yield* Effect.all([
+        worker(a, server, PER_WORKER),
+        worker(b, server, PER_WORKER),
+        Effect.zipRight(Effect.sleep("600 millis"), redis.kill)
+      ], { concurrency: 3 })
+      const elapsed = Date.now() - began
+      expect([...fromA!, ...fromB!]).toEqual(Array(2 * PER_WORKER).fill(200))
+      expect(elapsed).toBeLessThan(6000)
+      expect((yield* Metric.value(RedisCoordinator.fallbacks)).count).toBeGreaterThan(before)
+      // Redis is back: the next answers are shared again (the bucket's hash is written anew).
+      yield* redis.restart
+      yield* Effect.sleep("600 millis")
+      yield* Effect.all([worker(a, server, 2), worker(b, server, 2)], { concurrency: 2 })
+      const check = yield* connect(redis.url)
+      const keys = yield* Effect.promise(() => check.keys(`${prefix}:*`))
+      expect(keys.sort()).toEqual(bucketKeys(prefix, server))
+      // Without Redis each process kept to its share of the last known limit (10 / 2 per window): its windows are not
+      // the server's, so a server window may see two shares of one process, never an unlimited burst.
+      expect(server.arrivals.filter((x) => x.status === 429).length).toBeLessThanOrEqual(LIMIT)
+    }))
+
+  it.scopedLive("a Redis that never answers: calls are decided locally, none waits for it", () =>
+    Effect.gen(function*() {
+      const redis = yield* RedisServer.own
+      yield* redis.kill
+      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+      const a = yield* RedisCoordinator.make({ url: redis.url, prefix: RedisServer.prefix("absent") })
+      const began = Date.now()
+      const statuses = yield* worker(a, server, 5)
+      expect(statuses).toEqual(Array(5).fill(200))
+      expect(Date.now() - began).toBeLessThan(500)
+    }))
+
+  it.scopedLive("a script Redis forgot (SCRIPT FLUSH) is loaded again", () =>
+    Effect.gen(function*() {
+      const url = yield* RedisServer.own.pipe(Effect.map((r) => r.url))
+      const prefix = RedisServer.prefix("noscript")
+      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+      const a = yield* RedisCoordinator.make({ url, prefix })
+      const check = yield* connect(url)
+      yield* Effect.promise(() => check.script("FLUSH"))
+      const before = (yield* Metric.value(RedisCoordinator.fallbacks)).count
+      expect(yield* worker(a, server, 3)).toEqual([200, 200, 200])
+      expect((yield* Metric.value(RedisCoordinator.fallbacks)).count).toBe(before)
+      expect((yield* Effect.promise(() => check.keys(`${prefix}:*`))).sort()).toEqual(bucketKeys(prefix, server))
+    }))
+
+  it.scopedLive("a bucket nobody knows: one process's request goes first, another's waits for its answer", () =>
+    Effect.gen(function*() {
+      const url = yield* RedisServer.shared
+      const prefix = RedisServer.prefix("opener")
+      const a = yield* RedisCoordinator.make({ url, prefix })
+      const b = yield* RedisCoordinator.make({ url, prefix })
+      const info = { method: "GET", url: "https://api.example.com/items/1", headers: {}, attempt: "first" } as const
+      const first = yield* a.permit(info)
+      const second = yield* Effect.fork(Effect.scoped(Effect.map(b.permit(info), () => Date.now())))
+      yield* Effect.sleep("150 millis")
+      expect(yield* Fiber.poll(second)).toEqual(Option.none())
+      const answeredAt = Date.now()
+      yield* a.observe(first, {
+        status: 200,
+        headers: { "x-ratelimit-limit": "5", "x-ratelimit-remaining": "4", "x-ratelimit-reset": "1" },
+        receivedAt: answeredAt
+      })
+      const admittedAt = yield* Fiber.join(second)
+      expect(admittedAt).toBeGreaterThanOrEqual(answeredAt)
+      // It asks again every 10 to 20 ms while it waits: admitted on the answer, well before the opener's time-out (1 s).
+      expect(admittedAt - answeredAt).toBeLessThan(500)
+    }))
+
+  it("rejects bad options when built", () => {
+    expect(() => RedisCoordinator.layer({ url: "http://127.0.0.1", timeout: -1 })).toThrow(
+      "url must be a redis:// or rediss:// URL, got another scheme"
+    )
+  })
+})
