@@ -930,6 +930,43 @@ describe("Coordinator", () => {
         expect(yield* Fiber.join(fiber)).toBe(2000)
       }))
 
+    it.effect("a call held for an answer on its way waits for it within its deadline, and fails at the deadline", () =>
+      Effect.gen(function*() {
+        const coordinator = yield* Coordinator.make()
+        const info = { method: "GET", url: `${O}/x`, headers: {}, attempt: "first" } as const
+        // The first request of the origin is out; its answer ends the others' hold (whose instant, the first
+        // request's patience of 5 s, only bounds that wait).
+        const first = yield* Effect.fork(
+          coordinator.withPermit(info, (permit) =>
+            Effect.zipRight(
+              Effect.sleep("300 millis"),
+              coordinator.observe(permit, { status: 200, headers: {}, receivedAt: 300 })
+            ))
+        )
+        yield* TestClock.adjust(0)
+        const second = yield* Effect.fork(
+          coordinator.withPermit({ ...info, deadline: 2_000 }, () => Clock.currentTimeMillis)
+        )
+        yield* TestClock.adjust(300)
+        yield* Fiber.join(first)
+        expect(yield* Fiber.join(second)).toBe(300)
+        // With no answer coming, the call fails at its deadline, not at once.
+        const silent = yield* Effect.fork(coordinator.withPermit({ ...info, url: `${O}/y` }, () => Effect.never))
+        yield* TestClock.adjust(0)
+        const third = yield* Effect.fork(
+          coordinator.withPermit({ ...info, url: `${O}/y`, deadline: 1_300 }, () => Clock.currentTimeMillis).pipe(
+            Effect.exit
+          )
+        )
+        yield* TestClock.adjust(999)
+        expect(third.unsafePoll()).toBe(null)
+        yield* TestClock.adjust(1)
+        expect(yield* Fiber.join(third)).toStrictEqual(
+          Exit.fail(new Coordinator.OriginHeld({ origin: O, until: 5_300, reason: "learning" }))
+        )
+        yield* Fiber.interrupt(silent)
+      }))
+
     it.effect("a hold past the call's deadline fails at once with OriginHeld, carrying the instant", () =>
       Effect.gen(function*() {
         const coordinator = yield* Coordinator.make({ cautiousStart: false })

@@ -350,9 +350,10 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
           Effect.clockWith((clock) => {
             const now = clock.unsafeCurrentTimeMillis()
             const admission = machine.admit(request, now, random)
-            // A hold that would end past the call's deadline fails the call now, saying until when.
-            const waits = admission instanceof state.Hold && !admission.refused &&
-              !((admission.until ?? now) > deadline || now >= deadline)
+            // A hold that would end past the call's deadline fails the call now, saying until when; one that ends with
+            // an answer already on its way (its instant only bounds the wait) waits for it up to the deadline.
+            const waits = admission instanceof state.Hold && !admission.refused && now < deadline &&
+              (admission.answer || (admission.until ?? now) <= deadline)
             const group = waits ? `${request.route} ${request.attempt} ${admission.reason}` : undefined
             if (last !== undefined && group !== last.group) wakeNext(request.partition, last.group)
             if (admission instanceof state.Permit) {
@@ -390,7 +391,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                   ? Math.min(1000, Math.max(0, deadline - now))
                   : Math.min(
                     options.MAX_TIMER_MILLIS,
-                    Math.ceil(Math.max(0, admission.until - now) + (admission.spread ? r * settings.releaseSpread : 0))
+                    Math.ceil(Math.max(0, admission.until - now) + (admission.spread ? r * settings.releaseSpread : 0)),
+                    admission.answer ? Math.ceil(deadline - now) : Infinity
                   )
                 return clock.sleep === liveSleep
                   ? waitLive(request.partition, group!, millis)
