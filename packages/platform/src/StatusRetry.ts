@@ -11,6 +11,7 @@ import type * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import type * as StatusError from "@effect-retry/core/StatusError"
 import type * as StatusPolicy from "@effect-retry/core/StatusPolicy"
 import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
 import type * as Metric from "effect/Metric"
 import * as internal from "./internal/statusRetry.js"
 
@@ -242,3 +243,73 @@ export const retries: Metric.Metric.Counter<number> = internal.retries
  * @category metrics
  */
 export const giveUps: Metric.Metric.Counter<number> = internal.giveUps
+
+/**
+ * The options one call may override: those of `Options` that say what the call does, not how its requests are built
+ * (`idempotencyKey`) or what is redacted.
+ *
+ * @example
+ * ```ts
+ * import type { StatusRetry } from "@effect-retry/platform"
+ *
+ * const strict: StatusRetry.CallOptions = { maxAttempts: 2, budget: "2 seconds" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CallOptions = Omit<Options, "idempotencyKey" | "redactHeaders" | "redactQueryParams">
+
+/**
+ * Runs an effect with its own retry settings: every call that a `withStatusRetry` client makes inside it reads these
+ * options over the client's own (an override inside another one adds to it). Bad options throw
+ * `InvalidRetryOptions` where the override is written.
+ *
+ * A combinator over the effect rather than a request annotation: it reads as the rest of Effect's scoped settings
+ * (`Effect.withSpan`, `Effect.withLogSpan`), works with the `client.get(url)` shorthands, covers a block of calls
+ * as well as one, and nothing of it is sent to the server.
+ *
+ * @example
+ * ```ts
+ * import type { HttpClient } from "@effect/platform"
+ * import { StatusRetry, withStatusRetry } from "@effect-retry/platform"
+ *
+ * declare const client: HttpClient.HttpClient
+ * const retrying = client.pipe(withStatusRetry())
+ * // A health check should answer fast or not at all.
+ * const health = retrying.get("https://api.test/health").pipe(
+ *   StatusRetry.withOptions({ maxAttempts: 2, budget: "2 seconds" })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withOptions: {
+  (options: CallOptions): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, options: CallOptions): Effect.Effect<A, E, R>
+} = function(this: unknown) {
+  if (arguments.length >= 2) return internal.withOptions(arguments[0], internal.makeOverride(arguments[1]))
+  // Checked once, here, and resolved once per client it meets.
+  const override = internal.makeOverride(arguments[0])
+  return <A, E, R>(self: Effect.Effect<A, E, R>) => internal.withOptions(self, override)
+} as any
+
+/**
+ * Runs an effect with retries turned off: every call that a `withStatusRetry` client makes inside it is sent once,
+ * and fails with its typed error (`stopReason: "attempts"` for a failure that would have been retried).
+ *
+ * @example
+ * ```ts
+ * import type { HttpClient } from "@effect/platform"
+ * import { StatusRetry, withStatusRetry } from "@effect-retry/platform"
+ *
+ * declare const client: HttpClient.HttpClient
+ * const once = client.pipe(withStatusRetry()).get("https://api.test/items").pipe(StatusRetry.disabled)
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const disabled = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  internal.withOptions(self, internal.disabledOverride)

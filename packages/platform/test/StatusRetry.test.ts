@@ -1050,3 +1050,97 @@ describe.each([
       expect(elapsed).toBeLessThan(5_000)
     }).pipe(Effect.provide(layer)), 15_000)
 })
+
+describe("composition against a real server (node:http)", () => {
+  const base = Effect.provide(HttpClient.HttpClient, NodeHttpClient.layer)
+  /** A server that answers each path with its script, the last status repeating. */
+  const scriptedServer = (statuses: ReadonlyArray<number>) =>
+    serve((a) => ({ status: statuses[Math.min(a.nth, statuses.length - 1)]!, body: `try ${a.nth}` }))
+
+  it.scopedLive.each([
+    { order: "filterStatusOk before withStatusRetry", before: true },
+    { order: "filterStatusOk after withStatusRetry", before: false }
+  ])("$order: 503, 503, 200 is three requests and a success; 404 is one request and NotFound", ({ before }) =>
+    Effect.gen(function*() {
+      const client = yield* base
+      const composed = before
+        ? withStatusRetry(FAST)(HttpClient.filterStatusOk(client))
+        : HttpClient.filterStatusOk(withStatusRetry(FAST)(client))
+      const flaky = yield* scriptedServer([503, 503, 200])
+      const response = yield* composed.get(flaky.url("/flaky"))
+      expect(yield* response.text).toBe("try 2")
+      expect(flaky.arrivals.length).toBe(3)
+
+      const missing = yield* scriptedServer([404])
+      const notFound = yield* Effect.flip(composed.get(missing.url("/missing")))
+      expect(missing.arrivals.length).toBe(1)
+      expect(notFound).toMatchObject({ _tag: "NotFound", status: 404, attempts: 1, stopReason: Option.some("permanent") })
+
+      const down = yield* scriptedServer([503])
+      const unavailable = yield* Effect.flip(composed.get(down.url("/down")))
+      expect(down.arrivals.length).toBe(4)
+      expect(unavailable).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4, stopReason: Option.some("attempts") })
+    }), 5_000)
+
+  it.scopedLive("filterStatusOk before withStatusRetry: a 3xx stays filterStatusOk's ResponseError, one request", () =>
+    Effect.gen(function*() {
+      const server = yield* serve(() => ({ status: 304 }))
+      const composed = withStatusRetry(FAST)(HttpClient.filterStatusOk(yield* base))
+      const error = yield* Effect.flip(composed.get(server.url("/cached")))
+      expect(server.arrivals.length).toBe(1)
+      expect(error).toMatchObject({ _tag: "ResponseError", reason: "StatusCode" })
+    }), 5_000)
+
+  it.scopedLive("withStatusRetry over withStatusRetry: the attempts configured last, not their product", () =>
+    Effect.gen(function*() {
+      const client = yield* base
+      const down = yield* scriptedServer([503])
+      // { maxAttempts: 2 } then the defaults (4 attempts): 4 requests, where nesting used to send 2 x 4 = 8.
+      const widened = withStatusRetry(FAST)(withStatusRetry({ ...FAST, maxAttempts: 2 })(client))
+      const error = yield* Effect.flip(widened.get(down.url("/widened")))
+      expect(down.on("/widened").length).toBe(4)
+      expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4, stopReason: Option.some("attempts") })
+      // The defaults then { maxAttempts: 2 }: 2 requests.
+      const narrowed = withStatusRetry({ ...FAST, maxAttempts: 2 })(withStatusRetry(FAST)(client))
+      const second = yield* Effect.flip(narrowed.get(down.url("/narrowed")))
+      expect(down.on("/narrowed").length).toBe(2)
+      expect(second).toMatchObject({ _tag: "ServiceUnavailable", attempts: 2, stopReason: Option.some("attempts") })
+    }), 5_000)
+
+  it.scopedLive("withOptions tightens one call, disabled sends it once; the calls around keep the client's settings", () =>
+    Effect.gen(function*() {
+      const client = withStatusRetry(FAST)(yield* base)
+      const down = yield* scriptedServer([503])
+      const tightened = yield* Effect.flip(
+        client.get(down.url("/tightened")).pipe(StatusRetry.withOptions({ maxAttempts: 2 }))
+      )
+      expect(down.on("/tightened").length).toBe(2)
+      expect(tightened).toMatchObject({ _tag: "ServiceUnavailable", attempts: 2, stopReason: Option.some("attempts") })
+
+      const once = yield* Effect.flip(client.get(down.url("/once")).pipe(StatusRetry.disabled))
+      expect(down.on("/once").length).toBe(1)
+      expect(once).toMatchObject({ _tag: "ServiceUnavailable", attempts: 1, stopReason: Option.some("attempts") })
+
+      const limited = yield* serve(() => ({ status: 429, headers: { "retry-after": "1" } }))
+      const throttled = yield* Effect.flip(client.get(limited.url("/limited")).pipe(StatusRetry.disabled))
+      expect(limited.arrivals.length).toBe(1)
+      expect(throttled).toMatchObject({ _tag: "TooManyRequests", attempts: 1 })
+
+      // Inside a block with its own settings, an inner override adds to them.
+      const block = Effect.flip(client.get(down.url("/block"))).pipe(
+        StatusRetry.withOptions({ maxAttempts: 3 }),
+        StatusRetry.withOptions({ budget: "10 seconds" })
+      )
+      expect(yield* block).toMatchObject({ attempts: 3 })
+      expect(down.on("/block").length).toBe(3)
+
+      const plain = yield* Effect.flip(client.get(down.url("/plain")))
+      expect(down.on("/plain").length).toBe(4)
+      expect(plain).toMatchObject({ attempts: 4 })
+    }), 5_000)
+
+  it("withOptions checks its options where it is written", () => {
+    expect(() => StatusRetry.withOptions({ maxAttempts: 0 })).toThrow(/maxAttempts must be a whole number/)
+    expect(() => StatusRetry.withOptions({ idempotencyKey: true } as never)).toThrow(/an option of the client/)
+  })
+})

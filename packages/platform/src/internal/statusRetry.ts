@@ -41,6 +41,8 @@ const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
 
 /** @internal */
 export interface Settings {
+  /** The options these settings were resolved from (a per-call override is merged into them). */
+  readonly options: StatusRetry.Options
   readonly retry: RetryPolicy.RetryPolicy
   readonly policy: StatusPolicy.StatusPolicy
   /** The policy for requests with an Idempotency-Key: 409 (the same key still in flight) is transient. */
@@ -210,6 +212,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   if (problems.length > 0) throw new RetryPolicy.InvalidRetryOptions({ problems })
   const statusPolicy = policy ?? StatusPolicy.defaultPolicy
   return {
+    options,
     retry: (retry as Either.Right<never, RetryPolicy.RetryPolicy>).right,
     policy: statusPolicy,
     keyedPolicy: StatusPolicy.retrying(statusPolicy, [409]),
@@ -244,6 +247,11 @@ const rulesCache = (
     return lastRules
   }
 }
+
+/** A `ResponseError` that a `filterStatus` below made of a failure status (400 and up). */
+const isFailureStatusError = (error: unknown): error is HttpClientError.ResponseError =>
+  HttpClientError.isHttpClientError(error) && error._tag === "ResponseError" && error.reason === "StatusCode" &&
+  error.response.status >= 400
 
 /** Transport failures and per-attempt timeouts are transient; body read failures too (when the body is read). */
 const classify = (error: unknown): "transient" | "permanent" | undefined => {
@@ -490,13 +498,22 @@ export const retryRequest = <E, R>(
       )
     )
 
+  /**
+   * The request as the client below answers it. A failure status that a `filterStatusOk` (or `filterStatus`) below
+   * turned into a `ResponseError` is taken back as the response it was, so it is classified like any other.
+   */
+  const sent: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = Effect.catchAll(
+    send,
+    (error) => isFailureStatusError(error) ? Effect.succeed(error.response) : Effect.fail(error)
+  )
+
   /** One request, its body read too under `readBody`. */
   const read: Effect.Effect<HttpClientResponse.HttpClientResponse, Err | BodyTooLarge, R> = settings.readBody
-    ? Effect.flatMap(send, (response) =>
+    ? Effect.flatMap(sent, (response) =>
       response.status < 400
         ? buffered(request, response, settings.maxBodySize, tooLarge(response.status))
         : Effect.succeed(response))
-    : send
+    : sent
 
   /** The request bounded by the attempt timeout and by the call's deadline, whichever comes first. */
   const timed: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = Effect.clockWith((clock) => {
@@ -658,6 +675,72 @@ export const retryRequest = <E, R>(
     }))
 }
 
+/**
+ * The request the innermost running `withStatusRetry` is driving. A `withStatusRetry` below it that gets the same
+ * request sends it once and leaves the retrying to the one above: the configuration applied last wins.
+ */
+const currentRequest = FiberRef.unsafeMake<HttpClientRequest.HttpClientRequest | undefined>(undefined)
+
+/** @internal */
+export interface Override {
+  readonly options: StatusRetry.CallOptions
+  /** The settings of each client under this override, resolved once. */
+  readonly resolved: WeakMap<Settings, Settings>
+}
+
+/** @internal */
+export const currentOverride = FiberRef.unsafeMake<Override | undefined>(undefined)
+
+/** Every option a call may override: what the call does, not how its requests are built or what is redacted. */
+const CALL_OPTIONS: ReadonlySet<string> = new Set([...KNOWN_OPTIONS].filter((name) =>
+  name !== "idempotencyKey" && name !== "redactHeaders" && name !== "redactQueryParams"
+))
+
+/** @internal */
+export const makeOverride = (options: StatusRetry.CallOptions): Override => {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new RetryPolicy.InvalidRetryOptions({ problems: [`options must be an object, got ${show(options)}`] })
+  }
+  const problems: Array<string> = []
+  for (const key of Object.keys(options)) {
+    if (!CALL_OPTIONS.has(key)) {
+      problems.push(
+        KNOWN_OPTIONS.has(key)
+          ? `${JSON.stringify(key)} is an option of the client, not of one call`
+          : `${JSON.stringify(key)} is not an option of withStatusRetry`
+      )
+    }
+  }
+  if (problems.length > 0) throw new RetryPolicy.InvalidRetryOptions({ problems })
+  // Checked alone now, so a mistake shows where the override is written.
+  resolve(options)
+  return { options, resolved: new WeakMap() }
+}
+
+const applyOverride = (settings: Settings, override: Override): Settings => {
+  let resolved = override.resolved.get(settings)
+  if (resolved === undefined) {
+    resolved = resolve({ ...settings.options, ...override.options })
+    // The client's rules are kept: they may have compiled the fiber's redacted names already.
+    resolved = { ...resolved, rules: settings.rules }
+    override.resolved.set(settings, resolved)
+  }
+  return resolved
+}
+
+/** @internal */
+export const withOptions = <A, E, R>(self: Effect.Effect<A, E, R>, override: Override): Effect.Effect<A, E, R> =>
+  Effect.flatMap(FiberRef.get(currentOverride), (outer) =>
+    Effect.locally(
+      self,
+      currentOverride,
+      // An override inside another one adds to it.
+      outer === undefined ? override : makeOverride({ ...outer.options, ...override.options })
+    ))
+
+/** @internal */
+export const disabledOverride: Override = makeOverride({ maxAttempts: 1, maxThrottledAttempts: 1 })
+
 /** @internal */
 export const make = (options?: StatusRetry.Options) => {
   const settings = resolve(options)
@@ -672,6 +755,13 @@ export const make = (options?: StatusRetry.Options) => {
       KEYED_METHODS.has(request.method) && request.headers[IDEMPOTENCY_KEY] === undefined
         ? HttpClientRequest.setHeader(request, IDEMPOTENCY_KEY, addKey())
         : request)
-    return HttpClient.transform(client, (send, request) => retryRequest(settings, send, request))
+    return HttpClient.transform(client, (send, request) =>
+      Effect.withFiberRuntime((fiber) => {
+        // A withStatusRetry above this one drives this request: send it once, as it is.
+        if (fiber.getFiberRef(currentRequest) === request) return send
+        const override = fiber.getFiberRef(currentOverride)
+        const effective = override === undefined ? settings : applyOverride(settings, override)
+        return Effect.locally(retryRequest(effective, send, request), currentRequest, request)
+      }))
   }
 }
