@@ -571,7 +571,7 @@ export interface ResponseLike {
  * import { StatusError, StatusPolicy } from "@effect-retry/core"
  *
  * const options: StatusError.FromResponseOptions = {
- *   policy: StatusPolicy.defaultPolicy,
+ *   statusPolicy: StatusPolicy.defaultPolicy,
  *   redactHeaders: ["authorization", "set-cookie", "x-session"],
  *   redactQueryParams: ["session_id"]
  * }
@@ -582,7 +582,7 @@ export interface ResponseLike {
  */
 export interface FromResponseOptions {
   /** Which statuses are retried. Default: `StatusPolicy.defaultPolicy`. */
-  readonly policy?: StatusPolicy.StatusPolicy
+  readonly statusPolicy?: StatusPolicy.StatusPolicy
   /**
    * More header names (any case) or patterns whose values are replaced by `<redacted>`; they add to
    * `Redaction.defaultHeaders` (authorization, cookie, set-cookie, x-api-key, x-amz-security-token...).
@@ -626,7 +626,7 @@ const rulesOf = (options: FromResponseOptions | undefined): redact.Redactor =>
  * @category constructors
  */
 export const fromResponse = (response: ResponseLike, options?: FromResponseOptions): Option.Option<StatusError> => {
-  const outcome = StatusPolicy.classify(options?.policy ?? StatusPolicy.defaultPolicy, response.status)
+  const outcome = StatusPolicy.classify(options?.statusPolicy ?? StatusPolicy.defaultPolicy, response.status)
   if (outcome === "success") return Option.none()
   const receivedAt = response.receivedAt ?? Date.now()
   const hint = outcome === "permanent" ? undefined : serverHint.fromHeaders(response.headers, receivedAt)

@@ -59,12 +59,12 @@ describe("StatusError.fromResponse: classes and kinds", () => {
       StatusPolicy.retrying([425, 404]),
       StatusPolicy.notRetrying([500])
     )
-    const tooEarly = errorOf(425, {}, { policy })
+    const tooEarly = errorOf(425, {}, { statusPolicy: policy })
     expect(tooEarly).toBeInstanceOf(StatusError.RetryableStatus)
     expect([tooEarly._tag, tooEarly.kind, StatusError.isRetryable(tooEarly)]).toStrictEqual(["RetryableStatus", "transient", true])
-    const notFound = errorOf(404, {}, { policy })
+    const notFound = errorOf(404, {}, { statusPolicy: policy })
     expect([notFound._tag, notFound.kind, StatusError.isPermanent(notFound)]).toStrictEqual(["NotFound", "transient", true])
-    const internal = errorOf(500, {}, { policy })
+    const internal = errorOf(500, {}, { statusPolicy: policy })
     expect([internal._tag, internal.kind, StatusError.isRetryable(internal)]).toStrictEqual([
       "InternalServerError",
       "permanent",

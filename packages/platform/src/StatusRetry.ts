@@ -16,11 +16,11 @@ import type * as Metric from "effect/Metric"
 import * as internal from "./internal/statusRetry.js"
 
 /**
- * Options of `withStatusRetry`; every one has a documented, bounded default.
+ * Options of `withStatusRetry`; every one has a bounded default, all of them in `defaults`.
  *
- * The retry options (`maxAttempts` 4, `maxThrottledAttempts` 10, `budget` 30 s, `maxRetryAfter` 30 s,
- * `baseDelay` 100 ms, `throttledBaseDelay` 1 s, `maxDelay` 10 s, `jitter` "full", `retryAfterSpread` 0.02 up to
- * `maxRetryAfterSpread` 1 s) are those of `RetryPolicy.RetryOptions`.
+ * The retry options (attempts, budget, backoff or a backoff `Schedule`, server-hint spread, `onRetry`) are those of
+ * `RetryPolicy.RetryOptions`; this adds which statuses are retried, what may be re-sent, how an attempt and its body
+ * are bounded, and what is redacted.
  *
  * @example
  * ```ts
@@ -28,7 +28,7 @@ import * as internal from "./internal/statusRetry.js"
  * import type { StatusRetry } from "@effect-retry/platform"
  *
  * const options: StatusRetry.Options = {
- *   policy: StatusPolicy.defaultPolicy.pipe(StatusPolicy.retrying([404])),
+ *   statusPolicy: StatusPolicy.defaultPolicy.pipe(StatusPolicy.retrying([404])),
  *   maxAttempts: 5,
  *   budget: "20 seconds",
  *   attemptTimeout: "2 seconds",
@@ -41,7 +41,7 @@ import * as internal from "./internal/statusRetry.js"
  */
 export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
   /** Which statuses are retried. Default: `StatusPolicy.defaultPolicy` (the status table). */
-  readonly policy?: StatusPolicy.StatusPolicy
+  readonly statusPolicy?: StatusPolicy.StatusPolicy
   /**
    * How long one attempt may take, its body included under `readBody`, before it is cut and counts as a transient
    * failure (a `RequestError` with reason "Transport"), so a hung server costs one attempt, not the whole call.
@@ -88,6 +88,23 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
    */
   readonly redactQueryParams?: ReadonlyArray<string>
 }
+
+/**
+ * The default of every option of `withStatusRetry`, in one place: those of `RetryPolicy.defaults` and the client's
+ * own (no `attemptTimeout`, the idempotent methods, no generated key, no body read, 4 MiB under `readBody`).
+ *
+ * @example
+ * ```ts
+ * import { StatusRetry } from "@effect-retry/platform"
+ *
+ * StatusRetry.defaults.maxAttempts // 10
+ * StatusRetry.defaults.methods // ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
+ * ```
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaults = internal.defaults
 
 /**
  * Under `readBody`, a body larger than `maxBodySize`: the read stopped there and the request was aborted. Not retried.

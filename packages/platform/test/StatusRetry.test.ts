@@ -687,7 +687,7 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     seeded(Effect.gen(function*() {
       const { calls, client } = scripted({ status: 404 }, { status: 200 })
       const policy = StatusPolicy.defaultPolicy.pipe(StatusPolicy.retrying([404]))
-      const exit = yield* within("10 seconds", withStatusRetry({ policy })(client).get(ITEMS))
+      const exit = yield* within("10 seconds", withStatusRetry({ statusPolicy: policy })(client).get(ITEMS))
       expect(exit._tag).toBe("Success")
       expect(calls.length).toBe(2)
     })), 5_000)
@@ -794,6 +794,50 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
           .count
       ).toBeGreaterThanOrEqual(retriesBefore + 1)
     })), 5_000)
+})
+
+describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () => {
+  it.effect("onRetry runs once per retry, before its wait, with the exact delay and its source", () =>
+    Effect.gen(function*() {
+      const { calls, client } = scripted(
+        { status: 503 },
+        { status: 429, headers: { "retry-after": "2" } },
+        { status: 200 }
+      )
+      const seen: Array<readonly [number, number, string, string, number]> = []
+      const onRetry = (info: RetryPolicy.RetryInfo) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          seen.push([info.attempt, Duration.toMillis(info.delay), info.source, (info.error as StatusError.StatusError)._tag, now])
+        })
+      const retrying = withStatusRetry({ jitter: "none", retryAfterSpread: 0, onRetry })(client)
+      const response = success(yield* within("10 seconds", retrying.get(ITEMS)))
+      expect(response.status).toBe(200)
+      expect(seen).toStrictEqual([
+        [1, 100, "backoff", "ServiceUnavailable", 0],
+        [2, 2000, "retry-after", "TooManyRequests", 100]
+      ])
+      expect(calls.map((c) => c.at)).toStrictEqual([0, 100, 2100])
+    }))
+
+  it.effect("maxAttempts counts every attempt: 429s and 503s together stop at it", () =>
+    Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 503 }, { status: 429 }, { status: 429 }, { status: 429 })
+      const error = failure(yield* within("1 minute", withStatusRetry({ maxAttempts: 3 })(client).get(ITEMS)))
+      expect(calls.length).toBe(3)
+      expect(error).toMatchObject({ _tag: "TooManyRequests", attempts: 3, stopReason: Option.some("attempts") })
+    }))
+
+  it("defaults holds every default, and the client's options are checked against it", () => {
+    expect(StatusRetry.defaults).toMatchObject({
+      maxAttempts: 10,
+      maxTransientAttempts: 4,
+      budget: "30 seconds",
+      readBody: false,
+      maxBodySize: 4 * 1024 * 1024,
+      statusPolicy: StatusPolicy.defaultPolicy
+    })
+    expect(() => withStatusRetry({ ...StatusRetry.defaults })).not.toThrow()
+  })
 })
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,11 +1,15 @@
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import type * as StatusError from "../StatusError.js"
 import * as redact from "./redact.js"
 
 /** @internal */
 export const TypeId: StatusError.TypeId = Symbol.for("@effect-retry/core/StatusError") as StatusError.TypeId
+
+/** @internal */
+export const isStatusError = (u: unknown): u is StatusError.StatusError => Predicate.hasProperty(u, TypeId)
 
 /** @internal */
 export const REASON_PHRASES: Readonly<Record<number, string>> = {

@@ -20,7 +20,6 @@ import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import type * as StatusRetry from "../StatusRetry.js"
 
@@ -60,6 +59,19 @@ export interface Settings {
 
 /** @internal */
 export const DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024
+
+/** @internal */
+export const defaults = {
+  ...RetryPolicy.defaults,
+  statusPolicy: StatusPolicy.defaultPolicy,
+  attemptTimeout: undefined,
+  methods: IDEMPOTENT_METHODS,
+  idempotencyKey: false,
+  readBody: false,
+  maxBodySize: DEFAULT_MAX_BODY_SIZE,
+  redactHeaders: [],
+  redactQueryParams: []
+} as const
 
 /** @internal */
 export const retries = Metric.counter("http_client_retries_total", {
@@ -105,7 +117,9 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 /** Every option withStatusRetry reads: anything else is a typo. */
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "maxAttempts",
-  "maxThrottledAttempts",
+  "maxTransientAttempts",
+  "backoff",
+  "onRetry",
   "budget",
   "maxRetryAfter",
   "baseDelay",
@@ -114,7 +128,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "jitter",
   "retryAfterSpread",
   "maxRetryAfterSpread",
-  "policy",
+  "statusPolicy",
   "attemptTimeout",
   "methods",
   "idempotencyKey",
@@ -163,13 +177,13 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     idempotencyKey,
     maxBodySize,
     methods,
-    policy,
     readBody,
     redactHeaders,
     redactQueryParams,
+    statusPolicy: policy,
     ...retryOptions
   } = options
-  const retry = RetryPolicy.validate({ ...retryOptions, classify })
+  const retry = RetryPolicy.validate({ ...retryOptions, classify: classifyOther })
   if (Either.isLeft(retry)) problems.push(...retry.left.problems)
   let timeout: number | undefined = undefined
   if (attemptTimeout !== undefined) {
@@ -193,7 +207,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     problems.push(`idempotencyKey must be true, false or a function returning a key, got ${show(idempotencyKey)}`)
   }
   if (policy !== undefined && !(typeof policy === "object" && policy !== null && policy.table instanceof Uint8Array)) {
-    problems.push("policy must be a StatusPolicy (StatusPolicy.make or StatusPolicy.defaultPolicy)")
+    problems.push("statusPolicy must be a StatusPolicy (StatusPolicy.make or StatusPolicy.defaultPolicy)")
   }
   if (readBody !== undefined && typeof readBody !== "boolean") {
     problems.push(`readBody must be true or false, got ${show(readBody)}`)
@@ -254,7 +268,7 @@ const isFailureStatusError = (error: unknown): error is HttpClientError.Response
   error.response.status >= 400
 
 /** Transport failures and per-attempt timeouts are transient; body read failures too (when the body is read). */
-const classify = (error: unknown): "transient" | "permanent" | undefined => {
+const classifyOther = (error: unknown): "transient" | "permanent" | undefined => {
   if (error instanceof BodyTooLarge) return "permanent"
   if (!HttpClientError.isHttpClientError(error)) return undefined
   if (error._tag === "RequestError") return error.reason === "Transport" ? "transient" : undefined
@@ -461,7 +475,7 @@ export const retryRequest = <E, R>(
       withRules((redaction) => {
         const error = StatusError.fromResponse(
           { status: response.status, method: request.method, url: fullUrl(request), headers: response.headers, receivedAt },
-          { policy, redaction }
+          { statusPolicy: policy, redaction }
         )
         return error._tag === "None"
           ? Effect.succeed(response)
@@ -531,59 +545,33 @@ export const retryRequest = <E, R>(
   const attempt = (resends: number): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
     resends === 0 ? once : Effect.annotateSpans(once, "http.request.resend_count", resends)
 
-  /** Runs the next attempt, and decides what follows a failure. Built when the attempt is due: it reads the clock. */
-  const loop = (
-    state: RetryPolicy.RetryState,
-    coordinator: Coordinator.Coordinator | undefined,
-    kind: Coordinator.RequestInfo["attempt"],
-    previous: Err | undefined
-  ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
-    Effect.catchAll(
-      coordinator === undefined
-        ? attempt(state.attempts)
-        : coordinated(coordinator, state.attempts, kind),
-      (error) =>
-        Effect.flatMap(
-          Effect.zip(Clock.currentTimeMillis, Random.next),
-          ([now, random]) => {
-            let [decision, next] = RetryPolicy.decide(settings.retry, state, error, now, random)
-            if (error instanceof Coordinator.OriginHeld) {
-              // Held past this call's budget, or a retry the budget refused: nothing to wait for.
-              decision = {
-                _tag: "Stop",
-                reason: error.reason === "retry-budget" ? "retry-budget" : "budget",
-                attempts: decision.attempts - 1
-              }
-            }
-            if (
-              decision._tag === "Retry" && decision.source !== "backoff" && hintAt !== undefined &&
-              StatusError.isStatusError(error) && Option.isSome(error.retryAfter)
-            ) {
-              // The coordinator knows the server's clock from its earlier answers: the instant it read is as late as
-              // the server asked, and sooner than this answer's Date alone could tell.
-              const sooner = error.retryAfter.value.at - hintAt
-              if (sooner > 0) {
-                decision = { ...decision, delay: Duration.millis(Math.max(0, Duration.toMillis(decision.delay) - sooner)) }
-              }
-            }
-            hintAt = undefined
-            if (decision._tag === "Retry" && now >= deadline) {
-              decision = { _tag: "Stop", reason: "budget", attempts: decision.attempts }
-            }
-            if (decision._tag === "Retry" && !repeatable && !neverSent(error)) {
-              decision = { _tag: "Stop", reason: "unsafe-method", attempts: decision.attempts }
-            }
-            // A retry the coordinator would not let go: the error that asked for it is the one to report.
-            const reported = error instanceof Coordinator.OriginHeld && previous !== undefined ? previous : error
-            return decision._tag === "Stop"
-              ? giveUp(decision, reported)
-              : retryAfter(decision, error, next, coordinator)
-          }
-        )
-    )
+  /** What a failed attempt means: read once, by the decision, the log line and the metrics. */
+  const classify = (error: Err): RetryPolicy.Classification => {
+    const seen = hintAt
+    hintAt = undefined
+    if (error instanceof Coordinator.OriginHeld) {
+      // Held past this call's budget, or a retry the budget refused: nothing was sent, nothing to wait for.
+      return {
+        kind: undefined,
+        hint: undefined,
+        resendable: false,
+        stop: error.reason === "retry-budget" ? "retry-budget" : "budget"
+      }
+    }
+    if (StatusError.isStatusError(error)) {
+      let hint = Option.getOrUndefined(error.retryAfter)
+      // The coordinator knows the server's clock from its earlier answers: the instant it read is as late as the
+      // server asked, and sooner than this answer's Date alone could tell.
+      if (hint !== undefined && seen !== undefined && seen < hint.at) hint = { ...hint, at: seen }
+      return { kind: error.kind, hint, resendable: repeatable, stop: undefined }
+    }
+    return { kind: classifyOther(error), hint: undefined, resendable: repeatable || neverSent(error), stop: undefined }
+  }
 
-  const giveUp = (decision: Extract<RetryPolicy.Decision, { _tag: "Stop" }>, error: Err) => {
+  const giveUp = (decision: Extract<RetryPolicy.Decision, { _tag: "Stop" }>, failed: Err) => {
     const reason = decision.reason
+    // A retry the coordinator would not let go: the error that asked for it is the one to report.
+    const error = failed instanceof Coordinator.OriginHeld && previous !== undefined ? previous : failed
     return withRules((rules) =>
       Effect.logDebug(`giving up on ${request.method} ${Redaction.url(fullUrl(request), rules)}: ${reason}`).pipe(
         Effect.annotateLogs({ attempts: decision.attempts, reason }),
@@ -599,19 +587,16 @@ export const retryRequest = <E, R>(
     )
   }
 
-  /**
-   * Logs and counts a retry, then sleeps and runs the next attempt. While the call sleeps, it holds only the last
-   * step: the log line, its annotations, the metric and the failed attempt's error are not reachable from it.
-   */
-  const retryAfter = (
-    decision: Extract<RetryPolicy.Decision, { _tag: "Retry" }>,
-    error: Err,
-    next: RetryPolicy.RetryState,
-    coordinator: Coordinator.Coordinator | undefined
-  ) => {
+  /** Logs and counts a retry; under the coordinator, keeps what the next attempt tells it. */
+  const announce = (decision: Extract<RetryPolicy.Decision, { _tag: "Retry" }>, error: Err) => {
     const { attempts, delay, kind, source } = decision
+    if (coordinator !== undefined) {
+      // Under the coordinator the error is kept: a retry it refuses reports the error that asked for the retry.
+      previous = error
+      next = source === "backoff" ? "retry" : "retry-after-hint"
+    }
     const status = StatusError.isStatusError(error) ? error.status : "transport"
-    const announce = withRules((rules) =>
+    return withRules((rules) =>
       Effect.logDebug(
         `retrying ${request.method} ${Redaction.url(fullUrl(request), rules)} in ${
           Math.round(Duration.toMillis(delay))
@@ -621,14 +606,12 @@ export const retryRequest = <E, R>(
         Effect.zipRight(Metric.increment(Metric.tagged(Metric.tagged(retries, "kind", kind), "source", source)))
       )
     )
-    // Under the coordinator the error is kept: a retry it refuses reports the error that asked for the retry.
-    const previous = coordinator === undefined ? undefined : error
-    const attempt = source === "backoff" ? "retry" : "retry-after-hint"
-    return Effect.flatMap(
-      announce,
-      () => Effect.flatMap(Effect.sleep(delay), () => loop(next, coordinator, attempt, previous))
-    )
   }
+
+  let coordinator: Coordinator.Coordinator | undefined
+  /** How the coordinator is told the next attempt, and the error of the retry it is asked for. */
+  let next: Coordinator.RequestInfo["attempt"] = "first"
+  let previous: Err | undefined
 
   /** The instant the coordinator read in the last answer's hint (it knows the server's clock). */
   let hintAt: number | undefined
@@ -667,11 +650,25 @@ export const retryRequest = <E, R>(
       }
     )
 
-  return Effect.flatMap(Coordinator.current, (coordinator) =>
+  return Effect.flatMap(Coordinator.current, (current) =>
     Effect.clockWith((clock) => {
-      const state = RetryPolicy.initialState(settings.retry, clock.unsafeCurrentTimeMillis())
-      deadline = state.startedAt + settings.retry.budget
-      return loop(state, coordinator._tag === "None" ? undefined : coordinator.value, "first", undefined)
+      const startedAt = clock.unsafeCurrentTimeMillis()
+      deadline = startedAt + settings.retry.budget
+      coordinator = current._tag === "None" ? undefined : current.value
+      next = "first"
+      previous = undefined
+      hintAt = undefined
+      const by = coordinator
+      return RetryPolicy.drive({
+        policy: settings.retry,
+        startedAt,
+        attempt: by === undefined
+          ? (state) => attempt(state.attempts)
+          : (state) => coordinated(by, state.attempts, next),
+        classify,
+        observe: announce,
+        stop: giveUp
+      })
     }))
 }
 
@@ -739,7 +736,7 @@ export const withOptions = <A, E, R>(self: Effect.Effect<A, E, R>, override: Ove
     ))
 
 /** @internal */
-export const disabledOverride: Override = makeOverride({ maxAttempts: 1, maxThrottledAttempts: 1 })
+export const disabledOverride: Override = makeOverride({ maxAttempts: 1 })
 
 /** @internal */
 export const make = (options?: StatusRetry.Options) => {
