@@ -77,6 +77,12 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
    */
   readonly maxBodySize?: number
   /**
+   * The first bytes of a failure's body kept, as text, on its status error (`body`), so a handler can decode it;
+   * the rest is read and dropped. 0 keeps none. An event stream's body is never read. The library writes the body
+   * to no log line and no span. Default: 64 KiB (65536).
+   */
+  readonly maxErrorBodySize?: number
+  /**
    * More header names (any case) or patterns whose values are redacted in the errors, log lines and spans the
    * client writes; they add to `Redaction.defaultHeaders` (authorization, cookie, set-cookie, x-api-key,
    * x-amz-security-token...) and to the names of `@effect/platform`'s `Headers.currentRedactedNames`. Default: none.

@@ -20,6 +20,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
@@ -1187,4 +1188,68 @@ describe("composition against a real server (node:http)", () => {
     expect(() => StatusRetry.withOptions({ maxAttempts: 0 })).toThrow(/maxAttempts must be a whole number/)
     expect(() => StatusRetry.withOptions({ idempotencyKey: true } as never)).toThrow(/an option of the client/)
   })
+})
+
+describe("the body of a failure on its error (real server, node:http)", () => {
+  const base = Effect.provide(HttpClient.HttpClient, NodeHttpClient.layer)
+  const Problem = Schema.Struct({
+    type: Schema.String,
+    title: Schema.String,
+    status: Schema.Number,
+    errors: Schema.Array(Schema.Struct({ field: Schema.String, message: Schema.String }))
+  })
+  const problem = {
+    type: "https://api.test/problems/validation",
+    title: "Invalid order",
+    status: 422,
+    errors: [{ field: "quantity", message: "must be at least 1" }]
+  }
+
+  it.scopedLive("a 422 application/problem+json decodes with Schema from the error's body; one request", () =>
+    Effect.gen(function*() {
+      const server = yield* serve(() => ({
+        status: 422,
+        headers: { "content-type": "application/problem+json" },
+        body: JSON.stringify(problem)
+      }))
+      const client = withStatusRetry()(yield* base)
+      const decoded = yield* client.post(server.url("/orders")).pipe(
+        Effect.catchTag("UnprocessableEntity", (e) =>
+          Effect.flatMap(e.body, Schema.decodeUnknown(Schema.parseJson(Problem)))),
+      )
+      expect(decoded).toStrictEqual(problem)
+      expect(server.arrivals.length).toBe(1)
+    }), 5_000)
+
+  it.scopedLive("the body is cut at maxErrorBodySize, kept on the final error of a retried call, none at 0", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((a) => ({ status: 503, body: `${a.nth}:${"x".repeat(100_000)}` }))
+      const client = yield* base
+      const error = yield* Effect.flip(withStatusRetry({ ...FAST, maxErrorBodySize: 10 })(client).get(server.url("/a")))
+      expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4, body: Option.some("3:xxxxxxxx") })
+      const big = yield* Effect.flip(withStatusRetry({ ...FAST, maxAttempts: 1 })(client).get(server.url("/b")))
+      if (!StatusError.isStatusError(big)) throw big
+      expect(Option.map(big.body, (b) => b.length)).toStrictEqual(Option.some(64 * 1024))
+      const none = yield* Effect.flip(withStatusRetry({ ...FAST, maxErrorBodySize: 0 })(client).get(server.url("/c")))
+      expect(none).toMatchObject({ attempts: 4, body: Option.none() })
+      expect(server.arrivals.length).toBe(9)
+    }), 5_000)
+
+  it.scopedLive("the body is in no log line the client writes, nor in the error's message", () =>
+    Effect.gen(function*() {
+      const secret = "body-secret-7f3a"
+      const server = yield* serve((a) => ({ status: a.nth < 2 ? 503 : 404, body: `token=${secret}` }))
+      const lines: Array<string> = []
+      const logger = Logger.make(({ annotations, message }) => {
+        lines.push(`${String(message)} ${JSON.stringify([...HashMap.toEntries(annotations)])}`)
+      })
+      const error = yield* Effect.flip(withStatusRetry(FAST)(yield* base).get(server.url("/x"))).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        Logger.withMinimumLogLevel(LogLevel.Debug)
+      )
+      expect(error).toMatchObject({ _tag: "NotFound", attempts: 3, body: Option.some(`token=${secret}`) })
+      expect(lines.length).toBe(3)
+      expect(lines.filter((line) => line.includes(secret))).toStrictEqual([])
+      expect(error.message.includes(secret)).toBe(false)
+    }), 5_000)
 })

@@ -46,9 +46,9 @@ const describe = (self: StatusError.StatusErrorFields): string => {
 }
 
 /** @internal */
-export const make = <Tag extends string>(tag: Tag): new(
+export const make = <Tag extends string, Status extends number = number>(tag: Tag): new(
   args: StatusError.StatusErrorFields
-) => StatusError.StatusErrorShape<Tag> => {
+) => StatusError.StatusErrorShape<Tag, Status> => {
   class Base extends Data.TaggedError(tag)<StatusError.StatusErrorFields> {
     readonly [TypeId]: StatusError.TypeId = TypeId
     constructor(args: StatusError.StatusErrorFields) {

@@ -53,6 +53,8 @@ export interface Settings {
   readonly readBody: boolean
   /** Bytes; Infinity for no cap. */
   readonly maxBodySize: number
+  /** Bytes of a failure's body kept on its error; 0 for none. */
+  readonly maxErrorBodySize: number
   /** The rules, given the names of `Headers.currentRedactedNames` in the calling fiber. */
   readonly rules: (names: ReadonlyArray<string | RegExp>) => Redaction.Redactor
 }
@@ -61,14 +63,18 @@ export interface Settings {
 export const DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024
 
 /** @internal */
+export const DEFAULT_MAX_ERROR_BODY_SIZE = 64 * 1024
+
+/** @internal */
 export const defaults = {
   ...RetryPolicy.defaults,
   statusPolicy: StatusPolicy.defaultPolicy,
-  attemptTimeout: undefined,
+  attemptTimeout: Duration.infinity,
   methods: IDEMPOTENT_METHODS,
   idempotencyKey: false,
   readBody: false,
   maxBodySize: DEFAULT_MAX_BODY_SIZE,
+  maxErrorBodySize: DEFAULT_MAX_ERROR_BODY_SIZE,
   redactHeaders: [],
   redactQueryParams: []
 } as const
@@ -134,6 +140,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "idempotencyKey",
   "readBody",
   "maxBodySize",
+  "maxErrorBodySize",
   "redactHeaders",
   "redactQueryParams"
 ])
@@ -176,6 +183,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     attemptTimeout,
     idempotencyKey,
     maxBodySize,
+    maxErrorBodySize,
     methods,
     readBody,
     redactHeaders,
@@ -218,6 +226,12 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   ) {
     problems.push(`maxBodySize must be a whole number of bytes of at least 1 (Infinity for no cap), got ${show(maxBodySize)}`)
   }
+  if (
+    maxErrorBodySize !== undefined &&
+    !(typeof maxErrorBodySize === "number" && maxErrorBodySize >= 0 && Number.isInteger(maxErrorBodySize))
+  ) {
+    problems.push(`maxErrorBodySize must be a whole number of bytes (0 for none), got ${show(maxErrorBodySize)}`)
+  }
   const headerNames = list(problems, "redactHeaders", redactHeaders, "header name", isHeaderName) ?? []
   const queryParams = list(problems, "redactQueryParams", redactQueryParams, "query parameter name", isParamName) ?? []
   for (const key of Object.keys(options)) {
@@ -239,6 +253,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
       : undefined,
     readBody: readBody === true,
     maxBodySize: maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
+    maxErrorBodySize: maxErrorBodySize ?? DEFAULT_MAX_ERROR_BODY_SIZE,
     rules: rulesCache(headerNames, queryParams)
   }
 }
@@ -294,6 +309,59 @@ const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect
   response.stream.pipe(Stream.runDrain, Effect.timeout("1 second"), Effect.ignore)
 
 const NO_BODY: ReadonlySet<number> = new Set([204, 205, 304])
+
+const decoder = new TextDecoder()
+
+/**
+ * The body of a failure status as text, its first `max` bytes (the rest is read and dropped, so the connection goes
+ * back to the pool), within a second and `left` ms; undefined when there is none to read (an event stream, a HEAD,
+ * `max` 0) or it did not come in time, and then it is drained in the background.
+ */
+const errorBody = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  max: number,
+  left: number
+): Effect.Effect<string | undefined> => {
+  if (
+    max === 0 || !(left > 0) || NO_BODY.has(response.status) || request.method === "HEAD" ||
+    (response.headers["content-type"] ?? "").startsWith("text/event-stream")
+  ) {
+    return Effect.as(Effect.forkDaemon(discard(response)), undefined)
+  }
+  // A read that fails ends a fiber of the stream with the client's error, request and all: no log line of it.
+  return Effect.locally(Effect.suspend(() => {
+    let parts: Array<Uint8Array> | undefined
+    let first: Uint8Array | undefined
+    let size = 0
+    return response.stream.pipe(
+      Stream.runForEach((part) =>
+        Effect.sync(() => {
+          if (size >= max) return
+          const kept = size + part.length > max ? part.subarray(0, max - size) : part
+          size += kept.length
+          if (first === undefined) first = kept
+          else (parts ??= [first]).push(kept)
+        })
+      ),
+      Effect.timeout(Math.min(1000, left)),
+      Effect.match({
+        onFailure: () => undefined,
+        onSuccess: () => {
+          if (first === undefined) return ""
+          if (parts === undefined) return decoder.decode(first)
+          const body = new Uint8Array(size)
+          let offset = 0
+          for (const part of parts) {
+            body.set(part, offset)
+            offset += part.length
+          }
+          return decoder.decode(body)
+        }
+      })
+    )
+  }), FiberRef.unhandledErrorLogLevel, Option.none())
+}
 
 /**
  * Reads a whole body as a stream, at most `max` bytes: past that, reading stops (which aborts the request) and the
@@ -471,19 +539,25 @@ export const retryRequest = <E, R>(
     response: HttpClientResponse.HttpClientResponse
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> => {
     if (response.status < 400) return Effect.succeed(response)
-    return Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
-      withRules((redaction) => {
-        const error = StatusError.fromResponse(
-          { status: response.status, method: request.method, url: fullUrl(request), headers: response.headers, receivedAt },
-          { statusPolicy: policy, redaction }
-        )
-        return error._tag === "None"
-          ? Effect.succeed(response)
-          // Nothing will be sent again, or the budget is nearly spent: drain in the background, fail now.
-          : error.value.kind === "permanent" || deadline - receivedAt < 1000
-          ? Effect.zipRight(Effect.forkDaemon(discard(response)), Effect.fail(error.value))
-          : Effect.zipRight(discard(response), Effect.fail(error.value))
-      }))
+    return Effect.clockWith((clock) => {
+      const receivedAt = clock.unsafeCurrentTimeMillis()
+      // The body is read for the error (and so drained), for at most a second and never past the deadline.
+      return Effect.flatMap(errorBody(request, response, settings.maxErrorBodySize, deadline - receivedAt), (body) =>
+        withRules((redaction) => {
+          const error = StatusError.fromResponse(
+            {
+              status: response.status,
+              method: request.method,
+              url: fullUrl(request),
+              headers: response.headers,
+              receivedAt,
+              ...(body === undefined ? {} : { body })
+            },
+            { statusPolicy: policy, redaction }
+          )
+          return error._tag === "None" ? Effect.succeed(response) : Effect.fail(error.value)
+        }))
+    })
   }
 
   /** The failure of an attempt cut by the attempt timeout or the budget: its request is safe to show. */
