@@ -195,7 +195,13 @@ export type Retrying<Client> = Client extends HttpClient.HttpClient.With<infer E
 /**
  * Makes a client retry failed calls on the status policy and the retry policy, and fail with typed status errors.
  *
- * - statuses below 400 pass through untouched; a permanent status fails at once with its error (`NotFound`...);
+ * - statuses below 400 pass through untouched, except a redirect with `Retry-After` (a `307` during maintenance),
+ *   handed back once its instant has come (RFC 9110 section 10.2.3): apply `HttpClient.followRedirects` after
+ *   `withStatusRetry` and the redirect is followed no sooner; a wait past `maxRetryAfter` or the budget fails at once
+ *   with a `RetryableStatus`;
+ * - a permanent status fails at once with its error (`NotFound`...);
+ * - a `filterStatusOk` below it changes nothing: its `ResponseError` for a failure status is classified like the
+ *   response; a `withStatusRetry` below it is left to send once (the configuration applied last wins);
  * - a retryable one is retried after the server's hint (`Retry-After`, rate-limit headers, plus a small spread) or
  *   a jittered backoff; transport failures and attempt timeouts are retried like transient statuses;
  * - only requests safe to send twice are re-sent (see `methods`); a one-shot stream body is never re-sent;

@@ -1253,3 +1253,57 @@ describe("the body of a failure on its error (real server, node:http)", () => {
       expect(error.message.includes(secret)).toBe(false)
     }), 5_000)
 })
+
+describe("Retry-After on a redirect (real server, node:http)", () => {
+  const base = Effect.provide(HttpClient.HttpClient, NodeHttpClient.layer)
+  const maintenance = (retryAfter: string) =>
+    serve((a) =>
+      a.path === "/old"
+        ? { status: 307, headers: { location: "/new", "retry-after": retryAfter }, body: "moved for a while" }
+        : { status: 200, body: "new home" }
+    )
+
+  it.scopedLive("307 + Location + Retry-After: 1 is followed no sooner than 1 s after it arrived", () =>
+    Effect.gen(function*() {
+      const server = yield* maintenance("1")
+      const client = (yield* base).pipe(withStatusRetry(), HttpClient.followRedirects())
+      const response = yield* client.get(server.url("/old"))
+      expect(yield* response.text).toBe("new home")
+      expect(server.arrivals.map((a) => a.path)).toStrictEqual(["/old", "/new"])
+      const [redirect, followed] = server.arrivals
+      const waited = followed!.arrivedAt - redirect!.respondedAt!
+      expect(waited).toBeGreaterThanOrEqual(1000 - 5)
+      expect(waited).toBeLessThan(1000 + 400)
+    }), 5_000)
+
+  it.scopedLive("a redirect's Retry-After past maxRetryAfter fails at once with the instant, not followed", () =>
+    Effect.gen(function*() {
+      const server = yield* maintenance("1800")
+      const client = (yield* base).pipe(withStatusRetry(), HttpClient.followRedirects())
+      const started = Date.now()
+      const error = yield* Effect.flip(client.get(server.url("/old")))
+      expect(Date.now() - started).toBeLessThan(500)
+      expect(server.arrivals.map((a) => a.path)).toStrictEqual(["/old"])
+      expect(error).toMatchObject({
+        _tag: "RetryableStatus",
+        status: 307,
+        kind: "throttled",
+        attempts: 1,
+        stopReason: Option.some("retry-after-too-long")
+      })
+      if (!StatusError.isStatusError(error)) throw error
+      expect(Option.map(error.retryAfter, (h) => Duration.toMillis(h.delay))).toStrictEqual(Option.some(1_800_000))
+    }), 5_000)
+
+  it.scopedLive("a redirect without Retry-After is handed back at once", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((a) =>
+        a.path === "/old" ? { status: 302, headers: { location: "/new" } } : { status: 200, body: "here" }
+      )
+      const client = (yield* base).pipe(withStatusRetry(), HttpClient.followRedirects())
+      const response = yield* client.get(server.url("/old"))
+      expect(yield* response.text).toBe("here")
+      const [redirect, followed] = server.arrivals
+      expect(followed!.arrivedAt - redirect!.respondedAt!).toBeLessThan(200)
+    }), 5_000)
+})

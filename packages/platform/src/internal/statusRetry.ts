@@ -7,6 +7,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Coordinator from "@effect-retry/core/Coordinator"
 import * as Redaction from "@effect-retry/core/Redaction"
+import * as ServerHint from "@effect-retry/core/ServerHint"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import * as StatusError from "@effect-retry/core/StatusError"
 import * as StatusPolicy from "@effect-retry/core/StatusPolicy"
@@ -538,7 +539,12 @@ export const retryRequest = <E, R>(
   const check = (
     response: HttpClientResponse.HttpClientResponse
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> => {
-    if (response.status < 400) return Effect.succeed(response)
+    if (response.status < 400) {
+      return response.status >= 300 && response.headers["retry-after"] !== undefined &&
+          response.headers.location !== undefined
+        ? redirectAfter(response)
+        : Effect.succeed(response)
+    }
     return Effect.clockWith((clock) => {
       const receivedAt = clock.unsafeCurrentTimeMillis()
       // The body is read for the error (and so drained), for at most a second and never past the deadline.
@@ -559,6 +565,46 @@ export const retryRequest = <E, R>(
         }))
     })
   }
+
+  /**
+   * A redirect that says when to follow it (RFC 9110 section 10.2.3: `307` + `Location` + `Retry-After` during a
+   * maintenance): handed back once its instant has come, so whatever follows it (`HttpClient.followRedirects` applied
+   * after this client) follows it no sooner. A wait longer than `maxRetryAfter` or past the deadline fails at once
+   * with a `RetryableStatus` that carries the instant, as any other hint would.
+   */
+  const redirectAfter = (
+    response: HttpClientResponse.HttpClientResponse
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> =>
+    Effect.clockWith((clock) => {
+      const receivedAt = clock.unsafeCurrentTimeMillis()
+      const hint = Option.getOrUndefined(ServerHint.fromHeaders(response.headers, receivedAt))
+      if (hint === undefined || hint.source !== "retry-after" || !Duration.greaterThan(hint.delay, Duration.zero)) {
+        return Effect.succeed(response)
+      }
+      const tooLong = Duration.greaterThan(hint.delay, settings.retry.maxRetryAfter)
+      if (!tooLong && hint.at <= deadline) {
+        return Effect.as(Effect.sleep(Math.max(0, hint.at - receivedAt)), response)
+      }
+      return withRules((rules) =>
+        Effect.zipRight(
+          Effect.forkDaemon(discard(response)),
+          Effect.fail(
+            new StatusError.RetryableStatus({
+              status: response.status,
+              kind: "throttled",
+              method: request.method,
+              url: Redaction.url(fullUrl(request), rules),
+              headers: Redaction.headers(response.headers, rules),
+              retryAfter: Option.some(hint),
+              receivedAt,
+              attempts: 1,
+              stopReason: Option.some(tooLong ? "retry-after-too-long" : "budget"),
+              body: Option.none()
+            }) as Err
+          )
+        )
+      )
+    })
 
   /** The failure of an attempt cut by the attempt timeout or the budget: its request is safe to show. */
   const cut = (byBudget: boolean): Effect.Effect<never, HttpClientError.RequestError> =>
