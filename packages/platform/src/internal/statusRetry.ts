@@ -19,6 +19,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
+import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -91,6 +92,27 @@ export const giveUps = Metric.counter("http_client_retry_give_ups_total", {
   description: "Calls withStatusRetry stopped retrying, by reason",
   incremental: true
 })
+
+/** Whether the fiber writes debug log lines. */
+const debugging = (fiber: { readonly getFiberRef: <A>(ref: FiberRef.FiberRef<A>) => A }): boolean =>
+  LogLevel.lessThanEqual(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
+
+/** A tagged metric is a new key to hash on every update: each one is built once. */
+const tagged = <A>(make: (key: string) => A): (key: string) => A => {
+  const made = new Map<string, A>()
+  return (key) => {
+    let metric = made.get(key)
+    if (metric === undefined) made.set(key, metric = make(key))
+    return metric
+  }
+}
+
+const retriesByKey = tagged((key) => {
+  const [kind, source] = key.split(" ") as [string, string]
+  return Metric.tagged(Metric.tagged(retries, "kind", kind), "source", source)
+})
+const retriesBy = (kind: string, source: string) => retriesByKey(`${kind} ${source}`)
+const giveUpsBy = tagged((reason) => Metric.tagged(giveUps, "reason", reason))
 
 /** @internal */
 export class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<{
@@ -330,6 +352,16 @@ const errorBody = (
   ) {
     return Effect.as(Effect.forkDaemon(discard(response)), undefined)
   }
+  const declared = Number(response.headers["content-length"])
+  if (declared <= max) {
+    // A length known and within the cap: read whole, which costs a fraction of reading it as a stream.
+    return Effect.clockWith((clock) =>
+      Effect.match(bounded(clock, response.text, Math.min(1000, left), Effect.fail("timeout" as const)), {
+        onFailure: () => undefined,
+        onSuccess: (text) => text
+      })
+    )
+  }
   // A read that fails ends a fiber of the stream with the client's error, request and all: no log line of it.
   return Effect.locally(Effect.suspend(() => {
     let parts: Array<Uint8Array> | undefined
@@ -345,7 +377,7 @@ const errorBody = (
           else (parts ??= [first]).push(kept)
         })
       ),
-      Effect.timeout(Math.min(1000, left)),
+      (read) => Effect.clockWith((clock) => bounded(clock, read, Math.min(1000, left), Effect.fail("timeout" as const))),
       Effect.match({
         onFailure: () => undefined,
         onSuccess: () => {
@@ -692,19 +724,24 @@ export const retryRequest = <E, R>(
     const reason = decision.reason
     // A retry the coordinator would not let go: the error that asked for it is the one to report.
     const error = failed instanceof Coordinator.OriginHeld && previous !== undefined ? previous : failed
-    return withRules((rules) =>
-      Effect.logDebug(`giving up on ${request.method} ${Redaction.url(fullUrl(request), rules)}: ${reason}`).pipe(
-        Effect.annotateLogs({ attempts: decision.attempts, reason }),
-        Effect.zipRight(Metric.increment(Metric.tagged(giveUps, "reason", reason))),
-        Effect.zipRight(
-          Effect.fail(
-            StatusError.isStatusError(error)
-              ? StatusError.withStop(error, decision.attempts, reason) as Err
-              : sanitize(error, request, rules)
-          )
+    return withRules((rules) => {
+      const failure = Effect.zipRight(
+        Metric.increment(giveUpsBy(reason)),
+        Effect.fail(
+          StatusError.isStatusError(error)
+            ? StatusError.withStop(error, decision.attempts, reason) as Err
+            : sanitize(error, request, rules)
         )
       )
-    )
+      return Effect.withFiberRuntime<never, Err>((fiber) =>
+        debugging(fiber)
+          ? Effect.logDebug(`giving up on ${request.method} ${Redaction.url(fullUrl(request), rules)}: ${reason}`).pipe(
+            Effect.annotateLogs({ attempts: decision.attempts, reason }),
+            Effect.zipRight(failure)
+          )
+          : failure
+      )
+    })
   }
 
   /** Logs and counts a retry; under the coordinator, keeps what the next attempt tells it. */
@@ -715,17 +752,21 @@ export const retryRequest = <E, R>(
       previous = error
       next = source === "backoff" ? "retry" : "retry-after-hint"
     }
+    const counted = Metric.increment(retriesBy(kind, source))
     const status = StatusError.isStatusError(error) ? error.status : "transport"
-    return withRules((rules) =>
-      Effect.logDebug(
+    return Effect.withFiberRuntime((fiber) => {
+      // Below the fiber's log level, the line (a redacted URL to build) is not written: only the count is kept.
+      if (!debugging(fiber)) return counted
+      const rules = settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))
+      return Effect.logDebug(
         `retrying ${request.method} ${Redaction.url(fullUrl(request), rules)} in ${
           Math.round(Duration.toMillis(delay))
         } ms (${source})`
       ).pipe(
         Effect.annotateLogs({ attempt: attempts + 1, delayMillis: Duration.toMillis(delay), source, kind, status }),
-        Effect.zipRight(Metric.increment(Metric.tagged(Metric.tagged(retries, "kind", kind), "source", source)))
+        Effect.zipRight(counted)
       )
-    )
+    })
   }
 
   let coordinator: Coordinator.Coordinator | undefined
