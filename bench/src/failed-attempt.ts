@@ -30,7 +30,11 @@ type Scenario = "ok" | "503" | "429"
 
 const answer = (scenario: Scenario, first: boolean): Response => {
   if (!first || scenario === "ok") return new Response(null, { status: 200 })
-  if (scenario === "503") return new Response(BODY, { status: 503, headers: { "content-type": "text/plain" } })
+  // A server states the length of a short body, as node:http does for one written whole.
+  const length = String(BODY.length)
+  if (scenario === "503") {
+    return new Response(BODY, { status: 503, headers: { "content-type": "text/plain", "content-length": length } })
+  }
   return new Response(BODY, {
     status: 429,
     headers: {
@@ -38,7 +42,8 @@ const answer = (scenario: Scenario, first: boolean): Response => {
       "x-ratelimit-limit": "40",
       "x-ratelimit-remaining": "0",
       "x-ratelimit-reset": "1",
-      "content-type": "text/plain"
+      "content-type": "text/plain",
+      "content-length": length
     }
   })
 }

@@ -686,6 +686,11 @@ export interface FromResponseOptions {
   readonly redactQueryParams?: ReadonlyArray<string>
   /** Rules already built with `Redaction.make`; when given, `redactHeaders` and `redactQueryParams` are not read. */
   readonly redaction?: Redaction.Redactor
+  /**
+   * What the caller made of the response itself, over `statusPolicy` (any status, a 200 included: a failure outcome
+   * gives a `RetryableStatus` or `PermanentStatus` for a status without a class). Default: the policy's outcome.
+   */
+  readonly outcome?: StatusPolicy.Outcome
 }
 
 const rulesOf = (options: FromResponseOptions | undefined): redact.Redactor =>
@@ -720,7 +725,8 @@ const rulesOf = (options: FromResponseOptions | undefined): redact.Redactor =>
  * @category constructors
  */
 export const fromResponse = (response: ResponseLike, options?: FromResponseOptions): Option.Option<StatusError> => {
-  const outcome = StatusPolicy.classify(options?.statusPolicy ?? StatusPolicy.defaultPolicy, response.status)
+  const outcome = options?.outcome ??
+    StatusPolicy.classify(options?.statusPolicy ?? StatusPolicy.defaultPolicy, response.status)
   if (outcome === "success") return Option.none()
   const receivedAt = response.receivedAt ?? Date.now()
   const hint = outcome === "permanent" ? undefined : serverHint.fromHeaders(response.headers, receivedAt)

@@ -83,6 +83,14 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
    */
   readonly maxErrorBodySize?: number
   /**
+   * The one extension point of the classification: what an attempt's response (any status, before its body is read)
+   * or failure means. Return an outcome to decide it (`"success"` hands a response back as it is), or `undefined`
+   * for the default (`statusPolicy` for a response; a transport failure or an attempt cut is transient, and a failure
+   * this package does not know is not retried). What it decides is what the error's `kind`, the retry decision and
+   * the metrics read. Default: none.
+   */
+  readonly classify?: (attempt: Attempt) => StatusPolicy.Outcome | undefined
+  /**
    * More header names (any case) or patterns whose values are redacted in the errors, log lines and spans the
    * client writes; they add to `Redaction.defaultHeaders` (authorization, cookie, set-cookie, x-api-key,
    * x-amz-security-token...) and to the names of `@effect/platform`'s `Headers.currentRedactedNames`. Default: none.
@@ -94,6 +102,25 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
    */
   readonly redactQueryParams?: ReadonlyArray<string>
 }
+
+/**
+ * What `classify` is given: the response of an attempt (status and lower-case headers), or its failure.
+ *
+ * @example
+ * ```ts
+ * import type { StatusRetry } from "@effect-retry/platform"
+ *
+ * // An API that answers 200 with `x-error: throttled` when it is overloaded.
+ * const classify = (attempt: StatusRetry.Attempt) =>
+ *   attempt._tag === "Response" && attempt.headers["x-error"] === "throttled" ? "throttled" as const : undefined
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Attempt =
+  | { readonly _tag: "Response"; readonly status: number; readonly headers: Readonly<Record<string, string>> }
+  | { readonly _tag: "Failure"; readonly error: unknown }
 
 /**
  * The default of every option of `withStatusRetry`, in one place: those of `RetryPolicy.defaults` and the client's

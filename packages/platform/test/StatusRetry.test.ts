@@ -828,6 +828,48 @@ describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () =
       expect(error).toMatchObject({ _tag: "TooManyRequests", attempts: 3, stopReason: Option.some("attempts") })
     }))
 
+  it.effect("classify decides what a response means: a 200 the API marks as throttled is retried at its hint", () =>
+    Effect.gen(function*() {
+      const { calls, client } = scripted(
+        { status: 200, headers: { "x-error": "throttled", "retry-after": "3" }, body: "busy" },
+        { status: 404 },
+        { status: 200, body: "ok" }
+      )
+      const classify = (attempt: StatusRetry.Attempt) =>
+        attempt._tag !== "Response"
+          ? undefined
+          : attempt.headers["x-error"] === "throttled"
+          ? "throttled" as const
+          : attempt.status === 404
+          ? "transient" as const
+          : undefined
+      const retrying = withStatusRetry({ classify, jitter: "none", retryAfterSpread: 0 })(client)
+      const response = success(yield* within("10 seconds", retrying.get(ITEMS)))
+      expect(yield* response.text).toBe("ok")
+      expect(calls.map((c) => c.at)).toStrictEqual([0, 3000, 3100])
+      // What it leaves undecided keeps the default: a 404 is permanent.
+      const { calls: others, client: other } = scripted({ status: 404 }, { status: 200 })
+      const error = failure(yield* within("10 seconds", withStatusRetry({ classify: () => undefined })(other).get(ITEMS)))
+      expect([others.length, error]).toMatchObject([1, { _tag: "NotFound", kind: "permanent" }])
+    }))
+
+  it.effect("classify decides what a failure means: a transport error it calls permanent is not retried", () =>
+    Effect.gen(function*() {
+      let sent = 0
+      const failing = HttpClient.make((request) =>
+        Effect.suspend(() => {
+          sent++
+          return Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "reset" }))
+        })
+      )
+      const classify = (attempt: StatusRetry.Attempt) => attempt._tag === "Failure" ? "permanent" as const : undefined
+      const error = failure(yield* within("10 seconds", withStatusRetry({ classify })(failing).get(ITEMS)))
+      expect([sent, error._tag]).toStrictEqual([1, "RequestError"])
+      sent = 0
+      failure(yield* within("10 seconds", withStatusRetry({ jitter: "none" })(failing).get(ITEMS)))
+      expect(sent).toBe(4)
+    }))
+
   it("defaults holds every default, and the client's options are checked against it", () => {
     expect(StatusRetry.defaults).toMatchObject({
       maxAttempts: 10,

@@ -59,6 +59,8 @@ export interface Settings {
   readonly maxErrorBodySize: number
   /** The rules, given the names of `Headers.currentRedactedNames` in the calling fiber. */
   readonly rules: (names: ReadonlyArray<string | RegExp>) => Redaction.Redactor
+  /** The user's classification, if any. */
+  readonly classify: ((attempt: StatusRetry.Attempt) => StatusPolicy.Outcome | undefined) | undefined
 }
 
 /** @internal */
@@ -164,6 +166,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "readBody",
   "maxBodySize",
   "maxErrorBodySize",
+  "classify",
   "redactHeaders",
   "redactQueryParams"
 ])
@@ -207,6 +210,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     idempotencyKey,
     maxBodySize,
     maxErrorBodySize,
+    classify,
     methods,
     readBody,
     redactHeaders,
@@ -214,7 +218,16 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     statusPolicy: policy,
     ...retryOptions
   } = options
-  const retry = RetryPolicy.validate({ ...retryOptions, classify: classifyOther })
+  const retry = RetryPolicy.validate({
+    ...retryOptions,
+    classify: classify === undefined ? classifyOther : (error) => {
+      const outcome = classify({ _tag: "Failure", error })
+      return outcome === undefined ? classifyOther(error) : outcome === "success" ? undefined : outcome
+    }
+  })
+  if (classify !== undefined && typeof classify !== "function") {
+    problems.push(`classify must be a function, got ${show(classify)}`)
+  }
   if (Either.isLeft(retry)) problems.push(...retry.left.problems)
   let timeout: number | undefined = undefined
   if (attemptTimeout !== undefined) {
@@ -277,6 +290,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     readBody: readBody === true,
     maxBodySize: maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
     maxErrorBodySize: maxErrorBodySize ?? DEFAULT_MAX_ERROR_BODY_SIZE,
+    classify,
     rules: rulesCache(headerNames, queryParams)
   }
 }
@@ -571,8 +585,9 @@ export const retryRequest = <E, R>(
   const check = (
     response: HttpClientResponse.HttpClientResponse
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> => {
-    if (response.status < 400) {
-      return response.status >= 300 && response.headers["retry-after"] !== undefined &&
+    const outcome = settings.classify?.({ _tag: "Response", status: response.status, headers: response.headers })
+    if (outcome === "success" || (outcome === undefined && response.status < 400)) {
+      return response.status >= 300 && response.status < 400 && outcome === undefined && response.headers["retry-after"] !== undefined &&
           response.headers.location !== undefined
         ? redirectAfter(response)
         : Effect.succeed(response)
@@ -591,7 +606,7 @@ export const retryRequest = <E, R>(
               receivedAt,
               ...(body === undefined ? {} : { body })
             },
-            { statusPolicy: policy, redaction }
+            outcome === undefined ? { statusPolicy: policy, redaction } : { outcome, redaction }
           )
           return error._tag === "None" ? Effect.succeed(response) : Effect.fail(error.value)
         }))
@@ -717,7 +732,12 @@ export const retryRequest = <E, R>(
       if (hint !== undefined && seen !== undefined && seen < hint.at) hint = { ...hint, at: seen }
       return { kind: error.kind, hint, resendable: repeatable, stop: undefined }
     }
-    return { kind: classifyOther(error), hint: undefined, resendable: repeatable || neverSent(error), stop: undefined }
+    return {
+      kind: settings.retry.classify(error),
+      hint: undefined,
+      resendable: repeatable || neverSent(error),
+      stop: undefined
+    }
   }
 
   const giveUp = (decision: Extract<RetryPolicy.Decision, { _tag: "Stop" }>, failed: Err) => {
