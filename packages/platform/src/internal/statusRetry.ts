@@ -357,16 +357,17 @@ const decoder = new TextDecoder()
 const errorBody = (
   request: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse,
+  headers: Headers.Headers,
   max: number,
   left: number
 ): Effect.Effect<string | undefined> => {
   if (
     max === 0 || !(left > 0) || NO_BODY.has(response.status) || request.method === "HEAD" ||
-    (response.headers["content-type"] ?? "").startsWith("text/event-stream")
+    (headers["content-type"] ?? "").startsWith("text/event-stream")
   ) {
     return Effect.as(Effect.forkDaemon(discard(response)), undefined)
   }
-  const declared = Number(response.headers["content-length"])
+  const declared = Number(headers["content-length"])
   if (declared <= max) {
     // A length known and within the cap: read whole, which costs a fraction of reading it as a stream.
     return Effect.clockWith((clock) =>
@@ -582,27 +583,35 @@ export const retryRequest = <E, R>(
   const withRules = <A, E2, R2>(f: (rules: Redaction.Redactor) => Effect.Effect<A, E2, R2>) =>
     Effect.withFiberRuntime<A, E2, R2>((fiber) => f(settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))))
 
+  /**
+   * What an answer means, and its error when it failed. A response builds its header record anew on each read: it is
+   * read once here (or handed in with the instant it arrived, under the coordinator), so its hints are parsed once.
+   */
   const check = (
-    response: HttpClientResponse.HttpClientResponse
+    response: HttpClientResponse.HttpClientResponse,
+    given?: { readonly headers: Headers.Headers; readonly receivedAt: number }
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> => {
-    const outcome = settings.classify?.({ _tag: "Response", status: response.status, headers: response.headers })
-    if (outcome === "success" || (outcome === undefined && response.status < 400)) {
-      return response.status >= 300 && response.status < 400 && outcome === undefined && response.headers["retry-after"] !== undefined &&
-          response.headers.location !== undefined
-        ? redirectAfter(response)
+    const status = response.status
+    if (status < 300 && settings.classify === undefined) return Effect.succeed(response)
+    const headers = given?.headers ?? response.headers
+    const outcome = settings.classify?.({ _tag: "Response", status, headers })
+    if (outcome === "success" || (outcome === undefined && status < 400)) {
+      return status >= 300 && status < 400 && outcome === undefined && headers["retry-after"] !== undefined &&
+          headers.location !== undefined
+        ? redirectAfter(response, headers)
         : Effect.succeed(response)
     }
     return Effect.clockWith((clock) => {
-      const receivedAt = clock.unsafeCurrentTimeMillis()
+      const receivedAt = given?.receivedAt ?? clock.unsafeCurrentTimeMillis()
       // The body is read for the error (and so drained), for at most a second and never past the deadline.
-      return Effect.flatMap(errorBody(request, response, settings.maxErrorBodySize, deadline - receivedAt), (body) =>
+      return Effect.flatMap(errorBody(request, response, headers, settings.maxErrorBodySize, deadline - receivedAt), (body) =>
         withRules((redaction) => {
           const error = StatusError.fromResponse(
             {
               status: response.status,
               method: request.method,
               url: fullUrl(request),
-              headers: response.headers,
+              headers,
               receivedAt,
               ...(body === undefined ? {} : { body })
             },
@@ -620,11 +629,12 @@ export const retryRequest = <E, R>(
    * with a `RetryableStatus` that carries the instant, as any other hint would.
    */
   const redirectAfter = (
-    response: HttpClientResponse.HttpClientResponse
+    response: HttpClientResponse.HttpClientResponse,
+    headers: Headers.Headers
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> =>
     Effect.clockWith((clock) => {
       const receivedAt = clock.unsafeCurrentTimeMillis()
-      const hint = Option.getOrUndefined(ServerHint.fromHeaders(response.headers, receivedAt))
+      const hint = Option.getOrUndefined(ServerHint.fromHeaders(headers, receivedAt))
       if (hint === undefined || hint.source !== "retry-after" || !Duration.greaterThan(hint.delay, Duration.zero)) {
         return Effect.succeed(response)
       }
@@ -641,7 +651,7 @@ export const retryRequest = <E, R>(
               kind: "throttled",
               method: request.method,
               url: Redaction.url(fullUrl(request), rules),
-              headers: Redaction.headers(response.headers, rules),
+              headers: Redaction.headers(headers, rules),
               retryAfter: Option.some(hint),
               receivedAt,
               attempts: 1,
@@ -812,21 +822,19 @@ export const retryRequest = <E, R>(
           !permit.learn && response.status < 400
             // A success the coordinator does not need is not reported: its header record is never built.
             ? check(response)
-            : Effect.clockWith((clock) =>
-              Effect.zipRight(
+            : Effect.clockWith((clock) => {
+              // One header record and one instant for the coordinator and the error: the hints are parsed once.
+              const seen = { headers: response.headers, receivedAt: clock.unsafeCurrentTimeMillis() }
+              return Effect.zipRight(
                 Effect.map(
-                  coordinator.observe(permit, {
-                    status: response.status,
-                    headers: response.headers,
-                    receivedAt: clock.unsafeCurrentTimeMillis()
-                  }),
+                  coordinator.observe(permit, { status: response.status, ...seen }),
                   () => {
                     hintAt = permit.hintAt
                   }
                 ),
-                check(response)
+                check(response, seen)
               )
-            ))
+            }))
         return resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)
       }
     )
