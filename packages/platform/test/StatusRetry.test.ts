@@ -870,6 +870,21 @@ describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () =
       expect(sent).toBe(4)
     }))
 
+  it.effect("a 307 with Retry-After: 2 is handed to followRedirects at 2000 ms, not before (TestClock)", () =>
+    Effect.gen(function*() {
+      const { calls, client } = scripted(
+        { status: 307, headers: { location: "http://api.test/new", "retry-after": "2" } },
+        { status: 200, body: "new home" }
+      )
+      const following = client.pipe(withStatusRetry(), HttpClient.followRedirects())
+      const fiber = yield* Effect.fork(Effect.flatMap(following.get(ITEMS), (response) => response.text))
+      yield* TestClock.adjust("1999 millis")
+      expect(calls.map((c) => c.at)).toStrictEqual([0])
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Fiber.join(fiber)).toBe("new home")
+      expect(calls.map((c) => [c.request.url, c.at])).toStrictEqual([[ITEMS, 0], ["http://api.test/new", 2000]])
+    }))
+
   it("defaults holds every default, and the client's options are checked against it", () => {
     expect(StatusRetry.defaults).toMatchObject({
       maxAttempts: 10,
