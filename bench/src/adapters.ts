@@ -9,7 +9,7 @@
  * - `exception`: anything else (a timeout, a library error that lost the status, an abort): counted as thrown.
  *
  * Common to all peers (harmonised so that the comparison is about *how* they retry, not how many times): 3 retries,
- * i.e. at most 4 attempts, the default of `withStatusRetry` (`maxAttempts: 4`) and what the ky, got and axios-retry
+ * i.e. at most 4 attempts, the default of `withStatusRetry` (`maxTransientAttempts: 4`) and what the ky, got and axios-retry
  * READMEs show in their examples; a 10 s per-attempt timeout where the library has one (ky's default, and the
  * `attemptTimeout` the toolkit's README recommends for production).
  */
@@ -141,7 +141,7 @@ const effectRetry: Adapter = {
   id: "effect-retry",
   label: "effect-retry `withStatusRetry()`",
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
-  config: "`withStatusRetry()` with no options: the documented defaults (4 attempts, 10 while throttled, 30 s budget, " +
+  config: "`withStatusRetry()` with no options: the documented defaults (4 attempts while transient, 10 in all, 30 s budget, " +
     "full jitter from 100 ms, 1 s for a hint-less 429, server hints + up to 2 % spread, no attempt timeout)",
   // README: "withStatusRetry() ... one line", every option has a documented default.
   make: (retry) => effectClient((client) => (retry ? client.pipe(withStatusRetry()) : client))

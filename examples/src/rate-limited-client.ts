@@ -27,7 +27,7 @@ export const main = Effect.gen(function*() {
       ? { status: 200, headers, body: JSON.stringify({ id: arrival.path.split("/").pop(), name: "widget" }) }
       : { status: 429, headers: { ...headers, "x-ratelimit-remaining": "0" } }
   })
-  const client = (yield* HttpClient.HttpClient).pipe(withStatusRetry({ maxThrottledAttempts: 5 }))
+  const client = (yield* HttpClient.HttpClient).pipe(withStatusRetry({ maxAttempts: 5 }))
   const getProduct = (id: number) =>
     client.get(`${server.url}/products/${id}`).pipe(Effect.flatMap((response) => response.json))
   const products = yield* Effect.forEach([1, 2, 3, 4, 5], getProduct, { concurrency: "unbounded" })

@@ -5,12 +5,10 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { dual } from "effect/Function"
-import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Interval from "effect/ScheduleInterval"
@@ -18,6 +16,7 @@ import * as Backoff from "./Backoff.js"
 import * as backoff from "./internal/backoff.js"
 import * as invalid from "./internal/invalidOptions.js"
 import * as options from "./internal/options.js"
+import * as loop from "./internal/retryLoop.js"
 import * as internal from "./internal/retryPolicy.js"
 import type * as ServerHint from "./ServerHint.js"
 import * as StatusError from "./StatusError.js"
@@ -57,7 +56,69 @@ export const InvalidRetryOptions: typeof invalid.InvalidRetryOptions = invalid.I
 export type InvalidRetryOptions = invalid.InvalidRetryOptions
 
 /**
- * Options of a retry policy; every one has a bounded default, so no retry loop is ever infinite by default.
+ * The default of every retry option, in one place: the docs cite it, and `validate` fills in from it.
+ *
+ * @example
+ * ```ts
+ * import { RetryPolicy } from "@effect-retry/core"
+ *
+ * RetryPolicy.defaults.maxAttempts // 10
+ * RetryPolicy.defaults.maxTransientAttempts // 4
+ * ```
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaults = {
+  maxAttempts: 10,
+  maxTransientAttempts: 4,
+  budget: "30 seconds",
+  maxRetryAfter: "30 seconds",
+  baseDelay: "100 millis",
+  throttledBaseDelay: "1 second",
+  maxDelay: "10 seconds",
+  jitter: "full",
+  retryAfterSpread: 0.02,
+  maxRetryAfterSpread: "1 second"
+} as const
+
+/**
+ * What `onRetry` is told before each retry.
+ *
+ * @example
+ * ```ts
+ * import type { RetryPolicy } from "@effect-retry/core"
+ * import { Duration } from "effect"
+ *
+ * const line = (info: RetryPolicy.RetryInfo) =>
+ *   `attempt ${info.attempt} failed (${info.kind}); next in ${Duration.format(info.delay)} (${info.source})`
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryInfo {
+  /** The number of the attempt that failed, from 1; the retry is attempt `attempt + 1`. */
+  readonly attempt: number
+  /** Why it failed: a status error, or the effect's own error. */
+  readonly error: unknown
+  /** How long the call waits before the retry. */
+  readonly delay: Duration.Duration
+  /** Where the delay came from: a server header, or the backoff. */
+  readonly source: ServerHint.Source | "backoff"
+  /** What kind of failure is retried. */
+  readonly kind: StatusPolicy.RetryableOutcome
+}
+
+/**
+ * Options of a retry policy; every one has a bounded default (see `defaults`), so no retry loop is ever infinite
+ * by default.
+ *
+ * - attempts: `maxAttempts`, `maxTransientAttempts`;
+ * - time: `budget`, `maxRetryAfter`;
+ * - backoff: `baseDelay`, `throttledBaseDelay`, `maxDelay`, `jitter`, or any `Schedule` as `backoff`;
+ * - server hints: `retryAfterSpread`, `maxRetryAfterSpread`;
+ * - extension points: `classify`, `onRetry`.
  *
  * @example
  * ```ts
@@ -76,15 +137,15 @@ export type InvalidRetryOptions = invalid.InvalidRetryOptions
  */
 export interface RetryOptions {
   /**
-   * Attempts a call may make while its failures are transient (5xx, 408, transport errors), the first included.
-   * Default: 4 (three retries).
+   * Every attempt a call may make, the first included, whatever failed (a call makes at most this many requests).
+   * Default: 10.
    */
   readonly maxAttempts?: number
   /**
-   * Attempts a call may make while it is throttled (429, or any retryable status with a server hint). The server
-   * paces these, so they get their own allowance. Default: 10.
+   * Of those, how many may fail transiently (5xx, 408, transport errors): the server paces throttled attempts with
+   * its hints, a transient failure has no such pacing. Default: 4 (three retries).
    */
-  readonly maxThrottledAttempts?: number
+  readonly maxTransientAttempts?: number
   /**
    * The total time a call may spend, from its first attempt (from its first failure for `schedule`). A wait that
    * would end past it is not started: the call fails at once with reason `"budget"`. Default: 30 seconds.
@@ -105,6 +166,13 @@ export interface RetryOptions {
   /** How backoff delays are spread. Default: `"full"`. */
   readonly jitter?: Backoff.Jitter
   /**
+   * Any `Schedule` for the waits the server does not set: each failure with no server hint steps it (its input is
+   * the failure), its delay is the wait, and when it is done the call stops (reason `"attempts"`). It replaces
+   * `baseDelay`, `throttledBaseDelay`, `maxDelay` and `jitter`; the attempts, the budget and the server's hints still
+   * apply. Default: none (the backoff those four options describe).
+   */
+  readonly backoff?: Schedule.Schedule<unknown, never>
+  /**
    * After a server hint, a random extra wait of up to this fraction of the hint (capped by `maxRetryAfterSpread`),
    * so clients told the same instant do not all return at once. Default: 0.02 (20 ms on a 1 s hint: enough to
    * break exact ties, small enough to finish with the clients that wait the bare hint; for a herd of many clients,
@@ -118,6 +186,11 @@ export interface RetryOptions {
    * to stop retrying. Default: never retry them.
    */
   readonly classify?: (error: unknown) => StatusPolicy.RetryableOutcome | "permanent" | undefined
+  /**
+   * An effect run before each retry, once the decision is made and before the wait: the attempt that failed, its
+   * error, the delay and where the delay came from. Default: none.
+   */
+  readonly onRetry?: (info: RetryInfo) => Effect.Effect<unknown>
 }
 
 /**
@@ -136,7 +209,7 @@ export interface RetryOptions {
  */
 export interface RetryPolicy {
   readonly maxAttempts: number
-  readonly maxThrottledAttempts: number
+  readonly maxTransientAttempts: number
   readonly budget: number
   readonly maxRetryAfter: Duration.Duration
   readonly retryAfterSpread: number
@@ -144,7 +217,12 @@ export interface RetryPolicy {
   readonly transientBackoff: Backoff.Resolved
   readonly throttledBackoff: Backoff.Resolved
   readonly classify: (error: unknown) => StatusPolicy.RetryableOutcome | "permanent" | undefined
+  /** The backoff `Schedule` given in the options, if any. */
+  readonly backoff: Schedule.Schedule<unknown, never> | undefined
+  readonly onRetry: ((info: RetryInfo) => Effect.Effect<unknown>) | undefined
 }
+
+const BACKOFF_OPTIONS = ["baseDelay", "throttledBaseDelay", "maxDelay", "jitter"] as const
 
 /**
  * Checks options and fills in defaults, returning every problem at once instead of throwing.
@@ -163,18 +241,45 @@ export interface RetryPolicy {
  */
 export const validate = (input: RetryOptions = {}): Either.Either<RetryPolicy, InvalidRetryOptions> => {
   const problems: Array<string> = []
-  const maxAttempts = options.integer(problems, "maxAttempts", input.maxAttempts, 4, 1)
-  const maxThrottledAttempts = options.integer(problems, "maxThrottledAttempts", input.maxThrottledAttempts, 10, 1)
-  const budget = options.millis(problems, "budget", input.budget, "30 seconds")
+  const maxAttempts = options.integer(problems, "maxAttempts", input.maxAttempts, defaults.maxAttempts, 1)
+  const maxTransientAttempts = options.integer(
+    problems,
+    "maxTransientAttempts",
+    input.maxTransientAttempts,
+    defaults.maxTransientAttempts,
+    1
+  )
+  const budget = options.millis(problems, "budget", input.budget, defaults.budget)
   if (budget > options.MAX_TIMER_MILLIS) {
     problems.push(`budget must be at most ${options.MAX_TIMER_MILLIS} ms, the longest timer JavaScript holds`)
   }
-  const maxRetryAfter = options.millis(problems, "maxRetryAfter", input.maxRetryAfter, "30 seconds")
-  const retryAfterSpread = options.number(problems, "retryAfterSpread", input.retryAfterSpread, 0.02, 0, 1)
-  const maxRetryAfterSpread = options.millis(problems, "maxRetryAfterSpread", input.maxRetryAfterSpread, "1 second")
-  const shared = { factor: 2, maxDelay: input.maxDelay ?? "10 seconds", jitter: input.jitter ?? "full" }
-  const transientBackoff = backoff.resolveInto(problems, { ...shared, baseDelay: input.baseDelay ?? "100 millis" }, "")
-  const throttledBase = options.millis(problems, "throttledBaseDelay", input.throttledBaseDelay, "1 second")
+  const maxRetryAfter = options.millis(problems, "maxRetryAfter", input.maxRetryAfter, defaults.maxRetryAfter)
+  const retryAfterSpread = options.number(
+    problems,
+    "retryAfterSpread",
+    input.retryAfterSpread,
+    defaults.retryAfterSpread,
+    0,
+    1
+  )
+  const maxRetryAfterSpread = options.millis(
+    problems,
+    "maxRetryAfterSpread",
+    input.maxRetryAfterSpread,
+    defaults.maxRetryAfterSpread
+  )
+  const shared = { factor: 2, maxDelay: input.maxDelay ?? defaults.maxDelay, jitter: input.jitter ?? defaults.jitter }
+  const transientBackoff = backoff.resolveInto(
+    problems,
+    { ...shared, baseDelay: input.baseDelay ?? defaults.baseDelay },
+    ""
+  )
+  const throttledBase = options.millis(
+    problems,
+    "throttledBaseDelay",
+    input.throttledBaseDelay,
+    defaults.throttledBaseDelay
+  )
   // The same backoff from another base: nothing more to check than the base.
   const throttledBackoff: Backoff.Resolved = { ...transientBackoff, baseDelay: throttledBase }
   if (throttledBase === 0) problems.push("throttledBaseDelay must be more than zero")
@@ -184,17 +289,31 @@ export const validate = (input: RetryOptions = {}): Either.Either<RetryPolicy, I
   if (input.classify !== undefined && typeof input.classify !== "function") {
     problems.push(`classify must be a function, got ${options.show(input.classify)}`)
   }
+  if (input.onRetry !== undefined && typeof input.onRetry !== "function") {
+    problems.push(`onRetry must be a function returning an Effect, got ${options.show(input.onRetry)}`)
+  }
+  if (input.backoff !== undefined) {
+    if (!Schedule.isSchedule(input.backoff)) {
+      problems.push(`backoff must be a Schedule, got ${options.show(input.backoff)}`)
+    }
+    const replaced = BACKOFF_OPTIONS.filter((name) => input[name] !== undefined)
+    if (replaced.length > 0) {
+      problems.push(`backoff replaces ${replaced.join(", ")}: give the Schedule or ${replaced.length === 1 ? "it" : "them"}`)
+    }
+  }
   if (problems.length > 0) return Either.left(new InvalidRetryOptions({ problems }))
   return Either.right({
     maxAttempts,
-    maxThrottledAttempts,
+    maxTransientAttempts,
     budget,
     maxRetryAfter: Duration.millis(maxRetryAfter),
     retryAfterSpread,
     maxRetryAfterSpread,
     transientBackoff,
     throttledBackoff,
-    classify: input.classify ?? (() => undefined)
+    classify: input.classify ?? (() => undefined),
+    backoff: input.backoff,
+    onRetry: input.onRetry
   })
 }
 
@@ -316,13 +435,13 @@ export type Decision =
  * @since 0.1.0
  * @category decisions
  */
-export const decide: (
+export const decide = (
   policy: RetryPolicy,
   state: RetryState,
   error: unknown,
   now: number,
   random: number
-) => readonly [Decision, RetryState] = internal.decide
+): readonly [Decision, RetryState] => internal.decide(policy, state, internal.classifyError(policy, error), now, random)
 
 const toPolicy = (policy: RetryPolicy | RetryOptions | undefined): RetryPolicy =>
   policy !== undefined && "transientBackoff" in policy ? policy : make(policy)
@@ -346,25 +465,20 @@ const toPolicy = (policy: RetryPolicy | RetryOptions | undefined): RetryPolicy =
  */
 export const schedule = (policy?: RetryPolicy | RetryOptions): Schedule.Schedule<Decision, unknown> => {
   const resolved = toPolicy(policy)
-  return Schedule.makeWithState<RetryState | undefined, unknown, Decision>(
+  return Schedule.makeWithState<loop.State | undefined, unknown, Decision>(
     undefined,
     (now, error, current) =>
-      Effect.map(Random.next, (random) => {
-        const [decision, next] = internal.decide(
-          resolved,
-          current ?? internal.initialState(resolved, now),
-          error,
-          now,
-          random
-        )
-        return [
-          next,
-          decision,
-          decision._tag === "Retry"
-            ? ScheduleDecision.continueWith(Interval.after(now + Duration.toMillis(decision.delay)))
-            : ScheduleDecision.done
-        ] as const
-      })
+      Effect.map(
+        loop.step(resolved, current ?? loop.initial(resolved, now), internal.classifyError(resolved, error), error, now),
+        ([decision, next]) =>
+          [
+            next,
+            decision,
+            decision._tag === "Retry"
+              ? ScheduleDecision.continueWith(Interval.after(now + Duration.toMillis(decision.delay)))
+              : ScheduleDecision.done
+          ] as const
+      )
   )
 }
 
@@ -395,19 +509,76 @@ export const retry: {
   (args) => Effect.isEffect(args[0]),
   <A, E, R>(self: Effect.Effect<A, E, R>, policy?: RetryPolicy | RetryOptions): Effect.Effect<A, E, R> => {
     const resolved = toPolicy(policy)
-    const loop = (state: RetryState): Effect.Effect<A, E, R> =>
-      Effect.catchAll(self, (error) =>
-        Effect.flatMap(Effect.zip(Clock.currentTimeMillis, Random.next), ([now, random]) => {
-          const [decision, next] = internal.decide(resolved, state, error, now, random)
-          if (decision._tag === "Stop") {
-            return Effect.fail(
-              StatusError.isStatusError(error)
-                ? StatusError.withStop(error, decision.attempts, decision.reason) as E
-                : error
-            )
-          }
-          return Effect.zipRight(Effect.sleep(decision.delay), loop(next))
-        }))
-    return Effect.flatMap(Clock.currentTimeMillis, (now) => loop(internal.initialState(resolved, now)))
+    return Effect.clockWith((clock) =>
+      loop.run({
+        policy: resolved,
+        startedAt: clock.unsafeCurrentTimeMillis(),
+        attempt: () => self,
+        classify: (error) => internal.classifyError(resolved, error),
+        stop: (decision, error) =>
+          Effect.fail(
+            StatusError.isStatusError(error) ? StatusError.withStop(error, decision.attempts, decision.reason) as E : error
+          )
+      })
+    )
   }
 )
+
+/**
+ * What one failed attempt means for the retry loop, read once: the kind of failure, the server's hint, whether the
+ * request may be sent again, and a stop decided before the attempt ran. The decision, the typed error and the
+ * observers all read it.
+ *
+ * @example
+ * ```ts
+ * import type { RetryPolicy } from "@effect-retry/core"
+ *
+ * const transient: RetryPolicy.Classification = { kind: "transient", hint: undefined, resendable: true, stop: undefined }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Classification extends internal.Classified {}
+
+/**
+ * How `drive` runs one call: the policy, the attempt, how a failure is classified, who observes a retry, and the
+ * failure the call ends with.
+ *
+ * @example
+ * ```ts
+ * import type { RetryPolicy } from "@effect-retry/core"
+ *
+ * type CallDriver = RetryPolicy.Driver<string, Error, never>
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Driver<A, E, R> extends loop.Loop<A, E, R> {}
+
+/**
+ * The retry loop every retry of this package runs through (`retry` and `withStatusRetry`): runs attempts until one
+ * succeeds or the policy stops, deciding after each failure on its classification, observing each retry (then the
+ * policy's `onRetry`) before its wait. A building block for integrating another client.
+ *
+ * @example
+ * ```ts
+ * import { RetryPolicy } from "@effect-retry/core"
+ * import { Effect } from "effect"
+ *
+ * declare const send: Effect.Effect<string, Error>
+ * const policy = RetryPolicy.make({ maxAttempts: 3 })
+ * const call = RetryPolicy.drive({
+ *   policy,
+ *   startedAt: Date.now(),
+ *   attempt: () => send,
+ *   classify: () => ({ kind: "transient", hint: undefined, resendable: true, stop: undefined }),
+ *   stop: (_, error) => Effect.fail(error)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const drive: <A, E, R>(driver: Driver<A, E, R>) => Effect.Effect<A, E, R> = loop.run

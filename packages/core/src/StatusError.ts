@@ -108,6 +108,13 @@ export interface StatusErrorFields {
   readonly attempts: number
   /** Why retrying stopped, once a retry loop gave up; `None` on the error of a single attempt. */
   readonly stopReason: Option.Option<StopReason>
+  /**
+   * The response body as text, for a handler to decode (a 422 `application/problem+json` with `Schema`, say): cut at
+   * `maxErrorBodySize` bytes (64 KiB by default in `withStatusRetry`); `None` when it was not read (an event stream,
+   * a body that failed, a HEAD, `maxErrorBodySize: 0`). The library never writes it to a log line or a span, and
+   * the error's message does not show it.
+   */
+  readonly body: Option.Option<string>
 }
 
 /**
@@ -123,8 +130,12 @@ export interface StatusErrorFields {
  * @since 0.1.0
  * @category models
  */
-export interface StatusErrorShape<Tag extends string> extends Cause.YieldableError, StatusErrorFields {
+export interface StatusErrorShape<Tag extends string, Status extends number = number>
+  extends Cause.YieldableError, StatusErrorFields
+{
   readonly _tag: Tag
+  /** The HTTP status: a literal for each class of a known status (`TooManyRequests.status` is `429`). */
+  readonly status: Status
   readonly [TypeId]: TypeId
 }
 
@@ -143,7 +154,7 @@ export interface StatusErrorShape<Tag extends string> extends Cause.YieldableErr
  * @since 0.1.0
  * @category retryable
  */
-export class RequestTimeout extends internal.make("RequestTimeout") {}
+export class RequestTimeout extends internal.make<"RequestTimeout", 408>("RequestTimeout") {}
 
 /**
  * 429 Too Many Requests: the client is rate-limited; `retryAfter` says when to come back. Retryable.
@@ -163,7 +174,7 @@ export class RequestTimeout extends internal.make("RequestTimeout") {}
  * @since 0.1.0
  * @category retryable
  */
-export class TooManyRequests extends internal.make("TooManyRequests") {}
+export class TooManyRequests extends internal.make<"TooManyRequests", 429>("TooManyRequests") {}
 
 /**
  * 500 Internal Server Error: a server-side fault that may pass. Retryable by default.
@@ -180,7 +191,7 @@ export class TooManyRequests extends internal.make("TooManyRequests") {}
  * @since 0.1.0
  * @category retryable
  */
-export class InternalServerError extends internal.make("InternalServerError") {}
+export class InternalServerError extends internal.make<"InternalServerError", 500>("InternalServerError") {}
 
 /**
  * 502 Bad Gateway: an upstream answered badly; often a deployment or network blip. Retryable.
@@ -197,7 +208,7 @@ export class InternalServerError extends internal.make("InternalServerError") {}
  * @since 0.1.0
  * @category retryable
  */
-export class BadGateway extends internal.make("BadGateway") {}
+export class BadGateway extends internal.make<"BadGateway", 502>("BadGateway") {}
 
 /**
  * 503 Service Unavailable: overload or maintenance; `retryAfter` often says until when. Retryable.
@@ -219,7 +230,7 @@ export class BadGateway extends internal.make("BadGateway") {}
  * @since 0.1.0
  * @category retryable
  */
-export class ServiceUnavailable extends internal.make("ServiceUnavailable") {}
+export class ServiceUnavailable extends internal.make<"ServiceUnavailable", 503>("ServiceUnavailable") {}
 
 /**
  * 504 Gateway Timeout: an upstream did not answer in time. Retryable.
@@ -236,7 +247,7 @@ export class ServiceUnavailable extends internal.make("ServiceUnavailable") {}
  * @since 0.1.0
  * @category retryable
  */
-export class GatewayTimeout extends internal.make("GatewayTimeout") {}
+export class GatewayTimeout extends internal.make<"GatewayTimeout", 504>("GatewayTimeout") {}
 
 /**
  * Any other status the policy retries (a status added with `StatusPolicy.retrying`, say).
@@ -270,7 +281,7 @@ export class RetryableStatus extends internal.make("RetryableStatus") {}
  * @since 0.1.0
  * @category permanent
  */
-export class BadRequest extends internal.make("BadRequest") {}
+export class BadRequest extends internal.make<"BadRequest", 400>("BadRequest") {}
 
 /**
  * 401 Unauthorized: authentication is missing or failed; get a fresh token. Permanent.
@@ -287,7 +298,7 @@ export class BadRequest extends internal.make("BadRequest") {}
  * @since 0.1.0
  * @category permanent
  */
-export class Unauthorized extends internal.make("Unauthorized") {}
+export class Unauthorized extends internal.make<"Unauthorized", 401>("Unauthorized") {}
 
 /**
  * 403 Forbidden: the credentials lack permission. Permanent.
@@ -304,7 +315,7 @@ export class Unauthorized extends internal.make("Unauthorized") {}
  * @since 0.1.0
  * @category permanent
  */
-export class Forbidden extends internal.make("Forbidden") {}
+export class Forbidden extends internal.make<"Forbidden", 403>("Forbidden") {}
 
 /**
  * 404 Not Found: the resource does not exist. Permanent by default (retry it with `StatusPolicy.retrying([404])`
@@ -322,7 +333,7 @@ export class Forbidden extends internal.make("Forbidden") {}
  * @since 0.1.0
  * @category permanent
  */
-export class NotFound extends internal.make("NotFound") {}
+export class NotFound extends internal.make<"NotFound", 404>("NotFound") {}
 
 /**
  * 405 Method Not Allowed: the resource does not support this method. Permanent.
@@ -339,7 +350,7 @@ export class NotFound extends internal.make("NotFound") {}
  * @since 0.1.0
  * @category permanent
  */
-export class MethodNotAllowed extends internal.make("MethodNotAllowed") {}
+export class MethodNotAllowed extends internal.make<"MethodNotAllowed", 405>("MethodNotAllowed") {}
 
 /**
  * 409 Conflict: the request conflicts with the resource's state. Permanent.
@@ -356,7 +367,7 @@ export class MethodNotAllowed extends internal.make("MethodNotAllowed") {}
  * @since 0.1.0
  * @category permanent
  */
-export class Conflict extends internal.make("Conflict") {}
+export class Conflict extends internal.make<"Conflict", 409>("Conflict") {}
 
 /**
  * 422 Unprocessable Content: the request is well-formed but semantically wrong. Permanent.
@@ -373,7 +384,7 @@ export class Conflict extends internal.make("Conflict") {}
  * @since 0.1.0
  * @category permanent
  */
-export class UnprocessableEntity extends internal.make("UnprocessableEntity") {}
+export class UnprocessableEntity extends internal.make<"UnprocessableEntity", 422>("UnprocessableEntity") {}
 
 /**
  * Any other failure status the policy does not retry (410, 501, ...).
@@ -426,9 +437,9 @@ export type Retryable =
  * import { Effect } from "effect"
  *
  * declare const call: Effect.Effect<string, StatusError.StatusError>
- * // Handle every permanent failure; only retryable ones remain in the error type.
+ * // Handle every error of a permanent class; only the retryable classes remain in the error type.
  * const handled: Effect.Effect<string, StatusError.Retryable> = call.pipe(
- *   Effect.catchIf(StatusError.isPermanent, (e) => Effect.succeed(`failed with ${e.status}`))
+ *   Effect.catchIf(StatusError.isPermanentClass, (e) => Effect.succeed(`failed with ${e.status}`))
  * )
  * ```
  *
@@ -491,7 +502,8 @@ const RETRYABLE_TAGS: ReadonlySet<string> = new Set([
 export const isStatusError = (u: unknown): u is StatusError => Predicate.hasProperty(u, TypeId)
 
 /**
- * Whether a value is a status error of the `Retryable` union (by its class).
+ * Whether a value is a status error the policy in force retries (`kind` throttled or transient), whatever its class:
+ * with `StatusPolicy.retrying([404])`, a `NotFound` is retryable.
  *
  * @example
  * ```ts
@@ -499,16 +511,18 @@ export const isStatusError = (u: unknown): u is StatusError => Predicate.hasProp
  * import { Effect } from "effect"
  *
  * declare const call: Effect.Effect<string, StatusError.StatusError>
- * call.pipe(Effect.catchIf(StatusError.isRetryable, () => Effect.succeed("try again later")))
+ * call.pipe(Effect.catchIf(StatusError.isRetryable, (e) => Effect.succeed(`try again later (${e.kind})`)))
  * ```
  *
  * @since 0.1.0
  * @category guards
  */
-export const isRetryable = (u: unknown): u is Retryable => isStatusError(u) && RETRYABLE_TAGS.has(u._tag)
+export const isRetryable = (u: unknown): u is StatusError & { readonly kind: "throttled" | "transient" } =>
+  isStatusError(u) && u.kind !== "permanent"
 
 /**
- * Whether a value is a status error of the `Permanent` union (by its class).
+ * Whether a value is a status error the policy in force does not retry (`kind` permanent), whatever its class:
+ * with `StatusPolicy.notRetrying([500])`, an `InternalServerError` is permanent.
  *
  * @example
  * ```ts
@@ -522,7 +536,85 @@ export const isRetryable = (u: unknown): u is Retryable => isStatusError(u) && R
  * @since 0.1.0
  * @category guards
  */
-export const isPermanent = (u: unknown): u is Permanent => isStatusError(u) && !RETRYABLE_TAGS.has(u._tag)
+export const isPermanent = (u: unknown): u is StatusError & { readonly kind: "permanent" } =>
+  isStatusError(u) && u.kind === "permanent"
+
+/**
+ * Whether a value is a status error the server throttled (`kind` throttled: a 429, or a retryable status with a
+ * server hint asking for a pause).
+ *
+ * @example
+ * ```ts
+ * import { StatusError } from "@effect-retry/core"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * call.pipe(Effect.catchIf(StatusError.isThrottled, (e) => Effect.succeed(e.retryAfter)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isThrottled = (u: unknown): u is StatusError & { readonly kind: "throttled" } =>
+  isStatusError(u) && u.kind === "throttled"
+
+/**
+ * Whether a value is a status error of a temporary failure (`kind` transient: a 5xx or 408 without a pause asked).
+ *
+ * @example
+ * ```ts
+ * import { StatusError } from "@effect-retry/core"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * call.pipe(Effect.catchIf(StatusError.isTransient, () => Effect.succeed("the server had a blip")))
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTransient = (u: unknown): u is StatusError & { readonly kind: "transient" } =>
+  isStatusError(u) && u.kind === "transient"
+
+/**
+ * Whether a value is a status error of a class of the `Retryable` union (the default policy's grouping, whatever
+ * the policy in force made of it); narrows the error type to that union.
+ *
+ * @example
+ * ```ts
+ * import { StatusError } from "@effect-retry/core"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const handled: Effect.Effect<string, StatusError.Permanent> = call.pipe(
+ *   Effect.catchIf(StatusError.isRetryableClass, () => Effect.succeed("try again later"))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isRetryableClass = (u: unknown): u is Retryable => isStatusError(u) && RETRYABLE_TAGS.has(u._tag)
+
+/**
+ * Whether a value is a status error of a class of the `Permanent` union (the default policy's grouping, whatever
+ * the policy in force made of it); narrows the error type to that union.
+ *
+ * @example
+ * ```ts
+ * import { StatusError } from "@effect-retry/core"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const handled: Effect.Effect<string, StatusError.Retryable> = call.pipe(
+ *   Effect.catchIf(StatusError.isPermanentClass, (e) => Effect.succeed(`gave up: ${e.status}`))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isPermanentClass = (u: unknown): u is Permanent => isStatusError(u) && !RETRYABLE_TAGS.has(u._tag)
 
 const CLASSES: Readonly<Record<number, new(args: StatusErrorFields) => StatusError>> = {
   400: BadRequest,
@@ -561,6 +653,8 @@ export interface ResponseLike {
   readonly headers: headers.HeaderRecord
   /** When the response arrived, epoch milliseconds on the local clock. Default: now. */
   readonly receivedAt?: number
+  /** The body as text, already bounded by the caller; none by default. */
+  readonly body?: string
 }
 
 /**
@@ -571,7 +665,7 @@ export interface ResponseLike {
  * import { StatusError, StatusPolicy } from "@effect-retry/core"
  *
  * const options: StatusError.FromResponseOptions = {
- *   policy: StatusPolicy.defaultPolicy,
+ *   statusPolicy: StatusPolicy.defaultPolicy,
  *   redactHeaders: ["authorization", "set-cookie", "x-session"],
  *   redactQueryParams: ["session_id"]
  * }
@@ -582,7 +676,7 @@ export interface ResponseLike {
  */
 export interface FromResponseOptions {
   /** Which statuses are retried. Default: `StatusPolicy.defaultPolicy`. */
-  readonly policy?: StatusPolicy.StatusPolicy
+  readonly statusPolicy?: StatusPolicy.StatusPolicy
   /**
    * More header names (any case) or patterns whose values are replaced by `<redacted>`; they add to
    * `Redaction.defaultHeaders` (authorization, cookie, set-cookie, x-api-key, x-amz-security-token...).
@@ -592,6 +686,11 @@ export interface FromResponseOptions {
   readonly redactQueryParams?: ReadonlyArray<string>
   /** Rules already built with `Redaction.make`; when given, `redactHeaders` and `redactQueryParams` are not read. */
   readonly redaction?: Redaction.Redactor
+  /**
+   * What the caller made of the response itself, over `statusPolicy` (any status, a 200 included: a failure outcome
+   * gives a `RetryableStatus` or `PermanentStatus` for a status without a class). Default: the policy's outcome.
+   */
+  readonly outcome?: StatusPolicy.Outcome
 }
 
 const rulesOf = (options: FromResponseOptions | undefined): redact.Redactor =>
@@ -626,7 +725,8 @@ const rulesOf = (options: FromResponseOptions | undefined): redact.Redactor =>
  * @category constructors
  */
 export const fromResponse = (response: ResponseLike, options?: FromResponseOptions): Option.Option<StatusError> => {
-  const outcome = StatusPolicy.classify(options?.policy ?? StatusPolicy.defaultPolicy, response.status)
+  const outcome = options?.outcome ??
+    StatusPolicy.classify(options?.statusPolicy ?? StatusPolicy.defaultPolicy, response.status)
   if (outcome === "success") return Option.none()
   const receivedAt = response.receivedAt ?? Date.now()
   const hint = outcome === "permanent" ? undefined : serverHint.fromHeaders(response.headers, receivedAt)
@@ -645,7 +745,8 @@ export const fromResponse = (response: ResponseLike, options?: FromResponseOptio
       retryAfter: Option.fromNullable(hint),
       receivedAt,
       attempts: 1,
-      stopReason: Option.none()
+      stopReason: Option.none(),
+      body: Option.fromNullable(response.body)
     })
   )
 }
@@ -679,6 +780,7 @@ export const withStop: {
     retryAfter: self.retryAfter,
     receivedAt: self.receivedAt,
     attempts,
-    stopReason: Option.some(stopReason)
+    stopReason: Option.some(stopReason),
+    body: self.body
   })
 })

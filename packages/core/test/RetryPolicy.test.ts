@@ -268,7 +268,7 @@ describe("the budget", () => {
   it.effect("stops a backoff that would end past it: 100, 200, 400 ms fit in 1 s, 800 ms does not", () =>
     Effect.gen(function*() {
       const { call, times } = yield* scripted(Array.from({ length: 10 }, () => ({ status: 502 })))
-      const { poll } = yield* start(RetryPolicy.retry(call, { budget: "1 second", jitter: "none", maxAttempts: 10 }))
+      const { poll } = yield* start(RetryPolicy.retry(call, { budget: "1 second", jitter: "none", maxTransientAttempts: 10 }))
       yield* TestClock.adjust("1 second")
       const error = failureOf(yield* poll)
       expect([error._tag, error.attempts, error.stopReason]).toStrictEqual(["BadGateway", 4, Option.some("budget")])
@@ -279,7 +279,7 @@ describe("the budget", () => {
     Effect.gen(function*() {
       // The first attempt takes 500 ms; the next ones fail at once.
       const replies = [{ status: 502, latency: 500 }, ...Array.from({ length: 10 }, () => ({ status: 502 }))]
-      const options = { budget: 1000, jitter: "none", maxAttempts: 10 } as const
+      const options = { budget: 1000, jitter: "none", maxTransientAttempts: 10 } as const
       const combinator = yield* scripted(replies)
       const scheduled = yield* scripted(replies)
       const a = yield* start(RetryPolicy.retry(combinator.call, options))
@@ -304,7 +304,7 @@ describe("the budget", () => {
   const policyOptions = fc.record({
     budget: fc.integer({ min: 0, max: 60_000 }),
     maxAttempts: fc.integer({ min: 1, max: 20 }),
-    maxThrottledAttempts: fc.integer({ min: 1, max: 20 }),
+    maxTransientAttempts: fc.integer({ min: 1, max: 20 }),
     maxRetryAfter: fc.integer({ min: 0, max: 30_000 }),
     retryAfterSpread: fc.double({ min: 0, max: 1, noNaN: true }),
     jitter: fc.constantFrom(...Backoff.jitters)
@@ -371,7 +371,7 @@ describe("the budget", () => {
 
 describe("max attempts", () => {
   for (const [name, run] of runners) {
-    it.effect(`transient failures stop after maxAttempts (${name})`, () =>
+    it.effect(`transient failures stop after maxTransientAttempts (${name})`, () =>
       Effect.gen(function*() {
         const { call, times } = yield* scripted(Array.from({ length: 10 }, () => ({ status: 500 })))
         const { poll } = yield* start(run(call))
@@ -384,7 +384,7 @@ describe("max attempts", () => {
         }
       }))
 
-    it.effect(`throttled failures stop after maxThrottledAttempts (${name})`, () =>
+    it.effect(`throttled failures stop after maxAttempts (${name})`, () =>
       Effect.gen(function*() {
         const { call, times } = yield* scripted(Array.from({ length: 20 }, () => ({ status: 429, headers: { "retry-after": "1" } })))
         const { poll } = yield* start(run(call))
@@ -402,7 +402,7 @@ describe("max attempts", () => {
     Effect.gen(function*() {
       const transient = yield* scripted(Array.from({ length: 5 }, () => ({ status: 504 })))
       const throttled = yield* scripted(Array.from({ length: 5 }, () => ({ status: 429 })))
-      const options = { maxAttempts: 2, maxThrottledAttempts: 3, jitter: "none" } as const
+      const options = { maxAttempts: 3, maxTransientAttempts: 2, jitter: "none" } as const
       const a = yield* start(RetryPolicy.retry(transient.call, options))
       const b = yield* start(RetryPolicy.retry(throttled.call, options))
       yield* TestClock.adjust("1 minute")
@@ -413,10 +413,21 @@ describe("max attempts", () => {
       expect(yield* Ref.get(throttled.times)).toStrictEqual([0, 1000, 3000])
     }))
 
-  it.effect("transient and throttled failures have separate allowances", () =>
+  it.effect("maxAttempts counts every attempt, transient or throttled", () =>
+    Effect.gen(function*() {
+      const { call, times } = yield* scripted([{ status: 503 }, { status: 429 }, { status: 429 }, { status: 429 }])
+      const { poll } = yield* start(RetryPolicy.retry(call, { maxAttempts: 3, jitter: "none" }))
+      yield* TestClock.adjust("1 minute")
+      const error = failureOf(yield* poll)
+      expect([error._tag, error.attempts, error.stopReason]).toStrictEqual(["TooManyRequests", 3, Option.some("attempts")])
+      // 100 ms after the 503 (transient backoff), 1 s after the first 429 (throttled backoff).
+      expect(yield* Ref.get(times)).toStrictEqual([0, 100, 1100])
+    }))
+
+  it.effect("transient failures have their own allowance inside maxAttempts", () =>
     Effect.gen(function*() {
       const { call, times } = yield* scripted([{ status: 503 }, { status: 429 }, { status: 503 }, { status: 429 }])
-      const { poll } = yield* start(RetryPolicy.retry(call, { maxAttempts: 2, maxThrottledAttempts: 2, jitter: "none" }))
+      const { poll } = yield* start(RetryPolicy.retry(call, { maxTransientAttempts: 2, jitter: "none" }))
       yield* TestClock.adjust("1 minute")
       const error = failureOf(yield* poll)
       expect([error._tag, error.attempts, error.stopReason]).toStrictEqual(["ServiceUnavailable", 3, Option.some("attempts")])
@@ -618,15 +629,17 @@ describe("RetryPolicy.validate and make", () => {
   it("fills in bounded defaults", () => {
     const policy = RetryPolicy.make()
     expect({ ...policy, classify: undefined }).toStrictEqual({
-      maxAttempts: 4,
-      maxThrottledAttempts: 10,
+      maxAttempts: 10,
+      maxTransientAttempts: 4,
       budget: 30_000,
       maxRetryAfter: Duration.millis(30_000),
       retryAfterSpread: 0.02,
       maxRetryAfterSpread: 1000,
       transientBackoff: { baseDelay: 100, maxDelay: 10_000, factor: 2, jitter: "full" },
       throttledBackoff: { baseDelay: 1000, maxDelay: 10_000, factor: 2, jitter: "full" },
-      classify: undefined
+      classify: undefined,
+      backoff: undefined,
+      onRetry: undefined
     })
     expect(policy.classify(new Error("x"))).toBe(undefined)
     expect(Either.isRight(RetryPolicy.validate({ budget: "10 seconds" }))).toBe(true)
@@ -635,8 +648,8 @@ describe("RetryPolicy.validate and make", () => {
   it("gives every problem with an exact message", () => {
     expect(problems({ maxAttempts: -1 })).toStrictEqual(["maxAttempts must be a whole number of at least 1, got -1"])
     expect(problems({ maxAttempts: 0 })).toStrictEqual(["maxAttempts must be a whole number of at least 1, got 0"])
-    expect(problems({ maxThrottledAttempts: 2.5 })).toStrictEqual([
-      "maxThrottledAttempts must be a whole number of at least 1, got 2.5"
+    expect(problems({ maxTransientAttempts: 2.5 })).toStrictEqual([
+      "maxTransientAttempts must be a whole number of at least 1, got 2.5"
     ])
     expect(problems({ budget: Number.NaN })).toStrictEqual([
       "budget must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN"
@@ -715,5 +728,100 @@ describe("RetryPolicy.validate and make", () => {
     const [first] = RetryPolicy.decide(policy, RetryPolicy.initialState(policy, 0), error, 0, 0)
     expect(first._tag).toBe("Retry")
     expect(Either.isLeft(RetryPolicy.validate({ maxAttempts: 0 }))).toBe(true)
+  })
+})
+
+describe("onRetry and backoff", () => {
+  it.effect("onRetry runs once per retry, before the wait, with the attempt, the error, the exact delay and its source", () =>
+    Effect.gen(function*() {
+      const { call, times } = yield* scripted([
+        { status: 503 },
+        { status: 429, headers: { "retry-after": "2" } },
+        { status: 502 }
+      ])
+      const seen: Array<readonly [number, number, string, string, string, number]> = []
+      const onRetry = (info: RetryPolicy.RetryInfo) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          seen.push([
+            info.attempt,
+            Duration.toMillis(info.delay),
+            info.source,
+            info.kind,
+            (info.error as StatusError.StatusError)._tag,
+            now
+          ])
+        })
+      const { poll } = yield* start(
+        RetryPolicy.retry(call, { jitter: "none", retryAfterSpread: 0, onRetry })
+      )
+      yield* TestClock.adjust("1 minute")
+      expect(Option.map(yield* poll, Exit.isSuccess)).toStrictEqual(Option.some(true))
+      expect(seen).toStrictEqual([
+        [1, 100, "backoff", "transient", "ServiceUnavailable", 0],
+        [2, 2000, "retry-after", "throttled", "TooManyRequests", 100],
+        [3, 200, "backoff", "transient", "BadGateway", 2100]
+      ])
+      expect(yield* Ref.get(times)).toStrictEqual([0, 100, 2100, 2300])
+    }))
+
+  it.effect("onRetry is not run when the call gives up or succeeds at once", () =>
+    Effect.gen(function*() {
+      const { call } = yield* scripted([{ status: 404 }])
+      let runs = 0
+      const error = yield* Effect.flip(RetryPolicy.retry(call, { onRetry: () => Effect.sync(() => runs++) }))
+      expect([error._tag, runs]).toStrictEqual(["NotFound", 0])
+    }))
+
+  it.effect("backoff takes any Schedule: its delays for the waits the server does not set, its end stops the call", () =>
+    Effect.gen(function*() {
+      const { call, times } = yield* scripted([
+        { status: 500 },
+        { status: 429, headers: { "retry-after": "1" } },
+        { status: 500 },
+        { status: 500 },
+        { status: 500 }
+      ])
+      const backoff = Schedule.spaced("250 millis").pipe(Schedule.intersect(Schedule.recurs(2)))
+      const { poll } = yield* start(
+        RetryPolicy.retry(call, { backoff, maxTransientAttempts: 10, retryAfterSpread: 0 })
+      )
+      yield* TestClock.adjust("1 minute")
+      const error = failureOf(yield* poll)
+      // 250 ms, then the server's 1 s (no step of the schedule), 250 ms, then the schedule is done.
+      expect(yield* Ref.get(times)).toStrictEqual([0, 250, 1250, 1500])
+      expect([error._tag, error.attempts, error.stopReason]).toStrictEqual([
+        "InternalServerError",
+        4,
+        Option.some("attempts")
+      ])
+    }))
+
+  it.effect("backoff as a Schedule for Effect.retry too", () =>
+    Effect.gen(function*() {
+      const { call, times } = yield* scripted([{ status: 500 }, { status: 500 }])
+      const { poll } = yield* start(
+        Effect.retry(call, RetryPolicy.schedule({ backoff: Schedule.exponential("10 millis", 3) }))
+      )
+      yield* TestClock.adjust("1 minute")
+      expect(Option.map(yield* poll, Exit.isSuccess)).toStrictEqual(Option.some(true))
+      expect(yield* Ref.get(times)).toStrictEqual([0, 10, 40])
+    }))
+
+  it("backoff is checked: a Schedule, and not with the options it replaces", () => {
+    const problems = (options: RetryPolicy.RetryOptions) =>
+      Either.match(RetryPolicy.validate(options), { onLeft: (e) => e.problems, onRight: () => [] })
+    expect(problems({ backoff: "fast" as never })).toStrictEqual(["backoff must be a Schedule, got \"fast\""])
+    expect(problems({ backoff: Schedule.spaced(10), baseDelay: 5, jitter: "none" })).toStrictEqual([
+      "backoff replaces baseDelay, jitter: give the Schedule or them"
+    ])
+    expect(problems({ onRetry: 1 as never })).toStrictEqual(["onRetry must be a function returning an Effect, got 1"])
+  })
+
+  it("defaults is the one place the defaults are written", () => {
+    const policy = RetryPolicy.make()
+    expect(policy.maxAttempts).toBe(RetryPolicy.defaults.maxAttempts)
+    expect(policy.maxTransientAttempts).toBe(RetryPolicy.defaults.maxTransientAttempts)
+    expect(policy.budget).toBe(Duration.toMillis(RetryPolicy.defaults.budget))
+    expect(policy.retryAfterSpread).toBe(RetryPolicy.defaults.retryAfterSpread)
   })
 })

@@ -59,17 +59,18 @@ describe("StatusError.fromResponse: classes and kinds", () => {
       StatusPolicy.retrying([425, 404]),
       StatusPolicy.notRetrying([500])
     )
-    const tooEarly = errorOf(425, {}, { policy })
+    const tooEarly = errorOf(425, {}, { statusPolicy: policy })
     expect(tooEarly).toBeInstanceOf(StatusError.RetryableStatus)
     expect([tooEarly._tag, tooEarly.kind, StatusError.isRetryable(tooEarly)]).toStrictEqual(["RetryableStatus", "transient", true])
-    const notFound = errorOf(404, {}, { policy })
-    expect([notFound._tag, notFound.kind, StatusError.isPermanent(notFound)]).toStrictEqual(["NotFound", "transient", true])
-    const internal = errorOf(500, {}, { policy })
-    expect([internal._tag, internal.kind, StatusError.isRetryable(internal)]).toStrictEqual([
-      "InternalServerError",
-      "permanent",
-      true
-    ])
+    const notFound = errorOf(404, {}, { statusPolicy: policy })
+    // By kind, the policy in force: a NotFound it retries is retryable; by class, it is still of the Permanent union.
+    expect([notFound._tag, notFound.kind, StatusError.isPermanent(notFound), StatusError.isRetryable(notFound)])
+      .toStrictEqual(["NotFound", "transient", false, true])
+    expect([StatusError.isPermanentClass(notFound), StatusError.isTransient(notFound)]).toStrictEqual([true, true])
+    const internal = errorOf(500, {}, { statusPolicy: policy })
+    expect([internal._tag, internal.kind, StatusError.isRetryable(internal), StatusError.isPermanent(internal)])
+      .toStrictEqual(["InternalServerError", "permanent", false, true])
+    expect(StatusError.isRetryableClass(internal)).toBe(true)
   })
 
   it("is None for statuses that are not failures", () => {
@@ -169,14 +170,28 @@ describe("StatusError guards", () => {
       expect(StatusError.isStatusError(value)).toBe(false)
       expect(StatusError.isRetryable(value)).toBe(false)
       expect(StatusError.isPermanent(value)).toBe(false)
+      expect(StatusError.isThrottled(value)).toBe(false)
+      expect(StatusError.isTransient(value)).toBe(false)
+      expect(StatusError.isRetryableClass(value)).toBe(false)
+      expect(StatusError.isPermanentClass(value)).toBe(false)
     }
   })
 
-  it("classify by class, as the unions do", () => {
-    expect(StatusError.isRetryable(errorOf(429))).toBe(true)
-    expect(StatusError.isPermanent(errorOf(429))).toBe(false)
-    expect(StatusError.isRetryable(errorOf(404))).toBe(false)
-    expect(StatusError.isPermanent(errorOf(404))).toBe(true)
+  it("the class guards answer as the unions do; under the default policy the kind guards agree", () => {
+    expect(StatusError.isRetryableClass(errorOf(429))).toBe(true)
+    expect(StatusError.isPermanentClass(errorOf(429))).toBe(false)
+    expect(StatusError.isRetryableClass(errorOf(404))).toBe(false)
+    expect(StatusError.isPermanentClass(errorOf(404))).toBe(true)
+    expect([StatusError.isRetryable(errorOf(429)), StatusError.isThrottled(errorOf(429))]).toStrictEqual([true, true])
+    expect([StatusError.isPermanent(errorOf(404)), StatusError.isTransient(errorOf(503))]).toStrictEqual([true, true])
+  })
+
+  it("each class of a known status has its literal status type", () => {
+    const error = errorOf(429)
+    if (!(error instanceof StatusError.TooManyRequests)) throw new Error("expected TooManyRequests")
+    const status: 429 = error.status
+    const notFound: StatusError.NotFound["status"] = 404
+    expect([status, notFound]).toStrictEqual([429, 404])
   })
 })
 
@@ -250,7 +265,7 @@ describe("StatusError in Effect", () => {
     Effect.gen(function*() {
       const failing: Effect.Effect<string, StatusError.StatusError> = Effect.fail(errorOf(409))
       const handled: Effect.Effect<string, StatusError.Retryable> = failing.pipe(
-        Effect.catchIf(StatusError.isPermanent, (e) => Effect.succeed(`gave up: ${e._tag}`))
+        Effect.catchIf(StatusError.isPermanentClass, (e) => Effect.succeed(`gave up: ${e._tag}`))
       )
       expect(yield* handled).toBe("gave up: Conflict")
     }))
@@ -313,6 +328,7 @@ describe("StatusError: secrets never reach a field, the message or the JSON", ()
       retryAfter: Option.none(),
       receivedAt: 0,
       attempts: 1,
+      body: Option.none(),
       stopReason: Option.none()
     })
     expect(leaks(error)).toStrictEqual([])

@@ -11,15 +11,16 @@ import type * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import type * as StatusError from "@effect-retry/core/StatusError"
 import type * as StatusPolicy from "@effect-retry/core/StatusPolicy"
 import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
 import type * as Metric from "effect/Metric"
 import * as internal from "./internal/statusRetry.js"
 
 /**
- * Options of `withStatusRetry`; every one has a documented, bounded default.
+ * Options of `withStatusRetry`; every one has a bounded default, all of them in `defaults`.
  *
- * The retry options (`maxAttempts` 4, `maxThrottledAttempts` 10, `budget` 30 s, `maxRetryAfter` 30 s,
- * `baseDelay` 100 ms, `throttledBaseDelay` 1 s, `maxDelay` 10 s, `jitter` "full", `retryAfterSpread` 0.02 up to
- * `maxRetryAfterSpread` 1 s) are those of `RetryPolicy.RetryOptions`.
+ * The retry options (attempts, budget, backoff or a backoff `Schedule`, server-hint spread, `onRetry`) are those of
+ * `RetryPolicy.RetryOptions`; this adds which statuses are retried, what may be re-sent, how an attempt and its body
+ * are bounded, and what is redacted.
  *
  * @example
  * ```ts
@@ -27,7 +28,7 @@ import * as internal from "./internal/statusRetry.js"
  * import type { StatusRetry } from "@effect-retry/platform"
  *
  * const options: StatusRetry.Options = {
- *   policy: StatusPolicy.defaultPolicy.pipe(StatusPolicy.retrying([404])),
+ *   statusPolicy: StatusPolicy.defaultPolicy.pipe(StatusPolicy.retrying([404])),
  *   maxAttempts: 5,
  *   budget: "20 seconds",
  *   attemptTimeout: "2 seconds",
@@ -40,7 +41,7 @@ import * as internal from "./internal/statusRetry.js"
  */
 export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
   /** Which statuses are retried. Default: `StatusPolicy.defaultPolicy` (the status table). */
-  readonly policy?: StatusPolicy.StatusPolicy
+  readonly statusPolicy?: StatusPolicy.StatusPolicy
   /**
    * How long one attempt may take, its body included under `readBody`, before it is cut and counts as a transient
    * failure (a `RequestError` with reason "Transport"), so a hung server costs one attempt, not the whole call.
@@ -76,6 +77,20 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
    */
   readonly maxBodySize?: number
   /**
+   * The first bytes of a failure's body kept, as text, on its status error (`body`), so a handler can decode it;
+   * the rest is read and dropped. 0 keeps none. An event stream's body is never read. The library writes the body
+   * to no log line and no span. Default: 64 KiB (65536).
+   */
+  readonly maxErrorBodySize?: number
+  /**
+   * The one extension point of the classification: what an attempt's response (any status, before its body is read)
+   * or failure means. Return an outcome to decide it (`"success"` hands a response back as it is), or `undefined`
+   * for the default (`statusPolicy` for a response; a transport failure or an attempt cut is transient, and a failure
+   * this package does not know is not retried). What it decides is what the error's `kind`, the retry decision and
+   * the metrics read. Default: none.
+   */
+  readonly classify?: (attempt: Attempt) => StatusPolicy.Outcome | undefined
+  /**
    * More header names (any case) or patterns whose values are redacted in the errors, log lines and spans the
    * client writes; they add to `Redaction.defaultHeaders` (authorization, cookie, set-cookie, x-api-key,
    * x-amz-security-token...) and to the names of `@effect/platform`'s `Headers.currentRedactedNames`. Default: none.
@@ -87,6 +102,42 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
    */
   readonly redactQueryParams?: ReadonlyArray<string>
 }
+
+/**
+ * What `classify` is given: the response of an attempt (status and lower-case headers), or its failure.
+ *
+ * @example
+ * ```ts
+ * import type { StatusRetry } from "@effect-retry/platform"
+ *
+ * // An API that answers 200 with `x-error: throttled` when it is overloaded.
+ * const classify = (attempt: StatusRetry.Attempt) =>
+ *   attempt._tag === "Response" && attempt.headers["x-error"] === "throttled" ? "throttled" as const : undefined
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Attempt =
+  | { readonly _tag: "Response"; readonly status: number; readonly headers: Readonly<Record<string, string>> }
+  | { readonly _tag: "Failure"; readonly error: unknown }
+
+/**
+ * The default of every option of `withStatusRetry`, in one place: those of `RetryPolicy.defaults` and the client's
+ * own (no `attemptTimeout`, the idempotent methods, no generated key, no body read, 4 MiB under `readBody`).
+ *
+ * @example
+ * ```ts
+ * import { StatusRetry } from "@effect-retry/platform"
+ *
+ * StatusRetry.defaults.maxAttempts // 10
+ * StatusRetry.defaults.methods // ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
+ * ```
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaults = internal.defaults
 
 /**
  * Under `readBody`, a body larger than `maxBodySize`: the read stopped there and the request was aborted. Not retried.
@@ -156,7 +207,13 @@ export type Retrying<Client> = Client extends HttpClient.HttpClient.With<infer E
 /**
  * Makes a client retry failed calls on the status policy and the retry policy, and fail with typed status errors.
  *
- * - statuses below 400 pass through untouched; a permanent status fails at once with its error (`NotFound`...);
+ * - statuses below 400 pass through untouched, except a redirect with `Retry-After` (a `307` during maintenance),
+ *   handed back once its instant has come (RFC 9110 section 10.2.3): apply `HttpClient.followRedirects` after
+ *   `withStatusRetry` and the redirect is followed no sooner; a wait past `maxRetryAfter` or the budget fails at once
+ *   with a `RetryableStatus`;
+ * - a permanent status fails at once with its error (`NotFound`...);
+ * - a `filterStatusOk` below it changes nothing: its `ResponseError` for a failure status is classified like the
+ *   response; a `withStatusRetry` below it is left to send once (the configuration applied last wins);
  * - a retryable one is retried after the server's hint (`Retry-After`, rate-limit headers, plus a small spread) or
  *   a jittered backoff; transport failures and attempt timeouts are retried like transient statuses;
  * - only requests safe to send twice are re-sent (see `methods`); a one-shot stream body is never re-sent;
@@ -227,3 +284,73 @@ export const retries: Metric.Metric.Counter<number> = internal.retries
  * @category metrics
  */
 export const giveUps: Metric.Metric.Counter<number> = internal.giveUps
+
+/**
+ * The options one call may override: those of `Options` that say what the call does, not how its requests are built
+ * (`idempotencyKey`) or what is redacted.
+ *
+ * @example
+ * ```ts
+ * import type { StatusRetry } from "@effect-retry/platform"
+ *
+ * const strict: StatusRetry.CallOptions = { maxAttempts: 2, budget: "2 seconds" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CallOptions = Omit<Options, "idempotencyKey" | "redactHeaders" | "redactQueryParams">
+
+/**
+ * Runs an effect with its own retry settings: every call that a `withStatusRetry` client makes inside it reads these
+ * options over the client's own (an override inside another one adds to it). Bad options throw
+ * `InvalidRetryOptions` where the override is written.
+ *
+ * A combinator over the effect rather than a request annotation: it reads as the rest of Effect's scoped settings
+ * (`Effect.withSpan`, `Effect.withLogSpan`), works with the `client.get(url)` shorthands, covers a block of calls
+ * as well as one, and nothing of it is sent to the server.
+ *
+ * @example
+ * ```ts
+ * import type { HttpClient } from "@effect/platform"
+ * import { StatusRetry, withStatusRetry } from "@effect-retry/platform"
+ *
+ * declare const client: HttpClient.HttpClient
+ * const retrying = client.pipe(withStatusRetry())
+ * // A health check should answer fast or not at all.
+ * const health = retrying.get("https://api.test/health").pipe(
+ *   StatusRetry.withOptions({ maxAttempts: 2, budget: "2 seconds" })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withOptions: {
+  (options: CallOptions): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, options: CallOptions): Effect.Effect<A, E, R>
+} = function(this: unknown) {
+  if (arguments.length >= 2) return internal.withOptions(arguments[0], internal.makeOverride(arguments[1]))
+  // Checked once, here, and resolved once per client it meets.
+  const override = internal.makeOverride(arguments[0])
+  return <A, E, R>(self: Effect.Effect<A, E, R>) => internal.withOptions(self, override)
+} as any
+
+/**
+ * Runs an effect with retries turned off: every call that a `withStatusRetry` client makes inside it is sent once,
+ * and fails with its typed error (`stopReason: "attempts"` for a failure that would have been retried).
+ *
+ * @example
+ * ```ts
+ * import type { HttpClient } from "@effect/platform"
+ * import { StatusRetry, withStatusRetry } from "@effect-retry/platform"
+ *
+ * declare const client: HttpClient.HttpClient
+ * const once = client.pipe(withStatusRetry()).get("https://api.test/items").pipe(StatusRetry.disabled)
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const disabled = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  internal.withOptions(self, internal.disabledOverride)

@@ -16,6 +16,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as HashMap from "effect/HashMap"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import * as Util from "node:util"
 import { StatusRetry, withStatusRetry } from "../src/index.js"
@@ -292,6 +293,52 @@ describe.each(clients)("secrets through $name never reach an error, a log line o
       expect(String(error)).toContain("POST")
       expect(String(error)).toContain("page=2")
       expect(server.requests()).toBeGreaterThanOrEqual(1)
+    }).pipe(Effect.provide(layer)), 5_000)
+})
+
+describe.each(clients)("a failure's body through $name: on its error for the handler, nowhere the client writes", ({ layer }) => {
+  it.scopedLive("a 503 then a 422 whose bodies hold a secret: no log line, span attribute, event or span end shows it", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((a) =>
+        a.nth === 0
+          ? { status: 503, body: `{"token":"${secret("503-body")}"}` }
+          : { status: 422, headers: { "content-type": "application/problem+json" }, body: `{"token":"${secret("422-body")}"}` }
+      )
+      const written: Written = { logs: [], spans: [] }
+      const ends: Array<string> = []
+      const client = withStatusRetry({ baseDelay: "5 millis" })(yield* HttpClient.HttpClient)
+      const error = yield* Effect.flip(client.get(server.url("/orders"))).pipe(
+        // Inside the recording: the tracer it installs is the one this one wraps.
+        (effect) =>
+          Effect.flatMap(Effect.tracer, (native) =>
+            Effect.withTracer(
+              effect,
+              Tracer.make({
+                span: (name, parent, context, links, startTime, kind, options) => {
+                  const span = native.span(name, parent, context, links, startTime, kind, options)
+                  const end = span.end.bind(span)
+                  return Object.assign(span, {
+                    end: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
+                      ends.push(`${name} ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "success"}`)
+                      end(endTime, exit)
+                    }
+                  })
+                },
+                context: (f, fiber) => native.context(f, fiber)
+              })
+            )),
+        recording(written)
+      )
+      expect(error).toMatchObject({ _tag: "UnprocessableEntity", attempts: 2 })
+      if (error._tag !== "UnprocessableEntity") throw error
+      expect(error.body).toStrictEqual(Option.some(`{"token":"${secret("422-body")}"}`))
+      expect(written.logs.length).toBe(2)
+      // One client span per attempt, ended.
+      expect(ends.filter((end) => end.startsWith("http.client GET")).length).toBe(2)
+      expect(leaks(written.logs)).toStrictEqual([])
+      expect(leaks(written.spans)).toStrictEqual([])
+      expect(leaks(ends)).toStrictEqual([])
+      expect(leaks([String(error), error.message, Cause.pretty(Cause.fail(error))])).toStrictEqual([])
     }).pipe(Effect.provide(layer)), 5_000)
 })
 

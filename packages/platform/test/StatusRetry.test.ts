@@ -20,6 +20,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
@@ -687,7 +688,7 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     seeded(Effect.gen(function*() {
       const { calls, client } = scripted({ status: 404 }, { status: 200 })
       const policy = StatusPolicy.defaultPolicy.pipe(StatusPolicy.retrying([404]))
-      const exit = yield* within("10 seconds", withStatusRetry({ policy })(client).get(ITEMS))
+      const exit = yield* within("10 seconds", withStatusRetry({ statusPolicy: policy })(client).get(ITEMS))
       expect(exit._tag).toBe("Success")
       expect(calls.length).toBe(2)
     })), 5_000)
@@ -794,6 +795,107 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
           .count
       ).toBeGreaterThanOrEqual(retriesBefore + 1)
     })), 5_000)
+})
+
+describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () => {
+  it.effect("onRetry runs once per retry, before its wait, with the exact delay and its source", () =>
+    Effect.gen(function*() {
+      const { calls, client } = scripted(
+        { status: 503 },
+        { status: 429, headers: { "retry-after": "2" } },
+        { status: 200 }
+      )
+      const seen: Array<readonly [number, number, string, string, number]> = []
+      const onRetry = (info: RetryPolicy.RetryInfo) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          seen.push([info.attempt, Duration.toMillis(info.delay), info.source, (info.error as StatusError.StatusError)._tag, now])
+        })
+      const retrying = withStatusRetry({ jitter: "none", retryAfterSpread: 0, onRetry })(client)
+      const response = success(yield* within("10 seconds", retrying.get(ITEMS)))
+      expect(response.status).toBe(200)
+      expect(seen).toStrictEqual([
+        [1, 100, "backoff", "ServiceUnavailable", 0],
+        [2, 2000, "retry-after", "TooManyRequests", 100]
+      ])
+      expect(calls.map((c) => c.at)).toStrictEqual([0, 100, 2100])
+    }))
+
+  it.effect("maxAttempts counts every attempt: 429s and 503s together stop at it", () =>
+    Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 503 }, { status: 429 }, { status: 429 }, { status: 429 })
+      const error = failure(yield* within("1 minute", withStatusRetry({ maxAttempts: 3 })(client).get(ITEMS)))
+      expect(calls.length).toBe(3)
+      expect(error).toMatchObject({ _tag: "TooManyRequests", attempts: 3, stopReason: Option.some("attempts") })
+    }))
+
+  it.effect("classify decides what a response means: a 200 the API marks as throttled is retried at its hint", () =>
+    Effect.gen(function*() {
+      const { calls, client } = scripted(
+        { status: 200, headers: { "x-error": "throttled", "retry-after": "3" }, body: "busy" },
+        { status: 404 },
+        { status: 200, body: "ok" }
+      )
+      const classify = (attempt: StatusRetry.Attempt) =>
+        attempt._tag !== "Response"
+          ? undefined
+          : attempt.headers["x-error"] === "throttled"
+          ? "throttled" as const
+          : attempt.status === 404
+          ? "transient" as const
+          : undefined
+      const retrying = withStatusRetry({ classify, jitter: "none", retryAfterSpread: 0 })(client)
+      const response = success(yield* within("10 seconds", retrying.get(ITEMS)))
+      expect(yield* response.text).toBe("ok")
+      expect(calls.map((c) => c.at)).toStrictEqual([0, 3000, 3100])
+      // What it leaves undecided keeps the default: a 404 is permanent.
+      const { calls: others, client: other } = scripted({ status: 404 }, { status: 200 })
+      const error = failure(yield* within("10 seconds", withStatusRetry({ classify: () => undefined })(other).get(ITEMS)))
+      expect([others.length, error]).toMatchObject([1, { _tag: "NotFound", kind: "permanent" }])
+    }))
+
+  it.effect("classify decides what a failure means: a transport error it calls permanent is not retried", () =>
+    Effect.gen(function*() {
+      let sent = 0
+      const failing = HttpClient.make((request) =>
+        Effect.suspend(() => {
+          sent++
+          return Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "reset" }))
+        })
+      )
+      const classify = (attempt: StatusRetry.Attempt) => attempt._tag === "Failure" ? "permanent" as const : undefined
+      const error = failure(yield* within("10 seconds", withStatusRetry({ classify })(failing).get(ITEMS)))
+      expect([sent, error._tag]).toStrictEqual([1, "RequestError"])
+      sent = 0
+      failure(yield* within("10 seconds", withStatusRetry({ jitter: "none" })(failing).get(ITEMS)))
+      expect(sent).toBe(4)
+    }))
+
+  it.effect("a 307 with Retry-After: 2 is handed to followRedirects at 2000 ms, not before (TestClock)", () =>
+    Effect.gen(function*() {
+      const { calls, client } = scripted(
+        { status: 307, headers: { location: "http://api.test/new", "retry-after": "2" } },
+        { status: 200, body: "new home" }
+      )
+      const following = client.pipe(withStatusRetry(), HttpClient.followRedirects())
+      const fiber = yield* Effect.fork(Effect.flatMap(following.get(ITEMS), (response) => response.text))
+      yield* TestClock.adjust("1999 millis")
+      expect(calls.map((c) => c.at)).toStrictEqual([0])
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Fiber.join(fiber)).toBe("new home")
+      expect(calls.map((c) => [c.request.url, c.at])).toStrictEqual([[ITEMS, 0], ["http://api.test/new", 2000]])
+    }))
+
+  it("defaults holds every default, and the client's options are checked against it", () => {
+    expect(StatusRetry.defaults).toMatchObject({
+      maxAttempts: 10,
+      maxTransientAttempts: 4,
+      budget: "30 seconds",
+      readBody: false,
+      maxBodySize: 4 * 1024 * 1024,
+      statusPolicy: StatusPolicy.defaultPolicy
+    })
+    expect(() => withStatusRetry({ ...StatusRetry.defaults })).not.toThrow()
+  })
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1049,4 +1151,216 @@ describe.each([
       // A body left unread would hold its socket until the 1 s drain limit: 100 of them could not fit in this.
       expect(elapsed).toBeLessThan(5_000)
     }).pipe(Effect.provide(layer)), 15_000)
+})
+
+describe("composition against a real server (node:http)", () => {
+  const base = Effect.provide(HttpClient.HttpClient, NodeHttpClient.layer)
+  /** A server that answers each path with its script, the last status repeating. */
+  const scriptedServer = (statuses: ReadonlyArray<number>) =>
+    serve((a) => ({ status: statuses[Math.min(a.nth, statuses.length - 1)]!, body: `try ${a.nth}` }))
+
+  it.scopedLive.each([
+    { order: "filterStatusOk before withStatusRetry", before: true },
+    { order: "filterStatusOk after withStatusRetry", before: false }
+  ])("$order: 503, 503, 200 is three requests and a success; 404 is one request and NotFound", ({ before }) =>
+    Effect.gen(function*() {
+      const client = yield* base
+      const composed = before
+        ? withStatusRetry(FAST)(HttpClient.filterStatusOk(client))
+        : HttpClient.filterStatusOk(withStatusRetry(FAST)(client))
+      const flaky = yield* scriptedServer([503, 503, 200])
+      const response = yield* composed.get(flaky.url("/flaky"))
+      expect(yield* response.text).toBe("try 2")
+      expect(flaky.arrivals.length).toBe(3)
+
+      const missing = yield* scriptedServer([404])
+      const notFound = yield* Effect.flip(composed.get(missing.url("/missing")))
+      expect(missing.arrivals.length).toBe(1)
+      expect(notFound).toMatchObject({ _tag: "NotFound", status: 404, attempts: 1, stopReason: Option.some("permanent") })
+
+      const down = yield* scriptedServer([503])
+      const unavailable = yield* Effect.flip(composed.get(down.url("/down")))
+      expect(down.arrivals.length).toBe(4)
+      expect(unavailable).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4, stopReason: Option.some("attempts") })
+    }), 5_000)
+
+  it.scopedLive("filterStatusOk before withStatusRetry: a 3xx stays filterStatusOk's ResponseError, one request", () =>
+    Effect.gen(function*() {
+      const server = yield* serve(() => ({ status: 304 }))
+      const composed = withStatusRetry(FAST)(HttpClient.filterStatusOk(yield* base))
+      const error = yield* Effect.flip(composed.get(server.url("/cached")))
+      expect(server.arrivals.length).toBe(1)
+      expect(error).toMatchObject({ _tag: "ResponseError", reason: "StatusCode" })
+    }), 5_000)
+
+  it.scopedLive("withStatusRetry over withStatusRetry: the attempts configured last, not their product", () =>
+    Effect.gen(function*() {
+      const client = yield* base
+      const down = yield* scriptedServer([503])
+      // { maxAttempts: 2 } then the defaults (4 attempts): 4 requests, where nesting used to send 2 x 4 = 8.
+      const widened = withStatusRetry(FAST)(withStatusRetry({ ...FAST, maxAttempts: 2 })(client))
+      const error = yield* Effect.flip(widened.get(down.url("/widened")))
+      expect(down.on("/widened").length).toBe(4)
+      expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4, stopReason: Option.some("attempts") })
+      // The defaults then { maxAttempts: 2 }: 2 requests.
+      const narrowed = withStatusRetry({ ...FAST, maxAttempts: 2 })(withStatusRetry(FAST)(client))
+      const second = yield* Effect.flip(narrowed.get(down.url("/narrowed")))
+      expect(down.on("/narrowed").length).toBe(2)
+      expect(second).toMatchObject({ _tag: "ServiceUnavailable", attempts: 2, stopReason: Option.some("attempts") })
+    }), 5_000)
+
+  it.scopedLive("withOptions tightens one call, disabled sends it once; the calls around keep the client's settings", () =>
+    Effect.gen(function*() {
+      const client = withStatusRetry(FAST)(yield* base)
+      const down = yield* scriptedServer([503])
+      const tightened = yield* Effect.flip(
+        client.get(down.url("/tightened")).pipe(StatusRetry.withOptions({ maxAttempts: 2 }))
+      )
+      expect(down.on("/tightened").length).toBe(2)
+      expect(tightened).toMatchObject({ _tag: "ServiceUnavailable", attempts: 2, stopReason: Option.some("attempts") })
+
+      const once = yield* Effect.flip(client.get(down.url("/once")).pipe(StatusRetry.disabled))
+      expect(down.on("/once").length).toBe(1)
+      expect(once).toMatchObject({ _tag: "ServiceUnavailable", attempts: 1, stopReason: Option.some("attempts") })
+
+      const limited = yield* serve(() => ({ status: 429, headers: { "retry-after": "1" } }))
+      const throttled = yield* Effect.flip(client.get(limited.url("/limited")).pipe(StatusRetry.disabled))
+      expect(limited.arrivals.length).toBe(1)
+      expect(throttled).toMatchObject({ _tag: "TooManyRequests", attempts: 1 })
+
+      // Inside a block with its own settings, an inner override adds to them.
+      const block = Effect.flip(client.get(down.url("/block"))).pipe(
+        StatusRetry.withOptions({ maxAttempts: 3 }),
+        StatusRetry.withOptions({ budget: "10 seconds" })
+      )
+      expect(yield* block).toMatchObject({ attempts: 3 })
+      expect(down.on("/block").length).toBe(3)
+
+      const plain = yield* Effect.flip(client.get(down.url("/plain")))
+      expect(down.on("/plain").length).toBe(4)
+      expect(plain).toMatchObject({ attempts: 4 })
+    }), 5_000)
+
+  it("withOptions checks its options where it is written", () => {
+    expect(() => StatusRetry.withOptions({ maxAttempts: 0 })).toThrow(/maxAttempts must be a whole number/)
+    expect(() => StatusRetry.withOptions({ idempotencyKey: true } as never)).toThrow(/an option of the client/)
+  })
+})
+
+describe("the body of a failure on its error (real server, node:http)", () => {
+  const base = Effect.provide(HttpClient.HttpClient, NodeHttpClient.layer)
+  const Problem = Schema.Struct({
+    type: Schema.String,
+    title: Schema.String,
+    status: Schema.Number,
+    errors: Schema.Array(Schema.Struct({ field: Schema.String, message: Schema.String }))
+  })
+  const problem = {
+    type: "https://api.test/problems/validation",
+    title: "Invalid order",
+    status: 422,
+    errors: [{ field: "quantity", message: "must be at least 1" }]
+  }
+
+  it.scopedLive("a 422 application/problem+json decodes with Schema from the error's body; one request", () =>
+    Effect.gen(function*() {
+      const server = yield* serve(() => ({
+        status: 422,
+        headers: { "content-type": "application/problem+json" },
+        body: JSON.stringify(problem)
+      }))
+      const client = withStatusRetry()(yield* base)
+      const decoded = yield* client.post(server.url("/orders")).pipe(
+        Effect.catchTag("UnprocessableEntity", (e) =>
+          Effect.flatMap(e.body, Schema.decodeUnknown(Schema.parseJson(Problem)))),
+      )
+      expect(decoded).toStrictEqual(problem)
+      expect(server.arrivals.length).toBe(1)
+    }), 5_000)
+
+  it.scopedLive("the body is cut at maxErrorBodySize, kept on the final error of a retried call, none at 0", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((a) => ({ status: 503, body: `${a.nth}:${"x".repeat(100_000)}` }))
+      const client = yield* base
+      const error = yield* Effect.flip(withStatusRetry({ ...FAST, maxErrorBodySize: 10 })(client).get(server.url("/a")))
+      expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4, body: Option.some("3:xxxxxxxx") })
+      const big = yield* Effect.flip(withStatusRetry({ ...FAST, maxAttempts: 1 })(client).get(server.url("/b")))
+      if (!StatusError.isStatusError(big)) throw big
+      expect(Option.map(big.body, (b) => b.length)).toStrictEqual(Option.some(64 * 1024))
+      const none = yield* Effect.flip(withStatusRetry({ ...FAST, maxErrorBodySize: 0 })(client).get(server.url("/c")))
+      expect(none).toMatchObject({ attempts: 4, body: Option.none() })
+      expect(server.arrivals.length).toBe(9)
+    }), 5_000)
+
+  it.scopedLive("the body is in no log line the client writes, nor in the error's message", () =>
+    Effect.gen(function*() {
+      const secret = "body-secret-7f3a"
+      const server = yield* serve((a) => ({ status: a.nth < 2 ? 503 : 404, body: `token=${secret}` }))
+      const lines: Array<string> = []
+      const logger = Logger.make(({ annotations, message }) => {
+        lines.push(`${String(message)} ${JSON.stringify([...HashMap.toEntries(annotations)])}`)
+      })
+      const error = yield* Effect.flip(withStatusRetry(FAST)(yield* base).get(server.url("/x"))).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        Logger.withMinimumLogLevel(LogLevel.Debug)
+      )
+      expect(error).toMatchObject({ _tag: "NotFound", attempts: 3, body: Option.some(`token=${secret}`) })
+      expect(lines.length).toBe(3)
+      expect(lines.filter((line) => line.includes(secret))).toStrictEqual([])
+      expect(error.message.includes(secret)).toBe(false)
+    }), 5_000)
+})
+
+describe("Retry-After on a redirect (real server, node:http)", () => {
+  const base = Effect.provide(HttpClient.HttpClient, NodeHttpClient.layer)
+  const maintenance = (retryAfter: string) =>
+    serve((a) =>
+      a.path === "/old"
+        ? { status: 307, headers: { location: "/new", "retry-after": retryAfter }, body: "moved for a while" }
+        : { status: 200, body: "new home" }
+    )
+
+  it.scopedLive("307 + Location + Retry-After: 1 is followed no sooner than 1 s after it arrived", () =>
+    Effect.gen(function*() {
+      const server = yield* maintenance("1")
+      const client = (yield* base).pipe(withStatusRetry(), HttpClient.followRedirects())
+      const response = yield* client.get(server.url("/old"))
+      expect(yield* response.text).toBe("new home")
+      expect(server.arrivals.map((a) => a.path)).toStrictEqual(["/old", "/new"])
+      const [redirect, followed] = server.arrivals
+      const waited = followed!.arrivedAt - redirect!.respondedAt!
+      expect(waited).toBeGreaterThanOrEqual(1000 - 5)
+      expect(waited).toBeLessThan(1000 + 400)
+    }), 5_000)
+
+  it.scopedLive("a redirect's Retry-After past maxRetryAfter fails at once with the instant, not followed", () =>
+    Effect.gen(function*() {
+      const server = yield* maintenance("1800")
+      const client = (yield* base).pipe(withStatusRetry(), HttpClient.followRedirects())
+      const started = Date.now()
+      const error = yield* Effect.flip(client.get(server.url("/old")))
+      expect(Date.now() - started).toBeLessThan(500)
+      expect(server.arrivals.map((a) => a.path)).toStrictEqual(["/old"])
+      expect(error).toMatchObject({
+        _tag: "RetryableStatus",
+        status: 307,
+        kind: "throttled",
+        attempts: 1,
+        stopReason: Option.some("retry-after-too-long")
+      })
+      if (!StatusError.isStatusError(error)) throw error
+      expect(Option.map(error.retryAfter, (h) => Duration.toMillis(h.delay))).toStrictEqual(Option.some(1_800_000))
+    }), 5_000)
+
+  it.scopedLive("a redirect without Retry-After is handed back at once", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((a) =>
+        a.path === "/old" ? { status: 302, headers: { location: "/new" } } : { status: 200, body: "here" }
+      )
+      const client = (yield* base).pipe(withStatusRetry(), HttpClient.followRedirects())
+      const response = yield* client.get(server.url("/old"))
+      expect(yield* response.text).toBe("here")
+      const [redirect, followed] = server.arrivals
+      expect(followed!.arrivedAt - redirect!.respondedAt!).toBeLessThan(200)
+    }), 5_000)
 })

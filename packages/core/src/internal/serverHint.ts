@@ -61,6 +61,20 @@ export interface Reading {
  * @internal
  */
 export const read = (record: headers.HeaderRecord, now: number): Reading => {
+  // The coordinator and the typed error read the same answer at the same instant: it is parsed once for both.
+  if (record === lastRecord && now === lastNow) return lastReading!
+  const reading = parse(record, now)
+  lastRecord = record
+  lastNow = now
+  lastReading = reading
+  return reading
+}
+
+let lastRecord: headers.HeaderRecord | undefined
+let lastNow = NaN
+let lastReading: Reading | undefined
+
+const parse = (record: headers.HeaderRecord, now: number): Reading => {
   const info = rateLimit.parse(record, now)
   const retryAfterValue = headers.get(record, "retry-after")
   if (retryAfterValue !== undefined) {

@@ -1,11 +1,15 @@
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import type * as StatusError from "../StatusError.js"
 import * as redact from "./redact.js"
 
 /** @internal */
 export const TypeId: StatusError.TypeId = Symbol.for("@effect-retry/core/StatusError") as StatusError.TypeId
+
+/** @internal */
+export const isStatusError = (u: unknown): u is StatusError.StatusError => Predicate.hasProperty(u, TypeId)
 
 /** @internal */
 export const REASON_PHRASES: Readonly<Record<number, string>> = {
@@ -41,19 +45,31 @@ const describe = (self: StatusError.StatusErrorFields): string => {
   return text
 }
 
+/** `Error` as V8 (Node, Chrome, Deno, Bun's JavaScriptCore too) has it: how many frames a new error captures. */
+const V8Error = Error as unknown as { stackTraceLimit: number }
+
 /** @internal */
-export const make = <Tag extends string>(tag: Tag): new(
+export const make = <Tag extends string, Status extends number = number>(tag: Tag): new(
   args: StatusError.StatusErrorFields
-) => StatusError.StatusErrorShape<Tag> => {
+) => StatusError.StatusErrorShape<Tag, Status> => {
   class Base extends Data.TaggedError(tag)<StatusError.StatusErrorFields> {
-    readonly [TypeId]: StatusError.TypeId = TypeId
+    declare readonly [TypeId]: StatusError.TypeId
     constructor(args: StatusError.StatusErrorFields) {
-      // The default rules apply whoever builds the error: no URL password or credential header is ever kept.
-      super({ ...args, url: redact.url(args.url), headers: redact.headers(args.headers) })
+      // No JavaScript stack: it would show the runtime's frames, not the call's (the span traces do), and capturing
+      // it is the largest part of building the error, paid on every failed attempt.
+      const limit = V8Error.stackTraceLimit
+      V8Error.stackTraceLimit = 0
+      try {
+        // The default rules apply whoever builds the error: no URL password or credential header is ever kept.
+        super({ ...args, url: redact.url(args.url), headers: redact.headers(args.headers) })
+      } finally {
+        V8Error.stackTraceLimit = limit
+      }
     }
     override get message(): string {
       return describe(this)
     }
   }
+  ;(Base.prototype as any)[TypeId] = TypeId
   return Base as any
 }

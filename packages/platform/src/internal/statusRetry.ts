@@ -7,6 +7,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Coordinator from "@effect-retry/core/Coordinator"
 import * as Redaction from "@effect-retry/core/Redaction"
+import * as ServerHint from "@effect-retry/core/ServerHint"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import * as StatusError from "@effect-retry/core/StatusError"
 import * as StatusPolicy from "@effect-retry/core/StatusPolicy"
@@ -18,9 +19,9 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
+import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import type * as StatusRetry from "../StatusRetry.js"
 
@@ -41,6 +42,8 @@ const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
 
 /** @internal */
 export interface Settings {
+  /** The options these settings were resolved from (a per-call override is merged into them). */
+  readonly options: StatusRetry.Options
   readonly retry: RetryPolicy.RetryPolicy
   readonly policy: StatusPolicy.StatusPolicy
   /** The policy for requests with an Idempotency-Key: 409 (the same key still in flight) is transient. */
@@ -52,12 +55,33 @@ export interface Settings {
   readonly readBody: boolean
   /** Bytes; Infinity for no cap. */
   readonly maxBodySize: number
+  /** Bytes of a failure's body kept on its error; 0 for none. */
+  readonly maxErrorBodySize: number
   /** The rules, given the names of `Headers.currentRedactedNames` in the calling fiber. */
   readonly rules: (names: ReadonlyArray<string | RegExp>) => Redaction.Redactor
+  /** The user's classification, if any. */
+  readonly classify: ((attempt: StatusRetry.Attempt) => StatusPolicy.Outcome | undefined) | undefined
 }
 
 /** @internal */
 export const DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024
+
+/** @internal */
+export const DEFAULT_MAX_ERROR_BODY_SIZE = 64 * 1024
+
+/** @internal */
+export const defaults = {
+  ...RetryPolicy.defaults,
+  statusPolicy: StatusPolicy.defaultPolicy,
+  attemptTimeout: Duration.infinity,
+  methods: IDEMPOTENT_METHODS,
+  idempotencyKey: false,
+  readBody: false,
+  maxBodySize: DEFAULT_MAX_BODY_SIZE,
+  maxErrorBodySize: DEFAULT_MAX_ERROR_BODY_SIZE,
+  redactHeaders: [],
+  redactQueryParams: []
+} as const
 
 /** @internal */
 export const retries = Metric.counter("http_client_retries_total", {
@@ -70,6 +94,27 @@ export const giveUps = Metric.counter("http_client_retry_give_ups_total", {
   description: "Calls withStatusRetry stopped retrying, by reason",
   incremental: true
 })
+
+/** Whether the fiber writes debug log lines. */
+const debugging = (fiber: { readonly getFiberRef: <A>(ref: FiberRef.FiberRef<A>) => A }): boolean =>
+  LogLevel.lessThanEqual(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
+
+/** A tagged metric is a new key to hash on every update: each one is built once. */
+const tagged = <A>(make: (key: string) => A): (key: string) => A => {
+  const made = new Map<string, A>()
+  return (key) => {
+    let metric = made.get(key)
+    if (metric === undefined) made.set(key, metric = make(key))
+    return metric
+  }
+}
+
+const retriesByKey = tagged((key) => {
+  const [kind, source] = key.split(" ") as [string, string]
+  return Metric.tagged(Metric.tagged(retries, "kind", kind), "source", source)
+})
+const retriesBy = (kind: string, source: string) => retriesByKey(`${kind} ${source}`)
+const giveUpsBy = tagged((reason) => Metric.tagged(giveUps, "reason", reason))
 
 /** @internal */
 export class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<{
@@ -103,7 +148,9 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 /** Every option withStatusRetry reads: anything else is a typo. */
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "maxAttempts",
-  "maxThrottledAttempts",
+  "maxTransientAttempts",
+  "backoff",
+  "onRetry",
   "budget",
   "maxRetryAfter",
   "baseDelay",
@@ -112,12 +159,14 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "jitter",
   "retryAfterSpread",
   "maxRetryAfterSpread",
-  "policy",
+  "statusPolicy",
   "attemptTimeout",
   "methods",
   "idempotencyKey",
   "readBody",
   "maxBodySize",
+  "maxErrorBodySize",
+  "classify",
   "redactHeaders",
   "redactQueryParams"
 ])
@@ -160,14 +209,25 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     attemptTimeout,
     idempotencyKey,
     maxBodySize,
+    maxErrorBodySize,
+    classify,
     methods,
-    policy,
     readBody,
     redactHeaders,
     redactQueryParams,
+    statusPolicy: policy,
     ...retryOptions
   } = options
-  const retry = RetryPolicy.validate({ ...retryOptions, classify })
+  const retry = RetryPolicy.validate({
+    ...retryOptions,
+    classify: classify === undefined ? classifyOther : (error) => {
+      const outcome = classify({ _tag: "Failure", error })
+      return outcome === undefined ? classifyOther(error) : outcome === "success" ? undefined : outcome
+    }
+  })
+  if (classify !== undefined && typeof classify !== "function") {
+    problems.push(`classify must be a function, got ${show(classify)}`)
+  }
   if (Either.isLeft(retry)) problems.push(...retry.left.problems)
   let timeout: number | undefined = undefined
   if (attemptTimeout !== undefined) {
@@ -191,7 +251,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     problems.push(`idempotencyKey must be true, false or a function returning a key, got ${show(idempotencyKey)}`)
   }
   if (policy !== undefined && !(typeof policy === "object" && policy !== null && policy.table instanceof Uint8Array)) {
-    problems.push("policy must be a StatusPolicy (StatusPolicy.make or StatusPolicy.defaultPolicy)")
+    problems.push("statusPolicy must be a StatusPolicy (StatusPolicy.make or StatusPolicy.defaultPolicy)")
   }
   if (readBody !== undefined && typeof readBody !== "boolean") {
     problems.push(`readBody must be true or false, got ${show(readBody)}`)
@@ -202,6 +262,12 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   ) {
     problems.push(`maxBodySize must be a whole number of bytes of at least 1 (Infinity for no cap), got ${show(maxBodySize)}`)
   }
+  if (
+    maxErrorBodySize !== undefined &&
+    !(typeof maxErrorBodySize === "number" && maxErrorBodySize >= 0 && Number.isInteger(maxErrorBodySize))
+  ) {
+    problems.push(`maxErrorBodySize must be a whole number of bytes (0 for none), got ${show(maxErrorBodySize)}`)
+  }
   const headerNames = list(problems, "redactHeaders", redactHeaders, "header name", isHeaderName) ?? []
   const queryParams = list(problems, "redactQueryParams", redactQueryParams, "query parameter name", isParamName) ?? []
   for (const key of Object.keys(options)) {
@@ -210,6 +276,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   if (problems.length > 0) throw new RetryPolicy.InvalidRetryOptions({ problems })
   const statusPolicy = policy ?? StatusPolicy.defaultPolicy
   return {
+    options,
     retry: (retry as Either.Right<never, RetryPolicy.RetryPolicy>).right,
     policy: statusPolicy,
     keyedPolicy: StatusPolicy.retrying(statusPolicy, [409]),
@@ -222,6 +289,8 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
       : undefined,
     readBody: readBody === true,
     maxBodySize: maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
+    maxErrorBodySize: maxErrorBodySize ?? DEFAULT_MAX_ERROR_BODY_SIZE,
+    classify,
     rules: rulesCache(headerNames, queryParams)
   }
 }
@@ -245,8 +314,13 @@ const rulesCache = (
   }
 }
 
+/** A `ResponseError` that a `filterStatus` below made of a failure status (400 and up). */
+const isFailureStatusError = (error: unknown): error is HttpClientError.ResponseError =>
+  HttpClientError.isHttpClientError(error) && error._tag === "ResponseError" && error.reason === "StatusCode" &&
+  error.response.status >= 400
+
 /** Transport failures and per-attempt timeouts are transient; body read failures too (when the body is read). */
-const classify = (error: unknown): "transient" | "permanent" | undefined => {
+const classifyOther = (error: unknown): "transient" | "permanent" | undefined => {
   if (error instanceof BodyTooLarge) return "permanent"
   if (!HttpClientError.isHttpClientError(error)) return undefined
   if (error._tag === "RequestError") return error.reason === "Transport" ? "transient" : undefined
@@ -272,6 +346,70 @@ const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect
   response.stream.pipe(Stream.runDrain, Effect.timeout("1 second"), Effect.ignore)
 
 const NO_BODY: ReadonlySet<number> = new Set([204, 205, 304])
+
+const decoder = new TextDecoder()
+
+/**
+ * The body of a failure status as text, its first `max` bytes (the rest is read and dropped, so the connection goes
+ * back to the pool), within a second and `left` ms; undefined when there is none to read (an event stream, a HEAD,
+ * `max` 0) or it did not come in time, and then it is drained in the background.
+ */
+const errorBody = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  headers: Headers.Headers,
+  max: number,
+  left: number
+): Effect.Effect<string | undefined> => {
+  if (
+    max === 0 || !(left > 0) || NO_BODY.has(response.status) || request.method === "HEAD" ||
+    (headers["content-type"] ?? "").startsWith("text/event-stream")
+  ) {
+    return Effect.as(Effect.forkDaemon(discard(response)), undefined)
+  }
+  const declared = Number(headers["content-length"])
+  if (declared <= max) {
+    // A length known and within the cap: read whole, which costs a fraction of reading it as a stream.
+    return Effect.clockWith((clock) =>
+      Effect.match(bounded(clock, response.text, Math.min(1000, left), Effect.fail("timeout" as const)), {
+        onFailure: () => undefined,
+        onSuccess: (text) => text
+      })
+    )
+  }
+  // A read that fails ends a fiber of the stream with the client's error, request and all: no log line of it.
+  return Effect.locally(Effect.suspend(() => {
+    let parts: Array<Uint8Array> | undefined
+    let first: Uint8Array | undefined
+    let size = 0
+    return response.stream.pipe(
+      Stream.runForEach((part) =>
+        Effect.sync(() => {
+          if (size >= max) return
+          const kept = size + part.length > max ? part.subarray(0, max - size) : part
+          size += kept.length
+          if (first === undefined) first = kept
+          else (parts ??= [first]).push(kept)
+        })
+      ),
+      (read) => Effect.clockWith((clock) => bounded(clock, read, Math.min(1000, left), Effect.fail("timeout" as const))),
+      Effect.match({
+        onFailure: () => undefined,
+        onSuccess: () => {
+          if (first === undefined) return ""
+          if (parts === undefined) return decoder.decode(first)
+          const body = new Uint8Array(size)
+          let offset = 0
+          for (const part of parts) {
+            body.set(part, offset)
+            offset += part.length
+          }
+          return decoder.decode(body)
+        }
+      })
+    )
+  }), FiberRef.unhandledErrorLogLevel, Option.none())
+}
 
 /**
  * Reads a whole body as a stream, at most `max` bytes: past that, reading stops (which aborts the request) and the
@@ -445,24 +583,85 @@ export const retryRequest = <E, R>(
   const withRules = <A, E2, R2>(f: (rules: Redaction.Redactor) => Effect.Effect<A, E2, R2>) =>
     Effect.withFiberRuntime<A, E2, R2>((fiber) => f(settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))))
 
+  /**
+   * What an answer means, and its error when it failed. A response builds its header record anew on each read: it is
+   * read once here (or handed in with the instant it arrived, under the coordinator), so its hints are parsed once.
+   */
   const check = (
-    response: HttpClientResponse.HttpClientResponse
+    response: HttpClientResponse.HttpClientResponse,
+    given?: { readonly headers: Headers.Headers; readonly receivedAt: number }
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> => {
-    if (response.status < 400) return Effect.succeed(response)
-    return Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
-      withRules((redaction) => {
-        const error = StatusError.fromResponse(
-          { status: response.status, method: request.method, url: fullUrl(request), headers: response.headers, receivedAt },
-          { policy, redaction }
-        )
-        return error._tag === "None"
-          ? Effect.succeed(response)
-          // Nothing will be sent again, or the budget is nearly spent: drain in the background, fail now.
-          : error.value.kind === "permanent" || deadline - receivedAt < 1000
-          ? Effect.zipRight(Effect.forkDaemon(discard(response)), Effect.fail(error.value))
-          : Effect.zipRight(discard(response), Effect.fail(error.value))
-      }))
+    const status = response.status
+    if (status < 300 && settings.classify === undefined) return Effect.succeed(response)
+    const headers = given?.headers ?? response.headers
+    const outcome = settings.classify?.({ _tag: "Response", status, headers })
+    if (outcome === "success" || (outcome === undefined && status < 400)) {
+      return status >= 300 && status < 400 && outcome === undefined && headers["retry-after"] !== undefined &&
+          headers.location !== undefined
+        ? redirectAfter(response, headers)
+        : Effect.succeed(response)
+    }
+    return Effect.clockWith((clock) => {
+      const receivedAt = given?.receivedAt ?? clock.unsafeCurrentTimeMillis()
+      // The body is read for the error (and so drained), for at most a second and never past the deadline.
+      return Effect.flatMap(errorBody(request, response, headers, settings.maxErrorBodySize, deadline - receivedAt), (body) =>
+        withRules((redaction) => {
+          const error = StatusError.fromResponse(
+            {
+              status: response.status,
+              method: request.method,
+              url: fullUrl(request),
+              headers,
+              receivedAt,
+              ...(body === undefined ? {} : { body })
+            },
+            outcome === undefined ? { statusPolicy: policy, redaction } : { outcome, redaction }
+          )
+          return error._tag === "None" ? Effect.succeed(response) : Effect.fail(error.value)
+        }))
+    })
   }
+
+  /**
+   * A redirect that says when to follow it (RFC 9110 section 10.2.3: `307` + `Location` + `Retry-After` during a
+   * maintenance): handed back once its instant has come, so whatever follows it (`HttpClient.followRedirects` applied
+   * after this client) follows it no sooner. A wait longer than `maxRetryAfter` or past the deadline fails at once
+   * with a `RetryableStatus` that carries the instant, as any other hint would.
+   */
+  const redirectAfter = (
+    response: HttpClientResponse.HttpClientResponse,
+    headers: Headers.Headers
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> =>
+    Effect.clockWith((clock) => {
+      const receivedAt = clock.unsafeCurrentTimeMillis()
+      const hint = Option.getOrUndefined(ServerHint.fromHeaders(headers, receivedAt))
+      if (hint === undefined || hint.source !== "retry-after" || !Duration.greaterThan(hint.delay, Duration.zero)) {
+        return Effect.succeed(response)
+      }
+      const tooLong = Duration.greaterThan(hint.delay, settings.retry.maxRetryAfter)
+      if (!tooLong && hint.at <= deadline) {
+        return Effect.as(Effect.sleep(Math.max(0, hint.at - receivedAt)), response)
+      }
+      return withRules((rules) =>
+        Effect.zipRight(
+          Effect.forkDaemon(discard(response)),
+          Effect.fail(
+            new StatusError.RetryableStatus({
+              status: response.status,
+              kind: "throttled",
+              method: request.method,
+              url: Redaction.url(fullUrl(request), rules),
+              headers: Redaction.headers(headers, rules),
+              retryAfter: Option.some(hint),
+              receivedAt,
+              attempts: 1,
+              stopReason: Option.some(tooLong ? "retry-after-too-long" : "budget"),
+              body: Option.none()
+            }) as Err
+          )
+        )
+      )
+    })
 
   /** The failure of an attempt cut by the attempt timeout or the budget: its request is safe to show. */
   const cut = (byBudget: boolean): Effect.Effect<never, HttpClientError.RequestError> =>
@@ -490,13 +689,22 @@ export const retryRequest = <E, R>(
       )
     )
 
+  /**
+   * The request as the client below answers it. A failure status that a `filterStatusOk` (or `filterStatus`) below
+   * turned into a `ResponseError` is taken back as the response it was, so it is classified like any other.
+   */
+  const sent: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = Effect.catchAll(
+    send,
+    (error) => isFailureStatusError(error) ? Effect.succeed(error.response) : Effect.fail(error)
+  )
+
   /** One request, its body read too under `readBody`. */
   const read: Effect.Effect<HttpClientResponse.HttpClientResponse, Err | BodyTooLarge, R> = settings.readBody
-    ? Effect.flatMap(send, (response) =>
+    ? Effect.flatMap(sent, (response) =>
       response.status < 400
         ? buffered(request, response, settings.maxBodySize, tooLarge(response.status))
         : Effect.succeed(response))
-    : send
+    : sent
 
   /** The request bounded by the attempt timeout and by the call's deadline, whichever comes first. */
   const timed: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = Effect.clockWith((clock) => {
@@ -514,104 +722,87 @@ export const retryRequest = <E, R>(
   const attempt = (resends: number): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
     resends === 0 ? once : Effect.annotateSpans(once, "http.request.resend_count", resends)
 
-  /** Runs the next attempt, and decides what follows a failure. Built when the attempt is due: it reads the clock. */
-  const loop = (
-    state: RetryPolicy.RetryState,
-    coordinator: Coordinator.Coordinator | undefined,
-    kind: Coordinator.RequestInfo["attempt"],
-    previous: Err | undefined
-  ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
-    Effect.catchAll(
-      coordinator === undefined
-        ? attempt(state.attempts)
-        : coordinated(coordinator, state.attempts, kind),
-      (error) =>
-        Effect.flatMap(
-          Effect.zip(Clock.currentTimeMillis, Random.next),
-          ([now, random]) => {
-            let [decision, next] = RetryPolicy.decide(settings.retry, state, error, now, random)
-            if (error instanceof Coordinator.OriginHeld) {
-              // Held past this call's budget, or a retry the budget refused: nothing to wait for.
-              decision = {
-                _tag: "Stop",
-                reason: error.reason === "retry-budget" ? "retry-budget" : "budget",
-                attempts: decision.attempts - 1
-              }
-            }
-            if (
-              decision._tag === "Retry" && decision.source !== "backoff" && hintAt !== undefined &&
-              StatusError.isStatusError(error) && Option.isSome(error.retryAfter)
-            ) {
-              // The coordinator knows the server's clock from its earlier answers: the instant it read is as late as
-              // the server asked, and sooner than this answer's Date alone could tell.
-              const sooner = error.retryAfter.value.at - hintAt
-              if (sooner > 0) {
-                decision = { ...decision, delay: Duration.millis(Math.max(0, Duration.toMillis(decision.delay) - sooner)) }
-              }
-            }
-            hintAt = undefined
-            if (decision._tag === "Retry" && now >= deadline) {
-              decision = { _tag: "Stop", reason: "budget", attempts: decision.attempts }
-            }
-            if (decision._tag === "Retry" && !repeatable && !neverSent(error)) {
-              decision = { _tag: "Stop", reason: "unsafe-method", attempts: decision.attempts }
-            }
-            // A retry the coordinator would not let go: the error that asked for it is the one to report.
-            const reported = error instanceof Coordinator.OriginHeld && previous !== undefined ? previous : error
-            return decision._tag === "Stop"
-              ? giveUp(decision, reported)
-              : retryAfter(decision, error, next, coordinator)
-          }
-        )
-    )
-
-  const giveUp = (decision: Extract<RetryPolicy.Decision, { _tag: "Stop" }>, error: Err) => {
-    const reason = decision.reason
-    return withRules((rules) =>
-      Effect.logDebug(`giving up on ${request.method} ${Redaction.url(fullUrl(request), rules)}: ${reason}`).pipe(
-        Effect.annotateLogs({ attempts: decision.attempts, reason }),
-        Effect.zipRight(Metric.increment(Metric.tagged(giveUps, "reason", reason))),
-        Effect.zipRight(
-          Effect.fail(
-            StatusError.isStatusError(error)
-              ? StatusError.withStop(error, decision.attempts, reason) as Err
-              : sanitize(error, request, rules)
-          )
-        )
-      )
-    )
+  /** What a failed attempt means: read once, by the decision, the log line and the metrics. */
+  const classify = (error: Err): RetryPolicy.Classification => {
+    const seen = hintAt
+    hintAt = undefined
+    if (error instanceof Coordinator.OriginHeld) {
+      // Held past this call's budget, or a retry the budget refused: nothing was sent, nothing to wait for.
+      return {
+        kind: undefined,
+        hint: undefined,
+        resendable: false,
+        stop: error.reason === "retry-budget" ? "retry-budget" : "budget"
+      }
+    }
+    if (StatusError.isStatusError(error)) {
+      let hint = Option.getOrUndefined(error.retryAfter)
+      // The coordinator knows the server's clock from its earlier answers: the instant it read is as late as the
+      // server asked, and sooner than this answer's Date alone could tell.
+      if (hint !== undefined && seen !== undefined && seen < hint.at) hint = { ...hint, at: seen }
+      return { kind: error.kind, hint, resendable: repeatable, stop: undefined }
+    }
+    return {
+      kind: settings.retry.classify(error),
+      hint: undefined,
+      resendable: repeatable || neverSent(error),
+      stop: undefined
+    }
   }
 
-  /**
-   * Logs and counts a retry, then sleeps and runs the next attempt. While the call sleeps, it holds only the last
-   * step: the log line, its annotations, the metric and the failed attempt's error are not reachable from it.
-   */
-  const retryAfter = (
-    decision: Extract<RetryPolicy.Decision, { _tag: "Retry" }>,
-    error: Err,
-    next: RetryPolicy.RetryState,
-    coordinator: Coordinator.Coordinator | undefined
-  ) => {
+  const giveUp = (decision: Extract<RetryPolicy.Decision, { _tag: "Stop" }>, failed: Err) => {
+    const reason = decision.reason
+    // A retry the coordinator would not let go: the error that asked for it is the one to report.
+    const error = failed instanceof Coordinator.OriginHeld && previous !== undefined ? previous : failed
+    return withRules((rules) => {
+      const failure = Effect.zipRight(
+        Metric.increment(giveUpsBy(reason)),
+        Effect.fail(
+          StatusError.isStatusError(error)
+            ? StatusError.withStop(error, decision.attempts, reason) as Err
+            : sanitize(error, request, rules)
+        )
+      )
+      return Effect.withFiberRuntime<never, Err>((fiber) =>
+        debugging(fiber)
+          ? Effect.logDebug(`giving up on ${request.method} ${Redaction.url(fullUrl(request), rules)}: ${reason}`).pipe(
+            Effect.annotateLogs({ attempts: decision.attempts, reason }),
+            Effect.zipRight(failure)
+          )
+          : failure
+      )
+    })
+  }
+
+  /** Logs and counts a retry; under the coordinator, keeps what the next attempt tells it. */
+  const announce = (decision: Extract<RetryPolicy.Decision, { _tag: "Retry" }>, error: Err) => {
     const { attempts, delay, kind, source } = decision
+    if (coordinator !== undefined) {
+      // Under the coordinator the error is kept: a retry it refuses reports the error that asked for the retry.
+      previous = error
+      next = source === "backoff" ? "retry" : "retry-after-hint"
+    }
+    const counted = Metric.increment(retriesBy(kind, source))
     const status = StatusError.isStatusError(error) ? error.status : "transport"
-    const announce = withRules((rules) =>
-      Effect.logDebug(
+    return Effect.withFiberRuntime((fiber) => {
+      // Below the fiber's log level, the line (a redacted URL to build) is not written: only the count is kept.
+      if (!debugging(fiber)) return counted
+      const rules = settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))
+      return Effect.logDebug(
         `retrying ${request.method} ${Redaction.url(fullUrl(request), rules)} in ${
           Math.round(Duration.toMillis(delay))
         } ms (${source})`
       ).pipe(
         Effect.annotateLogs({ attempt: attempts + 1, delayMillis: Duration.toMillis(delay), source, kind, status }),
-        Effect.zipRight(Metric.increment(Metric.tagged(Metric.tagged(retries, "kind", kind), "source", source)))
+        Effect.zipRight(counted)
       )
-    )
-    // Under the coordinator the error is kept: a retry it refuses reports the error that asked for the retry.
-    const previous = coordinator === undefined ? undefined : error
-    const attempt = source === "backoff" ? "retry" : "retry-after-hint"
-    return Effect.flatMap(
-      announce,
-      () => Effect.flatMap(Effect.sleep(delay), () => loop(next, coordinator, attempt, previous))
-    )
+    })
   }
+
+  let coordinator: Coordinator.Coordinator | undefined
+  /** How the coordinator is told the next attempt, and the error of the retry it is asked for. */
+  let next: Coordinator.RequestInfo["attempt"] = "first"
+  let previous: Err | undefined
 
   /** The instant the coordinator read in the last answer's hint (it knows the server's clock). */
   let hintAt: number | undefined
@@ -631,32 +822,110 @@ export const retryRequest = <E, R>(
           !permit.learn && response.status < 400
             // A success the coordinator does not need is not reported: its header record is never built.
             ? check(response)
-            : Effect.clockWith((clock) =>
-              Effect.zipRight(
+            : Effect.clockWith((clock) => {
+              // One header record and one instant for the coordinator and the error: the hints are parsed once.
+              const seen = { headers: response.headers, receivedAt: clock.unsafeCurrentTimeMillis() }
+              return Effect.zipRight(
                 Effect.map(
-                  coordinator.observe(permit, {
-                    status: response.status,
-                    headers: response.headers,
-                    receivedAt: clock.unsafeCurrentTimeMillis()
-                  }),
+                  coordinator.observe(permit, { status: response.status, ...seen }),
                   () => {
                     hintAt = permit.hintAt
                   }
                 ),
-                check(response)
+                check(response, seen)
               )
-            ))
+            }))
         return resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)
       }
     )
 
-  return Effect.flatMap(Coordinator.current, (coordinator) =>
+  return Effect.flatMap(Coordinator.current, (current) =>
     Effect.clockWith((clock) => {
-      const state = RetryPolicy.initialState(settings.retry, clock.unsafeCurrentTimeMillis())
-      deadline = state.startedAt + settings.retry.budget
-      return loop(state, coordinator._tag === "None" ? undefined : coordinator.value, "first", undefined)
+      const startedAt = clock.unsafeCurrentTimeMillis()
+      deadline = startedAt + settings.retry.budget
+      coordinator = current._tag === "None" ? undefined : current.value
+      next = "first"
+      previous = undefined
+      hintAt = undefined
+      const by = coordinator
+      return RetryPolicy.drive({
+        policy: settings.retry,
+        startedAt,
+        attempt: by === undefined
+          ? (state) => attempt(state.attempts)
+          : (state) => coordinated(by, state.attempts, next),
+        classify,
+        observe: announce,
+        stop: giveUp
+      })
     }))
 }
+
+/**
+ * The request the innermost running `withStatusRetry` is driving. A `withStatusRetry` below it that gets the same
+ * request sends it once and leaves the retrying to the one above: the configuration applied last wins.
+ */
+const currentRequest = FiberRef.unsafeMake<HttpClientRequest.HttpClientRequest | undefined>(undefined)
+
+/** @internal */
+export interface Override {
+  readonly options: StatusRetry.CallOptions
+  /** The settings of each client under this override, resolved once. */
+  readonly resolved: WeakMap<Settings, Settings>
+}
+
+/** @internal */
+export const currentOverride = FiberRef.unsafeMake<Override | undefined>(undefined)
+
+/** Every option a call may override: what the call does, not how its requests are built or what is redacted. */
+const CALL_OPTIONS: ReadonlySet<string> = new Set([...KNOWN_OPTIONS].filter((name) =>
+  name !== "idempotencyKey" && name !== "redactHeaders" && name !== "redactQueryParams"
+))
+
+/** @internal */
+export const makeOverride = (options: StatusRetry.CallOptions): Override => {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new RetryPolicy.InvalidRetryOptions({ problems: [`options must be an object, got ${show(options)}`] })
+  }
+  const problems: Array<string> = []
+  for (const key of Object.keys(options)) {
+    if (!CALL_OPTIONS.has(key)) {
+      problems.push(
+        KNOWN_OPTIONS.has(key)
+          ? `${JSON.stringify(key)} is an option of the client, not of one call`
+          : `${JSON.stringify(key)} is not an option of withStatusRetry`
+      )
+    }
+  }
+  if (problems.length > 0) throw new RetryPolicy.InvalidRetryOptions({ problems })
+  // Checked alone now, so a mistake shows where the override is written.
+  resolve(options)
+  return { options, resolved: new WeakMap() }
+}
+
+const applyOverride = (settings: Settings, override: Override): Settings => {
+  let resolved = override.resolved.get(settings)
+  if (resolved === undefined) {
+    resolved = resolve({ ...settings.options, ...override.options })
+    // The client's rules are kept: they may have compiled the fiber's redacted names already.
+    resolved = { ...resolved, rules: settings.rules }
+    override.resolved.set(settings, resolved)
+  }
+  return resolved
+}
+
+/** @internal */
+export const withOptions = <A, E, R>(self: Effect.Effect<A, E, R>, override: Override): Effect.Effect<A, E, R> =>
+  Effect.flatMap(FiberRef.get(currentOverride), (outer) =>
+    Effect.locally(
+      self,
+      currentOverride,
+      // An override inside another one adds to it.
+      outer === undefined ? override : makeOverride({ ...outer.options, ...override.options })
+    ))
+
+/** @internal */
+export const disabledOverride: Override = makeOverride({ maxAttempts: 1 })
 
 /** @internal */
 export const make = (options?: StatusRetry.Options) => {
@@ -672,6 +941,13 @@ export const make = (options?: StatusRetry.Options) => {
       KEYED_METHODS.has(request.method) && request.headers[IDEMPOTENCY_KEY] === undefined
         ? HttpClientRequest.setHeader(request, IDEMPOTENCY_KEY, addKey())
         : request)
-    return HttpClient.transform(client, (send, request) => retryRequest(settings, send, request))
+    return HttpClient.transform(client, (send, request) =>
+      Effect.withFiberRuntime((fiber) => {
+        // A withStatusRetry above this one drives this request: send it once, as it is.
+        if (fiber.getFiberRef(currentRequest) === request) return send
+        const override = fiber.getFiberRef(currentOverride)
+        const effective = override === undefined ? settings : applyOverride(settings, override)
+        return Effect.locally(retryRequest(effective, send, request), currentRequest, request)
+      }))
   }
 }
