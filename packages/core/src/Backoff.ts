@@ -143,7 +143,7 @@ export const delayMillis = (options: Resolved, attempt: number, random: number, 
  * import { Backoff } from "@effect-retry/core"
  * import { Effect, Schedule } from "effect"
  *
- * declare const flaky: Effect.Effect<string, Error>
+ * const flaky: Effect.Effect<string, Error> = Effect.succeed("ok")
  * const resilient = Effect.retry(
  *   flaky,
  *   Backoff.exponential({ baseDelay: "50 millis", jitter: "full" }).pipe(Schedule.intersect(Schedule.recurs(4)))

@@ -107,7 +107,7 @@ export type HoldReason = "cooldown" | "pacing" | "learning" | "retry-budget"
  * import { Coordinator } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, Coordinator.OriginHeld>
+ * const call: Effect.Effect<string, Coordinator.OriginHeld> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("OriginHeld", (e) => Effect.succeed(`retry at ${new Date(e.until).toISOString()}`)))
  * ```
  *
@@ -293,7 +293,7 @@ export const make = (options?: CoordinatorOptions): Effect.Effect<Coordinator> =
  * import { Effect } from "effect"
  *
  * // Every withStatusRetry() client used by `program` now shares one view of each origin.
- * declare const program: Effect.Effect<string>
+ * const program: Effect.Effect<string> = Effect.succeed("ok")
  * const coordinated = program.pipe(Effect.provide(Coordinator.layer()))
  * ```
  *

@@ -456,7 +456,7 @@ const toPolicy = (policy: RetryPolicy | RetryOptions | undefined): RetryPolicy =
  * import { RetryPolicy, StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * const resilient = Effect.retry(call, RetryPolicy.schedule({ maxAttempts: 5, maxRetryAfter: "1 minute" }))
  * ```
  *
@@ -491,7 +491,7 @@ export const schedule = (policy?: RetryPolicy | RetryOptions): Schedule.Schedule
  * import { RetryPolicy, StatusError } from "@effect-retry/core"
  * import { Effect, Option } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * const resilient = call.pipe(RetryPolicy.retry({ budget: "10 seconds" }))
  * const handled = resilient.pipe(
  *   Effect.catchTag("TooManyRequests", (e) =>

@@ -436,7 +436,7 @@ export type Retryable =
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * // Handle every error of a permanent class; only the retryable classes remain in the error type.
  * const handled: Effect.Effect<string, StatusError.Retryable> = call.pipe(
  *   Effect.catchIf(StatusError.isPermanentClass, (e) => Effect.succeed(`failed with ${e.status}`))
@@ -510,7 +510,7 @@ export const isStatusError = (u: unknown): u is StatusError => Predicate.hasProp
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchIf(StatusError.isRetryable, (e) => Effect.succeed(`try again later (${e.kind})`)))
  * ```
  *
@@ -529,7 +529,7 @@ export const isRetryable = (u: unknown): u is StatusError & { readonly kind: "th
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchIf(StatusError.isPermanent, (e) => Effect.succeed(`gave up: ${e.status}`)))
  * ```
  *
@@ -758,9 +758,10 @@ export const fromResponse = (response: ResponseLike, options?: FromResponseOptio
  * ```ts
  * import { StatusError } from "@effect-retry/core"
  *
- * declare const error: StatusError.TooManyRequests
- * const final = StatusError.withStop(error, 3, "budget")
- * final.stopReason // Some("budget")
+ * const giveUp = (error: StatusError.TooManyRequests) => {
+ *   const final = StatusError.withStop(error, 3, "budget")
+ *   return final.stopReason // Some("budget")
+ * }
  * ```
  *
  * @since 0.1.0

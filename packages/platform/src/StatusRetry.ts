@@ -144,16 +144,18 @@ export const defaults = internal.defaults
  *
  * @example
  * ```ts
- * import type { HttpClient } from "@effect/platform"
+ * import { HttpClient } from "@effect/platform"
  * import { withStatusRetry } from "@effect-retry/platform"
  * import { Effect } from "effect"
  *
- * declare const client: HttpClient.HttpClient
- * const small = client.pipe(withStatusRetry({ readBody: true, maxBodySize: 64 * 1024 }))
- * const body = small.get("https://api.test/items").pipe(
- *   Effect.flatMap((response) => response.text),
- *   Effect.catchTag("BodyTooLarge", (e) => Effect.succeed(`over ${e.maxBodySize} bytes`))
- * )
+ * const body = Effect.gen(function*() {
+ *   const client = yield* HttpClient.HttpClient
+ *   const small = client.pipe(withStatusRetry({ readBody: true, maxBodySize: 64 * 1024 }))
+ *   return yield* small.get("https://api.test/items").pipe(
+ *     Effect.flatMap((response) => response.text),
+ *     Effect.catchTag("BodyTooLarge", (e) => Effect.succeed(`over ${e.maxBodySize} bytes`))
+ *   )
+ * })
  * ```
  *
  * @since 0.1.0
