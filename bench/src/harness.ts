@@ -237,12 +237,12 @@ export const runWorkload = async (
     const done: Done = { repeat: plan.lane.repeat, adapter: plan.i, phase, tenant, scenario, start, calls: ran.done }
     finished.push(done)
     // A call the server parked runs on in the background; it is bounded like every call.
-    background.push(...ran.background.map((p) =>
-      p.then((call) => {
+    for (const p of ran.background) {
+      background.push(p.then((call) => {
         done.calls.push(call)
         return call
-      })
-    ))
+      }))
+    }
   }
   for (const [k, phase] of workload.phases.entries()) {
     if (phase.solo === true && k > 0) {

@@ -224,7 +224,7 @@ const main = async () => {
       ...adapters.map((adapter) => ({ adapter, id: adapter.id })),
       { adapter: { ...undici, label: "control: undici `Agent` against itself" }, id: CONTROL_ID }
     ])
-    overhead.push(...measured.slice(0, -1))
+    for (const m of measured.slice(0, -1)) overhead.push(m)
     control = measured[measured.length - 1]
     log("overhead: done")
   } finally {

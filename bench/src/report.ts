@@ -96,7 +96,9 @@ export const render = (results: Results): string => {
   const label = (i: number) => adapters[i]!.label
   const rows = <A>(f: (i: number) => A) => adapters.map((_, i) => f(i))
   const out: Array<string> = []
-  const add = (...lines: ReadonlyArray<string>) => out.push(...lines)
+  const add = (...lines: ReadonlyArray<string>) => {
+    for (const line of lines) out.push(line)
+  }
   const alone = adapters.findIndex((a) => a.id === "effect-retry")
   const overheadOf = (id: string) => results.overhead.find((o) => o.adapter.id === id)
   const ran = (key: string) => results.runs.has(key)

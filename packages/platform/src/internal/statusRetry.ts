@@ -228,7 +228,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   if (classify !== undefined && typeof classify !== "function") {
     problems.push(`classify must be a function, got ${show(classify)}`)
   }
-  if (Either.isLeft(retry)) problems.push(...retry.left.problems)
+  if (Either.isLeft(retry)) for (const problem of retry.left.problems) problems.push(problem)
   let timeout: number | undefined = undefined
   if (attemptTimeout !== undefined) {
     const decoded = Duration.decodeUnknown(attemptTimeout)
