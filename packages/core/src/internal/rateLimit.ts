@@ -1,3 +1,4 @@
+import * as Sf from "structured-headers"
 import * as headers from "./headers.js"
 import * as httpDate from "./httpDate.js"
 
@@ -34,8 +35,8 @@ export const UNIX_TIME_THRESHOLD = 1_000_000_000
 export const EPOCH_MILLIS_THRESHOLD = 1_000_000_000_000
 
 /**
- * A bare item of a structured field (RFC 9651): its type, its value as text (a string unescaped, a byte sequence
- * with its colons, anything else as written) and the text it was written as.
+ * A bare item of a structured field (RFC 9651): its type, its value as text (a string unescaped, anything else as
+ * serialized) and its serialization (as written, for a valid field; a byte sequence's base64 with its colons).
  * @internal
  */
 export interface BareItem {
@@ -56,99 +57,74 @@ export interface Member {
 
 const KEY = /^[a-z*][a-z0-9_\-.*]*/
 const isKey = (text: string): boolean => KEY.exec(text)?.[0] === text
-const TOKEN = /^[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*/
-const NUMBER = /^-?\d+(?:\.\d+)?/
-const BYTES = /^:[A-Za-z0-9+/=]*:/
-const BOOLEAN = /^\?[01]/
 const TRUE: BareItem = { type: "boolean", text: "?1", raw: "?1" }
 
-/** Reads a bare item at the start of `input`: the item and its length, or undefined. */
-const bareItem = (input: string): readonly [BareItem, number] | undefined => {
-  const c = input[0]
-  if (c === "\"") {
-    let text = ""
-    for (let i = 1; i < input.length; i++) {
-      const ch = input[i]!
-      if (ch === "\\") {
-        const next = input[i + 1]
-        if (next !== "\"" && next !== "\\") return undefined
-        text += next
-        i++
-      } else if (ch === "\"") {
-        return [{ type: "string", text, raw: input.slice(0, i + 1) }, i + 1]
-      } else {
-        const code = ch.charCodeAt(0)
-        if (code < 0x20 || code > 0x7e) return undefined
-        text += ch
-      }
-    }
-    return undefined
+/** A bare item from structured-headers as this module reads it; undefined for the types the fields never use. */
+const bareItem = (value: Sf.BareItem): BareItem | undefined => {
+  if (typeof value === "number") {
+    const raw = Sf.serializeBareItem(value)
+    return { type: Number.isInteger(value) ? "integer" : "decimal", text: raw, raw }
   }
-  let match = NUMBER.exec(input)
-  if (match !== null) {
-    const raw = match[0]
-    const [whole, fraction] = raw.replace("-", "").split(".")
-    // RFC 9651: at most 15 digits for an integer, 12 + 3 for a decimal.
-    if (fraction === undefined ? whole!.length > 15 : whole!.length > 12 || fraction.length > 3) return undefined
-    return [{ type: fraction === undefined ? "integer" : "decimal", text: raw, raw }, raw.length]
+  if (typeof value === "string") return { type: "string", text: value, raw: Sf.serializeBareItem(value) }
+  if (typeof value === "boolean") return value ? TRUE : { type: "boolean", text: "?0", raw: "?0" }
+  if (value instanceof Sf.Token) return { type: "token", text: value.toString(), raw: value.toString() }
+  if (value instanceof ArrayBuffer) {
+    const raw = Sf.serializeBareItem(value)
+    return { type: "bytes", text: raw, raw }
   }
-  match = BYTES.exec(input) ?? BOOLEAN.exec(input)
-  if (match !== null) return [{ type: c === ":" ? "bytes" : "boolean", text: match[0], raw: match[0] }, match[0].length]
-  match = TOKEN.exec(input)
-  if (match !== null) return [{ type: "token", text: match[0], raw: match[0] }, match[0].length]
   return undefined
 }
 
-/** Reads `;key=value` parameters at the start of `input`: them and their length, or undefined. */
-const parameters = (input: string): readonly [Map<string, BareItem>, number] | undefined => {
+/** One member of a List, or of a Dictionary with its key; undefined for an inner list or an unused type. */
+const member = (key: string | undefined, value: Sf.Item | Sf.InnerList): Member | undefined => {
+  if (Array.isArray(value[0])) return undefined
+  const item = bareItem(value[0] as Sf.BareItem)
+  if (item === undefined) return undefined
   const params = new Map<string, BareItem>()
-  let i = 0
-  while (input[i] === ";") {
-    i++
-    while (input[i] === " ") i++
-    const key = KEY.exec(input.slice(i))
-    if (key === null) return undefined
-    i += key[0].length
-    if (input[i] === "=") {
-      const value = bareItem(input.slice(i + 1))
-      if (value === undefined) return undefined
-      params.set(key[0], value[0])
-      i += 1 + value[1]
-    } else {
-      params.set(key[0], TRUE)
-    }
+  for (const [name, param] of value[1]) {
+    const read = bareItem(param)
+    if (read === undefined) return undefined
+    params.set(name, read)
   }
-  return [params, i]
+  return { key, item, params }
+}
+
+const parseOrUndefined = <A>(parse: (input: string) => A, input: string): A | undefined => {
+  try {
+    return parse(input)
+  } catch {
+    return undefined
+  }
 }
 
 /**
  * Parses a structured field that is a List of items or a Dictionary (RFC 9651 sections 4.2.1 and 4.2.2) into its
  * members, or undefined when malformed (keys must be lower-case, strings printable ASCII, no trailing comma...).
  * Inner lists, dates and display strings are not used by the rate-limit fields and make the field malformed.
+ * A field whose first member is `key=value` is read as a Dictionary, any other as a List, then as a Dictionary
+ * (`a, b=1`: a bare key is a Dictionary member set to true). The parsing is structured-headers'.
  * @internal
  */
 export const parseMembers = (value: string): ReadonlyArray<Member> | undefined => {
   const input = value.replace(/^[ \t]+|[ \t]+$/g, "")
+  const key = KEY.exec(input)
+  const keyed = key !== null && input[key[0].length] === "="
+  const list = keyed ? undefined : parseOrUndefined(Sf.parseList, input)
   const members: Array<Member> = []
-  let i = 0
-  while (i < input.length) {
-    const rest = input.slice(i)
-    // A Dictionary member starts with its key and `=`; a key alone there is a token item (or a key set to true).
-    const key = KEY.exec(rest)
-    const keyed = key !== null && rest[key[0].length] === "="
-    const item = keyed ? bareItem(rest.slice(key[0].length + 1)) : bareItem(rest)
-    if (item === undefined) return undefined
-    i += (keyed ? key[0].length + 1 : 0) + item[1]
-    const params = parameters(input.slice(i))
-    if (params === undefined) return undefined
-    i += params[1]
-    members.push({ key: keyed ? key[0] : undefined, item: item[0], params: params[0] })
-    while (input[i] === " " || input[i] === "\t") i++
-    if (i >= input.length) break
-    if (input[i] !== ",") return undefined
-    i++
-    while (input[i] === " " || input[i] === "\t") i++
-    if (i >= input.length) return undefined
+  if (list !== undefined) {
+    for (const value of list) {
+      const read = member(undefined, value)
+      if (read === undefined) return undefined
+      members.push(read)
+    }
+    return members
+  }
+  const dictionary = keyed || input.includes("=") ? parseOrUndefined(Sf.parseDictionary, input) : undefined
+  if (dictionary === undefined) return undefined
+  for (const [name, value] of dictionary) {
+    const read = member(name, value)
+    if (read === undefined) return undefined
+    members.push(read)
   }
   return members
 }
