@@ -5,9 +5,11 @@
  * those of classes (`export class NotFound extends ...`). They are taken from the generated Markdown, their imports
  * of the package pointed at `src/` as docgen does, and compiled with the package's `examplesCompilerOptions`.
  *
+ * The packages run side by side, each one's output printed when it is done.
+ *
  * Usage: `node scripts/docgen.mjs [packages/<pkg> ...]` (default: every `packages/*` with a `docgen.json`).
  */
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -20,6 +22,21 @@ const run = (command, args, cwd) => {
   const result = spawnSync(command, args, { cwd, env, stdio: "inherit" })
   return result.status === 0
 }
+
+/** Runs docgen in `cwd`, its output kept until it exits; resolves to whether it succeeded. */
+const docgen = (cwd) =>
+  new Promise((resolve) => {
+    const child = spawn(bin("docgen"), [], { cwd, env, stdio: ["ignore", "pipe", "pipe"] })
+    const output = []
+    child.stdout.on("data", (chunk) => output.push(chunk))
+    child.stderr.on("data", (chunk) => output.push(chunk))
+    child.on("error", (error) => output.push(Buffer.from(`${error.message}\n`)))
+    child.on("close", (code) => {
+      console.log(`docgen: ${path.relative(root, cwd)}`)
+      process.stdout.write(Buffer.concat(output))
+      resolve(code === 0)
+    })
+  })
 
 /** The ```ts blocks under `**Example**` in the sections of classes, from docgen's Markdown. */
 const classExamples = (markdown) => {
@@ -78,9 +95,9 @@ const args = process.argv.slice(2)
 const packages = args.length > 0
   ? args.map((a) => path.resolve(a))
   : fs.readdirSync(path.join(root, "packages")).map((d) => path.join(root, "packages", d)).sort()
-let ok = true
-for (const pkgDir of packages.filter((p) => fs.existsSync(path.join(p, "docgen.json")))) {
-  console.log(`docgen: ${path.relative(root, pkgDir)}`)
-  if (!run(bin("docgen"), [], pkgDir) || !checkClassExamples(pkgDir)) ok = false
-}
-process.exit(ok ? 0 : 1)
+const results = await Promise.all(
+  packages.filter((p) => fs.existsSync(path.join(p, "docgen.json"))).map(async (pkgDir) =>
+    (await docgen(pkgDir)) && checkClassExamples(pkgDir)
+  )
+)
+process.exit(results.every((ok) => ok) ? 0 : 1)
