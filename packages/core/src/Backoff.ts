@@ -13,26 +13,28 @@ import * as Interval from "effect/ScheduleInterval"
 import * as internal from "./internal/backoff.js"
 import { InvalidRetryOptions } from "./internal/invalidOptions.js"
 
-/**
- * How a backoff delay is spread, with `e = min(maxDelay, baseDelay * factor^n)` for the n-th retry (n from 0):
- *
- * - `"none"`: exactly `e`.
- * - `"full"` (default): uniform in `[0, e]`. Finishes contended work fastest with the fewest calls.
- * - `"equal"`: uniform in `[e/2, e]`.
- * - `"decorrelated"`: `min(maxDelay, uniform(baseDelay, 3 * previous))`, growing from the last delay.
- * - `"proportional"`: uniform in `[0.8e, 1.2e]` (never above `maxDelay`), like Effect's `Schedule.jittered`.
- *
- * @example
- * ```ts
- * import type { Backoff } from "@effect-retry/core"
- *
- * const jitter: Backoff.Jitter = "full"
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export type { Jitter } from "./internal/backoff.js"
+export type {
+  /**
+   * How a backoff delay is spread, with `e = min(maxDelay, baseDelay * factor^n)` for the n-th retry (n from 0):
+   *
+   * - `"none"`: exactly `e`.
+   * - `"full"` (default): uniform in `[0, e]`. Finishes contended work fastest with the fewest calls.
+   * - `"equal"`: uniform in `[e/2, e]`.
+   * - `"decorrelated"`: `min(maxDelay, uniform(baseDelay, 3 * previous))`, growing from the last delay.
+   * - `"proportional"`: uniform in `[0.8e, 1.2e]` (never above `maxDelay`), like Effect's `Schedule.jittered`.
+   *
+   * @example
+   * ```ts
+   * import type { Backoff } from "@effect-retry/core"
+   *
+   * const jitter: Backoff.Jitter = "full"
+   * ```
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Jitter
+} from "./internal/backoff.js"
 
 /**
  * Every jitter strategy, in a fixed order.

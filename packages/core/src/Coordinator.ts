@@ -98,23 +98,25 @@ export interface RequestInfo {
  */
 export type HoldReason = "cooldown" | "pacing" | "learning" | "retry-budget"
 
-/**
- * A call failed at once because requests to its origin are held past the call's deadline (its retry budget): the
- * server asked every client to wait longer than this call may. `until` is the instant, so a job can be re-scheduled.
- *
- * @example
- * ```ts
- * import { Coordinator } from "@effect-retry/core"
- * import { Effect } from "effect"
- *
- * const call: Effect.Effect<string, Coordinator.OriginHeld> = Effect.succeed("ok")
- * call.pipe(Effect.catchTag("OriginHeld", (e) => Effect.succeed(`retry at ${new Date(e.until).toISOString()}`)))
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export { OriginHeld } from "./internal/coordinator.js"
+export {
+  /**
+   * A call failed at once because requests to its origin are held past the call's deadline (its retry budget): the
+   * server asked every client to wait longer than this call may. `until` is the instant, so a job can be re-scheduled.
+   *
+   * @example
+   * ```ts
+   * import { Coordinator } from "@effect-retry/core"
+   * import { Effect } from "effect"
+   *
+   * const call: Effect.Effect<string, Coordinator.OriginHeld> = Effect.succeed("ok")
+   * call.pipe(Effect.catchTag("OriginHeld", (e) => Effect.succeed(`retry at ${new Date(e.until).toISOString()}`)))
+   * ```
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  OriginHeld
+} from "./internal/coordinator.js"
 
 /**
  * What a coordinator needs to know of a response.

@@ -25,20 +25,22 @@ import * as internal from "./internal/rateLimit.js"
  */
 export type Headers = headers.HeaderRecord
 
-/**
- * Which header family a rate-limit reading came from.
- *
- * @example
- * ```ts
- * import type { RateLimit } from "@effect-retry/core"
- *
- * const source: RateLimit.Source = "x-ratelimit-reset"
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export type { Source } from "./internal/rateLimit.js"
+export type {
+  /**
+   * Which header family a rate-limit reading came from.
+   *
+   * @example
+   * ```ts
+   * import type { RateLimit } from "@effect-retry/core"
+   *
+   * const source: RateLimit.Source = "x-ratelimit-reset"
+   * ```
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Source
+} from "./internal/rateLimit.js"
 
 /**
  * What a response says about the client's quota: how many requests remain and when more become available.

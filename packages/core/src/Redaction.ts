@@ -54,21 +54,23 @@ export const defaultHeaders: ReadonlyArray<string> = internal.DEFAULT_HEADERS
  */
 export const defaultQueryParams: ReadonlyArray<string> = internal.DEFAULT_QUERY_PARAMS
 
-/**
- * A header name to redact: a name in any case, or a pattern tested against the lower-case name (as in
- * `@effect/platform`'s `Headers.currentRedactedNames`).
- *
- * @example
- * ```ts
- * import type { Redaction } from "@effect-retry/core"
- *
- * const names: ReadonlyArray<Redaction.HeaderName> = ["x-session", /^x-secret-/]
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export type { HeaderName } from "./internal/redact.js"
+export type {
+  /**
+   * A header name to redact: a name in any case, or a pattern tested against the lower-case name (as in
+   * `@effect/platform`'s `Headers.currentRedactedNames`).
+   *
+   * @example
+   * ```ts
+   * import type { Redaction } from "@effect-retry/core"
+   *
+   * const names: ReadonlyArray<Redaction.HeaderName> = ["x-session", /^x-secret-/]
+   * ```
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  HeaderName
+} from "./internal/redact.js"
 
 /**
  * A compiled set of redaction rules: the defaults plus the names given to `make`.

@@ -567,7 +567,7 @@ export interface Driver<A, E, R> extends loop.Loop<A, E, R> {}
  * import { RetryPolicy } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const send: Effect.Effect<string, Error>
+ * const send: Effect.Effect<string, Error> = Effect.succeed("ok")
  * const policy = RetryPolicy.make({ maxAttempts: 3 })
  * const call = RetryPolicy.drive({
  *   policy,

@@ -8,20 +8,22 @@ import * as Option from "effect/Option"
 import type * as headers from "./internal/headers.js"
 import * as internal from "./internal/serverHint.js"
 
-/**
- * The header a hint was read from.
- *
- * @example
- * ```ts
- * import type { ServerHint } from "@effect-retry/core"
- *
- * const source: ServerHint.Source = "retry-after"
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export type { Source } from "./internal/serverHint.js"
+export type {
+  /**
+   * The header a hint was read from.
+   *
+   * @example
+   * ```ts
+   * import type { ServerHint } from "@effect-retry/core"
+   *
+   * const source: ServerHint.Source = "retry-after"
+   * ```
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Source
+} from "./internal/serverHint.js"
 
 /**
  * The server's request to wait: how long, until which instant, and which header said so.

@@ -147,7 +147,7 @@ export interface StatusErrorShape<Tag extends string, Status extends number = nu
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("RequestTimeout", (e) => Effect.succeed(`timed out after ${e.attempts} attempts`)))
  * ```
  *
@@ -164,7 +164,7 @@ export class RequestTimeout extends internal.make<"RequestTimeout", 408>("Reques
  * import { StatusError } from "@effect-retry/core"
  * import { Effect, Option } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * // A job queue can re-schedule at the instant the server gave instead of sleeping.
  * call.pipe(Effect.catchTag("TooManyRequests", (e) =>
  *   Effect.succeed(Option.match(e.retryAfter, { onNone: () => "later", onSome: (h) => new Date(h.at).toISOString() }))
@@ -184,7 +184,7 @@ export class TooManyRequests extends internal.make<"TooManyRequests", 429>("TooM
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("InternalServerError", () => Effect.succeed("fallback")))
  * ```
  *
@@ -201,7 +201,7 @@ export class InternalServerError extends internal.make<"InternalServerError", 50
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("BadGateway", () => Effect.succeed("fallback")))
  * ```
  *
@@ -218,7 +218,7 @@ export class BadGateway extends internal.make<"BadGateway", 502>("BadGateway") {
  * import { StatusError } from "@effect-retry/core"
  * import { Effect, Option } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("ServiceUnavailable", (e) =>
  *   Effect.succeed(Option.match(e.retryAfter, {
  *     onNone: () => "down",
@@ -240,7 +240,7 @@ export class ServiceUnavailable extends internal.make<"ServiceUnavailable", 503>
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("GatewayTimeout", () => Effect.succeed("fallback")))
  * ```
  *
@@ -257,7 +257,7 @@ export class GatewayTimeout extends internal.make<"GatewayTimeout", 504>("Gatewa
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("RetryableStatus", (e) => Effect.succeed(e.status)))
  * ```
  *
@@ -274,7 +274,7 @@ export class RetryableStatus extends internal.make("RetryableStatus") {}
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("BadRequest", (e) => Effect.succeed(e.status)))
  * ```
  *
@@ -291,7 +291,7 @@ export class BadRequest extends internal.make<"BadRequest", 400>("BadRequest") {
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("Unauthorized", () => Effect.succeed("log in again")))
  * ```
  *
@@ -308,7 +308,7 @@ export class Unauthorized extends internal.make<"Unauthorized", 401>("Unauthoriz
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("Forbidden", () => Effect.succeed("ask for access")))
  * ```
  *
@@ -326,7 +326,7 @@ export class Forbidden extends internal.make<"Forbidden", 403>("Forbidden") {}
  * import { StatusError } from "@effect-retry/core"
  * import { Effect, Option } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("NotFound", () => Effect.succeed(Option.none<string>())))
  * ```
  *
@@ -343,7 +343,7 @@ export class NotFound extends internal.make<"NotFound", 404>("NotFound") {}
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("MethodNotAllowed", (e) => Effect.succeed(e.method)))
  * ```
  *
@@ -360,7 +360,7 @@ export class MethodNotAllowed extends internal.make<"MethodNotAllowed", 405>("Me
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("Conflict", () => Effect.succeed("already exists")))
  * ```
  *
@@ -377,7 +377,7 @@ export class Conflict extends internal.make<"Conflict", 409>("Conflict") {}
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("UnprocessableEntity", (e) => Effect.succeed(e.status)))
  * ```
  *
@@ -394,7 +394,7 @@ export class UnprocessableEntity extends internal.make<"UnprocessableEntity", 42
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchTag("PermanentStatus", (e) => Effect.succeed(e.status)))
  * ```
  *
@@ -410,10 +410,10 @@ export class PermanentStatus extends internal.make("PermanentStatus") {}
  * @example
  * ```ts
  * import { StatusError } from "@effect-retry/core"
- * import type { Effect } from "effect"
+ * import { Effect } from "effect"
  *
  * // A signature that says only retryable failures escape.
- * declare const fetchUser: (id: string) => Effect.Effect<string, StatusError.Retryable>
+ * const fetchUser = (id: string): Effect.Effect<string, StatusError.Retryable> => Effect.succeed(id)
  * ```
  *
  * @since 0.1.0
@@ -548,7 +548,7 @@ export const isPermanent = (u: unknown): u is StatusError & { readonly kind: "pe
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchIf(StatusError.isThrottled, (e) => Effect.succeed(e.retryAfter)))
  * ```
  *
@@ -566,7 +566,7 @@ export const isThrottled = (u: unknown): u is StatusError & { readonly kind: "th
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * call.pipe(Effect.catchIf(StatusError.isTransient, () => Effect.succeed("the server had a blip")))
  * ```
  *
@@ -585,7 +585,7 @@ export const isTransient = (u: unknown): u is StatusError & { readonly kind: "tr
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * const handled: Effect.Effect<string, StatusError.Permanent> = call.pipe(
  *   Effect.catchIf(StatusError.isRetryableClass, () => Effect.succeed("try again later"))
  * )
@@ -605,7 +605,7 @@ export const isRetryableClass = (u: unknown): u is Retryable => isStatusError(u)
  * import { StatusError } from "@effect-retry/core"
  * import { Effect } from "effect"
  *
- * declare const call: Effect.Effect<string, StatusError.StatusError>
+ * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
  * const handled: Effect.Effect<string, StatusError.Retryable> = call.pipe(
  *   Effect.catchIf(StatusError.isPermanentClass, (e) => Effect.succeed(`gave up: ${e.status}`))
  * )

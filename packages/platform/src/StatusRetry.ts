@@ -139,29 +139,31 @@ export type Attempt =
  */
 export const defaults = internal.defaults
 
-/**
- * Under `readBody`, a body larger than `maxBodySize`: the read stopped there and the request was aborted. Not retried.
- *
- * @example
- * ```ts
- * import { HttpClient } from "@effect/platform"
- * import { withStatusRetry } from "@effect-retry/platform"
- * import { Effect } from "effect"
- *
- * const body = Effect.gen(function*() {
- *   const client = yield* HttpClient.HttpClient
- *   const small = client.pipe(withStatusRetry({ readBody: true, maxBodySize: 64 * 1024 }))
- *   return yield* small.get("https://api.test/items").pipe(
- *     Effect.flatMap((response) => response.text),
- *     Effect.catchTag("BodyTooLarge", (e) => Effect.succeed(`over ${e.maxBodySize} bytes`))
- *   )
- * })
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export { BodyTooLarge } from "./internal/statusRetry.js"
+export {
+  /**
+   * Under `readBody`, a body larger than `maxBodySize`: the read stopped there and the request was aborted. Not retried.
+   *
+   * @example
+   * ```ts
+   * import { HttpClient } from "@effect/platform"
+   * import { withStatusRetry } from "@effect-retry/platform"
+   * import { Effect } from "effect"
+   *
+   * const body = Effect.gen(function*() {
+   *   const client = yield* HttpClient.HttpClient
+   *   const small = client.pipe(withStatusRetry({ readBody: true, maxBodySize: 64 * 1024 }))
+   *   return yield* small.get("https://api.test/items").pipe(
+   *     Effect.flatMap((response) => response.text),
+   *     Effect.catchTag("BodyTooLarge", (e) => Effect.succeed(`over ${e.maxBodySize} bytes`))
+   *   )
+   * })
+   * ```
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  BodyTooLarge
+} from "./internal/statusRetry.js"
 
 /**
  * The errors `withStatusRetry` adds to a client's own: the status errors, a `RequestError` for an attempt cut by
@@ -191,10 +193,14 @@ export type RetryError =
  *
  * @example
  * ```ts
- * import type { HttpClient } from "@effect/platform"
- * import type { StatusRetry } from "@effect-retry/platform"
+ * import { HttpClient } from "@effect/platform"
+ * import { type StatusRetry, withStatusRetry } from "@effect-retry/platform"
+ * import { Effect } from "effect"
  *
- * declare const client: StatusRetry.Retrying<HttpClient.HttpClient>
+ * const client = Effect.map(
+ *   HttpClient.HttpClient,
+ *   (http): StatusRetry.Retrying<HttpClient.HttpClient> => http.pipe(withStatusRetry())
+ * )
  * ```
  *
  * @since 0.1.0
@@ -314,15 +320,17 @@ export type CallOptions = Omit<Options, "idempotencyKey" | "redactHeaders" | "re
  *
  * @example
  * ```ts
- * import type { HttpClient } from "@effect/platform"
+ * import { HttpClient } from "@effect/platform"
  * import { StatusRetry, withStatusRetry } from "@effect-retry/platform"
+ * import { Effect } from "effect"
  *
- * declare const client: HttpClient.HttpClient
- * const retrying = client.pipe(withStatusRetry())
- * // A health check should answer fast or not at all.
- * const health = retrying.get("https://api.test/health").pipe(
- *   StatusRetry.withOptions({ maxAttempts: 2, budget: "2 seconds" })
- * )
+ * const health = Effect.gen(function*() {
+ *   const retrying = (yield* HttpClient.HttpClient).pipe(withStatusRetry())
+ *   // A health check should answer fast or not at all.
+ *   return yield* retrying.get("https://api.test/health").pipe(
+ *     StatusRetry.withOptions({ maxAttempts: 2, budget: "2 seconds" })
+ *   )
+ * })
  * ```
  *
  * @since 0.1.0
@@ -344,11 +352,14 @@ export const withOptions: {
  *
  * @example
  * ```ts
- * import type { HttpClient } from "@effect/platform"
+ * import { HttpClient } from "@effect/platform"
  * import { StatusRetry, withStatusRetry } from "@effect-retry/platform"
+ * import { Effect } from "effect"
  *
- * declare const client: HttpClient.HttpClient
- * const once = client.pipe(withStatusRetry()).get("https://api.test/items").pipe(StatusRetry.disabled)
+ * const once = Effect.gen(function*() {
+ *   const client = (yield* HttpClient.HttpClient).pipe(withStatusRetry())
+ *   return yield* client.get("https://api.test/items").pipe(StatusRetry.disabled)
+ * })
  * ```
  *
  * @since 0.1.0

@@ -97,7 +97,7 @@ export const make = (options?: Options): Effect.Effect<Coordinator.Coordinator, 
  * import { RedisCoordinator } from "@effect-retry/redis"
  * import { Effect } from "effect"
  *
- * declare const program: Effect.Effect<void>
+ * const program: Effect.Effect<void> = Effect.void
  * const shared = program.pipe(Effect.provide(RedisCoordinator.layer({ url: "redis://127.0.0.1:6379" })))
  * ```
  *
