@@ -121,7 +121,9 @@ try {
 
     const { stdout: listing } = await exec("tar", ["tzf", file])
     const entries = new Set(listing.split("\n").map((line) => line.replace(/^package\//, "")))
-    for (const expected of ["LICENSE", "README.md", "CHANGELOG.md", "package.json", "build/index.js", "build/index.d.ts"]) {
+    for (
+      const expected of ["LICENSE", "README.md", "CHANGELOG.md", "package.json", "build/index.js", "build/index.d.ts"]
+    ) {
       check(entries.has(expected), `${name}: the tarball holds ${expected}`)
     }
     check(![...entries].some((e) => e.startsWith("test/") || e.includes(".tsbuildinfo")), `${name}: no tests in it`)

@@ -117,8 +117,14 @@ const jsdoc = {
           if (overload || (node.type === "ExportNamedDeclaration" && node.declaration === null && name === "{  }")) {
             continue
           }
-          const comment = source.getCommentsBefore(node).at(-1)
-          if (comment === undefined || comment === moduleDoc || comment.type !== "Block" || !comment.value.startsWith("*")) {
+          // A re-export (`export { X } from`) carries its JSDoc on its one specifier, where docgen reads it.
+          const reexported = node.type === "ExportNamedDeclaration" && node.declaration === null &&
+            node.specifiers.length === 1
+          const comment = source.getCommentsBefore(reexported ? node.specifiers[0] : node).at(-1) ??
+            (reexported ? source.getCommentsBefore(node).at(-1) : undefined)
+          if (
+            comment === undefined || comment === moduleDoc || comment.type !== "Block" || !comment.value.startsWith("*")
+          ) {
             context.report({ node, message: `${name}: missing JSDoc.` })
             continue
           }

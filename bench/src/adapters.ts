@@ -124,7 +124,9 @@ const effectClient = async (
       if (Option.isSome(failure)) {
         const error = failure.value
         if (StatusError.isStatusError(error)) return { kind: "failed", status: error.status }
-        if (HttpClientError.isHttpClientError(error) && error._tag === "ResponseError" && error.reason === "StatusCode") {
+        if (
+          HttpClientError.isHttpClientError(error) && error._tag === "ResponseError" && error.reason === "StatusCode"
+        ) {
           return { kind: "failed", status: error.response.status }
         }
         return exception(error)
@@ -141,7 +143,8 @@ const effectRetry: Adapter = {
   id: "effect-retry",
   label: "effect-retry `withStatusRetry()`",
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
-  config: "`withStatusRetry()` with no options: the documented defaults (4 attempts while transient, 10 in all, 30 s budget, " +
+  config:
+    "`withStatusRetry()` with no options: the documented defaults (4 attempts while transient, 10 in all, 30 s budget, " +
     "full jitter from 100 ms, 1 s for a hint-less 429, server hints + up to 2 % spread, no attempt timeout)",
   // README: "withStatusRetry() ... one line", every option has a documented default.
   make: (retry) => effectClient((client) => (retry ? client.pipe(withStatusRetry()) : client))
@@ -184,7 +187,11 @@ const effectRetryConfigured: Adapter = {
         limits: Object.fromEntries(
           Object.entries(limits ?? {}).map((
             [origin, l]
-          ) => [origin, { requests: l.requests, window: l.windowMs, ...(l.burst === undefined ? {} : { burst: l.burst }) }])
+          ) => [origin, {
+            requests: l.requests,
+            window: l.windowMs,
+            ...(l.burst === undefined ? {} : { burst: l.burst })
+          }])
         )
       }
     )

@@ -28,7 +28,9 @@ const ways: Record<string, Effect.Effect<unknown, unknown>> = {
     Effect.zipRight(Effect.sleep(30_000), Effect.fail(timeoutError()))
   ),
   withStatusRetry: bare.pipe(withStatusRetry()).get("http://api.test/items"),
-  "withStatusRetry attemptTimeout": bare.pipe(withStatusRetry({ attemptTimeout: "10 seconds" })).get("http://api.test/items")
+  "withStatusRetry attemptTimeout": bare.pipe(withStatusRetry({ attemptTimeout: "10 seconds" })).get(
+    "http://api.test/items"
+  )
 }
 
 const TIME_BATCH = 20_000
@@ -36,8 +38,7 @@ const MEMORY_BATCH = 2_000
 
 const run = async (name: string) => {
   const one = ways[name]!
-  const batch = (n: number) =>
-    Effect.runPromise(Effect.repeatN(Effect.ignore(one), n - 1))
+  const batch = (n: number) => Effect.runPromise(Effect.repeatN(Effect.ignore(one), n - 1))
   await batch(TIME_BATCH)
   const times: Array<number> = []
   for (let i = 0; i < 9; i++) {

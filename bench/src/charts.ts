@@ -22,7 +22,11 @@ const points = (
   series: (arrival: ClientRun["arrivals"][number]) => string
 ): ReadonlyArray<Point> =>
   runs.flatMap((run) =>
-    run.arrivals.map((a) => ({ client: plain(run.adapter.label), t: Math.max(0, (a.at - run.start) / 1000), series: series(a) }))
+    run.arrivals.map((a) => ({
+      client: plain(run.adapter.label),
+      t: Math.max(0, (a.at - run.start) / 1000),
+      series: series(a)
+    }))
   )
 
 /** Labels without Markdown. */
@@ -55,7 +59,14 @@ const timeline = (
       type: "nominal",
       sort: order.map(plain),
       title: null,
-      header: { labelOrient: "top", labelAnchor: "start", labelAngle: 0, labelFontSize: 12, labelFontWeight: "bold", labelPadding: 2 }
+      header: {
+        labelOrient: "top",
+        labelAnchor: "start",
+        labelAngle: 0,
+        labelFontSize: 12,
+        labelFontWeight: "bold",
+        labelPadding: 2
+      }
     }
   },
   spec: {
@@ -117,7 +128,9 @@ export const attemptTimeline = (
   runs: ReadonlyArray<ClientRun>,
   maxSeconds: number
 ): Promise<string> => {
-  const name = (attempt: number) => (attempt === 1 ? "1st request" : attempt >= 5 ? "4th+ retry" : `retry ${attempt - 1}`)
+  const name = (
+    attempt: number
+  ) => (attempt === 1 ? "1st request" : attempt >= 5 ? "4th+ retry" : `retry ${attempt - 1}`)
   const domain = ["1st request", "retry 1", "retry 2", "retry 3", "4th+ retry"]
   const data = points(runs, (a) => name(a.attempt))
   const present = domain.filter((s) => data.some((d) => d.series === s))

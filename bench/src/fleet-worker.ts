@@ -38,7 +38,12 @@ export interface CallOutcome {
 
 export type FromWorker =
   | { readonly kind: "ready" }
-  | { readonly kind: "done"; readonly outcomes: ReadonlyArray<CallOutcome>; readonly fallbacks: number; readonly warnings: number }
+  | {
+    readonly kind: "done"
+    readonly outcomes: ReadonlyArray<CallOutcome>
+    readonly fallbacks: number
+    readonly warnings: number
+  }
 
 const setup = JSON.parse(process.argv[2]!) as WorkerSetup
 process.on("disconnect", () => process.exit(0))
@@ -65,15 +70,20 @@ const program = Effect.gen(function*() {
     Array.from({ length: setup.calls }, (_, i) => `w${setup.id}-${i}`),
     (call) => {
       const start = now()
-      return client.get(`${setup.url}/items/${call}`, { headers: { "x-call-id": call, "x-worker": String(setup.id) } }).pipe(
-        Effect.map((r): number | string => r.status),
-        Effect.catchAll((e) =>
-          Effect.succeed<number | string>(
-            StatusError.isStatusError(e) ? e.status : e instanceof Coordinator.OriginHeld ? "held" : (e as { _tag?: string })._tag ?? "error"
-          )
-        ),
-        Effect.map((result): CallOutcome => ({ call, start, end: now(), result }))
-      )
+      return client.get(`${setup.url}/items/${call}`, { headers: { "x-call-id": call, "x-worker": String(setup.id) } })
+        .pipe(
+          Effect.map((r): number | string => r.status),
+          Effect.catchAll((e) =>
+            Effect.succeed<number | string>(
+              StatusError.isStatusError(e)
+                ? e.status
+                : e instanceof Coordinator.OriginHeld
+                ? "held"
+                : (e as { _tag?: string })._tag ?? "error"
+            )
+          ),
+          Effect.map((result): CallOutcome => ({ call, start, end: now(), result }))
+        )
     },
     { concurrency: "unbounded" }
   )

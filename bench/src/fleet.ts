@@ -12,6 +12,7 @@
 import { Coordinator } from "@effect-retry/core"
 import { RedisCoordinator } from "@effect-retry/redis"
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -73,9 +74,13 @@ const pong = (port: number): Promise<boolean> =>
   })
 
 const startRedis = async (port: number): Promise<ChildProcess> => {
-  const child = spawn(redisBinary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: "ignore"
-  })
+  const child = spawn(
+    redisBinary,
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {
+      stdio: "ignore"
+    }
+  )
   const began = Date.now()
   while (Date.now() - began < 5000) {
     if (await pong(port)) return child
@@ -212,7 +217,12 @@ const runFleet = async (options: {
   readonly perWorker: number
   /** Each Redis call's time-out, when not REDIS_TIMEOUT_MS. */
   readonly timeout?: number
-  readonly outage?: { readonly stopAt: number; readonly startAt: number; readonly stop: () => Promise<void>; readonly start: () => Promise<void> }
+  readonly outage?: {
+    readonly stopAt: number
+    readonly startAt: number
+    readonly stop: () => Promise<void>
+    readonly start: () => Promise<void>
+  }
 }): Promise<Run> => {
   const api = await startApi()
   const prefix = `fleet-${options.id}-${process.pid}-${Date.now()}`
@@ -227,7 +237,9 @@ const runFleet = async (options: {
       calls: options.perWorker,
       timeout: options.timeout ?? REDIS_TIMEOUT_MS
     }
-    return fork(path.join(here, "fleet-worker.js"), [JSON.stringify(setup)], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    return fork(path.join(here, "fleet-worker.js"), [JSON.stringify(setup)], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"]
+    })
   })
   const messages = workers.map((child) => {
     const ready = new Promise<void>((resolve) => child.once("message", () => resolve()))
@@ -358,7 +370,7 @@ const measureCost = async (redisPort: number): Promise<ReadonlyArray<Cost>> => {
   const results: Array<Cost> = []
   const time = async (
     label: string,
-    make: Effect.Effect<Coordinator.Coordinator, never, import("effect/Scope").Scope>,
+    make: Effect.Effect<Coordinator.Coordinator, never, Scope.Scope>,
     n: number,
     concurrency: number,
     redis: boolean
@@ -400,7 +412,8 @@ const chart = async (runs: ReadonlyArray<Run>): Promise<string> => {
     for (const a of run.arrivals) {
       const bin = Math.floor((a.at - run.start) / BIN_MS)
       const k = `${a.worker}:${bin}`
-      const entry = counts.get(k) ?? { run: run.title, worker: `worker ${a.worker + 1}`, t: (bin * BIN_MS) / 1000, requests: 0 }
+      const entry = counts.get(k) ??
+        { run: run.title, worker: `worker ${a.worker + 1}`, t: (bin * BIN_MS) / 1000, requests: 0 }
       entry.requests++
       counts.set(k, entry)
     }
@@ -535,7 +548,11 @@ const main = async () => {
     const m = analyse(run)
     if (process.env["FLEET_TRACE"]) {
       for (const a of run.arrivals) {
-        console.log(`${(a.at - run.start).toFixed(0)} w${a.window} ends ${(a.end - run.start).toFixed(0)} worker ${a.worker} ${a.status}`)
+        console.log(
+          `${(a.at - run.start).toFixed(0)} w${a.window} ends ${
+            (a.end - run.start).toFixed(0)
+          } worker ${a.worker} ${a.status}`
+        )
       }
     }
     console.log(
@@ -551,7 +568,15 @@ const main = async () => {
       ["redis-patient", "shared through Redis (time-out 1 s: no call decided alone)", "redis", 1000]
     ] as const
   ) {
-    const run = await runFleet({ id, title, coordinator, redisUrl, warmUp, perWorker, ...(timeout === undefined ? {} : { timeout }) })
+    const run = await runFleet({
+      id,
+      title,
+      coordinator,
+      redisUrl,
+      warmUp,
+      perWorker,
+      ...(timeout === undefined ? {} : { timeout })
+    })
     runs.push(run)
     log(run)
   }
@@ -574,7 +599,9 @@ const main = async () => {
   runs.push(outage)
   log(outage)
   const costs = await measureCost(port)
-  for (const c of costs) console.log(`${c.label}: ${fmt(c.perSecond, 0)}/s, ${fmt(c.microsEach, 1)} µs, ${c.roundTrips ?? "–"} round trips`)
+  for (const c of costs) {
+    console.log(`${c.label}: ${fmt(c.perSecond, 0)}/s, ${fmt(c.microsEach, 1)} µs, ${c.roundTrips ?? "–"} round trips`)
+  }
   await stopRedis(redis)
   fs.mkdirSync(path.join(benchDir, "charts"), { recursive: true })
   fs.writeFileSync(path.join(benchDir, "charts", "fleet.svg"), await chart(runs))

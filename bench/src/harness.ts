@@ -82,8 +82,7 @@ export const startServer = (script: string): Promise<ServerHandle> =>
     })
   })
 
-const sleepUntil = (at: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, Math.max(0, at - now())))
+const sleepUntil = (at: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - now())))
 
 /** One call, bounded twice: the signal the library gets, and a hard stop if it ignores the signal. */
 export const runCall = async (client: Client, spec: Omit<CallSpec, "signal">): Promise<Outcome> => {
@@ -97,7 +96,10 @@ export const runCall = async (client: Client, spec: Omit<CallSpec, "signal">): P
   })
   try {
     return await Promise.race([
-      client.call({ ...spec, signal }).catch((error: unknown): Outcome => ({ kind: "exception", error: describe(error) })),
+      client.call({ ...spec, signal }).catch((error: unknown): Outcome => ({
+        kind: "exception",
+        error: describe(error)
+      })),
       hard
     ])
   } finally {
@@ -281,7 +283,12 @@ export const runWorkload = async (
  * service's client is warm). It is the same origin the workloads use: a program has called it before. The row told
  * the quotas sends a few only: its coordinator paces every request to those origins at the quota it was told.
  */
-export const warmUp = async (targets: Targets, adapters: ReadonlyArray<Adapter>, lanes: ReadonlyArray<Lane>, calls: number) => {
+export const warmUp = async (
+  targets: Targets,
+  adapters: ReadonlyArray<Adapter>,
+  lanes: ReadonlyArray<Lane>,
+  calls: number
+) => {
   await Promise.all(lanes.flatMap((lane) =>
     adapters.map(async (adapter, i) => {
       const client = lane.clients[i]
@@ -295,8 +302,7 @@ export const warmUp = async (targets: Targets, adapters: ReadonlyArray<Adapter>,
             url: `${base}/t/${tenant}/ok/${k}`,
             method: "GET",
             headers: { [CALL_ID]: `${tenant}.${base}.${k}` }
-          })
-        ))
+          })))
       }
     })
   ))

@@ -141,7 +141,9 @@ const main = async () => {
     // for nginx's.
     const limits = {
       [new URL(server.base).origin]: { requests: RATE_LIMIT.limit, windowMs: RATE_LIMIT.windowMs },
-      ...(nginx === undefined ? {} : { [new URL(nginx.base).origin]: { requests: NGINX.rate, windowMs: 1000, burst: 1 } })
+      ...(nginx === undefined
+        ? {}
+        : { [new URL(nginx.base).origin]: { requests: NGINX.rate, windowMs: 1000, burst: 1 } })
     }
     // A pass that is not measured, with client instances of its own (closed after it, never used again): the first
     // workload, every client, with two windows' worth of calls (the second window's calls come back after a 429), so
@@ -169,10 +171,14 @@ const main = async () => {
       lanes.push({
         repeat,
         seed: laneSeed,
-        clients: await Promise.all(adapters.map((adapter) => included(adapter) ? adapter.make(true, limits) : undefined))
+        clients: await Promise.all(
+          adapters.map((adapter) => included(adapter) ? adapter.make(true, limits) : undefined)
+        )
       })
     }
-    const atOnce = workloads.flatMap((w) => w.phases.filter((p) => p.concurrency === undefined).map((p) => p.calls().length))
+    const atOnce = workloads.flatMap((w) =>
+      w.phases.filter((p) => p.concurrency === undefined).map((p) => p.calls().length)
+    )
     await warmUp(targets, adapters, lanes, Math.max(...atOnce))
     log("warm-up of the measured clients: done")
     for (const workload of workloads) {
@@ -197,7 +203,9 @@ const main = async () => {
       }
       const lines = [...runs.values()].flatMap((perRepeat) =>
         perRepeat.flat().flatMap((run) =>
-          run === undefined ? [] : run.arrivals.map((a) => JSON.stringify({ tenant: run.tenant, client: run.adapter.id, ...a }))
+          run === undefined
+            ? []
+            : run.arrivals.map((a) => JSON.stringify({ tenant: run.tenant, client: run.adapter.id, ...a }))
         )
       )
       fs.writeFileSync(path.join(resultsDir, "arrivals.partial.jsonl"), lines.join("\n") + "\n")

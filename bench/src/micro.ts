@@ -71,7 +71,9 @@ export const CLIENTS: ReadonlyArray<readonly [string, HttpClient.HttpClient.With
   ["withStatusRetry({ attemptTimeout: \"10 seconds\" })", bare.pipe(withStatusRetry({ attemptTimeout: "10 seconds" }))],
   [
     "retryTransient({ schedule: exponential(100 ms).jittered, times: 3 })",
-    bare.pipe(HttpClient.retryTransient({ schedule: Schedule.exponential("100 millis").pipe(Schedule.jittered), times: 3 }))
+    bare.pipe(
+      HttpClient.retryTransient({ schedule: Schedule.exponential("100 millis").pipe(Schedule.jittered), times: 3 })
+    )
   ]
 ]
 
@@ -217,7 +219,14 @@ const originsBench = async (count: number): Promise<MicroOrigins> => {
   }
   collect()
   const heapMB = (process.memoryUsage().heapUsed - before) / 2 ** 20
-  return { origins: count, nsPerRequest: median(times), heapMB, held: Effect.runSync(coordinator.size), requests, touched }
+  return {
+    origins: count,
+    nsPerRequest: median(times),
+    heapMB,
+    held: Effect.runSync(coordinator.size),
+    requests,
+    touched
+  }
 }
 
 const waitingBench = async (mode: string): Promise<MicroWaiting> => {
@@ -254,13 +263,15 @@ const waitingBench = async (mode: string): Promise<MicroWaiting> => {
 }
 
 const mode = process.argv[2]
-if (mode === "time") process.stdout.write(JSON.stringify({ batch: BATCH, row: await time(Number(process.argv[3])) }) + "\n")
-else if (mode === "memory") process.stdout.write(JSON.stringify({ batch: MEMORY_BATCH, rows: await memory() }) + "\n")
+if (mode === "time") {
+  process.stdout.write(JSON.stringify({ batch: BATCH, row: await time(Number(process.argv[3])) }) + "\n")
+} else if (mode === "memory") process.stdout.write(JSON.stringify({ batch: MEMORY_BATCH, rows: await memory() }) + "\n")
 else if (mode === "count") process.stdout.write(JSON.stringify({ count: CLIENTS.length }) + "\n")
 else if (mode === "origins") process.stdout.write(JSON.stringify(await originsBench(Number(process.argv[3]))) + "\n")
 else if (mode === "waiting") {
   process.stdout.write(JSON.stringify(await waitingBench(process.argv[3] ?? "")) + "\n")
   // Whatever timers the interrupted calls left are not waited for.
   process.exit(0)
-}
-else throw new Error("usage: micro.js time <index> | memory | count | origins <count> | waiting <sleep | alone | coordinated>")
+} else {throw new Error(
+    "usage: micro.js time <index> | memory | count | origins <count> | waiting <sleep | alone | coordinated>"
+  )}

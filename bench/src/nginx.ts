@@ -130,7 +130,10 @@ export const startNginx = async (options: NginxOptions): Promise<Nginx | string>
   })
   const exited = new Promise<string>((resolve) => {
     child!.once("error", (error) => resolve(`nginx did not start: ${error.message}`))
-    child!.once("exit", (code, signal) => resolve(`nginx exited (${code ?? signal}): ${stderr.trim().split("\n")[0] ?? ""}`))
+    child!.once(
+      "exit",
+      (code, signal) => resolve(`nginx exited (${code ?? signal}): ${stderr.trim().split("\n")[0] ?? ""}`)
+    )
   })
   const base = `http://127.0.0.1:${port}`
   const deadline = now() + 5_000

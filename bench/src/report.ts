@@ -135,7 +135,9 @@ export const render = (results: Results): string => {
     const delays = runs.map((run) => run.metrics.groups["other"]?.maxDelay ?? NaN)
     const sent = delays.filter((d) => Number.isFinite(d))
     if (sent.length === 0) return "never sent"
-    return `${f0(median(sent))} ms${sent.length < delays.length ? ` (not sent in ${delays.length - sent.length} of ${delays.length})` : ""}`
+    return `${f0(median(sent))} ms${
+      sent.length < delays.length ? ` (not sent in ${delays.length - sent.length} of ${delays.length})` : ""
+    }`
   }
 
   add(
@@ -145,7 +147,9 @@ export const render = (results: Results): string => {
     "nothing is typed in. Reproduce with `pnpm install && pnpm bench` (the seed can be fixed with",
     "`BENCH_SEED=<n> pnpm bench`, the number of repeats with `BENCH_REPEATS=<n>`).",
     "",
-    `Run: ${results.startedAt}, ${f0(results.seconds)} s in all; seed ${results.seed}; ${results.repeats} repeats of every timed workload, medians shown.`,
+    `Run: ${results.startedAt}, ${
+      f0(results.seconds)
+    } s in all; seed ${results.seed}; ${results.repeats} repeats of every timed workload, medians shown.`,
     "",
     "## Machine and versions",
     "",
@@ -155,7 +159,10 @@ export const render = (results: Results): string => {
       ["OS", results.machine.os],
       ["Node.js", results.machine.node],
       ["nginx", results.nginx],
-      ["load average (1 min)", `${f2(results.machine.load[0])} at the start, ${f2(results.machine.load[1])} at the end of the run`]
+      [
+        "load average (1 min)",
+        `${f2(results.machine.load[0])} at the start, ${f2(results.machine.load[1])} at the end of the run`
+      ]
     ]),
     "",
     "Library versions, read from the installed package.json files:",
@@ -171,7 +178,9 @@ export const render = (results: Results): string => {
     "",
     "## Summary",
     "",
-    `Medians of ${results.repeats} run${results.repeats === 1 ? "" : "s"}. Every client is one long-lived instance (one coordinator for the coordinated rows) that runs`,
+    `Medians of ${results.repeats} run${
+      results.repeats === 1 ? "" : "s"
+    }. Every client is one long-lived instance (one coordinator for the coordinated rows) that runs`,
     "every workload below in turn against one origin, as a program does. req/N: requests the server received over the",
     "calls' need; time/ideal: completion time over the ideal; early: requests that reached the server before the",
     "instant it had last told that client; ok: calls that succeeded. The *target* rows are what the coordinated rows",
@@ -199,7 +208,15 @@ export const render = (results: Results): string => {
           "≥ 58/60 · ≤ 1.30 · ≤ 1.30",
           "≥ 58/60 · ≤ 1.30 · ≤ 1.30"
         ],
-        ["*target, told (`{ limits }`)*", "≤ 1.02 · ≤ 1.05 · 0", "≤ 1.02 · ≤ 1.05 · 0", "≤ 1.02 · ≤ 1.05 · 0", "not run", "≥ 58/60 · ≤ 1.30 · ≤ 1.30", "≥ 58/60 · ≤ 1.30 · ≤ 1.30"],
+        [
+          "*target, told (`{ limits }`)*",
+          "≤ 1.02 · ≤ 1.05 · 0",
+          "≤ 1.02 · ≤ 1.05 · 0",
+          "≤ 1.02 · ≤ 1.05 · 0",
+          "not run",
+          "≥ 58/60 · ≤ 1.30 · ≤ 1.30",
+          "≥ 58/60 · ≤ 1.30 · ≤ 1.30"
+        ],
         ...rows((i) => [
           label(i),
           rateLimitCell("rate-limit", i),
@@ -217,7 +234,18 @@ export const render = (results: Results): string => {
     "another path waited after a 429 with a 34-day Retry-After; maintenance: time/ideal · ok; keyed POSTs: ok · time.",
     "",
     table(
-      ["client", "flaky ok", "dead req/call", "plain × alone", "4xx × alone", "held: other path", "maintenance", "keyed POST", "overhead ×", "thrown"],
+      [
+        "client",
+        "flaky ok",
+        "dead req/call",
+        "plain × alone",
+        "4xx × alone",
+        "held: other path",
+        "maintenance",
+        "keyed POST",
+        "overhead ×",
+        "thrown"
+      ],
       [
         [
           "*target (coordinated rows)*",
@@ -252,8 +280,12 @@ export const render = (results: Results): string => {
       ]
     ),
     "",
-    `Ideals: rate limits ${RATE_LIMIT.calls} requests for ${RATE_LIMIT.calls} calls (req/N 1.00) and ${f2(rlIdealS)} s (${STORE.calls} and ${f2(storeIdealS)} s for the store);`,
-    `nginx ${NGINX.calls} requests and ${f2(nginxIdealS)} s; maintenance 2 requests per call and the time to the instant told; dead origin`,
+    `Ideals: rate limits ${RATE_LIMIT.calls} requests for ${RATE_LIMIT.calls} calls (req/N 1.00) and ${
+      f2(rlIdealS)
+    } s (${STORE.calls} and ${f2(storeIdealS)} s for the store);`,
+    `nginx ${NGINX.calls} requests and ${
+      f2(nginxIdealS)
+    } s; maintenance 2 requests per call and the time to the instant told; dead origin`,
     "1 request per call. Details, and what each ideal means, below.",
     ""
   )
@@ -278,7 +310,9 @@ export const render = (results: Results): string => {
     "  requests to an always-200 path of each origin, not counted), and a short unmeasured pass of the first workload",
     "  runs with client instances of its own (closed after it), so that the code a library runs only when it retries",
     "  is compiled before any measured call.",
-    `- **Bounded**: every call has a ${CALL_TIMEOUT_MS / 1000} s timeout (the library's abort signal; a call that ignores it is cut 2 s`,
+    `- **Bounded**: every call has a ${
+      CALL_TIMEOUT_MS / 1000
+    } s timeout (the library's abort signal; a call that ignores it is cut 2 s`,
     "  later and counted as thrown); the server process and nginx are killed when the benchmark ends, however it ends;",
     `  a watchdog stops the whole run after ${WATCHDOG_MS / 1000} s.`,
     `- **Early**: a request that arrived more than ${EARLY_TOLERANCE_MS} ms before the instant the server had last told that client on that`,
@@ -291,11 +325,20 @@ export const render = (results: Results): string => {
     ""
   )
 
-  const detail = (key: string, header: ReadonlyArray<string>, cells: (runs: ReadonlyArray<ClientRun>) => ReadonlyArray<string>) =>
-    table(["client", ...header], rows((i) => {
-      const runs = runsOf(results, key, i)
-      return runs.length === 0 ? [label(i), ...header.map(() => "not run")] : [label(i), ...cells(runs)]
-    }))
+  const detail = (
+    key: string,
+    header: ReadonlyArray<string>,
+    cells: (runs: ReadonlyArray<ClientRun>) => ReadonlyArray<string>
+  ) =>
+    table(
+      ["client", ...header],
+      rows((i) => {
+        const runs = runsOf(results, key, i)
+        return runs.length === 0
+          ? [label(i), ...header.map(() => "not run")]
+          : [label(i), ...cells(runs)]
+      })
+    )
   const rateLimitTable = (key: string) =>
     detail(
       key,
@@ -313,25 +356,36 @@ export const render = (results: Results): string => {
       ]
     )
   const chartsOf = (id: string) => {
-    for (const chart of results.charts.filter((c) => c.file.includes(`/${id}.`))) add(`![${chart.title}](${chart.file})`, "")
+    for (const chart of results.charts.filter((c) => c.file.includes(`/${id}.`))) {
+      add(`![${chart.title}](${chart.file})`, "")
+    }
   }
 
   // -- rate limits -----------------------------------------------------------------------------------------------
   const headerText: Record<string, string> = {
-    "rate-limit": "429 with `Retry-After: <seconds>` (rounded up), and on every answer `X-RateLimit-Limit/Remaining` and `X-RateLimit-Reset: <epoch seconds>` (rounded up).",
-    "rate-limit-xrl": "429 with only `X-RateLimit-Limit/Remaining/Reset`, the reset in epoch seconds (rounded up); no `Retry-After`.",
-    "rate-limit-ietf": "429 with only the structured fields `RateLimit: \"default\";r=<remaining>;t=<seconds>` (rounded up) and `RateLimit-Policy: \"default\";q=40;w=1`."
+    "rate-limit":
+      "429 with `Retry-After: <seconds>` (rounded up), and on every answer `X-RateLimit-Limit/Remaining` and `X-RateLimit-Reset: <epoch seconds>` (rounded up).",
+    "rate-limit-xrl":
+      "429 with only `X-RateLimit-Limit/Remaining/Reset`, the reset in epoch seconds (rounded up); no `Retry-After`.",
+    "rate-limit-ietf":
+      "429 with only the structured fields `RateLimit: \"default\";r=<remaining>;t=<seconds>` (rounded up) and `RateLimit-Policy: \"default\";q=40;w=1`."
   }
   for (const id of ["rate-limit", "rate-limit-xrl", "rate-limit-ietf"] as const) {
     const workload = results.workloads.find((w) => w.id === id)!
     add(
       `## ${workload.title}`,
       "",
-      `W = ${RATE_LIMIT.limit} requests per fixed window of ${RATE_LIMIT.windowMs / 1000} s, the windows back to back from the client's start, which`,
-      `is not on a whole second (so whole-second resets are up to 1 s late); N = ${RATE_LIMIT.calls} calls at once. ${headerText[id]}`,
+      `W = ${RATE_LIMIT.limit} requests per fixed window of ${
+        RATE_LIMIT.windowMs / 1000
+      } s, the windows back to back from the client's start, which`,
+      `is not on a whole second (so whole-second resets are up to 1 s late); N = ${RATE_LIMIT.calls} calls at once. ${
+        headerText[id]
+      }`,
       "The row told the limit is told 40 per second for the origin.",
       "",
-      `**Ideal**: time = (ceil(N/W) − 1) s = ${f2(rlIdealS)} s; requests = N; early = 0. **Target**: learned ≤ 1.10 req/N and ≤ 1.10 × ideal,`,
+      `**Ideal**: time = (ceil(N/W) − 1) s = ${
+        f2(rlIdealS)
+      } s; requests = N; early = 0. **Target**: learned ≤ 1.10 req/N and ≤ 1.10 × ideal,`,
       "0 early; told ≤ 1.02 and ≤ 1.05 ×.",
       "",
       rateLimitTable(id),
@@ -342,12 +396,18 @@ export const render = (results: Results): string => {
   add(
     `## ${results.workloads.find((w) => w.id === "rate-limit-store")!.title}`,
     "",
-    `W = ${STORE.limit} requests per ${STORE.windowMs / 1000} s, a window starting at the first request after the previous one expired (the`,
+    `W = ${STORE.limit} requests per ${
+      STORE.windowMs / 1000
+    } s, a window starting at the first request after the previous one expired (the`,
     "memory stores of express-rate-limit and @fastify/rate-limit), so no two windows are back to back; the headers of",
-    `their draft-6 mode: \`RateLimit-Limit/Remaining/Reset\` (seconds, rounded up), \`RateLimit-Policy: ${STORE.limit};w=${STORE.windowMs / 1000}\`, and \`Retry-After\``,
+    `their draft-6 mode: \`RateLimit-Limit/Remaining/Reset\` (seconds, rounded up), \`RateLimit-Policy: ${STORE.limit};w=${
+      STORE.windowMs / 1000
+    }\`, and \`Retry-After\``,
     `on a 429. N = ${STORE.calls} calls at once. The told row does not run it (its told limit is another quota).`,
     "",
-    `**Ideal**: each window opened the instant the previous one expires: time = (ceil(N/W) − 1) × ${STORE.windowMs / 1000} s = ${f2(storeIdealS)} s; requests = N.`,
+    `**Ideal**: each window opened the instant the previous one expires: time = (ceil(N/W) − 1) × ${
+      STORE.windowMs / 1000
+    } s = ${f2(storeIdealS)} s; requests = N.`,
     "**Target**: ≤ 1.10 req/N, ≤ 1.10 × ideal, 0 early.",
     "",
     rateLimitTable("rate-limit-store"),
@@ -365,10 +425,14 @@ export const render = (results: Results): string => {
     }
     add(
       `A real nginx (${results.nginx}, Debian's package) started by the benchmark with a generated config: \`limit_req\` at`,
-      `${NGINX.rate} r/s per tenant, no burst, ${id === "nginx-503" ? "the default `limit_req_status` (503)" : "`limit_req_status 429`"}, no hint header of any kind; what it lets through`,
+      `${NGINX.rate} r/s per tenant, no burst, ${
+        id === "nginx-503" ? "the default `limit_req_status` (503)" : "`limit_req_status 429`"
+      }, no hint header of any kind; what it lets through`,
       `gets \`return 200\`. ${NGINX.calls} calls at once. Arrivals are read from its access log.`,
       "",
-      `**Ideal**: one request every ${1000 / NGINX.rate} ms: ${NGINX.calls} requests in ${f2(nginxIdealS)} s. **Target**: ≥ 58/60 succeed, ≤ 1.30 requests per call,`,
+      `**Ideal**: one request every ${1000 / NGINX.rate} ms: ${NGINX.calls} requests in ${
+        f2(nginxIdealS)
+      } s. **Target**: ≥ 58/60 succeed, ≤ 1.30 requests per call,`,
       "≤ 1.30 × ideal.",
       "",
       detail(id, ["succeeded", "requests/call", "time s", "time/ideal", "burst", "thrown"], (runs) => [
@@ -391,8 +455,12 @@ export const render = (results: Results): string => {
     `Each request fails with 500, 502, 503 or 504 with probability p = ${FLAKY.p}, drawn from a generator seeded per repeat (every`,
     `client of a repeat meets the same sequence of answers); ${FLAKY.calls} calls at once.`,
     "",
-    `**Ideal**: all calls succeed with 1/(1 − p) = ${f2(1 / (1 - FLAKY.p))} requests per call on average. A call fails only if all 4 of its`,
-    `attempts fail: p⁴ = ${f2(FLAKY.p ** 4 * 100)} %, ${f1(FLAKY.calls * FLAKY.p ** 4)} calls of ${FLAKY.calls} on average, whatever the policy. **Target**: every call succeeds.`,
+    `**Ideal**: all calls succeed with 1/(1 − p) = ${
+      f2(1 / (1 - FLAKY.p))
+    } requests per call on average. A call fails only if all 4 of its`,
+    `attempts fail: p⁴ = ${f2(FLAKY.p ** 4 * 100)} %, ${
+      f1(FLAKY.calls * FLAKY.p ** 4)
+    } calls of ${FLAKY.calls} on average, whatever the policy. **Target**: every call succeeds.`,
     "",
     detail("flaky", ["requests/call", "succeeded", "time s", "burst", "thrown"], (runs) => [
       f2(med(runs, (m) => m.requests / m.calls)),
@@ -431,9 +499,15 @@ export const render = (results: Results): string => {
     "",
     `1. **Rate-limited path**: ${SEQUENCE.rateLimitCalls} calls at once, 40 per second, headers as in the first rate-limit workload.`,
     `2. **No rate-limit headers**: ${SEQUENCE.plainCalls} plain GETs answered 200 without any rate-limit header, through ${SEQUENCE.plainConcurrency} workers; calls not`,
-    `   started ${SEQUENCE.plainDeadlineMs / 1000} s after the phase began are not sent (the column says how many). They must not be paced: **target**`,
+    `   started ${
+      SEQUENCE.plainDeadlineMs / 1000
+    } s after the phase began are not sent (the column says how many). They must not be paced: **target**`,
     "   within 5 % of `withStatusRetry()` alone's time.",
-    `3. **4xx**: ${SEQUENCE.clientErrorStatuses.length * SEQUENCE.clientErrorsPerStatus} calls at once, ${SEQUENCE.clientErrorsPerStatus} each answered ${SEQUENCE.clientErrorStatuses.join(", ")}. **Target**: 1 request per call, as fast as alone.`,
+    `3. **4xx**: ${
+      SEQUENCE.clientErrorStatuses.length * SEQUENCE.clientErrorsPerStatus
+    } calls at once, ${SEQUENCE.clientErrorsPerStatus} each answered ${
+      SEQUENCE.clientErrorStatuses.join(", ")
+    }. **Target**: 1 request per call, as fast as alone.`,
     "",
     "   Phases 2 and 3 run one client at a time (over all repeats), so that their times compare without the other",
     "   clients' load; the other phases run every client side by side. A phase starts when every client has finished",
@@ -470,11 +544,15 @@ export const render = (results: Results): string => {
         const all = [rl, plain, errors, held, mt, post]
         return [
           label(i),
-          `${f2(med(rl, (m) => m.amplification))} · ${f2(med(rl, (m) => m.timeRatio))} · ${f0(med(rl, (m) => m.early))}`,
+          `${f2(med(rl, (m) => m.amplification))} · ${f2(med(rl, (m) => m.timeRatio))} · ${
+            f0(med(rl, (m) => m.early))
+          }`,
           `${s2(med(plain, (m) => m.timeMs))} · ${f2(vsAlone("sequence.plain", i))} · ${
             f2(med(plain, (m) => m.requests / (m.calls - m.notStarted)))
           }${med(plain, (m) => m.notStarted) > 0 ? ` · ${f0(med(plain, (m) => m.notStarted))} not started` : ""}`,
-          `${f0(med(errors, (m) => m.timeMs))} · ${f2(vsAlone("sequence.client-errors", i))} · ${f2(med(errors, (m) => m.requests / m.calls))}`,
+          `${f0(med(errors, (m) => m.timeMs))} · ${f2(vsAlone("sequence.client-errors", i))} · ${
+            f2(med(errors, (m) => m.requests / m.calls))
+          }`,
           `${heldDelay(i)} · ${f0(perGroup(held, "held", (g) => g.requests))}`,
           `${f2(med(mt, (m) => m.timeRatio))} · ${f2(med(mt, (m) => m.requests / m.calls))} · ${succeeded(mt)}`,
           `${succeeded(post)} · ${s2(med(post, (m) => m.timeMs))} · ${f2(med(post, (m) => m.requests / m.calls))}`,
@@ -567,7 +645,15 @@ export const render = (results: Results): string => {
     "after `gc()`. **Target**: flat within 20 % from 10^3 to 10^5 origins.",
     "",
     table(
-      ["distinct origins", "ns/request", "× the fastest", "heap MB", "origins held", "touched in the first round", "requests timed"],
+      [
+        "distinct origins",
+        "ns/request",
+        "× the fastest",
+        "heap MB",
+        "origins held",
+        "touched in the first round",
+        "requests timed"
+      ],
       origins.map((o) => [
         String(o.origins),
         f0(o.nsPerRequest),
@@ -583,7 +669,9 @@ export const render = (results: Results): string => {
     "",
     "## Micro-benchmark: memory per waiting call",
     "",
-    `${results.micro.waiting[0]?.calls ?? 0} calls parked by a \`Retry-After: 5\` (a synthetic client answers 429 to every request) through`,
+    `${
+      results.micro.waiting[0]?.calls ?? 0
+    } calls parked by a \`Retry-After: 5\` (a synthetic client answers 429 to every request) through`,
     "`withStatusRetry()`, alone and with one coordinator, against as many bare `Effect.sleep(\"5 seconds\")` fibers:",
     "heap while they wait minus before they started, both after `gc()` (`--expose-gc`), per call.",
     "",
@@ -643,16 +731,22 @@ export const render = (results: Results): string => {
     "",
     table(["client", "max requests per call", "retried"], retried),
     "",
-    exceptionLines.length === 0 ? "Thrown: none (no call ended in an unexpected exception)." : "Thrown (calls that ended in an unexpected exception):",
+    exceptionLines.length === 0
+      ? "Thrown: none (no call ended in an unexpected exception)."
+      : "Thrown (calls that ended in an unexpected exception):",
     ...(exceptionLines.length === 0 ? [] : ["", ...exceptionLines]),
     "",
     results.unhandled.length === 0
       ? "Unhandled rejections / uncaught exceptions in the benchmark process: none."
-      : `Unhandled rejections / uncaught exceptions in the benchmark process: ${results.unhandled.length}: ${results.unhandled.slice(0, 5).map((u) => `\`${u}\``).join(", ")}`,
+      : `Unhandled rejections / uncaught exceptions in the benchmark process: ${results.unhandled.length}: ${
+        results.unhandled.slice(0, 5).map((u) => `\`${u}\``).join(", ")
+      }`,
     "",
     strayTotal === 0
       ? "Requests that reached the server after their call had ended: none."
-      : `Requests that reached the server after their workload had ended: ${Object.entries(results.stragglers).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
+      : `Requests that reached the server after their workload had ended: ${
+        Object.entries(results.stragglers).map(([k, v]) => `${k} ${v}`).join(", ")
+      }.`,
     ""
   )
   return out.join("\n")

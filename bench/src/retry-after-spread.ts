@@ -83,7 +83,13 @@ const round = async (spread: number): Promise<Round> => {
   server.closeAllConnections()
   // The last call can be accepted at the start of window ceil(CALLS / LIMIT) - 1 after the first.
   const ideal = (Math.ceil(CALLS / LIMIT) - 1) * 1000
-  return { spread, ratio: +(took / ideal).toFixed(3), requests, lateMedianMs: median(late), lateMaxMs: Math.max(...late) }
+  return {
+    spread,
+    ratio: +(took / ideal).toFixed(3),
+    requests,
+    lateMedianMs: median(late),
+    lateMaxMs: Math.max(...late)
+  }
 }
 
 const rows: Array<Round> = []
@@ -101,4 +107,6 @@ const summary = (spread: number) => {
     lateMaxMs: mine.map((row) => row.lateMaxMs)
   }
 }
-process.stdout.write(JSON.stringify({ calls: CALLS, limit: LIMIT, rounds: ROUNDS, rows: [summary(0.02), summary(0)] }) + "\n")
+process.stdout.write(
+  JSON.stringify({ calls: CALLS, limit: LIMIT, rounds: ROUNDS, rows: [summary(0.02), summary(0)] }) + "\n"
+)

@@ -1,5 +1,5 @@
 /** A small seeded generator (sfc32 seeded through splitmix32): the same seed gives the same stream everywhere. */
-export const seeded = (seed: number): (() => number) => {
+export const seeded = (seed: number): () => number => {
   let s = seed >>> 0
   const split = () => {
     s = (s + 0x9e3779b9) >>> 0
@@ -24,4 +24,5 @@ export const seeded = (seed: number): (() => number) => {
 }
 
 /** Derives the seed of one repeat from the run's seed, so repeats differ and every client of a repeat shares it. */
-export const deriveSeed = (seed: number, repeat: number): number => Math.floor(seeded(seed ^ (repeat * 0x2545f491))() * 2 ** 32)
+export const deriveSeed = (seed: number, repeat: number): number =>
+  Math.floor(seeded(seed ^ (repeat * 0x2545f491))() * 2 ** 32)

@@ -92,7 +92,7 @@ const rateLimit = (scenario: Extract<Scenario, { kind: "rate-limit" }>) => {
 
 const FLAKY_STATUSES = [500, 502, 503, 504] as const
 
-const handler = (scenario: Scenario): ((request: Request) => Reply) => {
+const handler = (scenario: Scenario): (request: Request) => Reply => {
   switch (scenario.kind) {
     case "rate-limit":
       return rateLimit(scenario)
@@ -147,7 +147,11 @@ const server = http.createServer((req, res) => {
   const respond = (status: number, headers: Record<string, string> = {}) => {
     if (res.headersSent || res.destroyed) return
     const body = JSON.stringify({ status })
-    res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...headers })
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(body)),
+      ...headers
+    })
     res.end(body)
   }
   req.on("error", () => res.destroy())

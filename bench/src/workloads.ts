@@ -198,13 +198,17 @@ export const workloads: ReadonlyArray<Workload> = [
   rateLimit("rate-limit", "Rate limit: 429 + Retry-After + X-RateLimit-* (epoch reset)", "retry-after"),
   rateLimit("rate-limit-xrl", "Rate limit: X-RateLimit-* only (epoch reset, no Retry-After)", "x-ratelimit"),
   rateLimit("rate-limit-ietf", "Rate limit: RateLimit / RateLimit-Policy structured fields (t= seconds)", "ratelimit"),
-  single("rate-limit-store", "Rate limit as express-rate-limit / @fastify/rate-limit: windows from the first request, draft-6 headers", {
-    scenario: (start) => ({ kind: "rate-limit", ...STORE, start, windows: "first-request", headers: "draft-6" }),
-    calls: () => gets(STORE.calls),
-    need: STORE.calls,
-    // Each window starts at the first request after the previous one expired: at best right at its end.
-    idealMs: () => windowsIdeal(STORE.calls, STORE.limit, STORE.windowMs)
-  }),
+  single(
+    "rate-limit-store",
+    "Rate limit as express-rate-limit / @fastify/rate-limit: windows from the first request, draft-6 headers",
+    {
+      scenario: (start) => ({ kind: "rate-limit", ...STORE, start, windows: "first-request", headers: "draft-6" }),
+      calls: () => gets(STORE.calls),
+      need: STORE.calls,
+      // Each window starts at the first request after the previous one expired: at best right at its end.
+      idealMs: () => windowsIdeal(STORE.calls, STORE.limit, STORE.windowMs)
+    }
+  ),
   single("flaky", "Flaky: 30 % random 5xx", {
     scenario: (_, seed) => ({ kind: "flaky", p: FLAKY.p, seed }),
     calls: () => gets(FLAKY.calls),

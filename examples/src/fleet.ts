@@ -38,7 +38,9 @@ const api = Effect.suspend(() => {
       "x-ratelimit-remaining": String(Math.max(0, LIMIT - count)),
       "x-ratelimit-reset": resetIn
     }
-    return count <= LIMIT ? { status: 200, headers, body: "ok" } : { status: 429, headers: { ...headers, "retry-after": resetIn } }
+    return count <= LIMIT
+      ? { status: 200, headers, body: "ok" }
+      : { status: 429, headers: { ...headers, "retry-after": resetIn } }
   })
 })
 
@@ -57,7 +59,9 @@ const round = (title: string, coordinators: ReadonlyArray<Coordinator.Coordinato
   Effect.gen(function*() {
     const server = yield* api
     const began = Date.now()
-    yield* Effect.forEach(coordinators, (coordinator, id) => worker(server, id, coordinator), { concurrency: "unbounded" })
+    yield* Effect.forEach(coordinators, (coordinator, id) => worker(server, id, coordinator), {
+      concurrency: "unbounded"
+    })
     const requests = server.arrivals.length
     const refused = server.arrivals.filter((a) => a.reply.status === 429).length
     const calls = WORKERS * CALLS_PER_WORKER
@@ -80,10 +84,19 @@ const redisUrl: Effect.Effect<string, never, Scope.Scope> = Effect.suspend(() =>
           probe.close(() => resolve(port))
         })
       })
-      const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", ""], { stdio: "ignore" })
+      const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", ""], {
+        stdio: "ignore"
+      })
       const failed = new Promise<never>((_, reject) =>
-        child.once("error", () =>
-          reject(new Error("the fleet example needs redis-server (apt-get install -y redis-server) or EFFECT_RETRY_REDIS_URL")))
+        child.once(
+          "error",
+          () =>
+            reject(
+              new Error(
+                "the fleet example needs redis-server (apt-get install -y redis-server) or EFFECT_RETRY_REDIS_URL"
+              )
+            )
+        )
       )
       for (let i = 0; i < 100; i++) {
         const up = await Promise.race([failed, answers(port)])
@@ -116,7 +129,9 @@ export const main = Effect.gen(function*() {
     "the workers sharing Redis (RedisCoordinator)",
     // Each Redis call waits 75 ms by default, then the worker decides alone (at its share of the limit); a
     // generous time-out keeps this demonstration about sharing on a busy machine.
-    yield* Effect.all(Array.from({ length: WORKERS }, () => RedisCoordinator.make({ url, prefix, timeout: "1 second" })))
+    yield* Effect.all(
+      Array.from({ length: WORKERS }, () => RedisCoordinator.make({ url, prefix, timeout: "1 second" }))
+    )
   )
   return { alone, shared }
 }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
@@ -124,4 +139,3 @@ export const main = Effect.gen(function*() {
 if (import.meta.url === `file://${process.argv[1]}`) {
   NodeRuntime.runMain(main)
 }
-

@@ -50,12 +50,20 @@ export const main = Effect.gen(function*() {
       Effect.succeed(
         Option.match(error.retryAfter, {
           onNone: () => "no hint",
-          onSome: (hint) => `re-schedule at ${new Date(hint.at).toISOString()} (${Option.getOrElse(error.stopReason, () => "")})`
+          onSome: (hint) =>
+            `re-schedule at ${new Date(hint.at).toISOString()} (${Option.getOrElse(error.stopReason, () => "")})`
         })
       ))
   )
   console.log(`long window: ${rescheduled} after ${long.arrivals.length} request`)
-  return { status: response.status, waited, afterEnd, shortRequests: short.arrivals.length, longRequests: long.arrivals.length, rescheduled }
+  return {
+    status: response.status,
+    waited,
+    afterEnd,
+    shortRequests: short.arrivals.length,
+    longRequests: long.arrivals.length,
+    rescheduled
+  }
 }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -20,7 +20,9 @@ const hint = ServerHint.fromHeaders({ "x-ratelimit-remaining": "0", "x-ratelimit
 // 3. Statuses as typed errors, on a policy you can change.
 const policy = StatusPolicy.defaultPolicy.pipe(StatusPolicy.retrying([404]), StatusPolicy.notRetrying([500]))
 const toError = (status: number, headers: Record<string, string> = {}) =>
-  StatusError.fromResponse({ status, method: "GET", url: "https://api.example.com/items", headers }, { statusPolicy: policy })
+  StatusError.fromResponse({ status, method: "GET", url: "https://api.example.com/items", headers }, {
+    statusPolicy: policy
+  })
 
 // 4. A call that is throttled once, then succeeds: retried with the server's hint, typed errors by name.
 let calls = 0

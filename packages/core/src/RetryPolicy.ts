@@ -12,7 +12,7 @@ import { dual } from "effect/Function"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Interval from "effect/ScheduleInterval"
-import * as Backoff from "./Backoff.js"
+import type * as Backoff from "./Backoff.js"
 import * as backoff from "./internal/backoff.js"
 import * as invalid from "./internal/invalidOptions.js"
 import * as options from "./internal/options.js"
@@ -284,7 +284,9 @@ export const validate = (input: RetryOptions = {}): Either.Either<RetryPolicy, I
   const throttledBackoff: Backoff.Resolved = { ...transientBackoff, baseDelay: throttledBase }
   if (throttledBase === 0) problems.push("throttledBaseDelay must be more than zero")
   if (throttledBase > transientBackoff.maxDelay) {
-    problems.push(`maxDelay (${transientBackoff.maxDelay} ms) must be at least throttledBaseDelay (${throttledBase} ms)`)
+    problems.push(
+      `maxDelay (${transientBackoff.maxDelay} ms) must be at least throttledBaseDelay (${throttledBase} ms)`
+    )
   }
   if (input.classify !== undefined && typeof input.classify !== "function") {
     problems.push(`classify must be a function, got ${options.show(input.classify)}`)
@@ -298,7 +300,9 @@ export const validate = (input: RetryOptions = {}): Either.Either<RetryPolicy, I
     }
     const replaced = BACKOFF_OPTIONS.filter((name) => input[name] !== undefined)
     if (replaced.length > 0) {
-      problems.push(`backoff replaces ${replaced.join(", ")}: give the Schedule or ${replaced.length === 1 ? "it" : "them"}`)
+      problems.push(
+        `backoff replaces ${replaced.join(", ")}: give the Schedule or ${replaced.length === 1 ? "it" : "them"}`
+      )
     }
   }
   if (problems.length > 0) return Either.left(new InvalidRetryOptions({ problems }))
@@ -469,7 +473,13 @@ export const schedule = (policy?: RetryPolicy | RetryOptions): Schedule.Schedule
     undefined,
     (now, error, current) =>
       Effect.map(
-        loop.step(resolved, current ?? loop.initial(resolved, now), internal.classifyError(resolved, error), error, now),
+        loop.step(
+          resolved,
+          current ?? loop.initial(resolved, now),
+          internal.classifyError(resolved, error),
+          error,
+          now
+        ),
         ([decision, next]) =>
           [
             next,
@@ -517,7 +527,9 @@ export const retry: {
         classify: (error) => internal.classifyError(resolved, error),
         stop: (decision, error) =>
           Effect.fail(
-            StatusError.isStatusError(error) ? StatusError.withStop(error, decision.attempts, decision.reason) as E : error
+            StatusError.isStatusError(error)
+              ? StatusError.withStop(error, decision.attempts, decision.reason) as E
+              : error
           )
       })
     )

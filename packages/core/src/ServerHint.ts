@@ -76,5 +76,7 @@ export interface ServerHint {
  * @since 0.1.0
  * @category parsing
  */
-export const fromHeaders = (headers: headers.HeaderRecord, receivedAt: number = Date.now()): Option.Option<ServerHint> =>
-  Option.fromNullable(internal.fromHeaders(headers, receivedAt))
+export const fromHeaders = (
+  headers: headers.HeaderRecord,
+  receivedAt: number = Date.now()
+): Option.Option<ServerHint> => Option.fromNullable(internal.fromHeaders(headers, receivedAt))

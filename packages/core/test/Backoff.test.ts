@@ -124,7 +124,14 @@ describe("Backoff.delayMillis", () => {
 
   it("grows by the factor", () => {
     const options = Backoff.resolve({ jitter: "none", baseDelay: 10, factor: 3, maxDelay: 1000 })
-    expect([0, 1, 2, 3, 4, 5].map((n) => Backoff.delayMillis(options, n, 0.5, 10))).toStrictEqual([10, 30, 90, 270, 810, 1000])
+    expect([0, 1, 2, 3, 4, 5].map((n) => Backoff.delayMillis(options, n, 0.5, 10))).toStrictEqual([
+      10,
+      30,
+      90,
+      270,
+      810,
+      1000
+    ])
     const flat = Backoff.resolve({ jitter: "none", factor: 1 })
     expect(Backoff.delayMillis(flat, 10_000, 0.5, 100)).toBe(100)
   })
@@ -188,7 +195,11 @@ describe("Backoff.delayMillis", () => {
 
   it.prop(
     "never NaN or Infinity even at absurd attempts and the largest factor",
-    [fc.constantFrom(...Backoff.jitters), fc.constantFrom(0, 1, 1024, 10_000, 2 ** 31, Number.MAX_SAFE_INTEGER), random],
+    [
+      fc.constantFrom(...Backoff.jitters),
+      fc.constantFrom(0, 1, 1024, 10_000, 2 ** 31, Number.MAX_SAFE_INTEGER),
+      random
+    ],
     ([jitter, attempt, r]) => {
       const o = Backoff.resolve({ jitter, factor: 1e6, maxDelay: 2 ** 31 - 1 })
       const d = Backoff.delayMillis(o, attempt, r, o.maxDelay)

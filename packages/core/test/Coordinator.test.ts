@@ -221,9 +221,15 @@ describe("Coordinator", () => {
       const machine = new State.CoordinatorState(config())
       const two = (remaining: number, resetAt: number) => ({ remaining, resetAt, limit: 2 })
       // Date 9_000, reset at epoch 11 s, then the window's opener finds the next one: Date 10_000, reset 12 s.
-      machine.observe(go(machine, 9_500), answer(200, 9_510, { rateLimit: two(0, 11_510), serverOffset: -510, resetFromDate: true }))
+      machine.observe(
+        go(machine, 9_500),
+        answer(200, 9_510, { rateLimit: two(0, 11_510), serverOffset: -510, resetFromDate: true })
+      )
       const opener = go(machine, 10_510)
-      machine.observe(opener, answer(200, 10_520, { rateLimit: two(1, 12_520), serverOffset: -520, resetFromDate: true }))
+      machine.observe(
+        opener,
+        answer(200, 10_520, { rateLimit: two(1, 12_520), serverOffset: -520, resetFromDate: true })
+      )
       go(machine, 10_520)
       // Much later, a burst: its first answer leaves one less than the limit, so its window ends by 31_010, a
       // learned second after that answer (its reset, epoch 32 s, is read as 32_010 at the latest).
@@ -367,7 +373,11 @@ describe("Coordinator", () => {
 
     it.prop(
       "never before the server's instant, whatever the skew and arrival times",
-      [fc.integer({ min: -3_600_000, max: 3_600_000 }), fc.array(fc.nat(5_000), { minLength: 1, maxLength: 20 }), fc.nat(10_000)],
+      [
+        fc.integer({ min: -3_600_000, max: 3_600_000 }),
+        fc.array(fc.nat(5_000), { minLength: 1, maxLength: 20 }),
+        fc.nat(10_000)
+      ],
       ([skew, arrivals, wait]) => {
         const machine = warmed()
         const offsetAt = (t: number) => Math.floor((t + skew) / 1000) * 1000 - t
@@ -382,7 +392,10 @@ describe("Coordinator", () => {
         const instant = Math.floor(serverNow / 1000) * 1000 + wait
         const date = Math.floor(serverNow / 1000) * 1000
         const permit = go(machine, t - 1)
-        machine.observe(permit, answer(503, t, { hintAt: t + instant - date, hintFromDate: true, serverOffset: offsetAt(t) }))
+        machine.observe(
+          permit,
+          answer(503, t, { hintAt: t + instant - date, hintFromDate: true, serverOffset: offsetAt(t) })
+        )
         if (permit.hintAt !== undefined) expect(permit.hintAt + skew).toBeGreaterThanOrEqual(instant)
       },
       { fastCheck: { numRuns: 2_000 } }
@@ -507,7 +520,9 @@ describe("Coordinator", () => {
 
   describe("configured limits", () => {
     it("3 per second from the very first request, anchored on the server's first answer", () => {
-      const machine = new State.CoordinatorState(config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3 }]]) }))
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3 }]]) })
+      )
       const first = go(machine, 0)
       go(machine, 0)
       go(machine, 0)
@@ -521,7 +536,9 @@ describe("Coordinator", () => {
     })
 
     it("a configured window's phase gives way to the server's first rate-limit fields", () => {
-      const machine = new State.CoordinatorState(config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3 }]]) }))
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3 }]]) })
+      )
       const first = go(machine, 0)
       machine.observe(first, answer(200, 400, { rateLimit: { remaining: 2, resetAt: 1_400, limit: 3 } }))
       go(machine, 400)
@@ -619,7 +636,9 @@ describe("Coordinator", () => {
       "never admits before a cooldown it was told and shared; never holds past the cap; bounded memory",
       [fc.array(step, { maxLength: 200 }), fc.boolean()],
       ([steps, cautiousStart]) => {
-        const machine = new State.CoordinatorState(config({ cautiousStart, maxPartitions: 3, maxSharedCooldown: 60_000 }))
+        const machine = new State.CoordinatorState(
+          config({ cautiousStart, maxPartitions: 3, maxSharedCooldown: 60_000 })
+        )
         let now = 0
         let cooldownUntil = 0
         const out: Array<State.Permit> = []
@@ -637,11 +656,16 @@ describe("Coordinator", () => {
           if (permit === undefined) continue
           if (s.settle === "answer") {
             const hintAt = s.hint === undefined ? undefined : now + s.hint
-            machine.observe(permit, answer(s.status, now, {
-              hintAt,
-              rateLimit: s.remaining === undefined ? undefined : { remaining: s.remaining, resetAt: now + s.reset, limit: undefined },
-              bucket: s.bucket
-            }))
+            machine.observe(
+              permit,
+              answer(s.status, now, {
+                hintAt,
+                rateLimit: s.remaining === undefined
+                  ? undefined
+                  : { remaining: s.remaining, resetAt: now + s.reset, limit: undefined },
+                bucket: s.bucket
+              })
+            )
             if (
               hintAt !== undefined && s.bucket === undefined && (s.status === 503 || s.status === 429) && s.hint! > 0 &&
               s.hint! <= 60_000 && s.status === 503
@@ -660,7 +684,10 @@ describe("Coordinator", () => {
       [fc.integer({ min: 1, max: 50 }), fc.integer({ min: 100, max: 5_000 })],
       ([remaining, reset]) => {
         const machine = new State.CoordinatorState(config())
-        machine.observe(go(machine, 0), answer(200, 1, { rateLimit: { remaining, resetAt: 1 + reset, limit: undefined } }))
+        machine.observe(
+          go(machine, 0),
+          answer(200, 1, { rateLimit: { remaining, resetAt: 1 + reset, limit: undefined } })
+        )
         // Past the window, its opener's answer carries no rate-limit fields.
         const opener = machine.admit(request(), 1 + reset, 0.5)
         expect(opener).toBeInstanceOf(State.Permit)
@@ -726,7 +753,16 @@ describe("Coordinator", () => {
         minLength: 1,
         maxLength: 5
       }).map((parts) => parts.join(".")),
-      fc.constantFrom("[::1]", "[0:0:0:0:0:0:0:1]", "[::ffff:1.2.3.4]", "[]", "xn--a", "xn--nxasmq6b", "a.test.", "1.2.3.4.")
+      fc.constantFrom(
+        "[::1]",
+        "[0:0:0:0:0:0:0:1]",
+        "[::ffff:1.2.3.4]",
+        "[]",
+        "xn--a",
+        "xn--nxasmq6b",
+        "a.test.",
+        "1.2.3.4."
+      )
     )
     const port = fc.oneof(
       fc.constant(""),
@@ -763,10 +799,14 @@ describe("Coordinator", () => {
         expect(five.times.filter((t) => t !== undefined).length).toBe(5)
         expect(yield* count(Coordinator.releases)).toBe(releases0 + 5)
         // 30 answers of a dead route: retries are refused (the seeded draws fall under 30/31).
-        yield* Effect.forEach(Array.from({ length: 30 }, (_, i) => i), () =>
-          told(c, { status: 500, headers: {}, receivedAt: 3000 }, info("/dead")))
+        yield* Effect.forEach(
+          Array.from({ length: 30 }, (_, i) => i),
+          () => told(c, { status: 500, headers: {}, receivedAt: 3000 }, info("/dead"))
+        )
         const refused = yield* Effect.exit(c.withPermit(info("/dead", "retry"), () => Effect.void))
-        expect(refused).toStrictEqual(Exit.fail(new Coordinator.OriginHeld({ origin: O, until: 2020, reason: "retry-budget" })))
+        expect(refused).toStrictEqual(
+          Exit.fail(new Coordinator.OriginHeld({ origin: O, until: 2020, reason: "retry-budget" }))
+        )
         expect(yield* count(Coordinator.refusals)).toBe(refusals0 + 1)
       }))))
 
@@ -802,24 +842,28 @@ describe("Coordinator", () => {
           const text = Array.isArray(message) ? message[0] : message
           logs.push({ call: all.call, message: text, until: all.until, ends: all.ends })
         })
-        const holds = yield* isolatedMetrics(Effect.gen(function*() {
-          const c = yield* Coordinator.make()
-          const opener = yield* c.permit(info())
-          const held = yield* Effect.forEach([1, 2], (call) =>
-            Effect.fork(Effect.annotateLogs(c.withPermit(info(), () => Effect.void), "call", call)))
-          yield* TestClock.adjust(0)
-          // Both wait for the first answer (at most 5 s). It says the window is used up for a second: both are held
-          // again, until the window's end.
-          yield* c.observe(opener, {
-            status: 200,
-            headers: { "x-ratelimit-limit": "5", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1" },
-            receivedAt: 0
-          })
-          yield* TestClock.adjust(0)
-          yield* TestClock.adjust(1000 + SPREAD)
-          yield* Effect.forEach(held, Fiber.join)
-          return yield* holdsFor("pacing")
-        }).pipe(Effect.scoped, Effect.provide(Logger.add(logger)), Logger.withMinimumLogLevel(LogLevel.Debug)))
+        const holds = yield* isolatedMetrics(
+          Effect.gen(function*() {
+            const c = yield* Coordinator.make()
+            const opener = yield* c.permit(info())
+            const held = yield* Effect.forEach(
+              [1, 2],
+              (call) => Effect.fork(Effect.annotateLogs(c.withPermit(info(), () => Effect.void), "call", call))
+            )
+            yield* TestClock.adjust(0)
+            // Both wait for the first answer (at most 5 s). It says the window is used up for a second: both are held
+            // again, until the window's end.
+            yield* c.observe(opener, {
+              status: 200,
+              headers: { "x-ratelimit-limit": "5", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1" },
+              receivedAt: 0
+            })
+            yield* TestClock.adjust(0)
+            yield* TestClock.adjust(1000 + SPREAD)
+            yield* Effect.forEach(held, Fiber.join)
+            return yield* holdsFor("pacing")
+          }).pipe(Effect.scoped, Effect.provide(Logger.add(logger)), Logger.withMinimumLogLevel(LogLevel.Debug))
+        )
         expect(logs).toStrictEqual([
           ...[1, 2].map((call) => ({
             call,
@@ -871,7 +915,9 @@ describe("Coordinator", () => {
 
     it("throws InvalidRetryOptions listing each problem, naming the option", () => {
       expect(problems({ releaseSpread: -1 })).toStrictEqual(["releaseSpread must be finite and not negative, got -1"])
-      expect(problems({ retryBudget: { k: 0 } })).toStrictEqual(["retryBudget.k must be a number from 1 to 1000, got 0"])
+      expect(problems({ retryBudget: { k: 0 } })).toStrictEqual([
+        "retryBudget.k must be a number from 1 to 1000, got 0"
+      ])
       expect(problems({ limits: { [O]: { requests: 0, window: "1 second" } } })).toStrictEqual([
         "limits[\"http://a.test\"].requests must be a whole number of at least 1, got 0"
       ])
@@ -921,9 +967,13 @@ describe("Coordinator", () => {
       Effect.gen(function*() {
         const coordinator = yield* Coordinator.make({ cautiousStart: false, releaseSpread: 0 })
         const info = { method: "GET", url: `${O}/x`, headers: {}, attempt: "first" } as const
-        yield* coordinator.withPermit(info, (permit) =>
-          coordinator.observe(permit, { status: 503, headers: { "retry-after": "2" }, receivedAt: 0 }))
-        const fiber = yield* Effect.fork(coordinator.withPermit(info, () => Effect.clockWith((c) => c.currentTimeMillis)))
+        yield* coordinator.withPermit(
+          info,
+          (permit) => coordinator.observe(permit, { status: 503, headers: { "retry-after": "2" }, receivedAt: 0 })
+        )
+        const fiber = yield* Effect.fork(
+          coordinator.withPermit(info, () => Effect.clockWith((c) => c.currentTimeMillis))
+        )
         yield* TestClock.adjust("1999 millis")
         expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
         yield* TestClock.adjust("1 millis")
@@ -971,10 +1021,14 @@ describe("Coordinator", () => {
       Effect.gen(function*() {
         const coordinator = yield* Coordinator.make({ cautiousStart: false })
         const info = { method: "GET", url: `${O}/x`, headers: {}, attempt: "first" } as const
-        yield* coordinator.withPermit(info, (permit) =>
-          coordinator.observe(permit, { status: 503, headers: { "retry-after": "20" }, receivedAt: 0 }))
+        yield* coordinator.withPermit(
+          info,
+          (permit) => coordinator.observe(permit, { status: 503, headers: { "retry-after": "20" }, receivedAt: 0 })
+        )
         const exit = yield* Effect.exit(coordinator.withPermit({ ...info, deadline: 10_000 }, () => Effect.void))
-        expect(exit).toStrictEqual(Exit.fail(new Coordinator.OriginHeld({ origin: O, until: 20_000, reason: "cooldown" })))
+        expect(exit).toStrictEqual(
+          Exit.fail(new Coordinator.OriginHeld({ origin: O, until: 20_000, reason: "cooldown" }))
+        )
       }))
 
     it.effect("interrupting a held call gives up its place; the permit of an interrupted request is handed back", () =>
@@ -1012,10 +1066,15 @@ describe("Coordinator", () => {
           cautiousStart: false,
           key: (request) => request.headers["authorization"] as string | undefined
         })
-        const info = (token: string) => ({ method: "GET", url: `${O}/x`, headers: { authorization: token }, attempt: "first" } as const)
+        const info = (
+          token: string
+        ) => ({ method: "GET", url: `${O}/x`, headers: { authorization: token }, attempt: "first" } as const)
         yield* coordinator.withPermit(info("a"), (permit) =>
           coordinator.observe(permit, { status: 503, headers: { "retry-after": "20" }, receivedAt: 0 }))
-        expect(yield* coordinator.withPermit(info("b"), () => Effect.succeed("b sent"))).toBe("b sent")
+        expect(
+          yield* coordinator.withPermit(info("b"), () =>
+            Effect.succeed("b sent"))
+        ).toBe("b sent")
         expect(yield* coordinator.size).toBe(2)
       }))
   })

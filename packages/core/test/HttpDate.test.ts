@@ -37,7 +37,9 @@ describe("HttpDate.parse", () => {
 
   it("accepts 29 February of a leap year only", () => {
     expect(HttpDate.parse("Tue, 29 Feb 2000 00:00:00 GMT")).toStrictEqual(Option.some(951782400000))
-    expect(HttpDate.parse("Thu, 29 Feb 2024 23:59:59 GMT")).toStrictEqual(Option.some(Date.UTC(2024, 1, 29, 23, 59, 59)))
+    expect(HttpDate.parse("Thu, 29 Feb 2024 23:59:59 GMT")).toStrictEqual(
+      Option.some(Date.UTC(2024, 1, 29, 23, 59, 59))
+    )
     expect(HttpDate.parse("Thu, 29 Feb 1900 00:00:00 GMT")).toStrictEqual(Option.none())
     expect(HttpDate.parse("Sun, 29 Feb 2015 00:00:00 GMT")).toStrictEqual(Option.none())
   })
@@ -196,7 +198,12 @@ describe("HttpDate formatting", () => {
 })
 
 describe("HttpDate.parse on generated header values (valid forms, near-valid garbage, huge numbers, leap seconds, skewed Date headers)", () => {
-  it.prop("never throws; Some is a finite instant; a valid date in any format, case and padding, leap second included, is read exactly", [properties.httpDate.arbitrary], ([testCase]) => {
-    expect(properties.httpDate.check(testCase)).toStrictEqual([])
-  }, { fastCheck: { numRuns: 10_000 } })
+  it.prop(
+    "never throws; Some is a finite instant; a valid date in any format, case and padding, leap second included, is read exactly",
+    [properties.httpDate.arbitrary],
+    ([testCase]) => {
+      expect(properties.httpDate.check(testCase)).toStrictEqual([])
+    },
+    { fastCheck: { numRuns: 10_000 } }
+  )
 })

@@ -18,19 +18,37 @@ const read = (headers: RateLimit.Headers, now = 0) =>
 describe("RateLimit.parse: the IETF RateLimit and RateLimit-Policy fields", () => {
   it("reads remaining and reset, with quota and window from the matching policy", () => {
     expect(read({ ratelimit: "\"default\";r=0;t=30", "ratelimit-policy": "\"default\";q=100;w=60" })).toStrictEqual(
-      Option.some({ source: "ratelimit", remaining: 0, resetAfter: 30_000, limit: Option.some(100), window: Option.some(60_000) })
+      Option.some({
+        source: "ratelimit",
+        remaining: 0,
+        resetAfter: 30_000,
+        limit: Option.some(100),
+        window: Option.some(60_000)
+      })
     )
   })
 
   it("without a policy field, limit and window are None", () => {
     expect(read({ ratelimit: "\"default\";r=50;t=30" })).toStrictEqual(
-      Option.some({ source: "ratelimit", remaining: 50, resetAfter: 30_000, limit: Option.none(), window: Option.none() })
+      Option.some({
+        source: "ratelimit",
+        remaining: 50,
+        resetAfter: 30_000,
+        limit: Option.none(),
+        window: Option.none()
+      })
     )
   })
 
   it("a policy without a window gives a limit only", () => {
     expect(read({ ratelimit: "\"p\";r=1;t=5", "ratelimit-policy": "\"p\";q=10" })).toStrictEqual(
-      Option.some({ source: "ratelimit", remaining: 1, resetAfter: 5000, limit: Option.some(10), window: Option.none() })
+      Option.some({
+        source: "ratelimit",
+        remaining: 1,
+        resetAfter: 5000,
+        limit: Option.some(10),
+        window: Option.none()
+      })
     )
   })
 
@@ -42,24 +60,53 @@ describe("RateLimit.parse: the IETF RateLimit and RateLimit-Policy fields", () =
 
   it("with several policies, picks the most restrictive: fewest remaining, then longest reset", () => {
     const policies = "\"hour\";q=1000;w=3600, \"minute\";q=10;w=60, \"second\";q=2;w=1"
-    expect(read({ ratelimit: "\"hour\";r=900;t=3000, \"minute\";r=0;t=40, \"second\";r=0;t=1", "ratelimit-policy": policies }))
+    expect(
+      read({
+        ratelimit: "\"hour\";r=900;t=3000, \"minute\";r=0;t=40, \"second\";r=0;t=1",
+        "ratelimit-policy": policies
+      })
+    )
       .toStrictEqual(
-        Option.some({ source: "ratelimit", remaining: 0, resetAfter: 40_000, limit: Option.some(10), window: Option.some(60_000) })
+        Option.some({
+          source: "ratelimit",
+          remaining: 0,
+          resetAfter: 40_000,
+          limit: Option.some(10),
+          window: Option.some(60_000)
+        })
       )
     expect(read({ ratelimit: "\"hour\";r=3;t=3000, \"minute\";r=5;t=40", "ratelimit-policy": policies })).toStrictEqual(
-      Option.some({ source: "ratelimit", remaining: 3, resetAfter: 3_000_000, limit: Option.some(1000), window: Option.some(3_600_000) })
+      Option.some({
+        source: "ratelimit",
+        remaining: 3,
+        resetAfter: 3_000_000,
+        limit: Option.some(1000),
+        window: Option.some(3_600_000)
+      })
     )
   })
 
   it("reads a policy named like a dictionary key", () => {
     expect(read({ ratelimit: "\"remaining\";r=0;t=5", "ratelimit-policy": "\"remaining\";q=7;w=9" })).toStrictEqual(
-      Option.some({ source: "ratelimit", remaining: 0, resetAfter: 5000, limit: Option.some(7), window: Option.some(9000) })
+      Option.some({
+        source: "ratelimit",
+        remaining: 0,
+        resetAfter: 5000,
+        limit: Option.some(7),
+        window: Option.some(9000)
+      })
     )
   })
 
   it("reads the dictionary form of earlier drafts", () => {
     expect(read({ ratelimit: "limit=100, remaining=0, reset=30" })).toStrictEqual(
-      Option.some({ source: "ratelimit", remaining: 0, resetAfter: 30_000, limit: Option.some(100), window: Option.none() })
+      Option.some({
+        source: "ratelimit",
+        remaining: 0,
+        resetAfter: 30_000,
+        limit: Option.some(100),
+        window: Option.none()
+      })
     )
   })
 
@@ -106,7 +153,9 @@ describe("RateLimit.parse: the IETF RateLimit and RateLimit-Policy fields", () =
     // Spaces after a semicolon and around commas are allowed, and tokens serve as names.
     expect(Option.map(read({ ratelimit: "\"p\"; r=0; t=10 ,  q;r=1;t=1" }), (i) => [i.remaining, i.resetAfter]))
       .toStrictEqual(Option.some([0, 10_000]))
-    expect(Option.map(read({ ratelimit: "\"a \\\"b\\\\\";r=0;t=3" }), (i) => i.resetAfter)).toStrictEqual(Option.some(3000))
+    expect(Option.map(read({ ratelimit: "\"a \\\"b\\\\\";r=0;t=3" }), (i) => i.resetAfter)).toStrictEqual(
+      Option.some(3000)
+    )
   })
 
   it("a policy with an upper-case key is malformed and gives no limit or window", () => {
@@ -117,27 +166,57 @@ describe("RateLimit.parse: the IETF RateLimit and RateLimit-Policy fields", () =
 
   it("the dictionary form of drafts 6 and 7 takes its window from RateLimit-Policy", () => {
     expect(read({ ratelimit: "limit=20, remaining=0, reset=2", "ratelimit-policy": "20;w=2" })).toStrictEqual(
-      Option.some({ source: "ratelimit", remaining: 0, resetAfter: 2000, limit: Option.some(20), window: Option.some(2000) })
+      Option.some({
+        source: "ratelimit",
+        remaining: 0,
+        resetAfter: 2000,
+        limit: Option.some(20),
+        window: Option.some(2000)
+      })
     )
     // Several policies: the one whose quota is the limit.
-    expect(read({ ratelimit: "limit=100, remaining=3, reset=40", "ratelimit-policy": "10;w=1, 100;w=60" })).toStrictEqual(
-      Option.some({ source: "ratelimit", remaining: 3, resetAfter: 40_000, limit: Option.some(100), window: Option.some(60_000) })
-    )
+    expect(read({ ratelimit: "limit=100, remaining=3, reset=40", "ratelimit-policy": "10;w=1, 100;w=60" }))
+      .toStrictEqual(
+        Option.some({
+          source: "ratelimit",
+          remaining: 3,
+          resetAfter: 40_000,
+          limit: Option.some(100),
+          window: Option.some(60_000)
+        })
+      )
     // Without a limit, the only policy gives it.
     expect(read({ ratelimit: "remaining=0, reset=2", "ratelimit-policy": "20;w=2" })).toStrictEqual(
-      Option.some({ source: "ratelimit", remaining: 0, resetAfter: 2000, limit: Option.some(20), window: Option.some(2000) })
+      Option.some({
+        source: "ratelimit",
+        remaining: 0,
+        resetAfter: 2000,
+        limit: Option.some(20),
+        window: Option.some(2000)
+      })
     )
   })
 
   it("a malformed IETF field falls through to the older headers", () => {
     expect(read({ ratelimit: "\"default\";r=oops", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "9" }))
       .toStrictEqual(
-        Option.some({ source: "x-ratelimit-reset", remaining: 0, resetAfter: 9000, limit: Option.none(), window: Option.none() })
+        Option.some({
+          source: "x-ratelimit-reset",
+          remaining: 0,
+          resetAfter: 9000,
+          limit: Option.none(),
+          window: Option.none()
+        })
       )
   })
 
   it("the IETF field wins over the older headers", () => {
-    expect(Option.map(read({ ratelimit: "\"d\";r=4;t=2", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "9" }), (i) => i.source))
+    expect(
+      Option.map(
+        read({ ratelimit: "\"d\";r=4;t=2", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "9" }),
+        (i) => i.source
+      )
+    )
       .toStrictEqual(Option.some("ratelimit"))
   })
 })
@@ -145,14 +224,31 @@ describe("RateLimit.parse: the IETF RateLimit and RateLimit-Policy fields", () =
 describe("RateLimit.parse: RateLimit-* and X-RateLimit-*", () => {
   it("reads the triplets, RateLimit-* first", () => {
     expect(read({ "ratelimit-limit": "60", "ratelimit-remaining": "0", "ratelimit-reset": "12" })).toStrictEqual(
-      Option.some({ source: "ratelimit-reset", remaining: 0, resetAfter: 12_000, limit: Option.some(60), window: Option.none() })
+      Option.some({
+        source: "ratelimit-reset",
+        remaining: 0,
+        resetAfter: 12_000,
+        limit: Option.some(60),
+        window: Option.none()
+      })
     )
     expect(read({ "x-ratelimit-limit": "100", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "12" })).toStrictEqual(
-      Option.some({ source: "x-ratelimit-reset", remaining: 0, resetAfter: 12_000, limit: Option.some(100), window: Option.none() })
+      Option.some({
+        source: "x-ratelimit-reset",
+        remaining: 0,
+        resetAfter: 12_000,
+        limit: Option.some(100),
+        window: Option.none()
+      })
     )
     expect(
       Option.map(
-        read({ "ratelimit-remaining": "1", "ratelimit-reset": "2", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "3" }),
+        read({
+          "ratelimit-remaining": "1",
+          "ratelimit-reset": "2",
+          "x-ratelimit-remaining": "0",
+          "x-ratelimit-reset": "3"
+        }),
         (i) => i.source
       )
     ).toStrictEqual(Option.some("ratelimit-reset"))
@@ -162,26 +258,63 @@ describe("RateLimit.parse: RateLimit-* and X-RateLimit-*", () => {
     // As express-rate-limit and @fastify/rate-limit send it.
     const triplet = { "ratelimit-remaining": "0", "ratelimit-reset": "2" }
     expect(read({ ...triplet, "ratelimit-policy": "20;w=2", "ratelimit-limit": "20" })).toStrictEqual(
-      Option.some({ source: "ratelimit-reset", remaining: 0, resetAfter: 2000, limit: Option.some(20), window: Option.some(2000) })
+      Option.some({
+        source: "ratelimit-reset",
+        remaining: 0,
+        resetAfter: 2000,
+        limit: Option.some(20),
+        window: Option.some(2000)
+      })
     )
     expect(read({ ...triplet, "ratelimit-policy": "20;w=2" })).toStrictEqual(
-      Option.some({ source: "ratelimit-reset", remaining: 0, resetAfter: 2000, limit: Option.some(20), window: Option.some(2000) })
+      Option.some({
+        source: "ratelimit-reset",
+        remaining: 0,
+        resetAfter: 2000,
+        limit: Option.some(20),
+        window: Option.some(2000)
+      })
     )
     expect(read({ ...triplet, "ratelimit-policy": "10;w=1, 20;w=60", "ratelimit-limit": "20" })).toStrictEqual(
-      Option.some({ source: "ratelimit-reset", remaining: 0, resetAfter: 2000, limit: Option.some(20), window: Option.some(60_000) })
+      Option.some({
+        source: "ratelimit-reset",
+        remaining: 0,
+        resetAfter: 2000,
+        limit: Option.some(20),
+        window: Option.some(60_000)
+      })
     )
     // Several policies and no limit to match: neither is guessed.
     expect(read({ ...triplet, "ratelimit-policy": "10;w=1, 20;w=60" })).toStrictEqual(
-      Option.some({ source: "ratelimit-reset", remaining: 0, resetAfter: 2000, limit: Option.none(), window: Option.none() })
+      Option.some({
+        source: "ratelimit-reset",
+        remaining: 0,
+        resetAfter: 2000,
+        limit: Option.none(),
+        window: Option.none()
+      })
     )
     // A malformed policy is ignored; the triplet stands.
     expect(read({ ...triplet, "ratelimit-policy": "20;W=2", "ratelimit-limit": "20" })).toStrictEqual(
-      Option.some({ source: "ratelimit-reset", remaining: 0, resetAfter: 2000, limit: Option.some(20), window: Option.none() })
+      Option.some({
+        source: "ratelimit-reset",
+        remaining: 0,
+        resetAfter: 2000,
+        limit: Option.some(20),
+        window: Option.none()
+      })
     )
     // X-RateLimit-* does not take RateLimit-Policy.
-    expect(read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "2", "ratelimit-policy": "20;w=2" })).toStrictEqual(
-      Option.some({ source: "x-ratelimit-reset", remaining: 0, resetAfter: 2000, limit: Option.none(), window: Option.none() })
-    )
+    expect(read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "2", "ratelimit-policy": "20;w=2" }))
+      .toStrictEqual(
+        Option.some({
+          source: "x-ratelimit-reset",
+          remaining: 0,
+          resetAfter: 2000,
+          limit: Option.none(),
+          window: Option.none()
+        })
+      )
   })
 
   it("Discord's X-RateLimit-Reset-After, fractional seconds, wins over X-RateLimit-Reset", () => {
@@ -193,12 +326,20 @@ describe("RateLimit.parse: RateLimit-* and X-RateLimit-*", () => {
       "x-ratelimit-bucket": "abcd1234"
     }
     expect(read(discord, Date.UTC(2026, 0, 1))).toStrictEqual(
-      Option.some({ source: "x-ratelimit-reset", remaining: 0, resetAfter: 1234, limit: Option.some(5), window: Option.none() })
+      Option.some({
+        source: "x-ratelimit-reset",
+        remaining: 0,
+        resetAfter: 1234,
+        limit: Option.some(5),
+        window: Option.none()
+      })
     )
     const { "x-ratelimit-reset": _, ...afterOnly } = discord
     expect(Option.map(read(afterOnly), (i) => i.resetAfter)).toStrictEqual(Option.some(1234))
     // Malformed, it is skipped for X-RateLimit-Reset (here a past Unix time: no wait).
-    expect(Option.map(read({ ...discord, "x-ratelimit-reset-after": "soon" }, Date.UTC(2026, 0, 1)), (i) => i.resetAfter))
+    expect(
+      Option.map(read({ ...discord, "x-ratelimit-reset-after": "soon" }, Date.UTC(2026, 0, 1)), (i) => i.resetAfter)
+    )
       .toStrictEqual(Option.some(0))
     // A fraction of a millisecond is rounded up, never down.
     expect(Option.map(read({ ...afterOnly, "x-ratelimit-reset-after": "0.0145" }), (i) => i.resetAfter)).toStrictEqual(
@@ -208,7 +349,13 @@ describe("RateLimit.parse: RateLimit-* and X-RateLimit-*", () => {
 
   it("a remaining count other than zero is read as it is", () => {
     expect(read({ "x-ratelimit-remaining": "42", "x-ratelimit-reset": "30" })).toStrictEqual(
-      Option.some({ source: "x-ratelimit-reset", remaining: 42, resetAfter: 30_000, limit: Option.none(), window: Option.none() })
+      Option.some({
+        source: "x-ratelimit-reset",
+        remaining: 42,
+        resetAfter: 30_000,
+        limit: Option.none(),
+        window: Option.none()
+      })
     )
   })
 
@@ -217,7 +364,11 @@ describe("RateLimit.parse: RateLimit-* and X-RateLimit-*", () => {
   /** The reset of an X-RateLimit-* triplet, with a Date header when given one. */
   const reset = (value: string, now: number, headerDate?: string) =>
     Option.map(
-      read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": value, ...(headerDate === undefined ? {} : { date: headerDate }) }, now),
+      read({
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": value,
+        ...(headerDate === undefined ? {} : { date: headerDate })
+      }, now),
       (i) => i.resetAfter
     )
 
@@ -261,7 +412,7 @@ describe("RateLimit.parse: RateLimit-* and X-RateLimit-*", () => {
                 // An instant in milliseconds may fall anywhere in a second.
                 const instant = date + 5000 + (unit === 1 ? 123 : 0)
                 const now = server + transit - skew
-                  const reading = read({
+                const reading = read({
                   [`${prefix}-remaining`]: "0",
                   [`${prefix}-reset`]: String(instant / unit),
                   date: HttpDate.formatImfFixdate(server)
@@ -295,7 +446,12 @@ describe("RateLimit.parse: RateLimit-* and X-RateLimit-*", () => {
   })
 
   it("ignores a malformed limit", () => {
-    expect(Option.flatMap(read({ "x-ratelimit-limit": "many", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1" }), (i) => i.limit))
+    expect(
+      Option.flatMap(
+        read({ "x-ratelimit-limit": "many", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1" }),
+        (i) => i.limit
+      )
+    )
       .toStrictEqual(Option.none())
   })
 })
@@ -307,7 +463,11 @@ describe("RateLimit buckets", () => {
     const github = { "x-ratelimit-resource": "search", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "60" }
     expect(bucket(github)).toStrictEqual(Option.some("search"))
     expect(RateLimit.bucketOf(github)).toStrictEqual(Option.some("search"))
-    const discord = { "x-ratelimit-bucket": " 41f9cd5d28af77da04563bcb1d67fdfd ", "x-ratelimit-remaining": "1", "x-ratelimit-reset-after": "0.5" }
+    const discord = {
+      "x-ratelimit-bucket": " 41f9cd5d28af77da04563bcb1d67fdfd ",
+      "x-ratelimit-remaining": "1",
+      "x-ratelimit-reset-after": "0.5"
+    }
     expect(bucket(discord)).toStrictEqual(Option.some("41f9cd5d28af77da04563bcb1d67fdfd"))
     expect(RateLimit.bucketOf({ "x-ratelimit-bucket": "" })).toStrictEqual(Option.none())
   })
@@ -331,13 +491,18 @@ describe("RateLimit buckets", () => {
     expect(RateLimit.parse({ "x-ratelimit-resource": "graphql" })).toStrictEqual(Option.none())
     expect(RateLimit.bucketOf({})).toStrictEqual(Option.none())
     // A malformed IETF field names nothing; the other headers still can.
-    expect(RateLimit.bucketOf({ ratelimit: "\"p\";R=0", "x-ratelimit-resource": "core" })).toStrictEqual(Option.some("core"))
+    expect(RateLimit.bucketOf({ ratelimit: "\"p\";R=0", "x-ratelimit-resource": "core" })).toStrictEqual(
+      Option.some("core")
+    )
     expect(RateLimit.bucketOf({ ratelimit: "limit=1, remaining=0, reset=1" })).toStrictEqual(Option.none())
   })
 })
 
 describe("RateLimit.parse never throws", () => {
-  const noise = fc.oneof(fc.string(), fc.stringOf(fc.constantFrom(..."0123456789 -.;=,\"rtqwdefault".split("")), { maxLength: 32 }))
+  const noise = fc.oneof(
+    fc.string(),
+    fc.stringOf(fc.constantFrom(..."0123456789 -.;=,\"rtqwdefault".split("")), { maxLength: 32 })
+  )
   const count = fc.oneof(
     fc.nat({ max: 1000 }).map(String),
     fc.constantFrom("0", "0", "1.5", "-1", "", "1700000030", "999999999", "1000000000"),
@@ -380,7 +545,12 @@ describe("RateLimit.parse never throws", () => {
 })
 
 describe("RateLimit.parse and bucketOf on generated header values (valid forms, near-valid garbage, huge numbers, leap seconds, skewed Date headers)", () => {
-  it.prop("never throw; whole counts; a finite reset never shorter than the header asks; parse and bucketOf agree on the bucket", [properties.rateLimit.arbitrary], ([testCase]) => {
-    expect(properties.rateLimit.check(testCase)).toStrictEqual([])
-  }, { fastCheck: { numRuns: 10_000 } })
+  it.prop(
+    "never throw; whole counts; a finite reset never shorter than the header asks; parse and bucketOf agree on the bucket",
+    [properties.rateLimit.arbitrary],
+    ([testCase]) => {
+      expect(properties.rateLimit.check(testCase)).toStrictEqual([])
+    },
+    { fastCheck: { numRuns: 10_000 } }
+  )
 })

@@ -69,7 +69,8 @@ describe("Redaction.headers", () => {
       "x-amz-security-token": "<redacted>",
       location: "https://<redacted>@cdn.test/f?X-Amz-Signature=<redacted>&v=1",
       "content-location": "/f?token=<redacted>",
-      link: "<https://api.test/p?page=2&access_token=<redacted>>; rel=\"next\", <https://api.test/p?page=9>; rel=\"last\"",
+      link:
+        "<https://api.test/p?page=2&access_token=<redacted>>; rel=\"next\", <https://api.test/p?page=9>; rel=\"last\"",
       refresh: "5; url=https://api.test/x?sig=<redacted>",
       "x-request-id": "r1"
     })
@@ -84,6 +85,9 @@ describe("Redaction.headers", () => {
     })
     // A global pattern keeps no state from one header to the next.
     const global = Redaction.make({ headers: [/^x-g/g] })
-    expect(Redaction.headers({ "x-g1": "1", "x-g2": "2" }, global)).toStrictEqual({ "x-g1": "<redacted>", "x-g2": "<redacted>" })
+    expect(Redaction.headers({ "x-g1": "1", "x-g2": "2" }, global)).toStrictEqual({
+      "x-g1": "<redacted>",
+      "x-g2": "<redacted>"
+    })
   })
 })

@@ -20,7 +20,9 @@ describe("RetryAfter.parse: delay-seconds", () => {
   })
 
   it("rejects signs, fractions, units, exponents and empty values", () => {
-    for (const value of ["-1", "+5", "1.5", "5s", "5 s", "", "   ", "1e3", "0x10", "7 7", "7,8", "Infinity", "NaN", "٣"]) {
+    for (
+      const value of ["-1", "+5", "1.5", "5s", "5 s", "", "   ", "1e3", "0x10", "7 7", "7,8", "Infinity", "NaN", "٣"]
+    ) {
       expect(RetryAfter.parse(value, { now: NOW }), JSON.stringify(value)).toStrictEqual(Option.none())
     }
   })
@@ -152,7 +154,9 @@ describe("RetryAfter.parse: the leap second", () => {
   it("23:59:60 in each format is the next second", () => {
     const date = "Sat, 31 Dec 2016 23:59:58 GMT"
     const now = Date.UTC(2016, 11, 31, 23, 59, 58)
-    for (const value of ["Sat, 31 Dec 2016 23:59:60 GMT", "Saturday, 31-Dec-16 23:59:60 GMT", "Sat Dec 31 23:59:60 2016"]) {
+    for (
+      const value of ["Sat, 31 Dec 2016 23:59:60 GMT", "Saturday, 31-Dec-16 23:59:60 GMT", "Sat Dec 31 23:59:60 2016"]
+    ) {
       expect(millis(value, { date, now }), value).toStrictEqual(Option.some(2000))
     }
   })
@@ -176,7 +180,12 @@ describe("RetryAfter.parse never throws", () => {
 })
 
 describe("RetryAfter.parse on generated header values (valid forms, near-valid garbage, huge numbers, leap seconds, skewed Date headers)", () => {
-  it.prop("never throws; a finite, non-negative delay; delay-seconds exact; an HTTP-date never shorter than itself minus the Date header", [properties.retryAfter.arbitrary], ([testCase]) => {
-    expect(properties.retryAfter.check(testCase)).toStrictEqual([])
-  }, { fastCheck: { numRuns: 10_000 } })
+  it.prop(
+    "never throws; a finite, non-negative delay; delay-seconds exact; an HTTP-date never shorter than itself minus the Date header",
+    [properties.retryAfter.arbitrary],
+    ([testCase]) => {
+      expect(properties.retryAfter.check(testCase)).toStrictEqual([])
+    },
+    { fastCheck: { numRuns: 10_000 } }
+  )
 })

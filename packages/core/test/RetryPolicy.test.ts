@@ -32,7 +32,13 @@ interface Reply {
 
 const errorAt = (reply: Reply, receivedAt: number): StatusError.StatusError =>
   Option.getOrThrow(
-    StatusError.fromResponse({ status: reply.status, method: "GET", url: ITEMS, headers: reply.headers ?? {}, receivedAt })
+    StatusError.fromResponse({
+      status: reply.status,
+      method: "GET",
+      url: ITEMS,
+      headers: reply.headers ?? {},
+      receivedAt
+    })
   )
 
 /**
@@ -68,10 +74,14 @@ const failureOf = <A, E>(exit: Option.Option<Exit.Exit<A, E>>): E => {
 
 /** The two ways to run a call under a policy: the combinator, and the schedule with `Effect.retry`. */
 const runners = [
-  ["RetryPolicy.retry", <A, E>(self: Effect.Effect<A, E>, options?: RetryPolicy.RetryOptions) => RetryPolicy.retry(self, options)],
+  [
+    "RetryPolicy.retry",
+    <A, E>(self: Effect.Effect<A, E>, options?: RetryPolicy.RetryOptions) => RetryPolicy.retry(self, options)
+  ],
   [
     "Effect.retry + RetryPolicy.schedule",
-    <A, E>(self: Effect.Effect<A, E>, options?: RetryPolicy.RetryOptions) => Effect.retry(self, RetryPolicy.schedule(options))
+    <A, E>(self: Effect.Effect<A, E>, options?: RetryPolicy.RetryOptions) =>
+      Effect.retry(self, RetryPolicy.schedule(options))
   ]
 ] as const
 
@@ -150,7 +160,8 @@ describe("a 404", () => {
       const { call, times } = yield* scripted([{ status: 404 }])
       const result = yield* call.pipe(
         RetryPolicy.retry(),
-        Effect.catchTag("NotFound", (e) => Effect.succeed(`${e.status} after ${e.attempts}: ${Option.getOrThrow(e.stopReason)}`))
+        Effect.catchTag("NotFound", (e) =>
+          Effect.succeed(`${e.status} after ${e.attempts}: ${Option.getOrThrow(e.stopReason)}`))
       )
       expect(result).toBe("404 after 1: permanent")
       expect(yield* Ref.get(times)).toStrictEqual([0])
@@ -268,7 +279,9 @@ describe("the budget", () => {
   it.effect("stops a backoff that would end past it: 100, 200, 400 ms fit in 1 s, 800 ms does not", () =>
     Effect.gen(function*() {
       const { call, times } = yield* scripted(Array.from({ length: 10 }, () => ({ status: 502 })))
-      const { poll } = yield* start(RetryPolicy.retry(call, { budget: "1 second", jitter: "none", maxTransientAttempts: 10 }))
+      const { poll } = yield* start(
+        RetryPolicy.retry(call, { budget: "1 second", jitter: "none", maxTransientAttempts: 10 })
+      )
       yield* TestClock.adjust("1 second")
       const error = failureOf(yield* poll)
       expect([error._tag, error.attempts, error.stopReason]).toStrictEqual(["BadGateway", 4, Option.some("budget")])
@@ -352,7 +365,9 @@ describe("the budget", () => {
     ([options, replies, seed]) =>
       Effect.gen(function*() {
         const { call, times } = yield* scripted(replies)
-        const fiber = yield* Effect.fork(Effect.withRandom(Effect.exit(RetryPolicy.retry(call, options)), Random.make(seed)))
+        const fiber = yield* Effect.fork(
+          Effect.withRandom(Effect.exit(RetryPolicy.retry(call, options)), Random.make(seed))
+        )
         yield* TestClock.adjust(options.budget + 60_000)
         const exit = yield* Fiber.join(fiber)
         const attempts = yield* Ref.get(times)
@@ -386,7 +401,9 @@ describe("max attempts", () => {
 
     it.effect(`throttled failures stop after maxAttempts (${name})`, () =>
       Effect.gen(function*() {
-        const { call, times } = yield* scripted(Array.from({ length: 20 }, () => ({ status: 429, headers: { "retry-after": "1" } })))
+        const { call, times } = yield* scripted(
+          Array.from({ length: 20 }, () => ({ status: 429, headers: { "retry-after": "1" } }))
+        )
         const { poll } = yield* start(run(call))
         yield* TestClock.adjust("1 minute")
         const error = failureOf(yield* poll)
@@ -419,7 +436,11 @@ describe("max attempts", () => {
       const { poll } = yield* start(RetryPolicy.retry(call, { maxAttempts: 3, jitter: "none" }))
       yield* TestClock.adjust("1 minute")
       const error = failureOf(yield* poll)
-      expect([error._tag, error.attempts, error.stopReason]).toStrictEqual(["TooManyRequests", 3, Option.some("attempts")])
+      expect([error._tag, error.attempts, error.stopReason]).toStrictEqual([
+        "TooManyRequests",
+        3,
+        Option.some("attempts")
+      ])
       // 100 ms after the 503 (transient backoff), 1 s after the first 429 (throttled backoff).
       expect(yield* Ref.get(times)).toStrictEqual([0, 100, 1100])
     }))
@@ -430,7 +451,11 @@ describe("max attempts", () => {
       const { poll } = yield* start(RetryPolicy.retry(call, { maxTransientAttempts: 2, jitter: "none" }))
       yield* TestClock.adjust("1 minute")
       const error = failureOf(yield* poll)
-      expect([error._tag, error.attempts, error.stopReason]).toStrictEqual(["ServiceUnavailable", 3, Option.some("attempts")])
+      expect([error._tag, error.attempts, error.stopReason]).toStrictEqual([
+        "ServiceUnavailable",
+        3,
+        Option.some("attempts")
+      ])
       // 100 ms after the first 503 (transient backoff), 1 s after the 429 (throttled backoff).
       expect(yield* Ref.get(times)).toStrictEqual([0, 100, 1100])
     }))
@@ -490,7 +515,10 @@ describe("failures that are not status errors", () => {
     expect(transient).toMatchObject({ _tag: "Retry", source: "backoff", kind: "transient", attempts: 1 })
     expect(transient._tag === "Retry" && Duration.toMillis(transient.delay)).toBe(50)
     const throttled = decide({ classify: () => "throttled" })
-    expect(throttled._tag === "Retry" && [throttled.kind, Duration.toMillis(throttled.delay)]).toStrictEqual(["throttled", 500])
+    expect(throttled._tag === "Retry" && [throttled.kind, Duration.toMillis(throttled.delay)]).toStrictEqual([
+      "throttled",
+      500
+    ])
     // Status errors carry their own kind: classify is not asked.
     expect(decide({ classify: () => "transient" }, errorAt({ status: 404 }, 0))).toStrictEqual({
       _tag: "Stop",
@@ -505,7 +533,13 @@ describe("RetryPolicy.decide", () => {
   const initial = RetryPolicy.initialState(policy, 0)
 
   it("matches the documented example: 7 s plus half of a 140 ms spread", () => {
-    const [decision, next] = RetryPolicy.decide(policy, initial, errorAt({ status: 429, headers: { "retry-after": "7" } }, 0), 0, 0.5)
+    const [decision, next] = RetryPolicy.decide(
+      policy,
+      initial,
+      errorAt({ status: 429, headers: { "retry-after": "7" } }, 0),
+      0,
+      0.5
+    )
     expect(decision).toStrictEqual({
       _tag: "Retry",
       delay: Duration.millis(7070),
@@ -513,7 +547,13 @@ describe("RetryPolicy.decide", () => {
       kind: "throttled",
       attempts: 1
     })
-    expect(next).toStrictEqual({ attempts: 1, transientFailures: 0, throttledFailures: 1, startedAt: 0, previousDelay: 100 })
+    expect(next).toStrictEqual({
+      attempts: 1,
+      transientFailures: 0,
+      throttledFailures: 1,
+      startedAt: 0,
+      previousDelay: 100
+    })
   })
 
   it("treats a zero hint (Retry-After: 0, or a past date) as no pause: transient, backed off as such", () => {
@@ -544,7 +584,6 @@ describe("RetryPolicy.decide", () => {
     })
   })
 
-
   it("caps the spread at maxRetryAfterSpread, and measures the wait from now", () => {
     // The default spread reaches the 1 s cap only past a 50 s hint: allow a 60 s one.
     const long = RetryPolicy.make({ maxRetryAfter: "1 minute", budget: "2 minutes" })
@@ -573,7 +612,13 @@ describe("RetryPolicy.decide", () => {
     const error = errorAt({ status: 503, headers: { "retry-after": "2" } }, 0)
     // spread = 0.5 * min(1 s, 0.02 * 2 s) = 20 ms
     const [decision] = RetryPolicy.decide(policy, initial, error, 5_000, 0.5)
-    expect(decision).toStrictEqual({ _tag: "Retry", delay: Duration.millis(20), source: "retry-after", kind: "throttled", attempts: 1 })
+    expect(decision).toStrictEqual({
+      _tag: "Retry",
+      delay: Duration.millis(20),
+      source: "retry-after",
+      kind: "throttled",
+      attempts: 1
+    })
   })
 
   it("backs off by the failure's own count, and remembers the last delay", () => {
@@ -586,7 +631,13 @@ describe("RetryPolicy.decide", () => {
       state = next
     }
     expect(delays).toStrictEqual([75, 150, 300])
-    expect(state).toStrictEqual({ attempts: 3, transientFailures: 3, throttledFailures: 0, startedAt: 0, previousDelay: 300 })
+    expect(state).toStrictEqual({
+      attempts: 3,
+      transientFailures: 3,
+      throttledFailures: 0,
+      startedAt: 0,
+      previousDelay: 300
+    })
   })
 
   it("stops at once on a permanent failure", () => {
@@ -655,11 +706,15 @@ describe("RetryPolicy.validate and make", () => {
       "budget must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN"
     ])
     expect(problems({ budget: -5 })).toStrictEqual(["budget must be finite and not negative, got -5"])
-    expect(problems({ budget: "-5 seconds" })).toStrictEqual(["budget must be finite and not negative, got \"-5 seconds\""])
+    expect(problems({ budget: "-5 seconds" })).toStrictEqual([
+      "budget must be finite and not negative, got \"-5 seconds\""
+    ])
     expect(problems({ budget: "5s" as Duration.DurationInput })).toStrictEqual([
       "budget must be a duration (a number of milliseconds or a string like \"5 seconds\"), got \"5s\""
     ])
-    expect(problems({ budget: Number.POSITIVE_INFINITY })).toStrictEqual(["budget must be finite and not negative, got Infinity"])
+    expect(problems({ budget: Number.POSITIVE_INFINITY })).toStrictEqual([
+      "budget must be finite and not negative, got Infinity"
+    ])
     expect(problems({ budget: "30 days" })).toStrictEqual([
       "budget must be at most 2147483647 ms, the longest timer JavaScript holds"
     ])
@@ -671,7 +726,9 @@ describe("RetryPolicy.validate and make", () => {
       "jitter must be one of \"none\", \"full\", \"equal\", \"decorrelated\", \"proportional\", got \"bogus\""
     ])
     expect(problems({ retryAfterSpread: 2 })).toStrictEqual(["retryAfterSpread must be a number from 0 to 1, got 2"])
-    expect(problems({ retryAfterSpread: Number.NaN })).toStrictEqual(["retryAfterSpread must be a number from 0 to 1, got NaN"])
+    expect(problems({ retryAfterSpread: Number.NaN })).toStrictEqual([
+      "retryAfterSpread must be a number from 0 to 1, got NaN"
+    ])
     expect(problems({ maxRetryAfter: -1, maxRetryAfterSpread: "1 eon" as Duration.DurationInput })).toStrictEqual([
       "maxRetryAfter must be finite and not negative, got -1",
       "maxRetryAfterSpread must be a duration (a number of milliseconds or a string like \"5 seconds\"), got \"1 eon\""

@@ -77,7 +77,10 @@ describe("ServerHint.fromHeaders: each source", () => {
     const server = 1_700_000_000_000
     for (const [reset, wait] of [["1700000030", 30_000], ["1700000004250", 4250]] as const) {
       expect(
-        read({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset, date: HttpDate.formatImfFixdate(server) }, server + 60_000)
+        read(
+          { "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset, date: HttpDate.formatImfFixdate(server) },
+          server + 60_000
+        )
       ).toStrictEqual(Option.some(["x-ratelimit-reset", wait, server + 60_000 + wait]))
     }
   })
@@ -146,7 +149,11 @@ describe("ServerHint.fromHeaders never throws", () => {
     fc.bigInt({ min: BigInt(0), max: BigInt(10) ** BigInt(330) }).map(String)
   )
   const date = fc.date({ noInvalidDate: true }).chain((d) =>
-    fc.constantFrom(HttpDate.formatImfFixdate(d.getTime()), HttpDate.formatRfc850(d.getTime()), HttpDate.formatAsctime(d.getTime()))
+    fc.constantFrom(
+      HttpDate.formatImfFixdate(d.getTime()),
+      HttpDate.formatRfc850(d.getTime()),
+      HttpDate.formatAsctime(d.getTime())
+    )
   )
   const field = fc.tuple(fc.nat({ max: 3 }), fc.nat({ max: 100 }), fc.nat({ max: 3 })).map(([r, t, n]) =>
     Array.from({ length: n + 1 }, (_, i) => `"p${i}";r=${(r + i) % 3};t=${t + i}`).join(", ")
@@ -191,7 +198,12 @@ describe("ServerHint.fromHeaders never throws", () => {
 })
 
 describe("ServerHint.fromHeaders and read on generated header values (valid forms, near-valid garbage, huge numbers, leap seconds, skewed Date headers)", () => {
-  it.prop("never throw; a finite, non-negative delay never shorter than its header asks; Retry-After first; at finite; read agrees with fromHeaders and RateLimit.parse", [properties.serverHintRead.arbitrary], ([testCase]) => {
-    expect(properties.serverHintRead.check(testCase)).toStrictEqual([])
-  }, { fastCheck: { numRuns: 10_000 } })
+  it.prop(
+    "never throw; a finite, non-negative delay never shorter than its header asks; Retry-After first; at finite; read agrees with fromHeaders and RateLimit.parse",
+    [properties.serverHintRead.arbitrary],
+    ([testCase]) => {
+      expect(properties.serverHintRead.check(testCase)).toStrictEqual([])
+    },
+    { fastCheck: { numRuns: 10_000 } }
+  )
 })

@@ -12,11 +12,16 @@ const response = (
   extra: Partial<StatusError.ResponseLike> = {}
 ): StatusError.ResponseLike => ({ status, method: "GET", url: ITEMS, headers, receivedAt: 1_000, ...extra })
 
-const errorOf = (status: number, headers?: StatusError.ResponseLike["headers"], options?: StatusError.FromResponseOptions) =>
-  Option.getOrThrow(StatusError.fromResponse(response(status, headers), options))
+const errorOf = (
+  status: number,
+  headers?: StatusError.ResponseLike["headers"],
+  options?: StatusError.FromResponseOptions
+) => Option.getOrThrow(StatusError.fromResponse(response(status, headers), options))
 
 describe("StatusError.fromResponse: classes and kinds", () => {
-  const cases: ReadonlyArray<readonly [number, new(args: StatusError.StatusErrorFields) => StatusError.StatusError, string, string]> = [
+  const cases: ReadonlyArray<
+    readonly [number, new(args: StatusError.StatusErrorFields) => StatusError.StatusError, string, string]
+  > = [
     [400, StatusError.BadRequest, "BadRequest", "permanent"],
     [401, StatusError.Unauthorized, "Unauthorized", "permanent"],
     [403, StatusError.Forbidden, "Forbidden", "permanent"],
@@ -61,7 +66,11 @@ describe("StatusError.fromResponse: classes and kinds", () => {
     )
     const tooEarly = errorOf(425, {}, { statusPolicy: policy })
     expect(tooEarly).toBeInstanceOf(StatusError.RetryableStatus)
-    expect([tooEarly._tag, tooEarly.kind, StatusError.isRetryable(tooEarly)]).toStrictEqual(["RetryableStatus", "transient", true])
+    expect([tooEarly._tag, tooEarly.kind, StatusError.isRetryable(tooEarly)]).toStrictEqual([
+      "RetryableStatus",
+      "transient",
+      true
+    ])
     const notFound = errorOf(404, {}, { statusPolicy: policy })
     // By kind, the policy in force: a NotFound it retries is retryable; by class, it is still of the Permanent union.
     expect([notFound._tag, notFound.kind, StatusError.isPermanent(notFound), StatusError.isRetryable(notFound)])
@@ -87,7 +96,9 @@ describe("StatusError.fromResponse: classes and kinds", () => {
     )
     const withRateLimit = errorOf(502, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "4" })
     expect(withRateLimit.kind).toBe("throttled")
-    expect(Option.map(withRateLimit.retryAfter, (h) => [h.source, h.at])).toStrictEqual(Option.some(["x-ratelimit-reset", 5_000]))
+    expect(Option.map(withRateLimit.retryAfter, (h) => [h.source, h.at])).toStrictEqual(
+      Option.some(["x-ratelimit-reset", 5_000])
+    )
     // A malformed Retry-After is no hint: still transient.
     const malformed = errorOf(503, { "retry-after": "soon" })
     expect([malformed.kind, malformed.retryAfter]).toStrictEqual(["transient", Option.none()])
@@ -158,7 +169,9 @@ describe("StatusError.fromResponse: redaction", () => {
     expect(url("https://user:p@ss@api.test/items")).toBe("https://<redacted>@api.test/items")
     expect(url("https://user:p@ss@api.test")).toBe("https://<redacted>@api.test")
     expect(url("https://api.test/items")).toBe("https://api.test/items")
-    expect(url("https://api.test/users/a@b.test?to=c@d.test#e@f")).toBe("https://api.test/users/a@b.test?to=c@d.test#e@f")
+    expect(url("https://api.test/users/a@b.test?to=c@d.test#e@f")).toBe(
+      "https://api.test/users/a@b.test?to=c@d.test#e@f"
+    )
     expect(url("https://api.test?next=https://x:y@evil.test/")).toBe("https://api.test?next=https://x:y@evil.test/")
     expect(url("/relative/a@b")).toBe("/relative/a@b")
   })
@@ -226,7 +239,9 @@ describe("StatusError.withStop", () => {
 describe("StatusError message", () => {
   it("reads as status, reason, request, hint and stop", () => {
     const error = errorOf(429, { "retry-after": "7" })
-    expect(error.message).toBe("429 Too Many Requests: GET https://api.test/items (server asked to wait 7s, from retry-after)")
+    expect(error.message).toBe(
+      "429 Too Many Requests: GET https://api.test/items (server asked to wait 7s, from retry-after)"
+    )
     expect(StatusError.withStop(error, 3, "retry-after-too-long").message).toBe(
       "429 Too Many Requests: GET https://api.test/items (server asked to wait 7s, from retry-after); gave up after 3 attempts: retry-after-too-long"
     )
@@ -242,7 +257,8 @@ describe("StatusError message", () => {
   })
 
   it("writes a delay over 10,000 years as such, however many digits the server sent", () => {
-    const waitText = (retryAfter: string) => /server asked to wait (.*), from/.exec(errorOf(503, { "retry-after": retryAfter }).message)?.[1]
+    const waitText = (retryAfter: string) =>
+      /server asked to wait (.*), from/.exec(errorOf(503, { "retry-after": retryAfter }).message)?.[1]
     // 10,000 Gregorian years are 3,652,425 days: 315,569,520,000 seconds.
     expect(waitText("315569520000")).toBe("3652425d")
     expect(waitText("315569520001")).toBe("more than 10,000 years")
@@ -306,7 +322,9 @@ describe("StatusError: secrets never reach a field, the message or the JSON", ()
 
   it("redactQueryParams adds query parameters; redaction takes rules built once", () => {
     const url = `https://api.test/items?session_id=${SECRET}`
-    const byOption = Option.getOrThrow(StatusError.fromResponse(response(500, {}, { url }), { redactQueryParams: ["session_id"] }))
+    const byOption = Option.getOrThrow(
+      StatusError.fromResponse(response(500, {}, { url }), { redactQueryParams: ["session_id"] })
+    )
     expect(byOption.url).toBe("https://api.test/items?session_id=<redacted>")
     const rules = Redaction.make({ headers: ["x-session"], queryParams: ["session_id"] })
     const byRules = Option.getOrThrow(

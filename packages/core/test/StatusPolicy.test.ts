@@ -54,9 +54,13 @@ describe("StatusPolicy.defaultPolicy", () => {
     expect([600, 999, 1000, 429.5].map(c)).toStrictEqual(Array(4).fill("permanent"))
   })
 
-  it.prop("any integer status gets the outcome of the table", [fc.integer({ min: -1000, max: 100_000 })], ([status]) => {
-    expect(StatusPolicy.classify(StatusPolicy.defaultPolicy, status)).toBe(expected(status))
-  })
+  it.prop(
+    "any integer status gets the outcome of the table",
+    [fc.integer({ min: -1000, max: 100_000 })],
+    ([status]) => {
+      expect(StatusPolicy.classify(StatusPolicy.defaultPolicy, status)).toBe(expected(status))
+    }
+  )
 })
 
 describe("StatusPolicy.make", () => {

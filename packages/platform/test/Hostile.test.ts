@@ -44,7 +44,10 @@ const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
 
 describe.each(clients)("hostile servers through $name: every call ends within its budget + 1 s", ({ layer }) => {
   const retrying = (options: StatusRetry.Options) =>
-    Effect.map(HttpClient.HttpClient, (client) => withStatusRetry({ budget: BUDGET, baseDelay: "5 millis", ...options })(client))
+    Effect.map(
+      HttpClient.HttpClient,
+      (client) => withStatusRetry({ budget: BUDGET, baseDelay: "5 millis", ...options })(client)
+    )
 
   /** Answers nothing, ever. */
   const silent = serveRaw(() => {})
@@ -56,90 +59,110 @@ describe.each(clients)("hostile servers through $name: every call ends within it
     response.on("close", () => clearInterval(timer))
   })
 
-  it.scopedLive("a server that never answers, no attemptTimeout: cut at the budget, a RequestError that says so", () =>
-    Effect.gen(function*() {
-      const server = yield* silent
-      const client = yield* retrying({})
-      const { exit, took } = yield* timed(client.get(server.url("/never")))
-      expect(took).toBeGreaterThanOrEqual(BUDGET - 5)
-      expect(took).toBeLessThan(BUDGET + GRACE)
-      expect(failureOf(exit)).toMatchObject({
-        _tag: "RequestError",
-        reason: "Transport",
-        description: "no response before the call's budget of 300ms ran out"
-      })
-      expect(server.requests()).toBe(1)
-    }).pipe(Effect.provide(layer)), 5_000)
+  it.scopedLive(
+    "a server that never answers, no attemptTimeout: cut at the budget, a RequestError that says so",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* silent
+        const client = yield* retrying({})
+        const { exit, took } = yield* timed(client.get(server.url("/never")))
+        expect(took).toBeGreaterThanOrEqual(BUDGET - 5)
+        expect(took).toBeLessThan(BUDGET + GRACE)
+        expect(failureOf(exit)).toMatchObject({
+          _tag: "RequestError",
+          reason: "Transport",
+          description: "no response before the call's budget of 300ms ran out"
+        })
+        expect(server.requests()).toBe(1)
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 
-  it.scopedLive("a server that never answers, attemptTimeout 100 ms: attempts cut at 100 ms, the call at the budget", () =>
-    Effect.gen(function*() {
-      const server = yield* silent
-      const client = yield* retrying({ attemptTimeout: "100 millis", maxAttempts: 10, jitter: "none" })
-      const { exit, took } = yield* timed(client.get(server.url("/never")))
-      expect(took).toBeLessThan(BUDGET + GRACE)
-      expect(failureOf(exit)).toMatchObject({ _tag: "RequestError", reason: "Transport" })
-      // 100 ms per attempt plus backoffs of 5, 10, 20 ms: the third attempt is cut by the budget.
-      expect(server.requests()).toBe(3)
-    }).pipe(Effect.provide(layer)), 5_000)
+  it.scopedLive(
+    "a server that never answers, attemptTimeout 100 ms: attempts cut at 100 ms, the call at the budget",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* silent
+        const client = yield* retrying({ attemptTimeout: "100 millis", maxAttempts: 10, jitter: "none" })
+        const { exit, took } = yield* timed(client.get(server.url("/never")))
+        expect(took).toBeLessThan(BUDGET + GRACE)
+        expect(failureOf(exit)).toMatchObject({ _tag: "RequestError", reason: "Transport" })
+        // 100 ms per attempt plus backoffs of 5, 10, 20 ms: the third attempt is cut by the budget.
+        expect(server.requests()).toBe(3)
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 
-  it.scopedLive("a body that never ends with readBody and an attemptTimeout: the read is cut, the call ends", () =>
-    Effect.gen(function*() {
-      const server = yield* endless
-      const client = yield* retrying({ readBody: true, attemptTimeout: "100 millis", jitter: "none" })
-      const { exit, took } = yield* timed(client.get(server.url("/endless")))
-      expect(took).toBeLessThan(BUDGET + GRACE)
-      const error = failureOf(exit)
-      expect(error).toMatchObject({ _tag: "RequestError", reason: "Transport" })
-      expect([
-        "no response within the attempt timeout of 100ms",
-        "no response before the call's budget of 300ms ran out"
-      ]).toContain((error as { description?: string }).description)
-      expect(server.requests()).toBeGreaterThanOrEqual(1)
-    }).pipe(Effect.provide(layer)), 5_000)
+  it.scopedLive(
+    "a body that never ends with readBody and an attemptTimeout: the read is cut, the call ends",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* endless
+        const client = yield* retrying({ readBody: true, attemptTimeout: "100 millis", jitter: "none" })
+        const { exit, took } = yield* timed(client.get(server.url("/endless")))
+        expect(took).toBeLessThan(BUDGET + GRACE)
+        const error = failureOf(exit)
+        expect(error).toMatchObject({ _tag: "RequestError", reason: "Transport" })
+        expect([
+          "no response within the attempt timeout of 100ms",
+          "no response before the call's budget of 300ms ran out"
+        ]).toContain((error as { description?: string }).description)
+        expect(server.requests()).toBeGreaterThanOrEqual(1)
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 
-  it.scopedLive("a body that never ends with readBody and no attemptTimeout: the budget cuts the read", () =>
-    Effect.gen(function*() {
-      const server = yield* endless
-      const client = yield* retrying({ readBody: true })
-      const { exit, took } = yield* timed(client.get(server.url("/endless")))
-      expect(took).toBeGreaterThanOrEqual(BUDGET - 5)
-      expect(took).toBeLessThan(BUDGET + GRACE)
-      expect(failureOf(exit)).toMatchObject({
-        _tag: "RequestError",
-        description: "no response before the call's budget of 300ms ran out"
-      })
-    }).pipe(Effect.provide(layer)), 5_000)
+  it.scopedLive(
+    "a body that never ends with readBody and no attemptTimeout: the budget cuts the read",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* endless
+        const client = yield* retrying({ readBody: true })
+        const { exit, took } = yield* timed(client.get(server.url("/endless")))
+        expect(took).toBeGreaterThanOrEqual(BUDGET - 5)
+        expect(took).toBeLessThan(BUDGET + GRACE)
+        expect(failureOf(exit)).toMatchObject({
+          _tag: "RequestError",
+          description: "no response before the call's budget of 300ms ran out"
+        })
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 
   it.scopedLive.each([
     { name: "with a Content-Length", length: true },
     { name: "chunked", length: false }
-  ])("a body over maxBodySize ($name) fails with BodyTooLarge at once, not retried", ({ length }) =>
-    Effect.gen(function*() {
-      const size = 8 * 1024 * 1024
-      const server = yield* serveRaw((_request, response) => {
-        response.writeHead(200, length ? { "content-length": String(size) } : {})
-        const chunk = Buffer.alloc(64 * 1024, 120)
-        let sent = 0
-        const pump = (): void => {
-          while (sent < size) {
-            sent += chunk.length
-            if (!response.write(chunk)) {
-              response.once("drain", pump)
-              return
+  ])(
+    "a body over maxBodySize ($name) fails with BodyTooLarge at once, not retried",
+    ({ length }) =>
+      Effect.gen(function*() {
+        const size = 8 * 1024 * 1024
+        const server = yield* serveRaw((_request, response) => {
+          response.writeHead(200, length ? { "content-length": String(size) } : {})
+          const chunk = Buffer.alloc(64 * 1024, 120)
+          let sent = 0
+          const pump = (): void => {
+            while (sent < size) {
+              sent += chunk.length
+              if (!response.write(chunk)) {
+                response.once("drain", pump)
+                return
+              }
             }
+            response.end()
           }
-          response.end()
-        }
-        pump()
-      })
-      const client = yield* retrying({ readBody: true, budget: "5 seconds" })
-      const { exit, took } = yield* timed(client.get(server.url("/big")))
-      const error = failureOf(exit)
-      expect(error).toBeInstanceOf(StatusRetry.BodyTooLarge)
-      expect(error).toMatchObject({ _tag: "BodyTooLarge", status: 200, maxBodySize: 4 * 1024 * 1024 })
-      expect(server.requests()).toBe(1)
-      expect(took).toBeLessThan(2000)
-    }).pipe(Effect.provide(layer)), 10_000)
+          pump()
+        })
+        const client = yield* retrying({ readBody: true, budget: "5 seconds" })
+        const { exit, took } = yield* timed(client.get(server.url("/big")))
+        const error = failureOf(exit)
+        expect(error).toBeInstanceOf(StatusRetry.BodyTooLarge)
+        expect(error).toMatchObject({ _tag: "BodyTooLarge", status: 200, maxBodySize: 4 * 1024 * 1024 })
+        expect(server.requests()).toBe(1)
+        expect(took).toBeLessThan(2000)
+      }).pipe(Effect.provide(layer)),
+    10_000
+  )
 
   it.scopedLive("a body under maxBodySize is read whole", () =>
     Effect.gen(function*() {
@@ -169,40 +192,39 @@ interface Written {
 }
 
 /** A logger at Debug level and a tracer that record, as text, every log line and every span attribute and event. */
-const recording = (written: Written) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.flatMap(Effect.tracer, (native) => {
-      const tracer = Tracer.make({
-        span: (name, parent, context, links, startTime, kind, options) => {
-          const span = native.span(name, parent, context, links, startTime, kind, options)
-          const attribute = span.attribute.bind(span)
-          const event = span.event.bind(span)
-          return Object.assign(span, {
-            attribute: (key: string, value: unknown) => {
-              if (!platformAttribute(key)) written.spans.push(`${name} ${key}=${Util.inspect(value)}`)
-              attribute(key, value)
-            },
-            event: (eventName: string, time: bigint, attributes?: Record<string, unknown>) => {
-              written.spans.push(`${name} event ${eventName} ${Util.inspect(attributes)}`)
-              event(eventName, time, attributes)
-            }
-          })
-        },
-        context: (f, fiber) => native.context(f, fiber)
-      })
-      const logger = Logger.make(({ annotations, cause, message }) => {
-        written.logs.push(
-          `${Util.inspect(message, { depth: 8 })} ${Util.inspect(Object.fromEntries(HashMap.toEntries(annotations)))} ${
-            Cause.pretty(cause)
-          }`
-        )
-      })
-      return effect.pipe(
-        Effect.withTracer(tracer),
-        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-        Logger.withMinimumLogLevel(LogLevel.Debug)
+const recording = (written: Written) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Effect.tracer, (native) => {
+    const tracer = Tracer.make({
+      span: (name, parent, context, links, startTime, kind, options) => {
+        const span = native.span(name, parent, context, links, startTime, kind, options)
+        const attribute = span.attribute.bind(span)
+        const event = span.event.bind(span)
+        return Object.assign(span, {
+          attribute: (key: string, value: unknown) => {
+            if (!platformAttribute(key)) written.spans.push(`${name} ${key}=${Util.inspect(value)}`)
+            attribute(key, value)
+          },
+          event: (eventName: string, time: bigint, attributes?: Record<string, unknown>) => {
+            written.spans.push(`${name} event ${eventName} ${Util.inspect(attributes)}`)
+            event(eventName, time, attributes)
+          }
+        })
+      },
+      context: (f, fiber) => native.context(f, fiber)
+    })
+    const logger = Logger.make(({ annotations, cause, message }) => {
+      written.logs.push(
+        `${Util.inspect(message, { depth: 8 })} ${Util.inspect(Object.fromEntries(HashMap.toEntries(annotations)))} ${
+          Cause.pretty(cause)
+        }`
       )
     })
+    return effect.pipe(
+      Effect.withTracer(tracer),
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+      Logger.withMinimumLogLevel(LogLevel.Debug)
+    )
+  })
 
 /** Every text an error shows: its fields, String, JSON, inspect, and the Cause.pretty of its failure. */
 const texts = (error: unknown): ReadonlyArray<string> => [
@@ -254,93 +276,114 @@ describe.each(clients)("secrets through $name never reach an error, a log line o
     { path: "/big", expected: "BodyTooLarge", options: { readBody: true, maxBodySize: 1000 } }
   ] as const
 
-  it.scopedLive.each(scenarios)("$path ($expected): no secret anywhere the client writes", ({ expected, options, path }) =>
-    Effect.gen(function*() {
-      const server = yield* hostile
-      const written: Written = { logs: [], spans: [] }
-      const client = withStatusRetry({ budget: BUDGET, baseDelay: "5 millis", jitter: "none", ...options })(
-        yield* HttpClient.HttpClient
-      )
-      const url = new URL(server.url(path))
-      url.username = "user"
-      url.password = secret("password")
-      url.searchParams.set("token", secret("query-token"))
-      url.searchParams.set("X-Amz-Signature", secret("query-sig"))
-      url.searchParams.set("page", "2")
-      const request = HttpClientRequest.post(url.toString()).pipe(
-        HttpClientRequest.setHeaders({
-          authorization: `Bearer ${secret("authorization")}`,
-          "x-api-key": secret("api-key"),
-          "x-secret": secret("x-secret"),
-          "idempotency-key": "k1"
-        }),
-        HttpClientRequest.bodyText(`{"password":"${secret("body")}"}`, "application/json")
-      )
-      const { exit, took } = yield* timed(
-        client.execute(request).pipe(
-          Effect.locally(Headers.currentRedactedNames, ["authorization", "cookie", "set-cookie", "x-api-key", "x-secret"]),
-          recording(written)
+  it.scopedLive.each(scenarios)(
+    "$path ($expected): no secret anywhere the client writes",
+    ({ expected, options, path }) =>
+      Effect.gen(function*() {
+        const server = yield* hostile
+        const written: Written = { logs: [], spans: [] }
+        const client = withStatusRetry({ budget: BUDGET, baseDelay: "5 millis", jitter: "none", ...options })(
+          yield* HttpClient.HttpClient
         )
-      )
-      expect(took).toBeLessThan(BUDGET + GRACE)
-      const error = failureOf(exit)
-      expect((error as { _tag: string })._tag).toBe(expected)
-      expect(leaks(texts(error))).toStrictEqual([])
-      expect(written.logs.length).toBeGreaterThan(0)
-      expect(leaks(written.logs)).toStrictEqual([])
-      expect(leaks(written.spans)).toStrictEqual([])
-      // What the error shows is still useful: the method, the redacted URL with its other parameters.
-      expect(String(error)).toContain("POST")
-      expect(String(error)).toContain("page=2")
-      expect(server.requests()).toBeGreaterThanOrEqual(1)
-    }).pipe(Effect.provide(layer)), 5_000)
+        const url = new URL(server.url(path))
+        url.username = "user"
+        url.password = secret("password")
+        url.searchParams.set("token", secret("query-token"))
+        url.searchParams.set("X-Amz-Signature", secret("query-sig"))
+        url.searchParams.set("page", "2")
+        const request = HttpClientRequest.post(url.toString()).pipe(
+          HttpClientRequest.setHeaders({
+            authorization: `Bearer ${secret("authorization")}`,
+            "x-api-key": secret("api-key"),
+            "x-secret": secret("x-secret"),
+            "idempotency-key": "k1"
+          }),
+          HttpClientRequest.bodyText(`{"password":"${secret("body")}"}`, "application/json")
+        )
+        const { exit, took } = yield* timed(
+          client.execute(request).pipe(
+            Effect.locally(Headers.currentRedactedNames, [
+              "authorization",
+              "cookie",
+              "set-cookie",
+              "x-api-key",
+              "x-secret"
+            ]),
+            recording(written)
+          )
+        )
+        expect(took).toBeLessThan(BUDGET + GRACE)
+        const error = failureOf(exit)
+        expect((error as { _tag: string })._tag).toBe(expected)
+        expect(leaks(texts(error))).toStrictEqual([])
+        expect(written.logs.length).toBeGreaterThan(0)
+        expect(leaks(written.logs)).toStrictEqual([])
+        expect(leaks(written.spans)).toStrictEqual([])
+        // What the error shows is still useful: the method, the redacted URL with its other parameters.
+        expect(String(error)).toContain("POST")
+        expect(String(error)).toContain("page=2")
+        expect(server.requests()).toBeGreaterThanOrEqual(1)
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 })
 
-describe.each(clients)("a failure's body through $name: on its error for the handler, nowhere the client writes", ({ layer }) => {
-  it.scopedLive("a 503 then a 422 whose bodies hold a secret: no log line, span attribute, event or span end shows it", () =>
-    Effect.gen(function*() {
-      const server = yield* serve((a) =>
-        a.nth === 0
-          ? { status: 503, body: `{"token":"${secret("503-body")}"}` }
-          : { status: 422, headers: { "content-type": "application/problem+json" }, body: `{"token":"${secret("422-body")}"}` }
-      )
-      const written: Written = { logs: [], spans: [] }
-      const ends: Array<string> = []
-      const client = withStatusRetry({ baseDelay: "5 millis" })(yield* HttpClient.HttpClient)
-      const error = yield* Effect.flip(client.get(server.url("/orders"))).pipe(
-        // Inside the recording: the tracer it installs is the one this one wraps.
-        (effect) =>
-          Effect.flatMap(Effect.tracer, (native) =>
-            Effect.withTracer(
-              effect,
-              Tracer.make({
-                span: (name, parent, context, links, startTime, kind, options) => {
-                  const span = native.span(name, parent, context, links, startTime, kind, options)
-                  const end = span.end.bind(span)
-                  return Object.assign(span, {
-                    end: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
-                      ends.push(`${name} ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "success"}`)
-                      end(endTime, exit)
-                    }
+describe.each(clients)(
+  "a failure's body through $name: on its error for the handler, nowhere the client writes",
+  ({ layer }) => {
+    it.scopedLive(
+      "a 503 then a 422 whose bodies hold a secret: no log line, span attribute, event or span end shows it",
+      () =>
+        Effect.gen(function*() {
+          const server = yield* serve((a) =>
+            a.nth === 0
+              ? { status: 503, body: `{"token":"${secret("503-body")}"}` }
+              : {
+                status: 422,
+                headers: { "content-type": "application/problem+json" },
+                body: `{"token":"${secret("422-body")}"}`
+              }
+          )
+          const written: Written = { logs: [], spans: [] }
+          const ends: Array<string> = []
+          const client = withStatusRetry({ baseDelay: "5 millis" })(yield* HttpClient.HttpClient)
+          const error = yield* Effect.flip(client.get(server.url("/orders"))).pipe(
+            // Inside the recording: the tracer it installs is the one this one wraps.
+            (effect) =>
+              Effect.flatMap(Effect.tracer, (native) =>
+                Effect.withTracer(
+                  effect,
+                  Tracer.make({
+                    span: (name, parent, context, links, startTime, kind, options) => {
+                      const span = native.span(name, parent, context, links, startTime, kind, options)
+                      const end = span.end.bind(span)
+                      return Object.assign(span, {
+                        end: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
+                          ends.push(`${name} ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "success"}`)
+                          end(endTime, exit)
+                        }
+                      })
+                    },
+                    context: (f, fiber) => native.context(f, fiber)
                   })
-                },
-                context: (f, fiber) => native.context(f, fiber)
-              })
-            )),
-        recording(written)
-      )
-      expect(error).toMatchObject({ _tag: "UnprocessableEntity", attempts: 2 })
-      if (error._tag !== "UnprocessableEntity") throw error
-      expect(error.body).toStrictEqual(Option.some(`{"token":"${secret("422-body")}"}`))
-      expect(written.logs.length).toBe(2)
-      // One client span per attempt, ended.
-      expect(ends.filter((end) => end.startsWith("http.client GET")).length).toBe(2)
-      expect(leaks(written.logs)).toStrictEqual([])
-      expect(leaks(written.spans)).toStrictEqual([])
-      expect(leaks(ends)).toStrictEqual([])
-      expect(leaks([String(error), error.message, Cause.pretty(Cause.fail(error))])).toStrictEqual([])
-    }).pipe(Effect.provide(layer)), 5_000)
-})
+                )),
+            recording(written)
+          )
+          expect(error).toMatchObject({ _tag: "UnprocessableEntity", attempts: 2 })
+          if (error._tag !== "UnprocessableEntity") throw error
+          expect(error.body).toStrictEqual(Option.some(`{"token":"${secret("422-body")}"}`))
+          expect(written.logs.length).toBe(2)
+          // One client span per attempt, ended.
+          expect(ends.filter((end) => end.startsWith("http.client GET")).length).toBe(2)
+          expect(leaks(written.logs)).toStrictEqual([])
+          expect(leaks(written.spans)).toStrictEqual([])
+          expect(leaks(ends)).toStrictEqual([])
+          expect(leaks([String(error), error.message, Cause.pretty(Cause.fail(error))])).toStrictEqual([])
+        }).pipe(Effect.provide(layer)),
+      5_000
+    )
+  }
+)
 
 describe("Headers.currentRedactedNames", () => {
   it.effect("names set in the fiber are redacted in a status error's headers, with the client's own", () =>
@@ -374,7 +417,11 @@ describe("a server whose clock is skewed from ours: no retry before the instant 
     },
     "X-RateLimit-Reset in epoch seconds": (serverNow: number) => {
       const at = Math.ceil(serverNow / 1000) * 1000 + 1000
-      const headers = { "x-ratelimit-limit": "10", "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(at / 1000) }
+      const headers = {
+        "x-ratelimit-limit": "10",
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": String(at / 1000)
+      }
       return { at, reply: { status: 429, headers } }
     },
     "X-RateLimit-Reset in epoch milliseconds": (serverNow: number) => {

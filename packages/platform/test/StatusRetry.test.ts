@@ -104,30 +104,37 @@ const ITEMS = "http://api.test/items"
 const keyOf = (call: Call) => call.request.headers["idempotency-key"]
 
 describe("withStatusRetry (scripted client, TestClock)", () => {
-  it.effect("429 with Retry-After: 7 sends the second request at 7000 ms plus the seeded spread, not before", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status: 429, headers: { "retry-after": "7" } }, { status: 200, body: "ok" })
-      const [random] = yield* draws(1)
-      // spread = random * min(maxRetryAfterSpread 1 s, retryAfterSpread 0.02 * 7 s) = random * 140 ms
-      const spread = random! * 140
-      expect(spread).toBeGreaterThan(0)
-      expect(spread).toBeLessThanOrEqual(140)
-      const due = 7000 + spread
+  it.effect(
+    "429 with Retry-After: 7 sends the second request at 7000 ms plus the seeded spread, not before",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 429, headers: { "retry-after": "7" } }, {
+          status: 200,
+          body: "ok"
+        })
+        const [random] = yield* draws(1)
+        // spread = random * min(maxRetryAfterSpread 1 s, retryAfterSpread 0.02 * 7 s) = random * 140 ms
+        const spread = random! * 140
+        expect(spread).toBeGreaterThan(0)
+        expect(spread).toBeLessThanOrEqual(140)
+        const due = 7000 + spread
 
-      const fiber = yield* Effect.fork(
-        Effect.flatMap(withStatusRetry()(client).get(ITEMS), (response) => response.text)
-      )
-      yield* TestClock.adjust(Duration.millis(6999))
-      expect(calls.length).toBe(1)
-      expect(calls[0]!.at).toBe(0)
-      // One microsecond before the instant: still one request.
-      yield* TestClock.adjust(Duration.millis(due - 6999 - 0.001))
-      expect(calls.length).toBe(1)
-      yield* TestClock.adjust(Duration.millis(0.001))
-      expect(calls.length).toBe(2)
-      expect(calls[1]!.at).toBeCloseTo(due, 6)
-      expect(yield* Fiber.join(fiber)).toBe("ok")
-    })), 5_000)
+        const fiber = yield* Effect.fork(
+          Effect.flatMap(withStatusRetry()(client).get(ITEMS), (response) => response.text)
+        )
+        yield* TestClock.adjust(Duration.millis(6999))
+        expect(calls.length).toBe(1)
+        expect(calls[0]!.at).toBe(0)
+        // One microsecond before the instant: still one request.
+        yield* TestClock.adjust(Duration.millis(due - 6999 - 0.001))
+        expect(calls.length).toBe(1)
+        yield* TestClock.adjust(Duration.millis(0.001))
+        expect(calls.length).toBe(2)
+        expect(calls[1]!.at).toBeCloseTo(due, 6)
+        expect(yield* Fiber.join(fiber)).toBe("ok")
+      })),
+    5_000
+  )
 
   const permanent: ReadonlyArray<{ readonly status: number; readonly tag: StatusError.Permanent["_tag"] }> = [
     { status: 400, tag: "BadRequest" },
@@ -140,80 +147,104 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     { status: 501, tag: "PermanentStatus" }
   ]
 
-  it.effect.each(permanent)("$status fails at once with $tag, stopReason permanent, catchable by tag", ({ status, tag }) =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status }, { status: 200 })
-      const caught = yield* withStatusRetry()(client).get(ITEMS).pipe(
-        Effect.flatMap(() => Effect.fail("no error" as const)),
-        Effect.catchTag(tag, (error) => Effect.succeed(error))
-      )
-      expect(calls.length).toBe(1)
-      expect(caught._tag).toBe(tag)
-      expect(caught.status).toBe(status)
-      expect(caught.kind).toBe("permanent")
-      expect(caught.attempts).toBe(1)
-      expect(caught.stopReason).toEqual(Option.some("permanent"))
-      expect(caught.method).toBe("GET")
-      expect(caught.url).toBe(ITEMS)
-      expect(StatusError.isPermanent(caught)).toBe(true)
-    })), 5_000)
+  it.effect.each(permanent)(
+    "$status fails at once with $tag, stopReason permanent, catchable by tag",
+    ({ status, tag }) =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status }, { status: 200 })
+        const caught = yield* withStatusRetry()(client).get(ITEMS).pipe(
+          Effect.flatMap(() => Effect.fail("no error" as const)),
+          Effect.catchTag(tag, (error) => Effect.succeed(error))
+        )
+        expect(calls.length).toBe(1)
+        expect(caught._tag).toBe(tag)
+        expect(caught.status).toBe(status)
+        expect(caught.kind).toBe("permanent")
+        expect(caught.attempts).toBe(1)
+        expect(caught.stopReason).toEqual(Option.some("permanent"))
+        expect(caught.method).toBe("GET")
+        expect(caught.url).toBe(ITEMS)
+        expect(StatusError.isPermanent(caught)).toBe(true)
+      })),
+    5_000
+  )
 
-  it.effect("catchTag narrows: NotFound is handled, other failures stay in the error channel", () =>
-    seeded(Effect.gen(function*() {
-      const { client } = scripted({ status: 404 })
-      const result = yield* withStatusRetry()(client).get(ITEMS).pipe(
-        Effect.as("found"),
-        Effect.catchTag("NotFound", (e) => Effect.succeed(`not found after ${e.attempts}`)),
-        Effect.catchTag("TooManyRequests", () => Effect.succeed("throttled"))
-      )
-      expect(result).toBe("not found after 1")
-    })), 5_000)
+  it.effect(
+    "catchTag narrows: NotFound is handled, other failures stay in the error channel",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { client } = scripted({ status: 404 })
+        const result = yield* withStatusRetry()(client).get(ITEMS).pipe(
+          Effect.as("found"),
+          Effect.catchTag("NotFound", (e) => Effect.succeed(`not found after ${e.attempts}`)),
+          Effect.catchTag("TooManyRequests", () => Effect.succeed("throttled"))
+        )
+        expect(result).toBe("not found after 1")
+      })),
+    5_000
+  )
 
-  it.effect.each([200, 201, 204, 301, 302, 304])("%s passes through untouched in one call", (status) =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status, headers: { "x-test": "kept" }, body: "payload" }, { status: 500 })
-      const response = yield* withStatusRetry()(client).get(ITEMS)
-      expect(calls.length).toBe(1)
-      expect(response.status).toBe(status)
-      expect(response.headers["x-test"]).toBe("kept")
-      expect(yield* response.text).toBe(NULL_BODY.has(status) ? "" : "payload")
-    })), 5_000)
+  it.effect.each([200, 201, 204, 301, 302, 304])(
+    "%s passes through untouched in one call",
+    (status) =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status, headers: { "x-test": "kept" }, body: "payload" }, { status: 500 })
+        const response = yield* withStatusRetry()(client).get(ITEMS)
+        expect(calls.length).toBe(1)
+        expect(response.status).toBe(status)
+        expect(response.headers["x-test"]).toBe("kept")
+        expect(yield* response.text).toBe(NULL_BODY.has(status) ? "" : "payload")
+      })),
+    5_000
+  )
 
-  it.effect("flaky 500, 502, 200: three calls at the backoff instants, then success", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status: 500 }, { status: 502 }, { status: 200, body: "done" })
-      const exit = yield* within(
-        "1 second",
-        Effect.flatMap(withStatusRetry({ jitter: "none", baseDelay: "100 millis" })(client).get(ITEMS), (r) => r.text)
-      )
-      expect(success(exit)).toBe("done")
-      expect(calls.map((c) => c.at)).toEqual([0, 100, 300])
-    })), 5_000)
+  it.effect(
+    "flaky 500, 502, 200: three calls at the backoff instants, then success",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 500 }, { status: 502 }, { status: 200, body: "done" })
+        const exit = yield* within(
+          "1 second",
+          Effect.flatMap(withStatusRetry({ jitter: "none", baseDelay: "100 millis" })(client).get(ITEMS), (r) => r.text)
+        )
+        expect(success(exit)).toBe("done")
+        expect(calls.map((c) => c.at)).toEqual([0, 100, 300])
+      })),
+    5_000
+  )
 
-  it.effect("flaky with full jitter: the waits are the seeded draws times 100 ms and 200 ms", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status: 500 }, { status: 502 }, { status: 200 })
-      const [r1, r2] = yield* draws(2)
-      const exit = yield* within("1 second", withStatusRetry()(client).get(ITEMS))
-      expect(exit._tag).toBe("Success")
-      expect(calls.length).toBe(3)
-      expect(calls[1]!.at).toBeCloseTo(r1! * 100, 6)
-      expect(calls[2]!.at - calls[1]!.at).toBeCloseTo(r2! * 200, 6)
-    })), 5_000)
+  it.effect(
+    "flaky with full jitter: the waits are the seeded draws times 100 ms and 200 ms",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 500 }, { status: 502 }, { status: 200 })
+        const [r1, r2] = yield* draws(2)
+        const exit = yield* within("1 second", withStatusRetry()(client).get(ITEMS))
+        expect(exit._tag).toBe("Success")
+        expect(calls.length).toBe(3)
+        expect(calls[1]!.at).toBeCloseTo(r1! * 100, 6)
+        expect(calls[2]!.at - calls[1]!.at).toBeCloseTo(r2! * 200, 6)
+      })),
+    5_000
+  )
 
-  it.effect("503 every time: four attempts (the default), then ServiceUnavailable with stopReason attempts", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status: 503 })
-      const exit = yield* within("10 seconds", withStatusRetry({ jitter: "none" })(client).get(ITEMS))
-      const error = failure(exit)
-      expect(calls.length).toBe(4)
-      expect(calls.map((c) => c.at)).toEqual([0, 100, 300, 700])
-      expect(error._tag).toBe("ServiceUnavailable")
-      if (!StatusError.isStatusError(error)) throw error
-      expect(error.attempts).toBe(4)
-      expect(error.kind).toBe("transient")
-      expect(error.stopReason).toEqual(Option.some("attempts"))
-    })), 5_000)
+  it.effect(
+    "503 every time: four attempts (the default), then ServiceUnavailable with stopReason attempts",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 503 })
+        const exit = yield* within("10 seconds", withStatusRetry({ jitter: "none" })(client).get(ITEMS))
+        const error = failure(exit)
+        expect(calls.length).toBe(4)
+        expect(calls.map((c) => c.at)).toEqual([0, 100, 300, 700])
+        expect(error._tag).toBe("ServiceUnavailable")
+        if (!StatusError.isStatusError(error)) throw error
+        expect(error.attempts).toBe(4)
+        expect(error.kind).toBe("transient")
+        expect(error.stopReason).toEqual(Option.some("attempts"))
+      })),
+    5_000
+  )
 
   it.effect("maxAttempts: 2 stops after two attempts", () =>
     seeded(Effect.gen(function*() {
@@ -223,13 +254,21 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       expect(error).toMatchObject({ _tag: "BadGateway", attempts: 2, stopReason: Option.some("attempts") })
     })), 5_000)
 
-  it.effect("POST 503 without Idempotency-Key: exactly one request, stopReason unsafe-method", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status: 503 }, { status: 200 })
-      const error = failure(yield* within("10 seconds", withStatusRetry()(client).post(ITEMS)))
-      expect(calls.length).toBe(1)
-      expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 1, stopReason: Option.some("unsafe-method") })
-    })), 5_000)
+  it.effect(
+    "POST 503 without Idempotency-Key: exactly one request, stopReason unsafe-method",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 503 }, { status: 200 })
+        const error = failure(yield* within("10 seconds", withStatusRetry()(client).post(ITEMS)))
+        expect(calls.length).toBe(1)
+        expect(error).toMatchObject({
+          _tag: "ServiceUnavailable",
+          attempts: 1,
+          stopReason: Option.some("unsafe-method")
+        })
+      })),
+    5_000
+  )
 
   it.effect("PATCH 503 without Idempotency-Key: exactly one request", () =>
     seeded(Effect.gen(function*() {
@@ -239,46 +278,65 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       expect(error).toMatchObject({ _tag: "ServiceUnavailable", stopReason: Option.some("unsafe-method") })
     })), 5_000)
 
-  it.effect("POST 503 with an Idempotency-Key header: retried, the same key on every attempt", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status: 503 }, { status: 503 }, { status: 200, body: "created" })
-      const request = HttpClientRequest.post(ITEMS).pipe(
-        HttpClientRequest.setHeader("Idempotency-Key", "order-42"),
-        HttpClientRequest.bodyText("{\"n\":1}", "application/json")
-      )
-      const exit = yield* within("10 seconds", Effect.flatMap(withStatusRetry()(client).execute(request), (r) => r.text))
-      expect(success(exit)).toBe("created")
-      expect(calls.length).toBe(3)
-      expect(calls.map(keyOf)).toEqual(["order-42", "order-42", "order-42"])
-      expect(calls.map((c) => c.request.method)).toEqual(["POST", "POST", "POST"])
-    })), 5_000)
+  it.effect(
+    "POST 503 with an Idempotency-Key header: retried, the same key on every attempt",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 503 }, { status: 503 }, { status: 200, body: "created" })
+        const request = HttpClientRequest.post(ITEMS).pipe(
+          HttpClientRequest.setHeader("Idempotency-Key", "order-42"),
+          HttpClientRequest.bodyText("{\"n\":1}", "application/json")
+        )
+        const exit = yield* within(
+          "10 seconds",
+          Effect.flatMap(withStatusRetry()(client).execute(request), (r) => r.text)
+        )
+        expect(success(exit)).toBe("created")
+        expect(calls.length).toBe(3)
+        expect(calls.map(keyOf)).toEqual(["order-42", "order-42", "order-42"])
+        expect(calls.map((c) => c.request.method)).toEqual(["POST", "POST", "POST"])
+      })),
+    5_000
+  )
 
-  it.effect("idempotencyKey: true gives a POST one key, the same on its attempts, another for the next call", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status: 503 }, { status: 200 }, { status: 503 }, { status: 200 })
-      const retrying = withStatusRetry({ idempotencyKey: true })(client)
-      const exit = yield* within("10 seconds", Effect.zip(retrying.post(ITEMS), retrying.post(ITEMS)))
-      expect(exit._tag).toBe("Success")
-      expect(calls.length).toBe(4)
-      const keys = calls.map(keyOf)
-      for (const key of keys) expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
-      expect(keys[1]).toBe(keys[0])
-      expect(keys[3]).toBe(keys[2])
-      expect(keys[2]).not.toBe(keys[0])
-    })), 5_000)
+  it.effect(
+    "idempotencyKey: true gives a POST one key, the same on its attempts, another for the next call",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 503 }, { status: 200 }, { status: 503 }, { status: 200 })
+        const retrying = withStatusRetry({ idempotencyKey: true })(client)
+        const exit = yield* within("10 seconds", Effect.zip(retrying.post(ITEMS), retrying.post(ITEMS)))
+        expect(exit._tag).toBe("Success")
+        expect(calls.length).toBe(4)
+        const keys = calls.map(keyOf)
+        for (const key of keys) {
+          expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+        }
+        expect(keys[1]).toBe(keys[0])
+        expect(keys[3]).toBe(keys[2])
+        expect(keys[2]).not.toBe(keys[0])
+      })),
+    5_000
+  )
 
-  it.effect("idempotencyKey: a function makes the key; a key already set is kept; GET gets none", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status: 200 })
-      let n = 0
-      const retrying = withStatusRetry({ idempotencyKey: () => `key-${++n}` })(client)
-      yield* retrying.post(ITEMS)
-      yield* retrying.patch(ITEMS)
-      yield* retrying.execute(HttpClientRequest.post(ITEMS).pipe(HttpClientRequest.setHeader("idempotency-key", "mine")))
-      yield* retrying.get(ITEMS)
-      yield* retrying.put(ITEMS)
-      expect(calls.map(keyOf)).toEqual(["key-1", "key-2", "mine", undefined, undefined])
-    })), 5_000)
+  it.effect(
+    "idempotencyKey: a function makes the key; a key already set is kept; GET gets none",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 200 })
+        let n = 0
+        const retrying = withStatusRetry({ idempotencyKey: () => `key-${++n}` })(client)
+        yield* retrying.post(ITEMS)
+        yield* retrying.patch(ITEMS)
+        yield* retrying.execute(
+          HttpClientRequest.post(ITEMS).pipe(HttpClientRequest.setHeader("idempotency-key", "mine"))
+        )
+        yield* retrying.get(ITEMS)
+        yield* retrying.put(ITEMS)
+        expect(calls.map(keyOf)).toEqual(["key-1", "key-2", "mine", undefined, undefined])
+      })),
+    5_000
+  )
 
   it.effect("PUT is retried by default", () =>
     seeded(Effect.gen(function*() {
@@ -293,48 +351,61 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     (method) =>
       seeded(Effect.gen(function*() {
         const { calls, client } = scripted({ status: 503 }, { status: 200 })
-        const exit = yield* within("10 seconds", withStatusRetry()(client).execute(HttpClientRequest.make(method)(ITEMS)))
+        const exit = yield* within(
+          "10 seconds",
+          withStatusRetry()(client).execute(HttpClientRequest.make(method)(ITEMS))
+        )
         expect(exit._tag).toBe("Success")
         expect(calls.length).toBe(2)
       })),
     5_000
   )
 
-  it.effect("methods: [\"GET\"] makes PUT not retried (unsafe-method) while GET still is", () =>
-    seeded(Effect.gen(function*() {
-      const put = scripted({ status: 503 }, { status: 200 })
-      const error = failure(yield* within("10 seconds", withStatusRetry({ methods: ["GET"] })(put.client).put(ITEMS)))
-      expect(put.calls.length).toBe(1)
-      expect(error).toMatchObject({ _tag: "ServiceUnavailable", stopReason: Option.some("unsafe-method") })
+  it.effect(
+    "methods: [\"GET\"] makes PUT not retried (unsafe-method) while GET still is",
+    () =>
+      seeded(Effect.gen(function*() {
+        const put = scripted({ status: 503 }, { status: 200 })
+        const error = failure(yield* within("10 seconds", withStatusRetry({ methods: ["GET"] })(put.client).put(ITEMS)))
+        expect(put.calls.length).toBe(1)
+        expect(error).toMatchObject({ _tag: "ServiceUnavailable", stopReason: Option.some("unsafe-method") })
 
-      const get = scripted({ status: 503 }, { status: 200 })
-      const exit = yield* within("10 seconds", withStatusRetry({ methods: ["get"] })(get.client).get(ITEMS))
-      expect(exit._tag).toBe("Success")
-      expect(get.calls.length).toBe(2)
-    })), 5_000)
+        const get = scripted({ status: 503 }, { status: 200 })
+        const exit = yield* within("10 seconds", withStatusRetry({ methods: ["get"] })(get.client).get(ITEMS))
+        expect(exit._tag).toBe("Success")
+        expect(get.calls.length).toBe(2)
+      })),
+    5_000
+  )
 
-  it.effect("a request with a Stream body is never re-sent, even with an idempotent method or a key", () =>
-    seeded(Effect.gen(function*() {
-      const body = () => Stream.make(new TextEncoder().encode("chunk"))
-      const put = scripted({ status: 503 }, { status: 200 })
-      const putError = failure(
-        yield* within(
-          "10 seconds",
-          withStatusRetry()(put.client).execute(HttpClientRequest.put(ITEMS).pipe(HttpClientRequest.bodyStream(body())))
+  it.effect(
+    "a request with a Stream body is never re-sent, even with an idempotent method or a key",
+    () =>
+      seeded(Effect.gen(function*() {
+        const body = () => Stream.make(new TextEncoder().encode("chunk"))
+        const put = scripted({ status: 503 }, { status: 200 })
+        const putError = failure(
+          yield* within(
+            "10 seconds",
+            withStatusRetry()(put.client).execute(
+              HttpClientRequest.put(ITEMS).pipe(HttpClientRequest.bodyStream(body()))
+            )
+          )
         )
-      )
-      expect(put.calls.length).toBe(1)
-      expect(putError).toMatchObject({ _tag: "ServiceUnavailable", stopReason: Option.some("unsafe-method") })
+        expect(put.calls.length).toBe(1)
+        expect(putError).toMatchObject({ _tag: "ServiceUnavailable", stopReason: Option.some("unsafe-method") })
 
-      const post = scripted({ status: 503 }, { status: 200 })
-      const keyed = HttpClientRequest.post(ITEMS).pipe(
-        HttpClientRequest.setHeader("idempotency-key", "k"),
-        HttpClientRequest.bodyStream(body())
-      )
-      const postError = failure(yield* within("10 seconds", withStatusRetry()(post.client).execute(keyed)))
-      expect(post.calls.length).toBe(1)
-      expect(postError).toMatchObject({ _tag: "ServiceUnavailable", stopReason: Option.some("unsafe-method") })
-    })), 5_000)
+        const post = scripted({ status: 503 }, { status: 200 })
+        const keyed = HttpClientRequest.post(ITEMS).pipe(
+          HttpClientRequest.setHeader("idempotency-key", "k"),
+          HttpClientRequest.bodyStream(body())
+        )
+        const postError = failure(yield* within("10 seconds", withStatusRetry()(post.client).execute(keyed)))
+        expect(post.calls.length).toBe(1)
+        expect(postError).toMatchObject({ _tag: "ServiceUnavailable", stopReason: Option.some("unsafe-method") })
+      })),
+    5_000
+  )
 
   it.effect("409 is retried only for a POST with an Idempotency-Key", () =>
     seeded(Effect.gen(function*() {
@@ -371,14 +442,23 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       expect(putError).toMatchObject({ _tag: "Conflict", stopReason: Option.some("permanent") })
     })), 5_000)
 
-  it.effect("a keyed POST that keeps getting 409 gives up after maxAttempts as a transient Conflict", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status: 409 })
-      const request = HttpClientRequest.post(ITEMS).pipe(HttpClientRequest.setHeader("idempotency-key", "k"))
-      const error = failure(yield* within("10 seconds", withStatusRetry({ maxAttempts: 3 })(client).execute(request)))
-      expect(calls.length).toBe(3)
-      expect(error).toMatchObject({ _tag: "Conflict", kind: "transient", attempts: 3, stopReason: Option.some("attempts") })
-    })), 5_000)
+  it.effect(
+    "a keyed POST that keeps getting 409 gives up after maxAttempts as a transient Conflict",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 409 })
+        const request = HttpClientRequest.post(ITEMS).pipe(HttpClientRequest.setHeader("idempotency-key", "k"))
+        const error = failure(yield* within("10 seconds", withStatusRetry({ maxAttempts: 3 })(client).execute(request)))
+        expect(calls.length).toBe(3)
+        expect(error).toMatchObject({
+          _tag: "Conflict",
+          kind: "transient",
+          attempts: 3,
+          stopReason: Option.some("attempts")
+        })
+      })),
+    5_000
+  )
 
   /** A 200 whose body breaks after its first chunk, then a 200 with a whole body. */
   const breakingBody = () => {
@@ -400,16 +480,20 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     return { calls, client }
   }
 
-  it.effect("readBody: true reads the body inside the retry: a body that breaks is retried like a transient failure", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = breakingBody()
-      const exit = yield* within(
-        "10 seconds",
-        Effect.flatMap(withStatusRetry({ readBody: true, jitter: "none" })(client).get(ITEMS), (r) => r.text)
-      )
-      expect(success(exit)).toBe("whole")
-      expect(calls.length).toBe(2)
-    })), 5_000)
+  it.effect(
+    "readBody: true reads the body inside the retry: a body that breaks is retried like a transient failure",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = breakingBody()
+        const exit = yield* within(
+          "10 seconds",
+          Effect.flatMap(withStatusRetry({ readBody: true, jitter: "none" })(client).get(ITEMS), (r) => r.text)
+        )
+        expect(success(exit)).toBe("whole")
+        expect(calls.length).toBe(2)
+      })),
+    5_000
+  )
 
   it.effect("readBody: true keeps every Set-Cookie of the buffered response", () =>
     Effect.gen(function*() {
@@ -426,24 +510,34 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       expect(yield* response.text).toBe("ok")
     }))
 
-  it.effect("without readBody the response is handed over as is, and a body that breaks fails the caller's read", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = breakingBody()
-      const response = yield* withStatusRetry()(client).get(ITEMS)
-      const error = yield* Effect.flip(response.text)
-      expect(error).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
-      expect(calls.length).toBe(1)
-    })), 5_000)
+  it.effect(
+    "without readBody the response is handed over as is, and a body that breaks fails the caller's read",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = breakingBody()
+        const response = yield* withStatusRetry()(client).get(ITEMS)
+        const error = yield* Effect.flip(response.text)
+        expect(error).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
+        expect(calls.length).toBe(1)
+      })),
+    5_000
+  )
 
-  it.effect("readBody: true on a POST whose body breaks does not re-send it (unsafe-method)", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = breakingBody()
-      const error = yield* Effect.flip(withStatusRetry({ readBody: true })(client).post(ITEMS))
-      expect(error).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
-      expect(calls.length).toBe(1)
-    })), 5_000)
+  it.effect(
+    "readBody: true on a POST whose body breaks does not re-send it (unsafe-method)",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = breakingBody()
+        const error = yield* Effect.flip(withStatusRetry({ readBody: true })(client).post(ITEMS))
+        expect(error).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
+        expect(calls.length).toBe(1)
+      })),
+    5_000
+  )
 
-  const mistakes: ReadonlyArray<{ readonly name: string; readonly options: StatusRetry.Options; readonly problems: ReadonlyArray<string> }> = [
+  const mistakes: ReadonlyArray<
+    { readonly name: string; readonly options: StatusRetry.Options; readonly problems: ReadonlyArray<string> }
+  > = [
     {
       name: "maxAttempts: -1",
       options: { maxAttempts: -1 },
@@ -531,42 +625,50 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     }
   ]
 
-  it.effect.each(mistakes)("$name throws InvalidRetryOptions when called, before any request", ({ options, problems }) =>
-    Effect.sync(() => {
-      const { calls, client } = scripted({ status: 200 })
-      let thrown: unknown
-      try {
-        withStatusRetry(options)
-      } catch (error) {
-        thrown = error
-      }
-      expect(thrown).toBeInstanceOf(RetryPolicy.InvalidRetryOptions)
-      const error = thrown as RetryPolicy.InvalidRetryOptions
-      expect(error._tag).toBe("InvalidRetryOptions")
-      expect(error.problems).toEqual(problems)
-      expect(error.message).toBe(`Invalid retry options: ${problems.join("; ")}`)
-      expect(calls.length).toBe(0)
-      expect(client).toBeDefined()
-    }), 5_000)
+  it.effect.each(mistakes)(
+    "$name throws InvalidRetryOptions when called, before any request",
+    ({ options, problems }) =>
+      Effect.sync(() => {
+        const { calls, client } = scripted({ status: 200 })
+        let thrown: unknown
+        try {
+          withStatusRetry(options)
+        } catch (error) {
+          thrown = error
+        }
+        expect(thrown).toBeInstanceOf(RetryPolicy.InvalidRetryOptions)
+        const error = thrown as RetryPolicy.InvalidRetryOptions
+        expect(error._tag).toBe("InvalidRetryOptions")
+        expect(error.problems).toEqual(problems)
+        expect(error.message).toBe(`Invalid retry options: ${problems.join("; ")}`)
+        expect(calls.length).toBe(0)
+        expect(client).toBeDefined()
+      }),
+    5_000
+  )
 
-  it.effect("every bad option at once: one InvalidRetryOptions whose message names each of them", () =>
-    Effect.sync(() => {
-      const options = {
-        methods: "POST",
-        redactHeaders: "x",
-        readBody: "yes",
-        maxBodySize: -1,
-        maxAttempts: 1.5
-      } as unknown as StatusRetry.Options
-      const thrown = Either.flip(Either.try(() => withStatusRetry(options)))
-      if (Either.isLeft(thrown) || !(thrown.right instanceof RetryPolicy.InvalidRetryOptions)) {
-        throw new Error("expected InvalidRetryOptions")
-      }
-      for (const name of ["methods", "redactHeaders", "readBody", "maxBodySize", "maxAttempts"]) {
-        expect(thrown.right.message).toContain(name)
-      }
-      expect(thrown.right.problems.length).toBe(5)
-    }), 5_000)
+  it.effect(
+    "every bad option at once: one InvalidRetryOptions whose message names each of them",
+    () =>
+      Effect.sync(() => {
+        const options = {
+          methods: "POST",
+          redactHeaders: "x",
+          readBody: "yes",
+          maxBodySize: -1,
+          maxAttempts: 1.5
+        } as unknown as StatusRetry.Options
+        const thrown = Either.flip(Either.try(() => withStatusRetry(options)))
+        if (Either.isLeft(thrown) || !(thrown.right instanceof RetryPolicy.InvalidRetryOptions)) {
+          throw new Error("expected InvalidRetryOptions")
+        }
+        for (const name of ["methods", "redactHeaders", "readBody", "maxBodySize", "maxAttempts"]) {
+          expect(thrown.right.message).toContain(name)
+        }
+        expect(thrown.right.problems.length).toBe(5)
+      }),
+    5_000
+  )
 
   it.effect("a Set of methods is a list too; method names are read in any case", () =>
     seeded(Effect.gen(function*() {
@@ -587,45 +689,60 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       return { at: calls.map((c) => c.at), error }
     })
 
-  it.effect("the budget is a deadline: an attempt that hangs is cut when the budget runs out (TestClock)", () =>
-    seeded(Effect.gen(function*() {
-      const { at, error } = yield* hanging({ budget: "1 second" })
-      expect(at).toEqual([0])
-      expect(error).toMatchObject(cutBy("no response before the call's budget of 1s ran out"))
-    })), 5_000)
+  it.effect(
+    "the budget is a deadline: an attempt that hangs is cut when the budget runs out (TestClock)",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { at, error } = yield* hanging({ budget: "1 second" })
+        expect(at).toEqual([0])
+        expect(error).toMatchObject(cutBy("no response before the call's budget of 1s ran out"))
+      })),
+    5_000
+  )
 
-  it.effect("an attempt timeout longer than what is left of the budget: the budget cuts the last attempt", () =>
-    seeded(Effect.gen(function*() {
-      const { at, error } = yield* hanging({
-        budget: "2500 millis",
-        attemptTimeout: "1 second",
-        jitter: "none",
-        baseDelay: "100 millis"
-      })
-      // 0 - 1000 cut, wait 100; 1100 - 2100 cut, wait 200; 2300 - 2500 cut by the budget.
-      expect(at).toEqual([0, 1100, 2300])
-      expect(error).toMatchObject(cutBy("no response before the call's budget of 2s 500ms ran out"))
-    })), 5_000)
+  it.effect(
+    "an attempt timeout longer than what is left of the budget: the budget cuts the last attempt",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { at, error } = yield* hanging({
+          budget: "2500 millis",
+          attemptTimeout: "1 second",
+          jitter: "none",
+          baseDelay: "100 millis"
+        })
+        // 0 - 1000 cut, wait 100; 1100 - 2100 cut, wait 200; 2300 - 2500 cut by the budget.
+        expect(at).toEqual([0, 1100, 2300])
+        expect(error).toMatchObject(cutBy("no response before the call's budget of 2s 500ms ran out"))
+      })),
+    5_000
+  )
 
-  it.effect("the attempt-timeout RequestError carries no body, and a redacted URL and headers", () =>
-    seeded(Effect.gen(function*() {
-      const { client } = scripted(HANG)
-      const request = HttpClientRequest.post("http://me:pw-secret@api.test/x?token=tok-secret&page=1").pipe(
-        HttpClientRequest.setHeaders({ authorization: "Bearer auth-secret", "idempotency-key": "k" }),
-        HttpClientRequest.bodyText("body-secret")
-      )
-      const error = failure(
-        yield* within("1 minute", withStatusRetry({ attemptTimeout: "1 second", maxAttempts: 1 })(client).execute(request))
-      )
-      if (error._tag !== "RequestError") throw error
-      expect(error.request.url).toBe("http://<redacted>@api.test/x?token=<redacted>&page=1")
-      expect(error.request.headers["authorization"]).toBe("<redacted>")
-      expect(error.request.body._tag).toBe("Empty")
-      expect(JSON.stringify(error)).not.toMatch(/secret/)
-      expect(error.message).toBe(
-        "Transport: no response within the attempt timeout of 1s (POST http://<redacted>@api.test/x?token=<redacted>&page=1)"
-      )
-    })), 5_000)
+  it.effect(
+    "the attempt-timeout RequestError carries no body, and a redacted URL and headers",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { client } = scripted(HANG)
+        const request = HttpClientRequest.post("http://me:pw-secret@api.test/x?token=tok-secret&page=1").pipe(
+          HttpClientRequest.setHeaders({ authorization: "Bearer auth-secret", "idempotency-key": "k" }),
+          HttpClientRequest.bodyText("body-secret")
+        )
+        const error = failure(
+          yield* within(
+            "1 minute",
+            withStatusRetry({ attemptTimeout: "1 second", maxAttempts: 1 })(client).execute(request)
+          )
+        )
+        if (error._tag !== "RequestError") throw error
+        expect(error.request.url).toBe("http://<redacted>@api.test/x?token=<redacted>&page=1")
+        expect(error.request.headers["authorization"]).toBe("<redacted>")
+        expect(error.request.body._tag).toBe("Empty")
+        expect(JSON.stringify(error)).not.toMatch(/secret/)
+        expect(error.message).toBe(
+          "Transport: no response within the attempt timeout of 1s (POST http://<redacted>@api.test/x?token=<redacted>&page=1)"
+        )
+      })),
+    5_000
+  )
 
   it.effect("good options do not throw, and an infinite attemptTimeout turns the timeout off", () =>
     Effect.sync(() => {
@@ -635,46 +752,58 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       expect(() => withStatusRetry()).not.toThrow()
     }), 5_000)
 
-  it.effect("an attempt with no response within attemptTimeout fails as Transport and is retried at the timeout", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted(HANG, { status: 200, body: "late but fine" })
-      const exit = yield* within(
-        "5 seconds",
-        Effect.flatMap(
-          withStatusRetry({ attemptTimeout: "1 second", jitter: "none", baseDelay: "50 millis" })(client).get(ITEMS),
-          (r) => r.text
+  it.effect(
+    "an attempt with no response within attemptTimeout fails as Transport and is retried at the timeout",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted(HANG, { status: 200, body: "late but fine" })
+        const exit = yield* within(
+          "5 seconds",
+          Effect.flatMap(
+            withStatusRetry({ attemptTimeout: "1 second", jitter: "none", baseDelay: "50 millis" })(client).get(ITEMS),
+            (r) => r.text
+          )
         )
-      )
-      expect(success(exit)).toBe("late but fine")
-      expect(calls.map((c) => c.at)).toEqual([0, 1050])
-    })), 5_000)
+        expect(success(exit)).toBe("late but fine")
+        expect(calls.map((c) => c.at)).toEqual([0, 1050])
+      })),
+    5_000
+  )
 
-  it.effect("attempts that all time out surface the RequestError with the timeout description", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted(HANG)
-      const error = failure(
-        yield* within(
-          "1 minute",
-          withStatusRetry({ attemptTimeout: "1 second", maxAttempts: 2, jitter: "none" })(client).get(ITEMS)
+  it.effect(
+    "attempts that all time out surface the RequestError with the timeout description",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted(HANG)
+        const error = failure(
+          yield* within(
+            "1 minute",
+            withStatusRetry({ attemptTimeout: "1 second", maxAttempts: 2, jitter: "none" })(client).get(ITEMS)
+          )
         )
-      )
-      expect(calls.length).toBe(2)
-      expect(error).toMatchObject({
-        _tag: "RequestError",
-        reason: "Transport",
-        description: "no response within the attempt timeout of 1s"
-      })
-    })), 5_000)
+        expect(calls.length).toBe(2)
+        expect(error).toMatchObject({
+          _tag: "RequestError",
+          reason: "Transport",
+          description: "no response within the attempt timeout of 1s"
+        })
+      })),
+    5_000
+  )
 
-  it.effect("a Retry-After longer than maxRetryAfter stops at once and keeps the instant", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status: 429, headers: { "retry-after": "60" } }, { status: 200 })
-      const error = failure(yield* within("2 minutes", withStatusRetry()(client).get(ITEMS)))
-      expect(calls.length).toBe(1)
-      expect(error).toMatchObject({ _tag: "TooManyRequests", stopReason: Option.some("retry-after-too-long") })
-      if (!StatusError.isStatusError(error)) throw error
-      expect(Option.map(error.retryAfter, (h) => [h.source, h.at])).toEqual(Option.some(["retry-after", 60_000]))
-    })), 5_000)
+  it.effect(
+    "a Retry-After longer than maxRetryAfter stops at once and keeps the instant",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 429, headers: { "retry-after": "60" } }, { status: 200 })
+        const error = failure(yield* within("2 minutes", withStatusRetry()(client).get(ITEMS)))
+        expect(calls.length).toBe(1)
+        expect(error).toMatchObject({ _tag: "TooManyRequests", stopReason: Option.some("retry-after-too-long") })
+        if (!StatusError.isStatusError(error)) throw error
+        expect(Option.map(error.retryAfter, (h) => [h.source, h.at])).toEqual(Option.some(["retry-after", 60_000]))
+      })),
+    5_000
+  )
 
   it.effect("a Retry-After past the budget stops at once with reason budget", () =>
     seeded(Effect.gen(function*() {
@@ -703,28 +832,32 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       expect(error.headers["x-request-id"]).toBe("r1")
     })), 5_000)
 
-  it.effect("http.request.resend_count is on the client spans of attempts 2 and 3 (1, 2), absent on the first", () =>
-    seeded(Effect.gen(function*() {
-      const { calls, client } = scripted({ status: 503 }, { status: 502 }, { status: 200 })
-      const spans: Array<Tracer.Span> = []
-      const native = yield* Effect.tracer
-      const recording = Tracer.make({
-        span: (name, parent, context, links, startTime, kind, options) => {
-          const span = native.span(name, parent, context, links, startTime, kind, options)
-          spans.push(span)
-          return span
-        },
-        context: (f, fiber) => native.context(f, fiber)
-      })
-      const exit = yield* within("10 seconds", Effect.withTracer(withStatusRetry()(client).get(ITEMS), recording))
-      expect(exit._tag).toBe("Success")
-      expect(calls.length).toBe(3)
-      const clientSpans = spans.filter((s) => s.kind === "client")
-      expect(clientSpans.map((s) => s.name)).toEqual(["http.client GET", "http.client GET", "http.client GET"])
-      expect(clientSpans.map((s) => s.attributes.has("http.request.resend_count"))).toEqual([false, true, true])
-      expect(clientSpans.map((s) => s.attributes.get("http.request.resend_count"))).toEqual([undefined, 1, 2])
-      expect(clientSpans.map((s) => s.attributes.get("http.response.status_code"))).toEqual([503, 502, 200])
-    })), 5_000)
+  it.effect(
+    "http.request.resend_count is on the client spans of attempts 2 and 3 (1, 2), absent on the first",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 503 }, { status: 502 }, { status: 200 })
+        const spans: Array<Tracer.Span> = []
+        const native = yield* Effect.tracer
+        const recording = Tracer.make({
+          span: (name, parent, context, links, startTime, kind, options) => {
+            const span = native.span(name, parent, context, links, startTime, kind, options)
+            spans.push(span)
+            return span
+          },
+          context: (f, fiber) => native.context(f, fiber)
+        })
+        const exit = yield* within("10 seconds", Effect.withTracer(withStatusRetry()(client).get(ITEMS), recording))
+        expect(exit._tag).toBe("Success")
+        expect(calls.length).toBe(3)
+        const clientSpans = spans.filter((s) => s.kind === "client")
+        expect(clientSpans.map((s) => s.name)).toEqual(["http.client GET", "http.client GET", "http.client GET"])
+        expect(clientSpans.map((s) => s.attributes.has("http.request.resend_count"))).toEqual([false, true, true])
+        expect(clientSpans.map((s) => s.attributes.get("http.request.resend_count"))).toEqual([undefined, 1, 2])
+        expect(clientSpans.map((s) => s.attributes.get("http.response.status_code"))).toEqual([503, 502, 200])
+      })),
+    5_000
+  )
 
   it.effect("each decision is logged at debug level with its annotations", () =>
     seeded(Effect.gen(function*() {
@@ -751,50 +884,65 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       ])
     })), 5_000)
 
-  it.effect("the retries and giveUps metrics count retries by kind and source, and give-ups by reason", () =>
-    seeded(Effect.gen(function*() {
-      const count = (metric: Metric.Metric.Counter<number>) => Effect.map(Metric.value(metric), (state) => state.count)
-      const retries = (kind: string, source: string) =>
-        count(StatusRetry.retries.pipe(Metric.tagged("kind", kind), Metric.tagged("source", source)))
-      const giveUps = (reason: string) => count(Metric.tagged(StatusRetry.giveUps, "reason", reason))
+  it.effect(
+    "the retries and giveUps metrics count retries by kind and source, and give-ups by reason",
+    () =>
+      seeded(
+        Effect.gen(function*() {
+          const count = (metric: Metric.Metric.Counter<number>) =>
+            Effect.map(Metric.value(metric), (state) => state.count)
+          const retries = (kind: string, source: string) =>
+            count(StatusRetry.retries.pipe(Metric.tagged("kind", kind), Metric.tagged("source", source)))
+          const giveUps = (reason: string) => count(Metric.tagged(StatusRetry.giveUps, "reason", reason))
 
-      expect(yield* giveUps("permanent")).toBe(0)
-      yield* Effect.ignore(withStatusRetry()(scripted({ status: 404 }).client).get(ITEMS))
-      expect(yield* giveUps("permanent")).toBe(1)
+          expect(yield* giveUps("permanent")).toBe(0)
+          yield* Effect.ignore(withStatusRetry()(scripted({ status: 404 }).client).get(ITEMS))
+          expect(yield* giveUps("permanent")).toBe(1)
 
-      yield* within(
-        "10 seconds",
-        withStatusRetry()(scripted({ status: 429, headers: { "retry-after": "1" } }, { status: 200 }).client).get(ITEMS)
-      )
-      expect(yield* retries("throttled", "retry-after")).toBe(1)
+          yield* within(
+            "10 seconds",
+            withStatusRetry()(scripted({ status: 429, headers: { "retry-after": "1" } }, { status: 200 }).client).get(
+              ITEMS
+            )
+          )
+          expect(yield* retries("throttled", "retry-after")).toBe(1)
 
-      yield* within("10 seconds", withStatusRetry()(scripted({ status: 503 }).client).get(ITEMS))
-      expect(yield* retries("transient", "backoff")).toBe(3)
-      expect(yield* giveUps("attempts")).toBe(1)
+          yield* within("10 seconds", withStatusRetry()(scripted({ status: 503 }).client).get(ITEMS))
+          expect(yield* retries("transient", "backoff")).toBe(3)
+          expect(yield* giveUps("attempts")).toBe(1)
 
-      yield* Effect.ignore(withStatusRetry()(scripted({ status: 503 }).client).post(ITEMS))
-      expect(yield* giveUps("unsafe-method")).toBe(1)
-      expect(yield* giveUps("permanent")).toBe(1)
-      expect(yield* retries("throttled", "retry-after")).toBe(1)
-      // Every count above is this test's own: the metrics of this fiber carry a label no other test uses.
-    }).pipe(Effect.tagMetrics("test", "metrics-by-kind-and-reason"))), 5_000)
+          yield* Effect.ignore(withStatusRetry()(scripted({ status: 503 }).client).post(ITEMS))
+          expect(yield* giveUps("unsafe-method")).toBe(1)
+          expect(yield* giveUps("permanent")).toBe(1)
+          expect(yield* retries("throttled", "retry-after")).toBe(1)
+          // Every count above is this test's own: the metrics of this fiber carry a label no other test uses.
+        }).pipe(Effect.tagMetrics("test", "metrics-by-kind-and-reason"))
+      ),
+    5_000
+  )
 
-  it.effect("the retries and giveUps metrics increase without any fiber label too", () =>
-    seeded(Effect.gen(function*() {
-      const giveUps = Metric.tagged(StatusRetry.giveUps, "reason", "permanent")
-      const before = (yield* Metric.value(giveUps)).count
-      const retriesBefore = (yield* Metric.value(StatusRetry.retries.pipe(
-        Metric.tagged("kind", "transient"),
-        Metric.tagged("source", "backoff")
-      ))).count
-      yield* Effect.ignore(withStatusRetry()(scripted({ status: 403 }).client).get(ITEMS))
-      yield* within("10 seconds", withStatusRetry()(scripted({ status: 500 }, { status: 200 }).client).get(ITEMS))
-      expect((yield* Metric.value(giveUps)).count).toBeGreaterThanOrEqual(before + 1)
-      expect(
-        (yield* Metric.value(StatusRetry.retries.pipe(Metric.tagged("kind", "transient"), Metric.tagged("source", "backoff"))))
-          .count
-      ).toBeGreaterThanOrEqual(retriesBefore + 1)
-    })), 5_000)
+  it.effect(
+    "the retries and giveUps metrics increase without any fiber label too",
+    () =>
+      seeded(Effect.gen(function*() {
+        const giveUps = Metric.tagged(StatusRetry.giveUps, "reason", "permanent")
+        const before = (yield* Metric.value(giveUps)).count
+        const retriesBefore = (yield* Metric.value(StatusRetry.retries.pipe(
+          Metric.tagged("kind", "transient"),
+          Metric.tagged("source", "backoff")
+        ))).count
+        yield* Effect.ignore(withStatusRetry()(scripted({ status: 403 }).client).get(ITEMS))
+        yield* within("10 seconds", withStatusRetry()(scripted({ status: 500 }, { status: 200 }).client).get(ITEMS))
+        expect((yield* Metric.value(giveUps)).count).toBeGreaterThanOrEqual(before + 1)
+        expect(
+          (yield* Metric.value(
+            StatusRetry.retries.pipe(Metric.tagged("kind", "transient"), Metric.tagged("source", "backoff"))
+          ))
+            .count
+        ).toBeGreaterThanOrEqual(retriesBefore + 1)
+      })),
+    5_000
+  )
 })
 
 describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () => {
@@ -808,7 +956,13 @@ describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () =
       const seen: Array<readonly [number, number, string, string, number]> = []
       const onRetry = (info: RetryPolicy.RetryInfo) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
-          seen.push([info.attempt, Duration.toMillis(info.delay), info.source, (info.error as StatusError.StatusError)._tag, now])
+          seen.push([
+            info.attempt,
+            Duration.toMillis(info.delay),
+            info.source,
+            (info.error as StatusError.StatusError)._tag,
+            now
+          ])
         })
       const retrying = withStatusRetry({ jitter: "none", retryAfterSpread: 0, onRetry })(client)
       const response = success(yield* within("10 seconds", retrying.get(ITEMS)))
@@ -849,7 +1003,9 @@ describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () =
       expect(calls.map((c) => c.at)).toStrictEqual([0, 3000, 3100])
       // What it leaves undecided keeps the default: a 404 is permanent.
       const { calls: others, client: other } = scripted({ status: 404 }, { status: 200 })
-      const error = failure(yield* within("10 seconds", withStatusRetry({ classify: () => undefined })(other).get(ITEMS)))
+      const error = failure(
+        yield* within("10 seconds", withStatusRetry({ classify: () => undefined })(other).get(ITEMS))
+      )
       expect([others.length, error]).toMatchObject([1, { _tag: "NotFound", kind: "permanent" }])
     }))
 
@@ -925,21 +1081,27 @@ describe.each(clients)("withStatusRetry against a real server through $name", ({
   const retrying = (options?: StatusRetry.Options) =>
     Effect.map(HttpClient.HttpClient, (client) => withStatusRetry(options)(client))
 
-  it.scopedLive("429 with Retry-After: 1 is retried no sooner than the instant told, and succeeds", () =>
-    Effect.gen(function*() {
-      const server = yield* serve((a) =>
-        a.nth === 0 ? { status: 429, headers: { "retry-after": "1" }, body: "slow down" } : { status: 200, body: "ok" }
-      )
-      const client = yield* retrying()
-      const body = yield* Effect.flatMap(client.get(server.url("/limited")), (r) => r.text)
-      expect(body).toBe("ok")
-      expect(server.arrivals.length).toBe(2)
-      const [first, second] = server.arrivals
-      const told = first!.respondedAt! + 1000
-      expect(second!.arrivedAt).toBeGreaterThanOrEqual(told - 5)
-      // The spread is at most 2% of the hint (20 ms); allow for scheduling.
-      expect(second!.arrivedAt).toBeLessThan(told + 20 + 400)
-    }).pipe(Effect.provide(layer)), 5_000)
+  it.scopedLive(
+    "429 with Retry-After: 1 is retried no sooner than the instant told, and succeeds",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve((a) =>
+          a.nth === 0
+            ? { status: 429, headers: { "retry-after": "1" }, body: "slow down" }
+            : { status: 200, body: "ok" }
+        )
+        const client = yield* retrying()
+        const body = yield* Effect.flatMap(client.get(server.url("/limited")), (r) => r.text)
+        expect(body).toBe("ok")
+        expect(server.arrivals.length).toBe(2)
+        const [first, second] = server.arrivals
+        const told = first!.respondedAt! + 1000
+        expect(second!.arrivedAt).toBeGreaterThanOrEqual(told - 5)
+        // The spread is at most 2% of the hint (20 ms); allow for scheduling.
+        expect(second!.arrivedAt).toBeLessThan(told + 20 + 400)
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 
   it.scopedLive.each([
     { skew: "1 hour ahead", skewMillis: 3_600_000 },
@@ -1008,31 +1170,41 @@ describe.each(clients)("withStatusRetry against a real server through $name", ({
       expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 1, stopReason: Option.some("unsafe-method") })
     }).pipe(Effect.provide(layer)), 5_000)
 
-  it.scopedLive("POST 503 with Idempotency-Key: retried until success, every attempt with the same key and body", () =>
-    Effect.gen(function*() {
-      const server = yield* serve((a) => (a.nth < 2 ? { status: 503, body: "busy" } : { status: 201, body: "created" }))
-      const client = yield* retrying(FAST)
-      const request = HttpClientRequest.post(server.url("/orders")).pipe(
-        HttpClientRequest.setHeader("Idempotency-Key", "order-7"),
-        HttpClientRequest.bodyText("{\"sku\":\"a\"}", "application/json")
-      )
-      const response = yield* client.execute(request)
-      expect(response.status).toBe(201)
-      expect(server.arrivals.length).toBe(3)
-      expect(server.arrivals.map((a) => a.headers["idempotency-key"])).toEqual(["order-7", "order-7", "order-7"])
-      expect(server.arrivals.map((a) => a.body)).toEqual(["{\"sku\":\"a\"}", "{\"sku\":\"a\"}", "{\"sku\":\"a\"}"])
-    }).pipe(Effect.provide(layer)), 5_000)
+  it.scopedLive(
+    "POST 503 with Idempotency-Key: retried until success, every attempt with the same key and body",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve((
+          a
+        ) => (a.nth < 2 ? { status: 503, body: "busy" } : { status: 201, body: "created" }))
+        const client = yield* retrying(FAST)
+        const request = HttpClientRequest.post(server.url("/orders")).pipe(
+          HttpClientRequest.setHeader("Idempotency-Key", "order-7"),
+          HttpClientRequest.bodyText("{\"sku\":\"a\"}", "application/json")
+        )
+        const response = yield* client.execute(request)
+        expect(response.status).toBe(201)
+        expect(server.arrivals.length).toBe(3)
+        expect(server.arrivals.map((a) => a.headers["idempotency-key"])).toEqual(["order-7", "order-7", "order-7"])
+        expect(server.arrivals.map((a) => a.body)).toEqual(["{\"sku\":\"a\"}", "{\"sku\":\"a\"}", "{\"sku\":\"a\"}"])
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 
-  it.scopedLive("idempotencyKey: true sends one generated key on every attempt of a POST", () =>
-    Effect.gen(function*() {
-      const server = yield* serve((a) => (a.nth === 0 ? { status: 502 } : { status: 200 }))
-      const client = yield* retrying({ ...FAST, idempotencyKey: true })
-      yield* client.post(server.url("/auto-key"))
-      expect(server.arrivals.length).toBe(2)
-      const [first, second] = server.arrivals.map((a) => a.headers["idempotency-key"])
-      expect(first).toMatch(/^[0-9a-f-]{36}$/)
-      expect(second).toBe(first)
-    }).pipe(Effect.provide(layer)), 5_000)
+  it.scopedLive(
+    "idempotencyKey: true sends one generated key on every attempt of a POST",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve((a) => (a.nth === 0 ? { status: 502 } : { status: 200 }))
+        const client = yield* retrying({ ...FAST, idempotencyKey: true })
+        yield* client.post(server.url("/auto-key"))
+        expect(server.arrivals.length).toBe(2)
+        const [first, second] = server.arrivals.map((a) => a.headers["idempotency-key"])
+        expect(first).toMatch(/^[0-9a-f-]{36}$/)
+        expect(second).toBe(first)
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 
   const PARTIAL = "partial-"
   const FULL = "full body of exactly thirty-two!"
@@ -1048,64 +1220,80 @@ describe.each(clients)("withStatusRetry against a real server through $name", ({
     }
   })
 
-  it.scopedLive("a connection reset mid-body with readBody: true: the GET is retried and succeeds", () =>
-    Effect.gen(function*() {
-      const server = yield* resetting
-      const client = yield* retrying({ ...FAST, readBody: true })
-      const response = yield* client.get(server.url("/reset"))
-      expect(response.status).toBe(200)
-      expect(yield* response.text).toBe(FULL)
-      expect(server.requests()).toBe(2)
-    }).pipe(Effect.provide(layer)), 5_000)
+  it.scopedLive(
+    "a connection reset mid-body with readBody: true: the GET is retried and succeeds",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* resetting
+        const client = yield* retrying({ ...FAST, readBody: true })
+        const response = yield* client.get(server.url("/reset"))
+        expect(response.status).toBe(200)
+        expect(yield* response.text).toBe(FULL)
+        expect(server.requests()).toBe(2)
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 
-  it.scopedLive("a connection reset mid-body without readBody: the caller gets the failure reading the body", () =>
-    Effect.gen(function*() {
-      const server = yield* resetting
-      const client = yield* retrying(FAST)
-      const response = yield* client.get(server.url("/reset"))
-      expect(response.status).toBe(200)
-      const error = yield* Effect.flip(Effect.timeoutFail(response.text, {
-        duration: "3 seconds",
-        onTimeout: () => "reading the body hung" as const
-      }))
-      expect(error).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
-      expect(server.requests()).toBe(1)
-    }).pipe(Effect.provide(layer)), 5_000)
+  it.scopedLive(
+    "a connection reset mid-body without readBody: the caller gets the failure reading the body",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* resetting
+        const client = yield* retrying(FAST)
+        const response = yield* client.get(server.url("/reset"))
+        expect(response.status).toBe(200)
+        const error = yield* Effect.flip(Effect.timeoutFail(response.text, {
+          duration: "3 seconds",
+          onTimeout: () => "reading the body hung" as const
+        }))
+        expect(error).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
+        expect(server.requests()).toBe(1)
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 
-  it.scopedLive("a server slower than attemptTimeout: the attempt is abandoned, the second answers, 2 requests", () =>
-    Effect.gen(function*() {
-      const server = yield* serve((a) =>
-        a.nth === 0 ? { status: 200, body: "too late", delayMillis: 500 } : { status: 200, body: "quick" }
-      )
-      const client = yield* retrying({ ...FAST, attemptTimeout: "100 millis" })
-      const started = Date.now()
-      const response = yield* client.get(server.url("/slow"))
-      expect(yield* response.text).toBe("quick")
-      expect(server.arrivals.length).toBe(2)
-      const [first, second] = server.arrivals
-      // The second attempt left once the first had waited its 100 ms (measured from before the call started)...
-      expect(second!.arrivedAt - started).toBeGreaterThanOrEqual(100 - 5)
-      // ...and long before the slow server would have answered the first.
-      expect(second!.arrivedAt).toBeLessThan(first!.arrivedAt + 500)
-      expect(Date.now() - started).toBeLessThan(450)
-    }).pipe(Effect.provide(layer)), 5_000)
+  it.scopedLive(
+    "a server slower than attemptTimeout: the attempt is abandoned, the second answers, 2 requests",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve((a) =>
+          a.nth === 0 ? { status: 200, body: "too late", delayMillis: 500 } : { status: 200, body: "quick" }
+        )
+        const client = yield* retrying({ ...FAST, attemptTimeout: "100 millis" })
+        const started = Date.now()
+        const response = yield* client.get(server.url("/slow"))
+        expect(yield* response.text).toBe("quick")
+        expect(server.arrivals.length).toBe(2)
+        const [first, second] = server.arrivals
+        // The second attempt left once the first had waited its 100 ms (measured from before the call started)...
+        expect(second!.arrivedAt - started).toBeGreaterThanOrEqual(100 - 5)
+        // ...and long before the slow server would have answered the first.
+        expect(second!.arrivedAt).toBeLessThan(first!.arrivedAt + 500)
+        expect(Date.now() - started).toBeLessThan(450)
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 
-  it.scopedLive("connection refused on a POST is retried (it never left) until attempts run out", () =>
-    Effect.gen(function*() {
-      const port = yield* freePort
-      let attempts = 0
-      const counted = HttpClient.transformResponse(
-        yield* HttpClient.HttpClient,
-        (send) => Effect.zipRight(Effect.sync(() => attempts++), send)
-      )
-      const client = withStatusRetry({ ...FAST, maxAttempts: 3 })(counted)
-      const error = yield* Effect.flip(client.post(`http://127.0.0.1:${port}/orders`, { body: HttpBody.text("{}") }))
-      expect(attempts).toBe(3)
-      expect(error._tag).toBe("RequestError")
-      if (!HttpClientError.isHttpClientError(error) || error._tag !== "RequestError") throw error
-      expect(error.reason).toBe("Transport")
-      expect(causeCode(error.cause)).toBe("ECONNREFUSED")
-    }).pipe(Effect.provide(layer)), 5_000)
+  it.scopedLive(
+    "connection refused on a POST is retried (it never left) until attempts run out",
+    () =>
+      Effect.gen(function*() {
+        const port = yield* freePort
+        let attempts = 0
+        const counted = HttpClient.transformResponse(
+          yield* HttpClient.HttpClient,
+          (send) => Effect.zipRight(Effect.sync(() => attempts++), send)
+        )
+        const client = withStatusRetry({ ...FAST, maxAttempts: 3 })(counted)
+        const error = yield* Effect.flip(client.post(`http://127.0.0.1:${port}/orders`, { body: HttpBody.text("{}") }))
+        expect(attempts).toBe(3)
+        expect(error._tag).toBe("RequestError")
+        if (!HttpClientError.isHttpClientError(error) || error._tag !== "RequestError") throw error
+        expect(error.reason).toBe("Transport")
+        expect(causeCode(error.cause)).toBe("ECONNREFUSED")
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 })
 
 describe.each([
@@ -1128,29 +1316,33 @@ describe.each([
     )
   }
 ])("no leaked connections through $name", ({ layer }) => {
-  it.scopedLive("100 calls that each get a 503 with a body, then 200, all succeed on at most 2 sockets", () =>
-    Effect.gen(function*() {
-      const filler = "x".repeat(256 * 1024)
-      const server = yield* serve((a) =>
-        a.nth === 0
-          ? { status: 503, headers: { "retry-after": "0" }, body: `busy ${a.path} ${filler}` }
-          : { status: 200, body: `item ${a.path}` }
-      )
-      const client = withStatusRetry(FAST)(yield* HttpClient.HttpClient)
-      const started = Date.now()
-      const bodies = yield* Effect.forEach(
-        Array.from({ length: 100 }, (_, i) => i),
-        (i) => Effect.flatMap(client.get(server.url(`/item/${i}`)), (r) => r.text),
-        { concurrency: 10 }
-      ).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "the calls hung" as const }))
-      const elapsed = Date.now() - started
-      expect(bodies).toEqual(Array.from({ length: 100 }, (_, i) => `item /item/${i}`))
-      expect(server.arrivals.length).toBe(200)
-      expect(new Set(server.arrivals.map((a) => a.socket)).size).toBeLessThanOrEqual(2)
-      expect(server.connections()).toBeLessThanOrEqual(2)
-      // A body left unread would hold its socket until the 1 s drain limit: 100 of them could not fit in this.
-      expect(elapsed).toBeLessThan(5_000)
-    }).pipe(Effect.provide(layer)), 15_000)
+  it.scopedLive(
+    "100 calls that each get a 503 with a body, then 200, all succeed on at most 2 sockets",
+    () =>
+      Effect.gen(function*() {
+        const filler = "x".repeat(256 * 1024)
+        const server = yield* serve((a) =>
+          a.nth === 0
+            ? { status: 503, headers: { "retry-after": "0" }, body: `busy ${a.path} ${filler}` }
+            : { status: 200, body: `item ${a.path}` }
+        )
+        const client = withStatusRetry(FAST)(yield* HttpClient.HttpClient)
+        const started = Date.now()
+        const bodies = yield* Effect.forEach(
+          Array.from({ length: 100 }, (_, i) => i),
+          (i) => Effect.flatMap(client.get(server.url(`/item/${i}`)), (r) => r.text),
+          { concurrency: 10 }
+        ).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "the calls hung" as const }))
+        const elapsed = Date.now() - started
+        expect(bodies).toEqual(Array.from({ length: 100 }, (_, i) => `item /item/${i}`))
+        expect(server.arrivals.length).toBe(200)
+        expect(new Set(server.arrivals.map((a) => a.socket)).size).toBeLessThanOrEqual(2)
+        expect(server.connections()).toBeLessThanOrEqual(2)
+        // A body left unread would hold its socket until the 1 s drain limit: 100 of them could not fit in this.
+        expect(elapsed).toBeLessThan(5_000)
+      }).pipe(Effect.provide(layer)),
+    15_000
+  )
 })
 
 describe("composition against a real server (node:http)", () => {
@@ -1162,84 +1354,113 @@ describe("composition against a real server (node:http)", () => {
   it.scopedLive.each([
     { order: "filterStatusOk before withStatusRetry", before: true },
     { order: "filterStatusOk after withStatusRetry", before: false }
-  ])("$order: 503, 503, 200 is three requests and a success; 404 is one request and NotFound", ({ before }) =>
-    Effect.gen(function*() {
-      const client = yield* base
-      const composed = before
-        ? withStatusRetry(FAST)(HttpClient.filterStatusOk(client))
-        : HttpClient.filterStatusOk(withStatusRetry(FAST)(client))
-      const flaky = yield* scriptedServer([503, 503, 200])
-      const response = yield* composed.get(flaky.url("/flaky"))
-      expect(yield* response.text).toBe("try 2")
-      expect(flaky.arrivals.length).toBe(3)
+  ])(
+    "$order: 503, 503, 200 is three requests and a success; 404 is one request and NotFound",
+    ({ before }) =>
+      Effect.gen(function*() {
+        const client = yield* base
+        const composed = before
+          ? withStatusRetry(FAST)(HttpClient.filterStatusOk(client))
+          : HttpClient.filterStatusOk(withStatusRetry(FAST)(client))
+        const flaky = yield* scriptedServer([503, 503, 200])
+        const response = yield* composed.get(flaky.url("/flaky"))
+        expect(yield* response.text).toBe("try 2")
+        expect(flaky.arrivals.length).toBe(3)
 
-      const missing = yield* scriptedServer([404])
-      const notFound = yield* Effect.flip(composed.get(missing.url("/missing")))
-      expect(missing.arrivals.length).toBe(1)
-      expect(notFound).toMatchObject({ _tag: "NotFound", status: 404, attempts: 1, stopReason: Option.some("permanent") })
+        const missing = yield* scriptedServer([404])
+        const notFound = yield* Effect.flip(composed.get(missing.url("/missing")))
+        expect(missing.arrivals.length).toBe(1)
+        expect(notFound).toMatchObject({
+          _tag: "NotFound",
+          status: 404,
+          attempts: 1,
+          stopReason: Option.some("permanent")
+        })
 
-      const down = yield* scriptedServer([503])
-      const unavailable = yield* Effect.flip(composed.get(down.url("/down")))
-      expect(down.arrivals.length).toBe(4)
-      expect(unavailable).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4, stopReason: Option.some("attempts") })
-    }), 5_000)
+        const down = yield* scriptedServer([503])
+        const unavailable = yield* Effect.flip(composed.get(down.url("/down")))
+        expect(down.arrivals.length).toBe(4)
+        expect(unavailable).toMatchObject({
+          _tag: "ServiceUnavailable",
+          attempts: 4,
+          stopReason: Option.some("attempts")
+        })
+      }),
+    5_000
+  )
 
-  it.scopedLive("filterStatusOk before withStatusRetry: a 3xx stays filterStatusOk's ResponseError, one request", () =>
-    Effect.gen(function*() {
-      const server = yield* serve(() => ({ status: 304 }))
-      const composed = withStatusRetry(FAST)(HttpClient.filterStatusOk(yield* base))
-      const error = yield* Effect.flip(composed.get(server.url("/cached")))
-      expect(server.arrivals.length).toBe(1)
-      expect(error).toMatchObject({ _tag: "ResponseError", reason: "StatusCode" })
-    }), 5_000)
+  it.scopedLive(
+    "filterStatusOk before withStatusRetry: a 3xx stays filterStatusOk's ResponseError, one request",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve(() => ({ status: 304 }))
+        const composed = withStatusRetry(FAST)(HttpClient.filterStatusOk(yield* base))
+        const error = yield* Effect.flip(composed.get(server.url("/cached")))
+        expect(server.arrivals.length).toBe(1)
+        expect(error).toMatchObject({ _tag: "ResponseError", reason: "StatusCode" })
+      }),
+    5_000
+  )
 
-  it.scopedLive("withStatusRetry over withStatusRetry: the attempts configured last, not their product", () =>
-    Effect.gen(function*() {
-      const client = yield* base
-      const down = yield* scriptedServer([503])
-      // { maxAttempts: 2 } then the defaults (4 attempts): 4 requests, where nesting used to send 2 x 4 = 8.
-      const widened = withStatusRetry(FAST)(withStatusRetry({ ...FAST, maxAttempts: 2 })(client))
-      const error = yield* Effect.flip(widened.get(down.url("/widened")))
-      expect(down.on("/widened").length).toBe(4)
-      expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4, stopReason: Option.some("attempts") })
-      // The defaults then { maxAttempts: 2 }: 2 requests.
-      const narrowed = withStatusRetry({ ...FAST, maxAttempts: 2 })(withStatusRetry(FAST)(client))
-      const second = yield* Effect.flip(narrowed.get(down.url("/narrowed")))
-      expect(down.on("/narrowed").length).toBe(2)
-      expect(second).toMatchObject({ _tag: "ServiceUnavailable", attempts: 2, stopReason: Option.some("attempts") })
-    }), 5_000)
+  it.scopedLive(
+    "withStatusRetry over withStatusRetry: the attempts configured last, not their product",
+    () =>
+      Effect.gen(function*() {
+        const client = yield* base
+        const down = yield* scriptedServer([503])
+        // { maxAttempts: 2 } then the defaults (4 attempts): 4 requests, where nesting used to send 2 x 4 = 8.
+        const widened = withStatusRetry(FAST)(withStatusRetry({ ...FAST, maxAttempts: 2 })(client))
+        const error = yield* Effect.flip(widened.get(down.url("/widened")))
+        expect(down.on("/widened").length).toBe(4)
+        expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4, stopReason: Option.some("attempts") })
+        // The defaults then { maxAttempts: 2 }: 2 requests.
+        const narrowed = withStatusRetry({ ...FAST, maxAttempts: 2 })(withStatusRetry(FAST)(client))
+        const second = yield* Effect.flip(narrowed.get(down.url("/narrowed")))
+        expect(down.on("/narrowed").length).toBe(2)
+        expect(second).toMatchObject({ _tag: "ServiceUnavailable", attempts: 2, stopReason: Option.some("attempts") })
+      }),
+    5_000
+  )
 
-  it.scopedLive("withOptions tightens one call, disabled sends it once; the calls around keep the client's settings", () =>
-    Effect.gen(function*() {
-      const client = withStatusRetry(FAST)(yield* base)
-      const down = yield* scriptedServer([503])
-      const tightened = yield* Effect.flip(
-        client.get(down.url("/tightened")).pipe(StatusRetry.withOptions({ maxAttempts: 2 }))
-      )
-      expect(down.on("/tightened").length).toBe(2)
-      expect(tightened).toMatchObject({ _tag: "ServiceUnavailable", attempts: 2, stopReason: Option.some("attempts") })
+  it.scopedLive(
+    "withOptions tightens one call, disabled sends it once; the calls around keep the client's settings",
+    () =>
+      Effect.gen(function*() {
+        const client = withStatusRetry(FAST)(yield* base)
+        const down = yield* scriptedServer([503])
+        const tightened = yield* Effect.flip(
+          client.get(down.url("/tightened")).pipe(StatusRetry.withOptions({ maxAttempts: 2 }))
+        )
+        expect(down.on("/tightened").length).toBe(2)
+        expect(tightened).toMatchObject({
+          _tag: "ServiceUnavailable",
+          attempts: 2,
+          stopReason: Option.some("attempts")
+        })
 
-      const once = yield* Effect.flip(client.get(down.url("/once")).pipe(StatusRetry.disabled))
-      expect(down.on("/once").length).toBe(1)
-      expect(once).toMatchObject({ _tag: "ServiceUnavailable", attempts: 1, stopReason: Option.some("attempts") })
+        const once = yield* Effect.flip(client.get(down.url("/once")).pipe(StatusRetry.disabled))
+        expect(down.on("/once").length).toBe(1)
+        expect(once).toMatchObject({ _tag: "ServiceUnavailable", attempts: 1, stopReason: Option.some("attempts") })
 
-      const limited = yield* serve(() => ({ status: 429, headers: { "retry-after": "1" } }))
-      const throttled = yield* Effect.flip(client.get(limited.url("/limited")).pipe(StatusRetry.disabled))
-      expect(limited.arrivals.length).toBe(1)
-      expect(throttled).toMatchObject({ _tag: "TooManyRequests", attempts: 1 })
+        const limited = yield* serve(() => ({ status: 429, headers: { "retry-after": "1" } }))
+        const throttled = yield* Effect.flip(client.get(limited.url("/limited")).pipe(StatusRetry.disabled))
+        expect(limited.arrivals.length).toBe(1)
+        expect(throttled).toMatchObject({ _tag: "TooManyRequests", attempts: 1 })
 
-      // Inside a block with its own settings, an inner override adds to them.
-      const block = Effect.flip(client.get(down.url("/block"))).pipe(
-        StatusRetry.withOptions({ maxAttempts: 3 }),
-        StatusRetry.withOptions({ budget: "10 seconds" })
-      )
-      expect(yield* block).toMatchObject({ attempts: 3 })
-      expect(down.on("/block").length).toBe(3)
+        // Inside a block with its own settings, an inner override adds to them.
+        const block = Effect.flip(client.get(down.url("/block"))).pipe(
+          StatusRetry.withOptions({ maxAttempts: 3 }),
+          StatusRetry.withOptions({ budget: "10 seconds" })
+        )
+        expect(yield* block).toMatchObject({ attempts: 3 })
+        expect(down.on("/block").length).toBe(3)
 
-      const plain = yield* Effect.flip(client.get(down.url("/plain")))
-      expect(down.on("/plain").length).toBe(4)
-      expect(plain).toMatchObject({ attempts: 4 })
-    }), 5_000)
+        const plain = yield* Effect.flip(client.get(down.url("/plain")))
+        expect(down.on("/plain").length).toBe(4)
+        expect(plain).toMatchObject({ attempts: 4 })
+      }),
+    5_000
+  )
 
   it("withOptions checks its options where it is written", () => {
     expect(() => StatusRetry.withOptions({ maxAttempts: 0 })).toThrow(/maxAttempts must be a whole number/)
@@ -1262,53 +1483,69 @@ describe("the body of a failure on its error (real server, node:http)", () => {
     errors: [{ field: "quantity", message: "must be at least 1" }]
   }
 
-  it.scopedLive("a 422 application/problem+json decodes with Schema from the error's body; one request", () =>
-    Effect.gen(function*() {
-      const server = yield* serve(() => ({
-        status: 422,
-        headers: { "content-type": "application/problem+json" },
-        body: JSON.stringify(problem)
-      }))
-      const client = withStatusRetry()(yield* base)
-      const decoded = yield* client.post(server.url("/orders")).pipe(
-        Effect.catchTag("UnprocessableEntity", (e) =>
-          Effect.flatMap(e.body, Schema.decodeUnknown(Schema.parseJson(Problem)))),
-      )
-      expect(decoded).toStrictEqual(problem)
-      expect(server.arrivals.length).toBe(1)
-    }), 5_000)
+  it.scopedLive(
+    "a 422 application/problem+json decodes with Schema from the error's body; one request",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve(() => ({
+          status: 422,
+          headers: { "content-type": "application/problem+json" },
+          body: JSON.stringify(problem)
+        }))
+        const client = withStatusRetry()(yield* base)
+        const decoded = yield* client.post(server.url("/orders")).pipe(
+          Effect.catchTag(
+            "UnprocessableEntity",
+            (e) => Effect.flatMap(e.body, Schema.decodeUnknown(Schema.parseJson(Problem)))
+          )
+        )
+        expect(decoded).toStrictEqual(problem)
+        expect(server.arrivals.length).toBe(1)
+      }),
+    5_000
+  )
 
-  it.scopedLive("the body is cut at maxErrorBodySize, kept on the final error of a retried call, none at 0", () =>
-    Effect.gen(function*() {
-      const server = yield* serve((a) => ({ status: 503, body: `${a.nth}:${"x".repeat(100_000)}` }))
-      const client = yield* base
-      const error = yield* Effect.flip(withStatusRetry({ ...FAST, maxErrorBodySize: 10 })(client).get(server.url("/a")))
-      expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4, body: Option.some("3:xxxxxxxx") })
-      const big = yield* Effect.flip(withStatusRetry({ ...FAST, maxAttempts: 1 })(client).get(server.url("/b")))
-      if (!StatusError.isStatusError(big)) throw big
-      expect(Option.map(big.body, (b) => b.length)).toStrictEqual(Option.some(64 * 1024))
-      const none = yield* Effect.flip(withStatusRetry({ ...FAST, maxErrorBodySize: 0 })(client).get(server.url("/c")))
-      expect(none).toMatchObject({ attempts: 4, body: Option.none() })
-      expect(server.arrivals.length).toBe(9)
-    }), 5_000)
+  it.scopedLive(
+    "the body is cut at maxErrorBodySize, kept on the final error of a retried call, none at 0",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve((a) => ({ status: 503, body: `${a.nth}:${"x".repeat(100_000)}` }))
+        const client = yield* base
+        const error = yield* Effect.flip(
+          withStatusRetry({ ...FAST, maxErrorBodySize: 10 })(client).get(server.url("/a"))
+        )
+        expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4, body: Option.some("3:xxxxxxxx") })
+        const big = yield* Effect.flip(withStatusRetry({ ...FAST, maxAttempts: 1 })(client).get(server.url("/b")))
+        if (!StatusError.isStatusError(big)) throw big
+        expect(Option.map(big.body, (b) => b.length)).toStrictEqual(Option.some(64 * 1024))
+        const none = yield* Effect.flip(withStatusRetry({ ...FAST, maxErrorBodySize: 0 })(client).get(server.url("/c")))
+        expect(none).toMatchObject({ attempts: 4, body: Option.none() })
+        expect(server.arrivals.length).toBe(9)
+      }),
+    5_000
+  )
 
-  it.scopedLive("the body is in no log line the client writes, nor in the error's message", () =>
-    Effect.gen(function*() {
-      const secret = "body-secret-7f3a"
-      const server = yield* serve((a) => ({ status: a.nth < 2 ? 503 : 404, body: `token=${secret}` }))
-      const lines: Array<string> = []
-      const logger = Logger.make(({ annotations, message }) => {
-        lines.push(`${String(message)} ${JSON.stringify([...HashMap.toEntries(annotations)])}`)
-      })
-      const error = yield* Effect.flip(withStatusRetry(FAST)(yield* base).get(server.url("/x"))).pipe(
-        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-        Logger.withMinimumLogLevel(LogLevel.Debug)
-      )
-      expect(error).toMatchObject({ _tag: "NotFound", attempts: 3, body: Option.some(`token=${secret}`) })
-      expect(lines.length).toBe(3)
-      expect(lines.filter((line) => line.includes(secret))).toStrictEqual([])
-      expect(error.message.includes(secret)).toBe(false)
-    }), 5_000)
+  it.scopedLive(
+    "the body is in no log line the client writes, nor in the error's message",
+    () =>
+      Effect.gen(function*() {
+        const secret = "body-secret-7f3a"
+        const server = yield* serve((a) => ({ status: a.nth < 2 ? 503 : 404, body: `token=${secret}` }))
+        const lines: Array<string> = []
+        const logger = Logger.make(({ annotations, message }) => {
+          lines.push(`${String(message)} ${JSON.stringify([...HashMap.toEntries(annotations)])}`)
+        })
+        const error = yield* Effect.flip(withStatusRetry(FAST)(yield* base).get(server.url("/x"))).pipe(
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+          Logger.withMinimumLogLevel(LogLevel.Debug)
+        )
+        expect(error).toMatchObject({ _tag: "NotFound", attempts: 3, body: Option.some(`token=${secret}`) })
+        expect(lines.length).toBe(3)
+        expect(lines.filter((line) => line.includes(secret))).toStrictEqual([])
+        expect(error.message.includes(secret)).toBe(false)
+      }),
+    5_000
+  )
 })
 
 describe("Retry-After on a redirect (real server, node:http)", () => {
@@ -1320,37 +1557,45 @@ describe("Retry-After on a redirect (real server, node:http)", () => {
         : { status: 200, body: "new home" }
     )
 
-  it.scopedLive("307 + Location + Retry-After: 1 is followed no sooner than 1 s after it arrived", () =>
-    Effect.gen(function*() {
-      const server = yield* maintenance("1")
-      const client = (yield* base).pipe(withStatusRetry(), HttpClient.followRedirects())
-      const response = yield* client.get(server.url("/old"))
-      expect(yield* response.text).toBe("new home")
-      expect(server.arrivals.map((a) => a.path)).toStrictEqual(["/old", "/new"])
-      const [redirect, followed] = server.arrivals
-      const waited = followed!.arrivedAt - redirect!.respondedAt!
-      expect(waited).toBeGreaterThanOrEqual(1000 - 5)
-      expect(waited).toBeLessThan(1000 + 400)
-    }), 5_000)
+  it.scopedLive(
+    "307 + Location + Retry-After: 1 is followed no sooner than 1 s after it arrived",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* maintenance("1")
+        const client = (yield* base).pipe(withStatusRetry(), HttpClient.followRedirects())
+        const response = yield* client.get(server.url("/old"))
+        expect(yield* response.text).toBe("new home")
+        expect(server.arrivals.map((a) => a.path)).toStrictEqual(["/old", "/new"])
+        const [redirect, followed] = server.arrivals
+        const waited = followed!.arrivedAt - redirect!.respondedAt!
+        expect(waited).toBeGreaterThanOrEqual(1000 - 5)
+        expect(waited).toBeLessThan(1000 + 400)
+      }),
+    5_000
+  )
 
-  it.scopedLive("a redirect's Retry-After past maxRetryAfter fails at once with the instant, not followed", () =>
-    Effect.gen(function*() {
-      const server = yield* maintenance("1800")
-      const client = (yield* base).pipe(withStatusRetry(), HttpClient.followRedirects())
-      const started = Date.now()
-      const error = yield* Effect.flip(client.get(server.url("/old")))
-      expect(Date.now() - started).toBeLessThan(500)
-      expect(server.arrivals.map((a) => a.path)).toStrictEqual(["/old"])
-      expect(error).toMatchObject({
-        _tag: "RetryableStatus",
-        status: 307,
-        kind: "throttled",
-        attempts: 1,
-        stopReason: Option.some("retry-after-too-long")
-      })
-      if (!StatusError.isStatusError(error)) throw error
-      expect(Option.map(error.retryAfter, (h) => Duration.toMillis(h.delay))).toStrictEqual(Option.some(1_800_000))
-    }), 5_000)
+  it.scopedLive(
+    "a redirect's Retry-After past maxRetryAfter fails at once with the instant, not followed",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* maintenance("1800")
+        const client = (yield* base).pipe(withStatusRetry(), HttpClient.followRedirects())
+        const started = Date.now()
+        const error = yield* Effect.flip(client.get(server.url("/old")))
+        expect(Date.now() - started).toBeLessThan(500)
+        expect(server.arrivals.map((a) => a.path)).toStrictEqual(["/old"])
+        expect(error).toMatchObject({
+          _tag: "RetryableStatus",
+          status: 307,
+          kind: "throttled",
+          attempts: 1,
+          stopReason: Option.some("retry-after-too-long")
+        })
+        if (!StatusError.isStatusError(error)) throw error
+        expect(Option.map(error.retryAfter, (h) => Duration.toMillis(h.delay))).toStrictEqual(Option.some(1_800_000))
+      }),
+    5_000
+  )
 
   it.scopedLive("a redirect without Retry-After is handed back at once", () =>
     Effect.gen(function*() {

@@ -231,7 +231,8 @@ export const answerOf = (observed: Coordinator.Observed): state.Answer => {
     bucket: rateLimit?.bucket ?? rateLimitFields.bucketOf(record),
     serverOffset: Number.isNaN(serverDate) ? undefined : serverDate - now,
     hintFromDate: hint !== undefined &&
-      (hint.source === "retry-after" ? !DELAY_SECONDS.test(headers.get(record, "retry-after")!.trim()) :
+      (hint.source === "retry-after" ?
+        !DELAY_SECONDS.test(headers.get(record, "retry-after")!.trim()) :
         hint.source !== "retry-after-ms" && resetFromDate),
     resetFromDate
   }
@@ -347,82 +348,82 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       const loop = (last: Waited | undefined): Effect.Effect<state.Permit, OriginHeld> =>
         request.attempt === "retry" ? Effect.flatMap(Random.next, (random) => step(last, random)) : step(last, 0)
       const step = (last: Waited | undefined, random: number): Effect.Effect<state.Permit, OriginHeld> =>
-          Effect.clockWith((clock) => {
-            const now = clock.unsafeCurrentTimeMillis()
-            const admission = machine.admit(request, now, random)
-            // A hold that would end past the call's deadline fails the call now, saying until when; one that ends with
-            // an answer already on its way (its instant only bounds the wait) waits for it up to the deadline.
-            const waits = admission instanceof state.Hold && !admission.refused && now < deadline &&
-              (admission.answer || (admission.until ?? now) <= deadline)
-            const group = waits ? `${request.route} ${request.attempt} ${admission.reason}` : undefined
-            if (last !== undefined && group !== last.group) wakeNext(request.partition, last.group)
-            if (admission instanceof state.Permit) {
-              return last !== undefined
-                ? Effect.as(
-                  Effect.zipRight(
-                    Metric.increment(releases),
-                    spanEvent("coordinator.release", { "server.address": request.origin })
-                  ),
-                  admission
-                )
-                : Effect.succeed(admission)
-            }
-            if (admission.refused) {
-              return Effect.logDebug(`a retry to ${request.origin} was refused by the retry budget`).pipe(
-                Effect.annotateLogs({ origin: request.origin }),
-                Effect.zipRight(Metric.increment(refusals)),
-                Effect.zipRight(spanEvent("coordinator.retry_refused", { "server.address": request.origin })),
+        Effect.clockWith((clock) => {
+          const now = clock.unsafeCurrentTimeMillis()
+          const admission = machine.admit(request, now, random)
+          // A hold that would end past the call's deadline fails the call now, saying until when; one that ends with
+          // an answer already on its way (its instant only bounds the wait) waits for it up to the deadline.
+          const waits = admission instanceof state.Hold && !admission.refused && now < deadline &&
+            (admission.answer || (admission.until ?? now) <= deadline)
+          const group = waits ? `${request.route} ${request.attempt} ${admission.reason}` : undefined
+          if (last !== undefined && group !== last.group) wakeNext(request.partition, last.group)
+          if (admission instanceof state.Permit) {
+            return last !== undefined
+              ? Effect.as(
                 Effect.zipRight(
-                  Effect.fail(new OriginHeld({ origin: request.origin, until: now, reason: "retry-budget" }))
-                )
+                  Metric.increment(releases),
+                  spanEvent("coordinator.release", { "server.address": request.origin })
+                ),
+                admission
               )
-            }
-            if (!waits) {
-              return Effect.fail(
-                new OriginHeld({ origin: request.origin, until: admission.until ?? deadline, reason: admission.reason })
-              )
-            }
-            const wait = Effect.flatMap(
-              admission.until === undefined ? Effect.succeed(0) : Random.next,
-              (r) => {
-                // Until the instant (and a random part of the spread), or a second when waiting for news; sooner
-                // when something changes.
-                const millis = admission.until === undefined
-                  ? Math.min(1000, Math.max(0, deadline - now))
-                  : Math.min(
-                    options.MAX_TIMER_MILLIS,
-                    Math.ceil(Math.max(0, admission.until - now) + (admission.spread ? r * settings.releaseSpread : 0)),
-                    admission.answer ? Math.ceil(deadline - now) : Infinity
-                  )
-                return clock.sleep === liveSleep
-                  ? waitLive(request.partition, group!, millis)
-                  : Effect.raceFirst(Effect.sleep(Duration.millis(millis)), Deferred.await(signalOf(request.partition)))
-              }
-            )
-            // Every hold is logged once: the first, and each later one with another reason or instant (a held call
-            // woken by news may be held again, for a new reason). The metric and the span event count held calls.
-            const changed = last === undefined || last.hold.reason !== admission.reason ||
-              last.hold.until !== admission.until
-            const log = changed
-              ? Effect.logDebug(`holding a request to ${request.origin}: ${admission.reason}`).pipe(
-                Effect.annotateLogs({
-                  origin: request.origin,
-                  reason: admission.reason,
-                  until: admission.until === undefined ? "an answer" : instant(admission.until),
-                  // An answer to a request already sent ends the hold; `until` then only bounds the wait for it.
-                  ends: admission.answer ? "on an answer" : "at the instant"
-                })
-              )
-              : Effect.void
-            const announce = last !== undefined ? log : log.pipe(
-              Effect.zipRight(Metric.increment(Metric.tagged(holds, "reason", admission.reason))),
+              : Effect.succeed(admission)
+          }
+          if (admission.refused) {
+            return Effect.logDebug(`a retry to ${request.origin} was refused by the retry budget`).pipe(
+              Effect.annotateLogs({ origin: request.origin }),
+              Effect.zipRight(Metric.increment(refusals)),
+              Effect.zipRight(spanEvent("coordinator.retry_refused", { "server.address": request.origin })),
               Effect.zipRight(
-                spanEvent("coordinator.hold", { "server.address": request.origin, reason: admission.reason })
+                Effect.fail(new OriginHeld({ origin: request.origin, until: now, reason: "retry-budget" }))
               )
             )
-            const waited: Waited = { hold: admission, group: group! }
-            return Effect.zipRight(announce, Effect.zipRight(restore(wait), Effect.suspend(() => loop(waited))))
-          })
+          }
+          if (!waits) {
+            return Effect.fail(
+              new OriginHeld({ origin: request.origin, until: admission.until ?? deadline, reason: admission.reason })
+            )
+          }
+          const wait = Effect.flatMap(
+            admission.until === undefined ? Effect.succeed(0) : Random.next,
+            (r) => {
+              // Until the instant (and a random part of the spread), or a second when waiting for news; sooner
+              // when something changes.
+              const millis = admission.until === undefined
+                ? Math.min(1000, Math.max(0, deadline - now))
+                : Math.min(
+                  options.MAX_TIMER_MILLIS,
+                  Math.ceil(Math.max(0, admission.until - now) + (admission.spread ? r * settings.releaseSpread : 0)),
+                  admission.answer ? Math.ceil(deadline - now) : Infinity
+                )
+              return clock.sleep === liveSleep
+                ? waitLive(request.partition, group!, millis)
+                : Effect.raceFirst(Effect.sleep(Duration.millis(millis)), Deferred.await(signalOf(request.partition)))
+            }
+          )
+          // Every hold is logged once: the first, and each later one with another reason or instant (a held call
+          // woken by news may be held again, for a new reason). The metric and the span event count held calls.
+          const changed = last === undefined || last.hold.reason !== admission.reason ||
+            last.hold.until !== admission.until
+          const log = changed
+            ? Effect.logDebug(`holding a request to ${request.origin}: ${admission.reason}`).pipe(
+              Effect.annotateLogs({
+                origin: request.origin,
+                reason: admission.reason,
+                until: admission.until === undefined ? "an answer" : instant(admission.until),
+                // An answer to a request already sent ends the hold; `until` then only bounds the wait for it.
+                ends: admission.answer ? "on an answer" : "at the instant"
+              })
+            )
+            : Effect.void
+          const announce = last !== undefined ? log : log.pipe(
+            Effect.zipRight(Metric.increment(Metric.tagged(holds, "reason", admission.reason))),
+            Effect.zipRight(
+              spanEvent("coordinator.hold", { "server.address": request.origin, reason: admission.reason })
+            )
+          )
+          const waited: Waited = { hold: admission, group: group! }
+          return Effect.zipRight(announce, Effect.zipRight(restore(wait), Effect.suspend(() => loop(waited))))
+        })
       return loop(undefined)
     }
 
@@ -439,12 +440,14 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       use: (permit: Coordinator.Permit) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | OriginHeld, R> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(acquire(info, restore), (permit) => Effect.onExit(restore(use(permit)), (exit) => settle(permit, exit)))
+        Effect.flatMap(acquire(info, restore), (permit) =>
+          Effect.onExit(restore(use(permit)), (exit) => settle(permit, exit)))
       )
 
     const permit = (info: Coordinator.RequestInfo): Effect.Effect<Coordinator.Permit, OriginHeld, Scope.Scope> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.tap(acquire(info, restore), (permit) => Effect.addFinalizer((exit) => settle(permit, exit)))
+        Effect.tap(acquire(info, restore), (permit) =>
+          Effect.addFinalizer((exit) => settle(permit, exit)))
       )
 
     const observe = (permit: Coordinator.Permit, observed: Coordinator.Observed): Effect.Effect<void> =>

@@ -15,7 +15,9 @@ export const millis = (
   // A `[seconds, nanos]` pair is checked part by part: Effect turns a NaN part into zero too.
   const parts: ReadonlyArray<unknown> = Array.isArray(input) ? input : [input]
   if (decoded._tag === "None" || parts.some((n) => typeof n === "number" && Number.isNaN(n))) {
-    problems.push(`${name} must be a duration (a number of milliseconds or a string like "5 seconds"), got ${show(input)}`)
+    problems.push(
+      `${name} must be a duration (a number of milliseconds or a string like "5 seconds"), got ${show(input)}`
+    )
     return NaN
   }
   const ms = Duration.toMillis(decoded.value)
@@ -30,7 +32,13 @@ export const millis = (
 }
 
 /** @internal */
-export const integer = (problems: Array<string>, name: string, value: unknown, fallback: number, min: number): number => {
+export const integer = (
+  problems: Array<string>,
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number
+): number => {
   const n = value === undefined ? fallback : value
   if (typeof n !== "number" || !Number.isInteger(n) || n < min) {
     problems.push(`${name} must be a whole number of at least ${min}, got ${show(n)}`)

@@ -116,7 +116,13 @@ export const decide = (
   // Everything else allowed a retry: only now does it matter whether the request may leave again.
   if (!classified.resendable) return stop("unsafe-method", state, attempts)
   return [
-    { _tag: "Retry", delay: Duration.millis(delay), source: hint === undefined ? "backoff" : hint.source, kind, attempts },
+    {
+      _tag: "Retry",
+      delay: Duration.millis(delay),
+      source: hint === undefined ? "backoff" : hint.source,
+      kind,
+      attempts
+    },
     { attempts, transientFailures, throttledFailures, startedAt: state.startedAt, previousDelay }
   ]
 }

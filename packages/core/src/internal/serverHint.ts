@@ -91,4 +91,3 @@ const parse = (record: headers.HeaderRecord, now: number): Reading => {
 
 /** @internal */
 export const fromHeaders = (record: headers.HeaderRecord, now: number): Hint | undefined => read(record, now).hint
-

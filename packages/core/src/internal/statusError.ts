@@ -37,7 +37,9 @@ const describe = (self: StatusError.StatusErrorFields): string => {
   let text = `${self.status}${phrase === undefined ? "" : ` ${phrase}`}: ${self.method} ${self.url}`
   if (Option.isSome(self.retryAfter)) {
     const hint = self.retryAfter.value
-    text += ` (server asked to wait ${Duration.greaterThan(hint.delay, "3652425 days") ? "more than 10,000 years" : Duration.format(hint.delay)}, from ${hint.source})`
+    text += ` (server asked to wait ${
+      Duration.greaterThan(hint.delay, "3652425 days") ? "more than 10,000 years" : Duration.format(hint.delay)
+    }, from ${hint.source})`
   }
   if (Option.isSome(self.stopReason)) {
     text += `; gave up after ${self.attempts} attempt${self.attempts === 1 ? "" : "s"}: ${self.stopReason.value}`

@@ -118,7 +118,8 @@ const delayProblems = (name, delay, bound) => {
 const show = (d) => d.value._tag === "Nanos" ? `${d.value.nanos} ns` : `${Duration.toMillis(d)} ms`
 
 /** The wait an HTTP-date asks for: the instant minus the Date header, or minus the local clock without one. */
-const dateBound = (clock, instant) => clock.base === undefined ? undefined : Duration.millis(Math.max(0, instant - clock.base))
+const dateBound = (clock, instant) =>
+  clock.base === undefined ? undefined : Duration.millis(Math.max(0, instant - clock.base))
 
 // ---------------------------------------------------------------------------------------------------------------------
 
@@ -166,17 +167,25 @@ export const retryAfter = {
   check: guarded(({ clock, value }) => {
     const result = RetryAfter.parse(value.text, { now: clock.now, date: clock.header })
     if (Option.isNone(result)) {
-      return value.seconds !== undefined || value.instant !== undefined ? [`wrong: ${JSON.stringify(value.text)} not read`] : []
+      return value.seconds !== undefined || value.instant !== undefined
+        ? [`wrong: ${JSON.stringify(value.text)} not read`]
+        : []
     }
     const bound = value.seconds !== undefined
       ? Duration.nanos(value.seconds * NANOS_PER_SECOND)
       : value.instant !== undefined
       ? dateBound(clock, value.instant)
       : undefined
-    const problems = delayProblems(`Retry-After ${JSON.stringify(value.text)}, Date ${clock.header}`, result.value, bound)
+    const problems = delayProblems(
+      `Retry-After ${JSON.stringify(value.text)}, Date ${clock.header}`,
+      result.value,
+      bound
+    )
     if (problems.length > 0) return problems
     // Delay-seconds are exact.
-    if (value.seconds !== undefined && !Duration.equals(result.value, bound)) return [`wrong: ${value.text} read as ${show(result.value)}`]
+    if (value.seconds !== undefined && !Duration.equals(result.value, bound)) {
+      return [`wrong: ${value.text} read as ${show(result.value)}`]
+    }
     return []
   })
 }
@@ -215,13 +224,18 @@ const policyName = fc.constantFrom("default", "p0", "p1", "hour", "remaining")
 const pk = fc.option(fc.base64String({ maxLength: 12 }).map((b) => `:${b}:`), { nil: undefined })
 
 /** The IETF list form, with the wait its most restrictive policy asks for when r=0 there. */
-const ietfList = fc.array(fc.tuple(policyName, fc.nat({ max: 3 }), fc.option(fc.nat({ max: 100_000 }), { nil: undefined }), pk), {
-  minLength: 1,
-  maxLength: 4
-}).map((items) => {
+const ietfList = fc.array(
+  fc.tuple(policyName, fc.nat({ max: 3 }), fc.option(fc.nat({ max: 100_000 }), { nil: undefined }), pk),
+  {
+    minLength: 1,
+    maxLength: 4
+  }
+).map((items) => {
   const best = items.reduce((a, b) => (b[1] < a[1] || (b[1] === a[1] && (b[2] ?? 0) > (a[2] ?? 0)) ? b : a))
   return {
-    text: items.map(([n, r, t, key]) => `"${n}";r=${r}${t === undefined ? "" : `;t=${t}`}${key === undefined ? "" : `;pk=${key}`}`)
+    text: items.map(([n, r, t, key]) =>
+      `"${n}";r=${r}${t === undefined ? "" : `;t=${t}`}${key === undefined ? "" : `;pk=${key}`}`
+    )
       .join(", "),
     bound: (best[2] ?? 0) * 1000
   }
@@ -251,7 +265,10 @@ const policyField = fc.oneof(
 const responseCase = clocks.chain((clock) =>
   fc.record({
     retryAfter: fc.option(retryAfterValue(clock), { nil: undefined, freq: 2 }),
-    retryAfterMs: fc.option(fc.oneof(fc.nat({ max: 100_000 }).map(String), fc.constant("2.5"), noise), { nil: undefined, freq: 2 }),
+    retryAfterMs: fc.option(fc.oneof(fc.nat({ max: 100_000 }).map(String), fc.constant("2.5"), noise), {
+      nil: undefined,
+      freq: 2
+    }),
     ratelimit: fc.option(ietfField, { nil: undefined, freq: 2 }),
     policy: fc.option(policyField, { nil: undefined, freq: 2 }),
     triplet: fc.record({
@@ -276,7 +293,9 @@ const responseCase = clocks.chain((clock) =>
     if (h.retryAfterMs !== undefined) record["retry-after-ms"] = h.retryAfterMs
     if (h.ratelimit !== undefined) record.ratelimit = h.ratelimit.text
     if (h.policy !== undefined) record["ratelimit-policy"] = h.policy
-    for (const [key, value] of Object.entries(h.triplet)) record[`ratelimit-${key === "resetAfter" ? "reset-after" : key}`] = value
+    for (
+      const [key, value] of Object.entries(h.triplet)
+    ) record[`ratelimit-${key === "resetAfter" ? "reset-after" : key}`] = value
     for (const [key, value] of Object.entries(h.x)) record[`x-ratelimit-${key}`] = value
     return { clock, record, retryAfter: h.retryAfter, ratelimit: h.ratelimit }
   })
@@ -309,11 +328,17 @@ const sourceBound = (c, source) => {
 
 /** The rules a hint keeps: a finite delay, never negative, never shorter than its header, `at` finite from receipt. */
 const hintProblems = (c, hint) => {
-  const problems = delayProblems(`hint from ${hint.source} in ${JSON.stringify(c.record)}`, hint.delay, sourceBound(c, hint.source))
+  const problems = delayProblems(
+    `hint from ${hint.source} in ${JSON.stringify(c.record)}`,
+    hint.delay,
+    sourceBound(c, hint.source)
+  )
   if (problems.length > 0) return problems
   const now = c.clock.now
   if (!Number.isFinite(hint.at)) return [`non-finite: at of ${hint.source}`]
-  if (hint.at !== Math.min(MAX_AT, now + Duration.toMillis(hint.delay))) return [`wrong: at ${hint.at} of ${hint.source}`]
+  if (hint.at !== Math.min(MAX_AT, now + Duration.toMillis(hint.delay))) {
+    return [`wrong: at ${hint.at} of ${hint.source}`]
+  }
   // Retry-After, when valid, comes first.
   if (c.retryAfter?.seconds !== undefined || (c.retryAfter?.instant !== undefined)) {
     if (hint.source !== "retry-after") return [`wrong: ${hint.source} chosen over a valid Retry-After`]
@@ -357,7 +382,9 @@ export const rateLimit = {
     if (Option.isNone(info)) return []
     const { bucket: named, limit, remaining, resetAfter, source, window } = info.value
     if (!Number.isInteger(remaining) || remaining < 0) return [`wrong: remaining ${remaining}`]
-    if (Option.isSome(limit) && !(Number.isInteger(limit.value) && limit.value >= 0)) return [`wrong: limit ${limit.value}`]
+    if (Option.isSome(limit) && !(Number.isInteger(limit.value) && limit.value >= 0)) {
+      return [`wrong: limit ${limit.value}`]
+    }
     const problems = [
       ...delayProblems(`reset of ${source} in ${JSON.stringify(c.record)}`, resetAfter, sourceBound(c, source)),
       ...(Option.isSome(window) ? delayProblems(`window of ${source}`, window.value) : [])

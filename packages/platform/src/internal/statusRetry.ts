@@ -228,7 +228,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   if (classify !== undefined && typeof classify !== "function") {
     problems.push(`classify must be a function, got ${show(classify)}`)
   }
-  if (Either.isLeft(retry)) for (const problem of retry.left.problems) problems.push(problem)
+  if (Either.isLeft(retry)) { for (const problem of retry.left.problems) problems.push(problem) }
   let timeout: number | undefined = undefined
   if (attemptTimeout !== undefined) {
     const decoded = Duration.decodeUnknown(attemptTimeout)
@@ -258,9 +258,12 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   }
   if (
     maxBodySize !== undefined &&
-    !(typeof maxBodySize === "number" && maxBodySize >= 1 && (Number.isInteger(maxBodySize) || maxBodySize === Infinity))
+    !(typeof maxBodySize === "number" && maxBodySize >= 1 &&
+      (Number.isInteger(maxBodySize) || maxBodySize === Infinity))
   ) {
-    problems.push(`maxBodySize must be a whole number of bytes of at least 1 (Infinity for no cap), got ${show(maxBodySize)}`)
+    problems.push(
+      `maxBodySize must be a whole number of bytes of at least 1 (Infinity for no cap), got ${show(maxBodySize)}`
+    )
   }
   if (
     maxErrorBodySize !== undefined &&
@@ -378,37 +381,42 @@ const errorBody = (
     )
   }
   // A read that fails ends a fiber of the stream with the client's error, request and all: no log line of it.
-  return Effect.locally(Effect.suspend(() => {
-    let parts: Array<Uint8Array> | undefined
-    let first: Uint8Array | undefined
-    let size = 0
-    return response.stream.pipe(
-      Stream.runForEach((part) =>
-        Effect.sync(() => {
-          if (size >= max) return
-          const kept = size + part.length > max ? part.subarray(0, max - size) : part
-          size += kept.length
-          if (first === undefined) first = kept
-          else (parts ??= [first]).push(kept)
-        })
-      ),
-      (read) => Effect.clockWith((clock) => bounded(clock, read, Math.min(1000, left), Effect.fail("timeout" as const))),
-      Effect.match({
-        onFailure: () => undefined,
-        onSuccess: () => {
-          if (first === undefined) return ""
-          if (parts === undefined) return decoder.decode(first)
-          const body = new Uint8Array(size)
-          let offset = 0
-          for (const part of parts) {
-            body.set(part, offset)
-            offset += part.length
+  return Effect.locally(
+    Effect.suspend(() => {
+      let parts: Array<Uint8Array> | undefined
+      let first: Uint8Array | undefined
+      let size = 0
+      return response.stream.pipe(
+        Stream.runForEach((part) =>
+          Effect.sync(() => {
+            if (size >= max) return
+            const kept = size + part.length > max ? part.subarray(0, max - size) : part
+            size += kept.length
+            if (first === undefined) first = kept
+            else (parts ??= [first]).push(kept)
+          })
+        ),
+        (read) =>
+          Effect.clockWith((clock) => bounded(clock, read, Math.min(1000, left), Effect.fail("timeout" as const))),
+        Effect.match({
+          onFailure: () => undefined,
+          onSuccess: () => {
+            if (first === undefined) return ""
+            if (parts === undefined) return decoder.decode(first)
+            const body = new Uint8Array(size)
+            let offset = 0
+            for (const part of parts) {
+              body.set(part, offset)
+              offset += part.length
+            }
+            return decoder.decode(body)
           }
-          return decoder.decode(body)
-        }
-      })
-    )
-  }), FiberRef.unhandledErrorLogLevel, Option.none())
+        })
+      )
+    }),
+    FiberRef.unhandledErrorLogLevel,
+    Option.none()
+  )
 }
 
 /**
@@ -431,37 +439,41 @@ const buffered = (
   }
   // A body read that fails ends a fiber of the stream with the client's error, request and all: that fiber's
   // "unhandled error" log line would show them, and the failure is handled here anyway.
-  return Effect.locally(Effect.suspend(() => {
-    const parts: Array<Uint8Array> = []
-    let size = 0
-    return Effect.flatMap(
-      Stream.runForEachWhile(response.stream, (part) =>
-        Effect.sync(() => {
-          size += part.length
-          if (size > max) return false
-          parts.push(part)
-          return true
-        })),
-      () => {
-        if (size > max) return tooLarge
-        const body = new Uint8Array(size)
-        let offset = 0
-        for (const part of parts) {
-          body.set(part, offset)
-          offset += part.length
+  return Effect.locally(
+    Effect.suspend(() => {
+      const parts: Array<Uint8Array> = []
+      let size = 0
+      return Effect.flatMap(
+        Stream.runForEachWhile(response.stream, (part) =>
+          Effect.sync(() => {
+            size += part.length
+            if (size > max) return false
+            parts.push(part)
+            return true
+          })),
+        () => {
+          if (size > max) return tooLarge
+          const body = new Uint8Array(size)
+          let offset = 0
+          for (const part of parts) {
+            body.set(part, offset)
+            offset += part.length
+          }
+          const headers = new globalThis.Headers()
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (name !== "set-cookie") headers.set(name, value)
+          }
+          // Each cookie keeps its own Set-Cookie line, as the server sent them.
+          for (const cookie of Cookies.toSetCookieHeaders(response.cookies)) headers.append("set-cookie", cookie)
+          return Effect.succeed(
+            HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
+          )
         }
-        const headers = new globalThis.Headers()
-        for (const [name, value] of Object.entries(response.headers)) {
-          if (name !== "set-cookie") headers.set(name, value)
-        }
-        // Each cookie keeps its own Set-Cookie line, as the server sent them.
-        for (const cookie of Cookies.toSetCookieHeaders(response.cookies)) headers.append("set-cookie", cookie)
-        return Effect.succeed(
-          HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
-        )
-      }
-    )
-  }), FiberRef.unhandledErrorLogLevel, Option.none())
+      )
+    }),
+    FiberRef.unhandledErrorLogLevel,
+    Option.none()
+  )
 }
 
 /** The sleep of Effect's own clock; any other clock (a TestClock) is bounded through `Effect.timeoutTo`. */
@@ -604,21 +616,24 @@ export const retryRequest = <E, R>(
     return Effect.clockWith((clock) => {
       const receivedAt = given?.receivedAt ?? clock.unsafeCurrentTimeMillis()
       // The body is read for the error (and so drained), for at most a second and never past the deadline.
-      return Effect.flatMap(errorBody(request, response, headers, settings.maxErrorBodySize, deadline - receivedAt), (body) =>
-        withRules((redaction) => {
-          const error = StatusError.fromResponse(
-            {
-              status: response.status,
-              method: request.method,
-              url: fullUrl(request),
-              headers,
-              receivedAt,
-              ...(body === undefined ? {} : { body })
-            },
-            outcome === undefined ? { statusPolicy: policy, redaction } : { outcome, redaction }
-          )
-          return error._tag === "None" ? Effect.succeed(response) : Effect.fail(error.value)
-        }))
+      return Effect.flatMap(
+        errorBody(request, response, headers, settings.maxErrorBodySize, deadline - receivedAt),
+        (body) =>
+          withRules((redaction) => {
+            const error = StatusError.fromResponse(
+              {
+                status: response.status,
+                method: request.method,
+                url: fullUrl(request),
+                headers,
+                receivedAt,
+                ...(body === undefined ? {} : { body })
+              },
+              outcome === undefined ? { statusPolicy: policy, redaction } : { outcome, redaction }
+            )
+            return error._tag === "None" ? Effect.succeed(response) : Effect.fail(error.value)
+          })
+      )
     })
   }
 
@@ -878,9 +893,11 @@ export interface Override {
 export const currentOverride = FiberRef.unsafeMake<Override | undefined>(undefined)
 
 /** Every option a call may override: what the call does, not how its requests are built or what is redacted. */
-const CALL_OPTIONS: ReadonlySet<string> = new Set([...KNOWN_OPTIONS].filter((name) =>
-  name !== "idempotencyKey" && name !== "redactHeaders" && name !== "redactQueryParams"
-))
+const CALL_OPTIONS: ReadonlySet<string> = new Set(
+  [...KNOWN_OPTIONS].filter((name) =>
+    name !== "idempotencyKey" && name !== "redactHeaders" && name !== "redactQueryParams"
+  )
+)
 
 /** @internal */
 export const makeOverride = (options: StatusRetry.CallOptions): Override => {
@@ -937,10 +954,15 @@ export const make = (options?: StatusRetry.Options) => {
     E | StatusRetry.RetryError,
     R
   > => {
-    const client = addKey === undefined ? self : HttpClient.mapRequest(self, (request) =>
-      KEYED_METHODS.has(request.method) && request.headers[IDEMPOTENCY_KEY] === undefined
-        ? HttpClientRequest.setHeader(request, IDEMPOTENCY_KEY, addKey())
-        : request)
+    const client = addKey === undefined ?
+      self :
+      HttpClient.mapRequest(
+        self,
+        (request) =>
+          KEYED_METHODS.has(request.method) && request.headers[IDEMPOTENCY_KEY] === undefined
+            ? HttpClientRequest.setHeader(request, IDEMPOTENCY_KEY, addKey())
+            : request
+      )
     return HttpClient.transform(client, (send, request) =>
       Effect.withFiberRuntime((fiber) => {
         // A withStatusRetry above this one drives this request: send it once, as it is.

@@ -140,7 +140,11 @@ export const serve = (
 /** A raw node:http server on 127.0.0.1 for the life of the scope; `handler` also gets the request's position. */
 export const serveRaw = (
   handler: (request: Http.IncomingMessage, response: Http.ServerResponse, index: number) => void
-): Effect.Effect<{ readonly port: number; readonly url: (path: string) => string; readonly requests: () => number }, never, Scope.Scope> =>
+): Effect.Effect<
+  { readonly port: number; readonly url: (path: string) => string; readonly requests: () => number },
+  never,
+  Scope.Scope
+> =>
   Effect.gen(function*() {
     let requests = 0
     const server = Http.createServer((request, response) => handler(request, response, requests++))

@@ -66,7 +66,9 @@ export const resolve = (input: RedisCoordinator.Options | undefined = {}): Setti
   }
   const url = input.url ?? "redis://127.0.0.1:6379"
   if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
-    problems.push(`url must be a redis:// or rediss:// URL, got ${typeof url === "string" ? "another scheme" : show(url)}`)
+    problems.push(
+      `url must be a redis:// or rediss:// URL, got ${typeof url === "string" ? "another scheme" : show(url)}`
+    )
   }
   const prefix = input.prefix ?? "effect-retry"
   if (typeof prefix !== "string" || prefix.length === 0 || /[{}]/.test(prefix)) {
@@ -241,7 +243,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             const fallback = Effect.as(Metric.increment(fallbacks), undefined)
             // A slow reply is decided locally, alone; a lost connection, or no reply at all for a while, is an outage:
             // Redis is left alone for a while, then tried again.
-            if (client.status === "ready" && Date.now() - answeredAt < OUTAGE_TIMEOUTS * settings.timeout) return fallback
+            if (client.status === "ready" && Date.now() - answeredAt < OUTAGE_TIMEOUTS * settings.timeout) {
+              return fallback
+            }
             probeAt = Date.now() + PROBE_AFTER_MILLIS
             if (down) return fallback
             down = true
@@ -368,44 +372,54 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           // The first call to wake while an opener's answer is awaited asks Redis; the others wait for what it learns.
           if (gate.reason === "learning") gate.until = now + POLL_MILLIS
         }
-        return Effect.flatMap(call(key, ["admit", GRACE_MILLIS, settings.openerTimeout, processId]), (reply): Effect.Effect<Grant, Coordinator.OriginHeld> => {
-          if (reply === undefined) {
-            // A slow reply, and nothing known to keep to without Redis: ask again (a few times, and only while Redis
-            // is not taken for gone) before deciding alone.
-            if (!down && retries < SLOW_RETRIES && !shares.has(key)) {
-              retries++
-              return loop
+        return Effect.flatMap(
+          call(key, ["admit", GRACE_MILLIS, settings.openerTimeout, processId]),
+          (reply): Effect.Effect<Grant, Coordinator.OriginHeld> => {
+            if (reply === undefined) {
+              // A slow reply, and nothing known to keep to without Redis: ask again (a few times, and only while Redis
+              // is not taken for gone) before deciding alone.
+              if (!down && retries < SLOW_RETRIES && !shares.has(key)) {
+                retries++
+                return loop
+              }
+              reopen(key)
+              const until = alone(key, now)
+              if (until === undefined) {
+                return Effect.succeed({ key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0 })
+              }
+              return Effect.zipRight(hold(shut(key, until, "pacing"), now), loop)
             }
-            reopen(key)
-            const until = alone(key, now)
-            if (until === undefined) return Effect.succeed({ key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0 })
-            return Effect.zipRight(hold(shut(key, until, "pacing"), now), loop)
-          }
-          learn(key, reply)
-          if (reply.status === 0) {
-            if (!reply.opener) reopen(key)
-            return Effect.succeed({
+            learn(key, reply)
+            if (reply.status === 0) {
+              if (!reply.opener) {
+                reopen(key)
+              }
+              return Effect.succeed({
+                key,
+                shared: true,
+                epoch: reply.epoch,
+                windowEnd: reply.until,
+                opener: reply.opener,
+                at: reply.now
+              })
+            }
+            // An opener's answer is awaited: ask again soon, not past the opener's time-out.
+            const learning = reply.status === 3
+            const left = Math.max(0, reply.until - reply.now)
+            const next = shut(
               key,
-              shared: true,
-              epoch: reply.epoch,
-              windowEnd: reply.until,
-              opener: reply.opener,
-              at: reply.now
-            })
+              now + (learning ? Math.min(left, POLL_MILLIS) : left),
+              REASONS[reply.status] ?? "learning"
+            )
+            return Effect.zipRight(hold(next, now), loop)
           }
-          // An opener's answer is awaited: ask again soon, not past the opener's time-out.
-          const learning = reply.status === 3
-          const left = Math.max(0, reply.until - reply.now)
-          const next = shut(key, now + (learning ? Math.min(left, POLL_MILLIS) : left), REASONS[reply.status] ?? "learning")
-          return Effect.zipRight(hold(next, now), loop)
-        })
+        )
       })
       return loop
     }
 
     /** Hands a local permit back, as a request that never went. */
-    const handBack = (scope: Scope.CloseableScope) =>
-      Effect.fiberIdWith((id) => Scope.close(scope, Exit.interrupt(id)))
+    const handBack = (scope: Scope.CloseableScope) => Effect.fiberIdWith((id) => Scope.close(scope, Exit.interrupt(id)))
 
     const acquire = (
       info: Coordinator.RequestInfo,
@@ -439,7 +453,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         )
       )
 
-    const permit = (info: Coordinator.RequestInfo): Effect.Effect<Coordinator.Permit, Coordinator.OriginHeld, Scope.Scope> =>
+    const permit = (
+      info: Coordinator.RequestInfo
+    ): Effect.Effect<Coordinator.Permit, Coordinator.OriginHeld, Scope.Scope> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(
           acquire(info, restore),
@@ -457,7 +473,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         ? Effect.void
         : local.observe(
           permit.local,
-          grant.shared && !down && observed.status < 400 ? { ...observed, headers: withoutQuota(observed.headers) } : observed
+          grant.shared && !down && observed.status < 400
+            ? { ...observed, headers: withoutQuota(observed.headers) }
+            : observed
         )
       if (!grant.shared) return own
       return Effect.zipRight(
@@ -482,17 +500,20 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           permit.answered = true
           // This process's calls held for the opener's answer go at once; the others' poll.
           const after = grant.opener ? Effect.sync(() => reopen(grant.key)) : Effect.void
-          return Effect.zipRight(call(grant.key, [
-            "observe",
-            GRACE_MILLIS,
-            grant.epoch,
-            grant.opener ? 1 : 0,
-            hint,
-            rate === undefined ? -1 : rate.remaining,
-            rate === undefined ? 0 : Math.max(0, Math.ceil(Duration.toMillis(rate.resetAfter) - elapsed)),
-            rate === undefined ? -1 : Option.getOrElse(rate.limit, () => -1),
-            FREE_MILLIS
-          ]), after)
+          return Effect.zipRight(
+            call(grant.key, [
+              "observe",
+              GRACE_MILLIS,
+              grant.epoch,
+              grant.opener ? 1 : 0,
+              hint,
+              rate === undefined ? -1 : rate.remaining,
+              rate === undefined ? 0 : Math.max(0, Math.ceil(Duration.toMillis(rate.resetAfter) - elapsed)),
+              rate === undefined ? -1 : Option.getOrElse(rate.limit, () => -1),
+              FREE_MILLIS
+            ]),
+            after
+          )
         })
       )
     }
