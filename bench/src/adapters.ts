@@ -162,7 +162,7 @@ const effectRetryCoordinated: Adapter = {
   label: "effect-retry + `Coordinator.layer()` (recommended)",
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
   config: "`withStatusRetry()` with `Coordinator.layer()` provided, coordinator defaults (release spread 20 ms, " +
-    "cautious start, retry budget 10 % of first attempts + 3 per 10 s), no limit configured: learned from the answers",
+    "cautious start, adaptive retry budget with k = 2 over a minute), no limit configured: learned from the answers",
   make: (retry) => effectClient((client) => (retry ? client.pipe(withStatusRetry()) : client), {})
 }
 
