@@ -290,35 +290,6 @@ describe("Coordinator", () => {
       expect(held(machine, 30)).toStrictEqual({ until: 1_000, reason: "pacing" })
     })
 
-    it("a new route refused from its first answer, on an origin that accepts others: probed again before it bursts", () => {
-      const machine = new State.CoordinatorState(config())
-      for (let i = 0; i < State.RAMP_ANSWERS; i++) machine.observe(go(machine, i, request("/a/:")), answer(200, i + 1))
-      // A limiter that is full (or a failing route) refuses the route's first request without a hint.
-      machine.observe(go(machine, 100, request("/b/:")), answer(503, 102))
-      // One request at a time, 100, 200, 400 and 800 ms after each refusal.
-      expect(held(machine, 102, request("/b/:"))).toStrictEqual({ until: 202, reason: "learning" })
-      const second = go(machine, 202, request("/b/:"))
-      expect(held(machine, 202, request("/b/:"))).toStrictEqual({ until: undefined, reason: "learning" })
-      machine.observe(second, answer(503, 204))
-      expect(held(machine, 204, request("/b/:"))).toStrictEqual({ until: 404, reason: "learning" })
-      // An accepted answer: the route ramps up (four in flight per accepted answer).
-      machine.observe(go(machine, 404, request("/b/:")), answer(200, 406))
-      for (let i = 0; i < 4; i++) go(machine, 406, request("/b/:"))
-      expect(held(machine, 406, request("/b/:"))).toStrictEqual({ until: undefined, reason: "learning" })
-    })
-
-    it("a route that refuses every probe is taken for failing: its calls go", () => {
-      const machine = new State.CoordinatorState(config())
-      for (let i = 0; i < State.RAMP_ANSWERS; i++) machine.observe(go(machine, i, request("/a/:")), answer(200, i + 1))
-      let at = 100
-      machine.observe(go(machine, at, request("/dead")), answer(503, at + 1))
-      for (const wait of [100, 200, 400, 800]) {
-        at += 1 + wait
-        machine.observe(go(machine, at, request("/dead")), answer(503, at + 1))
-      }
-      for (let i = 0; i < 20; i++) go(machine, at + 1, request("/dead"))
-    })
-
     it("buckets the server names are paced apart: a spent search bucket does not hold the core one", () => {
       const machine = warmed()
       const search = go(machine, 10, request("/search/code"))

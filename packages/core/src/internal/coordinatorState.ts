@@ -12,9 +12,6 @@
  */
 
 const SECOND = 1_000
-/** A route refused from its first answers is probed again this many times, the first after this long (doubling). */
-const ROUTE_PROBES = 4
-const ROUTE_PROBE_MILLIS = 100
 /** An opener sent this long after the window it follows ended still went at its turn (not after a pause). */
 const TURN = 100
 const RATE_DECREASE = 0.7
@@ -271,9 +268,6 @@ interface Route {
   inFlight: number
   /** When its last request left. */
   lastSentAt: number
-  /** Refusals before any accepted answer, and when the next request may probe the route again. */
-  refusals: number
-  nextProbeAt: number
   health: Counts
 }
 
@@ -447,17 +441,10 @@ export class CoordinatorState {
       // A cautious start ramps up as answers come: twice as many in flight as answered so far.
       return new Hold(undefined, "learning", false, true)
     }
-    if (route !== undefined && route.ramp < RAMP_ANSWERS) {
-      if (route.ramp === 0 && route.known) {
-        // A route whose first answers were refusals, on an origin that accepts others: one request at a time, when
-        // its next probe is due.
-        if (route.inFlight > 0) return new Hold(undefined, "learning", false, true)
-        if (now < route.nextProbeAt) return new Hold(route.nextProbeAt, "learning")
-      } else if (route.inFlight >= 4 * route.ramp) {
-        // So does a new route of a known origin, four times as many in flight as answered: a limiter in front of it
-        // that says nothing meets a ramp, not a burst.
-        return new Hold(undefined, "learning", false, true)
-      }
+    if (route !== undefined && route.ramp < RAMP_ANSWERS && route.inFlight >= 4 * route.ramp) {
+      // So does a new route of a known origin, four times as many in flight as answered: a limiter in front of it
+      // that says nothing meets a ramp, not a burst.
+      return new Hold(undefined, "learning", false, true)
     }
     if (opener) bucket.openerSince = now
     else if (windowed && bucket.allowance !== undefined) bucket.allowance--
@@ -730,23 +717,12 @@ export class CoordinatorState {
     if (route.ramp < RAMP_ANSWERS) {
       // The route's ramp goes on with each accepted answer, and pauses on a refusal from a server that accepted some
       // (a limiter not yet recognised); a server's word (a hint, rate-limit fields, an inferred rate) takes over from
-      // it. A route that has accepted nothing yet is failing or behind a limiter that is full: on an origin that
-      // accepts other requests, a 429 or 503 without a hint is probed again, one request 100, 200, 400 and 800 ms
-      // later, before the route is taken for failing (holding it then gains nothing) and its calls go.
-      if (accepted && info === undefined && hintAt === undefined) {
-        route.ramp++
-      } else if (info !== undefined || hintAt !== undefined || bucket.rate !== undefined) {
-        route.ramp = Infinity
-      } else if (route.ramp === 0) {
-        partition.health.roll(now, this.throttleWindow)
-        const originAccepts = partition.health.accepts + partition.health.previousAccepts > 0
-        if (throttledStatus && originAccepts && route.refusals < ROUTE_PROBES) {
-          route.nextProbeAt = now + ROUTE_PROBE_MILLIS * 2 ** route.refusals
-          route.refusals++
-        } else {
-          route.ramp = Infinity
-        }
-      }
+      // it, and a route that has accepted nothing yet is failing, not limited: holding it gains nothing.
+      route.ramp = accepted && info === undefined && hintAt === undefined
+        ? route.ramp + 1
+        : info !== undefined || hintAt !== undefined || bucket.rate !== undefined || route.ramp === 0
+        ? Infinity
+        : route.ramp
       wake = true
     }
 
@@ -992,8 +968,6 @@ export class CoordinatorState {
     route.ramp = ramp
     route.inFlight = 0
     route.lastSentAt = 0
-    route.refusals = 0
-    route.nextProbeAt = 0
     route.health.reset(0)
     if (partition.firstRoute === undefined) {
       partition.firstRouteName = name
