@@ -28,6 +28,31 @@ const BODY = "x".repeat(200)
 
 type Scenario = "ok" | "503" | "429"
 
+/** What calls of one scenario cost, per call: CPU, and allocation (NaN when every run collected). */
+export interface Measured {
+  readonly nsPerCall: number
+  readonly bytesPerCall: number
+  readonly heapSamples: number
+}
+
+/** A scenario whose calls fail once: what the failed attempt adds to a call, and as a ratio of a successful call. */
+export interface FailedScenario extends Measured {
+  readonly failedAttemptNs: number
+  readonly failedAttemptBytes: number
+  readonly cpuRatio: number
+  readonly allocationRatio: number
+}
+
+/** The line this script prints. */
+export interface FailedAttempt {
+  readonly calls: number
+  readonly concurrency: number
+  readonly rounds: number
+  readonly ok: Measured
+  readonly "503": FailedScenario
+  readonly "429": FailedScenario
+}
+
 const answer = (scenario: Scenario, first: boolean): Response => {
   if (!first || scenario === "ok") return new Response(null, { status: 200 })
   // A server states the length of a short body, as node:http does for one written whole.

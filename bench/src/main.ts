@@ -27,6 +27,7 @@ import {
 } from "./harness.js"
 import { median } from "./metrics.js"
 import { CONTROL_ID } from "./overhead.js"
+import type { FailedAttempt } from "./failed-attempt.js"
 import type { MicroMemory, MicroOrigins, MicroTime, MicroWaiting } from "./micro.js"
 import { type Nginx, startNginx } from "./nginx.js"
 import { now } from "./protocol.js"
@@ -88,11 +89,11 @@ const versionOf = (name: string): readonly [string, string, string] => {
   }
 }
 
-const runMicro = (args: ReadonlyArray<string>, flags: ReadonlyArray<string>): Promise<unknown> =>
+const runMicro = (args: ReadonlyArray<string>, flags: ReadonlyArray<string>, script = "micro.js"): Promise<unknown> =>
   new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [...flags, path.join(here, "micro.js"), ...args],
+      [...flags, path.join(here, script), ...args],
       { timeout: 90_000, maxBuffer: 1 << 20 },
       (error, stdout, stderr) => {
         if (error !== null) return reject(new Error(`micro ${args.join(" ")}: ${error.message}\n${stderr}`))
@@ -293,6 +294,11 @@ const main = async () => {
     waiting.push((await runMicro(["waiting", mode], ["--expose-gc"])) as MicroWaiting)
   }
   log("micro-benchmark, memory per waiting call: done")
+  phase = "micro failed attempt"
+  // What a failed attempt costs withStatusRetry() against a successful one, in a fresh process (see failed-attempt.ts).
+  const failedAttempt =
+    (await runMicro([], ["--expose-gc", "--max-semi-space-size=256"], "failed-attempt.js")) as FailedAttempt
+  log("micro-benchmark, failed attempt: done")
 
   phase = "charts"
   const charts: Array<{ file: string; title: string }> = []
@@ -354,7 +360,7 @@ const main = async () => {
     runs,
     overhead,
     control,
-    micro: { time: microTime, memory: microMemory, origins, waiting },
+    micro: { time: microTime, memory: microMemory, origins, waiting, failedAttempt },
     nginx: nginxNote,
     stragglers,
     unhandled,

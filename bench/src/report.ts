@@ -8,6 +8,7 @@ import type { ClientRun, OverheadResult } from "./harness.js"
 import { CALL_TIMEOUT_MS, WATCHDOG_MS } from "./harness.js"
 import { OVERHEAD } from "./overhead.js"
 import { BURST_WINDOW_MS, EARLY_TOLERANCE_MS, median, REACTION_MS, type RunMetrics } from "./metrics.js"
+import type { FailedAttempt } from "./failed-attempt.js"
 import type { MicroMemory, MicroOrigins, MicroTime, MicroWaiting } from "./micro.js"
 import { DEAD_CALLS, FLAKY, NGINX, RATE_LIMIT, SEQUENCE, STORE, type Workload } from "./workloads.js"
 
@@ -40,6 +41,7 @@ export interface Results {
     readonly memory: { readonly batch: number; readonly rows: ReadonlyArray<MicroMemory> }
     readonly origins: ReadonlyArray<MicroOrigins>
     readonly waiting: ReadonlyArray<MicroWaiting>
+    readonly failedAttempt: FailedAttempt
   }
   /** nginx's version, or why its workloads were skipped. */
   readonly nginx: string
@@ -688,9 +690,38 @@ export const render = (results: Results): string => {
       ])
     ),
     "",
-    "Before this version (the same measurement, run on the code of commit 73b787b): 3.84 KB per `Effect.sleep`",
-    "fiber, 10.05 KB through `withStatusRetry()`, 17.22 KB with the coordinator. What went: the log line, its",
-    "annotations and metric objects kept alive by a sleeping call, and the two fibers forked by each coordinator hold.",
+    "The same measurement on earlier code: 10.05 KB through `withStatusRetry()` and 17.22 KB with the coordinator",
+    "(commit 73b787b); 7.35 and 10.74 KB (commit 5b0fc26, before the retry loop became one for every entry point and",
+    "errors began to carry the response's body): this version holds more per waiting call than that one.",
+    "",
+    "## Micro-benchmark: CPU and allocation per failed attempt",
+    "",
+    `\`withStatusRetry()\` over a client that answers from memory (no I/O), ${results.micro.failedAttempt.calls} calls,`,
+    `${results.micro.failedAttempt.concurrency} at once, median of ${results.micro.failedAttempt.rounds} runs in a fresh process`,
+    "(bench/src/failed-attempt.ts): every call succeeds at once (`ok`), or its first attempt gets a 503 with a",
+    "200-byte body and no hint, or a 429 with `Retry-After-Ms: 1` and `X-RateLimit-*`, and its second a 200. A failed",
+    "attempt costs what its calls take over the `ok` calls; CPU is the process's (user + system), allocation the heap",
+    "growth of a run that did not collect. **Target**: a failed attempt at most twice a successful call.",
+    "",
+    table(
+      ["calls", "CPU per call µs", "failed attempt µs", "× a successful call", "KB per call", "failed attempt KB", "×"],
+      (["ok", "503", "429"] as const).map((scenario) => {
+        const m = results.micro.failedAttempt[scenario]
+        const failed = scenario === "ok" ? undefined : results.micro.failedAttempt[scenario]
+        return [
+          scenario === "ok" ? "every attempt a 200" : `first attempt a ${scenario}`,
+          f2(m.nsPerCall / 1000),
+          failed === undefined ? "–" : f2(failed.failedAttemptNs / 1000),
+          failed === undefined ? "–" : f2(failed.cpuRatio),
+          f2(m.bytesPerCall / 1024),
+          failed === undefined ? "–" : f2(failed.failedAttemptBytes / 1024),
+          failed === undefined ? "–" : f2(failed.allocationRatio)
+        ]
+      })
+    ),
+    "",
+    "Before the retry loop became one (the same script on commit 5b0fc26, on a loaded machine): a failed attempt",
+    "cost 3.8 ms of CPU, 5.7 times a successful call, and every run collected, so its allocation was not measured.",
     ""
   )
 
