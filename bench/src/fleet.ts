@@ -24,6 +24,7 @@ import * as vega from "vega"
 import * as vl from "vega-lite"
 import type { TopLevelSpec } from "vega-lite"
 import type { CallOutcome, FromWorker, WorkerSetup } from "./fleet-worker.js"
+import { freePort } from "./nginx.js"
 import { now } from "./protocol.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -44,16 +45,6 @@ const watchdog = setTimeout(() => {
   process.exit(2)
 }, 300_000)
 watchdog.unref()
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
 
 // ---------------------------------------------------------------------------------------------------------------
 // Redis: a redis-server of the benchmark's own, killed and started again on the same port for the outage run.

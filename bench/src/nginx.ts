@@ -46,7 +46,8 @@ export const findNginx = (): string | undefined => {
   return undefined
 }
 
-const freePort = (): Promise<number> =>
+/** A port of 127.0.0.1 free at the time of asking. */
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = net.createServer()
     server.once("error", reject)

@@ -134,6 +134,18 @@ export class Hold {
      */
     readonly spread: boolean = true
   ) {}
+  /** Until an answer to a request already sent; `until` only bounds the wait for it. */
+  static forAnswer(until: number | undefined, reason: HoldReason): Hold {
+    return new Hold(until, reason, false, true)
+  }
+  /** A paced rate's next slot: one request at a time, on time, without the release spread. */
+  static paced(until: number): Hold {
+    return new Hold(until, "pacing", false, false, false)
+  }
+  /** A retry the retry budget refused. */
+  static refusedRetry(now: number): Hold {
+    return new Hold(now, "pacing", true)
+  }
 }
 
 /** What an answer said, read once from its headers. @internal */
@@ -392,9 +404,9 @@ export class CoordinatorState {
         throttle !== undefined && route !== undefined && route.inFlight > 0 && now - route.lastSentAt < SECOND &&
         partition.health.answered(now, throttle.window) < throttle.minRequests
       ) {
-        return new Hold(route.lastSentAt + SECOND, "learning", false, true)
+        return Hold.forAnswer(route.lastSentAt + SECOND, "learning")
       }
-      if (this.refuses(partition, route, now, random)) return new Hold(now, "pacing", true)
+      if (this.refuses(partition, route, now, random)) return Hold.refusedRetry(now)
     }
     if (now < bucket.cooldownUntil) return new Hold(bucket.cooldownUntil, "cooldown")
     // A route whose answers carry no rate-limit fields is not paced by its partition's window.
@@ -411,12 +423,7 @@ export class CoordinatorState {
         if ((hold !== undefined || this.config.cautiousStart) && !probing) {
           routeProbe = true
         } else if (probing) {
-          return new Hold(
-            route!.probeSince! + OPENER_PATIENCE_MILLIS,
-            bucket.headers ? "pacing" : "learning",
-            false,
-            true
-          )
+          return Hold.forAnswer(route!.probeSince! + OPENER_PATIENCE_MILLIS, bucket.headers ? "pacing" : "learning")
         } else if (hold !== undefined) {
           return hold
         }
@@ -432,19 +439,19 @@ export class CoordinatorState {
       else if (bucket.allowance !== undefined && bucket.allowance > 0) bucket.allowance--
       return this.send(probe, bucket, name, request, now, opener, true)
     }
-    if (bucket.rate !== undefined && now < bucket.nextAt) return new Hold(bucket.nextAt, "pacing", false, false, false)
+    if (bucket.rate !== undefined && now < bucket.nextAt) return Hold.paced(bucket.nextAt)
     if (bucket.spacing !== undefined) {
       const earliest = bucket.due - (bucket.burst - 1) * bucket.spacing
-      if (now < earliest) return new Hold(earliest, "pacing", false, false, false)
+      if (now < earliest) return Hold.paced(earliest)
     }
     if (bucket.ramp < RAMP_ANSWERS && bucket.inFlight >= Math.max(1, 2 * bucket.ramp)) {
       // A cautious start ramps up as answers come: twice as many in flight as answered so far.
-      return new Hold(undefined, "learning", false, true)
+      return Hold.forAnswer(undefined, "learning")
     }
     if (route !== undefined && route.ramp < RAMP_ANSWERS && route.inFlight >= 4 * route.ramp) {
       // So does a new route of a known origin, four times as many in flight as answered: a limiter in front of it
       // that says nothing meets a ramp, not a burst.
-      return new Hold(undefined, "learning", false, true)
+      return Hold.forAnswer(undefined, "learning")
     }
     if (opener) bucket.openerSince = now
     else if (windowed && bucket.allowance !== undefined) bucket.allowance--
@@ -492,11 +499,9 @@ export class CoordinatorState {
       // first.)
       if (bucket.openerSince !== undefined && now - bucket.openerSince < OPENER_PATIENCE_MILLIS) {
         const until = bucket.openerSince + OPENER_PATIENCE_MILLIS
-        return new Hold(
+        return Hold.forAnswer(
           now < bucket.windowEnd ? Math.min(until, bucket.windowEnd) : until,
-          bucket.ramp === 0 ? "learning" : "pacing",
-          false,
-          true
+          bucket.ramp === 0 ? "learning" : "pacing"
         )
       }
       return undefined
