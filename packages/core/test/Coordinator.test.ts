@@ -448,8 +448,32 @@ describe("Coordinator", () => {
       machine.observe(go(machine, 0), answer(200, 5))
       const two = [go(machine, 5), go(machine, 5)]
       machine.observe(two[0]!, answer(503, 8))
-      // One accepted over the last second: slow start at one request per second.
-      expect(held(machine, 8)).toStrictEqual({ until: 1_008, reason: "pacing" })
+      // One accepted over the last second, less than the first rate: slow start at 4 requests per second.
+      expect(held(machine, 8)).toStrictEqual({ until: 258, reason: "pacing" })
+    })
+
+    it("after a cut, the rate is back where it was cut from after 16 accepted answers, then probes past it", () => {
+      const machine = warmed()
+      for (let i = 0; i < 9; i++) machine.observe(go(machine, 100), answer(200, 110))
+      machine.observe(go(machine, 120), answer(429, 130))
+      // 10 accepted over the last second: 10 per second, doubling in slow start until the next throttle.
+      let t = 230
+      machine.observe(go(machine, t), answer(200, t))
+      machine.observe(go(machine, t + 50), answer(429, t + 50))
+      // Cut from 20 to 14 per second (0.7 x 20, more than the 11 accepted over the last second).
+      t += 50
+      expect(held(machine, t)).toStrictEqual({ until: t + 1000 / 14, reason: "pacing" })
+      const gaps: Array<number> = []
+      for (let i = 0; i < 24; i++) {
+        t = (held(machine, t) as { until: number }).until
+        const permit = go(machine, t)
+        machine.observe(permit, answer(200, t))
+        gaps.push((held(machine, t) as { until: number }).until - t)
+      }
+      // 16 answers after the cut, 20 per second again (50 ms apart); 8 more, 20 x (1 + 0.3 / 8) past it.
+      expect(gaps[15]).toBeCloseTo(50, 9)
+      expect(gaps[23]).toBeCloseTo(1000 / (20 * (1 + 0.3 / 8)), 9)
+      expect(gaps.every((gap, i) => i === 0 || gap <= gaps[i - 1]!)).toBe(true)
     })
 
     it("a route that accepts nothing is failing, not limiting, whatever its origin's other routes accept: no pacing", () => {
@@ -560,6 +584,21 @@ describe("Coordinator", () => {
       // A pause does not save up more than the burst.
       go(machine, 900)
       expect(held(machine, 900)).toStrictEqual({ until: 1_000, reason: "pacing" })
+    })
+
+    it("a told spacing the server refuses without a hint widens by 2 % per refusal, up to a tenth", () => {
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 1 }]]) })
+      )
+      machine.observe(go(machine, 0), answer(200, 1))
+      machine.observe(go(machine, 100), answer(503, 101))
+      go(machine, 200)
+      expect(held(machine, 200)).toStrictEqual({ until: 302, reason: "pacing" })
+      for (let t = 302; t < 2_000; t += 150) machine.observe(go(machine, t), answer(429, t + 1))
+      // Twelve refusals: 100 ms x 1.02^12 is past the cap of 110 ms.
+      const last = go(machine, 2_100)
+      expect(held(machine, 2_100)).toStrictEqual({ until: 2_210, reason: "pacing" })
+      machine.observe(last, answer(200, 2_101))
     })
 
     it("a burst of 3: three at once, then one every 100 ms", () => {

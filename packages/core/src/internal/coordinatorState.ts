@@ -15,7 +15,10 @@ const SECOND = 1_000
 /** An opener sent this long after the window it follows ended still went at its turn (not after a pause). */
 const TURN = 100
 const RATE_DECREASE = 0.7
-const CUBIC_C = 0.4
+/** The first inferred rate, per second, when the server accepted less over the last second. */
+const FIRST_RATE = 4
+/** After a cut, the rate is back where it was cut from after this many accepted answers (then it grows past it). */
+const RECOVERY_ANSWERS = 16
 
 /**
  * The route of a URL: its path without query or fragment, with each segment that names one item among many written
@@ -326,9 +329,10 @@ interface Bucket {
   headers: boolean
   /** Requests per second inferred from throttling without a hint; undefined when not throttled. */
   rate: number | undefined
-  /** The rate before the last decrease, and when that was (the rate grows back from it). */
+  /** The rate before the last cut (the rate grows back to it), when that was, and the answers accepted since. */
   rateMax: number
   rateDecreasedAt: number
+  acceptedSinceCut: number
   /** Until the first throttle after the rate was set, it grows fast (by 2 per accepted answer). */
   slowStart: boolean
   /** No request before this instant (inferred rate). */
@@ -704,7 +708,13 @@ export class CoordinatorState {
       const limiter = status === 429 || bucket.rate !== undefined ||
         (acceptsSome && bucket.ramp < RAMP_ANSWERS) ||
         (acceptsSome && bucket.recent.throttles >= 3 && 2 * bucket.recent.throttles >= bucket.recent.answers)
-      if (limiter) this.throttle(bucket, permit, now)
+      if (bucket.spacing !== undefined && bucket.windowMillis !== undefined && bucket.configured !== undefined) {
+        // A told rate whose spacing the server found too short: its clock and ours disagree by a few milliseconds.
+        // Space a little wider (2 % per throttle, up to a tenth), rather than infer a rate the user told.
+        bucket.spacing = Math.min(bucket.spacing * 1.02, 1.1 * bucket.windowMillis / bucket.configured)
+      } else if (limiter) {
+        this.throttle(bucket, permit, now)
+      }
       pacedByServer = limiter
       bucket.ramp = Infinity
       wake = true
@@ -771,23 +781,27 @@ export class CoordinatorState {
   }
 
   /**
-   * A throttle without a hint. The first sets the rate to what the server accepted over the last second, and it
-   * doubles with each accepted answer (slow start). Later ones cut it, once per request sent after the previous
-   * cut, to 0.7 of itself, or to what the server accepted over the last second if more: a limiter driven past its
-   * rate accepts just its rate.
+   * A throttle without a hint. The first sets the rate to what the server accepted over the last second (at least
+   * `FIRST_RATE`), and it doubles with each accepted answer (slow start). Later ones cut it, once per request sent
+   * after the previous cut, to 0.7 of itself, or to what the server accepted over the last second if more: a limiter
+   * driven past its rate accepts just its rate.
    */
   private throttle(bucket: Bucket, permit: Permit, now: number): void {
     bucket.throttledAt = now
     const accepted = bucket.recent.acceptRate(now)
     if (bucket.rate === undefined) {
-      bucket.rate = Math.max(MIN_RATE, accepted)
+      bucket.rate = Math.max(FIRST_RATE, accepted)
       bucket.rateMax = bucket.rate
       bucket.slowStart = true
+      bucket.acceptedSinceCut = 0
     } else {
       if (permit.sentAt < bucket.rateDecreasedAt) return
       bucket.rateMax = bucket.rate
       bucket.rate = Math.max(MIN_RATE, bucket.rate * RATE_DECREASE, Math.min(bucket.rate, accepted))
       bucket.slowStart = false
+      // Where the curve of `grow` passes the new rate.
+      const below = Math.min(1, (1 - bucket.rate / bucket.rateMax) / (1 - RATE_DECREASE))
+      bucket.acceptedSinceCut = RECOVERY_ANSWERS * (1 - Math.cbrt(below))
     }
     bucket.rateDecreasedAt = now
     bucket.nextAt = Math.max(bucket.nextAt, now + SECOND / bucket.rate)
@@ -795,8 +809,10 @@ export class CoordinatorState {
 
   /**
    * An accepted answer while paced to an inferred rate: in slow start the rate doubles with each answer; after a cut
-   * it grows back along a cubic curve (AWS's adaptive retry mode). The next request may go sooner at the new rate.
-   * The rate is forgotten once the server has not throttled for a while.
+   * it grows back along a cubic in the answers accepted since (AWS's adaptive retry mode, counted in answers rather
+   * than seconds, so it probes alike at any rate): fast at first, flat near the rate it was cut from (reached after
+   * 8 answers), then faster past it. The next request may go sooner at the new rate. The rate is forgotten once the
+   * server has not throttled for a while.
    */
   private grow(bucket: Bucket, now: number): void {
     if (now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) {
@@ -808,9 +824,8 @@ export class CoordinatorState {
     if (bucket.slowStart) {
       next = 2 * rate
     } else {
-      const t = (now - bucket.rateDecreasedAt) / SECOND
-      const k = Math.cbrt((bucket.rateMax * (1 - RATE_DECREASE)) / CUBIC_C)
-      next = Math.max(rate, CUBIC_C * (t - k) ** 3 + bucket.rateMax)
+      const n = ++bucket.acceptedSinceCut / RECOVERY_ANSWERS - 1
+      next = Math.max(rate, bucket.rateMax * (1 + (1 - RATE_DECREASE) * n ** 3))
     }
     // Past MAX_RATE pacing holds nothing back any more: the rate stays finite.
     bucket.rate = Number.isFinite(next) ? Math.min(MAX_RATE, next) : MAX_RATE
@@ -1031,6 +1046,7 @@ export class CoordinatorState {
       bucket.rate = undefined
       bucket.rateMax = 0
       bucket.rateDecreasedAt = 0
+      bucket.acceptedSinceCut = 0
       bucket.slowStart = false
       bucket.nextAt = 0
       bucket.lastSentAt = 0
