@@ -476,6 +476,26 @@ describe("Coordinator", () => {
       expect(gaps.every((gap, i) => i === 0 || gap <= gaps[i - 1]!)).toBe(true)
     })
 
+    it.prop(
+      "a paced request never waits longer than the slowest inferred rate allows, however the server answers",
+      // Mostly throttles, so that the rate reaches its floor.
+      [fc.array(fc.tuple(fc.nat(3_000), fc.nat(9)), { minLength: 1, maxLength: 200 })],
+      ([answers]) => {
+        const machine = warmed()
+        let t = 10
+        for (const [gap, draw] of answers) {
+          t += gap
+          const admission = machine.admit(request(), t, 0.5)
+          if (admission instanceof State.Permit) {
+            machine.observe(admission, answer(draw < 8 ? 429 : 200, t + 1))
+          } else {
+            expect(admission.reason).toBe("pacing")
+            expect(admission.until! - t).toBeLessThanOrEqual(1000 / State.MIN_RATE)
+          }
+        }
+      }
+    )
+
     it("a route that accepts nothing is failing, not limiting, whatever its origin's other routes accept: no pacing", () => {
       const machine = warmed()
       const dead = request("/dead/:")
