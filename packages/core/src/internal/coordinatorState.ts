@@ -632,15 +632,23 @@ export class CoordinatorState {
       // server's windows follow each other back to back or start with the first request after one expired.
       const windowMillis = info.windowMillis ?? bucket.windowMillis ?? bucket.learnedWindow
       const limit = info.limit ?? bucket.configured
-      const ended = accepted && windowMillis !== undefined && limit !== undefined && info.remaining === limit - 1
-        ? now + windowMillis
-        : Infinity
+      const firstOfWindow = accepted && limit !== undefined && info.remaining === limit - 1
+      const ended = firstOfWindow && windowMillis !== undefined ? now + windowMillis : Infinity
       const resetAt = Math.min(told, ended)
       // A reset the server told while it accepted, measured against its clock: the opener may go when that clock may
-      // read it. After a throttle, only when it surely does.
-      const openEarly = accepted && answer.resetFromDate && resetAt === told
-        ? Math.max(0, Math.min(SECOND, partition.offsetHigh - partition.offsetLow, resetAt - now))
-        : 0
+      // read it (the measure is late by up to what the server's clock is not known to). After a throttle, only when it
+      // surely does. A reset in whole seconds is itself late by up to a second: a window that this request opened, of a
+      // length not known, most likely lasts whole seconds from it (as servers count from a window's first request), so
+      // its opener goes the fewest whole seconds after this answer that the reset allows (one request: if the window
+      // has not ended, its answer says until when).
+      const unknown = Math.max(0, Math.min(SECOND, partition.offsetHigh - partition.offsetLow))
+      // (The server counted the request between its sending and this answer.)
+      const seconds = Math.max(1, Math.floor((resetAt - unknown - SECOND - permit.sentAt) / SECOND) + 1)
+      const openEarly = !accepted || !answer.resetFromDate || resetAt !== told
+        ? 0
+        : firstOfWindow
+        ? Math.max(0, Math.min(2 * SECOND, resetAt - now - seconds * SECOND))
+        : Math.max(0, Math.min(unknown, resetAt - now))
       if (toldWindowEnd) {
         // The hint set the window's end.
       } else if (bucket.opening || bucket.allowance === undefined || (firstFields && current)) {
