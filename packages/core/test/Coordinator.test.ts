@@ -517,14 +517,17 @@ describe("Coordinator", () => {
       ([answers]) => {
         const machine = warmed()
         let t = 10
+        // (A throttle paces from its answer, 1 ms after the request.)
+        let answered = t
         for (const [gap, draw] of answers) {
           t += gap
           const admission = machine.admit(request(), t, 0.5)
           if (admission instanceof State.Permit) {
-            machine.observe(admission, answer(draw < 8 ? 429 : 200, t + 1))
+            answered = t + 1
+            machine.observe(admission, answer(draw < 8 ? 429 : 200, answered))
           } else {
             expect(admission.reason).toBe("pacing")
-            expect(admission.until! - t).toBeLessThanOrEqual(1000 / State.MIN_RATE)
+            expect(admission.until! - Math.max(t, answered)).toBeLessThanOrEqual(1000 / State.MIN_RATE)
           }
         }
       }
@@ -623,6 +626,20 @@ describe("Coordinator", () => {
       go(machine, 400)
       // The configured window (0 to 1_000, anchored no earlier than 1_400) is not the server's: its reset is.
       expect(held(machine, 1_000)).toStrictEqual({ until: 1_400, reason: "pacing" })
+    })
+  })
+
+  describe("buckets the server names", () => {
+    it("a bucket named by answers to requests sent under another counts those still on their way", () => {
+      // Told 40 per second for the origin, the client sends 40 at once; their answers name the bucket "default".
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40 }]]) })
+      )
+      const sent = Array.from({ length: 40 }, () => go(machine, 0))
+      const rateLimit = { remaining: 39, resetAt: 1_005, limit: 40 }
+      machine.observe(sent[0]!, answer(200, 5, { rateLimit, bucket: "default" }))
+      // 39 of the quota left, and 39 requests on their way: nothing more goes before the window ends.
+      expect(held(machine, 5)).toStrictEqual({ until: 1_005, reason: "pacing" })
     })
   })
 

@@ -459,7 +459,17 @@ export class CoordinatorState {
     }
     if (opener) bucket.openerSince = now
     else if (windowed && bucket.allowance !== undefined) bucket.allowance--
-    return this.send(route, bucket, name, request, now, opener, false)
+    // (The route is remembered from its first request, so that its requests on their way count where its answers go;
+    // sent here, it has nothing to ramp up to: a configured limit paces it, or there is no cautious start.)
+    return this.send(
+      route ?? this.newRoute(partition, request.route, Infinity),
+      bucket,
+      name,
+      request,
+      now,
+      opener,
+      false
+    )
   }
 
   private send(
@@ -666,7 +676,10 @@ export class CoordinatorState {
         }
         bucket.opening = false
         bucket.openerSince = undefined
-        bucket.allowance = Math.max(0, info.remaining - bucket.inFlight)
+        // (Answers that name a bucket for the first time come to requests sent under another: the route's requests
+        // still on their way count in it too.)
+        const inFlight = current ? bucket.inFlight : Math.max(bucket.inFlight, route.inFlight)
+        bucket.allowance = Math.max(0, info.remaining - inFlight)
         bucket.windowEnd = resetAt
         bucket.openEarly = openEarly
         bucket.generation++
@@ -985,8 +998,7 @@ export class CoordinatorState {
     return route
   }
 
-  private newRoute(partition: Partition, name: string): Route {
-    const ramp = this.config.cautiousStart ? 0 : Infinity
+  private newRoute(partition: Partition, name: string, ramp = this.config.cautiousStart ? 0 : Infinity): Route {
     const spare = partition.firstRoute === undefined ? this.spareRoute : undefined
     this.spareRoute = undefined
     const route = spare ?? ({ health: new Counts() } as Route)
