@@ -205,38 +205,32 @@ describe("Coordinator", () => {
       expect(held(machine, 10_520)).toStrictEqual({ until: 11_510, reason: "pacing" })
     })
 
-    it("a window this request opened, its reset in epoch seconds: the opener goes whole seconds after it", () => {
-      // The server's window starts with the request sent at 10_370 and lasts 1 s: it ends at 11_371, and the server
-      // rounds that up to epoch 12 s. The answer at 10_372 says Date 10 s: measured from it, the reset is 12_372, up to
-      // two seconds late (Date rounds down, the reset rounds up). The fewest whole seconds after the request that
-      // this allows is one: the opener goes at 11_372, then the others follow its answer.
-      const machine = new State.CoordinatorState(config())
-      const first = go(machine, 10_370)
+    // The server's window starts with the request sent at 10_370 and lasts 1 s: it ends at 11_371, and the server
+    // rounds that up to epoch 12 s. The answer at 10_372 says Date 10 s: measured from it, the reset is 12_372, up to
+    // two seconds late (Date rounds down, the reset rounds up). The fewest whole seconds after the request that this
+    // allows is one: the opener goes at 11_372, then the others follow its answer (until the reset at the latest).
+    const openedByFirst = (machine: State.CoordinatorState, reset: number) => {
       machine.observe(
-        first,
+        go(machine, 10_370),
         answer(200, 10_372, { rateLimit: limited(9, 12_372), serverOffset: -372, resetFromDate: true })
       )
       for (let i = 0; i < 9; i++) go(machine, 10_372)
       expect(held(machine, 10_372)).toStrictEqual({ until: 11_372, reason: "pacing" })
       expect(go(machine, 11_372).opener).toBe(true)
-      expect(held(machine, 11_372)).toStrictEqual({ until: 12_372, reason: "pacing" })
+      expect(held(machine, 11_372)).toStrictEqual({ until: reset, reason: "pacing" })
+    }
+
+    it("a window this request opened, its reset in epoch seconds: the opener goes whole seconds after it", () => {
+      openedByFirst(new State.CoordinatorState(config()), 12_372)
     })
 
     it("so does it when the server's clock is known to the millisecond: the reset's own rounding remains", () => {
       const machine = new State.CoordinatorState(config({ cautiousStart: false }))
-      // Two answers either side of the server's second teach its clock (ours, to 3 ms).
+      // Two answers either side of the server's second teach its clock (ours, to 3 ms): the reset, epoch 12 s, is
+      // 12_001 on our clock, 630 ms after the window ends.
       machine.observe(go(machine, 5_998, request("/health")), answer(200, 5_999, { serverOffset: -999 }))
       machine.observe(go(machine, 6_000, request("/health")), answer(200, 6_001, { serverOffset: -1 }))
-      // The same window as above: the reset, epoch 12 s, is 12_001 on our clock, 630 ms after the window ends.
-      const first = go(machine, 10_370)
-      machine.observe(
-        first,
-        answer(200, 10_372, { rateLimit: limited(9, 12_372), serverOffset: -372, resetFromDate: true })
-      )
-      for (let i = 0; i < 9; i++) go(machine, 10_372)
-      expect(held(machine, 10_372)).toStrictEqual({ until: 11_372, reason: "pacing" })
-      expect(go(machine, 11_372).opener).toBe(true)
-      expect(held(machine, 11_372)).toStrictEqual({ until: 12_001, reason: "pacing" })
+      openedByFirst(machine, 12_001)
     })
 
     it("a window of known length ends by the answer to its first request plus that length", () => {
