@@ -527,6 +527,16 @@ describe("Coordinator", () => {
       }
     )
 
+    it("a server that stops accepting anything is failing, not limiting: its 503s forget the rate and pace nothing", () => {
+      const machine = warmed()
+      for (let i = 0; i < 4; i++) machine.observe(go(machine, 100), answer(200, 110))
+      machine.observe(go(machine, 120), answer(429, 130))
+      expect(held(machine, 130)).toStrictEqual({ until: 330, reason: "pacing" })
+      // Seconds later, nothing but 503s without a hint: the next request is not held.
+      machine.observe(go(machine, 5_000), answer(503, 5_001))
+      expect(held(machine, 5_001)).toBe("admitted")
+    })
+
     it("a route that accepts nothing is failing, not limiting, whatever its origin's other routes accept: no pacing", () => {
       const machine = warmed()
       const dead = request("/dead/:")

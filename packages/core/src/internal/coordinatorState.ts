@@ -723,18 +723,25 @@ export class CoordinatorState {
       bucket.recent.throttles++
       // Throttled without any hint: a 429, or a 503 on a route that accepts some of its requests (while a cautious
       // start ramps up, or among mostly-refused answers): a limiter, not a failing server. Infer the rate the server
-      // accepts and pace to it. (Accepted on this route: another route's successes say nothing of this one.)
+      // accepts and pace to it. (Accepted on this route: another route's successes say nothing of this one.) A 503
+      // from a server that has accepted nothing over the last second or two is a failure, whatever it accepted
+      // before: a server that stops answering is not paced (the retry budget judges it), and a rate inferred
+      // earlier is forgotten.
       route.health.roll(now, this.throttleWindow)
       const acceptsSome = route.health.accepts + route.health.previousAccepts > 0
-      const limiter = status === 429 || bucket.rate !== undefined ||
-        (acceptsSome && bucket.ramp < RAMP_ANSWERS) ||
-        (acceptsSome && bucket.recent.throttles >= 3 && 2 * bucket.recent.throttles >= bucket.recent.answers)
+      const acceptsNow = bucket.recent.accepts + bucket.recent.previousAccepts > 0
+      const limiter = status === 429 ||
+        (acceptsNow && (bucket.rate !== undefined ||
+          (acceptsSome && bucket.ramp < RAMP_ANSWERS) ||
+          (acceptsSome && bucket.recent.throttles >= 3 && 2 * bucket.recent.throttles >= bucket.recent.answers)))
       if (bucket.spacing !== undefined && bucket.windowMillis !== undefined && bucket.configured !== undefined) {
         // A told rate whose spacing the server found too short: its clock and ours disagree by a few milliseconds.
         // Space a little wider (2 % per throttle, up to a tenth), rather than infer a rate the user told.
         bucket.spacing = Math.min(bucket.spacing * 1.02, 1.1 * bucket.windowMillis / bucket.configured)
       } else if (limiter) {
         this.throttle(bucket, permit, now)
+      } else {
+        bucket.rate = undefined
       }
       pacedByServer = limiter
       bucket.ramp = Infinity
