@@ -32,9 +32,14 @@ const benchDir = path.resolve(here, "..")
 const WORKERS = Number(process.env["FLEET_WORKERS"] ?? 4)
 /** Each Redis call's time-out: FLEET_REDIS_TIMEOUT_MS, else the library's default. */
 const REDIS_TIMEOUT_MS = Number(process.env["FLEET_REDIS_TIMEOUT_MS"] ?? 75)
+/** FLEET_RUNS: the runs to make (memory, redis, redis-patient, outage, cost), comma-separated; default all. */
+const RUNS = process.env["FLEET_RUNS"]?.split(",")
+const selected = (id: string) => RUNS === undefined || RUNS.includes(id)
 const LIMIT = 40
 const WINDOW_MS = 1000
 const BIN_MS = 100
+/** Each call's budget (`withStatusRetry({ budget })` in fleet-worker.ts), in seconds. */
+const BUDGET_S = 30
 /** Timers may fire a little before a sub-millisecond target: not "early" in any useful sense. */
 const EARLY_TOLERANCE_MS = 5
 /** How long after an answer left the server another request is taken to have been sent knowing it. */
@@ -106,6 +111,47 @@ const evalshaCalls = async (port: number): Promise<number> => {
   const stats = await command(port, "INFO commandstats")
   const m = /cmdstat_evalsha:calls=(\d+)/.exec(stats)
   return m === null ? 0 : Number(m[1])
+}
+
+/**
+ * Round trips of `PING` to the Redis at `port`, one every 10 ms on one connection of the parent's, while a run lasts:
+ * how long Redis itself (and loopback) takes to answer, apart from the workers' event loops.
+ */
+const pingMonitor = (port: number) => {
+  const samples: Array<number> = []
+  let stopped = false
+  let socket: net.Socket | undefined
+  let sentAt = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const connect = () => {
+    if (stopped) return
+    const s = net.connect(port, "127.0.0.1", () => {
+      sentAt = now()
+      s.write("PING\r\n")
+    })
+    socket = s
+    s.on("data", () => {
+      samples.push(now() - sentAt)
+      timer = setTimeout(() => {
+        if (stopped) return
+        sentAt = now()
+        s.write("PING\r\n")
+      }, 10)
+    })
+    s.on("error", () => {})
+    s.on("close", () => {
+      if (!stopped) timer = setTimeout(connect, 100)
+    })
+  }
+  connect()
+  return () => {
+    stopped = true
+    if (timer !== undefined) clearTimeout(timer)
+    socket?.destroy()
+    const sorted = [...samples].sort((a, b) => a - b)
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
+    return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -197,6 +243,12 @@ interface Run {
   readonly fallbacks: number
   readonly warnings: number
   readonly events: ReadonlyArray<{ readonly at: number; readonly what: string }>
+  /** The longest event-loop delay of any worker during the calls. */
+  readonly stallMs: number
+  /** Redis `PING` round trips from the parent during the calls (none without Redis). */
+  readonly ping:
+    | { readonly count: number; readonly p50: number; readonly p99: number; readonly max: number }
+    | undefined
 }
 
 const runFleet = async (options: {
@@ -204,6 +256,7 @@ const runFleet = async (options: {
   readonly title: string
   readonly coordinator: "memory" | "redis"
   readonly redisUrl: string
+  readonly redisPort: number
   readonly warmUp: string
   readonly perWorker: number
   /** Each Redis call's time-out, when not REDIS_TIMEOUT_MS. */
@@ -226,7 +279,8 @@ const runFleet = async (options: {
       url: api.url,
       warmUp: options.warmUp,
       calls: options.perWorker,
-      timeout: options.timeout ?? REDIS_TIMEOUT_MS
+      timeout: options.timeout ?? REDIS_TIMEOUT_MS,
+      budget: BUDGET_S
     }
     return fork(path.join(here, "fleet-worker.js"), [JSON.stringify(setup)], {
       stdio: ["ignore", "inherit", "inherit", "ipc"]
@@ -243,6 +297,7 @@ const runFleet = async (options: {
     return { ready, done }
   })
   await Promise.all(messages.map((m) => m.ready))
+  const stopPing = options.coordinator === "redis" ? pingMonitor(options.redisPort) : undefined
   const start = now()
   for (const child of workers) child.send("go")
   const events: Array<{ at: number; what: string }> = []
@@ -257,6 +312,7 @@ const runFleet = async (options: {
     }, outage.startAt)
   ]
   const done = await Promise.all(messages.map((m) => m.done))
+  const ping = stopPing?.()
   if (outage !== undefined) {
     for (const t of timers) clearTimeout(t)
     // Started again whatever happened, for the runs that follow.
@@ -273,7 +329,9 @@ const runFleet = async (options: {
     start,
     fallbacks: done.reduce((n, d) => n + d.fallbacks, 0),
     warnings: done.reduce((n, d) => n + d.warnings, 0),
-    events
+    events,
+    stallMs: Math.max(...done.map((d) => d.stallMs)),
+    ping
   }
 }
 
@@ -290,7 +348,16 @@ interface Metrics {
   readonly failed: Record<string, number>
   readonly maxPerWindow: number
   readonly maxPerBin: number
+  /** Requests of each worker in the server's window of the first request. */
+  readonly firstWindowPerWorker: ReadonlyArray<number>
+  /** The longest call, from its start to its outcome. */
+  readonly longestMs: number
+  /** Calls that ended with something else than an answer or a typed error (a defect, an unknown error). */
+  readonly untyped: number
 }
+
+/** What a call may end with besides an answer: the library's typed errors (see fleet-worker.ts). */
+const TYPED = new Set(["held", "RequestError", "ResponseError", "BodyTooLarge"])
 
 const analyse = (run: Run): Metrics => {
   const arrivals = run.arrivals
@@ -328,7 +395,13 @@ const analyse = (run: Run): Metrics => {
     ok: run.outcomes.filter((o) => o.result === 200).length,
     failed,
     maxPerWindow: Math.max(...[...perWindow.values()]),
-    maxPerBin: Math.max(...[...perBin.values()])
+    maxPerBin: Math.max(...[...perBin.values()]),
+    firstWindowPerWorker: Array.from(
+      { length: WORKERS },
+      (_, w) => arrivals.filter((a) => a.window === first && a.worker === w).length
+    ),
+    longestMs: Math.max(...run.outcomes.map((o) => o.end - o.start)),
+    untyped: run.outcomes.filter((o) => typeof o.result === "string" && !TYPED.has(o.result)).length
   }
 }
 
@@ -475,16 +548,51 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
   )
   lines.push("")
   lines.push(
-    "| run | calls | ok | req/call | time (ms) | time/ideal | early | 429s | first window | max/window | max/100 ms per worker | store fallbacks | warnings |"
+    "| run | calls | ok | req/call | time (ms) | time/ideal | early | 429s | first window (per worker) | max/window | max/100 ms per worker | longest call (ms) | store fallbacks | warnings |"
   )
-  lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+  lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
   for (const run of runs) {
     const m = analyse(run)
     const failed = Object.entries(m.failed).map(([k, v]) => `${v} ${k}`).join(", ")
     lines.push(
       `| ${run.title} | ${run.calls} | ${m.ok}${failed === "" ? "" : ` (${failed})`} | ${fmt(m.perCall)} | ` +
-        `${fmt(m.timeMs, 0)} | ${fmt(m.ratio)} | ${m.early} | ${m.refused} | ${m.firstWindow} | ${m.maxPerWindow} | ` +
-        `${m.maxPerBin} | ${run.fallbacks} | ${run.warnings} |`
+        `${fmt(m.timeMs, 0)} | ${fmt(m.ratio)} | ${m.early} | ${m.refused} | ${m.firstWindow} ` +
+        `(${m.firstWindowPerWorker.join(" + ")}) | ${m.maxPerWindow} | ${m.maxPerBin} | ${fmt(m.longestMs, 0)} | ` +
+        `${run.fallbacks} | ${run.warnings} |`
+    )
+  }
+  lines.push("")
+  lines.push(
+    `Every call has a budget of ${BUDGET_S} s; a call that ended with something else than an answer or a typed error ` +
+      `(\`OriginHeld\`, \`StatusError\`, an \`HttpClientError\`) would be counted here: ` +
+      runs.map((run) => `${run.title}: ${analyse(run).untyped}`).join("; ") + "."
+  )
+  lines.push("")
+  const memory = runs.find((r) => r.id === "memory")
+  if (memory !== undefined) {
+    const m = analyse(memory)
+    lines.push(
+      `Without Redis, each worker learns the limit alone: in the server's first window the fleet sent ` +
+        `${m.firstWindow} requests (${m.firstWindowPerWorker.join(", ")} per worker), ${fmt(m.firstWindow / LIMIT)}x ` +
+        `the server's limit of ${LIMIT}, not ${WORKERS}x: each in-memory coordinator sends one request first and ` +
+        "follows its answer's quota, which every worker reads as its own (up to the whole limit each), so the first " +
+        "window gets up to " +
+        `${WORKERS}x the limit only when all the workers' requests reach the server before its first window ends.`
+    )
+    lines.push("")
+  }
+  lines.push(
+    "Why a Redis call can take longer than its time-out on loopback: the longest event-loop delay of any worker " +
+      "during the calls, and `PING` round trips to the same Redis from the benchmark's own process (one every 10 ms):"
+  )
+  lines.push("")
+  lines.push("| run | worker event-loop delay, max (ms) | Redis PING p50 / p99 / max (ms) |")
+  lines.push("| --- | ---: | ---: |")
+  for (const run of runs) {
+    lines.push(
+      `| ${run.title} | ${fmt(run.stallMs, 0)} | ${
+        run.ping === undefined ? "–" : `${fmt(run.ping.p50, 1)} / ${fmt(run.ping.p99, 1)} / ${fmt(run.ping.max, 1)}`
+      } |`
     )
   }
   lines.push("")
@@ -531,13 +639,28 @@ const main = async () => {
   let redis = await startRedis(port)
   process.on("exit", () => redis.kill("SIGKILL"))
   const redisUrl = `redis://127.0.0.1:${port}`
-  const warmUpServer = http.createServer((_, response) => response.end("ok"))
+  const warmUpServer = http.createServer((_, response) =>
+    response.writeHead(200, {
+      "x-ratelimit-limit": "1000000",
+      "x-ratelimit-remaining": "999999",
+      "x-ratelimit-reset": "1"
+    }).end("ok")
+  )
   await new Promise<void>((resolve) => warmUpServer.listen(0, "localhost", () => resolve()))
   const warmUp = `http://localhost:${(warmUpServer.address() as net.AddressInfo).port}/warm-up`
   const runs: Array<Run> = []
   const log = (run: Run) => {
     const m = analyse(run)
     if (process.env["FLEET_TRACE"]) {
+      for (let w = 0; w < WORKERS; w++) {
+        const mine = run.outcomes.filter((o) => o.call.startsWith(`w${w}-`))
+        const first = run.arrivals.find((a) => a.worker === w)
+        console.log(
+          `worker ${w}: calls start ${
+            (Math.min(...mine.map((o) => o.start)) - run.start).toFixed(0)
+          } ms, first arrival ${first === undefined ? "-" : (first.at - run.start).toFixed(0)} ms`
+        )
+      }
       for (const a of run.arrivals) {
         console.log(
           `${(a.at - run.start).toFixed(0)} w${a.window} ends ${
@@ -548,7 +671,9 @@ const main = async () => {
     }
     console.log(
       `${run.title}: ${m.ok}/${run.calls} ok, ${fmt(m.perCall)} req/call, ${fmt(m.ratio)} x ideal, ${m.early} early, ` +
-        `${m.refused} 429s, first window ${m.firstWindow}, fallbacks ${run.fallbacks}`
+        `${m.refused} 429s, first window ${m.firstWindow} (${m.firstWindowPerWorker.join("+")}), longest ` +
+        `${fmt(m.longestMs, 0)} ms, untyped ${m.untyped}, fallbacks ${run.fallbacks}, stall ${fmt(run.stallMs, 0)} ms` +
+        (run.ping === undefined ? "" : `, ping p99 ${fmt(run.ping.p99, 1)} max ${fmt(run.ping.max, 1)} ms`)
     )
   }
   const perWorker = 120 / WORKERS
@@ -559,11 +684,13 @@ const main = async () => {
       ["redis-patient", "shared through Redis (time-out 1 s: no call decided alone)", "redis", 1000]
     ] as const
   ) {
+    if (!selected(id)) continue
     const run = await runFleet({
       id,
       title,
       coordinator,
       redisUrl,
+      redisPort: port,
       warmUp,
       perWorker,
       ...(timeout === undefined ? {} : { timeout })
@@ -571,25 +698,28 @@ const main = async () => {
     runs.push(run)
     log(run)
   }
-  const outage = await runFleet({
-    id: "outage",
-    title: `shared through Redis (time-out ${REDIS_TIMEOUT_MS} ms), Redis killed at 2 s, back at 3.5 s`,
-    coordinator: "redis",
-    redisUrl,
-    warmUp,
-    perWorker: 240 / WORKERS,
-    outage: {
-      stopAt: 2000,
-      startAt: 3500,
-      stop: () => stopRedis(redis),
-      start: async () => {
-        redis = await startRedis(port)
+  if (selected("outage")) {
+    const outage = await runFleet({
+      id: "outage",
+      title: `shared through Redis (time-out ${REDIS_TIMEOUT_MS} ms), Redis killed at 2 s, back at 3.5 s`,
+      coordinator: "redis",
+      redisUrl,
+      redisPort: port,
+      warmUp,
+      perWorker: 240 / WORKERS,
+      outage: {
+        stopAt: 2000,
+        startAt: 3500,
+        stop: () => stopRedis(redis),
+        start: async () => {
+          redis = await startRedis(port)
+        }
       }
-    }
-  })
-  runs.push(outage)
-  log(outage)
-  const costs = await measureCost(port)
+    })
+    runs.push(outage)
+    log(outage)
+  }
+  const costs = selected("cost") ? await measureCost(port) : []
   for (const c of costs) {
     console.log(`${c.label}: ${fmt(c.perSecond, 0)}/s, ${fmt(c.microsEach, 1)} µs, ${c.roundTrips ?? "–"} round trips`)
   }

@@ -59,10 +59,12 @@ export interface Options {
    */
   readonly openerTimeout?: Duration.DurationInput
   /**
-   * Options of the in-memory coordinator each process keeps as its first layer (its cautious start, retry budget and
-   * inferred rates stay per process; while Redis keeps a bucket's windows, successes do not teach it the quota); its
+   * Options of the in-memory coordinator each process keeps as its first layer (its retry budget and inferred rates
+   * stay per process; while Redis keeps a bucket's windows, successes do not teach it the quota); its
    * `releaseSpread` spreads the calls Redis held, and its `maxSharedCooldown` caps the cooldowns shared through Redis
-   * too. Default: `Coordinator.layer()`'s defaults.
+   * too. Default: `Coordinator.layer()`'s defaults, except `cautiousStart: false`: Redis lets one request of the whole
+   * fleet go first, and the window its answer opens admits its quota at once, where a cautious start would ramp each
+   * process up over several round trips of its own (and push the window's last request, and so the next window, later).
    */
   readonly coordinator?: Coordinator.CoordinatorOptions
 }

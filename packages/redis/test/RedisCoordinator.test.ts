@@ -91,6 +91,21 @@ describe("the bucket script", () => {
       expect(held.fleet).toBe(1)
     }))
 
+  it.scopedLive("admissions asked for together get what the window has left, in one call", () =>
+    Effect.gen(function*() {
+      const { key, redis, run } = yield* bucket("together")
+      // Nobody knows the bucket: of five asked for at once, one goes (the opener), the others wait for its answer.
+      const opener = (yield* run("admit", 1000, 1000, "a", 5))!
+      expect([opener.status, opener.opener, opener.granted]).toEqual([0, true, 1])
+      yield* run("observe", 1000, opener.epoch, 1, -1, 3, 800, 4, 30000)
+      // Three left: five asked for get three, and the window's quota is spent.
+      const five = (yield* run("admit", 1000, 1000, "a", 5))!
+      expect([five.status, five.granted]).toEqual([0, 3])
+      expect(yield* Effect.promise(() => redis.hget(key, "rem"))).toBe("0")
+      const more = (yield* run("admit", 1000, 1000, "a", 2))!
+      expect([more.status, more.granted]).toEqual([2, 0])
+    }))
+
   it.scopedLive("an opener that comes back without an answer lets the next one go at once", () =>
     Effect.gen(function*() {
       const { run } = yield* bucket("release")
@@ -198,6 +213,36 @@ describe("RedisCoordinator", () => {
       // Without Redis each process kept to its share of the last known limit (10 / 2 per window): its windows are not
       // the server's, so a server window may see two shares of one process, never an unlimited burst.
       expect(server.arrivals.filter((x) => x.status === 429).length).toBeLessThanOrEqual(LIMIT)
+    }))
+
+  it.scopedLive("a process's burst in a known window asks Redis once for all its calls, not once per call", () =>
+    Effect.gen(function*() {
+      const redis = yield* RedisServer.own
+      const prefix = RedisServer.prefix("burst")
+      const a = yield* RedisCoordinator.make({ url: redis.url, prefix })
+      const info = { method: "GET", url: "https://api.example.com/items/1", headers: {}, attempt: "first" } as const
+      const answer = (remaining: number) => ({
+        status: 200,
+        headers: { "x-ratelimit-limit": "100", "x-ratelimit-remaining": String(remaining), "x-ratelimit-reset": "60" },
+        receivedAt: Date.now()
+      })
+      // The opener's answer opens the window: 99 left.
+      yield* a.withPermit(info, (permit) => a.observe(permit, answer(99)))
+      const check = yield* connect(redis.url)
+      const evalsha = Effect.map(
+        Effect.promise(() => check.info("commandstats")),
+        (stats) => Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0)
+      )
+      const before = yield* evalsha
+      const admitted = yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        () => a.withPermit(info, (permit) => Effect.as(a.observe(permit, answer(50)), 1)),
+        { concurrency: "unbounded" }
+      )
+      expect(admitted).toEqual(Array(20).fill(1))
+      // One script call admitted the twenty; answers that leave quota in a known window are not sent.
+      expect((yield* evalsha) - before).toBe(1)
+      expect(yield* Effect.promise(() => check.hget(`${prefix}:{https://api.example.com|}`, "rem"))).toBe("79")
     }))
 
   it.scopedLive("a Redis that never answers: calls are decided locally, none waits for it", () =>

@@ -156,7 +156,7 @@ const REASONS: Record<number, Coordinator.HoldReason> = { 1: "cooldown", 2: "pac
 /** @internal */
 export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const local = yield* Coordinator.make(settings.coordinator)
+    const local = yield* Coordinator.make({ cautiousStart: false, ...settings.coordinator })
     const client = yield* Effect.acquireRelease(
       Effect.sync(() =>
         new Redis(settings.url, {
@@ -258,6 +258,57 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       })
 
     /**
+     * The admissions of this process that ask Redis for one bucket at once share one script call: the first of them
+     * asks for all that joined it by the time the event loop turns (or its bucket's call in flight returns), and each
+     * gets its part of the reply. One round trip admits a burst, and at most one admission per bucket is in flight
+     * from a process, so a burst of calls does not queue hundreds of scripts behind one another on the connection.
+     */
+    interface Batch {
+      size: number
+      readonly reply: Deferred.Deferred<script.Reply | undefined>
+    }
+    const batches = new Map<string, Batch>()
+    const flights = new Map<string, Deferred.Deferred<void>>()
+    const turn = Effect.async<void>((resume) => {
+      setImmediate(() => resume(Effect.void))
+    })
+    /** The part of a batch's reply for its `slot`-th admission. */
+    const part = (reply: script.Reply | undefined, slot: number): script.Reply | undefined => {
+      if (reply === undefined || reply.status !== 0 || slot < reply.granted) return reply
+      // Not granted: the window's quota went to the ones before, or the first one went to open the window.
+      return reply.opener
+        ? { ...reply, status: 3, opener: false, until: reply.now + settings.openerTimeout, granted: 0 }
+        : { ...reply, status: 2, granted: 0 }
+    }
+    const ask = (key: string): Effect.Effect<script.Reply | undefined> =>
+      Effect.suspend(() => {
+        const open = batches.get(key)
+        if (open !== undefined) {
+          const slot = open.size++
+          return Effect.map(Deferred.await(open.reply), (reply) => part(reply, slot))
+        }
+        const batch: Batch = { size: 1, reply: Deferred.unsafeMake(FiberId.none) }
+        batches.set(key, batch)
+        const before = flights.get(key)
+        const flight = Deferred.unsafeMake<void>(FiberId.none)
+        flights.set(key, flight)
+        return (before === undefined ? turn : Effect.zipRight(Deferred.await(before), turn)).pipe(
+          Effect.zipRight(Effect.suspend(() => {
+            if (batches.get(key) === batch) batches.delete(key)
+            return call(key, ["admit", GRACE_MILLIS, settings.openerTimeout, processId, batch.size])
+          })),
+          Effect.onExit((exit) =>
+            Effect.sync(() => {
+              Deferred.unsafeDone(batch.reply, Exit.isSuccess(exit) ? exit : Exit.succeed(undefined))
+              Deferred.unsafeDone(flight, Effect.void)
+              if (flights.get(key) === flight) flights.delete(key)
+            })
+          ),
+          Effect.map((reply) => part(reply, 0))
+        )
+      })
+
+    /**
      * What this process knows of a held bucket: until when, and why. Its held calls wait on the instant (or the
      * signal, completed when the bucket opens); while an opener's answer is awaited, one of them asks Redis for all.
      */
@@ -309,7 +360,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       }
       share.limit = reply.limit
       share.fleet = reply.fleet
-      if (reply.status === 0 && reply.until > reply.epoch && reply.epoch > 0) {
+      // An admission in a window, or one refused because its quota is spent, tells the window (its start and end).
+      if ((reply.status === 0 || reply.status === 2) && reply.until > reply.epoch && reply.epoch > 0) {
         share.windowMs = Math.min(3_600_000, reply.until - reply.epoch)
         // On this process's clock: Redis's instant, less Redis's time now, plus this process's time now.
         const end = Date.now() + (reply.until - reply.now)
@@ -373,7 +425,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           if (gate.reason === "learning") gate.until = now + POLL_MILLIS
         }
         return Effect.flatMap(
-          call(key, ["admit", GRACE_MILLIS, settings.openerTimeout, processId]),
+          ask(key),
           (reply): Effect.Effect<Grant, Coordinator.OriginHeld> => {
             if (reply === undefined) {
               // A slow reply, and nothing known to keep to without Redis: ask again (a few times, and only while Redis
