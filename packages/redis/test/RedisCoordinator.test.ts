@@ -257,6 +257,19 @@ describe("RedisCoordinator", () => {
       expect(Date.now() - began).toBeLessThan(500)
     }))
 
+  it.scopedLive("no Redis and no limit known yet: one request goes first, the others keep to the limit it names", () =>
+    Effect.gen(function*() {
+      const redis = yield* RedisServer.own
+      yield* redis.kill
+      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+      const a = yield* RedisCoordinator.make({ url: redis.url, prefix: RedisServer.prefix("probe") })
+      const statuses = yield* worker(a, server, PER_WORKER)
+      expect(statuses).toEqual(Array(PER_WORKER).fill(200))
+      // Not fifteen at once into a limit of ten: the first answer names the limit, and the rest wait for the window.
+      expect(server.arrivals.length).toBe(PER_WORKER)
+      expect(server.arrivals.filter((x) => x.status === 429)).toEqual([])
+    }))
+
   it.scopedLive("a script Redis forgot (SCRIPT FLUSH) is loaded again", () =>
     Effect.gen(function*() {
       const url = yield* RedisServer.own.pipe(Effect.map((r) => r.url))

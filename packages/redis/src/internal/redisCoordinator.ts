@@ -111,6 +111,8 @@ interface Grant {
   readonly opener: boolean
   /** When Redis admitted it (the opener's mark). */
   readonly at: number
+  /** Decided locally while nothing was known of the bucket's limit: this process's other calls follow its answer. */
+  readonly probe?: boolean
 }
 
 class SharedPermit implements Coordinator.Permit {
@@ -369,6 +371,30 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         share.end = end
       }
     }
+    /** The buckets whose limit this process does not know, with a request decided alone in flight to learn it. */
+    const probing = new Set<string>()
+    /** What a probe's answer teaches this process alone: the limit and window it names, or none (not limited). */
+    const teach = (key: string, observed: Coordinator.Observed) => {
+      probing.delete(key)
+      const rate = Option.getOrUndefined(RateLimit.parse(observed.headers, observed.receivedAt))
+      if (shares.size > 10_000) shares.clear()
+      if (rate === undefined) {
+        shares.set(key, { limit: 0, fleet: 1, windowMs: 0, end: 0, sent: 0 })
+      } else {
+        const left = Math.max(1, Math.ceil(Duration.toMillis(rate.resetAfter) - (Date.now() - observed.receivedAt)))
+        // The processes sharing the bucket are not known: this one keeps to the whole limit, its in-memory layer to
+        // the quota and hints its own answers give.
+        shares.set(key, {
+          limit: Option.getOrElse(rate.limit, () => rate.remaining + 1),
+          fleet: 1,
+          windowMs: Math.min(3_600_000, left),
+          end: Date.now() + left,
+          sent: 1
+        })
+      }
+      reopen(key)
+    }
+
     /** Counts a request sent without Redis; answers until when to wait instead, when the share is spent. */
     const alone = (key: string, now: number): number | undefined => {
       const share = shares.get(key)
@@ -434,6 +460,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 retries++
                 return loop
               }
+              if (!shares.has(key)) {
+                // Nothing known of the bucket's limit, and no Redis to ask: one request of this process goes first,
+                // the others follow what its answer teaches (never a burst of every call at once).
+                if (probing.has(key)) return Effect.zipRight(hold(shut(key, now + POLL_MILLIS, "learning"), now), loop)
+                probing.add(key)
+                return Effect.succeed({ key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0, probe: true })
+              }
               reopen(key)
               const until = alone(key, now)
               if (until === undefined) {
@@ -487,9 +520,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             )
         ))
 
-    /** An opener that ends without an answer lets the next request go at once. */
+    /** An opener (or a probe) that ends without an answer lets the next request go at once. */
     const finish = (permit: SharedPermit, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>) => {
       const close = Scope.close(scope, exit)
+      if (permit.grant.probe === true && !permit.answered) {
+        probing.delete(permit.grant.key)
+        reopen(permit.grant.key)
+      }
       if (!permit.grant.opener || permit.answered) return close
       return Effect.zipRight(call(permit.grant.key, ["release", GRACE_MILLIS, permit.grant.at]), close)
     }
@@ -529,7 +566,11 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             ? { ...observed, headers: withoutQuota(observed.headers) }
             : observed
         )
-      if (!grant.shared) return own
+      if (!grant.shared) {
+        if (grant.probe !== true || permit.answered) return own
+        permit.answered = true
+        return Effect.zipRight(own, Effect.sync(() => teach(grant.key, observed)))
+      }
       return Effect.zipRight(
         own,
         Effect.suspend(() => {
