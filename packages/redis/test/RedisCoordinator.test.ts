@@ -150,6 +150,16 @@ const bucketKeys = (prefix: string, server: LimitedServer) => {
 const LIMIT = 10
 const PER_WORKER = 15
 
+/** A coordinator whose Redis was killed before it was made, and a rate-limited server. */
+const withoutRedis = (name: string) =>
+  Effect.gen(function*() {
+    const redis = yield* RedisServer.own
+    yield* redis.kill
+    const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+    const a = yield* RedisCoordinator.make({ url: redis.url, prefix: RedisServer.prefix(name) })
+    return { a, server }
+  })
+
 describe("RedisCoordinator", () => {
   it.scopedLive("two coordinators on one Redis send together at most the learned limit per window", () =>
     Effect.gen(function*() {
@@ -247,10 +257,7 @@ describe("RedisCoordinator", () => {
 
   it.scopedLive("a Redis that never answers: calls are decided locally, none waits for it", () =>
     Effect.gen(function*() {
-      const redis = yield* RedisServer.own
-      yield* redis.kill
-      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
-      const a = yield* RedisCoordinator.make({ url: redis.url, prefix: RedisServer.prefix("absent") })
+      const { a, server } = yield* withoutRedis("absent")
       const began = Date.now()
       const statuses = yield* worker(a, server, 5)
       expect(statuses).toEqual(Array(5).fill(200))
@@ -259,10 +266,7 @@ describe("RedisCoordinator", () => {
 
   it.scopedLive("no Redis and no limit known yet: one request goes first, the others keep to the limit it names", () =>
     Effect.gen(function*() {
-      const redis = yield* RedisServer.own
-      yield* redis.kill
-      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
-      const a = yield* RedisCoordinator.make({ url: redis.url, prefix: RedisServer.prefix("probe") })
+      const { a, server } = yield* withoutRedis("probe")
       const statuses = yield* worker(a, server, PER_WORKER)
       expect(statuses).toEqual(Array(PER_WORKER).fill(200))
       // Not fifteen at once into a limit of ten: the first answer names the limit, and the rest wait for the window.
