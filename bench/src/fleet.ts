@@ -107,10 +107,11 @@ const command = (port: number, line: string): Promise<string> =>
     socket.on("close", () => resolve(reply))
   })
 
-const evalshaCalls = async (port: number): Promise<number> => {
+/** `EVALSHA` calls Redis counted, and the microseconds it spent in them (`INFO commandstats`). */
+const evalshaCalls = async (port: number): Promise<{ readonly calls: number; readonly usec: number }> => {
   const stats = await command(port, "INFO commandstats")
-  const m = /cmdstat_evalsha:calls=(\d+)/.exec(stats)
-  return m === null ? 0 : Number(m[1])
+  const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(stats)
+  return m === null ? { calls: 0, usec: 0 } : { calls: Number(m[1]), usec: Number(m[2]) }
 }
 
 /**
@@ -415,6 +416,8 @@ interface Cost {
   readonly perSecond: number
   readonly microsEach: number
   readonly roundTrips: number | undefined
+  /** Microseconds Redis spent in each script call. */
+  readonly scriptMicros: number | undefined
 }
 
 const ANSWER = { "x-ratelimit-limit": "1000000000", "x-ratelimit-remaining": "999999999", "x-ratelimit-reset": "600" }
@@ -443,17 +446,20 @@ const measureCost = async (redisPort: number): Promise<ReadonlyArray<Cost>> => {
       const coordinator = yield* make
       // The window is learned first (one opener and its answer), as a fleet's first request does.
       yield* admissions(coordinator, 200, 1)
-      const calls = redis ? yield* Effect.promise(() => evalshaCalls(redisPort)) : 0
+      const calls = redis ? yield* Effect.promise(() => evalshaCalls(redisPort)) : { calls: 0, usec: 0 }
       const began = now()
       yield* admissions(coordinator, n, concurrency)
       const ms = now() - began
-      const after = redis ? yield* Effect.promise(() => evalshaCalls(redisPort)) : 0
+      const after = redis ? yield* Effect.promise(() => evalshaCalls(redisPort)) : { calls: 0, usec: 0 }
       results.push({
         label,
         admissions: n,
         perSecond: n / (ms / 1000),
         microsEach: (ms * 1000) / n,
-        roundTrips: redis ? (after - calls) / n : undefined
+        roundTrips: redis ? (after.calls - calls.calls) / n : undefined,
+        scriptMicros: redis && after.calls > calls.calls
+          ? (after.usec - calls.usec) / (after.calls - calls.calls)
+          : undefined
       })
     })))
   }
@@ -607,16 +613,22 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
   lines.push(
     "`withPermit` + `observe` of a success that leaves quota, in one process, after the window was learned. " +
       "Round trips: `EVALSHA` calls Redis counted (`INFO commandstats`) per admission. A success that leaves " +
-      "quota in a known window is not sent to Redis; only an opener's answer, a 429/503 hint or a spent window is."
+      "quota in a known window is not sent to Redis; only an opener's answer, a 429/503 hint or a spent window is. " +
+      "The admissions a process asks for at once share one script call (batched; at most one in flight per bucket " +
+      "and process): one at a time, each admission costs one round trip; 100 at once, one round trip admits them " +
+      "all. No permits are leased ahead: a process that held permits it did not use would starve the others in " +
+      "that window."
   )
   lines.push("")
-  lines.push("| coordinator | admissions | per second | µs each | Redis round trips each |")
-  lines.push("| --- | ---: | ---: | ---: | ---: |")
+  lines.push(
+    "| coordinator | admissions | per second | µs each | Redis round trips each | µs in Redis per script call |"
+  )
+  lines.push("| --- | ---: | ---: | ---: | ---: | ---: |")
   for (const c of costs) {
     lines.push(
       `| ${c.label} | ${c.admissions} | ${fmt(c.perSecond, 0)} | ${fmt(c.microsEach, 1)} | ${
         c.roundTrips === undefined ? "–" : fmt(c.roundTrips, 3)
-      } |`
+      } | ${c.scriptMicros === undefined ? "–" : fmt(c.scriptMicros, 1)} |`
     )
   }
   lines.push("")
@@ -721,7 +733,10 @@ const main = async () => {
   }
   const costs = selected("cost") ? await measureCost(port) : []
   for (const c of costs) {
-    console.log(`${c.label}: ${fmt(c.perSecond, 0)}/s, ${fmt(c.microsEach, 1)} µs, ${c.roundTrips ?? "–"} round trips`)
+    console.log(
+      `${c.label}: ${fmt(c.perSecond, 0)}/s, ${fmt(c.microsEach, 1)} µs, ${c.roundTrips ?? "–"} round trips, ` +
+        `${c.scriptMicros === undefined ? "–" : fmt(c.scriptMicros, 1)} µs in Redis per script call`
+    )
   }
   await stopRedis(redis)
   fs.mkdirSync(path.join(benchDir, "charts"), { recursive: true })

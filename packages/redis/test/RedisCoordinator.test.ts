@@ -311,6 +311,25 @@ describe("RedisCoordinator", () => {
       expect(admittedAt - answeredAt).toBeLessThan(500)
     }))
 
+  it.scopedLive("a hint shared through Redis holds another process's call; one held past its deadline fails typed", () =>
+    Effect.gen(function*() {
+      const url = yield* RedisServer.shared
+      const prefix = RedisServer.prefix("held")
+      const a = yield* RedisCoordinator.make({ url, prefix })
+      const b = yield* RedisCoordinator.make({ url, prefix })
+      const info = { method: "GET", url: "https://api.example.com/items/1", headers: {}, attempt: "first" } as const
+      const receivedAt = Date.now()
+      yield* a.withPermit(
+        info,
+        (permit) => a.observe(permit, { status: 429, headers: { "retry-after": "5" }, receivedAt })
+      )
+      const error = yield* Effect.flip(b.withPermit({ ...info, deadline: Date.now() + 100 }, () => Effect.void))
+      expect(error).toBeInstanceOf(Coordinator.OriginHeld)
+      expect([error.origin, error.reason]).toEqual(["https://api.example.com", "cooldown"])
+      // The instant Redis holds: five seconds after the answer (Redis `TIME` and this clock agree within a few ms).
+      expect(Math.abs(error.until - (receivedAt + 5000))).toBeLessThan(50)
+    }))
+
   it("rejects bad options when built", () => {
     expect(() => RedisCoordinator.layer({ url: "http://127.0.0.1", timeout: -1 })).toThrow(
       "url must be a redis:// or rediss:// URL, got another scheme"

@@ -2,6 +2,7 @@ import * as Coordinator from "@effect-retry/core/Coordinator"
 import * as RateLimit from "@effect-retry/core/RateLimit"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import * as ServerHint from "@effect-retry/core/ServerHint"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -521,26 +522,47 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         ))
 
     /** An opener (or a probe) that ends without an answer lets the next request go at once. */
-    const finish = (permit: SharedPermit, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>) => {
-      const close = Scope.close(scope, exit)
+    const release = (permit: SharedPermit): Effect.Effect<void> => {
       if (permit.grant.probe === true && !permit.answered) {
         probing.delete(permit.grant.key)
         reopen(permit.grant.key)
       }
-      if (!permit.grant.opener || permit.answered) return close
-      return Effect.zipRight(call(permit.grant.key, ["release", GRACE_MILLIS, permit.grant.at]), close)
+      if (!permit.grant.opener || permit.answered) return Effect.void
+      return Effect.asVoid(call(permit.grant.key, ["release", GRACE_MILLIS, permit.grant.at]))
     }
 
+    const finish = (permit: SharedPermit, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>) =>
+      Effect.zipRight(release(permit), Scope.close(scope, exit))
+
+    /** Stands for a call held past its deadline inside the local permit, which then goes back as never used. */
+    const neverWent = Cause.interrupt(FiberId.none)
+
+    // The local layer's own `withPermit`, without a scope per request (the scoped `permit` costs several times more).
     const withPermit = <A, E, R>(
       info: Coordinator.RequestInfo,
       use: (permit: Coordinator.Permit) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | Coordinator.OriginHeld, R> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          acquire(info, restore),
-          ([permit, scope]) => Effect.onExit(restore(use(permit)), (exit) => finish(permit, scope, exit))
+      Effect.suspend(() => {
+        let held: Coordinator.OriginHeld | undefined
+        return Effect.catchAllCause(
+          local.withPermit(info, (own) =>
+            Effect.uninterruptibleMask((restore) =>
+              Effect.matchEffect(admit(info, own, restore), {
+                onFailure: (error) => {
+                  held = error
+                  return Effect.failCause(neverWent)
+                },
+                onSuccess: (grant) => {
+                  const permit = new SharedPermit(own, grant)
+                  return Effect.onExit(restore(use(permit)), () =>
+                    release(permit))
+                }
+              })
+            )),
+          (cause): Effect.Effect<never, E | Coordinator.OriginHeld> =>
+            held === undefined ? Effect.failCause(cause) : Effect.fail(held)
         )
-      )
+      })
 
     const permit = (
       info: Coordinator.RequestInfo
