@@ -150,6 +150,19 @@ const bucketKeys = (prefix: string, server: LimitedServer) => {
 const LIMIT = 10
 const PER_WORKER = 15
 
+/** Two processes' coordinators on the shared Redis, under one prefix. */
+const twoProcesses = (name: string) =>
+  Effect.gen(function*() {
+    const url = yield* RedisServer.shared
+    const prefix = RedisServer.prefix(name)
+    const a = yield* RedisCoordinator.make({ url, prefix })
+    const b = yield* RedisCoordinator.make({ url, prefix })
+    return { a, b }
+  })
+
+/** A request to api.example.com, as the coordinator sees it. */
+const info = { method: "GET", url: "https://api.example.com/items/1", headers: {}, attempt: "first" } as const
+
 /** A coordinator whose Redis was killed before it was made, and a rate-limited server. */
 const withoutRedis = (name: string) =>
   Effect.gen(function*() {
@@ -230,7 +243,6 @@ describe("RedisCoordinator", () => {
       const redis = yield* RedisServer.own
       const prefix = RedisServer.prefix("burst")
       const a = yield* RedisCoordinator.make({ url: redis.url, prefix })
-      const info = { method: "GET", url: "https://api.example.com/items/1", headers: {}, attempt: "first" } as const
       const answer = (remaining: number) => ({
         status: 200,
         headers: { "x-ratelimit-limit": "100", "x-ratelimit-remaining": String(remaining), "x-ratelimit-reset": "60" },
@@ -290,11 +302,7 @@ describe("RedisCoordinator", () => {
 
   it.scopedLive("a bucket nobody knows: one process's request goes first, another's waits for its answer", () =>
     Effect.gen(function*() {
-      const url = yield* RedisServer.shared
-      const prefix = RedisServer.prefix("opener")
-      const a = yield* RedisCoordinator.make({ url, prefix })
-      const b = yield* RedisCoordinator.make({ url, prefix })
-      const info = { method: "GET", url: "https://api.example.com/items/1", headers: {}, attempt: "first" } as const
+      const { a, b } = yield* twoProcesses("opener")
       const first = yield* a.permit(info)
       const second = yield* Effect.fork(Effect.scoped(Effect.map(b.permit(info), () => Date.now())))
       yield* Effect.sleep("150 millis")
@@ -313,11 +321,7 @@ describe("RedisCoordinator", () => {
 
   it.scopedLive("a hint shared through Redis holds another process's call; one held past its deadline fails typed", () =>
     Effect.gen(function*() {
-      const url = yield* RedisServer.shared
-      const prefix = RedisServer.prefix("held")
-      const a = yield* RedisCoordinator.make({ url, prefix })
-      const b = yield* RedisCoordinator.make({ url, prefix })
-      const info = { method: "GET", url: "https://api.example.com/items/1", headers: {}, attempt: "first" } as const
+      const { a, b } = yield* twoProcesses("held")
       const receivedAt = Date.now()
       yield* a.withPermit(
         info,
