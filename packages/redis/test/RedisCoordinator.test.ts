@@ -61,15 +61,18 @@ describe("the bucket script", () => {
       const admitted = yield* Effect.forEach([1, 2, 3, 4], () => run("admit", 1000, 1000, "a"))
       expect(admitted.map((r) => r!.status)).toEqual([0, 0, 0, 2])
       expect(admitted[3]!.until).toBe(Number(state["end"]))
-      // An answer from before the window opened (an older epoch) is dropped.
-      const stale = (yield* run("observe", 1000, opener.epoch, 0, 5000, 0, 900, 4, 30000))!
+      // An answer from before the window opened (an older epoch): its quota and reset are dropped.
+      const stale = (yield* run("observe", 1000, opener.epoch, 0, -1, 0, 900, 4, 30000))!
       expect(stale.status).toBe(4)
-      expect(yield* Effect.promise(() => redis.hget(key, "cd"))).toBeNull()
-      // A hint of the current window holds every worker until its instant.
+      expect(yield* Effect.promise(() => redis.hmget(key, "rem", "end", "cd"))).toEqual(["0", state["end"], null])
+      // A hint holds every worker until its instant, from the current window or an older one (an instant told).
       const held = (yield* run("observe", 1000, epoch, 0, 5000, -1, 0, -1, 30000))!
       const cooled = (yield* run("admit", 1000, 1000, "a"))!
       expect(cooled.status).toBe(1)
       expect(cooled.until).toBe(held.now + 5000)
+      const later = (yield* run("observe", 1000, 0, 0, 8000, -1, 0, -1, 30000))!
+      expect(later.status).toBe(4)
+      expect((yield* run("admit", 1000, 1000, "a"))!.until).toBe(later.now + 8000)
     }))
 
   it.scopedLive("an opener whose answer names no limit frees the bucket for a while; a later limit paces it again", () =>

@@ -574,6 +574,15 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         )
       )
 
+    /** The milliseconds a 429/503 answer's hint holds the bucket from `now` (up to `maxSharedCooldown`), or -1. */
+    const hintOf = (observed: Coordinator.Observed, now: number): number => {
+      if (observed.status !== 429 && observed.status !== 503) return -1
+      const told = ServerHint.fromHeaders(observed.headers, observed.receivedAt)
+      if (Option.isNone(told) || Duration.toMillis(told.value.delay) > settings.maxSharedCooldown) return -1
+      const left = Math.ceil(told.value.at - now)
+      return left > 0 ? left : -1
+    }
+
     const observe = (permit: Coordinator.Permit, observed: Coordinator.Observed): Effect.Effect<void> => {
       if (!(permit instanceof SharedPermit)) return local.observe(permit, observed)
       const grant = permit.grant
@@ -589,23 +598,27 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             : observed
         )
       if (!grant.shared) {
-        if (grant.probe !== true || permit.answered) return own
-        permit.answered = true
-        return Effect.zipRight(own, Effect.sync(() => teach(grant.key, observed)))
+        const taught = grant.probe !== true || permit.answered ? Effect.void : Effect.sync(() => {
+          permit.answered = true
+          teach(grant.key, observed)
+        })
+        // A request decided alone still shares the hint of its 429/503 (when Redis answers again).
+        return Effect.zipRight(
+          Effect.zipRight(own, taught),
+          Effect.suspend(() => {
+            const hint = hintOf(observed, Date.now())
+            return hint < 0 || down
+              ? Effect.void
+              : Effect.asVoid(call(grant.key, ["observe", GRACE_MILLIS, 0, 0, hint, -1, 0, -1, FREE_MILLIS]))
+          })
+        )
       }
       return Effect.zipRight(
         own,
         Effect.suspend(() => {
           const now = Date.now()
           const elapsed = Math.max(0, now - observed.receivedAt)
-          let hint = -1
-          if (observed.status === 429 || observed.status === 503) {
-            const told = ServerHint.fromHeaders(observed.headers, observed.receivedAt)
-            if (Option.isSome(told) && Duration.toMillis(told.value.delay) <= settings.maxSharedCooldown) {
-              const left = Math.ceil(told.value.at - now)
-              if (left > 0) hint = left
-            }
-          }
+          const hint = hintOf(observed, now)
           const info = RateLimit.parse(observed.headers, observed.receivedAt)
           const rate = Option.getOrUndefined(info)
           // The answers of an open window that leave quota add nothing the fleet does not know: not sent.

@@ -66,17 +66,21 @@ if mode == 'release' then
 end
 
 -- observe
+local hint = tonumber(ARGV[5])
+-- A 429/503 hint is an instant the server told: every process waits for it, whichever window the answer came from
+-- (or none: a request decided alone while Redis was slow).
+if hint >= 0 and now + hint > cd then
+  cd = now + hint
+  redis.call('HSET', key, 'cd', cd)
+  keep(cd)
+end
+-- What else an answer from an older window says (its quota, its reset) is dropped.
 if tonumber(ARGV[3]) < ep then return {4, now, 0, ep, 0, known, 0, 0} end
 local opener = ARGV[4] == '1'
-local hint = tonumber(ARGV[5])
 local r = tonumber(ARGV[6])
 local reset = tonumber(ARGV[7])
 local lim = tonumber(ARGV[8])
 local freeTtl = tonumber(ARGV[9])
-if hint >= 0 and now + hint > cd then
-  cd = now + hint
-  redis.call('HSET', key, 'cd', cd)
-end
 if r >= 0 then
   local e = now + reset
   if rem == nil or now >= wend then
