@@ -351,6 +351,9 @@ interface Metrics {
   readonly maxPerBin: number
   /** Requests of each worker in the server's window of the first request. */
   readonly firstWindowPerWorker: ReadonlyArray<number>
+  /** Requests of each worker in the first WINDOW_MS after the fleet's first request, and how many of them got a 429. */
+  readonly firstSecondPerWorker: ReadonlyArray<number>
+  readonly firstSecondRefused: number
   /** The longest call, from its start to its outcome. */
   readonly longestMs: number
   /** Calls that ended with something else than an answer or a typed error (a defect, an unknown error). */
@@ -401,6 +404,11 @@ const analyse = (run: Run): Metrics => {
       { length: WORKERS },
       (_, w) => arrivals.filter((a) => a.window === first && a.worker === w).length
     ),
+    firstSecondPerWorker: Array.from(
+      { length: WORKERS },
+      (_, w) => arrivals.filter((a) => a.at < arrivals[0]!.at + WINDOW_MS && a.worker === w).length
+    ),
+    firstSecondRefused: arrivals.filter((a) => a.at < arrivals[0]!.at + WINDOW_MS && a.status === 429).length,
     longestMs: Math.max(...run.outcomes.map((o) => o.end - o.start)),
     untyped: run.outcomes.filter((o) => typeof o.result === "string" && !TYPED.has(o.result)).length
   }
@@ -526,6 +534,9 @@ const chart = async (runs: ReadonlyArray<Run>): Promise<string> => {
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits)
 
+/** Calls per worker in a run. */
+const run0Calls = (run: Run) => run.calls / WORKERS
+
 const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: number): string => {
   const lines: Array<string> = []
   lines.push("# Fleet benchmark: N processes, one rate limit")
@@ -577,13 +588,17 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
   const memory = runs.find((r) => r.id === "memory")
   if (memory !== undefined) {
     const m = analyse(memory)
+    const second = m.firstSecondPerWorker.reduce((a, b) => a + b, 0)
     lines.push(
-      `Without Redis, each worker learns the limit alone: in the server's first window the fleet sent ` +
-        `${m.firstWindow} requests (${m.firstWindowPerWorker.join(", ")} per worker), ${fmt(m.firstWindow / LIMIT)}x ` +
-        `the server's limit of ${LIMIT}, not ${WORKERS}x: each in-memory coordinator sends one request first and ` +
-        "follows its answer's quota, which every worker reads as its own (up to the whole limit each), so the first " +
-        "window gets up to " +
-        `${WORKERS}x the limit only when all the workers' requests reach the server before its first window ends.`
+      `Without Redis, each worker learns the limit alone. In the server's first window (which the first request ` +
+        `meets at a random point, so it may be short) the fleet sent ${m.firstWindow} requests ` +
+        `(${m.firstWindowPerWorker.join(", ")} per worker); in the ${WINDOW_MS} ms from the fleet's first request, ` +
+        `${second} (${m.firstSecondPerWorker.join(", ")} per worker; ${m.firstSecondRefused} refused with 429), ` +
+        `${fmt(second / LIMIT)}x the server's limit of ${LIMIT}. Not ${WORKERS}x: each worker has ` +
+        `${run0Calls(memory)} calls (at most ${fmt((WORKERS * run0Calls(memory)) / LIMIT)}x the limit in all), its ` +
+        "in-memory coordinator sends one request first and ramps up as answers come (cautious start), follows the " +
+        "remaining quota its own answers report (which the other workers spend too), and holds its calls at its " +
+        "first 429's `Retry-After`: together the workers overrun the limit, by less than their number."
     )
     lines.push("")
   }
@@ -683,7 +698,8 @@ const main = async () => {
     }
     console.log(
       `${run.title}: ${m.ok}/${run.calls} ok, ${fmt(m.perCall)} req/call, ${fmt(m.ratio)} x ideal, ${m.early} early, ` +
-        `${m.refused} 429s, first window ${m.firstWindow} (${m.firstWindowPerWorker.join("+")}), longest ` +
+        `${m.refused} 429s, first window ${m.firstWindow} (${m.firstWindowPerWorker.join("+")}), first ` +
+        `${WINDOW_MS} ms ${m.firstSecondPerWorker.join("+")} (${m.firstSecondRefused} 429s), longest ` +
         `${fmt(m.longestMs, 0)} ms, untyped ${m.untyped}, fallbacks ${run.fallbacks}, stall ${fmt(run.stallMs, 0)} ms` +
         (run.ping === undefined ? "" : `, ping p99 ${fmt(run.ping.p99, 1)} max ${fmt(run.ping.max, 1)} ms`)
     )
