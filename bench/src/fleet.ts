@@ -354,6 +354,13 @@ interface Metrics {
   /** Requests of each worker in the first WINDOW_MS after the fleet's first request, and how many of them got a 429. */
   readonly firstSecondPerWorker: ReadonlyArray<number>
   readonly firstSecondRefused: number
+  /** Requests, 429s and early requests from each of the run's events (and its start) to the next. */
+  readonly phases: ReadonlyArray<{
+    readonly from: number
+    readonly requests: number
+    readonly refused: number
+    readonly early: number
+  }>
   /** The longest call, from its start to its outcome. */
   readonly longestMs: number
   /** Calls that ended with something else than an answer or a typed error (a defect, an unknown error). */
@@ -369,11 +376,26 @@ const analyse = (run: Run): Metrics => {
   const told = arrivals.filter((a) => a.toldAt !== undefined).sort((a, b) => a.sentAt - b.sentAt)
   let early = 0
   let latest = -Infinity
+  const earlyOnes: Array<Arrival> = []
   for (let i = 0, k = 0; i < arrivals.length; i++) {
     const a = arrivals[i]!
     while (k < told.length && told[k]!.sentAt <= a.at - REACTION_MS) latest = Math.max(latest, told[k++]!.toldAt!)
-    if (a.at < latest - EARLY_TOLERANCE_MS) early++
+    if (a.at < latest - EARLY_TOLERANCE_MS) {
+      early++
+      earlyOnes.push(a)
+    }
   }
+  // Between the run's events (Redis killed, Redis back): requests, 429s and early requests of each stretch.
+  const marks = [0, ...run.events.map((e) => e.at), Infinity]
+  const phases = marks.slice(1).map((end, i) => {
+    const inside = (a: Arrival) => a.at - run.start >= marks[i]! && a.at - run.start < end
+    return {
+      from: marks[i]!,
+      requests: arrivals.filter(inside).length,
+      refused: arrivals.filter((a) => inside(a) && a.status === 429).length,
+      early: earlyOnes.filter(inside).length
+    }
+  })
   const first = arrivals[0]?.window ?? 0
   const perWindow = new Map<number, number>()
   for (const a of arrivals) perWindow.set(a.window, (perWindow.get(a.window) ?? 0) + 1)
@@ -404,6 +426,7 @@ const analyse = (run: Run): Metrics => {
       { length: WORKERS },
       (_, w) => arrivals.filter((a) => a.window === first && a.worker === w).length
     ),
+    phases,
     firstSecondPerWorker: Array.from(
       { length: WORKERS },
       (_, w) => arrivals.filter((a) => a.at < arrivals[0]!.at + WINDOW_MS && a.worker === w).length
@@ -619,6 +642,12 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
   lines.push("")
   for (const run of runs.filter((r) => r.events.length > 0)) {
     lines.push(`${run.title}: ${run.events.map((e) => `${e.what} at ${fmt(e.at / 1000, 2)} s`).join(", ")}.`)
+    lines.push("")
+    lines.push("| from (s) | requests | 429s | early |")
+    lines.push("| ---: | ---: | ---: | ---: |")
+    for (const phase of analyse(run).phases) {
+      lines.push(`| ${fmt(phase.from / 1000, 2)} | ${phase.requests} | ${phase.refused} | ${phase.early} |`)
+    }
   }
   lines.push("")
   lines.push("![requests per 100 ms per worker](charts/fleet.svg)")
@@ -701,7 +730,15 @@ const main = async () => {
         `${m.refused} 429s, first window ${m.firstWindow} (${m.firstWindowPerWorker.join("+")}), first ` +
         `${WINDOW_MS} ms ${m.firstSecondPerWorker.join("+")} (${m.firstSecondRefused} 429s), longest ` +
         `${fmt(m.longestMs, 0)} ms, untyped ${m.untyped}, fallbacks ${run.fallbacks}, stall ${fmt(run.stallMs, 0)} ms` +
-        (run.ping === undefined ? "" : `, ping p99 ${fmt(run.ping.p99, 1)} max ${fmt(run.ping.max, 1)} ms`)
+        (run.ping === undefined ? "" : `, ping p99 ${fmt(run.ping.p99, 1)} max ${fmt(run.ping.max, 1)} ms`) +
+        (run.events.length === 0
+          ? ""
+          : `; by stretch: ${
+            m.phases.map((p) =>
+              `from ${fmt(p.from / 1000, 2)} s ${p.requests} req, ${p.refused} 429s, ${p.early} early`
+            )
+              .join("; ")
+          }`)
     )
   }
   const perWorker = 120 / WORKERS

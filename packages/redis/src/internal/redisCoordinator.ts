@@ -353,7 +353,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       sent: number
     }
     const shares = new Map<string, Share>()
+    /** The processes that asked for each bucket lately, as Redis last said (also before any limit was known). */
+    const fleets = new Map<string, number>()
     const learn = (key: string, reply: script.Reply) => {
+      if (reply.fleet > 0) {
+        if (fleets.size > 10_000) fleets.clear()
+        fleets.set(key, reply.fleet)
+      }
       if (reply.limit <= 0 || reply.fleet <= 0) return
       let share = shares.get(key)
       if (share === undefined) {
@@ -383,11 +389,11 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         shares.set(key, { limit: 0, fleet: 1, windowMs: 0, end: 0, sent: 0 })
       } else {
         const left = Math.max(1, Math.ceil(Duration.toMillis(rate.resetAfter) - (Date.now() - observed.receivedAt)))
-        // The processes sharing the bucket are not known: this one keeps to the whole limit, its in-memory layer to
-        // the quota and hints its own answers give.
+        // Its share: the limit over the processes Redis last counted for the bucket (none counted: the whole limit,
+        // with its in-memory layer keeping to the quota and hints its own answers give).
         shares.set(key, {
           limit: Option.getOrElse(rate.limit, () => rate.remaining + 1),
-          fleet: 1,
+          fleet: fleets.get(key) ?? 1,
           windowMs: Math.min(3_600_000, left),
           end: Date.now() + left,
           sent: 1
@@ -457,12 +463,15 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             if (reply === undefined) {
               // A slow reply, and nothing known to keep to without Redis: ask again (a few times, and only while Redis
               // is not taken for gone) before deciding alone.
-              if (!down && retries < SLOW_RETRIES && !shares.has(key)) {
+              const share = shares.get(key)
+              // A limit without its window is not enough to keep to one.
+              const unknown = share === undefined || (share.limit > 0 && share.windowMs <= 0)
+              if (!down && retries < SLOW_RETRIES && unknown) {
                 retries++
                 return loop
               }
-              if (!shares.has(key)) {
-                // Nothing known of the bucket's limit, and no Redis to ask: one request of this process goes first,
+              if (unknown) {
+                // Nothing known of the bucket's window, and no Redis to ask: one request of this process goes first,
                 // the others follow what its answer teaches (never a burst of every call at once).
                 if (probing.has(key)) return Effect.zipRight(hold(shut(key, now + POLL_MILLIS, "learning"), now), loop)
                 probing.add(key)
