@@ -354,6 +354,12 @@ interface Metrics {
   /** Requests of each worker in the first WINDOW_MS after the fleet's first request, and how many of them got a 429. */
   readonly firstSecondPerWorker: ReadonlyArray<number>
   readonly firstSecondRefused: number
+  /** Server windows that received requests; the ideal is calls / limit. */
+  readonly windowsUsed: number
+  /** Per server window with requests: its first request to its last (ms), summed. */
+  readonly spreadMs: number
+  /** Per server window with requests after the first: its first request after the latest instant told before it. */
+  readonly lateMs: ReadonlyArray<number>
   /** Requests, 429s and early requests from each of the run's events (and its start) to the next. */
   readonly phases: ReadonlyArray<{
     readonly from: number
@@ -427,6 +433,16 @@ const analyse = (run: Run): Metrics => {
       (_, w) => arrivals.filter((a) => a.window === first && a.worker === w).length
     ),
     phases,
+    windowsUsed: perWindow.size,
+    spreadMs: [...perWindow.keys()].reduce((sum, w) => {
+      const inside = arrivals.filter((a) => a.window === w)
+      return sum + (inside[inside.length - 1]!.at - inside[0]!.at)
+    }, 0),
+    lateMs: [...perWindow.keys()].slice(1).map((w) => {
+      const begin = arrivals.find((a) => a.window === w)!
+      const toldBefore = told.filter((a) => a.sentAt <= begin.at).map((a) => a.toldAt!)
+      return toldBefore.length === 0 ? NaN : begin.at - Math.max(...toldBefore)
+    }),
     firstSecondPerWorker: Array.from(
       { length: WORKERS },
       (_, w) => arrivals.filter((a) => a.at < arrivals[0]!.at + WINDOW_MS && a.worker === w).length
@@ -625,6 +641,26 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
     )
     lines.push("")
   }
+  lines.push(
+    "Where the time goes: server windows that received requests (the ideal is calls / limit), the time from the " +
+      "first to the last request of each server window (summed), and how long after the latest instant the server " +
+      "had told (a reset rounded up to whole seconds counts from the answer that gave it) each later window's first " +
+      "request came (negative: a window opened before it, by a request decided alone, or by one whose answer had " +
+      "not come back yet):"
+  )
+  lines.push("")
+  lines.push(
+    "| run | windows used (ideal) | first-to-last request per window, summed (ms) | first request after the instant told (ms) |"
+  )
+  lines.push("| --- | ---: | ---: | --- |")
+  for (const run of runs) {
+    const m = analyse(run)
+    lines.push(
+      `| ${run.title} | ${m.windowsUsed} (${Math.ceil(run.calls / LIMIT)}) | ${fmt(m.spreadMs, 0)} | ` +
+        `${m.lateMs.map((x) => (Number.isNaN(x) ? "–" : fmt(x, 0))).join(", ")} |`
+    )
+  }
+  lines.push("")
   lines.push(
     "Why a Redis call can take longer than its time-out on loopback: the longest event-loop delay of any worker " +
       "during the calls, and `PING` round trips to the same Redis from the benchmark's own process (one every 10 ms):"
