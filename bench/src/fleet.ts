@@ -573,6 +573,13 @@ const chart = async (runs: ReadonlyArray<Run>): Promise<string> => {
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits)
 
+/** A Markdown table: its header (a column named with a trailing "<" is aligned left, the others right) and rows. */
+const table = (lines: Array<string>, head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
+  lines.push(`| ${head.map((h) => h.replace(/<$/, "")).join(" | ")} |`)
+  lines.push(`| ${head.map((h) => (h.endsWith("<") ? "---" : "---:")).join(" | ")} |`)
+  for (const row of rows) lines.push(`| ${row.join(" | ")} |`)
+}
+
 /** Calls per worker in a run. */
 const run0Calls = (run: Run) => run.calls / WORKERS
 
@@ -649,17 +656,24 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
       "not come back yet):"
   )
   lines.push("")
-  lines.push(
-    "| run | windows used (ideal) | first-to-last request per window, summed (ms) | first request after the instant told (ms) |"
+  table(
+    lines,
+    [
+      "run<",
+      "windows used (ideal)",
+      "first-to-last request per window, summed (ms)",
+      "first request after the instant told (ms)<"
+    ],
+    runs.map((run) => {
+      const m = analyse(run)
+      return [
+        run.title,
+        `${m.windowsUsed} (${Math.ceil(run.calls / LIMIT)})`,
+        fmt(m.spreadMs, 0),
+        m.lateMs.map((x) => (Number.isNaN(x) ? "–" : fmt(x, 0))).join(", ")
+      ]
+    })
   )
-  lines.push("| --- | ---: | ---: | --- |")
-  for (const run of runs) {
-    const m = analyse(run)
-    lines.push(
-      `| ${run.title} | ${m.windowsUsed} (${Math.ceil(run.calls / LIMIT)}) | ${fmt(m.spreadMs, 0)} | ` +
-        `${m.lateMs.map((x) => (Number.isNaN(x) ? "–" : fmt(x, 0))).join(", ")} |`
-    )
-  }
   lines.push("")
   lines.push(
     "Why a Redis call can take longer than its time-out on loopback: the longest event-loop delay of any worker " +
