@@ -144,7 +144,7 @@ const effectRetry: Adapter = {
   label: "effect-retry `withStatusRetry()`",
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
   config:
-    "`withStatusRetry()` with no options: the documented defaults (4 attempts while transient, 10 in all, 30 s budget, " +
+    "`withStatusRetry()` with no options: the documented defaults (4 attempts while transient, 10 in all, 30 s timeout, " +
     "full jitter from 100 ms, 1 s for a hint-less 429, server hints + up to 2 % spread, no attempt timeout)",
   // README: "withStatusRetry() ... one line", every option has a documented default.
   make: (retry) => effectClient((client) => (retry ? client.pipe(withStatusRetry()) : client))

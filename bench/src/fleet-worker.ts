@@ -58,7 +58,7 @@ const coordinator = setup.coordinator === "memory"
   : RedisCoordinator.layer({ url: setup.redisUrl, prefix: setup.prefix, timeout: setup.timeout })
 
 const program = Effect.gen(function*() {
-  const client = withStatusRetry({ budget: "30 seconds" })(yield* HttpClient.HttpClient)
+  const client = withStatusRetry({ timeout: "30 seconds" })(yield* HttpClient.HttpClient)
   // One call to another origin first (the warm-up server), so the first timed request does not pay for loading and
   // compiling the client's code, nor for the connection to Redis.
   yield* Effect.ignore(client.get(setup.warmUp))
