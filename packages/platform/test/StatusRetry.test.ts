@@ -1195,6 +1195,37 @@ describe.each(clients)("withStatusRetry against a real server through $name", ({
       expect(server.arrivals.map((a) => a.method)).toEqual(["GET", "GET", "GET"])
     }).pipe(Effect.provide(layer)), 5_000)
 
+  it.scopedLive(
+    "on the real clock, resend_count is on the client spans of the resends (1, 2) and on no span after the call",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve((a) => ({ status: [503, 502, 200][a.nth] ?? 200, body: `try ${a.nth}` }))
+        const client = yield* retrying(FAST)
+        const spans: Array<Tracer.Span> = []
+        const native = yield* Effect.tracer
+        const recording = Tracer.make({
+          span: (name, parent, context, links, startTime, kind, options) => {
+            const span = native.span(name, parent, context, links, startTime, kind, options)
+            spans.push(span)
+            return span
+          },
+          context: (f, fiber) => native.context(f, fiber)
+        })
+        const response = yield* Effect.withTracer(
+          Effect.zipLeft(client.get(server.url("/resent")), Effect.withSpan(Effect.void, "after the call")),
+          recording
+        )
+        expect(response.status).toBe(200)
+        expect(spans.map((s) => [s.name, s.attributes.get("http.request.resend_count")])).toEqual([
+          ["http.client GET", undefined],
+          ["http.client GET", 1],
+          ["http.client GET", 2],
+          ["after the call", undefined]
+        ])
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
+
   it.scopedLive.each([
     { status: 400, tag: "BadRequest" },
     { status: 401, tag: "Unauthorized" },

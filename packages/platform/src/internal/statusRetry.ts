@@ -19,6 +19,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -28,6 +29,7 @@ import type * as StatusRetry from "../StatusRetry.js"
 
 const KEYED_METHODS: ReadonlySet<string> = new Set(["POST", "PATCH"])
 const IDEMPOTENCY_KEY = "idempotency-key"
+const RESEND_COUNT = "http.request.resend_count"
 
 /** Error codes that prove the request never left: nothing reached the server, so any method may be retried. */
 const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
@@ -407,12 +409,7 @@ const errorBody = (
   const declared = Number(headers["content-length"])
   if (declared <= max) {
     // A length known and within the cap: read whole, which costs a fraction of reading it as a stream.
-    return Effect.clockWith((clock) =>
-      Effect.match(bounded(clock, response.text, Math.min(1000, left), Effect.fail("timeout" as const)), {
-        onFailure: () => undefined,
-        onSuccess: (text) => text
-      })
-    )
+    return Effect.clockWith((clock) => alone(clock, response.text, Math.min(1000, left)))
   }
   // A read that fails ends a fiber of the stream with the client's error, request and all: no log line of it.
   return Effect.locally(
@@ -557,6 +554,47 @@ const bounded = <A, E, R, E2>(
         () => Fiber.interrupt(fiber)
       ))
   )
+}
+
+/**
+ * Runs `effect`, which needs no service nor any setting of the calling fiber (a response's body read), for at most
+ * `millis`: its value, or undefined when it failed or took longer. On Effect's own clock it runs in a fiber of its
+ * own that copies none of the caller's FiberRefs (a fork copies them all, which costs as much as the read itself).
+ */
+const alone = <A, E>(
+  clock: Clock.Clock,
+  effect: Effect.Effect<A, E>,
+  millis: number
+): Effect.Effect<A | undefined> => {
+  if (clock.sleep !== liveSleep) {
+    return Effect.match(bounded(clock, effect, millis, Effect.fail("timeout" as const)), {
+      onFailure: () => undefined,
+      onSuccess: (a) => a
+    })
+  }
+  return Effect.async<A | undefined>((resume) => {
+    let done = false
+    // Its outcome is a value: a failed fiber would log "unhandled error", cause (and request) and all.
+    const fiber = Effect.runFork(Effect.exit(effect))
+    const timer = setTimeout(() => {
+      if (done) return
+      done = true
+      fiber.unsafeInterruptAsFork(fiber.id())
+      resume(Effect.succeed(undefined))
+    }, millis)
+    fiber.addObserver((exit) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      resume(Effect.succeed(Exit.isSuccess(exit) && Exit.isSuccess(exit.value) ? exit.value.value : undefined))
+    })
+    return Effect.sync(() => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      fiber.unsafeInterruptAsFork(fiber.id())
+    })
+  })
 }
 
 /** The URL a request goes to, with its URL parameters (the fragment is never sent). */
@@ -756,20 +794,33 @@ export const retryRequest = <E, R>(
     : sent
 
   /** The request bounded by the attempt timeout and by the call's deadline, whichever comes first. */
-  const timed: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = Effect.clockWith((clock) => {
-    const left = deadline - clock.unsafeCurrentTimeMillis()
-    const limit = settings.attemptTimeout
-    const byDeadline = limit === undefined || left <= limit
-    return bounded(clock, read, byDeadline ? left : limit, cut(byDeadline)) as Effect.Effect<
-      HttpClientResponse.HttpClientResponse,
-      Err,
-      R
-    >
-  })
-  const once: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = Effect.flatMap(timed, check)
+  /**
+   * The request bounded by the attempt timeout and by the call's deadline, whichever comes first; a resend tells its
+   * client span how many times the request was sent before it (`http.request.resend_count`).
+   */
+  const timed = (resends: number): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
+    Effect.clockWith((clock) => {
+      const left = deadline - clock.unsafeCurrentTimeMillis()
+      const limit = settings.attemptTimeout
+      const byDeadline = limit === undefined || left <= limit
+      const counted = resends === 0
+        ? read
+        : clock.sleep === liveSleep
+        // Set in the attempt's own fiber (see `bounded`), which ends with it: nothing to restore, no map copied twice.
+        ? Effect.zipRight(
+          FiberRef.update(FiberRef.currentTracerSpanAnnotations, HashMap.set<string, unknown>(RESEND_COUNT, resends)),
+          read
+        )
+        : Effect.annotateSpans(read, RESEND_COUNT, resends)
+      return bounded(clock, counted, byDeadline ? left : limit, cut(byDeadline)) as Effect.Effect<
+        HttpClientResponse.HttpClientResponse,
+        Err,
+        R
+      >
+    })
 
   const attempt = (resends: number): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
-    resends === 0 ? once : Effect.annotateSpans(once, "http.request.resend_count", resends)
+    Effect.flatMap(timed(resends), check)
 
   /** What a failed attempt means: read once, by the decision, the log line and the metrics. */
   const classify = (error: Err): RetryPolicy.Classification => {
@@ -867,7 +918,7 @@ export const retryRequest = <E, R>(
     coordinator.withPermit(
       { method: request.method, url: request.url, headers: request.headers, attempt: kind, deadline },
       (permit) => {
-        const sent = Effect.flatMap(timed, (response) =>
+        return Effect.flatMap(timed(resends), (response) =>
           !permit.learn && response.status < 400
             // A success the coordinator does not need is not reported: its header record is never built.
             ? check(response)
@@ -884,7 +935,6 @@ export const retryRequest = <E, R>(
                 check(response, seen)
               )
             }))
-        return resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)
       }
     )
 
