@@ -888,16 +888,7 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     () =>
       seeded(Effect.gen(function*() {
         const { calls, client } = scripted({ status: 503 }, { status: 502 }, { status: 200 })
-        const spans: Array<Tracer.Span> = []
-        const native = yield* Effect.tracer
-        const recording = Tracer.make({
-          span: (name, parent, context, links, startTime, kind, options) => {
-            const span = native.span(name, parent, context, links, startTime, kind, options)
-            spans.push(span)
-            return span
-          },
-          context: (f, fiber) => native.context(f, fiber)
-        })
+        const { recording, spans } = yield* recordSpans
         const exit = yield* within("10 seconds", Effect.withTracer(withStatusRetry()(client).get(ITEMS), recording))
         expect(exit._tag).toBe("Success")
         expect(calls.length).toBe(3)
@@ -1106,6 +1097,20 @@ describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () =
   })
 })
 
+/** A tracer that keeps every span it makes, over the one in use. */
+const recordSpans = Effect.map(Effect.tracer, (native) => {
+  const spans: Array<Tracer.Span> = []
+  const recording = Tracer.make({
+    span: (name, parent, context, links, startTime, kind, options) => {
+      const span = native.span(name, parent, context, links, startTime, kind, options)
+      spans.push(span)
+      return span
+    },
+    context: (f, fiber) => native.context(f, fiber)
+  })
+  return { recording, spans }
+})
+
 // ---------------------------------------------------------------------------------------------------------------
 // Integration tests: a real server on 127.0.0.1, through the node:http and the undici clients, in real time
 // ---------------------------------------------------------------------------------------------------------------
@@ -1201,16 +1206,7 @@ describe.each(clients)("withStatusRetry against a real server through $name", ({
       Effect.gen(function*() {
         const server = yield* serve((a) => ({ status: [503, 502, 200][a.nth] ?? 200, body: `try ${a.nth}` }))
         const client = yield* retrying(FAST)
-        const spans: Array<Tracer.Span> = []
-        const native = yield* Effect.tracer
-        const recording = Tracer.make({
-          span: (name, parent, context, links, startTime, kind, options) => {
-            const span = native.span(name, parent, context, links, startTime, kind, options)
-            spans.push(span)
-            return span
-          },
-          context: (f, fiber) => native.context(f, fiber)
-        })
+        const { recording, spans } = yield* recordSpans
         const response = yield* Effect.withTracer(
           Effect.zipLeft(client.get(server.url("/resent")), Effect.withSpan(Effect.void, "after the call")),
           recording
