@@ -384,6 +384,30 @@ export const neverSent = (error: unknown): boolean => {
 const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   response.stream.pipe(Stream.runDrain, Effect.timeout("1 second"), Effect.ignore)
 
+/** The largest body drained by reading it whole rather than as a stream (which costs several times as much). */
+const DRAINED_WHOLE = 64 * 1024
+
+/**
+ * Drains a discarded response in the background, for at most a second: read whole when its length is known and
+ * small, as a stream otherwise (never held whole). On Effect's own clock the drain runs in a fiber of its own that
+ * copies none of the caller's FiberRefs (it needs none) under a plain timer; under another clock (a TestClock), in a
+ * daemon fiber that keeps them, under that clock.
+ */
+const drop = (
+  clock: Clock.Clock,
+  response: HttpClientResponse.HttpClientResponse,
+  headers: Headers.Headers
+): Effect.Effect<void> => {
+  if (clock.sleep !== liveSleep) return Effect.asVoid(Effect.forkDaemon(discard(response)))
+  return Effect.sync(() => {
+    const drain = Number(headers["content-length"]) <= DRAINED_WHOLE ? response.text : Stream.runDrain(response.stream)
+    // Its outcome is a value: a failed fiber would log "unhandled error", cause (and request) and all.
+    const fiber = Effect.runFork(Effect.exit(drain))
+    const timer = setTimeout(() => fiber.unsafeInterruptAsFork(fiber.id()), 1000)
+    fiber.addObserver(() => clearTimeout(timer))
+  })
+}
+
 const NO_BODY: ReadonlySet<number> = new Set([204, 205, 304])
 
 const decoder = new TextDecoder()
@@ -404,7 +428,7 @@ const errorBody = (
     max === 0 || !(left > 0) || NO_BODY.has(response.status) || request.method === "HEAD" ||
     (headers["content-type"] ?? "").startsWith("text/event-stream")
   ) {
-    return Effect.as(Effect.forkDaemon(discard(response)), undefined)
+    return Effect.clockWith((clock) => Effect.as(drop(clock, response, headers), undefined))
   }
   const declared = Number(headers["content-length"])
   if (declared <= max) {
@@ -731,7 +755,7 @@ export const retryRequest = <E, R>(
       }
       return withRules((rules) =>
         Effect.zipRight(
-          Effect.forkDaemon(discard(response)),
+          Effect.clockWith((clock) => drop(clock, response, headers)),
           Effect.fail(
             new StatusError.RetryableStatus({
               status: response.status,
