@@ -399,7 +399,7 @@ const pRetryAdapter: Adapter = {
               retries: 3,
               // README: randomize multiplies each delay by U[1, 2): the only jitter p-retry offers.
               randomize: true,
-              // README: maxRetryTime defaults to Infinity; bound it like the others' total budgets.
+              // README: maxRetryTime defaults to Infinity; bound it like the others' whole-call timeouts.
               maxRetryTime: 30_000,
               signal: spec.signal
             })
@@ -435,7 +435,7 @@ const axiosAdapter: Adapter = {
         // README: "Exponential back-off retry delay between requests" (the default is no delay at all):
         // max(2^n × 100 ms, Retry-After) + 0–20 %.
         retryDelay: axiosRetry.exponentialDelay,
-        // README note: without it, the timeout is one budget for all attempts.
+        // README note: without it, the timeout is one deadline for all attempts.
         shouldResetTimeout: true
       })
     }
