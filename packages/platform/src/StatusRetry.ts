@@ -66,7 +66,10 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
    * every attempt: `true` for a random UUID, or a function that makes a key. Default: see `defaults.idempotencyKey`.
    */
   readonly idempotencyKey?: boolean | (() => string)
-  /** How response bodies are read: successful ones (`read`, `maxSize`) and those of failures (`maxErrorSize`). */
+  /**
+   * How response bodies are read: successful ones (`read`, `maxSize`) and those of failures (`maxErrorSize`).
+   * Default: see `defaults.body`.
+   */
   readonly body?: BodyOptions
   /**
    * The one extension point of the classification: what an attempt's response (any status, before its body is read)
@@ -76,7 +79,10 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
    * the metrics read. Default: none.
    */
   readonly classify?: (attempt: Attempt) => StatusPolicy.Outcome | undefined
-  /** What is redacted, beyond the defaults, in the errors, log lines and spans the client writes. */
+  /**
+   * What is redacted, beyond `Redaction`'s defaults, in the errors, log lines and spans the client writes. Default:
+   * see `defaults.redact`.
+   */
   readonly redact?: RedactOptions
 }
 
