@@ -102,7 +102,7 @@ const effectRetry: Adapter = {
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
   toolkit: { effect: 3, transport: "NodeHttpClient" },
   config:
-    "`withStatusRetry()` with no options: the documented defaults (4 attempts while transient, 10 in all, 30 s budget, " +
+    "`withStatusRetry()` with no options: the documented defaults (4 attempts while transient, 10 in all, 30 s timeout, " +
     "full jitter from 100 ms, 1 s for a hint-less 429, server hints + up to 2 % spread, no attempt timeout)",
   // README: "withStatusRetry() ... one line", every option has a documented default.
   make: (retry) => effectClient((client) => (retry ? client.pipe(withStatusRetry()) : client))
@@ -373,7 +373,7 @@ const pRetryAdapter: Adapter = {
               retries: 3,
               // README: randomize multiplies each delay by U[1, 2): the only jitter p-retry offers.
               randomize: true,
-              // README: maxRetryTime defaults to Infinity; bound it like the others' total budgets.
+              // README: maxRetryTime defaults to Infinity; bound it like the others' whole-call timeouts.
               maxRetryTime: 30_000,
               signal: spec.signal
             })
@@ -409,7 +409,7 @@ const axiosAdapter: Adapter = {
         // README: "Exponential back-off retry delay between requests" (the default is no delay at all):
         // max(2^n × 100 ms, Retry-After) + 0–20 %.
         retryDelay: axiosRetry.exponentialDelay,
-        // README note: without it, the timeout is one budget for all attempts.
+        // README note: without it, the timeout is one deadline for all attempts.
         shouldResetTimeout: true
       })
     }

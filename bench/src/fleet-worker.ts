@@ -27,8 +27,8 @@ export interface WorkerSetup {
   readonly calls: number
   /** Each Redis call's time-out, in milliseconds. */
   readonly timeout: number
-  /** Each call's budget, in seconds. */
-  readonly budget: number
+  /** Each call's timeout, in seconds. */
+  readonly callTimeout: number
 }
 
 export interface CallOutcome {
@@ -63,7 +63,7 @@ const coordinator = setup.coordinator === "memory"
   : RedisCoordinator.layer({ url: setup.redisUrl, prefix: setup.prefix, timeout: setup.timeout })
 
 const program = Effect.gen(function*() {
-  const client = withStatusRetry({ budget: `${setup.budget} seconds` })(yield* HttpClient.HttpClient)
+  const client = withStatusRetry({ timeout: `${setup.callTimeout} seconds` })(yield* HttpClient.HttpClient)
   // Calls to another origin first (the warm-up server, whose answers carry a large quota), as many at once as the timed
   // run makes, three times: the timed requests pay neither for loading and compiling the client's and the
   // coordinator's code (a cold process took 200-800 ms for its first requests on a busy machine), nor for the

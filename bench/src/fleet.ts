@@ -38,8 +38,8 @@ const selected = (id: string) => RUNS === undefined || RUNS.includes(id)
 const LIMIT = 40
 const WINDOW_MS = 1000
 const BIN_MS = 100
-/** Each call's budget (`withStatusRetry({ budget })` in fleet-worker.ts), in seconds. */
-const BUDGET_S = 30
+/** Each call's timeout (`withStatusRetry({ timeout })` in fleet-worker.ts), in seconds. */
+const TIMEOUT_S = 30
 /** Timers may fire a little before a sub-millisecond target: not "early" in any useful sense. */
 const EARLY_TOLERANCE_MS = 5
 /** How long after an answer left the server another request is taken to have been sent knowing it. */
@@ -281,7 +281,7 @@ const runFleet = async (options: {
       warmUp: options.warmUp,
       calls: options.perWorker,
       timeout: options.timeout ?? REDIS_TIMEOUT_MS,
-      budget: BUDGET_S
+      callTimeout: TIMEOUT_S
     }
     return fork(path.join(here, "fleet-worker.js"), [JSON.stringify(setup)], {
       stdio: ["ignore", "inherit", "inherit", "ipc"]
@@ -626,7 +626,7 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
   }
   lines.push("")
   lines.push(
-    `Every call has a budget of ${BUDGET_S} s; a call that ended with something else than an answer or a typed error ` +
+    `Every call has a timeout of ${TIMEOUT_S} s; a call that ended with something else than an answer or a typed error ` +
       `(\`OriginHeld\`, \`StatusError\`, an \`HttpClientError\`) would be counted here: ` +
       runs.map((run) => `${run.title}: ${analyse(run).untyped}`).join("; ") + "."
   )

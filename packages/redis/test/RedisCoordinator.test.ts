@@ -119,7 +119,7 @@ describe("the bucket script", () => {
     }))
 })
 
-/** The status a call ended with; -1 for a call held past its budget (`OriginHeld`), -2 for any other error. */
+/** The status a call ended with; -1 for a call held past its timeout (`OriginHeld`), -2 for any other error. */
 const get = (client: HttpClient.HttpClient.With<unknown>, url: string) =>
   client.get(url).pipe(
     Effect.map((r) => r.status),
@@ -133,10 +133,10 @@ const worker = (
   coordinator: Coordinator.Coordinator,
   server: LimitedServer,
   calls: number,
-  budget: Duration.DurationInput = "10 seconds"
+  timeout: Duration.DurationInput = "10 seconds"
 ) =>
   Effect.gen(function*() {
-    const client = withStatusRetry({ budget })(yield* HttpClient.HttpClient)
+    const client = withStatusRetry({ timeout })(yield* HttpClient.HttpClient)
     return yield* Effect.forEach(
       Array.from({ length: calls }, (_, i) => i),
       (i) => get(client, server.url(`/items/${i}`)),
@@ -211,7 +211,7 @@ describe("RedisCoordinator", () => {
       expect(server.arrivals.filter((x) => x.status === 429).length).toBeGreaterThan(0)
     }))
 
-  it.scopedLive("Redis killed in the middle of a burst: every call completes within its budget, and sharing resumes", () =>
+  it.scopedLive("Redis killed in the middle of a burst: every call completes within its timeout, and sharing resumes", () =>
     Effect.gen(function*() {
       const redis = yield* RedisServer.own
       const prefix = RedisServer.prefix("outage")

@@ -84,21 +84,21 @@ export const decide = (
   if (attempts >= policy.maxAttempts || (!throttled && transientFailures >= policy.maxTransientAttempts)) {
     return stop("attempts", state, attempts)
   }
-  const remaining = policy.budget - (now - state.startedAt)
-  if (!(remaining > 0)) return stop("budget", state, attempts)
+  const remaining = policy.timeout - (now - state.startedAt)
+  if (!(remaining > 0)) return stop("timeout", state, attempts)
   const hint = pause(classified)
   let delay: number
   let previousDelay = state.previousDelay
   if (hint !== undefined) {
     if (Duration.greaterThan(hint.delay, policy.maxRetryAfter)) return stop("retry-after-too-long", state, attempts)
     const wait = Math.max(0, hint.at - now)
-    if (wait > remaining) return stop("budget", state, attempts)
+    if (wait > remaining) return stop("timeout", state, attempts)
     const spread = Math.min(policy.maxRetryAfterSpread, policy.retryAfterSpread * Duration.toMillis(hint.delay))
     delay = wait + Math.min(random * spread, remaining - wait)
   } else if (backoffMillis !== undefined) {
     if (Number.isNaN(backoffMillis)) return stop("attempts", state, attempts)
     delay = backoffMillis
-    if (delay > remaining) return stop("budget", state, attempts)
+    if (delay > remaining) return stop("timeout", state, attempts)
   } else {
     const options = throttled ? policy.throttledBackoff : policy.transientBackoff
     delay = backoff.delay(
@@ -110,7 +110,7 @@ export const decide = (
       random,
       previousDelay
     )
-    if (delay > remaining) return stop("budget", state, attempts)
+    if (delay > remaining) return stop("timeout", state, attempts)
     previousDelay = delay
   }
   // Everything else allowed a retry: only now does it matter whether the request may leave again.
