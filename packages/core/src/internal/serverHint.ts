@@ -1,7 +1,7 @@
 import * as Duration from "effect/Duration"
-import * as headers from "./headers.js"
-import * as httpDate from "./httpDate.js"
-import * as rateLimit from "./rateLimit.js"
+import * as headers from "@effect-retry/engine/Headers"
+import * as httpDate from "@effect-retry/engine/HttpDate"
+import * as rateLimit from "@effect-retry/engine/RateLimit"
 
 /** @internal */
 export type Source = "retry-after" | "retry-after-ms" | rateLimit.Source

@@ -3,7 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import type * as StatusError from "../StatusError.js"
-import * as redact from "./redact.js"
+import * as redact from "@effect-retry/engine/Redaction"
 
 /** @internal */
 export const TypeId: StatusError.TypeId = Symbol.for("@effect-retry/core/StatusError") as StatusError.TypeId
