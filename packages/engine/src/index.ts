@@ -47,3 +47,31 @@ export * as Backoff from "./Backoff.js"
  * @since 0.1.0
  */
 export * as CoordinatorState from "./CoordinatorState.js"
+
+/**
+ * A server's hint, read from a response's headers once: `Retry-After` (delay-seconds or an HTTP-date), `Retry-After-Ms`, then the rate-limit fields when no request remains.
+ *
+ * @since 0.1.0
+ */
+export * as ServerHint from "./ServerHint.js"
+
+/**
+ * The pure retry decision: after a failed attempt, retry after how many milliseconds, or stop and why, from the policy, the loop's state, the server's hint, the time and a random draw.
+ *
+ * @since 0.1.0
+ */
+export * as RetryDecision from "./RetryDecision.js"
+
+/**
+ * The status table: which HTTP statuses are throttled, transient or permanent failures, their reason phrases and the tags of their error classes.
+ *
+ * @since 0.1.0
+ */
+export * as Status from "./Status.js"
+
+/**
+ * Method and idempotency safety: which requests may be sent again once they left, and which failures prove a request never left.
+ *
+ * @since 0.1.0
+ */
+export * as Methods from "./Methods.js"
