@@ -128,3 +128,92 @@ export const methodCases: ReadonlyArray<MethodCase> = [
   { method: "POST", idempotencyKey: "k-1", resent: true },
   { method: "PATCH", idempotencyKey: "k-2", resent: true }
 ]
+
+/**
+ * What a line observed of one call, in plain values: each line's test reads its own error (its own `Option` and
+ * `Duration`) into this, and compares it with the `expected...` of the case.
+ */
+export interface Observed {
+  /** When each request was sent, milliseconds after the first. */
+  readonly sentAt: ReadonlyArray<number>
+  /** The call's error, or undefined when it succeeded. */
+  readonly error:
+    | {
+      readonly tag: string
+      readonly kind: string
+      readonly status: number
+      readonly attempts: number
+      readonly stopReason: string | undefined
+      /** The server's delay, and the instant it asked for (undefined without a hint). */
+      readonly hint: { readonly delay: number; readonly at: number } | undefined
+    }
+    | undefined
+}
+
+export const expectedOfStatus = (c: StatusCase): Observed => ({
+  sentAt: c.sentAt,
+  error: {
+    tag: c.tag,
+    kind: c.kind,
+    status: c.status,
+    attempts: c.attempts,
+    stopReason: c.kind === "permanent" ? "permanent" : "attempts",
+    hint: undefined
+  }
+})
+
+export const expectedOfHint = (c: HintCase): Observed =>
+  "stop" in c.result
+    ? {
+      sentAt: [0],
+      error: {
+        tag: "ServiceUnavailable",
+        kind: "throttled",
+        status: 503,
+        attempts: 1,
+        stopReason: c.result.stop,
+        hint: { delay: c.result.delay, at: NOW + c.result.delay }
+      }
+    }
+    : { sentAt: [0, c.result.retriedAfter], error: undefined }
+
+export const expectedOfMethod = (c: MethodCase): Observed =>
+  c.resent ? { sentAt: [0, 100], error: undefined } : {
+    sentAt: [0],
+    error: {
+      tag: "ServiceUnavailable",
+      kind: "transient",
+      status: 503,
+      attempts: 1,
+      stopReason: "unsafe-method",
+      hint: undefined
+    }
+  }
+
+/** An `Option` of either line, as both have it. */
+type OptionLike<A> = { readonly _tag: "Some"; readonly value: A } | { readonly _tag: "None" }
+
+const valueOf = <A>(option: OptionLike<A>): A | undefined => option._tag === "Some" ? option.value : undefined
+
+/** A status error of either line, its `Duration` read by `toMillis` (each line has its own). */
+export const observeError = <D>(
+  error: {
+    readonly _tag: string
+    readonly kind: string
+    readonly status: number
+    readonly attempts: number
+    readonly stopReason: OptionLike<string>
+    readonly retryAfter: OptionLike<{ readonly delay: D; readonly at: number }>
+  },
+  toMillis: (duration: D) => number
+): Observed["error"] => {
+  const hint = valueOf(error.retryAfter)
+  return {
+    tag: error._tag,
+    kind: error.kind,
+    status: error.status,
+    attempts: error.attempts,
+    stopReason: valueOf(error.stopReason),
+    hint: hint === undefined ? undefined : { delay: toMillis(hint.delay), at: hint.at }
+  }
+}
