@@ -3,7 +3,6 @@ import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import type * as StatusError from "../StatusError.js"
-import * as redact from "@effect-retry/engine/Redaction"
 import * as status from "@effect-retry/engine/Status"
 
 /** @internal */
@@ -30,9 +29,6 @@ const describe = (self: StatusError.StatusErrorFields): string => {
   })
 }
 
-/** `Error` as V8 (Node, Chrome, Deno, Bun's JavaScriptCore too) has it: how many frames a new error captures. */
-const V8Error = Error as unknown as { stackTraceLimit: number }
-
 /** @internal */
 export const make = <Tag extends string, Status extends number = number>(tag: Tag): new(
   args: StatusError.StatusErrorFields
@@ -40,16 +36,8 @@ export const make = <Tag extends string, Status extends number = number>(tag: Ta
   class Base extends Data.TaggedError(tag)<StatusError.StatusErrorFields> {
     declare readonly [TypeId]: StatusError.TypeId
     constructor(args: StatusError.StatusErrorFields) {
-      // No JavaScript stack: it would show the runtime's frames, not the call's (the span traces do), and capturing
-      // it is the largest part of building the error, paid on every failed attempt.
-      const limit = V8Error.stackTraceLimit
-      V8Error.stackTraceLimit = 0
-      try {
-        // The default rules apply whoever builds the error: no URL password or credential header is ever kept.
-        super({ ...args, url: redact.url(args.url), headers: redact.headers(args.headers) })
-      } finally {
-        V8Error.stackTraceLimit = limit
-      }
+      super(status.beginFields(args))
+      status.endFields()
     }
     override get message(): string {
       return describe(this)

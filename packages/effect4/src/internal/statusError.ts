@@ -1,5 +1,4 @@
-import * as Status from "@effect-retry/engine/Status"
-import * as Redaction from "@effect-retry/engine/Redaction"
+import * as status from "@effect-retry/engine/Status"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
@@ -12,11 +11,11 @@ export const TypeId: StatusError.TypeId = Symbol.for("@effect-retry/effect4/Stat
 /** @internal */
 export const isStatusError = (u: unknown): u is StatusError.StatusError => Predicate.hasProperty(u, TypeId)
 
-const TEN_THOUSAND_YEARS = Duration.millis(Status.TEN_THOUSAND_YEARS_MILLIS)
+const TEN_THOUSAND_YEARS = Duration.millis(status.TEN_THOUSAND_YEARS_MILLIS)
 
 const describe = (self: StatusError.StatusErrorFields): string => {
   const hint = Option.getOrUndefined(self.retryAfter)
-  return Status.describe({
+  return status.describe({
     status: self.status,
     method: self.method,
     url: self.url,
@@ -31,9 +30,6 @@ const describe = (self: StatusError.StatusErrorFields): string => {
   })
 }
 
-/** `Error` as V8 has it: how many frames a new error captures. */
-const V8Error = Error as unknown as { stackTraceLimit: number }
-
 /** @internal */
 export const make = <Tag extends string, Status extends number = number>(tag: Tag): new(
   args: StatusError.StatusErrorFields
@@ -41,15 +37,8 @@ export const make = <Tag extends string, Status extends number = number>(tag: Ta
   class Base extends Data.TaggedError(tag)<StatusError.StatusErrorFields> {
     declare readonly [TypeId]: StatusError.TypeId
     constructor(args: StatusError.StatusErrorFields) {
-      // No JavaScript stack: capturing it is the largest part of building the error, paid on every failed attempt.
-      const limit = V8Error.stackTraceLimit
-      V8Error.stackTraceLimit = 0
-      try {
-        // The default rules apply whoever builds the error: no URL password or credential header is ever kept.
-        super({ ...args, url: Redaction.url(args.url), headers: Redaction.headers(args.headers) })
-      } finally {
-        V8Error.stackTraceLimit = limit
-      }
+      super(status.beginFields(args))
+      status.endFields()
     }
     override get message(): string {
       return describe(this)

@@ -1,3 +1,5 @@
+import { headers as redactHeaders, url as redactUrl } from "./redact.js"
+
 /** What a status means: not a failure, or a failure retried as throttled or transient, or not retried. */
 export type Outcome = "success" | "throttled" | "transient" | "permanent"
 
@@ -116,3 +118,27 @@ export const describe = (fields: {
 
 /** Whether a delay is too long to write as a duration: more than 10,000 years. */
 export const TEN_THOUSAND_YEARS_MILLIS = 3_652_425 * 86_400_000
+
+/** `Error` as V8 (Node, Chrome, Deno; Bun's JavaScriptCore too) has it: how many frames a new error captures. */
+const V8Error = Error as unknown as { stackTraceLimit: number }
+let savedLimit: number | undefined
+
+/**
+ * The fields of a status error as its constructor hands them to `Error`'s: its URL and headers redacted by the
+ * default rules (whoever builds the error, no URL password or credential header is kept), and no JavaScript stack
+ * for the error being built (it would show the runtime's frames, not the call's, and capturing it is the largest
+ * part of building the error, paid on every failed attempt). Call `endFields` right after the `super` call.
+ */
+export const beginFields = <A extends { readonly url: string; readonly headers: Readonly<Record<string, string>> }>(
+  args: A
+): A => {
+  savedLimit = V8Error.stackTraceLimit
+  V8Error.stackTraceLimit = 0
+  return { ...args, url: redactUrl(args.url), headers: redactHeaders(args.headers) }
+}
+
+/** Gives `Error` back the stack depth it had before `beginFields`. */
+export const endFields = (): void => {
+  if (savedLimit !== undefined) V8Error.stackTraceLimit = savedLimit
+  savedLimit = undefined
+}
