@@ -5,6 +5,27 @@
  */
 
 /**
+ * Exponential backoff with jitter as an Effect 4 `Schedule`.
+ *
+ * @since 0.1.0
+ */
+export * as Backoff from "./Backoff.js"
+
+/**
+ * `Retry-After` as a `Duration`.
+ *
+ * @since 0.1.0
+ */
+export * as RetryAfter from "./RetryAfter.js"
+
+/**
+ * The retry policy as an Effect 4 `Schedule` for `Effect.retry`.
+ *
+ * @since 0.1.0
+ */
+export * as RetryPolicy from "./RetryPolicy.js"
+
+/**
  * HTTP statuses as typed errors: one class per common status, in a `Retryable` and a `Permanent` union.
  *
  * @since 0.1.0

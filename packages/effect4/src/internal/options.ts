@@ -61,7 +61,8 @@ const show = (u: unknown): string => {
   }
 }
 
-const millis = (problems: Array<string>, name: string, value: unknown, fallback: Duration.Input): number => {
+/** @internal */
+export const millis = (problems: Array<string>, name: string, value: unknown, fallback: Duration.Input): number => {
   const input = value === undefined ? fallback : value
   const negative = (typeof input === "number" && input < 0) ||
     (typeof input === "string" && input.trim().startsWith("-"))
@@ -94,9 +95,20 @@ const fraction = (problems: Array<string>, name: string, value: unknown, fallbac
   return n
 }
 
+/** The retry options `withStatusRetry` and `Schedules.retry` share. */
+type RetryOptions = Pick<
+  StatusRetry.Options,
+  | "maxAttempts"
+  | "maxTransientAttempts"
+  | "timeout"
+  | "maxRetryAfter"
+  | "retryAfterSpread"
+  | "maxRetryAfterSpread"
+  | "backoff"
+>
+
 /** @internal */
-export const resolve = (options: StatusRetry.Options = {}): Settings => {
-  const problems: Array<string> = []
+export const resolvePolicy = (problems: Array<string>, options: RetryOptions): RetryDecision.Policy => {
   const b = options.backoff ?? {}
   const baseDelay = millis(problems, "backoff.baseDelay", b.baseDelay, defaults.backoff.baseDelay)
   const throttledBaseDelay = millis(
@@ -114,7 +126,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   if (maxDelay < Math.max(baseDelay, throttledBaseDelay)) {
     problems.push(`backoff.maxDelay (${maxDelay} ms) must be at least the base delays`)
   }
-  const policy: RetryDecision.Policy = {
+  return {
     maxAttempts: count(problems, "maxAttempts", options.maxAttempts, defaults.maxAttempts, 1),
     maxTransientAttempts: count(
       problems,
@@ -135,6 +147,20 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     transientBackoff: { jitter, baseDelay, maxDelay, factor: 2 },
     throttledBackoff: { jitter, baseDelay: throttledBaseDelay, maxDelay, factor: 2 }
   }
+}
+
+/** @internal */
+export const policyOf = (options: RetryOptions = {}): RetryDecision.Policy => {
+  const problems: Array<string> = []
+  const policy = resolvePolicy(problems, options)
+  if (problems.length > 0) throw new InvalidRetryOptions({ problems })
+  return policy
+}
+
+/** @internal */
+export const resolve = (options: StatusRetry.Options = {}): Settings => {
+  const problems: Array<string> = []
+  const policy = resolvePolicy(problems, options)
   const attemptTimeout = options.attemptTimeout === undefined
     ? undefined
     : millis(problems, "attemptTimeout", options.attemptTimeout, 0)
