@@ -127,6 +127,31 @@ const installLine = (file) => {
   return match === null ? undefined : match[1].trim().split(/\s+/).slice(2)
 }
 
+/**
+ * A server on 127.0.0.1 that answers its first request 503 with `Retry-After: 1`, and the others 200 with an item;
+ * `server.close` closes it.
+ */
+const serveOnce503 = async () => {
+  const arrivals = []
+  const listening = http.createServer((req, res) => {
+    arrivals.push({ at: Date.now(), path: req.url })
+    req.resume()
+    if (arrivals.length === 1) {
+      res.writeHead(503, { "retry-after": "1", "content-type": "application/json" })
+      res.end(JSON.stringify({ error: "maintenance" }))
+    } else {
+      res.writeHead(200, { "content-type": "application/json" })
+      res.end(JSON.stringify({ id: 1, name: "widget" }))
+    }
+  })
+  await new Promise((resolve) => listening.listen(0, "127.0.0.1", resolve))
+  server.close = () => {
+    listening.closeAllConnections()
+    listening.close()
+  }
+  return { arrivals, url: `http://127.0.0.1:${listening.address().port}` }
+}
+
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "effect-retry-consumer-"))
 const server = { close: () => {} }
 try {
@@ -260,24 +285,7 @@ try {
   if (ours.length > 0) console.log(ours.join("\n"))
 
   step("run it against a local server: 503 + Retry-After: 1, then 200")
-  const arrivals = []
-  const listening = http.createServer((req, res) => {
-    arrivals.push({ at: Date.now(), path: req.url })
-    req.resume()
-    if (arrivals.length === 1) {
-      res.writeHead(503, { "retry-after": "1", "content-type": "application/json" })
-      res.end(JSON.stringify({ error: "maintenance" }))
-    } else {
-      res.writeHead(200, { "content-type": "application/json" })
-      res.end(JSON.stringify({ id: 1, name: "widget" }))
-    }
-  })
-  await new Promise((resolve) => listening.listen(0, "127.0.0.1", resolve))
-  server.close = () => {
-    listening.closeAllConnections()
-    listening.close()
-  }
-  const url = `http://127.0.0.1:${listening.address().port}`
+  const { arrivals, url } = await serveOnce503()
   const { stdout } = await exec(process.execPath, ["build/main.js", url], { cwd: app, timeout: 30_000 })
   server.close()
   const result = stdout.trim().split("\n").at(-1)
@@ -316,24 +324,8 @@ try {
   examples4.forEach((code, i) => fs.writeFileSync(path.join(app4, "src", `readme-effect4-${i}.ts`), code))
   await exec(bin("tsc"), ["-p", "tsconfig.json"], { cwd: app4 })
   check(true, "tsc reports no error in the Effect 4 program and the README examples")
-  arrivals.length = 0
-  const listening4 = http.createServer((req, res) => {
-    arrivals.push({ at: Date.now(), path: req.url })
-    req.resume()
-    if (arrivals.length === 1) {
-      res.writeHead(503, { "retry-after": "1", "content-type": "application/json" })
-      res.end(JSON.stringify({ error: "maintenance" }))
-    } else {
-      res.writeHead(200, { "content-type": "application/json" })
-      res.end(JSON.stringify({ id: 1, name: "widget" }))
-    }
-  })
-  await new Promise((resolve) => listening4.listen(0, "127.0.0.1", resolve))
-  server.close = () => {
-    listening4.closeAllConnections()
-    listening4.close()
-  }
-  const url4 = `http://127.0.0.1:${listening4.address().port}`
+  const second = await serveOnce503()
+  const url4 = second.url
   const run4 = await exec(process.execPath, ["build/main.js", url4], { cwd: app4, timeout: 30_000 })
   server.close()
   const result4 = run4.stdout.trim().split("\n").at(-1)
