@@ -75,3 +75,10 @@ export * as Status from "./Status.js"
  * @since 0.1.0
  */
 export * as Methods from "./Methods.js"
+
+/**
+ * What the coordinator learns from an answer: the origin of a URL, and an answer's status, hints and rate-limit fields as its state machine takes them.
+ *
+ * @since 0.1.0
+ */
+export * as CoordinatorAnswer from "./CoordinatorAnswer.js"
