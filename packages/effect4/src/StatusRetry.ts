@@ -8,6 +8,7 @@
 import type * as Duration from "effect/Duration"
 import type * as HttpClient from "effect/http/HttpClient"
 import type * as HttpClientError from "effect/http/HttpClientError"
+import type * as Coordinator from "./Coordinator.js"
 import * as options from "./internal/options.js"
 import * as internal from "./internal/statusRetry.js"
 import type * as StatusError from "./StatusError.js"
@@ -104,7 +105,8 @@ export type Attempt =
 
 /**
  * The errors `withStatusRetry` adds to a client's own: the status errors, and an `HttpClientError` whose reason is a
- * `TransportError` for an attempt cut by `attemptTimeout` or the call's `timeout`.
+ * `TransportError` for an attempt cut by `attemptTimeout` or the call's `timeout`, and the coordinator's `OriginHeld`
+ * when it would hold a request past the call's timeout.
  *
  * @example
  * ```ts
@@ -116,7 +118,7 @@ export type Attempt =
  * @since 0.1.0
  * @category models
  */
-export type RetryError = StatusError.StatusError | HttpClientError.HttpClientError
+export type RetryError = StatusError.StatusError | HttpClientError.HttpClientError | Coordinator.OriginHeld
 
 export {
   /**

@@ -12,6 +12,13 @@
 export * as Backoff from "./Backoff.js"
 
 /**
+ * The coordinator `Layer`: concurrent calls to one origin share what its server said.
+ *
+ * @since 0.1.0
+ */
+export * as Coordinator from "./Coordinator.js"
+
+/**
  * `Retry-After` as a `Duration`.
  *
  * @since 0.1.0

@@ -12,6 +12,7 @@ import * as HttpClientError from "effect/http/HttpClientError"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as UrlParams from "effect/http/UrlParams"
+import * as Coordinator from "../Coordinator.js"
 import * as StatusError from "../StatusError.js"
 import type * as StatusRetry from "../StatusRetry.js"
 import * as options from "./options.js"
@@ -128,13 +129,31 @@ export const retryRequest = <E, R>(
     const deadline = startedAt + policy.timeout
 
     /** One attempt, bounded by the attempt timeout and the call's timeout. */
-    const attempt: Effect.Effect<HttpClientResponse.HttpClientResponse, E | Failure, R> = Effect.flatMap(
-      Clock.currentTimeMillis,
-      (now) => {
+    const attempt = (
+      kind: Coordinator.RequestInfo["attempt"]
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | Failure | Coordinator.OriginHeld, R> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const left = deadline - now
         const byTimeout = settings.attemptTimeout === undefined || left <= settings.attemptTimeout
         const limit = byTimeout ? left : settings.attemptTimeout!
-        const checked = Effect.flatMap(send, (response) => check(response))
+        // Under a coordinator, the attempt waits for its permit, and the coordinator hears every answer.
+        const checked = Effect.flatMap(
+          Effect.serviceOption(Coordinator.Coordinator),
+          (coordinator) =>
+            Option.isNone(coordinator)
+              ? Effect.flatMap(send, check)
+              : coordinator.value.withPermit({ url: fullUrl(request), attempt: kind, deadline }, (permit) =>
+                Effect.flatMap(send, (response) =>
+                  Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
+                    Effect.andThen(
+                      coordinator.value.observe(permit, {
+                        status: response.status,
+                        headers: response.headers,
+                        receivedAt
+                      }),
+                      check(response)
+                    ))))
+        )
         return Effect.timeoutOrElse(checked, {
           duration: Duration.millis(Math.max(0, limit)),
           orElse: () =>
@@ -151,27 +170,28 @@ export const retryRequest = <E, R>(
                 )
               ))
         })
-      }
-    )
+      })
 
     const loop = (
-      state: RetryDecision.State
+      state: RetryDecision.State,
+      kind: Coordinator.RequestInfo["attempt"]
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | StatusRetry.RetryError, R> =>
       Effect.catch(
-        attempt,
+        attempt(kind),
         (error) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
             Effect.flatMap(Random.next, (random) => {
               const [made, next] = RetryDecision.decide(policy, state, classify(error), now, random)
               if (made._tag === "Retry") {
-                return Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () => loop(next))
+                const after = made.source === "backoff" ? "retry" : "retry-after-hint"
+                return Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () => loop(next, after))
               }
               return Effect.fail(
                 StatusError.isStatusError(error) ? StatusError.withStop(error, made.attempts, made.reason) : error
               )
             }))
       )
-    return loop(RetryDecision.initialState(policy, startedAt))
+    return loop(RetryDecision.initialState(policy, startedAt), "first")
   })
 }
 
