@@ -9,12 +9,11 @@ import * as RetryDecision from "@effect-retry/engine/RetryDecision"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as options from "./internal/options.js"
+import * as statusErrors from "./internal/statusError.js"
 import * as StatusError from "./StatusError.js"
-import type * as StatusRetry from "./StatusRetry.js"
 
 /**
  * Options of the policy: those of `withStatusRetry` that are about retrying, plus how a failure that is not a
@@ -30,18 +29,7 @@ import type * as StatusRetry from "./StatusRetry.js"
  * @since 0.1.0
  * @category models
  */
-export interface Options extends
-  Pick<
-    StatusRetry.Options,
-    | "maxAttempts"
-    | "maxTransientAttempts"
-    | "timeout"
-    | "maxRetryAfter"
-    | "retryAfterSpread"
-    | "maxRetryAfterSpread"
-    | "backoff"
-  >
-{
+export interface Options extends options.RetryOptions {
   /** How a failure that is not a status error is retried; `undefined` does not retry it. */
   readonly classify?: (error: unknown) => "throttled" | "transient" | "permanent" | undefined
 }
@@ -96,18 +84,8 @@ export const schedule = (input?: Options): Schedule.Schedule<Decision> => {
   const policy = options.policyOf(input)
   const classify = input?.classify
   const classified = (error: unknown): RetryDecision.Classified => {
-    if (!StatusError.isStatusError(error)) {
-      return { kind: classify?.(error), hint: undefined, resendable: true, stop: undefined }
-    }
-    const hint = Option.getOrUndefined(error.retryAfter)
-    return {
-      kind: error.kind,
-      hint: hint === undefined
-        ? undefined
-        : { source: hint.source, millis: Duration.toMillis(hint.delay), at: hint.at },
-      resendable: true,
-      stop: undefined
-    }
+    if (StatusError.isStatusError(error)) return statusErrors.classified(error, true)
+    return { kind: classify?.(error), hint: undefined, resendable: true, stop: undefined }
   }
   return Schedule.fromStep(Effect.sync(() => {
     let state: RetryDecision.State | undefined

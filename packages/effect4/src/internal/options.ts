@@ -95,8 +95,8 @@ const fraction = (problems: Array<string>, name: string, value: unknown, fallbac
   return n
 }
 
-/** The retry options `withStatusRetry` and `Schedules.retry` share. */
-type RetryOptions = Pick<
+/** The retry options `withStatusRetry` and `RetryPolicy.schedule` share. @internal */
+export type RetryOptions = Pick<
   StatusRetry.Options,
   | "maxAttempts"
   | "maxTransientAttempts"

@@ -3,6 +3,7 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import type * as RetryDecision from "@effect-retry/engine/RetryDecision"
 import type * as StatusError from "../StatusError.js"
 
 /** @internal */
@@ -46,4 +47,15 @@ export const make = <Tag extends string, Status extends number = number>(tag: Ta
   }
   ;(Base.prototype as any)[TypeId] = TypeId
   return Base as any
+}
+
+/** A status error as the engine's decision reads it: its kind, and its hint in milliseconds. @internal */
+export const classified = (error: StatusError.StatusError, resendable: boolean): RetryDecision.Classified => {
+  const hint = Option.getOrUndefined(error.retryAfter)
+  return {
+    kind: error.kind,
+    hint: hint === undefined ? undefined : { source: hint.source, millis: Duration.toMillis(hint.delay), at: hint.at },
+    resendable,
+    stop: undefined
+  }
 }

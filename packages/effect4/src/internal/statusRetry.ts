@@ -16,6 +16,7 @@ import * as Coordinator from "../Coordinator.js"
 import * as StatusError from "../StatusError.js"
 import type * as StatusRetry from "../StatusRetry.js"
 import * as options from "./options.js"
+import * as statusErrors from "./statusError.js"
 
 /** The URL a request goes to, with its URL parameters (the fragment is never sent). */
 const fullUrl = (request: HttpClientRequest.HttpClientRequest): string => {
@@ -101,17 +102,7 @@ export const retryRequest = <E, R>(
 
   /** What a failed attempt means for the decision. */
   const classify = (error: unknown): RetryDecision.Classified => {
-    if (StatusError.isStatusError(error)) {
-      const hint = Option.getOrUndefined(error.retryAfter)
-      return {
-        kind: error.kind,
-        hint: hint === undefined
-          ? undefined
-          : { source: hint.source, millis: Duration.toMillis(hint.delay), at: hint.at },
-        resendable,
-        stop: undefined
-      }
-    }
+    if (StatusError.isStatusError(error)) return statusErrors.classified(error, resendable)
     const user = settings.classify?.({ _tag: "Failure", error })
     if (HttpClientError.isHttpClientError(error) && error.reason._tag === "TransportError") {
       return {
