@@ -58,7 +58,7 @@ type Item = typeof Item.Type
 const base = process.argv[2]
 if (base === undefined) throw new Error("usage: node build/main.js <base url>")
 
-const options: StatusRetry.Options = { maxAttempts: 3, budget: "10 seconds" }
+const options: StatusRetry.Options = { maxAttempts: 3, timeout: "10 seconds" }
 
 export const getItem = Effect.gen(function*() {
   const client = (yield* HttpClient.HttpClient).pipe(withStatusRetry(options))

@@ -14,6 +14,7 @@
  * `attemptTimeout` the toolkit's README recommends for production).
  */
 import { NodeHttpClient } from "@effect/platform-node"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -33,64 +34,10 @@ import got, { HTTPError as GotHTTPError } from "got"
 import ky, { isHTTPError as isKyHTTPError } from "ky"
 import pRetry, { AbortError } from "p-retry"
 import { Agent, RetryAgent, request as undiciRequest } from "undici"
+import { type Adapter, byStatus, type CallSpec, type Client, exception } from "./client.js"
+import { effect4Adapters } from "./effect4.js"
 
-export interface CallSpec {
-  readonly url: string
-  readonly method: "GET" | "POST"
-  readonly headers: Readonly<Record<string, string>>
-  readonly body?: string
-  readonly signal: AbortSignal
-}
-
-export type Outcome =
-  | { readonly kind: "ok"; readonly status: number }
-  | { readonly kind: "failed"; readonly status: number }
-  | { readonly kind: "exception"; readonly error: string }
-  /** Never sent: its phase's deadline passed before its turn (the harness's, not the library's doing). */
-  | { readonly kind: "not-started" }
-
-export interface Client {
-  readonly call: (spec: CallSpec) => Promise<Outcome>
-  readonly close: () => Promise<void>
-}
-
-/** Known quotas, per origin (`http://127.0.0.1:<port>`), for the row that is told them. */
-export type ToldLimits = Readonly<
-  Record<string, { readonly requests: number; readonly windowMs: number; readonly burst?: number }>
->
-
-export interface Adapter {
-  /** Short id, used in tenant names. */
-  readonly id: string
-  /** Row label in the tables. */
-  readonly label: string
-  /** The packages it exercises (their installed versions go into RESULTS.md). */
-  readonly packages: ReadonlyArray<string>
-  /** The configuration, as one line for RESULTS.md (the comments in `make` say why). */
-  readonly config: string
-  /** The row is told the quotas (and only runs the workloads whose quota it was told). */
-  readonly told?: boolean
-  /**
-   * Makes one client instance, kept for the whole run as a program keeps its client: every workload goes through
-   * it. `limits` are the quotas a told row is told.
-   */
-  readonly make: (retry: boolean, limits?: ToldLimits) => Promise<Client>
-}
-
-const byStatus = (status: number): Outcome => (status < 400 ? { kind: "ok", status } : { kind: "failed", status })
-
-/** A short, single-line description of an unexpected error. */
-export const describe = (error: unknown): string => {
-  if (error instanceof Error || (typeof error === "object" && error !== null && "message" in error)) {
-    const e = error as { name?: unknown; message?: unknown; code?: unknown; _tag?: unknown }
-    const name = typeof e._tag === "string" ? e._tag : typeof e.name === "string" ? e.name : "Error"
-    const code = typeof e.code === "string" ? ` [${e.code}]` : ""
-    return `${name}${code}: ${String(e.message)}`.split("\n")[0]!.slice(0, 160)
-  }
-  return String(error).slice(0, 160)
-}
-
-const exception = (error: unknown): Outcome => ({ kind: "exception", error: describe(error) })
+export { type Adapter, type CallSpec, type Client, describe, type Outcome, type ToldLimits } from "./client.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // @effect/platform clients (the toolkit, and HttpClient.retryTransient), on the same base client
@@ -98,17 +45,27 @@ const exception = (error: unknown): Outcome => ({ kind: "exception", error: desc
 
 type AnyClient = HttpClient.HttpClient.With<unknown, never>
 
+/** The HttpClient layers an Effect 3 row can run on. */
+const transports = {
+  // @effect/platform-node's undici client, each instance with its own Agent.
+  NodeHttpClient: NodeHttpClient.layerUndici,
+  // @effect/platform's fetch client: Node's global fetch (its bundled undici and global pool, as ky and p-retry use).
+  FetchHttpClient: FetchHttpClient.layer
+} as const
+
 const effectClient = async (
   wrap: (client: HttpClient.HttpClient) => AnyClient,
   /** When given, the calls run with `Coordinator.layer(options)` provided: one coordinator for the client's life. */
-  coordinator?: Coordinator.CoordinatorOptions
+  coordinator?: Coordinator.CoordinatorOptions,
+  transport: keyof typeof transports = "NodeHttpClient"
 ): Promise<Client> => {
-  // The base client every Effect row wraps: @effect/platform-node's undici client, each instance with its own Agent.
+  // The base client every Effect row wraps (NodeHttpClient unless said otherwise).
   // With a coordinator, the calls run in a runtime whose context holds it, as a program that provides
   // `Coordinator.layer()` runs them: one runtime, one coordinator, for every call this client ever makes.
+  const base = transports[transport]
   const runtime = coordinator === undefined
-    ? ManagedRuntime.make(NodeHttpClient.layerUndici)
-    : ManagedRuntime.make(Layer.merge(NodeHttpClient.layerUndici, Coordinator.layer(coordinator)))
+    ? ManagedRuntime.make(base)
+    : ManagedRuntime.make(Layer.merge(base, Coordinator.layer(coordinator)))
   const context = await runtime.runtime()
   const client = wrap(Runtime.runSync(context)(HttpClient.HttpClient))
   return {
@@ -143,8 +100,9 @@ const effectRetry: Adapter = {
   id: "effect-retry",
   label: "effect-retry `withStatusRetry()`",
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
+  toolkit: { effect: 3, transport: "NodeHttpClient" },
   config:
-    "`withStatusRetry()` with no options: the documented defaults (4 attempts while transient, 10 in all, 30 s budget, " +
+    "`withStatusRetry()` with no options: the documented defaults (4 attempts while transient, 10 in all, 30 s timeout, " +
     "full jitter from 100 ms, 1 s for a hint-less 429, server hints + up to 2 % spread, no attempt timeout)",
   // README: "withStatusRetry() ... one line", every option has a documented default.
   make: (retry) => effectClient((client) => (retry ? client.pipe(withStatusRetry()) : client))
@@ -161,6 +119,7 @@ const effectRetryCoordinated: Adapter = {
   id: "effect-retry-coord",
   label: "effect-retry + `Coordinator.layer()` (recommended)",
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
+  toolkit: { effect: 3, transport: "NodeHttpClient" },
   config: "`withStatusRetry()` with `Coordinator.layer()` provided, coordinator defaults (release spread 20 ms, " +
     "cautious start, adaptive retry budget with k = 2 over a minute), no limit configured: learned from the answers",
   make: (retry) => effectClient((client) => (retry ? client.pipe(withStatusRetry()) : client), {})
@@ -176,6 +135,7 @@ const effectRetryConfigured: Adapter = {
   id: "effect-retry-limit",
   label: "effect-retry + `Coordinator.layer({ limits })`",
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
+  toolkit: { effect: 3, transport: "NodeHttpClient" },
   config: "as above, told the quotas: `limits: { [server origin]: { requests: 40, window: 1000 }, [nginx origin]: " +
     "{ requests: 10, window: 1000, burst: 1 } }` (nginx's `rate=10r/s`, no burst); runs the rate-limit workloads " +
     "with that quota and the nginx ones",
@@ -196,6 +156,20 @@ const effectRetryConfigured: Adapter = {
       }
     )
 }
+
+/**
+ * The same toolkit row over @effect/platform's `FetchHttpClient` (Node's global `fetch`) instead of `NodeHttpClient`:
+ * `withStatusRetry()` with its defaults, alone or with `Coordinator.layer(coordinator)` provided.
+ */
+const overFetch = (row: Adapter, coordinator?: Coordinator.CoordinatorOptions): Adapter => ({
+  id: `${row.id}-fetch`,
+  label: `${row.label}, \`FetchHttpClient\``,
+  packages: ["@effect/platform", "effect"],
+  toolkit: { effect: 3, transport: "FetchHttpClient" },
+  config: "the row above, over `FetchHttpClient.layer` (Node's global `fetch`)",
+  make: (retry) =>
+    effectClient((client) => (retry ? client.pipe(withStatusRetry()) : client), coordinator, "FetchHttpClient")
+})
 
 const retryTransient: Adapter = {
   id: "retry-transient",
@@ -399,7 +373,7 @@ const pRetryAdapter: Adapter = {
               retries: 3,
               // README: randomize multiplies each delay by U[1, 2): the only jitter p-retry offers.
               randomize: true,
-              // README: maxRetryTime defaults to Infinity; bound it like the others' total budgets.
+              // README: maxRetryTime defaults to Infinity; bound it like the others' whole-call timeouts.
               maxRetryTime: 30_000,
               signal: spec.signal
             })
@@ -435,7 +409,7 @@ const axiosAdapter: Adapter = {
         // README: "Exponential back-off retry delay between requests" (the default is no delay at all):
         // max(2^n × 100 ms, Retry-After) + 0–20 %.
         retryDelay: axiosRetry.exponentialDelay,
-        // README note: without it, the timeout is one budget for all attempts.
+        // README note: without it, the timeout is one deadline for all attempts.
         shouldResetTimeout: true
       })
     }
@@ -466,10 +440,13 @@ export const adapters: ReadonlyArray<Adapter> = [
   effectRetry,
   effectRetryCoordinated,
   effectRetryConfigured,
+  overFetch(effectRetry),
+  overFetch(effectRetryCoordinated, {}),
   retryTransient,
   kyAdapter,
   gotAdapter,
   undiciAdapter,
   pRetryAdapter,
-  axiosAdapter
+  axiosAdapter,
+  ...effect4Adapters
 ]

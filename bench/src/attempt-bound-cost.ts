@@ -1,7 +1,7 @@
 /**
  * What bounding an attempt in time costs per request, on a client that answers 200 without I/O: the bare request,
  * and the same request raced against a timer by `Effect.timeoutFail`, by `Effect.raceFirst` with a sleep, and by
- * `withStatusRetry()` (whose attempts are bounded by the call's budget).
+ * `withStatusRetry()` (whose attempts are bounded by the call's timeout).
  *
  * `node --expose-gc bench/build/attempt-bound-cost.js`: for each way, the median over 9 runs of the time per request
  * of 20 000 sequential requests in one `Effect.runPromise`, and the bytes allocated per request (`heapUsed` growth

@@ -81,7 +81,7 @@ const clientFor = (scenario: Scenario) => {
       seen.add(request.url)
       return HttpClientResponse.fromWeb(request, answer(scenario, first))
     })
-  ).pipe(withStatusRetry({ baseDelay: "1 millis" }))
+  ).pipe(withStatusRetry({ backoff: { baseDelay: "1 millis" } }))
 }
 
 let round = 0

@@ -32,9 +32,14 @@ const benchDir = path.resolve(here, "..")
 const WORKERS = Number(process.env["FLEET_WORKERS"] ?? 4)
 /** Each Redis call's time-out: FLEET_REDIS_TIMEOUT_MS, else the library's default. */
 const REDIS_TIMEOUT_MS = Number(process.env["FLEET_REDIS_TIMEOUT_MS"] ?? 75)
+/** FLEET_RUNS: the runs to make (memory, redis, redis-patient, outage, cost), comma-separated; default all. */
+const RUNS = process.env["FLEET_RUNS"]?.split(",")
+const selected = (id: string) => RUNS === undefined || RUNS.includes(id)
 const LIMIT = 40
 const WINDOW_MS = 1000
 const BIN_MS = 100
+/** Each call's timeout (`withStatusRetry({ timeout })` in fleet-worker.ts), in seconds. */
+const TIMEOUT_S = 30
 /** Timers may fire a little before a sub-millisecond target: not "early" in any useful sense. */
 const EARLY_TOLERANCE_MS = 5
 /** How long after an answer left the server another request is taken to have been sent knowing it. */
@@ -102,10 +107,52 @@ const command = (port: number, line: string): Promise<string> =>
     socket.on("close", () => resolve(reply))
   })
 
-const evalshaCalls = async (port: number): Promise<number> => {
+/** `EVALSHA` calls Redis counted, and the microseconds it spent in them (`INFO commandstats`). */
+const evalshaCalls = async (port: number): Promise<{ readonly calls: number; readonly usec: number }> => {
   const stats = await command(port, "INFO commandstats")
-  const m = /cmdstat_evalsha:calls=(\d+)/.exec(stats)
-  return m === null ? 0 : Number(m[1])
+  const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(stats)
+  return m === null ? { calls: 0, usec: 0 } : { calls: Number(m[1]), usec: Number(m[2]) }
+}
+
+/**
+ * Round trips of `PING` to the Redis at `port`, one every 10 ms on one connection of the parent's, while a run lasts:
+ * how long Redis itself (and loopback) takes to answer, apart from the workers' event loops.
+ */
+const pingMonitor = (port: number) => {
+  const samples: Array<number> = []
+  let stopped = false
+  let socket: net.Socket | undefined
+  let sentAt = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const connect = () => {
+    if (stopped) return
+    const s = net.connect(port, "127.0.0.1", () => {
+      sentAt = now()
+      s.write("PING\r\n")
+    })
+    socket = s
+    s.on("data", () => {
+      samples.push(now() - sentAt)
+      timer = setTimeout(() => {
+        if (stopped) return
+        sentAt = now()
+        s.write("PING\r\n")
+      }, 10)
+    })
+    s.on("error", () => {})
+    s.on("close", () => {
+      if (!stopped) timer = setTimeout(connect, 100)
+    })
+  }
+  connect()
+  return () => {
+    stopped = true
+    if (timer !== undefined) clearTimeout(timer)
+    socket?.destroy()
+    const sorted = [...samples].sort((a, b) => a - b)
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
+    return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -197,6 +244,12 @@ interface Run {
   readonly fallbacks: number
   readonly warnings: number
   readonly events: ReadonlyArray<{ readonly at: number; readonly what: string }>
+  /** The longest event-loop delay of any worker during the calls. */
+  readonly stallMs: number
+  /** Redis `PING` round trips from the parent during the calls (none without Redis). */
+  readonly ping:
+    | { readonly count: number; readonly p50: number; readonly p99: number; readonly max: number }
+    | undefined
 }
 
 const runFleet = async (options: {
@@ -204,6 +257,7 @@ const runFleet = async (options: {
   readonly title: string
   readonly coordinator: "memory" | "redis"
   readonly redisUrl: string
+  readonly redisPort: number
   readonly warmUp: string
   readonly perWorker: number
   /** Each Redis call's time-out, when not REDIS_TIMEOUT_MS. */
@@ -226,7 +280,8 @@ const runFleet = async (options: {
       url: api.url,
       warmUp: options.warmUp,
       calls: options.perWorker,
-      timeout: options.timeout ?? REDIS_TIMEOUT_MS
+      timeout: options.timeout ?? REDIS_TIMEOUT_MS,
+      callTimeout: TIMEOUT_S
     }
     return fork(path.join(here, "fleet-worker.js"), [JSON.stringify(setup)], {
       stdio: ["ignore", "inherit", "inherit", "ipc"]
@@ -243,6 +298,7 @@ const runFleet = async (options: {
     return { ready, done }
   })
   await Promise.all(messages.map((m) => m.ready))
+  const stopPing = options.coordinator === "redis" ? pingMonitor(options.redisPort) : undefined
   const start = now()
   for (const child of workers) child.send("go")
   const events: Array<{ at: number; what: string }> = []
@@ -257,6 +313,7 @@ const runFleet = async (options: {
     }, outage.startAt)
   ]
   const done = await Promise.all(messages.map((m) => m.done))
+  const ping = stopPing?.()
   if (outage !== undefined) {
     for (const t of timers) clearTimeout(t)
     // Started again whatever happened, for the runs that follow.
@@ -273,7 +330,9 @@ const runFleet = async (options: {
     start,
     fallbacks: done.reduce((n, d) => n + d.fallbacks, 0),
     warnings: done.reduce((n, d) => n + d.warnings, 0),
-    events
+    events,
+    stallMs: Math.max(...done.map((d) => d.stallMs)),
+    ping
   }
 }
 
@@ -290,7 +349,32 @@ interface Metrics {
   readonly failed: Record<string, number>
   readonly maxPerWindow: number
   readonly maxPerBin: number
+  /** Requests of each worker in the server's window of the first request. */
+  readonly firstWindowPerWorker: ReadonlyArray<number>
+  /** Requests of each worker in the first WINDOW_MS after the fleet's first request, and how many of them got a 429. */
+  readonly firstSecondPerWorker: ReadonlyArray<number>
+  readonly firstSecondRefused: number
+  /** Server windows that received requests; the ideal is calls / limit. */
+  readonly windowsUsed: number
+  /** Per server window with requests: its first request to its last (ms), summed. */
+  readonly spreadMs: number
+  /** Per server window with requests after the first: its first request after the latest instant told before it. */
+  readonly lateMs: ReadonlyArray<number>
+  /** Requests, 429s and early requests from each of the run's events (and its start) to the next. */
+  readonly phases: ReadonlyArray<{
+    readonly from: number
+    readonly requests: number
+    readonly refused: number
+    readonly early: number
+  }>
+  /** The longest call, from its start to its outcome. */
+  readonly longestMs: number
+  /** Calls that ended with something else than an answer or a typed error (a defect, an unknown error). */
+  readonly untyped: number
 }
+
+/** What a call may end with besides an answer: the library's typed errors (see fleet-worker.ts). */
+const TYPED = new Set(["held", "RequestError", "ResponseError", "BodyTooLarge"])
 
 const analyse = (run: Run): Metrics => {
   const arrivals = run.arrivals
@@ -298,11 +382,26 @@ const analyse = (run: Run): Metrics => {
   const told = arrivals.filter((a) => a.toldAt !== undefined).sort((a, b) => a.sentAt - b.sentAt)
   let early = 0
   let latest = -Infinity
+  const earlyOnes: Array<Arrival> = []
   for (let i = 0, k = 0; i < arrivals.length; i++) {
     const a = arrivals[i]!
     while (k < told.length && told[k]!.sentAt <= a.at - REACTION_MS) latest = Math.max(latest, told[k++]!.toldAt!)
-    if (a.at < latest - EARLY_TOLERANCE_MS) early++
+    if (a.at < latest - EARLY_TOLERANCE_MS) {
+      early++
+      earlyOnes.push(a)
+    }
   }
+  // Between the run's events (Redis killed, Redis back): requests, 429s and early requests of each stretch.
+  const marks = [0, ...run.events.map((e) => e.at), Infinity]
+  const phases = marks.slice(1).map((end, i) => {
+    const inside = (a: Arrival) => a.at - run.start >= marks[i]! && a.at - run.start < end
+    return {
+      from: marks[i]!,
+      requests: arrivals.filter(inside).length,
+      refused: arrivals.filter((a) => inside(a) && a.status === 429).length,
+      early: earlyOnes.filter(inside).length
+    }
+  })
   const first = arrivals[0]?.window ?? 0
   const perWindow = new Map<number, number>()
   for (const a of arrivals) perWindow.set(a.window, (perWindow.get(a.window) ?? 0) + 1)
@@ -328,7 +427,29 @@ const analyse = (run: Run): Metrics => {
     ok: run.outcomes.filter((o) => o.result === 200).length,
     failed,
     maxPerWindow: Math.max(...[...perWindow.values()]),
-    maxPerBin: Math.max(...[...perBin.values()])
+    maxPerBin: Math.max(...[...perBin.values()]),
+    firstWindowPerWorker: Array.from(
+      { length: WORKERS },
+      (_, w) => arrivals.filter((a) => a.window === first && a.worker === w).length
+    ),
+    phases,
+    windowsUsed: perWindow.size,
+    spreadMs: [...perWindow.keys()].reduce((sum, w) => {
+      const inside = arrivals.filter((a) => a.window === w)
+      return sum + (inside[inside.length - 1]!.at - inside[0]!.at)
+    }, 0),
+    lateMs: [...perWindow.keys()].slice(1).map((w) => {
+      const begin = arrivals.find((a) => a.window === w)!
+      const toldBefore = told.filter((a) => a.sentAt <= begin.at).map((a) => a.toldAt!)
+      return toldBefore.length === 0 ? NaN : begin.at - Math.max(...toldBefore)
+    }),
+    firstSecondPerWorker: Array.from(
+      { length: WORKERS },
+      (_, w) => arrivals.filter((a) => a.at < arrivals[0]!.at + WINDOW_MS && a.worker === w).length
+    ),
+    firstSecondRefused: arrivals.filter((a) => a.at < arrivals[0]!.at + WINDOW_MS && a.status === 429).length,
+    longestMs: Math.max(...run.outcomes.map((o) => o.end - o.start)),
+    untyped: run.outcomes.filter((o) => typeof o.result === "string" && !TYPED.has(o.result)).length
   }
 }
 
@@ -342,6 +463,8 @@ interface Cost {
   readonly perSecond: number
   readonly microsEach: number
   readonly roundTrips: number | undefined
+  /** Microseconds Redis spent in each script call. */
+  readonly scriptMicros: number | undefined
 }
 
 const ANSWER = { "x-ratelimit-limit": "1000000000", "x-ratelimit-remaining": "999999999", "x-ratelimit-reset": "600" }
@@ -370,17 +493,20 @@ const measureCost = async (redisPort: number): Promise<ReadonlyArray<Cost>> => {
       const coordinator = yield* make
       // The window is learned first (one opener and its answer), as a fleet's first request does.
       yield* admissions(coordinator, 200, 1)
-      const calls = redis ? yield* Effect.promise(() => evalshaCalls(redisPort)) : 0
+      const calls = redis ? yield* Effect.promise(() => evalshaCalls(redisPort)) : { calls: 0, usec: 0 }
       const began = now()
       yield* admissions(coordinator, n, concurrency)
       const ms = now() - began
-      const after = redis ? yield* Effect.promise(() => evalshaCalls(redisPort)) : 0
+      const after = redis ? yield* Effect.promise(() => evalshaCalls(redisPort)) : { calls: 0, usec: 0 }
       results.push({
         label,
         admissions: n,
         perSecond: n / (ms / 1000),
         microsEach: (ms * 1000) / n,
-        roundTrips: redis ? (after - calls) / n : undefined
+        roundTrips: redis ? (after.calls - calls.calls) / n : undefined,
+        scriptMicros: redis && after.calls > calls.calls
+          ? (after.usec - calls.usec) / (after.calls - calls.calls)
+          : undefined
       })
     })))
   }
@@ -447,6 +573,16 @@ const chart = async (runs: ReadonlyArray<Run>): Promise<string> => {
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits)
 
+/** A Markdown table: its header (a column named with a trailing "<" is aligned left, the others right) and rows. */
+const table = (lines: Array<string>, head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
+  lines.push(`| ${head.map((h) => h.replace(/<$/, "")).join(" | ")} |`)
+  lines.push(`| ${head.map((h) => (h.endsWith("<") ? "---" : "---:")).join(" | ")} |`)
+  for (const row of rows) lines.push(`| ${row.join(" | ")} |`)
+}
+
+/** Calls per worker in a run. */
+const run0Calls = (run: Run) => run.calls / WORKERS
+
 const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: number): string => {
   const lines: Array<string> = []
   lines.push("# Fleet benchmark: N processes, one rate limit")
@@ -475,21 +611,93 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
   )
   lines.push("")
   lines.push(
-    "| run | calls | ok | req/call | time (ms) | time/ideal | early | 429s | first window | max/window | max/100 ms per worker | store fallbacks | warnings |"
+    "| run | calls | ok | req/call | time (ms) | time/ideal | early | 429s | first window (per worker) | max/window | max/100 ms per worker | longest call (ms) | store fallbacks | warnings |"
   )
-  lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+  lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
   for (const run of runs) {
     const m = analyse(run)
     const failed = Object.entries(m.failed).map(([k, v]) => `${v} ${k}`).join(", ")
     lines.push(
       `| ${run.title} | ${run.calls} | ${m.ok}${failed === "" ? "" : ` (${failed})`} | ${fmt(m.perCall)} | ` +
-        `${fmt(m.timeMs, 0)} | ${fmt(m.ratio)} | ${m.early} | ${m.refused} | ${m.firstWindow} | ${m.maxPerWindow} | ` +
-        `${m.maxPerBin} | ${run.fallbacks} | ${run.warnings} |`
+        `${fmt(m.timeMs, 0)} | ${fmt(m.ratio)} | ${m.early} | ${m.refused} | ${m.firstWindow} ` +
+        `(${m.firstWindowPerWorker.join(" + ")}) | ${m.maxPerWindow} | ${m.maxPerBin} | ${fmt(m.longestMs, 0)} | ` +
+        `${run.fallbacks} | ${run.warnings} |`
+    )
+  }
+  lines.push("")
+  lines.push(
+    `Every call has a timeout of ${TIMEOUT_S} s; a call that ended with something else than an answer or a typed error ` +
+      `(\`OriginHeld\`, \`StatusError\`, an \`HttpClientError\`) would be counted here: ` +
+      runs.map((run) => `${run.title}: ${analyse(run).untyped}`).join("; ") + "."
+  )
+  lines.push("")
+  const memory = runs.find((r) => r.id === "memory")
+  if (memory !== undefined) {
+    const m = analyse(memory)
+    const second = m.firstSecondPerWorker.reduce((a, b) => a + b, 0)
+    lines.push(
+      `Without Redis, each worker learns the limit alone. In the server's first window (which the first request ` +
+        `meets at a random point, so it may be short) the fleet sent ${m.firstWindow} requests ` +
+        `(${m.firstWindowPerWorker.join(", ")} per worker); in the ${WINDOW_MS} ms from the fleet's first request, ` +
+        `${second} (${m.firstSecondPerWorker.join(", ")} per worker; ${m.firstSecondRefused} refused with 429), ` +
+        `${fmt(second / LIMIT)}x the server's limit of ${LIMIT}. Not ${WORKERS}x: each worker has ` +
+        `${run0Calls(memory)} calls (at most ${fmt((WORKERS * run0Calls(memory)) / LIMIT)}x the limit in all), its ` +
+        "in-memory coordinator sends one request first and ramps up as answers come (cautious start), follows the " +
+        "remaining quota its own answers report (which the other workers spend too), and holds its calls at its " +
+        "first 429's `Retry-After`: together the workers overrun the limit, by less than their number."
+    )
+    lines.push("")
+  }
+  lines.push(
+    "Where the time goes: server windows that received requests (the ideal is calls / limit), the time from the " +
+      "first to the last request of each server window (summed), and how long after the latest instant the server " +
+      "had told (a reset rounded up to whole seconds counts from the answer that gave it) each later window's first " +
+      "request came (negative: a window opened before it, by a request decided alone, or by one whose answer had " +
+      "not come back yet):"
+  )
+  lines.push("")
+  table(
+    lines,
+    [
+      "run<",
+      "windows used (ideal)",
+      "first-to-last request per window, summed (ms)",
+      "first request after the instant told (ms)<"
+    ],
+    runs.map((run) => {
+      const m = analyse(run)
+      return [
+        run.title,
+        `${m.windowsUsed} (${Math.ceil(run.calls / LIMIT)})`,
+        fmt(m.spreadMs, 0),
+        m.lateMs.map((x) => (Number.isNaN(x) ? "–" : fmt(x, 0))).join(", ")
+      ]
+    })
+  )
+  lines.push("")
+  lines.push(
+    "Why a Redis call can take longer than its time-out on loopback: the longest event-loop delay of any worker " +
+      "during the calls, and `PING` round trips to the same Redis from the benchmark's own process (one every 10 ms):"
+  )
+  lines.push("")
+  lines.push("| run | worker event-loop delay, max (ms) | Redis PING p50 / p99 / max (ms) |")
+  lines.push("| --- | ---: | ---: |")
+  for (const run of runs) {
+    lines.push(
+      `| ${run.title} | ${fmt(run.stallMs, 0)} | ${
+        run.ping === undefined ? "–" : `${fmt(run.ping.p50, 1)} / ${fmt(run.ping.p99, 1)} / ${fmt(run.ping.max, 1)}`
+      } |`
     )
   }
   lines.push("")
   for (const run of runs.filter((r) => r.events.length > 0)) {
     lines.push(`${run.title}: ${run.events.map((e) => `${e.what} at ${fmt(e.at / 1000, 2)} s`).join(", ")}.`)
+    lines.push("")
+    lines.push("| from (s) | requests | 429s | early |")
+    lines.push("| ---: | ---: | ---: | ---: |")
+    for (const phase of analyse(run).phases) {
+      lines.push(`| ${fmt(phase.from / 1000, 2)} | ${phase.requests} | ${phase.refused} | ${phase.early} |`)
+    }
   }
   lines.push("")
   lines.push("![requests per 100 ms per worker](charts/fleet.svg)")
@@ -499,16 +707,22 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
   lines.push(
     "`withPermit` + `observe` of a success that leaves quota, in one process, after the window was learned. " +
       "Round trips: `EVALSHA` calls Redis counted (`INFO commandstats`) per admission. A success that leaves " +
-      "quota in a known window is not sent to Redis; only an opener's answer, a 429/503 hint or a spent window is."
+      "quota in a known window is not sent to Redis; only an opener's answer, a 429/503 hint or a spent window is. " +
+      "The admissions a process asks for at once share one script call (batched; at most one in flight per bucket " +
+      "and process): one at a time, each admission costs one round trip; 100 at once, one round trip admits them " +
+      "all. No permits are leased ahead: a process that held permits it did not use would starve the others in " +
+      "that window."
   )
   lines.push("")
-  lines.push("| coordinator | admissions | per second | µs each | Redis round trips each |")
-  lines.push("| --- | ---: | ---: | ---: | ---: |")
+  lines.push(
+    "| coordinator | admissions | per second | µs each | Redis round trips each | µs in Redis per script call |"
+  )
+  lines.push("| --- | ---: | ---: | ---: | ---: | ---: |")
   for (const c of costs) {
     lines.push(
       `| ${c.label} | ${c.admissions} | ${fmt(c.perSecond, 0)} | ${fmt(c.microsEach, 1)} | ${
         c.roundTrips === undefined ? "–" : fmt(c.roundTrips, 3)
-      } |`
+      } | ${c.scriptMicros === undefined ? "–" : fmt(c.scriptMicros, 1)} |`
     )
   }
   lines.push("")
@@ -531,13 +745,28 @@ const main = async () => {
   let redis = await startRedis(port)
   process.on("exit", () => redis.kill("SIGKILL"))
   const redisUrl = `redis://127.0.0.1:${port}`
-  const warmUpServer = http.createServer((_, response) => response.end("ok"))
+  const warmUpServer = http.createServer((_, response) =>
+    response.writeHead(200, {
+      "x-ratelimit-limit": "1000000",
+      "x-ratelimit-remaining": "999999",
+      "x-ratelimit-reset": "1"
+    }).end("ok")
+  )
   await new Promise<void>((resolve) => warmUpServer.listen(0, "localhost", () => resolve()))
   const warmUp = `http://localhost:${(warmUpServer.address() as net.AddressInfo).port}/warm-up`
   const runs: Array<Run> = []
   const log = (run: Run) => {
     const m = analyse(run)
     if (process.env["FLEET_TRACE"]) {
+      for (let w = 0; w < WORKERS; w++) {
+        const mine = run.outcomes.filter((o) => o.call.startsWith(`w${w}-`))
+        const first = run.arrivals.find((a) => a.worker === w)
+        console.log(
+          `worker ${w}: calls start ${
+            (Math.min(...mine.map((o) => o.start)) - run.start).toFixed(0)
+          } ms, first arrival ${first === undefined ? "-" : (first.at - run.start).toFixed(0)} ms`
+        )
+      }
       for (const a of run.arrivals) {
         console.log(
           `${(a.at - run.start).toFixed(0)} w${a.window} ends ${
@@ -548,7 +777,18 @@ const main = async () => {
     }
     console.log(
       `${run.title}: ${m.ok}/${run.calls} ok, ${fmt(m.perCall)} req/call, ${fmt(m.ratio)} x ideal, ${m.early} early, ` +
-        `${m.refused} 429s, first window ${m.firstWindow}, fallbacks ${run.fallbacks}`
+        `${m.refused} 429s, first window ${m.firstWindow} (${m.firstWindowPerWorker.join("+")}), first ` +
+        `${WINDOW_MS} ms ${m.firstSecondPerWorker.join("+")} (${m.firstSecondRefused} 429s), longest ` +
+        `${fmt(m.longestMs, 0)} ms, untyped ${m.untyped}, fallbacks ${run.fallbacks}, stall ${fmt(run.stallMs, 0)} ms` +
+        (run.ping === undefined ? "" : `, ping p99 ${fmt(run.ping.p99, 1)} max ${fmt(run.ping.max, 1)} ms`) +
+        (run.events.length === 0
+          ? ""
+          : `; by stretch: ${
+            m.phases.map((p) =>
+              `from ${fmt(p.from / 1000, 2)} s ${p.requests} req, ${p.refused} 429s, ${p.early} early`
+            )
+              .join("; ")
+          }`)
     )
   }
   const perWorker = 120 / WORKERS
@@ -559,11 +799,13 @@ const main = async () => {
       ["redis-patient", "shared through Redis (time-out 1 s: no call decided alone)", "redis", 1000]
     ] as const
   ) {
+    if (!selected(id)) continue
     const run = await runFleet({
       id,
       title,
       coordinator,
       redisUrl,
+      redisPort: port,
       warmUp,
       perWorker,
       ...(timeout === undefined ? {} : { timeout })
@@ -571,27 +813,33 @@ const main = async () => {
     runs.push(run)
     log(run)
   }
-  const outage = await runFleet({
-    id: "outage",
-    title: `shared through Redis (time-out ${REDIS_TIMEOUT_MS} ms), Redis killed at 2 s, back at 3.5 s`,
-    coordinator: "redis",
-    redisUrl,
-    warmUp,
-    perWorker: 240 / WORKERS,
-    outage: {
-      stopAt: 2000,
-      startAt: 3500,
-      stop: () => stopRedis(redis),
-      start: async () => {
-        redis = await startRedis(port)
+  if (selected("outage")) {
+    const outage = await runFleet({
+      id: "outage",
+      title: `shared through Redis (time-out ${REDIS_TIMEOUT_MS} ms), Redis killed at 2 s, back at 3.5 s`,
+      coordinator: "redis",
+      redisUrl,
+      redisPort: port,
+      warmUp,
+      perWorker: 240 / WORKERS,
+      outage: {
+        stopAt: 2000,
+        startAt: 3500,
+        stop: () => stopRedis(redis),
+        start: async () => {
+          redis = await startRedis(port)
+        }
       }
-    }
-  })
-  runs.push(outage)
-  log(outage)
-  const costs = await measureCost(port)
+    })
+    runs.push(outage)
+    log(outage)
+  }
+  const costs = selected("cost") ? await measureCost(port) : []
   for (const c of costs) {
-    console.log(`${c.label}: ${fmt(c.perSecond, 0)}/s, ${fmt(c.microsEach, 1)} µs, ${c.roundTrips ?? "–"} round trips`)
+    console.log(
+      `${c.label}: ${fmt(c.perSecond, 0)}/s, ${fmt(c.microsEach, 1)} µs, ${c.roundTrips ?? "–"} round trips, ` +
+        `${c.scriptMicros === undefined ? "–" : fmt(c.scriptMicros, 1)} µs in Redis per script call`
+    )
   }
   await stopRedis(redis)
   fs.mkdirSync(path.join(benchDir, "charts"), { recursive: true })

@@ -31,7 +31,7 @@ import type { FailedAttempt } from "./failed-attempt.js"
 import type { MicroMemory, MicroOrigins, MicroTime, MicroWaiting } from "./micro.js"
 import { type Nginx, startNginx } from "./nginx.js"
 import { now } from "./protocol.js"
-import { render, type Results } from "./report.js"
+import { PEER_WORKLOADS, render, type Results, vsBestPeer } from "./report.js"
 import { deriveSeed } from "./rng.js"
 import { NGINX, RATE_LIMIT, workloads } from "./workloads.js"
 
@@ -199,6 +199,19 @@ const main = async () => {
             `${key} ${run.adapter.id}: req/N ${m.amplification.toFixed(2)} time/ideal ${
               m.timeRatio?.toFixed(2) ?? "-"
             } (${(m.timeMs / 1000).toFixed(2)} s) early ${m.early} ok ${m.ok}/${m.calls}`
+          )
+        }
+      }
+      // Each toolkit row's time over the best peer's in the same run (the summary's table).
+      for (const key of PEER_WORKLOADS) {
+        for (const repeat of runs.get(key) ?? []) {
+          const best = vsBestPeer(adapters, repeat)
+          if (best === undefined) continue
+          const ratios = [...best.ratio].map(([i, r]) => `${adapters[i]!.id} ${r.toFixed(2)}`).join(", ")
+          log(
+            `${key} vs best peer (${best.peer.adapter.id}, ${
+              (best.peer.metrics.timeMs / 1000).toFixed(2)
+            } s): ${ratios}`
           )
         }
       }

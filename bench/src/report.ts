@@ -93,6 +93,33 @@ const succeeded = (runs: ReadonlyArray<ClientRun>) =>
 const dots = (runs: ReadonlyArray<ClientRun>, ...parts: ReadonlyArray<string>) =>
   runs.length === 0 ? "not run" : parts.join(" · ")
 
+/** The workloads whose time each toolkit row is compared with the best peer's, in the same run. */
+export const PEER_WORKLOADS = ["rate-limit", "rate-limit-xrl", "rate-limit-ietf", "rate-limit-store"] as const
+
+/**
+ * In one repeat of one workload: the best peer (the fastest row that is not the toolkit's, was told no limit, and
+ * whose calls all succeeded), and each toolkit row's time over that peer's; `undefined` where there is no such peer.
+ */
+export const vsBestPeer = (
+  adapters: ReadonlyArray<Adapter>,
+  repeat: ReadonlyArray<ClientRun | undefined>
+): { readonly peer: ClientRun; readonly ratio: ReadonlyMap<number, number> } | undefined => {
+  const peers = repeat.flatMap((run, i) =>
+    run === undefined || adapters[i]!.toolkit !== undefined || adapters[i]!.told === true ||
+      run.metrics.ok < run.metrics.calls
+      ? []
+      : [run]
+  )
+  if (peers.length === 0) return undefined
+  const peer = peers.reduce((best, run) => (run.metrics.timeMs < best.metrics.timeMs ? run : best))
+  const ratio = new Map(
+    repeat.flatMap((run, i) =>
+      run === undefined || adapters[i]!.toolkit === undefined ? [] : [[i, run.metrics.timeMs / peer.metrics.timeMs]]
+    )
+  )
+  return { peer, ratio }
+}
+
 export const render = (results: Results): string => {
   const { adapters } = results
   const label = (i: number) => adapters[i]!.label
@@ -140,6 +167,21 @@ export const render = (results: Results): string => {
     return `${f0(median(sent))} ms${
       sent.length < delays.length ? ` (not sent in ${delays.length - sent.length} of ${delays.length})` : ""
     }`
+  }
+
+  const peerHeaders = ["429 + Retry-After", "X-RateLimit only", "RateLimit fields", "express / fastify store"]
+  const toolkitRows = adapters.flatMap((a, i) => (a.toolkit === undefined ? [] : [i]))
+  const bestPeers = (key: string) => (results.runs.get(key) ?? []).map((repeat) => vsBestPeer(adapters, repeat))
+  const peerCell = (key: string, i: number) => {
+    if (runsOf(results, key, i).length === 0) return "not run"
+    const ratios = bestPeers(key).map((b) => b?.ratio.get(i) ?? NaN)
+    return f2(median(ratios.filter((r) => Number.isFinite(r))))
+  }
+  const bestPeerCell = (key: string) => {
+    const peers = bestPeers(key).flatMap((b) => (b === undefined ? [] : [b.peer]))
+    return peers.length === 0
+      ? "–"
+      : peers.map((p) => `${p.adapter.label}: ${s2(p.metrics.timeMs)} s`).join("; ")
   }
 
   add(
@@ -228,6 +270,23 @@ export const render = (results: Results): string => {
           nginxCell("nginx-503", i),
           nginxCell("nginx-429", i)
         ])
+      ]
+    ),
+    "",
+    "Time against the best peer in the same run: each toolkit row's completion time over the fastest peer's (a row",
+    "of another library, told no limit, whose calls all succeeded; its name and time on the last line), per repeat,",
+    "median. On both HTTP clients, `withStatusRetry()` alone is meant to be within 5 % of it.",
+    "",
+    table(
+      ["client", "HTTP client", ...peerHeaders],
+      [
+        ["*target, `withStatusRetry()` alone*", "both", ...PEER_WORKLOADS.map(() => "≤ 1.05")],
+        ...toolkitRows.map((i) => [
+          label(i),
+          `\`${adapters[i]!.toolkit!.transport}\``,
+          ...PEER_WORKLOADS.map((key) => peerCell(key, i))
+        ]),
+        ["*best peer: time*", "", ...PEER_WORKLOADS.map(bestPeerCell)]
       ]
     ),
     "",
@@ -592,9 +651,11 @@ export const render = (results: Results): string => {
     "The last row measures one client against an identical instance of itself: how far from 1.00 a ratio can be",
     "by noise alone on this machine during this run.",
     "",
-    "Without retry: the @effect/platform rows use the same undici-based client without `withStatusRetry()` / without",
-    "`retryTransient` (the latter keeps its `filterStatusOk` and timeout), ky `retry: 0`, got `retry.limit: 0`, undici",
-    "the bare `Agent`, p-retry the bare attempt function, axios the instance without axios-retry.",
+    "Without retry: the @effect/platform rows use the same base client (`NodeHttpClient` or `FetchHttpClient`) without",
+    "`withStatusRetry()` / without `retryTransient` (the latter keeps its `filterStatusOk` and timeout), the Effect 4",
+    "rows Effect 4's `FetchHttpClient` without `retryTransient` (keeping its timeout) or `withRateLimiter`, ky",
+    "`retry: 0`, got `retry.limit: 0`, undici the bare `Agent`, p-retry the bare attempt function, axios the instance",
+    "without axios-retry.",
     ""
   )
 
@@ -731,10 +792,13 @@ export const render = (results: Results): string => {
     "",
     "Each peer is configured as a careful user would from its README (the comments in bench/src/adapters.ts say why).",
     "All are given 3 retries (4 attempts), the toolkit's default, so that the comparison is about how they retry.",
-    "The toolkit has three rows: its defaults; its recommended production setting, `Coordinator.layer()` provided",
-    "(the README's herd-control section), told no limit; and the same told the quotas of the two origins. Each",
-    "coordinated instance keeps its one coordinator for the whole run: it meets every workload knowing what the",
-    "earlier ones taught it.",
+    "The toolkit has three rows on `NodeHttpClient`: its defaults; its recommended production setting,",
+    "`Coordinator.layer()` provided (the README's herd-control section), told no limit; and the same told the quotas",
+    "of the two origins; and the first two again on @effect/platform's `FetchHttpClient`. Each coordinated instance",
+    "keeps its one coordinator for the whole run: it meets every workload knowing what the earlier ones taught it.",
+    "Effect 4.1's own wrappers (`effect` 4.1.0, its `FetchHttpClient`: its `@effect/platform-node` needs Node.js",
+    ">= 22.19) are peers: `retryTransient`, which in 4.1 waits at least a Retry-After, and `withRateLimiter`, told the",
+    "quotas, or given a limit far above the server's so that it paces by what it learns from the answers.",
     "",
     table(["client", "configuration"], adapters.map((a) => [a.label, a.config])),
     ""

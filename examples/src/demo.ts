@@ -75,7 +75,7 @@ const headerOf: Record<string, string> = {
 const stops: Record<string, string> = {
   "permanent": "the status is not worth retrying",
   "attempts": "no attempts left",
-  "budget": "no time left",
+  "timeout": "no time left",
   "retry-after-too-long": "the server asked for too long a wait",
   "unsafe-method": "the request is not safe to send twice",
   "retry-budget": "the server accepts too few requests",

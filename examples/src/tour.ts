@@ -34,7 +34,7 @@ const call: Effect.Effect<string, StatusError.StatusError> = Effect.suspend(() =
 
 export const main = Effect.gen(function*() {
   const result = yield* call.pipe(
-    RetryPolicy.retry({ maxAttempts: 3, budget: "10 seconds" }),
+    RetryPolicy.retry({ maxAttempts: 3, timeout: "10 seconds" }),
     Effect.catchTag("NotFound", () => Effect.succeed("not there"))
   )
   // 5. Backoff strategies are plain Schedules too.

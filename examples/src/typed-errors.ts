@@ -21,7 +21,7 @@ class NotAllowed extends Data.TaggedError("NotAllowed")<{ readonly status: numbe
 
 const makeCatalog = (baseUrl: string) =>
   Effect.map(HttpClient.HttpClient, (http) => {
-    const client = http.pipe(withStatusRetry({ baseDelay: "20 millis" }))
+    const client = http.pipe(withStatusRetry({ backoff: { baseDelay: "20 millis" } }))
     const unavailable = (e: StatusError.StatusError) =>
       Effect.fail(
         new CatalogUnavailable({

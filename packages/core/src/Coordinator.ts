@@ -100,8 +100,9 @@ export type HoldReason = "cooldown" | "pacing" | "learning" | "retry-budget"
 
 export {
   /**
-   * A call failed at once because requests to its origin are held past the call's deadline (its retry budget): the
-   * server asked every client to wait longer than this call may. `until` is the instant, so a job can be re-scheduled.
+   * A call failed at once because requests to its origin are held past the call's deadline (its `timeout`): the
+   * server asked every client to wait longer than this call may; or because the retry budget refused a retry
+   * (`reason: "retry-budget"`). `until` is the instant, so a job can be re-scheduled.
    *
    * @example
    * ```ts
@@ -161,7 +162,7 @@ export interface Coordinator {
   /**
    * Waits until the request may go (no cooldown, quota or rate to wait for), runs `use` with its permit, and hands
    * the permit back however `use` ends. A hold that would end past the request's deadline fails at once with
-   * `OriginHeld`, and so does a retry the budget refuses (`reason: "retry-budget"`). Interrupting a waiting call
+   * `OriginHeld`, and so does a retry the retry budget refuses (`reason: "retry-budget"`). Interrupting a waiting call
    * gives up its place.
    */
   readonly withPermit: <A, E, R>(

@@ -1,6 +1,6 @@
 /**
  * The retry decision: wait what the server asks (plus a small spread) or a jittered backoff, stop at once on a
- * permanent failure, and give up within a number of attempts and a total time budget. Offered as a `Schedule` for
+ * permanent failure, and give up within a number of attempts and a timeout for the whole call. Offered as a `Schedule` for
  * `Effect.retry` and as a `retry` combinator that also records why it gave up.
  *
  * @since 0.1.0
@@ -56,14 +56,16 @@ export const InvalidRetryOptions: typeof invalid.InvalidRetryOptions = invalid.I
 export type InvalidRetryOptions = invalid.InvalidRetryOptions
 
 /**
- * The default of every retry option, in one place: the docs cite it, and `validate` fills in from it.
+ * The default of every retry option, in one place, in the shape of the options (the backoff's four settings under
+ * `backoff`): the docs cite it, and `validate` fills in from it.
  *
  * @example
  * ```ts
  * import { RetryPolicy } from "@effect-retry/core"
  *
  * RetryPolicy.defaults.maxAttempts // 10
- * RetryPolicy.defaults.maxTransientAttempts // 4
+ * RetryPolicy.defaults.timeout // "30 seconds"
+ * RetryPolicy.defaults.backoff.baseDelay // "100 millis"
  * ```
  *
  * @since 0.1.0
@@ -72,12 +74,14 @@ export type InvalidRetryOptions = invalid.InvalidRetryOptions
 export const defaults = {
   maxAttempts: 10,
   maxTransientAttempts: 4,
-  budget: "30 seconds",
+  timeout: "30 seconds",
   maxRetryAfter: "30 seconds",
-  baseDelay: "100 millis",
-  throttledBaseDelay: "1 second",
-  maxDelay: "10 seconds",
-  jitter: "full",
+  backoff: {
+    baseDelay: "100 millis",
+    throttledBaseDelay: "1 second",
+    maxDelay: "10 seconds",
+    jitter: "full"
+  },
   retryAfterSpread: 0.02,
   maxRetryAfterSpread: "1 second"
 } as const
@@ -111,12 +115,40 @@ export interface RetryInfo {
 }
 
 /**
+ * The backoff used for the waits the server does not set: an exponential backoff from a base delay, doubled on
+ * each failure of the same kind, capped, and jittered.
+ *
+ * @example
+ * ```ts
+ * import type { RetryPolicy } from "@effect-retry/core"
+ *
+ * const backoff: RetryPolicy.BackoffOptions = { baseDelay: "200 millis", maxDelay: "5 seconds", jitter: "equal" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BackoffOptions {
+  /** First backoff delay for transient failures. Default: see `defaults.backoff.baseDelay`. */
+  readonly baseDelay?: Duration.DurationInput
+  /**
+   * First backoff delay when throttled without a server hint (a bare 429). Default: see
+   * `defaults.backoff.throttledBaseDelay`.
+   */
+  readonly throttledBaseDelay?: Duration.DurationInput
+  /** The longest backoff delay. Default: see `defaults.backoff.maxDelay`. */
+  readonly maxDelay?: Duration.DurationInput
+  /** How backoff delays are spread. Default: see `defaults.backoff.jitter`. */
+  readonly jitter?: Backoff.Jitter
+}
+
+/**
  * Options of a retry policy; every one has a bounded default (see `defaults`), so no retry loop is ever infinite
  * by default.
  *
  * - attempts: `maxAttempts`, `maxTransientAttempts`;
- * - time: `budget`, `maxRetryAfter`;
- * - backoff: `baseDelay`, `throttledBaseDelay`, `maxDelay`, `jitter`, or any `Schedule` as `backoff`;
+ * - time: `timeout` (the whole call's deadline), `maxRetryAfter`;
+ * - backoff: `backoff`, its settings (`baseDelay`, `throttledBaseDelay`, `maxDelay`, `jitter`) or any `Schedule`;
  * - server hints: `retryAfterSpread`, `maxRetryAfterSpread`;
  * - extension points: `classify`, `onRetry`.
  *
@@ -126,9 +158,9 @@ export interface RetryInfo {
  *
  * const options: RetryPolicy.RetryOptions = {
  *   maxAttempts: 5,
- *   budget: "1 minute",
+ *   timeout: "1 minute",
  *   maxRetryAfter: "20 seconds",
- *   jitter: "full"
+ *   backoff: { baseDelay: "200 millis", jitter: "full" }
  * }
  * ```
  *
@@ -138,52 +170,46 @@ export interface RetryInfo {
 export interface RetryOptions {
   /**
    * Every attempt a call may make, the first included, whatever failed (a call makes at most this many requests).
-   * Default: 10.
+   * Default: see `defaults.maxAttempts`.
    */
   readonly maxAttempts?: number
   /**
    * Of those, how many may fail transiently (5xx, 408, transport errors): the server paces throttled attempts with
-   * its hints, a transient failure has no such pacing. Default: 4 (three retries).
+   * its hints, a transient failure has no such pacing. Default: see `defaults.maxTransientAttempts` (three
+   * retries).
    */
   readonly maxTransientAttempts?: number
   /**
-   * The total time a call may spend, from its first attempt (from its first failure for `schedule`). A wait that
-   * would end past it is not started: the call fails at once with reason `"budget"`. Default: 30 seconds.
-   * At most 2^31 - 1 ms.
+   * The total time a call may take, from its first attempt (from its first failure for `schedule`): a deadline.
+   * A wait that would end past it is not started: the call fails at once with reason `"timeout"`. At most
+   * 2^31 - 1 ms. Default: see `defaults.timeout`.
    */
-  readonly budget?: Duration.DurationInput
+  readonly timeout?: Duration.DurationInput
   /**
    * The longest server-requested wait the call will honour; a longer one fails at once with reason
-   * `"retry-after-too-long"`, and the error still carries the instant the server gave. Default: 30 seconds.
+   * `"retry-after-too-long"`, and the error still carries the instant the server gave. Default: see
+   * `defaults.maxRetryAfter`.
    */
   readonly maxRetryAfter?: Duration.DurationInput
-  /** First backoff delay for transient failures. Default: 100 millis. */
-  readonly baseDelay?: Duration.DurationInput
-  /** First backoff delay when throttled without a server hint (a bare 429). Default: 1 second. */
-  readonly throttledBaseDelay?: Duration.DurationInput
-  /** The longest backoff delay. Default: 10 seconds. */
-  readonly maxDelay?: Duration.DurationInput
-  /** How backoff delays are spread. Default: `"full"`. */
-  readonly jitter?: Backoff.Jitter
   /**
-   * Any `Schedule` for the waits the server does not set: each failure with no server hint steps it (its input is
-   * the failure), its delay is the wait, and when it is done the call stops (reason `"attempts"`). It replaces
-   * `baseDelay`, `throttledBaseDelay`, `maxDelay` and `jitter`; the attempts, the budget and the server's hints still
-   * apply. Default: none (the backoff those four options describe).
+   * The waits the server does not set: the settings of the exponential backoff, or any `Schedule`. A `Schedule` is
+   * stepped by each failure with no server hint (its input is the failure), its delay is the wait, and when it is
+   * done the call stops (reason `"attempts"`); the attempts, the timeout and the server's hints still apply.
+   * Default: see `defaults.backoff`.
    */
-  readonly backoff?: Schedule.Schedule<unknown, never>
+  readonly backoff?: BackoffOptions | Schedule.Schedule<unknown, never>
   /**
    * After a server hint, a random extra wait of up to this fraction of the hint (capped by `maxRetryAfterSpread`),
-   * so clients told the same instant do not all return at once. Default: 0.02 (20 ms on a 1 s hint: enough to
-   * break exact ties, small enough to finish with the clients that wait the bare hint; for a herd of many clients,
-   * provide `Coordinator.layer()` or raise it).
+   * so clients told the same instant do not all return at once: 0.02 is 20 ms on a 1 s hint, enough to break exact
+   * ties, small enough to finish with the clients that wait the bare hint; for a herd of many clients, provide
+   * `Coordinator.layer()` or raise it. Default: see `defaults.retryAfterSpread`.
    */
   readonly retryAfterSpread?: number
-  /** The cap of that extra wait. Default: 1 second. */
+  /** The cap of that extra wait. Default: see `defaults.maxRetryAfterSpread`. */
   readonly maxRetryAfterSpread?: Duration.DurationInput
   /**
    * How to treat failures that are not status errors (status errors carry their own `kind`). Return `undefined`
-   * to stop retrying. Default: never retry them.
+   * to stop retrying. Default: none (they are not retried).
    */
   readonly classify?: (error: unknown) => StatusPolicy.RetryableOutcome | "permanent" | undefined
   /**
@@ -201,7 +227,7 @@ export interface RetryOptions {
  * import { RetryPolicy } from "@effect-retry/core"
  *
  * const policy: RetryPolicy.RetryPolicy = RetryPolicy.make({ maxAttempts: 3 })
- * policy.budget // 30000
+ * policy.timeout // 30000
  * ```
  *
  * @since 0.1.0
@@ -210,7 +236,8 @@ export interface RetryOptions {
 export interface RetryPolicy {
   readonly maxAttempts: number
   readonly maxTransientAttempts: number
-  readonly budget: number
+  /** The whole call's time, in milliseconds. */
+  readonly timeout: number
   readonly maxRetryAfter: Duration.Duration
   readonly retryAfterSpread: number
   readonly maxRetryAfterSpread: number
@@ -222,7 +249,22 @@ export interface RetryPolicy {
   readonly onRetry: ((info: RetryInfo) => Effect.Effect<unknown>) | undefined
 }
 
-const BACKOFF_OPTIONS = ["baseDelay", "throttledBaseDelay", "maxDelay", "jitter"] as const
+const BACKOFF_OPTIONS: ReadonlySet<string> = new Set(["baseDelay", "throttledBaseDelay", "maxDelay", "jitter"])
+
+/** The backoff settings given, or the problem with `backoff` when it is neither a `Schedule` nor settings. */
+const backoffSettings = (problems: Array<string>, value: unknown): BackoffOptions => {
+  if (value === undefined || Schedule.isSchedule(value)) return {}
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    problems.push(
+      `backoff must be a Schedule or { baseDelay, throttledBaseDelay, maxDelay, jitter }, got ${options.show(value)}`
+    )
+    return {}
+  }
+  for (const key of Object.keys(value)) {
+    if (!BACKOFF_OPTIONS.has(key)) problems.push(`backoff.${key} is not a backoff option`)
+  }
+  return value as BackoffOptions
+}
 
 /**
  * Checks options and fills in defaults, returning every problem at once instead of throwing.
@@ -232,8 +274,8 @@ const BACKOFF_OPTIONS = ["baseDelay", "throttledBaseDelay", "maxDelay", "jitter"
  * import { RetryPolicy } from "@effect-retry/core"
  * import { Either } from "effect"
  *
- * Either.isRight(RetryPolicy.validate({ budget: "10 seconds" })) // true
- * Either.isLeft(RetryPolicy.validate({ budget: Number.NaN })) // true
+ * Either.isRight(RetryPolicy.validate({ timeout: "10 seconds" })) // true
+ * Either.isLeft(RetryPolicy.validate({ timeout: Number.NaN })) // true
  * ```
  *
  * @since 0.1.0
@@ -249,9 +291,9 @@ export const validate = (input: RetryOptions = {}): Either.Either<RetryPolicy, I
     defaults.maxTransientAttempts,
     1
   )
-  const budget = options.millis(problems, "budget", input.budget, defaults.budget)
-  if (budget > options.MAX_TIMER_MILLIS) {
-    problems.push(`budget must be at most ${options.MAX_TIMER_MILLIS} ms, the longest timer JavaScript holds`)
+  const timeout = options.millis(problems, "timeout", input.timeout, defaults.timeout)
+  if (timeout > options.MAX_TIMER_MILLIS) {
+    problems.push(`timeout must be at most ${options.MAX_TIMER_MILLIS} ms, the longest timer JavaScript holds`)
   }
   const maxRetryAfter = options.millis(problems, "maxRetryAfter", input.maxRetryAfter, defaults.maxRetryAfter)
   const retryAfterSpread = options.number(
@@ -268,24 +310,29 @@ export const validate = (input: RetryOptions = {}): Either.Either<RetryPolicy, I
     input.maxRetryAfterSpread,
     defaults.maxRetryAfterSpread
   )
-  const shared = { factor: 2, maxDelay: input.maxDelay ?? defaults.maxDelay, jitter: input.jitter ?? defaults.jitter }
+  const given = backoffSettings(problems, input.backoff)
   const transientBackoff = backoff.resolveInto(
     problems,
-    { ...shared, baseDelay: input.baseDelay ?? defaults.baseDelay },
-    ""
+    {
+      factor: 2,
+      baseDelay: given.baseDelay ?? defaults.backoff.baseDelay,
+      maxDelay: given.maxDelay ?? defaults.backoff.maxDelay,
+      jitter: given.jitter ?? defaults.backoff.jitter
+    },
+    "backoff."
   )
   const throttledBase = options.millis(
     problems,
-    "throttledBaseDelay",
-    input.throttledBaseDelay,
-    defaults.throttledBaseDelay
+    "backoff.throttledBaseDelay",
+    given.throttledBaseDelay,
+    defaults.backoff.throttledBaseDelay
   )
   // The same backoff from another base: nothing more to check than the base.
   const throttledBackoff: Backoff.Resolved = { ...transientBackoff, baseDelay: throttledBase }
-  if (throttledBase === 0) problems.push("throttledBaseDelay must be more than zero")
+  if (throttledBase === 0) problems.push("backoff.throttledBaseDelay must be more than zero")
   if (throttledBase > transientBackoff.maxDelay) {
     problems.push(
-      `maxDelay (${transientBackoff.maxDelay} ms) must be at least throttledBaseDelay (${throttledBase} ms)`
+      `backoff.maxDelay (${transientBackoff.maxDelay} ms) must be at least backoff.throttledBaseDelay (${throttledBase} ms)`
     )
   }
   if (input.classify !== undefined && typeof input.classify !== "function") {
@@ -294,29 +341,18 @@ export const validate = (input: RetryOptions = {}): Either.Either<RetryPolicy, I
   if (input.onRetry !== undefined && typeof input.onRetry !== "function") {
     problems.push(`onRetry must be a function returning an Effect, got ${options.show(input.onRetry)}`)
   }
-  if (input.backoff !== undefined) {
-    if (!Schedule.isSchedule(input.backoff)) {
-      problems.push(`backoff must be a Schedule, got ${options.show(input.backoff)}`)
-    }
-    const replaced = BACKOFF_OPTIONS.filter((name) => input[name] !== undefined)
-    if (replaced.length > 0) {
-      problems.push(
-        `backoff replaces ${replaced.join(", ")}: give the Schedule or ${replaced.length === 1 ? "it" : "them"}`
-      )
-    }
-  }
   if (problems.length > 0) return Either.left(new InvalidRetryOptions({ problems }))
   return Either.right({
     maxAttempts,
     maxTransientAttempts,
-    budget,
+    timeout,
     maxRetryAfter: Duration.millis(maxRetryAfter),
     retryAfterSpread,
     maxRetryAfterSpread,
     transientBackoff,
     throttledBackoff,
     classify: input.classify ?? (() => undefined),
-    backoff: input.backoff,
+    backoff: Schedule.isSchedule(input.backoff) ? input.backoff : undefined,
     onRetry: input.onRetry
   })
 }
@@ -329,7 +365,7 @@ export const validate = (input: RetryOptions = {}): Either.Either<RetryPolicy, I
  * ```ts
  * import { RetryPolicy } from "@effect-retry/core"
  *
- * const policy = RetryPolicy.make({ maxAttempts: 5, budget: "1 minute" })
+ * const policy = RetryPolicy.make({ maxAttempts: 5, timeout: "1 minute" })
  * ```
  *
  * @since 0.1.0
@@ -358,14 +394,14 @@ export interface RetryState {
   readonly transientFailures: number
   /** How many of them were throttled. */
   readonly throttledFailures: number
-  /** When the budget started, epoch milliseconds. */
+  /** When the call's timeout started, epoch milliseconds. */
   readonly startedAt: number
   /** The last backoff delay in milliseconds (decorrelated jitter grows from it). */
   readonly previousDelay: number
 }
 
 /**
- * The state before the first attempt, with the budget starting at `startedAt` (epoch milliseconds).
+ * The state before the first attempt, with the timeout starting at `startedAt` (epoch milliseconds).
  *
  * @example
  * ```ts
@@ -420,7 +456,7 @@ export type Decision =
  * A server hint is waited until its instant plus a spread of `random * min(maxRetryAfterSpread, retryAfterSpread *
  * hint)`; without a hint, or with a hint of zero (which would allow a burst of instant re-sends), the backoff for
  * the failure's kind is used. The decision is made before any sleep: a
- * wait that would end past the budget stops the call instead.
+ * wait that would end past the timeout stops the call instead.
  *
  * @example
  * ```ts
@@ -451,7 +487,7 @@ const toPolicy = (policy: RetryPolicy | RetryOptions | undefined): RetryPolicy =
   policy !== undefined && "transientBackoff" in policy ? policy : make(policy)
 
 /**
- * The retry policy as a `Schedule` for `Effect.retry`: its output is the last decision. The budget starts at the
+ * The retry policy as a `Schedule` for `Effect.retry`: its output is the last decision. The timeout starts at the
  * first failure (the schedule cannot see the first attempt start; `retry` can). When it stops, the last error
  * surfaces unchanged: a `TooManyRequests` whose hint was too long still carries the instant in `retryAfter`.
  *
@@ -493,7 +529,7 @@ export const schedule = (policy?: RetryPolicy | RetryOptions): Schedule.Schedule
 }
 
 /**
- * Retries an effect under a retry policy. Unlike `Effect.retry` with `schedule`, the budget starts with the first
+ * Retries an effect under a retry policy. Unlike `Effect.retry` with `schedule`, the timeout starts with the first
  * attempt, and a status error that ends the loop is returned with `attempts` and `stopReason` filled in.
  *
  * @example
@@ -502,7 +538,7 @@ export const schedule = (policy?: RetryPolicy | RetryOptions): Schedule.Schedule
  * import { Effect, Option } from "effect"
  *
  * const call: Effect.Effect<string, StatusError.StatusError> = Effect.succeed("ok")
- * const resilient = call.pipe(RetryPolicy.retry({ budget: "10 seconds" }))
+ * const resilient = call.pipe(RetryPolicy.retry({ timeout: "10 seconds" }))
  * const handled = resilient.pipe(
  *   Effect.catchTag("TooManyRequests", (e) =>
  *     Effect.succeed(`gave up after ${e.attempts} attempts: ${Option.getOrElse(e.stopReason, () => "no reason")}`))

@@ -52,7 +52,7 @@ export type TypeId = typeof TypeId
  *
  * - `"permanent"`: the status cannot succeed on a retry.
  * - `"attempts"`: the maximum number of attempts was spent.
- * - `"budget"`: the next wait would cross the total time budget.
+ * - `"timeout"`: the next wait would end past the call's `timeout` (its deadline).
  * - `"retry-after-too-long"`: the server asked for a wait longer than `maxRetryAfter`.
  * - `"unsafe-method"`: the request is not safe to send twice (POST without an `Idempotency-Key`, say).
  * - `"retry-budget"`: a shared retry budget for the origin is empty.
@@ -71,7 +71,7 @@ export type TypeId = typeof TypeId
 export type StopReason =
   | "permanent"
   | "attempts"
-  | "budget"
+  | "timeout"
   | "retry-after-too-long"
   | "unsafe-method"
   | "retry-budget"
@@ -758,8 +758,8 @@ export const fromResponse = (response: ResponseLike, options?: FromResponseOptio
  * import { StatusError } from "@effect-retry/core"
  *
  * const giveUp = (error: StatusError.TooManyRequests) => {
- *   const final = StatusError.withStop(error, 3, "budget")
- *   return final.stopReason // Some("budget")
+ *   const final = StatusError.withStop(error, 3, "timeout")
+ *   return final.stopReason // Some("timeout")
  * }
  * ```
  *

@@ -205,6 +205,34 @@ describe("Coordinator", () => {
       expect(held(machine, 10_520)).toStrictEqual({ until: 11_510, reason: "pacing" })
     })
 
+    // The server's window starts with the request sent at 10_370 and lasts 1 s: it ends at 11_371, and the server
+    // rounds that up to epoch 12 s. The answer at 10_372 says Date 10 s: measured from it, the reset is 12_372, up to
+    // two seconds late (Date rounds down, the reset rounds up). The fewest whole seconds after the request that this
+    // allows is one: the opener goes at 11_372, then the others follow its answer (until the reset at the latest).
+    const openedByFirst = (machine: State.CoordinatorState, reset: number) => {
+      machine.observe(
+        go(machine, 10_370),
+        answer(200, 10_372, { rateLimit: limited(9, 12_372), serverOffset: -372, resetFromDate: true })
+      )
+      for (let i = 0; i < 9; i++) go(machine, 10_372)
+      expect(held(machine, 10_372)).toStrictEqual({ until: 11_372, reason: "pacing" })
+      expect(go(machine, 11_372).opener).toBe(true)
+      expect(held(machine, 11_372)).toStrictEqual({ until: reset, reason: "pacing" })
+    }
+
+    it("a window this request opened, its reset in epoch seconds: the opener goes whole seconds after it", () => {
+      openedByFirst(new State.CoordinatorState(config()), 12_372)
+    })
+
+    it("so does it when the server's clock is known to the millisecond: the reset's own rounding remains", () => {
+      const machine = new State.CoordinatorState(config({ cautiousStart: false }))
+      // Two answers either side of the server's second teach its clock (ours, to 3 ms): the reset, epoch 12 s, is
+      // 12_001 on our clock, 630 ms after the window ends.
+      machine.observe(go(machine, 5_998, request("/health")), answer(200, 5_999, { serverOffset: -999 }))
+      machine.observe(go(machine, 6_000, request("/health")), answer(200, 6_001, { serverOffset: -1 }))
+      openedByFirst(machine, 12_001)
+    })
+
     it("a window of known length ends by the answer to its first request plus that length", () => {
       // `RateLimit-Policy: 40;w=1`: the answer at 9_510 leaves 39 of 40, so the server counted that request as the
       // first of a window that ends by 10_510, earlier than the reset it rounded up (`RateLimit-Reset: 2`).
@@ -448,8 +476,65 @@ describe("Coordinator", () => {
       machine.observe(go(machine, 0), answer(200, 5))
       const two = [go(machine, 5), go(machine, 5)]
       machine.observe(two[0]!, answer(503, 8))
-      // One accepted over the last second: slow start at one request per second.
-      expect(held(machine, 8)).toStrictEqual({ until: 1_008, reason: "pacing" })
+      // One accepted over the last second, less than the first rate: slow start at 4 requests per second.
+      expect(held(machine, 8)).toStrictEqual({ until: 258, reason: "pacing" })
+    })
+
+    it("after a cut, the rate is back where it was cut from after 16 accepted answers, then probes past it", () => {
+      const machine = warmed()
+      for (let i = 0; i < 9; i++) machine.observe(go(machine, 100), answer(200, 110))
+      machine.observe(go(machine, 120), answer(429, 130))
+      // 10 accepted over the last second: 10 per second, doubling in slow start until the next throttle.
+      let t = 230
+      machine.observe(go(machine, t), answer(200, t))
+      machine.observe(go(machine, t + 50), answer(429, t + 50))
+      // Cut from 20 to 14 per second (0.7 x 20, more than the 11 accepted over the last second).
+      t += 50
+      expect(held(machine, t)).toStrictEqual({ until: t + 1000 / 14, reason: "pacing" })
+      const gaps: Array<number> = []
+      for (let i = 0; i < 24; i++) {
+        t = (held(machine, t) as { until: number }).until
+        const permit = go(machine, t)
+        machine.observe(permit, answer(200, t))
+        gaps.push((held(machine, t) as { until: number }).until - t)
+      }
+      // 16 answers after the cut, 20 per second again (50 ms apart); 8 more, 20 x (1 + 0.3 / 8) past it.
+      expect(gaps[15]).toBeCloseTo(50, 9)
+      expect(gaps[23]).toBeCloseTo(1000 / (20 * (1 + 0.3 / 8)), 9)
+      expect(gaps.every((gap, i) => i === 0 || gap <= gaps[i - 1]!)).toBe(true)
+    })
+
+    it.prop(
+      "a paced request never waits longer than the slowest inferred rate allows, however the server answers",
+      // Mostly throttles, so that the rate reaches its floor.
+      [fc.array(fc.tuple(fc.nat(3_000), fc.nat(9)), { minLength: 1, maxLength: 200 })],
+      ([answers]) => {
+        const machine = warmed()
+        let t = 10
+        // (A throttle paces from its answer, 1 ms after the request.)
+        let answered = t
+        for (const [gap, draw] of answers) {
+          t += gap
+          const admission = machine.admit(request(), t, 0.5)
+          if (admission instanceof State.Permit) {
+            answered = t + 1
+            machine.observe(admission, answer(draw < 8 ? 429 : 200, answered))
+          } else {
+            expect(admission.reason).toBe("pacing")
+            expect(admission.until! - Math.max(t, answered)).toBeLessThanOrEqual(1000 / State.MIN_RATE)
+          }
+        }
+      }
+    )
+
+    it("a server that stops accepting anything is failing, not limiting: its 503s forget the rate and pace nothing", () => {
+      const machine = warmed()
+      for (let i = 0; i < 4; i++) machine.observe(go(machine, 100), answer(200, 110))
+      machine.observe(go(machine, 120), answer(429, 130))
+      expect(held(machine, 130)).toStrictEqual({ until: 330, reason: "pacing" })
+      // Seconds later, nothing but 503s without a hint: the next request is not held.
+      machine.observe(go(machine, 5_000), answer(503, 5_001))
+      expect(held(machine, 5_001)).toBe("admitted")
     })
 
     it("a route that accepts nothing is failing, not limiting, whatever its origin's other routes accept: no pacing", () => {
@@ -548,6 +633,20 @@ describe("Coordinator", () => {
     })
   })
 
+  describe("buckets the server names", () => {
+    it("a bucket named by answers to requests sent under another counts those still on their way", () => {
+      // Told 40 per second for the origin, the client sends 40 at once; their answers name the bucket "default".
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40 }]]) })
+      )
+      const sent = Array.from({ length: 40 }, () => go(machine, 0))
+      const rateLimit = { remaining: 39, resetAt: 1_005, limit: 40 }
+      machine.observe(sent[0]!, answer(200, 5, { rateLimit, bucket: "default" }))
+      // 39 of the quota left, and 39 requests on their way: nothing more goes before the window ends.
+      expect(held(machine, 5)).toStrictEqual({ until: 1_005, reason: "pacing" })
+    })
+  })
+
   describe("configured bursts", () => {
     it("10 per second, a burst of 1: one request every 100 ms, from the first", () => {
       const machine = new State.CoordinatorState(
@@ -560,6 +659,21 @@ describe("Coordinator", () => {
       // A pause does not save up more than the burst.
       go(machine, 900)
       expect(held(machine, 900)).toStrictEqual({ until: 1_000, reason: "pacing" })
+    })
+
+    it("a told spacing the server refuses without a hint widens by 2 % per refusal, up to a tenth", () => {
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 1 }]]) })
+      )
+      machine.observe(go(machine, 0), answer(200, 1))
+      machine.observe(go(machine, 100), answer(503, 101))
+      go(machine, 200)
+      expect(held(machine, 200)).toStrictEqual({ until: 302, reason: "pacing" })
+      for (let t = 302; t < 2_000; t += 150) machine.observe(go(machine, t), answer(429, t + 1))
+      // Twelve refusals: 100 ms x 1.02^12 is past the cap of 110 ms.
+      const last = go(machine, 2_100)
+      expect(held(machine, 2_100)).toStrictEqual({ until: 2_210, reason: "pacing" })
+      machine.observe(last, answer(200, 2_101))
     })
 
     it("a burst of 3: three at once, then one every 100 ms", () => {

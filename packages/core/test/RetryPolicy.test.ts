@@ -236,7 +236,7 @@ describe("a hint beyond maxRetryAfter", () => {
   it.effect("a hint exactly at maxRetryAfter is honoured", () =>
     Effect.gen(function*() {
       const { call, times } = yield* scripted([{ status: 429, headers: { "retry-after": "30" } }])
-      const result = yield* start(RetryPolicy.retry(call, { budget: "1 minute" }))
+      const result = yield* start(RetryPolicy.retry(call, { timeout: "1 minute" }))
       yield* TestClock.adjust("1 minute")
       expect(yield* Fiber.join(result.fiber)).toBe("ok")
       // spread = random * min(1 s, 0.02 * 30 s) = random * 600 ms
@@ -252,21 +252,21 @@ describe("a hint beyond maxRetryAfter", () => {
     }))
 })
 
-describe("the budget", () => {
-  it.effect("is never crossed: 4 s hints with a 10 s budget give attempts at 0, ~4, ~8 s, then stop", () =>
+describe("the timeout", () => {
+  it.effect("is never crossed: 4 s hints with a 10 s timeout give attempts at 0, ~4, ~8 s, then stop", () =>
     Effect.gen(function*() {
       const replies = Array.from({ length: 10 }, () => ({ status: 503, headers: { "retry-after": "4" } }))
       const { call, times } = yield* scripted(replies)
       const failedAt = yield* Ref.make(-1)
       const { poll } = yield* start(
-        RetryPolicy.retry(call, { budget: "10 seconds" }).pipe(
+        RetryPolicy.retry(call, { timeout: "10 seconds" }).pipe(
           Effect.tapError(() => Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(failedAt, now)))
         )
       )
       yield* TestClock.setTime(10_000)
       const error = failureOf(yield* poll)
       expect(error).toBeInstanceOf(StatusError.ServiceUnavailable)
-      expect([error.attempts, error.stopReason]).toStrictEqual([3, Option.some("budget")])
+      expect([error.attempts, error.stopReason]).toStrictEqual([3, Option.some("timeout")])
       // spread = random * min(1 s, 0.02 * 4 s) = random * 80 ms
       const second = slept(4000 + DRAWS[0]! * 80)
       const third = second + slept(4000 + DRAWS[1]! * 80)
@@ -280,11 +280,11 @@ describe("the budget", () => {
     Effect.gen(function*() {
       const { call, times } = yield* scripted(Array.from({ length: 10 }, () => ({ status: 502 })))
       const { poll } = yield* start(
-        RetryPolicy.retry(call, { budget: "1 second", jitter: "none", maxTransientAttempts: 10 })
+        RetryPolicy.retry(call, { timeout: "1 second", backoff: { jitter: "none" }, maxTransientAttempts: 10 })
       )
       yield* TestClock.adjust("1 second")
       const error = failureOf(yield* poll)
-      expect([error._tag, error.attempts, error.stopReason]).toStrictEqual(["BadGateway", 4, Option.some("budget")])
+      expect([error._tag, error.attempts, error.stopReason]).toStrictEqual(["BadGateway", 4, Option.some("timeout")])
       expect(yield* Ref.get(times)).toStrictEqual([0, 100, 300, 700])
     }))
 
@@ -292,14 +292,14 @@ describe("the budget", () => {
     Effect.gen(function*() {
       // The first attempt takes 500 ms; the next ones fail at once.
       const replies = [{ status: 502, latency: 500 }, ...Array.from({ length: 10 }, () => ({ status: 502 }))]
-      const options = { budget: 1000, jitter: "none", maxTransientAttempts: 10 } as const
+      const options = { timeout: 1000, backoff: { jitter: "none" }, maxTransientAttempts: 10 } as const
       const combinator = yield* scripted(replies)
       const scheduled = yield* scripted(replies)
       const a = yield* start(RetryPolicy.retry(combinator.call, options))
       const b = yield* start(Effect.retry(scheduled.call, RetryPolicy.schedule(options)))
       yield* TestClock.adjust("1 minute")
       // From 0: 100 and 200 ms fit before 1000; 400 ms from 800 does not.
-      expect(failureOf(yield* a.poll).stopReason).toStrictEqual(Option.some("budget"))
+      expect(failureOf(yield* a.poll).stopReason).toStrictEqual(Option.some("timeout"))
       expect(yield* Ref.get(combinator.times)).toStrictEqual([0, 600, 800])
       // From the first failure at 500: 100, 200 and 400 ms fit before 1500; 800 ms from 1200 does not.
       expect(failureOf(yield* b.poll)._tag).toBe("BadGateway")
@@ -315,7 +315,7 @@ describe("the budget", () => {
   )
   const reply = fc.record({ status, headers: hint })
   const policyOptions = fc.record({
-    budget: fc.integer({ min: 0, max: 60_000 }),
+    timeout: fc.integer({ min: 0, max: 60_000 }),
     maxAttempts: fc.integer({ min: 1, max: 20 }),
     maxTransientAttempts: fc.integer({ min: 1, max: 20 }),
     maxRetryAfter: fc.integer({ min: 0, max: 30_000 }),
@@ -324,7 +324,7 @@ describe("the budget", () => {
   })
 
   it.prop(
-    "decide never lets a sleep end past the budget, whatever the failures, hints, latencies and draws",
+    "decide never lets a sleep end past the timeout, whatever the failures, hints, latencies and draws",
     [
       policyOptions,
       fc.array(
@@ -352,15 +352,15 @@ describe("the budget", () => {
         expect(delay).toBeGreaterThanOrEqual(0)
         now += delay
         sleptTotal += delay
-        expect(now - startedAt).toBeLessThanOrEqual(policy.budget)
+        expect(now - startedAt).toBeLessThanOrEqual(policy.timeout)
       }
-      expect(sleptTotal).toBeLessThanOrEqual(policy.budget)
+      expect(sleptTotal).toBeLessThanOrEqual(policy.timeout)
     },
     { fastCheck: { numRuns: 500 } }
   )
 
   it.effect.prop(
-    "RetryPolicy.retry under TestClock never sleeps past the budget",
+    "RetryPolicy.retry under TestClock never sleeps past the timeout",
     [policyOptions, fc.array(reply, { minLength: 1, maxLength: 25 }), fc.string()],
     ([options, replies, seed]) =>
       Effect.gen(function*() {
@@ -368,10 +368,10 @@ describe("the budget", () => {
         const fiber = yield* Effect.fork(
           Effect.withRandom(Effect.exit(RetryPolicy.retry(call, options)), Random.make(seed))
         )
-        yield* TestClock.adjust(options.budget + 60_000)
+        yield* TestClock.adjust(options.timeout + 60_000)
         const exit = yield* Fiber.join(fiber)
         const attempts = yield* Ref.get(times)
-        for (const t of attempts) expect(t).toBeLessThanOrEqual(options.budget)
+        for (const t of attempts) expect(t).toBeLessThanOrEqual(options.timeout)
         if (Exit.isFailure(exit)) {
           const error = Option.getOrThrow(Cause.failureOption(exit.cause))
           expect(error.attempts).toBe(attempts.length)
@@ -419,7 +419,7 @@ describe("max attempts", () => {
     Effect.gen(function*() {
       const transient = yield* scripted(Array.from({ length: 5 }, () => ({ status: 504 })))
       const throttled = yield* scripted(Array.from({ length: 5 }, () => ({ status: 429 })))
-      const options = { maxAttempts: 3, maxTransientAttempts: 2, jitter: "none" } as const
+      const options = { maxAttempts: 3, maxTransientAttempts: 2, backoff: { jitter: "none" } } as const
       const a = yield* start(RetryPolicy.retry(transient.call, options))
       const b = yield* start(RetryPolicy.retry(throttled.call, options))
       yield* TestClock.adjust("1 minute")
@@ -433,7 +433,7 @@ describe("max attempts", () => {
   it.effect("maxAttempts counts every attempt, transient or throttled", () =>
     Effect.gen(function*() {
       const { call, times } = yield* scripted([{ status: 503 }, { status: 429 }, { status: 429 }, { status: 429 }])
-      const { poll } = yield* start(RetryPolicy.retry(call, { maxAttempts: 3, jitter: "none" }))
+      const { poll } = yield* start(RetryPolicy.retry(call, { maxAttempts: 3, backoff: { jitter: "none" } }))
       yield* TestClock.adjust("1 minute")
       const error = failureOf(yield* poll)
       expect([error._tag, error.attempts, error.stopReason]).toStrictEqual([
@@ -448,7 +448,7 @@ describe("max attempts", () => {
   it.effect("transient failures have their own allowance inside maxAttempts", () =>
     Effect.gen(function*() {
       const { call, times } = yield* scripted([{ status: 503 }, { status: 429 }, { status: 503 }, { status: 429 }])
-      const { poll } = yield* start(RetryPolicy.retry(call, { maxTransientAttempts: 2, jitter: "none" }))
+      const { poll } = yield* start(RetryPolicy.retry(call, { maxTransientAttempts: 2, backoff: { jitter: "none" } }))
       yield* TestClock.adjust("1 minute")
       const error = failureOf(yield* poll)
       expect([error._tag, error.attempts, error.stopReason]).toStrictEqual([
@@ -489,7 +489,9 @@ describe("failures that are not status errors", () => {
   it.effect("are retried as classify says", () =>
     Effect.gen(function*() {
       const { boom, call, count } = yield* failing
-      const { poll } = yield* start(RetryPolicy.retry(call, { classify: () => "transient", jitter: "none" }))
+      const { poll } = yield* start(
+        RetryPolicy.retry(call, { classify: () => "transient", backoff: { jitter: "none" } })
+      )
       // Attempts at 0, 100, 300 and 700 ms, then maxAttempts (4) is spent.
       yield* TestClock.adjust(299)
       expect(yield* Ref.get(count)).toBe(2)
@@ -586,7 +588,7 @@ describe("RetryPolicy.decide", () => {
 
   it("caps the spread at maxRetryAfterSpread, and measures the wait from now", () => {
     // The default spread reaches the 1 s cap only past a 50 s hint: allow a 60 s one.
-    const long = RetryPolicy.make({ maxRetryAfter: "1 minute", budget: "2 minutes" })
+    const long = RetryPolicy.make({ maxRetryAfter: "1 minute", timeout: "2 minutes" })
     const error = errorAt({ status: 429, headers: { "retry-after": "60" } }, 1_000)
     // spread = min(1 s, 0.02 * 60 s = 1.2 s) = 1 s; 3 s have passed since the response arrived.
     const [decision] = RetryPolicy.decide(long, RetryPolicy.initialState(long, 0), error, 4_000, 0.5)
@@ -597,15 +599,15 @@ describe("RetryPolicy.decide", () => {
     expect(uncapped._tag === "Retry" && Duration.toMillis(uncapped.delay)).toBe(17_200)
   })
 
-  it("clips the spread so the wait ends at the budget at the latest", () => {
+  it("clips the spread so the wait ends at the timeout at the latest", () => {
     // spread = 0.9 * min(1 s, 0.02 * 7 s) = 126 ms, clipped to the 100 ms left after the 7 s hint.
-    const tight = RetryPolicy.make({ budget: 7_100 })
+    const tight = RetryPolicy.make({ timeout: 7_100 })
     const error = errorAt({ status: 429, headers: { "retry-after": "7" } }, 0)
     const [decision] = RetryPolicy.decide(tight, RetryPolicy.initialState(tight, 0), error, 0, 0.9)
     expect(decision._tag === "Retry" && Duration.toMillis(decision.delay)).toBe(7_100)
-    // Had the budget started 200 ms before the response, the server's instant would be past it.
+    // Had the timeout started 200 ms before the response, the server's instant would be past it.
     const [stop] = RetryPolicy.decide(tight, RetryPolicy.initialState(tight, -200), error, 0, 0)
-    expect(stop).toStrictEqual({ _tag: "Stop", reason: "budget", attempts: 1 })
+    expect(stop).toStrictEqual({ _tag: "Stop", reason: "timeout", attempts: 1 })
   })
 
   it("a hint in the past means no wait beyond the spread", () => {
@@ -622,7 +624,7 @@ describe("RetryPolicy.decide", () => {
   })
 
   it("backs off by the failure's own count, and remembers the last delay", () => {
-    const equal = RetryPolicy.make({ jitter: "equal" })
+    const equal = RetryPolicy.make({ backoff: { jitter: "equal" } })
     let state = RetryPolicy.initialState(equal, 0)
     const delays: Array<number> = []
     for (let i = 0; i < 3; i++) {
@@ -682,7 +684,7 @@ describe("RetryPolicy.validate and make", () => {
     expect({ ...policy, classify: undefined }).toStrictEqual({
       maxAttempts: 10,
       maxTransientAttempts: 4,
-      budget: 30_000,
+      timeout: 30_000,
       maxRetryAfter: Duration.millis(30_000),
       retryAfterSpread: 0.02,
       maxRetryAfterSpread: 1000,
@@ -693,7 +695,7 @@ describe("RetryPolicy.validate and make", () => {
       onRetry: undefined
     })
     expect(policy.classify(new Error("x"))).toBe(undefined)
-    expect(Either.isRight(RetryPolicy.validate({ budget: "10 seconds" }))).toBe(true)
+    expect(Either.isRight(RetryPolicy.validate({ timeout: "10 seconds" }))).toBe(true)
   })
 
   it("gives every problem with an exact message", () => {
@@ -702,28 +704,28 @@ describe("RetryPolicy.validate and make", () => {
     expect(problems({ maxTransientAttempts: 2.5 })).toStrictEqual([
       "maxTransientAttempts must be a whole number of at least 1, got 2.5"
     ])
-    expect(problems({ budget: Number.NaN })).toStrictEqual([
-      "budget must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN"
+    expect(problems({ timeout: Number.NaN })).toStrictEqual([
+      "timeout must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN"
     ])
-    expect(problems({ budget: -5 })).toStrictEqual(["budget must be finite and not negative, got -5"])
-    expect(problems({ budget: "-5 seconds" })).toStrictEqual([
-      "budget must be finite and not negative, got \"-5 seconds\""
+    expect(problems({ timeout: -5 })).toStrictEqual(["timeout must be finite and not negative, got -5"])
+    expect(problems({ timeout: "-5 seconds" })).toStrictEqual([
+      "timeout must be finite and not negative, got \"-5 seconds\""
     ])
-    expect(problems({ budget: "5s" as Duration.DurationInput })).toStrictEqual([
-      "budget must be a duration (a number of milliseconds or a string like \"5 seconds\"), got \"5s\""
+    expect(problems({ timeout: "5s" as Duration.DurationInput })).toStrictEqual([
+      "timeout must be a duration (a number of milliseconds or a string like \"5 seconds\"), got \"5s\""
     ])
-    expect(problems({ budget: Number.POSITIVE_INFINITY })).toStrictEqual([
-      "budget must be finite and not negative, got Infinity"
+    expect(problems({ timeout: Number.POSITIVE_INFINITY })).toStrictEqual([
+      "timeout must be finite and not negative, got Infinity"
     ])
-    expect(problems({ budget: "30 days" })).toStrictEqual([
-      "budget must be at most 2147483647 ms, the longest timer JavaScript holds"
+    expect(problems({ timeout: "30 days" })).toStrictEqual([
+      "timeout must be at most 2147483647 ms, the longest timer JavaScript holds"
     ])
-    expect(problems({ maxDelay: 10, baseDelay: 100 })).toStrictEqual([
-      "maxDelay (10 ms) must be at least baseDelay (100 ms)",
-      "maxDelay (10 ms) must be at least throttledBaseDelay (1000 ms)"
+    expect(problems({ backoff: { maxDelay: 10, baseDelay: 100 } })).toStrictEqual([
+      "backoff.maxDelay (10 ms) must be at least backoff.baseDelay (100 ms)",
+      "backoff.maxDelay (10 ms) must be at least backoff.throttledBaseDelay (1000 ms)"
     ])
-    expect(problems({ jitter: "bogus" as any })).toStrictEqual([
-      "jitter must be one of \"none\", \"full\", \"equal\", \"decorrelated\", \"proportional\", got \"bogus\""
+    expect(problems({ backoff: { jitter: "bogus" as any } })).toStrictEqual([
+      "backoff.jitter must be one of \"none\", \"full\", \"equal\", \"decorrelated\", \"proportional\", got \"bogus\""
     ])
     expect(problems({ retryAfterSpread: 2 })).toStrictEqual(["retryAfterSpread must be a number from 0 to 1, got 2"])
     expect(problems({ retryAfterSpread: Number.NaN })).toStrictEqual([
@@ -733,27 +735,29 @@ describe("RetryPolicy.validate and make", () => {
       "maxRetryAfter must be finite and not negative, got -1",
       "maxRetryAfterSpread must be a duration (a number of milliseconds or a string like \"5 seconds\"), got \"1 eon\""
     ])
-    expect(problems({ throttledBaseDelay: 0 })).toStrictEqual(["throttledBaseDelay must be more than zero"])
+    expect(problems({ backoff: { throttledBaseDelay: 0 } })).toStrictEqual([
+      "backoff.throttledBaseDelay must be more than zero"
+    ])
     expect(problems({ classify: 5 as any })).toStrictEqual(["classify must be a function, got 5"])
   })
 
   it("rejects negative or NaN parts of a [seconds, nanos] duration instead of reading them as zero", () => {
-    expect(problems({ budget: [-5, 0] })).toStrictEqual(["budget must be finite and not negative, got [-5,0]"])
-    expect(problems({ budget: [0, -5] })).toStrictEqual(["budget must be finite and not negative, got [0,-5]"])
-    expect(problems({ budget: [Number.NaN, 0] })).toStrictEqual([
-      "budget must be a duration (a number of milliseconds or a string like \"5 seconds\"), got [NaN,0]"
+    expect(problems({ timeout: [-5, 0] })).toStrictEqual(["timeout must be finite and not negative, got [-5,0]"])
+    expect(problems({ timeout: [0, -5] })).toStrictEqual(["timeout must be finite and not negative, got [0,-5]"])
+    expect(problems({ timeout: [Number.NaN, 0] })).toStrictEqual([
+      "timeout must be a duration (a number of milliseconds or a string like \"5 seconds\"), got [NaN,0]"
     ])
-    expect(problems({ budget: [Number.POSITIVE_INFINITY, 0] })).toStrictEqual([
-      "budget must be finite and not negative, got [Infinity,0]"
+    expect(problems({ timeout: [Number.POSITIVE_INFINITY, 0] })).toStrictEqual([
+      "timeout must be finite and not negative, got [Infinity,0]"
     ])
-    expect(problems({ budget: [5, 0] })).toStrictEqual([])
-    expect(RetryPolicy.make({ budget: [5, 500_000_000] }).budget).toBe(5_500)
+    expect(problems({ timeout: [5, 0] })).toStrictEqual([])
+    expect(RetryPolicy.make({ timeout: [5, 500_000_000] }).timeout).toBe(5_500)
   })
 
   it("lists several problems at once", () => {
-    expect(problems({ maxAttempts: 0, budget: -1, retryAfterSpread: -0.1 })).toStrictEqual([
+    expect(problems({ maxAttempts: 0, timeout: -1, retryAfterSpread: -0.1 })).toStrictEqual([
       "maxAttempts must be a whole number of at least 1, got 0",
-      "budget must be finite and not negative, got -1",
+      "timeout must be finite and not negative, got -1",
       "retryAfterSpread must be a number from 0 to 1, got -0.1"
     ])
   })
@@ -761,7 +765,7 @@ describe("RetryPolicy.validate and make", () => {
   it("make throws InvalidRetryOptions with every problem in its message", () => {
     let thrown: unknown
     try {
-      RetryPolicy.make({ maxAttempts: -1, budget: Number.NaN })
+      RetryPolicy.make({ maxAttempts: -1, timeout: Number.NaN })
     } catch (e) {
       thrown = e
     }
@@ -770,12 +774,12 @@ describe("RetryPolicy.validate and make", () => {
     expect(error._tag).toBe("InvalidRetryOptions")
     expect(error.problems).toStrictEqual([
       "maxAttempts must be a whole number of at least 1, got -1",
-      "budget must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN"
+      "timeout must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN"
     ])
     expect(error.message).toBe(
-      "Invalid retry options: maxAttempts must be a whole number of at least 1, got -1; budget must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN"
+      "Invalid retry options: maxAttempts must be a whole number of at least 1, got -1; timeout must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN"
     )
-    expect(() => RetryPolicy.schedule({ jitter: "bogus" as any })).toThrow(RetryPolicy.InvalidRetryOptions)
+    expect(() => RetryPolicy.schedule({ backoff: { jitter: "bogus" as any } })).toThrow(RetryPolicy.InvalidRetryOptions)
     expect(() => RetryPolicy.retry(Effect.void, { maxAttempts: 0 })).toThrow(RetryPolicy.InvalidRetryOptions)
   })
 
@@ -809,7 +813,7 @@ describe("onRetry and backoff", () => {
           ])
         })
       const { poll } = yield* start(
-        RetryPolicy.retry(call, { jitter: "none", retryAfterSpread: 0, onRetry })
+        RetryPolicy.retry(call, { backoff: { jitter: "none" }, retryAfterSpread: 0, onRetry })
       )
       yield* TestClock.adjust("1 minute")
       expect(Option.map(yield* poll, Exit.isSuccess)).toStrictEqual(Option.some(true))
@@ -864,13 +868,26 @@ describe("onRetry and backoff", () => {
       expect(yield* Ref.get(times)).toStrictEqual([0, 10, 40])
     }))
 
-  it("backoff is checked: a Schedule, and not with the options it replaces", () => {
+  it("backoff is checked: a Schedule or the settings of the backoff, each named by its path", () => {
     const problems = (options: RetryPolicy.RetryOptions) =>
       Either.match(RetryPolicy.validate(options), { onLeft: (e) => e.problems, onRight: () => [] })
-    expect(problems({ backoff: "fast" as never })).toStrictEqual(["backoff must be a Schedule, got \"fast\""])
-    expect(problems({ backoff: Schedule.spaced(10), baseDelay: 5, jitter: "none" })).toStrictEqual([
-      "backoff replaces baseDelay, jitter: give the Schedule or them"
+    expect(problems({ backoff: "fast" as never })).toStrictEqual([
+      "backoff must be a Schedule or { baseDelay, throttledBaseDelay, maxDelay, jitter }, got \"fast\""
     ])
+    expect(problems({ backoff: { baseDelay: 5, factor: 3 } as never })).toStrictEqual([
+      "backoff.factor is not a backoff option"
+    ])
+    expect(problems({ backoff: { baseDelay: -5 } })).toStrictEqual([
+      "backoff.baseDelay must be finite and not negative, got -5"
+    ])
+    expect(problems({ backoff: Schedule.spaced(10) })).toStrictEqual([])
+    expect(problems({ backoff: { baseDelay: "50 millis", jitter: "none" } })).toStrictEqual([])
+    expect(RetryPolicy.make({ backoff: { baseDelay: "50 millis", jitter: "none" } }).transientBackoff).toStrictEqual({
+      baseDelay: 50,
+      maxDelay: 10_000,
+      factor: 2,
+      jitter: "none"
+    })
     expect(problems({ onRetry: 1 as never })).toStrictEqual(["onRetry must be a function returning an Effect, got 1"])
   })
 
@@ -878,7 +895,11 @@ describe("onRetry and backoff", () => {
     const policy = RetryPolicy.make()
     expect(policy.maxAttempts).toBe(RetryPolicy.defaults.maxAttempts)
     expect(policy.maxTransientAttempts).toBe(RetryPolicy.defaults.maxTransientAttempts)
-    expect(policy.budget).toBe(Duration.toMillis(RetryPolicy.defaults.budget))
+    expect(policy.timeout).toBe(Duration.toMillis(RetryPolicy.defaults.timeout))
     expect(policy.retryAfterSpread).toBe(RetryPolicy.defaults.retryAfterSpread)
+    expect(policy.transientBackoff.baseDelay).toBe(Duration.toMillis(RetryPolicy.defaults.backoff.baseDelay))
+    expect(policy.throttledBackoff.baseDelay).toBe(Duration.toMillis(RetryPolicy.defaults.backoff.throttledBaseDelay))
+    expect(policy.transientBackoff.maxDelay).toBe(Duration.toMillis(RetryPolicy.defaults.backoff.maxDelay))
+    expect(policy.transientBackoff.jitter).toBe(RetryPolicy.defaults.backoff.jitter)
   })
 })

@@ -211,10 +211,10 @@ describe("StatusError guards", () => {
 describe("StatusError.withStop", () => {
   it("keeps the class and every field, and records attempts and why retrying stopped", () => {
     const error = errorOf(429, { "retry-after": "7" })
-    const stopped = StatusError.withStop(error, 3, "budget")
+    const stopped = StatusError.withStop(error, 3, "timeout")
     expect(stopped).toBeInstanceOf(StatusError.TooManyRequests)
     expect(stopped._tag).toBe("TooManyRequests")
-    expect([stopped.attempts, stopped.stopReason]).toStrictEqual([3, Option.some("budget")])
+    expect([stopped.attempts, stopped.stopReason]).toStrictEqual([3, Option.some("timeout")])
     expect([stopped.status, stopped.kind, stopped.method, stopped.url, stopped.receivedAt]).toStrictEqual([
       429,
       "throttled",

@@ -18,9 +18,9 @@ import * as internal from "./internal/statusRetry.js"
 /**
  * Options of `withStatusRetry`; every one has a bounded default, all of them in `defaults`.
  *
- * The retry options (attempts, budget, backoff or a backoff `Schedule`, server-hint spread, `onRetry`) are those of
- * `RetryPolicy.RetryOptions`; this adds which statuses are retried, what may be re-sent, how an attempt and its body
- * are bounded, and what is redacted.
+ * The retry options (attempts, `timeout`, `backoff` settings or a backoff `Schedule`, server-hint spread, `onRetry`)
+ * are those of `RetryPolicy.RetryOptions`; this adds which statuses are retried, what may be re-sent, how long one
+ * attempt may take (`attemptTimeout`), how bodies are read (`body`), and what is redacted (`redact`).
  *
  * @example
  * ```ts
@@ -30,8 +30,11 @@ import * as internal from "./internal/statusRetry.js"
  * const options: StatusRetry.Options = {
  *   statusPolicy: StatusPolicy.defaultPolicy.pipe(StatusPolicy.retrying([404])),
  *   maxAttempts: 5,
- *   budget: "20 seconds",
+ *   timeout: "20 seconds",
  *   attemptTimeout: "2 seconds",
+ *   backoff: { baseDelay: "200 millis" },
+ *   body: { maxErrorSize: 16 * 1024 },
+ *   redact: { headers: ["x-session"] },
  *   idempotencyKey: true
  * }
  * ```
@@ -40,48 +43,34 @@ import * as internal from "./internal/statusRetry.js"
  * @category models
  */
 export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
-  /** Which statuses are retried. Default: `StatusPolicy.defaultPolicy` (the status table). */
+  /** Which statuses are retried. Default: see `defaults.statusPolicy` (the status table). */
   readonly statusPolicy?: StatusPolicy.StatusPolicy
   /**
-   * How long one attempt may take, its body included under `readBody`, before it is cut and counts as a transient
+   * How long one attempt may take, its body included under `body.read`, before it is cut and counts as a transient
    * failure (a `RequestError` with reason "Transport"), so a hung server costs one attempt, not the whole call.
-   * Every attempt is bounded by the call's `budget` anyway (the budget is a deadline); this bound costs nothing more.
-   * It is off by default because a slow but valid answer to a request that cannot be re-sent (a POST) would be lost:
-   * set it (10 seconds is a good start) for calls whose answers come fast. Default: none.
+   * Every attempt is bounded by the call's `timeout` anyway (the deadline of the whole call); this bound costs
+   * nothing more. It is off by default because a slow but valid answer to a request that cannot be re-sent (a POST)
+   * would be lost: set it (10 seconds is a good start) for calls whose answers come fast. Default: see
+   * `defaults.attemptTimeout` (none).
    */
   readonly attemptTimeout?: Duration.DurationInput
   /**
-   * Methods that may be sent again once a request has left. Default: the idempotent methods of RFC 9110
-   * section 9.2.2 (GET, HEAD, OPTIONS, TRACE, PUT, DELETE). POST and PATCH are also retried when the request carries
-   * an `Idempotency-Key` header (and then a 409, "same key still in flight", is transient). A failure that proves
-   * the request never left (connection refused, DNS) is retried for any method.
+   * Methods that may be sent again once a request has left. Default: see `defaults.methods` (the idempotent methods
+   * of RFC 9110 section 9.2.2). POST and PATCH are also retried when the request carries an `Idempotency-Key` header
+   * (and then a 409, "same key still in flight", is transient). A failure that proves the request never left
+   * (connection refused, DNS) is retried for any method.
    */
   readonly methods?: ReadonlyArray<string> | ReadonlySet<string>
   /**
    * Adds an `Idempotency-Key` header to POST and PATCH requests that have none, one per logical call, the same on
-   * every attempt: `true` for a random UUID, or a function that makes a key. Default: `false`.
+   * every attempt: `true` for a random UUID, or a function that makes a key. Default: see `defaults.idempotencyKey`.
    */
   readonly idempotencyKey?: boolean | (() => string)
   /**
-   * Reads the whole body of successful responses inside the retry, so a body that breaks mid-read (a connection
-   * reset after the headers) is retried like any transient failure. The read counts in the attempt: the attempt
-   * timeout and the budget cut a body that never ends. It costs a buffered body: the response is held in memory
-   * and cannot be streamed. Use it for small JSON bodies of idempotent calls, not for downloads.
-   * Default: `false`.
+   * How response bodies are read: successful ones (`read`, `maxSize`) and those of failures (`maxErrorSize`).
+   * Default: see `defaults.body`.
    */
-  readonly readBody?: boolean
-  /**
-   * Under `readBody`, the largest body read, in bytes: a larger one (by its Content-Length, or once that many
-   * bytes have come) stops the read, aborts the request and fails with `BodyTooLarge`, which is not retried.
-   * `Infinity` for no cap. Default: 4 MiB (4194304).
-   */
-  readonly maxBodySize?: number
-  /**
-   * The first bytes of a failure's body kept, as text, on its status error (`body`), so a handler can decode it;
-   * the rest is read and dropped. 0 keeps none. An event stream's body is never read. The library writes the body
-   * to no log line and no span. Default: 64 KiB (65536).
-   */
-  readonly maxErrorBodySize?: number
+  readonly body?: BodyOptions
   /**
    * The one extension point of the classification: what an attempt's response (any status, before its body is read)
    * or failure means. Return an outcome to decide it (`"success"` hands a response back as it is), or `undefined`
@@ -91,16 +80,75 @@ export interface Options extends Omit<RetryPolicy.RetryOptions, "classify"> {
    */
   readonly classify?: (attempt: Attempt) => StatusPolicy.Outcome | undefined
   /**
+   * What is redacted, beyond `Redaction`'s defaults, in the errors, log lines and spans the client writes. Default:
+   * see `defaults.redact`.
+   */
+  readonly redact?: RedactOptions
+}
+
+/**
+ * How `withStatusRetry` reads response bodies: the `body` option.
+ *
+ * @example
+ * ```ts
+ * import type { StatusRetry } from "@effect-retry/platform"
+ *
+ * const body: StatusRetry.BodyOptions = { read: true, maxSize: 256 * 1024, maxErrorSize: 0 }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BodyOptions {
+  /**
+   * Reads the whole body of successful responses inside the retry, so a body that breaks mid-read (a connection
+   * reset after the headers) is retried like any transient failure. The read counts in the attempt: the attempt
+   * timeout and the call's timeout cut a body that never ends. It costs a buffered body: the response is held in
+   * memory and cannot be streamed. Use it for small JSON bodies of idempotent calls, not for downloads.
+   * Default: see `defaults.body.read`.
+   */
+  readonly read?: boolean
+  /**
+   * Under `read`, the largest body read, in bytes: a larger one (by its Content-Length, or once that many bytes have
+   * come) stops the read, aborts the request and fails with `BodyTooLarge`, which is not retried. `Infinity` for no
+   * cap. Default: see `defaults.body.maxSize` (4 MiB).
+   */
+  readonly maxSize?: number
+  /**
+   * The first bytes of a failure's body kept, as text, on its status error (`body`), so a handler can decode it;
+   * the rest is read and dropped. 0 keeps none. An event stream's body is never read. The library writes the body
+   * to no log line and no span. Default: see `defaults.body.maxErrorSize` (64 KiB).
+   */
+  readonly maxErrorSize?: number
+}
+
+/**
+ * What `withStatusRetry` redacts beyond the defaults: the `redact` option.
+ *
+ * @example
+ * ```ts
+ * import type { StatusRetry } from "@effect-retry/platform"
+ *
+ * const redact: StatusRetry.RedactOptions = { headers: ["x-session", /^x-internal-/], queryParams: ["session"] }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RedactOptions {
+  /**
    * More header names (any case) or patterns whose values are redacted in the errors, log lines and spans the
    * client writes; they add to `Redaction.defaultHeaders` (authorization, cookie, set-cookie, x-api-key,
-   * x-amz-security-token...) and to the names of `@effect/platform`'s `Headers.currentRedactedNames`. Default: none.
+   * x-amz-security-token...) and to the names of `@effect/platform`'s `Headers.currentRedactedNames`. Default: see
+   * `defaults.redact.headers` (none).
    */
-  readonly redactHeaders?: ReadonlyArray<string | RegExp>
+  readonly headers?: ReadonlyArray<string | RegExp>
   /**
    * More query parameter names (any case) whose values are redacted in the URLs the client writes; they add to
-   * `Redaction.defaultQueryParams` (token, access_token, sig, X-Amz-Signature...). Default: none.
+   * `Redaction.defaultQueryParams` (token, access_token, sig, X-Amz-Signature...). Default: see
+   * `defaults.redact.queryParams` (none).
    */
-  readonly redactQueryParams?: ReadonlyArray<string>
+  readonly queryParams?: ReadonlyArray<string>
 }
 
 /**
@@ -123,14 +171,16 @@ export type Attempt =
   | { readonly _tag: "Failure"; readonly error: unknown }
 
 /**
- * The default of every option of `withStatusRetry`, in one place: those of `RetryPolicy.defaults` and the client's
- * own (no `attemptTimeout`, the idempotent methods, no generated key, no body read, 4 MiB under `readBody`).
+ * The default of every option of `withStatusRetry`, in one place and in the shape of the options: those of
+ * `RetryPolicy.defaults` and the client's own (no `attemptTimeout`, the idempotent methods, no generated key, no
+ * body read, 4 MiB under `body.read`, 64 KiB of a failure's body, nothing redacted beyond `Redaction`'s defaults).
  *
  * @example
  * ```ts
  * import { StatusRetry } from "@effect-retry/platform"
  *
  * StatusRetry.defaults.maxAttempts // 10
+ * StatusRetry.defaults.body.maxErrorSize // 65536
  * StatusRetry.defaults.methods // ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
  * ```
  *
@@ -141,7 +191,7 @@ export const defaults = internal.defaults
 
 export {
   /**
-   * Under `readBody`, a body larger than `maxBodySize`: the read stopped there and the request was aborted. Not retried.
+   * Under `body.read`, a body larger than `body.maxSize`: the read stopped there and the request was aborted. Not retried.
    *
    * @example
    * ```ts
@@ -151,10 +201,10 @@ export {
    *
    * const body = Effect.gen(function*() {
    *   const client = yield* HttpClient.HttpClient
-   *   const small = client.pipe(withStatusRetry({ readBody: true, maxBodySize: 64 * 1024 }))
+   *   const small = client.pipe(withStatusRetry({ body: { read: true, maxSize: 64 * 1024 } }))
    *   return yield* small.get("https://api.test/items").pipe(
    *     Effect.flatMap((response) => response.text),
-   *     Effect.catchTag("BodyTooLarge", (e) => Effect.succeed(`over ${e.maxBodySize} bytes`))
+   *     Effect.catchTag("BodyTooLarge", (e) => Effect.succeed(`over ${e.maxSize} bytes`))
    *   )
    * })
    * ```
@@ -167,8 +217,8 @@ export {
 
 /**
  * The errors `withStatusRetry` adds to a client's own: the status errors, a `RequestError` for an attempt cut by
- * `attemptTimeout` or by the end of the budget, a `ResponseError` for a body that broke under `readBody`,
- * `BodyTooLarge` past `maxBodySize`, and `OriginHeld` when the coordinator holds the origin past the call's budget.
+ * `attemptTimeout` or by the call's `timeout`, a `ResponseError` for a body that broke under `body.read`,
+ * `BodyTooLarge` past `body.maxSize`, and `OriginHeld` when the coordinator holds the origin past the call's deadline.
  *
  * @example
  * ```ts
@@ -217,7 +267,7 @@ export type Retrying<Client> = Client extends HttpClient.HttpClient.With<infer E
  *
  * - statuses below 400 pass through untouched, except a redirect with `Retry-After` (a `307` during maintenance),
  *   handed back once its instant has come (RFC 9110 section 10.2.3): apply `HttpClient.followRedirects` after
- *   `withStatusRetry` and the redirect is followed no sooner; a wait past `maxRetryAfter` or the budget fails at once
+ *   `withStatusRetry` and the redirect is followed no sooner; a wait past `maxRetryAfter` or the call's `timeout` fails at once
  *   with a `RetryableStatus`;
  * - a permanent status fails at once with its error (`NotFound`...);
  * - a `filterStatusOk` below it changes nothing: its `ResponseError` for a failure status is classified like the
@@ -277,7 +327,7 @@ export const withStatusRetry: (
 export const retries: Metric.Metric.Counter<number> = internal.retries
 
 /**
- * Counts calls that stopped retrying, tagged `reason` (permanent, attempts, budget, retry-after-too-long,
+ * Counts calls that stopped retrying, tagged `reason` (permanent, attempts, timeout, retry-after-too-long,
  * unsafe-method, retry-budget, not-retryable).
  *
  * @example
@@ -301,13 +351,13 @@ export const giveUps: Metric.Metric.Counter<number> = internal.giveUps
  * ```ts
  * import type { StatusRetry } from "@effect-retry/platform"
  *
- * const strict: StatusRetry.CallOptions = { maxAttempts: 2, budget: "2 seconds" }
+ * const strict: StatusRetry.CallOptions = { maxAttempts: 2, timeout: "2 seconds" }
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export type CallOptions = Omit<Options, "idempotencyKey" | "redactHeaders" | "redactQueryParams">
+export type CallOptions = Omit<Options, "idempotencyKey" | "redact">
 
 /**
  * Runs an effect with its own retry settings: every call that a `withStatusRetry` client makes inside it reads these
@@ -328,7 +378,7 @@ export type CallOptions = Omit<Options, "idempotencyKey" | "redactHeaders" | "re
  *   const retrying = (yield* HttpClient.HttpClient).pipe(withStatusRetry())
  *   // A health check should answer fast or not at all.
  *   return yield* retrying.get("https://api.test/health").pipe(
- *     StatusRetry.withOptions({ maxAttempts: 2, budget: "2 seconds" })
+ *     StatusRetry.withOptions({ maxAttempts: 2, timeout: "2 seconds" })
  *   )
  * })
  * ```

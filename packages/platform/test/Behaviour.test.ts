@@ -35,7 +35,7 @@ const run = (
           new Response(null, { status: reply.status, headers: reply.headers ?? {} })
         )
       })
-    ).pipe(withStatusRetry({ ...Behaviour.options, ...Behaviour.backoff }))
+    ).pipe(withStatusRetry({ ...Behaviour.options, backoff: Behaviour.backoff }))
     yield* TestClock.setTime(Behaviour.NOW)
     const fiber = yield* Effect.fork(client.execute(request))
     yield* TestClock.adjust("1 hour")

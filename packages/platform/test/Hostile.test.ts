@@ -1,7 +1,7 @@
 /**
  * Hostile servers on 127.0.0.1: clocks skewed from ours, one that never answers, a body that never ends, a body too
  * large to hold, and secrets everywhere a request and a response can carry them. No retry comes before the instant
- * the server gave, every call ends within its budget plus a second, and no secret reaches an error, a log line or a
+ * the server gave, every call ends within its timeout plus a second, and no secret reaches an error, a log line or a
  * span attribute the client writes.
  */
 import * as Headers from "@effect/platform/Headers"
@@ -20,11 +20,11 @@ import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import * as Util from "node:util"
 import { StatusRetry, withStatusRetry } from "../src/index.js"
-import { Coordinator } from "@effect-retry/core"
+import { Coordinator, type RetryPolicy } from "@effect-retry/core"
 import { clients, httpDate, serve, serveRaw } from "./utils/server.js"
 
-const BUDGET = 300
-/** What a call may take past its budget: the time to give up. */
+const TIMEOUT = 300
+/** What a call may take past its timeout: the time to give up. */
 const GRACE = 1000
 
 /** Runs a call and returns its exit and how long it took, in real milliseconds. */
@@ -42,11 +42,17 @@ const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   return error
 }
 
-describe.each(clients)("hostile servers through $name: every call ends within its budget + 1 s", ({ layer }) => {
+describe.each(clients)("hostile servers through $name: every call ends within its timeout + 1 s", ({ layer }) => {
   const retrying = (options: StatusRetry.Options) =>
     Effect.map(
       HttpClient.HttpClient,
-      (client) => withStatusRetry({ budget: BUDGET, baseDelay: "5 millis", ...options })(client)
+      (client) =>
+        withStatusRetry({
+          timeout: TIMEOUT,
+          ...options,
+          // The test's own backoff settings add to the short base delay.
+          backoff: { baseDelay: "5 millis", ...options.backoff as RetryPolicy.BackoffOptions }
+        })(client)
     )
 
   /** Answers nothing, ever. */
@@ -60,18 +66,18 @@ describe.each(clients)("hostile servers through $name: every call ends within it
   })
 
   it.scopedLive(
-    "a server that never answers, no attemptTimeout: cut at the budget, a RequestError that says so",
+    "a server that never answers, no attemptTimeout: cut at the timeout, a RequestError that says so",
     () =>
       Effect.gen(function*() {
         const server = yield* silent
         const client = yield* retrying({})
         const { exit, took } = yield* timed(client.get(server.url("/never")))
-        expect(took).toBeGreaterThanOrEqual(BUDGET - 5)
-        expect(took).toBeLessThan(BUDGET + GRACE)
+        expect(took).toBeGreaterThanOrEqual(TIMEOUT - 5)
+        expect(took).toBeLessThan(TIMEOUT + GRACE)
         expect(failureOf(exit)).toMatchObject({
           _tag: "RequestError",
           reason: "Transport",
-          description: "no response before the call's budget of 300ms ran out"
+          description: "no response before the call's timeout of 300ms ran out"
         })
         expect(server.requests()).toBe(1)
       }).pipe(Effect.provide(layer)),
@@ -79,33 +85,37 @@ describe.each(clients)("hostile servers through $name: every call ends within it
   )
 
   it.scopedLive(
-    "a server that never answers, attemptTimeout 100 ms: attempts cut at 100 ms, the call at the budget",
+    "a server that never answers, attemptTimeout 100 ms: attempts cut at 100 ms, the call at the timeout",
     () =>
       Effect.gen(function*() {
         const server = yield* silent
-        const client = yield* retrying({ attemptTimeout: "100 millis", maxAttempts: 10, jitter: "none" })
+        const client = yield* retrying({ attemptTimeout: "100 millis", maxAttempts: 10, backoff: { jitter: "none" } })
         const { exit, took } = yield* timed(client.get(server.url("/never")))
-        expect(took).toBeLessThan(BUDGET + GRACE)
+        expect(took).toBeLessThan(TIMEOUT + GRACE)
         expect(failureOf(exit)).toMatchObject({ _tag: "RequestError", reason: "Transport" })
-        // 100 ms per attempt plus backoffs of 5, 10, 20 ms: the third attempt is cut by the budget.
+        // 100 ms per attempt plus backoffs of 5, 10, 20 ms: the third attempt is cut by the timeout.
         expect(server.requests()).toBe(3)
       }).pipe(Effect.provide(layer)),
     5_000
   )
 
   it.scopedLive(
-    "a body that never ends with readBody and an attemptTimeout: the read is cut, the call ends",
+    "a body that never ends with body.read and an attemptTimeout: the read is cut, the call ends",
     () =>
       Effect.gen(function*() {
         const server = yield* endless
-        const client = yield* retrying({ readBody: true, attemptTimeout: "100 millis", jitter: "none" })
+        const client = yield* retrying({
+          body: { read: true },
+          attemptTimeout: "100 millis",
+          backoff: { jitter: "none" }
+        })
         const { exit, took } = yield* timed(client.get(server.url("/endless")))
-        expect(took).toBeLessThan(BUDGET + GRACE)
+        expect(took).toBeLessThan(TIMEOUT + GRACE)
         const error = failureOf(exit)
         expect(error).toMatchObject({ _tag: "RequestError", reason: "Transport" })
         expect([
           "no response within the attempt timeout of 100ms",
-          "no response before the call's budget of 300ms ran out"
+          "no response before the call's timeout of 300ms ran out"
         ]).toContain((error as { description?: string }).description)
         expect(server.requests()).toBeGreaterThanOrEqual(1)
       }).pipe(Effect.provide(layer)),
@@ -113,17 +123,17 @@ describe.each(clients)("hostile servers through $name: every call ends within it
   )
 
   it.scopedLive(
-    "a body that never ends with readBody and no attemptTimeout: the budget cuts the read",
+    "a body that never ends with body.read and no attemptTimeout: the timeout cuts the read",
     () =>
       Effect.gen(function*() {
         const server = yield* endless
-        const client = yield* retrying({ readBody: true })
+        const client = yield* retrying({ body: { read: true } })
         const { exit, took } = yield* timed(client.get(server.url("/endless")))
-        expect(took).toBeGreaterThanOrEqual(BUDGET - 5)
-        expect(took).toBeLessThan(BUDGET + GRACE)
+        expect(took).toBeGreaterThanOrEqual(TIMEOUT - 5)
+        expect(took).toBeLessThan(TIMEOUT + GRACE)
         expect(failureOf(exit)).toMatchObject({
           _tag: "RequestError",
-          description: "no response before the call's budget of 300ms ran out"
+          description: "no response before the call's timeout of 300ms ran out"
         })
       }).pipe(Effect.provide(layer)),
     5_000
@@ -133,7 +143,7 @@ describe.each(clients)("hostile servers through $name: every call ends within it
     { name: "with a Content-Length", length: true },
     { name: "chunked", length: false }
   ])(
-    "a body over maxBodySize ($name) fails with BodyTooLarge at once, not retried",
+    "a body over body.maxSize ($name) fails with BodyTooLarge at once, not retried",
     ({ length }) =>
       Effect.gen(function*() {
         const size = 8 * 1024 * 1024
@@ -153,22 +163,22 @@ describe.each(clients)("hostile servers through $name: every call ends within it
           }
           pump()
         })
-        const client = yield* retrying({ readBody: true, budget: "5 seconds" })
+        const client = yield* retrying({ body: { read: true }, timeout: "5 seconds" })
         const { exit, took } = yield* timed(client.get(server.url("/big")))
         const error = failureOf(exit)
         expect(error).toBeInstanceOf(StatusRetry.BodyTooLarge)
-        expect(error).toMatchObject({ _tag: "BodyTooLarge", status: 200, maxBodySize: 4 * 1024 * 1024 })
+        expect(error).toMatchObject({ _tag: "BodyTooLarge", status: 200, maxSize: 4 * 1024 * 1024 })
         expect(server.requests()).toBe(1)
         expect(took).toBeLessThan(2000)
       }).pipe(Effect.provide(layer)),
     10_000
   )
 
-  it.scopedLive("a body under maxBodySize is read whole", () =>
+  it.scopedLive("a body under body.maxSize is read whole", () =>
     Effect.gen(function*() {
       const body = "x".repeat(100_000)
       const server = yield* serveRaw((_request, response) => response.end(body))
-      const client = yield* retrying({ readBody: true, maxBodySize: 100_000 })
+      const client = yield* retrying({ body: { read: true, maxSize: 100_000 } })
       const response = yield* client.get(server.url("/fits"))
       expect((yield* response.text).length).toBe(100_000)
     }).pipe(Effect.provide(layer)), 5_000)
@@ -272,8 +282,8 @@ describe.each(clients)("secrets through $name never reach an error, a log line o
     { path: "/forbidden", expected: "Forbidden", options: {} },
     { path: "/silent", expected: "RequestError", options: { attemptTimeout: "50 millis" } },
     { path: "/silent", expected: "RequestError", options: {} },
-    { path: "/reset", expected: "ResponseError", options: { readBody: true } },
-    { path: "/big", expected: "BodyTooLarge", options: { readBody: true, maxBodySize: 1000 } }
+    { path: "/reset", expected: "ResponseError", options: { body: { read: true } } },
+    { path: "/big", expected: "BodyTooLarge", options: { body: { read: true, maxSize: 1000 } } }
   ] as const
 
   it.scopedLive.each(scenarios)(
@@ -282,7 +292,11 @@ describe.each(clients)("secrets through $name never reach an error, a log line o
       Effect.gen(function*() {
         const server = yield* hostile
         const written: Written = { logs: [], spans: [] }
-        const client = withStatusRetry({ budget: BUDGET, baseDelay: "5 millis", jitter: "none", ...options })(
+        const client = withStatusRetry({
+          timeout: TIMEOUT,
+          backoff: { baseDelay: "5 millis", jitter: "none" },
+          ...options
+        })(
           yield* HttpClient.HttpClient
         )
         const url = new URL(server.url(path))
@@ -312,7 +326,7 @@ describe.each(clients)("secrets through $name never reach an error, a log line o
             recording(written)
           )
         )
-        expect(took).toBeLessThan(BUDGET + GRACE)
+        expect(took).toBeLessThan(TIMEOUT + GRACE)
         const error = failureOf(exit)
         expect((error as { _tag: string })._tag).toBe(expected)
         expect(leaks(texts(error))).toStrictEqual([])
@@ -346,7 +360,7 @@ describe.each(clients)(
           )
           const written: Written = { logs: [], spans: [] }
           const ends: Array<string> = []
-          const client = withStatusRetry({ baseDelay: "5 millis" })(yield* HttpClient.HttpClient)
+          const client = withStatusRetry({ backoff: { baseDelay: "5 millis" } })(yield* HttpClient.HttpClient)
           const error = yield* Effect.flip(client.get(server.url("/orders"))).pipe(
             // Inside the recording: the tracer it installs is the one this one wraps.
             (effect) =>
@@ -395,7 +409,7 @@ describe("Headers.currentRedactedNames", () => {
             new Response(null, { status: 404, headers: { "x-secret": "v1", "x-session": "v2", "x-public": "v3" } })
           )
         )
-      ).pipe(withStatusRetry({ redactHeaders: ["x-session"] }))
+      ).pipe(withStatusRetry({ redact: { headers: ["x-session"] } }))
       const names = yield* FiberRef.get(Headers.currentRedactedNames)
       const error = yield* Effect.flip(
         Effect.locally(client.get("http://api.test/x"), Headers.currentRedactedNames, [...names, "x-secret"])

@@ -199,13 +199,35 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
   )
 
   it.effect(
+    "withOptions adds to the client's backoff settings key by key: 500, 502, 503, 200 at 0, 100, 250, 400",
+    () =>
+      seeded(Effect.gen(function*() {
+        const { calls, client } = scripted({ status: 500 }, { status: 502 }, { status: 503 }, { status: 200 })
+        const retrying = withStatusRetry({ backoff: { jitter: "none", baseDelay: "100 millis" } })(client)
+        const exit = yield* within(
+          "1 second",
+          retrying.get(ITEMS).pipe(
+            StatusRetry.withOptions({ backoff: { maxDelay: "150 millis", throttledBaseDelay: "150 millis" } })
+          )
+        )
+        expect(exit._tag).toBe("Success")
+        // The client's base (100 ms, no jitter) is kept; the override caps the doubling at 150 ms.
+        expect(calls.map((c) => c.at)).toEqual([0, 100, 250, 400])
+      })),
+    5_000
+  )
+
+  it.effect(
     "flaky 500, 502, 200: three calls at the backoff instants, then success",
     () =>
       seeded(Effect.gen(function*() {
         const { calls, client } = scripted({ status: 500 }, { status: 502 }, { status: 200, body: "done" })
         const exit = yield* within(
           "1 second",
-          Effect.flatMap(withStatusRetry({ jitter: "none", baseDelay: "100 millis" })(client).get(ITEMS), (r) => r.text)
+          Effect.flatMap(
+            withStatusRetry({ backoff: { jitter: "none", baseDelay: "100 millis" } })(client).get(ITEMS),
+            (r) => r.text
+          )
         )
         expect(success(exit)).toBe("done")
         expect(calls.map((c) => c.at)).toEqual([0, 100, 300])
@@ -233,7 +255,7 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     () =>
       seeded(Effect.gen(function*() {
         const { calls, client } = scripted({ status: 503 })
-        const exit = yield* within("10 seconds", withStatusRetry({ jitter: "none" })(client).get(ITEMS))
+        const exit = yield* within("10 seconds", withStatusRetry({ backoff: { jitter: "none" } })(client).get(ITEMS))
         const error = failure(exit)
         expect(calls.length).toBe(4)
         expect(calls.map((c) => c.at)).toEqual([0, 100, 300, 700])
@@ -481,13 +503,16 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
   }
 
   it.effect(
-    "readBody: true reads the body inside the retry: a body that breaks is retried like a transient failure",
+    "body.read: true reads the body inside the retry: a body that breaks is retried like a transient failure",
     () =>
       seeded(Effect.gen(function*() {
         const { calls, client } = breakingBody()
         const exit = yield* within(
           "10 seconds",
-          Effect.flatMap(withStatusRetry({ readBody: true, jitter: "none" })(client).get(ITEMS), (r) => r.text)
+          Effect.flatMap(
+            withStatusRetry({ body: { read: true }, backoff: { jitter: "none" } })(client).get(ITEMS),
+            (r) => r.text
+          )
         )
         expect(success(exit)).toBe("whole")
         expect(calls.length).toBe(2)
@@ -495,7 +520,7 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     5_000
   )
 
-  it.effect("readBody: true keeps every Set-Cookie of the buffered response", () =>
+  it.effect("body.read: true keeps every Set-Cookie of the buffered response", () =>
     Effect.gen(function*() {
       const client = HttpClient.make((request) =>
         Effect.succeed(
@@ -505,13 +530,13 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
           )
         )
       )
-      const response = yield* withStatusRetry({ readBody: true })(client).get(ITEMS)
+      const response = yield* withStatusRetry({ body: { read: true } })(client).get(ITEMS)
       expect(Object.keys(response.cookies.cookies).sort()).toEqual(["a", "b"])
       expect(yield* response.text).toBe("ok")
     }))
 
   it.effect(
-    "without readBody the response is handed over as is, and a body that breaks fails the caller's read",
+    "without body.read the response is handed over as is, and a body that breaks fails the caller's read",
     () =>
       seeded(Effect.gen(function*() {
         const { calls, client } = breakingBody()
@@ -524,11 +549,11 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
   )
 
   it.effect(
-    "readBody: true on a POST whose body breaks does not re-send it (unsafe-method)",
+    "body.read: true on a POST whose body breaks does not re-send it (unsafe-method)",
     () =>
       seeded(Effect.gen(function*() {
         const { calls, client } = breakingBody()
-        const error = yield* Effect.flip(withStatusRetry({ readBody: true })(client).post(ITEMS))
+        const error = yield* Effect.flip(withStatusRetry({ body: { read: true } })(client).post(ITEMS))
         expect(error).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
         expect(calls.length).toBe(1)
       })),
@@ -544,9 +569,9 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       problems: ["maxAttempts must be a whole number of at least 1, got -1"]
     },
     {
-      name: "budget: NaN",
-      options: { budget: Number.NaN },
-      problems: ["budget must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN"]
+      name: "timeout: NaN",
+      options: { timeout: Number.NaN },
+      problems: ["timeout must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN"]
     },
     {
       name: "attemptTimeout: -1",
@@ -584,29 +609,54 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       problems: ["methods must be a list of methods (an array), got 123"]
     },
     {
-      name: "redactHeaders: \"x\"",
-      options: { redactHeaders: "x" as unknown as ReadonlyArray<string> },
-      problems: ["redactHeaders must be a list of header names (an array), got \"x\""]
+      name: "redact.headers: \"x\"",
+      options: { redact: { headers: "x" as unknown as ReadonlyArray<string> } },
+      problems: ["redact.headers must be a list of header names (an array), got \"x\""]
     },
     {
-      name: "redactHeaders: [123]",
-      options: { redactHeaders: [123] as unknown as ReadonlyArray<string> },
-      problems: ["redactHeaders: 123 is not a header name"]
+      name: "redact.headers: [123]",
+      options: { redact: { headers: [123] as unknown as ReadonlyArray<string> } },
+      problems: ["redact.headers: 123 is not a header name"]
     },
     {
-      name: "redactQueryParams: [\"\"]",
-      options: { redactQueryParams: [""] },
-      problems: ["redactQueryParams: \"\" is not a query parameter name"]
+      name: "redact.queryParams: [\"\"]",
+      options: { redact: { queryParams: [""] } },
+      problems: ["redact.queryParams: \"\" is not a query parameter name"]
     },
     {
-      name: "readBody: \"yes\"",
-      options: { readBody: "yes" as unknown as boolean },
-      problems: ["readBody must be true or false, got \"yes\""]
+      name: "body.read: \"yes\"",
+      options: { body: { read: "yes" as unknown as boolean } },
+      problems: ["body.read must be true or false, got \"yes\""]
     },
     {
-      name: "maxBodySize: 0",
-      options: { maxBodySize: 0 },
-      problems: ["maxBodySize must be a whole number of bytes of at least 1 (Infinity for no cap), got 0"]
+      name: "body.maxSize: 0",
+      options: { body: { maxSize: 0 } },
+      problems: ["body.maxSize must be a whole number of bytes of at least 1 (Infinity for no cap), got 0"]
+    },
+    {
+      name: "body.maxErrorSize: -1",
+      options: { body: { maxErrorSize: -1 } },
+      problems: ["body.maxErrorSize must be a whole number of bytes (0 for none), got -1"]
+    },
+    {
+      name: "body: true (not an object)",
+      options: { body: true as unknown as StatusRetry.BodyOptions },
+      problems: ["body must be an object { read, maxSize, maxErrorSize }, got true"]
+    },
+    {
+      name: "an unknown option in a group (the old flat name)",
+      options: { redact: { redactHeaders: ["x-session"] } } as unknown as StatusRetry.Options,
+      problems: ["redact.redactHeaders is not an option of withStatusRetry"]
+    },
+    {
+      name: "an old flat option",
+      options: { readBody: true } as unknown as StatusRetry.Options,
+      problems: ["\"readBody\" is not an option of withStatusRetry"]
+    },
+    {
+      name: "backoff.maxDelay below backoff.baseDelay",
+      options: { backoff: { baseDelay: "2 seconds", maxDelay: "1 second" } },
+      problems: ["backoff.maxDelay (1000 ms) must be at least backoff.baseDelay (2000 ms)"]
     },
     {
       name: "an unknown option (a typo)",
@@ -615,10 +665,10 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     },
     {
       name: "several at once",
-      options: { maxAttempts: 0, budget: Number.NaN, attemptTimeout: -1, methods: ["GET", "no such"] },
+      options: { maxAttempts: 0, timeout: Number.NaN, attemptTimeout: -1, methods: ["GET", "no such"] },
       problems: [
         "maxAttempts must be a whole number of at least 1, got 0",
-        "budget must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN",
+        "timeout must be a duration (a number of milliseconds or a string like \"5 seconds\"), got NaN",
         "attemptTimeout must be a positive duration (Duration.infinity for none), got -1",
         "methods: \"no such\" is not a method"
       ]
@@ -653,16 +703,15 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       Effect.sync(() => {
         const options = {
           methods: "POST",
-          redactHeaders: "x",
-          readBody: "yes",
-          maxBodySize: -1,
+          redact: { headers: "x" },
+          body: { read: "yes", maxSize: -1 },
           maxAttempts: 1.5
         } as unknown as StatusRetry.Options
         const thrown = Either.flip(Either.try(() => withStatusRetry(options)))
         if (Either.isLeft(thrown) || !(thrown.right instanceof RetryPolicy.InvalidRetryOptions)) {
           throw new Error("expected InvalidRetryOptions")
         }
-        for (const name of ["methods", "redactHeaders", "readBody", "maxBodySize", "maxAttempts"]) {
+        for (const name of ["methods", "redact.headers", "body.read", "body.maxSize", "maxAttempts"]) {
           expect(thrown.right.message).toContain(name)
         }
         expect(thrown.right.problems.length).toBe(5)
@@ -678,7 +727,7 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       expect(calls.length).toBe(2)
     })), 5_000)
 
-  /** The failure of an attempt cut by a timeout or the budget. */
+  /** The failure of an attempt cut by the attempt timeout or the call's timeout. */
   const cutBy = (description: string) => ({ _tag: "RequestError", reason: "Transport", description })
 
   /** A GET to a server that never answers, under the TestClock moved a minute on: its sends and its failure. */
@@ -690,29 +739,28 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     })
 
   it.effect(
-    "the budget is a deadline: an attempt that hangs is cut when the budget runs out (TestClock)",
+    "the timeout is a deadline: an attempt that hangs is cut when the call's time runs out (TestClock)",
     () =>
       seeded(Effect.gen(function*() {
-        const { at, error } = yield* hanging({ budget: "1 second" })
+        const { at, error } = yield* hanging({ timeout: "1 second" })
         expect(at).toEqual([0])
-        expect(error).toMatchObject(cutBy("no response before the call's budget of 1s ran out"))
+        expect(error).toMatchObject(cutBy("no response before the call's timeout of 1s ran out"))
       })),
     5_000
   )
 
   it.effect(
-    "an attempt timeout longer than what is left of the budget: the budget cuts the last attempt",
+    "an attempt timeout longer than what is left of the call's timeout: the deadline cuts the last attempt",
     () =>
       seeded(Effect.gen(function*() {
         const { at, error } = yield* hanging({
-          budget: "2500 millis",
+          timeout: "2500 millis",
           attemptTimeout: "1 second",
-          jitter: "none",
-          baseDelay: "100 millis"
+          backoff: { jitter: "none", baseDelay: "100 millis" }
         })
-        // 0 - 1000 cut, wait 100; 1100 - 2100 cut, wait 200; 2300 - 2500 cut by the budget.
+        // 0 - 1000 cut, wait 100; 1100 - 2100 cut, wait 200; 2300 - 2500 cut by the timeout.
         expect(at).toEqual([0, 1100, 2300])
-        expect(error).toMatchObject(cutBy("no response before the call's budget of 2s 500ms ran out"))
+        expect(error).toMatchObject(cutBy("no response before the call's timeout of 2s 500ms ran out"))
       })),
     5_000
   )
@@ -747,7 +795,7 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
   it.effect("good options do not throw, and an infinite attemptTimeout turns the timeout off", () =>
     Effect.sync(() => {
       expect(() =>
-        withStatusRetry({ maxAttempts: 1, budget: "1 minute", attemptTimeout: Duration.infinity, methods: ["GET"] })
+        withStatusRetry({ maxAttempts: 1, timeout: "1 minute", attemptTimeout: Duration.infinity, methods: ["GET"] })
       ).not.toThrow()
       expect(() => withStatusRetry()).not.toThrow()
     }), 5_000)
@@ -760,7 +808,8 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
         const exit = yield* within(
           "5 seconds",
           Effect.flatMap(
-            withStatusRetry({ attemptTimeout: "1 second", jitter: "none", baseDelay: "50 millis" })(client).get(ITEMS),
+            withStatusRetry({ attemptTimeout: "1 second", backoff: { jitter: "none", baseDelay: "50 millis" } })(client)
+              .get(ITEMS),
             (r) => r.text
           )
         )
@@ -778,7 +827,9 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
         const error = failure(
           yield* within(
             "1 minute",
-            withStatusRetry({ attemptTimeout: "1 second", maxAttempts: 2, jitter: "none" })(client).get(ITEMS)
+            withStatusRetry({ attemptTimeout: "1 second", maxAttempts: 2, backoff: { jitter: "none" } })(client).get(
+              ITEMS
+            )
           )
         )
         expect(calls.length).toBe(2)
@@ -805,12 +856,12 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     5_000
   )
 
-  it.effect("a Retry-After past the budget stops at once with reason budget", () =>
+  it.effect("a Retry-After past the timeout stops at once with reason timeout", () =>
     seeded(Effect.gen(function*() {
       const { calls, client } = scripted({ status: 503, headers: { "retry-after": "20" } }, { status: 200 })
-      const error = failure(yield* within("1 minute", withStatusRetry({ budget: "10 seconds" })(client).get(ITEMS)))
+      const error = failure(yield* within("1 minute", withStatusRetry({ timeout: "10 seconds" })(client).get(ITEMS)))
       expect(calls.length).toBe(1)
-      expect(error).toMatchObject({ _tag: "ServiceUnavailable", kind: "throttled", stopReason: Option.some("budget") })
+      expect(error).toMatchObject({ _tag: "ServiceUnavailable", kind: "throttled", stopReason: Option.some("timeout") })
     })), 5_000)
 
   it.effect("a custom policy retries 404", () =>
@@ -837,16 +888,7 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     () =>
       seeded(Effect.gen(function*() {
         const { calls, client } = scripted({ status: 503 }, { status: 502 }, { status: 200 })
-        const spans: Array<Tracer.Span> = []
-        const native = yield* Effect.tracer
-        const recording = Tracer.make({
-          span: (name, parent, context, links, startTime, kind, options) => {
-            const span = native.span(name, parent, context, links, startTime, kind, options)
-            spans.push(span)
-            return span
-          },
-          context: (f, fiber) => native.context(f, fiber)
-        })
+        const { recording, spans } = yield* recordSpans
         const exit = yield* within("10 seconds", Effect.withTracer(withStatusRetry()(client).get(ITEMS), recording))
         expect(exit._tag).toBe("Success")
         expect(calls.length).toBe(3)
@@ -867,7 +909,7 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       })
       yield* Effect.gen(function*() {
         const retried = scripted({ status: 503 }, { status: 200 })
-        yield* within("10 seconds", withStatusRetry({ jitter: "none" })(retried.client).get(ITEMS))
+        yield* within("10 seconds", withStatusRetry({ backoff: { jitter: "none" } })(retried.client).get(ITEMS))
         yield* Effect.ignore(withStatusRetry()(scripted({ status: 404 }).client).get(ITEMS))
       }).pipe(Effect.provide(Logger.add(logger)), Logger.withMinimumLogLevel(LogLevel.Debug))
       expect(logs).toEqual([
@@ -964,7 +1006,7 @@ describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () =
             now
           ])
         })
-      const retrying = withStatusRetry({ jitter: "none", retryAfterSpread: 0, onRetry })(client)
+      const retrying = withStatusRetry({ backoff: { jitter: "none" }, retryAfterSpread: 0, onRetry })(client)
       const response = success(yield* within("10 seconds", retrying.get(ITEMS)))
       expect(response.status).toBe(200)
       expect(seen).toStrictEqual([
@@ -997,7 +1039,7 @@ describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () =
           : attempt.status === 404
           ? "transient" as const
           : undefined
-      const retrying = withStatusRetry({ classify, jitter: "none", retryAfterSpread: 0 })(client)
+      const retrying = withStatusRetry({ classify, backoff: { jitter: "none" }, retryAfterSpread: 0 })(client)
       const response = success(yield* within("10 seconds", retrying.get(ITEMS)))
       expect(yield* response.text).toBe("ok")
       expect(calls.map((c) => c.at)).toStrictEqual([0, 3000, 3100])
@@ -1022,7 +1064,7 @@ describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () =
       const error = failure(yield* within("10 seconds", withStatusRetry({ classify })(failing).get(ITEMS)))
       expect([sent, error._tag]).toStrictEqual([1, "RequestError"])
       sent = 0
-      failure(yield* within("10 seconds", withStatusRetry({ jitter: "none" })(failing).get(ITEMS)))
+      failure(yield* within("10 seconds", withStatusRetry({ backoff: { jitter: "none" } })(failing).get(ITEMS)))
       expect(sent).toBe(4)
     }))
 
@@ -1045,13 +1087,28 @@ describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () =
     expect(StatusRetry.defaults).toMatchObject({
       maxAttempts: 10,
       maxTransientAttempts: 4,
-      budget: "30 seconds",
-      readBody: false,
-      maxBodySize: 4 * 1024 * 1024,
+      timeout: "30 seconds",
+      backoff: { baseDelay: "100 millis", throttledBaseDelay: "1 second", maxDelay: "10 seconds", jitter: "full" },
+      body: { read: false, maxSize: 4 * 1024 * 1024, maxErrorSize: 64 * 1024 },
+      redact: { headers: [], queryParams: [] },
       statusPolicy: StatusPolicy.defaultPolicy
     })
     expect(() => withStatusRetry({ ...StatusRetry.defaults })).not.toThrow()
   })
+})
+
+/** A tracer that keeps every span it makes, over the one in use. */
+const recordSpans = Effect.map(Effect.tracer, (native) => {
+  const spans: Array<Tracer.Span> = []
+  const recording = Tracer.make({
+    span: (name, parent, context, links, startTime, kind, options) => {
+      const span = native.span(name, parent, context, links, startTime, kind, options)
+      spans.push(span)
+      return span
+    },
+    context: (f, fiber) => native.context(f, fiber)
+  })
+  return { recording, spans }
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1064,7 +1121,7 @@ const clients = [
 ] as const
 
 /** Small real-time delays so the suite stays short. */
-const FAST = { baseDelay: "5 millis", throttledBaseDelay: "5 millis" } as const
+const FAST = { backoff: { baseDelay: "5 millis", throttledBaseDelay: "5 millis" } } as const
 
 /** Digs the `code` of a transport error's cause (node:http and undici nest it differently). */
 const causeCode = (error: unknown): string | undefined => {
@@ -1142,6 +1199,28 @@ describe.each(clients)("withStatusRetry against a real server through $name", ({
       expect(yield* response.text).toBe("try 2")
       expect(server.arrivals.map((a) => a.method)).toEqual(["GET", "GET", "GET"])
     }).pipe(Effect.provide(layer)), 5_000)
+
+  it.scopedLive(
+    "on the real clock, resend_count is on the client spans of the resends (1, 2) and on no span after the call",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve((a) => ({ status: [503, 502, 200][a.nth] ?? 200, body: `try ${a.nth}` }))
+        const client = yield* retrying(FAST)
+        const { recording, spans } = yield* recordSpans
+        const response = yield* Effect.withTracer(
+          Effect.zipLeft(client.get(server.url("/resent")), Effect.withSpan(Effect.void, "after the call")),
+          recording
+        )
+        expect(response.status).toBe(200)
+        expect(spans.map((s) => [s.name, s.attributes.get("http.request.resend_count")])).toEqual([
+          ["http.client GET", undefined],
+          ["http.client GET", 1],
+          ["http.client GET", 2],
+          ["after the call", undefined]
+        ])
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
 
   it.scopedLive.each([
     { status: 400, tag: "BadRequest" },
@@ -1221,11 +1300,11 @@ describe.each(clients)("withStatusRetry against a real server through $name", ({
   })
 
   it.scopedLive(
-    "a connection reset mid-body with readBody: true: the GET is retried and succeeds",
+    "a connection reset mid-body with body.read: true: the GET is retried and succeeds",
     () =>
       Effect.gen(function*() {
         const server = yield* resetting
-        const client = yield* retrying({ ...FAST, readBody: true })
+        const client = yield* retrying({ ...FAST, body: { read: true } })
         const response = yield* client.get(server.url("/reset"))
         expect(response.status).toBe(200)
         expect(yield* response.text).toBe(FULL)
@@ -1235,7 +1314,7 @@ describe.each(clients)("withStatusRetry against a real server through $name", ({
   )
 
   it.scopedLive(
-    "a connection reset mid-body without readBody: the caller gets the failure reading the body",
+    "a connection reset mid-body without body.read: the caller gets the failure reading the body",
     () =>
       Effect.gen(function*() {
         const server = yield* resetting
@@ -1450,7 +1529,7 @@ describe("composition against a real server (node:http)", () => {
         // Inside a block with its own settings, an inner override adds to them.
         const block = Effect.flip(client.get(down.url("/block"))).pipe(
           StatusRetry.withOptions({ maxAttempts: 3 }),
-          StatusRetry.withOptions({ budget: "10 seconds" })
+          StatusRetry.withOptions({ timeout: "10 seconds" })
         )
         expect(yield* block).toMatchObject({ attempts: 3 })
         expect(down.on("/block").length).toBe(3)
@@ -1506,19 +1585,21 @@ describe("the body of a failure on its error (real server, node:http)", () => {
   )
 
   it.scopedLive(
-    "the body is cut at maxErrorBodySize, kept on the final error of a retried call, none at 0",
+    "the body is cut at body.maxErrorSize, kept on the final error of a retried call, none at 0",
     () =>
       Effect.gen(function*() {
         const server = yield* serve((a) => ({ status: 503, body: `${a.nth}:${"x".repeat(100_000)}` }))
         const client = yield* base
         const error = yield* Effect.flip(
-          withStatusRetry({ ...FAST, maxErrorBodySize: 10 })(client).get(server.url("/a"))
+          withStatusRetry({ ...FAST, body: { maxErrorSize: 10 } })(client).get(server.url("/a"))
         )
         expect(error).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4, body: Option.some("3:xxxxxxxx") })
         const big = yield* Effect.flip(withStatusRetry({ ...FAST, maxAttempts: 1 })(client).get(server.url("/b")))
         if (!StatusError.isStatusError(big)) throw big
         expect(Option.map(big.body, (b) => b.length)).toStrictEqual(Option.some(64 * 1024))
-        const none = yield* Effect.flip(withStatusRetry({ ...FAST, maxErrorBodySize: 0 })(client).get(server.url("/c")))
+        const none = yield* Effect.flip(
+          withStatusRetry({ ...FAST, body: { maxErrorSize: 0 } })(client).get(server.url("/c"))
+        )
         expect(none).toMatchObject({ attempts: 4, body: Option.none() })
         expect(server.arrivals.length).toBe(9)
       }),

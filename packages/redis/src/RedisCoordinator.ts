@@ -5,10 +5,13 @@
  * hash holds the cooldown a 429/503 hint gave, the epoch (id) of the current window, its limit, its remaining quota
  * and its end. Each admission and each answer that teaches something is one `EVALSHA` of one Lua script (loaded
  * again on `NOSCRIPT`), timed by Redis `TIME`, every key expiring (`PEXPIRE`) soon after the last instant it holds,
- * in one cluster hash tag per bucket. A window's quota is decremented atomically, so the processes together send at
- * most the server's limit per window; when it is spent they wait for its end, and one request of the whole fleet
- * opens the next window (and a bucket nobody knows yet) while the others wait for its answer. An answer from an
- * older window is dropped.
+ * in one cluster hash tag per bucket. The admissions a process asks for at once share one call: one round trip
+ * admits a burst, and a process has at most one admission per bucket in flight. A window's quota is decremented
+ * atomically, so the processes together send at most the server's limit per window; when it is spent they wait for
+ * its end, and one request of the whole fleet opens the next window (and a bucket nobody knows yet) while the others
+ * wait for its answer. The quota and reset of an answer from an older window are dropped; a 429/503 hint, an
+ * instant the server told, holds every process whatever window it came from (also from a request decided alone
+ * while Redis was slow).
  *
  * The in-memory coordinator stays the first layer. Each Redis call waits `timeout` at most; then the request is
  * decided locally, at this process's share of the last known limit (the limit over the processes that asked lately,
@@ -59,10 +62,12 @@ export interface Options {
    */
   readonly openerTimeout?: Duration.DurationInput
   /**
-   * Options of the in-memory coordinator each process keeps as its first layer (its cautious start, retry budget and
-   * inferred rates stay per process; while Redis keeps a bucket's windows, successes do not teach it the quota); its
+   * Options of the in-memory coordinator each process keeps as its first layer (its retry budget and inferred rates
+   * stay per process; while Redis keeps a bucket's windows, successes do not teach it the quota); its
    * `releaseSpread` spreads the calls Redis held, and its `maxSharedCooldown` caps the cooldowns shared through Redis
-   * too. Default: `Coordinator.layer()`'s defaults.
+   * too. Default: `Coordinator.layer()`'s defaults, except `cautiousStart: false`: Redis lets one request of the whole
+   * fleet go first, and the window its answer opens admits its quota at once, where a cautious start would ramp each
+   * process up over several round trips of its own (and push the window's last request, and so the next window, later).
    */
   readonly coordinator?: Coordinator.CoordinatorOptions
 }

@@ -61,15 +61,18 @@ describe("the bucket script", () => {
       const admitted = yield* Effect.forEach([1, 2, 3, 4], () => run("admit", 1000, 1000, "a"))
       expect(admitted.map((r) => r!.status)).toEqual([0, 0, 0, 2])
       expect(admitted[3]!.until).toBe(Number(state["end"]))
-      // An answer from before the window opened (an older epoch) is dropped.
-      const stale = (yield* run("observe", 1000, opener.epoch, 0, 5000, 0, 900, 4, 30000))!
+      // An answer from before the window opened (an older epoch): its quota and reset are dropped.
+      const stale = (yield* run("observe", 1000, opener.epoch, 0, -1, 0, 900, 4, 30000))!
       expect(stale.status).toBe(4)
-      expect(yield* Effect.promise(() => redis.hget(key, "cd"))).toBeNull()
-      // A hint of the current window holds every worker until its instant.
+      expect(yield* Effect.promise(() => redis.hmget(key, "rem", "end", "cd"))).toEqual(["0", state["end"], null])
+      // A hint holds every worker until its instant, from the current window or an older one (an instant told).
       const held = (yield* run("observe", 1000, epoch, 0, 5000, -1, 0, -1, 30000))!
       const cooled = (yield* run("admit", 1000, 1000, "a"))!
       expect(cooled.status).toBe(1)
       expect(cooled.until).toBe(held.now + 5000)
+      const later = (yield* run("observe", 1000, 0, 0, 8000, -1, 0, -1, 30000))!
+      expect(later.status).toBe(4)
+      expect((yield* run("admit", 1000, 1000, "a"))!.until).toBe(later.now + 8000)
     }))
 
   it.scopedLive("an opener whose answer names no limit frees the bucket for a while; a later limit paces it again", () =>
@@ -91,6 +94,21 @@ describe("the bucket script", () => {
       expect(held.fleet).toBe(1)
     }))
 
+  it.scopedLive("admissions asked for together get what the window has left, in one call", () =>
+    Effect.gen(function*() {
+      const { key, redis, run } = yield* bucket("together")
+      // Nobody knows the bucket: of five asked for at once, one goes (the opener), the others wait for its answer.
+      const opener = (yield* run("admit", 1000, 1000, "a", 5))!
+      expect([opener.status, opener.opener, opener.granted]).toEqual([0, true, 1])
+      yield* run("observe", 1000, opener.epoch, 1, -1, 3, 800, 4, 30000)
+      // Three left: five asked for get three, and the window's quota is spent.
+      const five = (yield* run("admit", 1000, 1000, "a", 5))!
+      expect([five.status, five.granted]).toEqual([0, 3])
+      expect(yield* Effect.promise(() => redis.hget(key, "rem"))).toBe("0")
+      const more = (yield* run("admit", 1000, 1000, "a", 2))!
+      expect([more.status, more.granted]).toEqual([2, 0])
+    }))
+
   it.scopedLive("an opener that comes back without an answer lets the next one go at once", () =>
     Effect.gen(function*() {
       const { run } = yield* bucket("release")
@@ -101,7 +119,7 @@ describe("the bucket script", () => {
     }))
 })
 
-/** The status a call ended with; -1 for a call held past its budget (`OriginHeld`), -2 for any other error. */
+/** The status a call ended with; -1 for a call held past its timeout (`OriginHeld`), -2 for any other error. */
 const get = (client: HttpClient.HttpClient.With<unknown>, url: string) =>
   client.get(url).pipe(
     Effect.map((r) => r.status),
@@ -115,10 +133,10 @@ const worker = (
   coordinator: Coordinator.Coordinator,
   server: LimitedServer,
   calls: number,
-  budget: Duration.DurationInput = "10 seconds"
+  timeout: Duration.DurationInput = "10 seconds"
 ) =>
   Effect.gen(function*() {
-    const client = withStatusRetry({ budget })(yield* HttpClient.HttpClient)
+    const client = withStatusRetry({ timeout })(yield* HttpClient.HttpClient)
     return yield* Effect.forEach(
       Array.from({ length: calls }, (_, i) => i),
       (i) => get(client, server.url(`/items/${i}`)),
@@ -134,6 +152,29 @@ const bucketKeys = (prefix: string, server: LimitedServer) => {
 
 const LIMIT = 10
 const PER_WORKER = 15
+
+/** Two processes' coordinators on the shared Redis, under one prefix. */
+const twoProcesses = (name: string) =>
+  Effect.gen(function*() {
+    const url = yield* RedisServer.shared
+    const prefix = RedisServer.prefix(name)
+    const a = yield* RedisCoordinator.make({ url, prefix })
+    const b = yield* RedisCoordinator.make({ url, prefix })
+    return { a, b }
+  })
+
+/** A request to api.example.com, as the coordinator sees it. */
+const info = { method: "GET", url: "https://api.example.com/items/1", headers: {}, attempt: "first" } as const
+
+/** A coordinator whose Redis was killed before it was made, and a rate-limited server. */
+const withoutRedis = (name: string) =>
+  Effect.gen(function*() {
+    const redis = yield* RedisServer.own
+    yield* redis.kill
+    const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
+    const a = yield* RedisCoordinator.make({ url: redis.url, prefix: RedisServer.prefix(name) })
+    return { a, server }
+  })
 
 describe("RedisCoordinator", () => {
   it.scopedLive("two coordinators on one Redis send together at most the learned limit per window", () =>
@@ -170,7 +211,7 @@ describe("RedisCoordinator", () => {
       expect(server.arrivals.filter((x) => x.status === 429).length).toBeGreaterThan(0)
     }))
 
-  it.scopedLive("Redis killed in the middle of a burst: every call completes within its budget, and sharing resumes", () =>
+  it.scopedLive("Redis killed in the middle of a burst: every call completes within its timeout, and sharing resumes", () =>
     Effect.gen(function*() {
       const redis = yield* RedisServer.own
       const prefix = RedisServer.prefix("outage")
@@ -200,16 +241,52 @@ describe("RedisCoordinator", () => {
       expect(server.arrivals.filter((x) => x.status === 429).length).toBeLessThanOrEqual(LIMIT)
     }))
 
-  it.scopedLive("a Redis that never answers: calls are decided locally, none waits for it", () =>
+  it.scopedLive("a process's burst in a known window asks Redis once for all its calls, not once per call", () =>
     Effect.gen(function*() {
       const redis = yield* RedisServer.own
-      yield* redis.kill
-      const server = yield* limited({ limit: LIMIT, windowMs: 1000 })
-      const a = yield* RedisCoordinator.make({ url: redis.url, prefix: RedisServer.prefix("absent") })
+      const prefix = RedisServer.prefix("burst")
+      const a = yield* RedisCoordinator.make({ url: redis.url, prefix })
+      const answer = (remaining: number) => ({
+        status: 200,
+        headers: { "x-ratelimit-limit": "100", "x-ratelimit-remaining": String(remaining), "x-ratelimit-reset": "60" },
+        receivedAt: Date.now()
+      })
+      // The opener's answer opens the window: 99 left.
+      yield* a.withPermit(info, (permit) => a.observe(permit, answer(99)))
+      const check = yield* connect(redis.url)
+      const evalsha = Effect.map(
+        Effect.promise(() => check.info("commandstats")),
+        (stats) => Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0)
+      )
+      const before = yield* evalsha
+      const admitted = yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        () => a.withPermit(info, (permit) => Effect.as(a.observe(permit, answer(50)), 1)),
+        { concurrency: "unbounded" }
+      )
+      expect(admitted).toEqual(Array(20).fill(1))
+      // One script call admitted the twenty; answers that leave quota in a known window are not sent.
+      expect((yield* evalsha) - before).toBe(1)
+      expect(yield* Effect.promise(() => check.hget(`${prefix}:{https://api.example.com|}`, "rem"))).toBe("79")
+    }))
+
+  it.scopedLive("a Redis that never answers: calls are decided locally, none waits for it", () =>
+    Effect.gen(function*() {
+      const { a, server } = yield* withoutRedis("absent")
       const began = Date.now()
       const statuses = yield* worker(a, server, 5)
       expect(statuses).toEqual(Array(5).fill(200))
       expect(Date.now() - began).toBeLessThan(500)
+    }))
+
+  it.scopedLive("no Redis and no limit known yet: one request goes first, the others keep to the limit it names", () =>
+    Effect.gen(function*() {
+      const { a, server } = yield* withoutRedis("probe")
+      const statuses = yield* worker(a, server, PER_WORKER)
+      expect(statuses).toEqual(Array(PER_WORKER).fill(200))
+      // Not fifteen at once into a limit of ten: the first answer names the limit, and the rest wait for the window.
+      expect(server.arrivals.length).toBe(PER_WORKER)
+      expect(server.arrivals.filter((x) => x.status === 429)).toEqual([])
     }))
 
   it.scopedLive("a script Redis forgot (SCRIPT FLUSH) is loaded again", () =>
@@ -228,11 +305,7 @@ describe("RedisCoordinator", () => {
 
   it.scopedLive("a bucket nobody knows: one process's request goes first, another's waits for its answer", () =>
     Effect.gen(function*() {
-      const url = yield* RedisServer.shared
-      const prefix = RedisServer.prefix("opener")
-      const a = yield* RedisCoordinator.make({ url, prefix })
-      const b = yield* RedisCoordinator.make({ url, prefix })
-      const info = { method: "GET", url: "https://api.example.com/items/1", headers: {}, attempt: "first" } as const
+      const { a, b } = yield* twoProcesses("opener")
       const first = yield* a.permit(info)
       const second = yield* Effect.fork(Effect.scoped(Effect.map(b.permit(info), () => Date.now())))
       yield* Effect.sleep("150 millis")
@@ -247,6 +320,21 @@ describe("RedisCoordinator", () => {
       expect(admittedAt).toBeGreaterThanOrEqual(answeredAt)
       // It asks again every 10 to 20 ms while it waits: admitted on the answer, well before the opener's time-out (1 s).
       expect(admittedAt - answeredAt).toBeLessThan(500)
+    }))
+
+  it.scopedLive("a hint shared through Redis holds another process's call; one held past its deadline fails typed", () =>
+    Effect.gen(function*() {
+      const { a, b } = yield* twoProcesses("held")
+      const receivedAt = Date.now()
+      yield* a.withPermit(
+        info,
+        (permit) => a.observe(permit, { status: 429, headers: { "retry-after": "5" }, receivedAt })
+      )
+      const error = yield* Effect.flip(b.withPermit({ ...info, deadline: Date.now() + 100 }, () => Effect.void))
+      expect(error).toBeInstanceOf(Coordinator.OriginHeld)
+      expect([error.origin, error.reason]).toEqual(["https://api.example.com", "cooldown"])
+      // The instant Redis holds: five seconds after the answer (Redis `TIME` and this clock agree within a few ms).
+      expect(Math.abs(error.until - (receivedAt + 5000))).toBeLessThan(50)
     }))
 
   it("rejects bad options when built", () => {

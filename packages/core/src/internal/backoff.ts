@@ -20,7 +20,7 @@ export const resolveInto = (
   const jitter = options.oneOf(problems, `${prefix}jitter`, input.jitter, "full", JITTERS)
   if (baseDelay === 0) problems.push(`${prefix}baseDelay must be more than zero`)
   if (maxDelay < baseDelay) {
-    problems.push(`${prefix}maxDelay (${maxDelay} ms) must be at least baseDelay (${baseDelay} ms)`)
+    problems.push(`${prefix}maxDelay (${maxDelay} ms) must be at least ${prefix}baseDelay (${baseDelay} ms)`)
   }
   if (maxDelay > options.MAX_TIMER_MILLIS) {
     problems.push(

@@ -109,7 +109,9 @@ export class OriginHeld extends Data.TaggedError("OriginHeld")<{
     if (this.reason === "retry-budget") {
       return `a retry to ${this.origin} was refused: the server accepts too few requests (retry budget)`
     }
-    return `requests to ${this.origin} are held until ${instant(this.until)} (${this.reason}), past this call's budget`
+    return `requests to ${this.origin} are held until ${
+      instant(this.until)
+    } (${this.reason}), past this call's deadline`
   }
 }
 

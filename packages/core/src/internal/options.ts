@@ -96,7 +96,7 @@ export const show = (u: unknown): string => {
 
 /**
  * The longest sleep a JavaScript timer can hold: 2^31 - 1 ms (about 24.8 days). Effect treats longer sleeps as
- * infinite, so no budget may exceed it.
+ * infinite, so no timeout may exceed it.
  * @internal
  */
 export const MAX_TIMER_MILLIS = 2 ** 31 - 1

@@ -64,7 +64,7 @@ export const step = (
 /** @internal */
 export interface Loop<A, E, R> {
   readonly policy: RetryPolicy.RetryPolicy
-  /** When the budget starts, epoch milliseconds. */
+  /** When the call's timeout starts, epoch milliseconds. */
   readonly startedAt: number
   /** Runs the next attempt; `state.attempts` were made before it. */
   readonly attempt: (state: RetryPolicy.RetryState) => Effect.Effect<A, E, R>

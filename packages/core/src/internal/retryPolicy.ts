@@ -43,7 +43,7 @@ const policyOf = (policy: RetryPolicy.RetryPolicy): engine.Policy => {
     made = {
       maxAttempts: policy.maxAttempts,
       maxTransientAttempts: policy.maxTransientAttempts,
-      timeout: policy.budget,
+      timeout: policy.timeout,
       maxRetryAfter: Duration.toMillis(policy.maxRetryAfter),
       retryAfterSpread: policy.retryAfterSpread,
       maxRetryAfterSpread: policy.maxRetryAfterSpread,
@@ -86,11 +86,7 @@ export const decide = (
 ): readonly [RetryPolicy.Decision, RetryPolicy.RetryState] => {
   const [made, next] = engine.decide(policyOf(policy), state, classifiedOf(classified), now, random, backoffMillis)
   return [
-    made._tag === "Retry"
-      ? { ...made, delay: Duration.millis(made.delay) }
-      : made.reason === "timeout"
-      ? { ...made, reason: "budget" }
-      : made as Extract<RetryPolicy.Decision, { readonly _tag: "Stop" }>,
+    made._tag === "Retry" ? { ...made, delay: Duration.millis(made.delay) } : made,
     next
   ]
 }

@@ -15,7 +15,10 @@ const SECOND = 1_000
 /** An opener sent this long after the window it follows ended still went at its turn (not after a pause). */
 const TURN = 100
 const RATE_DECREASE = 0.7
-const CUBIC_C = 0.4
+/** The first inferred rate, per second, when the server accepted less over the last second. */
+const FIRST_RATE = 4
+/** After a cut, the rate is back where it was cut from after this many accepted answers (then it grows past it). */
+const RECOVERY_ANSWERS = 16
 
 /**
  * The route of a URL: its path without query or fragment, with each segment that names one item among many written
@@ -326,9 +329,10 @@ interface Bucket {
   headers: boolean
   /** Requests per second inferred from throttling without a hint; undefined when not throttled. */
   rate: number | undefined
-  /** The rate before the last decrease, and when that was (the rate grows back from it). */
+  /** The rate before the last cut (the rate grows back to it), when that was, and the answers accepted since. */
   rateMax: number
   rateDecreasedAt: number
+  acceptedSinceCut: number
   /** Until the first throttle after the rate was set, it grows fast (by 2 per accepted answer). */
   slowStart: boolean
   /** No request before this instant (inferred rate). */
@@ -455,7 +459,17 @@ export class CoordinatorState {
     }
     if (opener) bucket.openerSince = now
     else if (windowed && bucket.allowance !== undefined) bucket.allowance--
-    return this.send(route, bucket, name, request, now, opener, false)
+    // (The route is remembered from its first request, so that its requests on their way count where its answers go;
+    // sent here, it has nothing to ramp up to: a configured limit paces it, or there is no cautious start.)
+    return this.send(
+      route ?? this.newRoute(partition, request.route, Infinity),
+      bucket,
+      name,
+      request,
+      now,
+      opener,
+      false
+    )
   }
 
   private send(
@@ -628,15 +642,23 @@ export class CoordinatorState {
       // server's windows follow each other back to back or start with the first request after one expired.
       const windowMillis = info.windowMillis ?? bucket.windowMillis ?? bucket.learnedWindow
       const limit = info.limit ?? bucket.configured
-      const ended = accepted && windowMillis !== undefined && limit !== undefined && info.remaining === limit - 1
-        ? now + windowMillis
-        : Infinity
+      const firstOfWindow = accepted && limit !== undefined && info.remaining === limit - 1
+      const ended = firstOfWindow && windowMillis !== undefined ? now + windowMillis : Infinity
       const resetAt = Math.min(told, ended)
       // A reset the server told while it accepted, measured against its clock: the opener may go when that clock may
-      // read it. After a throttle, only when it surely does.
-      const openEarly = accepted && answer.resetFromDate && resetAt === told
-        ? Math.max(0, Math.min(SECOND, partition.offsetHigh - partition.offsetLow, resetAt - now))
-        : 0
+      // read it (the measure is late by up to what the server's clock is not known to). After a throttle, only when it
+      // surely does. A reset in whole seconds is itself late by up to a second: a window that this request opened, of a
+      // length not known, most likely lasts whole seconds from it (as servers count from a window's first request), so
+      // its opener goes the fewest whole seconds after this answer that the reset allows (one request: if the window
+      // has not ended, its answer says until when).
+      const unknown = Math.max(0, Math.min(SECOND, partition.offsetHigh - partition.offsetLow))
+      // (The server counted the request between its sending and this answer.)
+      const seconds = Math.max(1, Math.floor((resetAt - unknown - SECOND - permit.sentAt) / SECOND) + 1)
+      const openEarly = !accepted || !answer.resetFromDate || resetAt !== told
+        ? 0
+        : firstOfWindow
+        ? Math.max(0, Math.min(2 * SECOND, resetAt - now - seconds * SECOND))
+        : Math.max(0, Math.min(unknown, resetAt - now))
       if (toldWindowEnd) {
         // The hint set the window's end.
       } else if (bucket.opening || bucket.allowance === undefined || (firstFields && current)) {
@@ -654,7 +676,10 @@ export class CoordinatorState {
         }
         bucket.opening = false
         bucket.openerSince = undefined
-        bucket.allowance = Math.max(0, info.remaining - bucket.inFlight)
+        // (Answers that name a bucket for the first time come to requests sent under another: the route's requests
+        // still on their way count in it too.)
+        const inFlight = current ? bucket.inFlight : Math.max(bucket.inFlight, route.inFlight)
+        bucket.allowance = Math.max(0, info.remaining - inFlight)
         bucket.windowEnd = resetAt
         bucket.openEarly = openEarly
         bucket.generation++
@@ -698,13 +723,26 @@ export class CoordinatorState {
       bucket.recent.throttles++
       // Throttled without any hint: a 429, or a 503 on a route that accepts some of its requests (while a cautious
       // start ramps up, or among mostly-refused answers): a limiter, not a failing server. Infer the rate the server
-      // accepts and pace to it. (Accepted on this route: another route's successes say nothing of this one.)
+      // accepts and pace to it. (Accepted on this route: another route's successes say nothing of this one.) A 503
+      // from a server that has accepted nothing over the last second or two is a failure, whatever it accepted
+      // before: a server that stops answering is not paced (the retry budget judges it), and a rate inferred
+      // earlier is forgotten.
       route.health.roll(now, this.throttleWindow)
       const acceptsSome = route.health.accepts + route.health.previousAccepts > 0
-      const limiter = status === 429 || bucket.rate !== undefined ||
-        (acceptsSome && bucket.ramp < RAMP_ANSWERS) ||
-        (acceptsSome && bucket.recent.throttles >= 3 && 2 * bucket.recent.throttles >= bucket.recent.answers)
-      if (limiter) this.throttle(bucket, permit, now)
+      const acceptsNow = bucket.recent.accepts + bucket.recent.previousAccepts > 0
+      const limiter = status === 429 ||
+        (acceptsNow && (bucket.rate !== undefined ||
+          (acceptsSome && bucket.ramp < RAMP_ANSWERS) ||
+          (acceptsSome && bucket.recent.throttles >= 3 && 2 * bucket.recent.throttles >= bucket.recent.answers)))
+      if (bucket.spacing !== undefined && bucket.windowMillis !== undefined && bucket.configured !== undefined) {
+        // A told rate whose spacing the server found too short: its clock and ours disagree by a few milliseconds.
+        // Space a little wider (2 % per throttle, up to a tenth), rather than infer a rate the user told.
+        bucket.spacing = Math.min(bucket.spacing * 1.02, 1.1 * bucket.windowMillis / bucket.configured)
+      } else if (limiter) {
+        this.throttle(bucket, permit, now)
+      } else {
+        bucket.rate = undefined
+      }
       pacedByServer = limiter
       bucket.ramp = Infinity
       wake = true
@@ -771,23 +809,27 @@ export class CoordinatorState {
   }
 
   /**
-   * A throttle without a hint. The first sets the rate to what the server accepted over the last second, and it
-   * doubles with each accepted answer (slow start). Later ones cut it, once per request sent after the previous
-   * cut, to 0.7 of itself, or to what the server accepted over the last second if more: a limiter driven past its
-   * rate accepts just its rate.
+   * A throttle without a hint. The first sets the rate to what the server accepted over the last second (at least
+   * `FIRST_RATE`), and it doubles with each accepted answer (slow start). Later ones cut it, once per request sent
+   * after the previous cut, to 0.7 of itself, or to what the server accepted over the last second if more: a limiter
+   * driven past its rate accepts just its rate.
    */
   private throttle(bucket: Bucket, permit: Permit, now: number): void {
     bucket.throttledAt = now
     const accepted = bucket.recent.acceptRate(now)
     if (bucket.rate === undefined) {
-      bucket.rate = Math.max(MIN_RATE, accepted)
+      bucket.rate = Math.max(FIRST_RATE, accepted)
       bucket.rateMax = bucket.rate
       bucket.slowStart = true
+      bucket.acceptedSinceCut = 0
     } else {
       if (permit.sentAt < bucket.rateDecreasedAt) return
       bucket.rateMax = bucket.rate
       bucket.rate = Math.max(MIN_RATE, bucket.rate * RATE_DECREASE, Math.min(bucket.rate, accepted))
       bucket.slowStart = false
+      // Where the curve of `grow` passes the new rate.
+      const below = Math.min(1, (1 - bucket.rate / bucket.rateMax) / (1 - RATE_DECREASE))
+      bucket.acceptedSinceCut = RECOVERY_ANSWERS * (1 - Math.cbrt(below))
     }
     bucket.rateDecreasedAt = now
     bucket.nextAt = Math.max(bucket.nextAt, now + SECOND / bucket.rate)
@@ -795,8 +837,10 @@ export class CoordinatorState {
 
   /**
    * An accepted answer while paced to an inferred rate: in slow start the rate doubles with each answer; after a cut
-   * it grows back along a cubic curve (AWS's adaptive retry mode). The next request may go sooner at the new rate.
-   * The rate is forgotten once the server has not throttled for a while.
+   * it grows back along a cubic in the answers accepted since (AWS's adaptive retry mode, counted in answers rather
+   * than seconds, so it probes alike at any rate): fast at first, flat near the rate it was cut from (reached after
+   * 8 answers), then faster past it. The next request may go sooner at the new rate. The rate is forgotten once the
+   * server has not throttled for a while.
    */
   private grow(bucket: Bucket, now: number): void {
     if (now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) {
@@ -808,9 +852,8 @@ export class CoordinatorState {
     if (bucket.slowStart) {
       next = 2 * rate
     } else {
-      const t = (now - bucket.rateDecreasedAt) / SECOND
-      const k = Math.cbrt((bucket.rateMax * (1 - RATE_DECREASE)) / CUBIC_C)
-      next = Math.max(rate, CUBIC_C * (t - k) ** 3 + bucket.rateMax)
+      const n = ++bucket.acceptedSinceCut / RECOVERY_ANSWERS - 1
+      next = Math.max(rate, bucket.rateMax * (1 + (1 - RATE_DECREASE) * n ** 3))
     }
     // Past MAX_RATE pacing holds nothing back any more: the rate stays finite.
     bucket.rate = Number.isFinite(next) ? Math.min(MAX_RATE, next) : MAX_RATE
@@ -962,8 +1005,7 @@ export class CoordinatorState {
     return route
   }
 
-  private newRoute(partition: Partition, name: string): Route {
-    const ramp = this.config.cautiousStart ? 0 : Infinity
+  private newRoute(partition: Partition, name: string, ramp = this.config.cautiousStart ? 0 : Infinity): Route {
     const spare = partition.firstRoute === undefined ? this.spareRoute : undefined
     this.spareRoute = undefined
     const route = spare ?? ({ health: new Counts() } as Route)
@@ -1031,6 +1073,7 @@ export class CoordinatorState {
       bucket.rate = undefined
       bucket.rateMax = 0
       bucket.rateDecreasedAt = 0
+      bucket.acceptedSinceCut = 0
       bucket.slowStart = false
       bucket.nextAt = 0
       bucket.lastSentAt = 0

@@ -20,14 +20,17 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as StatusRetry from "../StatusRetry.js"
 
 /** @internal */
 export const IDEMPOTENT_METHODS: ReadonlyArray<string> = methods.IDEMPOTENT_METHODS
+const RESEND_COUNT = "http.request.resend_count"
 
 /** @internal */
 export interface Settings {
@@ -41,11 +44,11 @@ export interface Settings {
   readonly attemptTimeout: number | undefined
   readonly methods: ReadonlySet<string>
   readonly idempotencyKey: (() => string) | undefined
-  readonly readBody: boolean
+  readonly bodyRead: boolean
   /** Bytes; Infinity for no cap. */
-  readonly maxBodySize: number
+  readonly bodyMaxSize: number
   /** Bytes of a failure's body kept on its error; 0 for none. */
-  readonly maxErrorBodySize: number
+  readonly bodyMaxErrorSize: number
   /** The rules, given the names of `Headers.currentRedactedNames` in the calling fiber. */
   readonly rules: (names: ReadonlyArray<string | RegExp>) => Redaction.Redactor
   /** The user's classification, if any. */
@@ -53,23 +56,22 @@ export interface Settings {
 }
 
 /** @internal */
-export const DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024
-
-/** @internal */
-export const DEFAULT_MAX_ERROR_BODY_SIZE = 64 * 1024
-
-/** @internal */
 export const defaults = {
   ...RetryPolicy.defaults,
   statusPolicy: StatusPolicy.defaultPolicy,
   attemptTimeout: Duration.infinity,
-  methods: IDEMPOTENT_METHODS,
+  /** The idempotent methods of RFC 9110 section 9.2.2. */
+  methods: ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"] as ReadonlyArray<string>,
   idempotencyKey: false,
-  readBody: false,
-  maxBodySize: DEFAULT_MAX_BODY_SIZE,
-  maxErrorBodySize: DEFAULT_MAX_ERROR_BODY_SIZE,
-  redactHeaders: [],
-  redactQueryParams: []
+  body: {
+    read: false,
+    maxSize: 4 * 1024 * 1024,
+    maxErrorSize: 64 * 1024
+  },
+  redact: {
+    headers: [],
+    queryParams: []
+  }
 } as const
 
 /** @internal */
@@ -110,10 +112,11 @@ export class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<{
   readonly method: string
   readonly url: string
   readonly status: number
-  readonly maxBodySize: number
+  /** The `body.maxSize` in force, in bytes. */
+  readonly maxSize: number
 }> {
   override get message(): string {
-    return `the body of ${this.status} ${this.method} ${this.url} is larger than maxBodySize (${this.maxBodySize} bytes)`
+    return `the body of ${this.status} ${this.method} ${this.url} is larger than body.maxSize (${this.maxSize} bytes)`
   }
 }
 
@@ -138,27 +141,58 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "maxAttempts",
   "maxTransientAttempts",
-  "backoff",
-  "onRetry",
-  "budget",
+  "timeout",
   "maxRetryAfter",
-  "baseDelay",
-  "throttledBaseDelay",
-  "maxDelay",
-  "jitter",
+  "backoff",
   "retryAfterSpread",
   "maxRetryAfterSpread",
+  "onRetry",
   "statusPolicy",
   "attemptTimeout",
   "methods",
   "idempotencyKey",
-  "readBody",
-  "maxBodySize",
-  "maxErrorBodySize",
+  "body",
   "classify",
-  "redactHeaders",
-  "redactQueryParams"
+  "redact"
 ])
+
+/** The options grouped under one name, and what each group holds. */
+const GROUPS: Readonly<Record<"body" | "redact", ReadonlySet<string>>> = {
+  body: new Set(["read", "maxSize", "maxErrorSize"]),
+  redact: new Set(["headers", "queryParams"])
+}
+
+/** A group of options (`body`, `redact`): an object of known keys, or a problem. */
+const group = <A extends object>(problems: Array<string>, name: keyof typeof GROUPS, value: unknown): A => {
+  if (value === undefined) return {} as A
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    problems.push(`${name} must be an object { ${[...GROUPS[name]].join(", ")} }, got ${show(value)}`)
+    return {} as A
+  }
+  for (const key of Object.keys(value)) {
+    if (!GROUPS[name].has(key)) problems.push(`${name}.${key} is not an option of withStatusRetry`)
+  }
+  return value as A
+}
+
+/** Whether an option is a group of settings to merge key by key (a backoff `Schedule` replaces, it is not merged). */
+const isGroup = (u: unknown): u is object =>
+  typeof u === "object" && u !== null && !Array.isArray(u) && !Schedule.isSchedule(u)
+
+/**
+ * Options over others: a group (`backoff` settings, `body`, `redact`) adds to the group below it, key by key; any
+ * other option replaces.
+ * @internal
+ */
+export const merge = <A extends StatusRetry.CallOptions>(below: A, above: StatusRetry.CallOptions): A => {
+  const merged: Record<string, unknown> = { ...below, ...above }
+  for (const key of ["backoff", "body", "redact"] as const) {
+    const a = (below as Record<string, unknown>)[key]
+    const b = (above as Record<string, unknown>)[key]
+    if (isGroup(a) && isGroup(b)) merged[key] = { ...a, ...b }
+  }
+  return merged as A
+}
 
 /** A list option: an array (or other iterable that is not a string) of entries, each checked by `valid`. */
 const list = <A>(
@@ -196,17 +230,20 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   }
   const {
     attemptTimeout,
-    idempotencyKey,
-    maxBodySize,
-    maxErrorBodySize,
+    body: bodyOptions,
     classify,
+    idempotencyKey,
     methods,
-    readBody,
-    redactHeaders,
-    redactQueryParams,
+    redact,
     statusPolicy: policy,
     ...retryOptions
   } = options
+  const { maxErrorSize, maxSize, read } = group<StatusRetry.BodyOptions>(problems, "body", bodyOptions)
+  const { headers: redactHeaders, queryParams: redactQueryParams } = group<StatusRetry.RedactOptions>(
+    problems,
+    "redact",
+    redact
+  )
   const retry = RetryPolicy.validate({
     ...retryOptions,
     classify: classify === undefined ? classifyOther : (error) => {
@@ -233,7 +270,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     }
   }
   const methodSet = new Set<string>()
-  for (const method of list(problems, "methods", methods, "method", isToken) ?? IDEMPOTENT_METHODS) {
+  for (const method of list(problems, "methods", methods, "method", isToken) ?? defaults.methods) {
     methodSet.add(method.toUpperCase())
   }
   if (idempotencyKey !== undefined && typeof idempotencyKey !== "boolean" && typeof idempotencyKey !== "function") {
@@ -242,31 +279,32 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   if (policy !== undefined && !(typeof policy === "object" && policy !== null && policy.table instanceof Uint8Array)) {
     problems.push("statusPolicy must be a StatusPolicy (StatusPolicy.make or StatusPolicy.defaultPolicy)")
   }
-  if (readBody !== undefined && typeof readBody !== "boolean") {
-    problems.push(`readBody must be true or false, got ${show(readBody)}`)
+  if (read !== undefined && typeof read !== "boolean") {
+    problems.push(`body.read must be true or false, got ${show(read)}`)
   }
   if (
-    maxBodySize !== undefined &&
-    !(typeof maxBodySize === "number" && maxBodySize >= 1 &&
-      (Number.isInteger(maxBodySize) || maxBodySize === Infinity))
+    maxSize !== undefined &&
+    !(typeof maxSize === "number" && maxSize >= 1 && (Number.isInteger(maxSize) || maxSize === Infinity))
   ) {
     problems.push(
-      `maxBodySize must be a whole number of bytes of at least 1 (Infinity for no cap), got ${show(maxBodySize)}`
+      `body.maxSize must be a whole number of bytes of at least 1 (Infinity for no cap), got ${show(maxSize)}`
     )
   }
   if (
-    maxErrorBodySize !== undefined &&
-    !(typeof maxErrorBodySize === "number" && maxErrorBodySize >= 0 && Number.isInteger(maxErrorBodySize))
+    maxErrorSize !== undefined &&
+    !(typeof maxErrorSize === "number" && maxErrorSize >= 0 && Number.isInteger(maxErrorSize))
   ) {
-    problems.push(`maxErrorBodySize must be a whole number of bytes (0 for none), got ${show(maxErrorBodySize)}`)
+    problems.push(`body.maxErrorSize must be a whole number of bytes (0 for none), got ${show(maxErrorSize)}`)
   }
-  const headerNames = list(problems, "redactHeaders", redactHeaders, "header name", isHeaderName) ?? []
-  const queryParams = list(problems, "redactQueryParams", redactQueryParams, "query parameter name", isParamName) ?? []
+  const headerNames = list(problems, "redact.headers", redactHeaders, "header name", isHeaderName) ??
+    defaults.redact.headers
+  const queryParams = list(problems, "redact.queryParams", redactQueryParams, "query parameter name", isParamName) ??
+    defaults.redact.queryParams
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) problems.push(`${JSON.stringify(key)} is not an option of withStatusRetry`)
   }
   if (problems.length > 0) throw new RetryPolicy.InvalidRetryOptions({ problems })
-  const statusPolicy = policy ?? StatusPolicy.defaultPolicy
+  const statusPolicy = policy ?? defaults.statusPolicy
   return {
     options,
     retry: (retry as Either.Right<never, RetryPolicy.RetryPolicy>).right,
@@ -274,14 +312,14 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     keyedPolicy: StatusPolicy.retrying(statusPolicy, [409]),
     attemptTimeout: timeout,
     methods: methodSet,
-    idempotencyKey: idempotencyKey === true
+    idempotencyKey: (idempotencyKey ?? defaults.idempotencyKey) === true
       ? () => globalThis.crypto.randomUUID()
       : typeof idempotencyKey === "function"
       ? idempotencyKey
       : undefined,
-    readBody: readBody === true,
-    maxBodySize: maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
-    maxErrorBodySize: maxErrorBodySize ?? DEFAULT_MAX_ERROR_BODY_SIZE,
+    bodyRead: read ?? defaults.body.read,
+    bodyMaxSize: maxSize ?? defaults.body.maxSize,
+    bodyMaxErrorSize: maxErrorSize ?? defaults.body.maxErrorSize,
     classify,
     rules: rulesCache(headerNames, queryParams)
   }
@@ -331,6 +369,30 @@ export const neverSent = (error: unknown): boolean => {
 const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   response.stream.pipe(Stream.runDrain, Effect.timeout("1 second"), Effect.ignore)
 
+/** The largest body drained by reading it whole rather than as a stream (which costs several times as much). */
+const DRAINED_WHOLE = 64 * 1024
+
+/**
+ * Drains a discarded response in the background, for at most a second: read whole when its length is known and
+ * small, as a stream otherwise (never held whole). On Effect's own clock the drain runs in a fiber of its own that
+ * copies none of the caller's FiberRefs (it needs none) under a plain timer; under another clock (a TestClock), in a
+ * daemon fiber that keeps them, under that clock.
+ */
+const drop = (
+  clock: Clock.Clock,
+  response: HttpClientResponse.HttpClientResponse,
+  headers: Headers.Headers
+): Effect.Effect<void> => {
+  if (clock.sleep !== liveSleep) return Effect.asVoid(Effect.forkDaemon(discard(response)))
+  return Effect.sync(() => {
+    const drain = Number(headers["content-length"]) <= DRAINED_WHOLE ? response.text : Stream.runDrain(response.stream)
+    // Its outcome is a value: a failed fiber would log "unhandled error", cause (and request) and all.
+    const fiber = Effect.runFork(Effect.exit(drain))
+    const timer = setTimeout(() => fiber.unsafeInterruptAsFork(fiber.id()), 1000)
+    fiber.addObserver(() => clearTimeout(timer))
+  })
+}
+
 const NO_BODY: ReadonlySet<number> = new Set([204, 205, 304])
 
 const decoder = new TextDecoder()
@@ -351,17 +413,12 @@ const errorBody = (
     max === 0 || !(left > 0) || NO_BODY.has(response.status) || request.method === "HEAD" ||
     (headers["content-type"] ?? "").startsWith("text/event-stream")
   ) {
-    return Effect.as(Effect.forkDaemon(discard(response)), undefined)
+    return Effect.clockWith((clock) => Effect.as(drop(clock, response, headers), undefined))
   }
   const declared = Number(headers["content-length"])
   if (declared <= max) {
     // A length known and within the cap: read whole, which costs a fraction of reading it as a stream.
-    return Effect.clockWith((clock) =>
-      Effect.match(bounded(clock, response.text, Math.min(1000, left), Effect.fail("timeout" as const)), {
-        onFailure: () => undefined,
-        onSuccess: (text) => text
-      })
-    )
+    return Effect.clockWith((clock) => alone(clock, response.text, Math.min(1000, left)))
   }
   // A read that fails ends a fiber of the stream with the client's error, request and all: no log line of it.
   return Effect.locally(
@@ -508,6 +565,47 @@ const bounded = <A, E, R, E2>(
   )
 }
 
+/**
+ * Runs `effect`, which needs no service nor any setting of the calling fiber (a response's body read), for at most
+ * `millis`: its value, or undefined when it failed or took longer. On Effect's own clock it runs in a fiber of its
+ * own that copies none of the caller's FiberRefs (a fork copies them all, which costs as much as the read itself).
+ */
+const alone = <A, E>(
+  clock: Clock.Clock,
+  effect: Effect.Effect<A, E>,
+  millis: number
+): Effect.Effect<A | undefined> => {
+  if (clock.sleep !== liveSleep) {
+    return Effect.match(bounded(clock, effect, millis, Effect.fail("timeout" as const)), {
+      onFailure: () => undefined,
+      onSuccess: (a) => a
+    })
+  }
+  return Effect.async<A | undefined>((resume) => {
+    let done = false
+    // Its outcome is a value: a failed fiber would log "unhandled error", cause (and request) and all.
+    const fiber = Effect.runFork(Effect.exit(effect))
+    const timer = setTimeout(() => {
+      if (done) return
+      done = true
+      fiber.unsafeInterruptAsFork(fiber.id())
+      resume(Effect.succeed(undefined))
+    }, millis)
+    fiber.addObserver((exit) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      resume(Effect.succeed(Exit.isSuccess(exit) && Exit.isSuccess(exit.value) ? exit.value.value : undefined))
+    })
+    return Effect.sync(() => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      fiber.unsafeInterruptAsFork(fiber.id())
+    })
+  })
+}
+
 /** The URL a request goes to, with its URL parameters (the fragment is never sent). */
 const fullUrl = (request: HttpClientRequest.HttpClientRequest): string => {
   const params = UrlParams.toString(request.urlParams)
@@ -571,7 +669,7 @@ export const retryRequest = <E, R>(
   const keyed = methods.isKeyed(request.method, request.headers)
   const policy = keyed ? settings.keyedPolicy : settings.policy
   const repeatable = methods.resendable(request.method, keyed, settings.methods, request.body._tag === "Stream")
-  /** When the call's budget runs out, epoch milliseconds: no attempt runs past it. Set when the call starts. */
+  /** The call's deadline (its `timeout` from the start), epoch milliseconds: no attempt runs past it. */
   let deadline = Infinity
 
   /** Runs `f` with the redaction rules of the calling fiber (its `Headers.currentRedactedNames` included). */
@@ -600,7 +698,7 @@ export const retryRequest = <E, R>(
       const receivedAt = given?.receivedAt ?? clock.unsafeCurrentTimeMillis()
       // The body is read for the error (and so drained), for at most a second and never past the deadline.
       return Effect.flatMap(
-        errorBody(request, response, headers, settings.maxErrorBodySize, deadline - receivedAt),
+        errorBody(request, response, headers, settings.bodyMaxErrorSize, deadline - receivedAt),
         (body) =>
           withRules((redaction) => {
             const error = StatusError.fromResponse(
@@ -642,7 +740,7 @@ export const retryRequest = <E, R>(
       }
       return withRules((rules) =>
         Effect.zipRight(
-          Effect.forkDaemon(discard(response)),
+          Effect.clockWith((clock) => drop(clock, response, headers)),
           Effect.fail(
             new StatusError.RetryableStatus({
               status: response.status,
@@ -653,7 +751,7 @@ export const retryRequest = <E, R>(
               retryAfter: Option.some(hint),
               receivedAt,
               attempts: 1,
-              stopReason: Option.some(tooLong ? "retry-after-too-long" : "budget"),
+              stopReason: Option.some(tooLong ? "retry-after-too-long" : "timeout"),
               body: Option.none()
             }) as Err
           )
@@ -661,15 +759,15 @@ export const retryRequest = <E, R>(
       )
     })
 
-  /** The failure of an attempt cut by the attempt timeout or the budget: its request is safe to show. */
-  const cut = (byBudget: boolean): Effect.Effect<never, HttpClientError.RequestError> =>
+  /** The failure of an attempt cut by the attempt timeout or the call's timeout: its request is safe to show. */
+  const cut = (byDeadline: boolean): Effect.Effect<never, HttpClientError.RequestError> =>
     withRules((rules) =>
       Effect.fail(
         new HttpClientError.RequestError({
           request: safeRequest(request, rules),
           reason: "Transport",
-          description: byBudget
-            ? `no response before the call's budget of ${Duration.format(settings.retry.budget)} ran out`
+          description: byDeadline
+            ? `no response before the call's timeout of ${Duration.format(settings.retry.timeout)} ran out`
             : `no response within the attempt timeout of ${Duration.format(settings.attemptTimeout!)}`
         })
       )
@@ -682,7 +780,7 @@ export const retryRequest = <E, R>(
           method: request.method,
           url: Redaction.url(fullUrl(request), rules),
           status,
-          maxBodySize: settings.maxBodySize
+          maxSize: settings.bodyMaxSize
         })
       )
     )
@@ -696,41 +794,54 @@ export const retryRequest = <E, R>(
     (error) => isFailureStatusError(error) ? Effect.succeed(error.response) : Effect.fail(error)
   )
 
-  /** One request, its body read too under `readBody`. */
-  const read: Effect.Effect<HttpClientResponse.HttpClientResponse, Err | BodyTooLarge, R> = settings.readBody
+  /** One request, its body read too under `body.read`. */
+  const read: Effect.Effect<HttpClientResponse.HttpClientResponse, Err | BodyTooLarge, R> = settings.bodyRead
     ? Effect.flatMap(sent, (response) =>
       response.status < 400
-        ? buffered(request, response, settings.maxBodySize, tooLarge(response.status))
+        ? buffered(request, response, settings.bodyMaxSize, tooLarge(response.status))
         : Effect.succeed(response))
     : sent
 
   /** The request bounded by the attempt timeout and by the call's deadline, whichever comes first. */
-  const timed: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = Effect.clockWith((clock) => {
-    const left = deadline - clock.unsafeCurrentTimeMillis()
-    const limit = settings.attemptTimeout
-    const byBudget = limit === undefined || left <= limit
-    return bounded(clock, read, byBudget ? left : limit, cut(byBudget)) as Effect.Effect<
-      HttpClientResponse.HttpClientResponse,
-      Err,
-      R
-    >
-  })
-  const once: Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> = Effect.flatMap(timed, check)
+  /**
+   * The request bounded by the attempt timeout and by the call's deadline, whichever comes first; a resend tells its
+   * client span how many times the request was sent before it (`http.request.resend_count`).
+   */
+  const timed = (resends: number): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
+    Effect.clockWith((clock) => {
+      const left = deadline - clock.unsafeCurrentTimeMillis()
+      const limit = settings.attemptTimeout
+      const byDeadline = limit === undefined || left <= limit
+      const counted = resends === 0
+        ? read
+        : clock.sleep === liveSleep
+        // Set in the attempt's own fiber (see `bounded`), which ends with it: nothing to restore, no map copied twice.
+        ? Effect.zipRight(
+          FiberRef.update(FiberRef.currentTracerSpanAnnotations, HashMap.set<string, unknown>(RESEND_COUNT, resends)),
+          read
+        )
+        : Effect.annotateSpans(read, RESEND_COUNT, resends)
+      return bounded(clock, counted, byDeadline ? left : limit, cut(byDeadline)) as Effect.Effect<
+        HttpClientResponse.HttpClientResponse,
+        Err,
+        R
+      >
+    })
 
   const attempt = (resends: number): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
-    resends === 0 ? once : Effect.annotateSpans(once, "http.request.resend_count", resends)
+    Effect.flatMap(timed(resends), check)
 
   /** What a failed attempt means: read once, by the decision, the log line and the metrics. */
   const classify = (error: Err): RetryPolicy.Classification => {
     const seen = hintAt
     hintAt = undefined
     if (error instanceof Coordinator.OriginHeld) {
-      // Held past this call's budget, or a retry the budget refused: nothing was sent, nothing to wait for.
+      // Held past this call's deadline, or a retry the retry budget refused: nothing was sent, nothing to wait for.
       return {
         kind: undefined,
         hint: undefined,
         resendable: false,
-        stop: error.reason === "retry-budget" ? "retry-budget" : "budget"
+        stop: error.reason === "retry-budget" ? "retry-budget" : "timeout"
       }
     }
     if (StatusError.isStatusError(error)) {
@@ -816,7 +927,7 @@ export const retryRequest = <E, R>(
     coordinator.withPermit(
       { method: request.method, url: request.url, headers: request.headers, attempt: kind, deadline },
       (permit) => {
-        const sent = Effect.flatMap(timed, (response) =>
+        return Effect.flatMap(timed(resends), (response) =>
           !permit.learn && response.status < 400
             // A success the coordinator does not need is not reported: its header record is never built.
             ? check(response)
@@ -833,14 +944,13 @@ export const retryRequest = <E, R>(
                 check(response, seen)
               )
             }))
-        return resends === 0 ? sent : Effect.annotateSpans(sent, "http.request.resend_count", resends)
       }
     )
 
   return Effect.flatMap(Coordinator.current, (current) =>
     Effect.clockWith((clock) => {
       const startedAt = clock.unsafeCurrentTimeMillis()
-      deadline = startedAt + settings.retry.budget
+      deadline = startedAt + settings.retry.timeout
       coordinator = current._tag === "None" ? undefined : current.value
       next = "first"
       previous = undefined
@@ -877,9 +987,7 @@ export const currentOverride = FiberRef.unsafeMake<Override | undefined>(undefin
 
 /** Every option a call may override: what the call does, not how its requests are built or what is redacted. */
 const CALL_OPTIONS: ReadonlySet<string> = new Set(
-  [...KNOWN_OPTIONS].filter((name) =>
-    name !== "idempotencyKey" && name !== "redactHeaders" && name !== "redactQueryParams"
-  )
+  [...KNOWN_OPTIONS].filter((name) => name !== "idempotencyKey" && name !== "redact")
 )
 
 /** @internal */
@@ -906,7 +1014,7 @@ export const makeOverride = (options: StatusRetry.CallOptions): Override => {
 const applyOverride = (settings: Settings, override: Override): Settings => {
   let resolved = override.resolved.get(settings)
   if (resolved === undefined) {
-    resolved = resolve({ ...settings.options, ...override.options })
+    resolved = resolve(merge(settings.options, override.options))
     // The client's rules are kept: they may have compiled the fiber's redacted names already.
     resolved = { ...resolved, rules: settings.rules }
     override.resolved.set(settings, resolved)
@@ -921,7 +1029,7 @@ export const withOptions = <A, E, R>(self: Effect.Effect<A, E, R>, override: Ove
       self,
       currentOverride,
       // An override inside another one adds to it.
-      outer === undefined ? override : makeOverride({ ...outer.options, ...override.options })
+      outer === undefined ? override : makeOverride(merge(outer.options, override.options))
     ))
 
 /** @internal */

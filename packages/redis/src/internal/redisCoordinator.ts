@@ -2,6 +2,7 @@ import * as Coordinator from "@effect-retry/core/Coordinator"
 import * as RateLimit from "@effect-retry/core/RateLimit"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import * as ServerHint from "@effect-retry/core/ServerHint"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -111,6 +112,8 @@ interface Grant {
   readonly opener: boolean
   /** When Redis admitted it (the opener's mark). */
   readonly at: number
+  /** Decided locally while nothing was known of the bucket's limit: this process's other calls follow its answer. */
+  readonly probe?: boolean
 }
 
 class SharedPermit implements Coordinator.Permit {
@@ -156,7 +159,7 @@ const REASONS: Record<number, Coordinator.HoldReason> = { 1: "cooldown", 2: "pac
 /** @internal */
 export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const local = yield* Coordinator.make(settings.coordinator)
+    const local = yield* Coordinator.make({ cautiousStart: false, ...settings.coordinator })
     const client = yield* Effect.acquireRelease(
       Effect.sync(() =>
         new Redis(settings.url, {
@@ -258,6 +261,57 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       })
 
     /**
+     * The admissions of this process that ask Redis for one bucket at once share one script call: the first of them
+     * asks for all that joined it by the time the event loop turns (or its bucket's call in flight returns), and each
+     * gets its part of the reply. One round trip admits a burst, and at most one admission per bucket is in flight
+     * from a process, so a burst of calls does not queue hundreds of scripts behind one another on the connection.
+     */
+    interface Batch {
+      size: number
+      readonly reply: Deferred.Deferred<script.Reply | undefined>
+    }
+    const batches = new Map<string, Batch>()
+    const flights = new Map<string, Deferred.Deferred<void>>()
+    const turn = Effect.async<void>((resume) => {
+      setImmediate(() => resume(Effect.void))
+    })
+    /** The part of a batch's reply for its `slot`-th admission. */
+    const part = (reply: script.Reply | undefined, slot: number): script.Reply | undefined => {
+      if (reply === undefined || reply.status !== 0 || slot < reply.granted) return reply
+      // Not granted: the window's quota went to the ones before, or the first one went to open the window.
+      return reply.opener
+        ? { ...reply, status: 3, opener: false, until: reply.now + settings.openerTimeout, granted: 0 }
+        : { ...reply, status: 2, granted: 0 }
+    }
+    const ask = (key: string): Effect.Effect<script.Reply | undefined> =>
+      Effect.suspend(() => {
+        const open = batches.get(key)
+        if (open !== undefined) {
+          const slot = open.size++
+          return Effect.map(Deferred.await(open.reply), (reply) => part(reply, slot))
+        }
+        const batch: Batch = { size: 1, reply: Deferred.unsafeMake(FiberId.none) }
+        batches.set(key, batch)
+        const before = flights.get(key)
+        const flight = Deferred.unsafeMake<void>(FiberId.none)
+        flights.set(key, flight)
+        return (before === undefined ? turn : Effect.zipRight(Deferred.await(before), turn)).pipe(
+          Effect.zipRight(Effect.suspend(() => {
+            if (batches.get(key) === batch) batches.delete(key)
+            return call(key, ["admit", GRACE_MILLIS, settings.openerTimeout, processId, batch.size])
+          })),
+          Effect.onExit((exit) =>
+            Effect.sync(() => {
+              Deferred.unsafeDone(batch.reply, Exit.isSuccess(exit) ? exit : Exit.succeed(undefined))
+              Deferred.unsafeDone(flight, Effect.void)
+              if (flights.get(key) === flight) flights.delete(key)
+            })
+          ),
+          Effect.map((reply) => part(reply, 0))
+        )
+      })
+
+    /**
      * What this process knows of a held bucket: until when, and why. Its held calls wait on the instant (or the
      * signal, completed when the bucket opens); while an opener's answer is awaited, one of them asks Redis for all.
      */
@@ -299,7 +353,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       sent: number
     }
     const shares = new Map<string, Share>()
+    /** The processes that asked for each bucket lately, as Redis last said (also before any limit was known). */
+    const fleets = new Map<string, number>()
     const learn = (key: string, reply: script.Reply) => {
+      if (reply.fleet > 0) {
+        if (fleets.size > 10_000) fleets.clear()
+        fleets.set(key, reply.fleet)
+      }
       if (reply.limit <= 0 || reply.fleet <= 0) return
       let share = shares.get(key)
       if (share === undefined) {
@@ -309,7 +369,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       }
       share.limit = reply.limit
       share.fleet = reply.fleet
-      if (reply.status === 0 && reply.until > reply.epoch && reply.epoch > 0) {
+      // An admission in a window, or one refused because its quota is spent, tells the window (its start and end).
+      if ((reply.status === 0 || reply.status === 2) && reply.until > reply.epoch && reply.epoch > 0) {
         share.windowMs = Math.min(3_600_000, reply.until - reply.epoch)
         // On this process's clock: Redis's instant, less Redis's time now, plus this process's time now.
         const end = Date.now() + (reply.until - reply.now)
@@ -317,6 +378,30 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         share.end = end
       }
     }
+    /** The buckets whose limit this process does not know, with a request decided alone in flight to learn it. */
+    const probing = new Set<string>()
+    /** What a probe's answer teaches this process alone: the limit and window it names, or none (not limited). */
+    const teach = (key: string, observed: Coordinator.Observed) => {
+      probing.delete(key)
+      const rate = Option.getOrUndefined(RateLimit.parse(observed.headers, observed.receivedAt))
+      if (shares.size > 10_000) shares.clear()
+      if (rate === undefined) {
+        shares.set(key, { limit: 0, fleet: 1, windowMs: 0, end: 0, sent: 0 })
+      } else {
+        const left = Math.max(1, Math.ceil(Duration.toMillis(rate.resetAfter) - (Date.now() - observed.receivedAt)))
+        // Its share: the limit over the processes Redis last counted for the bucket (none counted: the whole limit,
+        // with its in-memory layer keeping to the quota and hints its own answers give).
+        shares.set(key, {
+          limit: Option.getOrElse(rate.limit, () => rate.remaining + 1),
+          fleet: fleets.get(key) ?? 1,
+          windowMs: Math.min(3_600_000, left),
+          end: Date.now() + left,
+          sent: 1
+        })
+      }
+      reopen(key)
+    }
+
     /** Counts a request sent without Redis; answers until when to wait instead, when the share is spent. */
     const alone = (key: string, now: number): number | undefined => {
       const share = shares.get(key)
@@ -373,14 +458,24 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           if (gate.reason === "learning") gate.until = now + POLL_MILLIS
         }
         return Effect.flatMap(
-          call(key, ["admit", GRACE_MILLIS, settings.openerTimeout, processId]),
+          ask(key),
           (reply): Effect.Effect<Grant, Coordinator.OriginHeld> => {
             if (reply === undefined) {
               // A slow reply, and nothing known to keep to without Redis: ask again (a few times, and only while Redis
               // is not taken for gone) before deciding alone.
-              if (!down && retries < SLOW_RETRIES && !shares.has(key)) {
+              const share = shares.get(key)
+              // A limit without its window is not enough to keep to one.
+              const unknown = share === undefined || (share.limit > 0 && share.windowMs <= 0)
+              if (!down && retries < SLOW_RETRIES && unknown) {
                 retries++
                 return loop
+              }
+              if (unknown) {
+                // Nothing known of the bucket's window, and no Redis to ask: one request of this process goes first,
+                // the others follow what its answer teaches (never a burst of every call at once).
+                if (probing.has(key)) return Effect.zipRight(hold(shut(key, now + POLL_MILLIS, "learning"), now), loop)
+                probing.add(key)
+                return Effect.succeed({ key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0, probe: true })
               }
               reopen(key)
               const until = alone(key, now)
@@ -435,23 +530,48 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             )
         ))
 
-    /** An opener that ends without an answer lets the next request go at once. */
-    const finish = (permit: SharedPermit, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>) => {
-      const close = Scope.close(scope, exit)
-      if (!permit.grant.opener || permit.answered) return close
-      return Effect.zipRight(call(permit.grant.key, ["release", GRACE_MILLIS, permit.grant.at]), close)
+    /** An opener (or a probe) that ends without an answer lets the next request go at once. */
+    const release = (permit: SharedPermit): Effect.Effect<void> => {
+      if (permit.grant.probe === true && !permit.answered) {
+        probing.delete(permit.grant.key)
+        reopen(permit.grant.key)
+      }
+      if (!permit.grant.opener || permit.answered) return Effect.void
+      return Effect.asVoid(call(permit.grant.key, ["release", GRACE_MILLIS, permit.grant.at]))
     }
 
+    const finish = (permit: SharedPermit, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>) =>
+      Effect.zipRight(release(permit), Scope.close(scope, exit))
+
+    /** Stands for a call held past its deadline inside the local permit, which then goes back as never used. */
+    const neverWent = Cause.interrupt(FiberId.none)
+
+    // The local layer's own `withPermit`, without a scope per request (the scoped `permit` costs several times more).
     const withPermit = <A, E, R>(
       info: Coordinator.RequestInfo,
       use: (permit: Coordinator.Permit) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | Coordinator.OriginHeld, R> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          acquire(info, restore),
-          ([permit, scope]) => Effect.onExit(restore(use(permit)), (exit) => finish(permit, scope, exit))
+      Effect.suspend(() => {
+        let held: Coordinator.OriginHeld | undefined
+        return Effect.catchAllCause(
+          local.withPermit(info, (own) =>
+            Effect.uninterruptibleMask((restore) =>
+              Effect.matchEffect(admit(info, own, restore), {
+                onFailure: (error) => {
+                  held = error
+                  return Effect.failCause(neverWent)
+                },
+                onSuccess: (grant) => {
+                  const permit = new SharedPermit(own, grant)
+                  return Effect.onExit(restore(use(permit)), () =>
+                    release(permit))
+                }
+              })
+            )),
+          (cause): Effect.Effect<never, E | Coordinator.OriginHeld> =>
+            held === undefined ? Effect.failCause(cause) : Effect.fail(held)
         )
-      )
+      })
 
     const permit = (
       info: Coordinator.RequestInfo
@@ -462,6 +582,15 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           ([permit, scope]) => Effect.as(Effect.addFinalizer((exit) => finish(permit, scope, exit)), permit)
         )
       )
+
+    /** The milliseconds a 429/503 answer's hint holds the bucket from `now` (up to `maxSharedCooldown`), or -1. */
+    const hintOf = (observed: Coordinator.Observed, now: number): number => {
+      if (observed.status !== 429 && observed.status !== 503) return -1
+      const told = ServerHint.fromHeaders(observed.headers, observed.receivedAt)
+      if (Option.isNone(told) || Duration.toMillis(told.value.delay) > settings.maxSharedCooldown) return -1
+      const left = Math.ceil(told.value.at - now)
+      return left > 0 ? left : -1
+    }
 
     const observe = (permit: Coordinator.Permit, observed: Coordinator.Observed): Effect.Effect<void> => {
       if (!(permit instanceof SharedPermit)) return local.observe(permit, observed)
@@ -477,20 +606,28 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             ? { ...observed, headers: withoutQuota(observed.headers) }
             : observed
         )
-      if (!grant.shared) return own
+      if (!grant.shared) {
+        const taught = grant.probe !== true || permit.answered ? Effect.void : Effect.sync(() => {
+          permit.answered = true
+          teach(grant.key, observed)
+        })
+        // A request decided alone still shares the hint of its 429/503 (when Redis answers again).
+        return Effect.zipRight(
+          Effect.zipRight(own, taught),
+          Effect.suspend(() => {
+            const hint = hintOf(observed, Date.now())
+            return hint < 0 || down
+              ? Effect.void
+              : Effect.asVoid(call(grant.key, ["observe", GRACE_MILLIS, 0, 0, hint, -1, 0, -1, FREE_MILLIS]))
+          })
+        )
+      }
       return Effect.zipRight(
         own,
         Effect.suspend(() => {
           const now = Date.now()
           const elapsed = Math.max(0, now - observed.receivedAt)
-          let hint = -1
-          if (observed.status === 429 || observed.status === 503) {
-            const told = ServerHint.fromHeaders(observed.headers, observed.receivedAt)
-            if (Option.isSome(told) && Duration.toMillis(told.value.delay) <= settings.maxSharedCooldown) {
-              const left = Math.ceil(told.value.at - now)
-              if (left > 0) hint = left
-            }
-          }
+          const hint = hintOf(observed, now)
           const info = RateLimit.parse(observed.headers, observed.receivedAt)
           const rate = Option.getOrUndefined(info)
           // The answers of an open window that leave quota add nothing the fleet does not know: not sent.

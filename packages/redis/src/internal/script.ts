@@ -32,46 +32,55 @@ end
 
 if mode == 'admit' then
   local openerTimeout = tonumber(ARGV[3])
+  -- How many admissions this call asks for (a process's waiting calls, asked for together): it gets what is left.
+  local n = tonumber(ARGV[5]) or 1
+  if n < 1 then n = 1 end
   -- The processes that asked in the last 10 s: what a process may send alone, when Redis fails, is its share.
   local members = KEYS[2]
   redis.call('ZADD', members, now, ARGV[4])
   redis.call('ZREMRANGEBYSCORE', members, '-inf', now - 10000)
   redis.call('PEXPIRE', members, 10000)
   local fleet = redis.call('ZCARD', members)
-  if cd > now then return {1, now, cd, ep, 0, known, fleet} end
+  if cd > now then return {1, now, cd, ep, 0, known, fleet, 0} end
   if rem ~= nil and now < wend then
     if rem > 0 then
-      redis.call('HINCRBY', key, 'rem', -1)
-      return {0, now, wend, ep, 0, known, fleet}
+      local take = n
+      if take > rem then take = rem end
+      redis.call('HINCRBY', key, 'rem', -take)
+      return {0, now, wend, ep, 0, known, fleet, take}
     end
-    return {2, now, wend, ep, 0, known, fleet}
+    return {2, now, wend, ep, 0, known, fleet, 0}
   end
-  if free ~= false and rem == nil then return {0, now, 0, ep, 0, known, fleet} end
+  if free ~= false and rem == nil then return {0, now, 0, ep, 0, known, fleet, n} end
   if op == nil or now - op >= openerTimeout then
     redis.call('HSET', key, 'op', now)
     keep(now + openerTimeout)
-    return {0, now, 0, ep, 1, known, fleet}
+    return {0, now, 0, ep, 1, known, fleet, 1}
   end
-  return {3, now, op + openerTimeout, ep, 0, known, fleet}
+  return {3, now, op + openerTimeout, ep, 0, known, fleet, 0}
 end
 
 if mode == 'release' then
   if op ~= nil and op == tonumber(ARGV[3]) then redis.call('HDEL', key, 'op') end
-  return {0, now, 0, ep, 0, known, 0}
+  return {0, now, 0, ep, 0, known, 0, 0}
 end
 
 -- observe
-if tonumber(ARGV[3]) < ep then return {4, now, 0, ep, 0, known, 0} end
-local opener = ARGV[4] == '1'
 local hint = tonumber(ARGV[5])
+-- A 429/503 hint is an instant the server told: every process waits for it, whichever window the answer came from
+-- (or none: a request decided alone while Redis was slow).
+if hint >= 0 and now + hint > cd then
+  cd = now + hint
+  redis.call('HSET', key, 'cd', cd)
+  keep(cd)
+end
+-- What else an answer from an older window says (its quota, its reset) is dropped.
+if tonumber(ARGV[3]) < ep then return {4, now, 0, ep, 0, known, 0, 0} end
+local opener = ARGV[4] == '1'
 local r = tonumber(ARGV[6])
 local reset = tonumber(ARGV[7])
 local lim = tonumber(ARGV[8])
 local freeTtl = tonumber(ARGV[9])
-if hint >= 0 and now + hint > cd then
-  cd = now + hint
-  redis.call('HSET', key, 'cd', cd)
-end
 if r >= 0 then
   local e = now + reset
   if rem == nil or now >= wend then
@@ -95,13 +104,13 @@ elseif opener and op ~= nil then
   if hint < 0 then
     redis.call('HSET', key, 'free', 1)
     keep(now + freeTtl)
-    return {0, now, 0, ep, 0, 0, 0}
+    return {0, now, 0, ep, 0, 0, 0, 0}
   end
 end
 local last = wend
 if cd > last then last = cd end
 if last > now then redis.call('PEXPIRE', key, last - now + grace) end
-return {0, now, wend, ep, 0, known, 0}
+return {0, now, wend, ep, 0, known, 0, 0}
 `
 
 /** What an admission got: 0 admitted, 1 cooldown, 2 the window's quota spent, 3 an opener's answer awaited. @internal */
@@ -109,7 +118,8 @@ export type Status = 0 | 1 | 2 | 3 | 4
 
 /**
  * A script's reply: status, Redis time now, an instant (hold until, or the window's end), epoch (the Redis time the
- * window opened), opener (1), the limit per window (0: none known), and the processes that asked in the last 10 s.
+ * window opened), opener (1), the limit per window (0: none known), the processes that asked in the last 10 s, and
+ * how many of the admissions asked for were granted (status 0: the first of them, when an opener, alone).
  * @internal
  */
 export interface Reply {
@@ -120,12 +130,14 @@ export interface Reply {
   readonly opener: boolean
   readonly limit: number
   readonly fleet: number
+  readonly granted: number
 }
 
 /** Reads the script's reply; anything else is `undefined` (treated as Redis failing: local decisions). @internal */
 export const decode = (raw: unknown): Reply | undefined => {
-  if (!Array.isArray(raw) || raw.length !== 7) return undefined
-  const [status, now, until, epoch, opener, limit, fleet] = raw.map(Number) as [
+  if (!Array.isArray(raw) || raw.length !== 8) return undefined
+  const [status, now, until, epoch, opener, limit, fleet, granted] = raw.map(Number) as [
+    number,
     number,
     number,
     number,
@@ -134,6 +146,8 @@ export const decode = (raw: unknown): Reply | undefined => {
     number,
     number
   ]
-  if (![now, until, epoch, limit, fleet].every(Number.isFinite) || !(status >= 0 && status <= 4)) return undefined
-  return { status: status as Status, now, until, epoch, opener: opener === 1, limit, fleet }
+  if (![now, until, epoch, limit, fleet, granted].every(Number.isFinite) || !(status >= 0 && status <= 4)) {
+    return undefined
+  }
+  return { status: status as Status, now, until, epoch, opener: opener === 1, limit, fleet, granted }
 }
