@@ -13,7 +13,7 @@ import type * as Metric from "effect/Metric"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/coordinator.js"
-import type * as headers from "./internal/headers.js"
+import type * as headers from "@effect-retry/engine/Headers"
 
 /**
  * The right to send one request, handed out by `withPermit` or `permit` and settled when the request ends.

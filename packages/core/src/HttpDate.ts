@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Option from "effect/Option"
-import * as internal from "./internal/httpDate.js"
+import * as internal from "@effect-retry/engine/HttpDate"
 
 /**
  * Parses an HTTP-date in any of its three formats (IMF-fixdate, RFC 850, asctime) into epoch milliseconds.

@@ -6,8 +6,8 @@
  */
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
-import type * as headers from "./internal/headers.js"
-import * as internal from "./internal/rateLimit.js"
+import type * as headers from "@effect-retry/engine/Headers"
+import * as internal from "@effect-retry/engine/RateLimit"
 
 /**
  * Response headers keyed by lower-case name, as `@effect/platform`'s `Headers` and `Object.fromEntries(new
@@ -40,7 +40,7 @@ export type {
    * @category models
    */
   Source
-} from "./internal/rateLimit.js"
+} from "@effect-retry/engine/RateLimit"
 
 /**
  * What a response says about the client's quota: how many requests remain and when more become available.

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import * as internal from "./internal/redact.js"
+import * as internal from "@effect-retry/engine/Redaction"
 
 /**
  * What replaces a secret value: `<redacted>`.
@@ -70,7 +70,7 @@ export type {
    * @category models
    */
   HeaderName
-} from "./internal/redact.js"
+} from "@effect-retry/engine/Redaction"
 
 /**
  * A compiled set of redaction rules: the defaults plus the names given to `make`.

@@ -5,7 +5,7 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
-import type * as headers from "./internal/headers.js"
+import type * as headers from "@effect-retry/engine/Headers"
 import * as internal from "./internal/serverHint.js"
 
 export type {

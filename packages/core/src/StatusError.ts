@@ -8,8 +8,9 @@ import { dual } from "effect/Function"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import type * as headers from "./internal/headers.js"
-import * as redact from "./internal/redact.js"
+import type * as headers from "@effect-retry/engine/Headers"
+import * as redact from "@effect-retry/engine/Redaction"
+import * as statusTable from "@effect-retry/engine/Status"
 import * as serverHint from "./internal/serverHint.js"
 import * as internal from "./internal/statusError.js"
 import type * as Redaction from "./Redaction.js"
@@ -736,9 +737,7 @@ export const fromResponse = (response: ResponseLike, options?: FromResponseOptio
     new Class({
       status: response.status,
       // A hint of zero asks for no pause: the failure stays transient.
-      kind: outcome === "transient" && hint !== undefined && Duration.greaterThan(hint.delay, Duration.zero)
-        ? "throttled"
-        : outcome,
+      kind: statusTable.kindOf(outcome, hint === undefined ? undefined : Duration.toMillis(hint.delay)),
       method: response.method,
       url: redact.url(response.url, rules),
       headers: redact.headers(response.headers, rules),

@@ -6,6 +6,7 @@
 import { dual } from "effect/Function"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
+import * as statusTable from "@effect-retry/engine/Status"
 
 /**
  * What a status means for a retry.
@@ -68,8 +69,6 @@ export interface StatusPolicy extends Pipeable {
   readonly table: Uint8Array
 }
 
-const OUTCOMES: ReadonlyArray<Outcome> = ["success", "throttled", "transient", "permanent"]
-
 /**
  * Builds a policy from the statuses to retry; statuses below 400 are never failures, whatever the lists say.
  *
@@ -90,14 +89,7 @@ export const make = (options: {
   readonly throttled: Iterable<number>
   readonly transient: Iterable<number>
 }): StatusPolicy => {
-  const throttled = new Set<number>()
-  const transient = new Set<number>()
-  for (const status of options.throttled) if (isFailureStatus(status)) throttled.add(status)
-  for (const status of options.transient) if (isFailureStatus(status) && !throttled.has(status)) transient.add(status)
-  const table = new Uint8Array(600)
-  for (let status = 400; status < 600; status++) {
-    table[status] = throttled.has(status) ? 1 : transient.has(status) ? 2 : 3
-  }
+  const { table, throttled, transient } = statusTable.make(options.throttled, options.transient)
   const policy = Object.create(PolicyProto) as { -readonly [K in keyof StatusPolicy]: StatusPolicy[K] }
   policy.throttled = throttled
   policy.transient = transient
@@ -110,8 +102,6 @@ const PolicyProto = {
     return pipeArguments(this, arguments)
   }
 }
-
-const isFailureStatus = (status: number): boolean => Number.isInteger(status) && status >= 400 && status <= 599
 
 /**
  * The default policy, from the project's status table: 429 throttled; 408, 500, 502, 503, 504 transient; every
@@ -128,7 +118,10 @@ const isFailureStatus = (status: number): boolean => Number.isInteger(status) &&
  * @since 0.1.0
  * @category constructors
  */
-export const defaultPolicy: StatusPolicy = make({ throttled: [429], transient: [408, 500, 502, 503, 504] })
+export const defaultPolicy: StatusPolicy = make({
+  throttled: statusTable.DEFAULT_THROTTLED,
+  transient: statusTable.DEFAULT_TRANSIENT
+})
 
 /**
  * What a status means under a policy. Statuses outside 100-599 count as permanent failures from 400 up and
@@ -145,8 +138,7 @@ export const defaultPolicy: StatusPolicy = make({ throttled: [429], transient: [
  * @since 0.1.0
  * @category classification
  */
-export const classify = (policy: StatusPolicy, status: number): Outcome =>
-  status < 400 ? "success" : OUTCOMES[policy.table[status] ?? 3]!
+export const classify = (policy: StatusPolicy, status: number): Outcome => statusTable.classify(policy.table, status)
 
 /**
  * Adds statuses to retry, as transient (default) or throttled.

@@ -1,5 +1,5 @@
 import { Coordinator, RetryPolicy } from "@effect-retry/core"
-import * as State from "../src/internal/coordinatorState.js"
+import * as State from "@effect-retry/engine/CoordinatorState"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"

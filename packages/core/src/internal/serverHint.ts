@@ -1,10 +1,10 @@
 import * as Duration from "effect/Duration"
-import * as headers from "./headers.js"
-import * as httpDate from "./httpDate.js"
-import * as rateLimit from "./rateLimit.js"
+import * as headers from "@effect-retry/engine/Headers"
+import type * as rateLimit from "@effect-retry/engine/RateLimit"
+import * as engine from "@effect-retry/engine/ServerHint"
 
 /** @internal */
-export type Source = "retry-after" | "retry-after-ms" | rateLimit.Source
+export type Source = engine.Source
 
 /** @internal */
 export interface Hint {
@@ -15,37 +15,33 @@ export interface Hint {
 
 /**
  * The latest `at` a hint has: 8.64e15 ms after 1970 (the year 275760), the last instant a JavaScript `Date` holds.
- * A longer delay keeps its exact value; only the instant stops there, so it stays finite and usable as a `Date`.
  * @internal
  */
-export const MAX_AT_MILLIS = 8_640_000_000_000_000
+export const MAX_AT_MILLIS = engine.MAX_AT_MILLIS
 
 const DELAY_SECONDS = /^\d+$/
 const NANOS_PER_SECOND = BigInt(1_000_000_000)
 
 /**
+ * A delay as a Duration: delay-seconds of more than 12 digits keep every digit as nanoseconds (the engine's
+ * milliseconds are a float there), anything else is the engine's milliseconds.
+ */
+const durationOf = (millis: number, value: string | undefined): Duration.Duration => {
+  const trimmed = value?.trim()
+  return trimmed !== undefined && trimmed.length > 12 && DELAY_SECONDS.test(trimmed)
+    ? Duration.nanos(BigInt(trimmed) * NANOS_PER_SECOND)
+    : Duration.millis(millis)
+}
+
+/**
  * Retry-After as a Duration: exact for any number of seconds, zero for a past date, undefined when malformed.
- * An HTTP-date is measured against the response's `Date` header when it has a valid one (`httpDate.untilInstant`).
+ * An HTTP-date is measured against the response's `Date` header when it has a valid one.
  * @internal
  */
 export const retryAfter = (value: string, now: number, date: string | undefined): Duration.Duration | undefined => {
-  const trimmed = value.trim()
-  if (DELAY_SECONDS.test(trimmed)) {
-    // Small values stay plain milliseconds; larger ones keep every digit as nanoseconds.
-    return trimmed.length <= 12
-      ? Duration.millis(Number(trimmed) * 1000)
-      : Duration.nanos(BigInt(trimmed) * NANOS_PER_SECOND)
-  }
-  const at = httpDate.parse(trimmed, now)
-  if (Number.isNaN(at)) return undefined
-  return Duration.millis(httpDate.untilInstant(at, date, now))
+  const millis = engine.retryAfter(value, now, date)
+  return millis === undefined ? undefined : durationOf(millis, value)
 }
-
-const hint = (source: Source, delay: Duration.Duration, now: number): Hint => ({
-  source,
-  delay,
-  at: Math.min(MAX_AT_MILLIS, now + Duration.toMillis(delay))
-})
 
 /** @internal */
 export interface Reading {
@@ -56,38 +52,29 @@ export interface Reading {
 }
 
 /**
- * Reads a response's headers once: the rate-limit fields, and the hint, which comes from `Retry-After`, then
- * `Retry-After-Ms`, then the rate-limit fields when they say no request remains.
+ * Reads a response's headers once (the engine's reading, with the hint's delay as a Duration): the rate-limit
+ * fields, and the hint, which comes from `Retry-After`, then `Retry-After-Ms`, then the rate-limit fields when they
+ * say no request remains.
  * @internal
  */
 export const read = (record: headers.HeaderRecord, now: number): Reading => {
-  // The coordinator and the typed error read the same answer at the same instant: it is parsed once for both.
-  if (record === lastRecord && now === lastNow) return lastReading!
-  const reading = parse(record, now)
-  lastRecord = record
-  lastNow = now
+  const reading = engine.read(record, now)
+  if (reading === lastReading) return lastResult!
+  const hint = reading.hint
   lastReading = reading
-  return reading
+  lastResult = hint === undefined ? reading as Reading : {
+    hint: {
+      source: hint.source,
+      delay: durationOf(hint.millis, hint.source === "retry-after" ? headers.get(record, "retry-after") : undefined),
+      at: hint.at
+    },
+    rateLimit: reading.rateLimit
+  }
+  return lastResult
 }
 
-let lastRecord: headers.HeaderRecord | undefined
-let lastNow = NaN
-let lastReading: Reading | undefined
-
-const parse = (record: headers.HeaderRecord, now: number): Reading => {
-  const info = rateLimit.parse(record, now)
-  const retryAfterValue = headers.get(record, "retry-after")
-  if (retryAfterValue !== undefined) {
-    const delay = retryAfter(retryAfterValue, now, headers.get(record, "date"))
-    if (delay !== undefined) return { hint: hint("retry-after", delay, now), rateLimit: info }
-  }
-  const millis = headers.decimal(headers.get(record, "retry-after-ms"))
-  if (!Number.isNaN(millis)) return { hint: hint("retry-after-ms", Duration.millis(millis), now), rateLimit: info }
-  if (info !== undefined && info.remaining === 0) {
-    return { hint: hint(info.source, Duration.millis(info.resetMillis), now), rateLimit: info }
-  }
-  return { hint: undefined, rateLimit: info }
-}
+let lastReading: engine.Reading | undefined
+let lastResult: Reading | undefined
 
 /** @internal */
 export const fromHeaders = (record: headers.HeaderRecord, now: number): Hint | undefined => read(record, now).hint

@@ -11,6 +11,7 @@ import * as ServerHint from "@effect-retry/core/ServerHint"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import * as StatusError from "@effect-retry/core/StatusError"
 import * as StatusPolicy from "@effect-retry/core/StatusPolicy"
+import * as methods from "@effect-retry/engine/Methods"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -27,19 +28,9 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as StatusRetry from "../StatusRetry.js"
 
-const KEYED_METHODS: ReadonlySet<string> = new Set(["POST", "PATCH"])
-const IDEMPOTENCY_KEY = "idempotency-key"
+/** @internal */
+export const IDEMPOTENT_METHODS: ReadonlyArray<string> = methods.IDEMPOTENT_METHODS
 const RESEND_COUNT = "http.request.resend_count"
-
-/** Error codes that prove the request never left: nothing reached the server, so any method may be retried. */
-const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ENETUNREACH",
-  "EHOSTUNREACH",
-  "UND_ERR_CONNECT_TIMEOUT"
-])
 
 /** @internal */
 export interface Settings {
@@ -371,13 +362,7 @@ export const neverSent = (error: unknown): boolean => {
   if (!HttpClientError.isHttpClientError(error) || error._tag !== "RequestError" || error.reason !== "Transport") {
     return false
   }
-  let cause: unknown = error.cause
-  for (let depth = 0; depth < 5 && typeof cause === "object" && cause !== null; depth++) {
-    const code = (cause as { code?: unknown }).code
-    if (typeof code === "string" && NEVER_SENT_CODES.has(code)) return true
-    cause = (cause as { cause?: unknown }).cause
-  }
-  return false
+  return methods.neverSent(error.cause)
 }
 
 /** Reads and discards a body so its connection goes back to the pool; gives up (and aborts) after a second. */
@@ -681,9 +666,9 @@ export const retryRequest = <E, R>(
   R
 > => {
   type Err = E | StatusRetry.RetryError
-  const keyed = request.headers[IDEMPOTENCY_KEY] !== undefined && KEYED_METHODS.has(request.method)
+  const keyed = methods.isKeyed(request.method, request.headers)
   const policy = keyed ? settings.keyedPolicy : settings.policy
-  const repeatable = request.body._tag !== "Stream" && (keyed || settings.methods.has(request.method))
+  const repeatable = methods.resendable(request.method, keyed, settings.methods, request.body._tag === "Stream")
   /** The call's deadline (its `timeout` from the start), epoch milliseconds: no attempt runs past it. */
   let deadline = Infinity
 
@@ -1065,8 +1050,8 @@ export const make = (options?: StatusRetry.Options) => {
       HttpClient.mapRequest(
         self,
         (request) =>
-          KEYED_METHODS.has(request.method) && request.headers[IDEMPOTENCY_KEY] === undefined
-            ? HttpClientRequest.setHeader(request, IDEMPOTENCY_KEY, addKey())
+          methods.KEYED_METHODS.has(request.method) && request.headers[methods.IDEMPOTENCY_KEY] === undefined
+            ? HttpClientRequest.setHeader(request, methods.IDEMPOTENCY_KEY, addKey())
             : request
       )
     return HttpClient.transform(client, (send, request) =>

@@ -1,0 +1,107 @@
+/**
+ * The retry policy as an Effect 4 `Schedule` for `Effect.retry`: the engine's decision on each failure, which waits
+ * what a status error's server asked (never past `maxRetryAfter`), else backs off, and stops on the attempts, the
+ * call's `timeout`, or a permanent status.
+ *
+ * @since 0.1.0
+ */
+import * as RetryDecision from "@effect-retry/engine/RetryDecision"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import * as options from "./internal/options.js"
+import * as statusErrors from "./internal/statusError.js"
+import * as StatusError from "./StatusError.js"
+
+/**
+ * Options of the policy: those of `withStatusRetry` that are about retrying, plus how a failure that is not a
+ * status error is retried (default: it is not).
+ *
+ * @example
+ * ```ts
+ * import type { RetryPolicy } from "@effect-retry/effect4"
+ *
+ * const options: RetryPolicy.Options = { maxAttempts: 4, timeout: "10 seconds", classify: () => "transient" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends options.RetryOptions {
+  /** How a failure that is not a status error is retried; `undefined` does not retry it. */
+  readonly classify?: (error: unknown) => "throttled" | "transient" | "permanent" | undefined
+}
+
+/**
+ * One step of the policy: retry after `delay`, or stop and why.
+ *
+ * @example
+ * ```ts
+ * import type { RetryPolicy } from "@effect-retry/effect4"
+ *
+ * const describe = (d: RetryPolicy.Decision) => d._tag === "Retry" ? `wait (${d.source})` : `stop: ${d.reason}`
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Decision =
+  | {
+    readonly _tag: "Retry"
+    readonly delay: Duration.Duration
+    readonly source: "backoff" | StatusError.Hint["source"]
+    readonly kind: "throttled" | "transient"
+    readonly attempts: number
+  }
+  | { readonly _tag: "Stop"; readonly reason: StatusError.StopReason; readonly attempts: number }
+
+/**
+ * The policy as a `Schedule` over the failures of `Effect.retry`; it ends with the stop, and the call with its
+ * last error. The `timeout` counts from the first failure.
+ *
+ * @example
+ * ```ts
+ * import { RetryPolicy, StatusError } from "@effect-retry/effect4"
+ * import { Effect, Option } from "effect"
+ *
+ * let sent = 0
+ * const call = Effect.suspend(() => {
+ *   sent++
+ *   const answer = { status: 503, method: "GET", url: "https://api.test/", headers: {} }
+ *   return sent < 3 ? Effect.fail(Option.getOrThrow(StatusError.fromResponse(answer))) : Effect.succeed("ok")
+ * })
+ * const backoff = { baseDelay: "1 millis", throttledBaseDelay: "1 millis", maxDelay: "2 millis" } as const
+ * const result = Effect.runPromise(call.pipe(Effect.retry(RetryPolicy.schedule({ backoff }))))
+ * result.then((value) => assert.deepStrictEqual([value, sent], ["ok", 3]))
+ * ```
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const schedule = (input?: Options): Schedule.Schedule<Decision> => {
+  const policy = options.policyOf(input)
+  const classify = input?.classify
+  const classified = (error: unknown): RetryDecision.Classified => {
+    if (StatusError.isStatusError(error)) return statusErrors.classified(error, true)
+    return { kind: classify?.(error), hint: undefined, resendable: true, stop: undefined }
+  }
+  return Schedule.fromStep(Effect.sync(() => {
+    let state: RetryDecision.State | undefined
+    return (now: number, error: unknown) =>
+      Effect.flatMap(Random.next, (random) => {
+        const [made, next] = RetryDecision.decide(
+          policy,
+          state ?? RetryDecision.initialState(policy, now),
+          classified(error),
+          now,
+          random
+        )
+        state = next
+        if (made._tag === "Stop") return Cause.done(made as Decision)
+        const delay = Duration.millis(made.delay)
+        return Effect.succeed<[Decision, Duration.Duration]>([{ ...made, delay }, delay])
+      })
+  }))
+}

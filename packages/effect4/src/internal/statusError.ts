@@ -1,0 +1,61 @@
+import * as status from "@effect-retry/engine/Status"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import type * as RetryDecision from "@effect-retry/engine/RetryDecision"
+import type * as StatusError from "../StatusError.js"
+
+/** @internal */
+export const TypeId: StatusError.TypeId = Symbol.for("@effect-retry/effect4/StatusError") as StatusError.TypeId
+
+/** @internal */
+export const isStatusError = (u: unknown): u is StatusError.StatusError => Predicate.hasProperty(u, TypeId)
+
+const TEN_THOUSAND_YEARS = Duration.millis(status.TEN_THOUSAND_YEARS_MILLIS)
+
+const describe = (self: StatusError.StatusErrorFields): string => {
+  const hint = Option.getOrUndefined(self.retryAfter)
+  return status.describe({
+    status: self.status,
+    method: self.method,
+    url: self.url,
+    attempts: self.attempts,
+    hint: hint === undefined ? undefined : {
+      delay: Duration.isGreaterThan(hint.delay, TEN_THOUSAND_YEARS)
+        ? "more than 10,000 years"
+        : Duration.format(hint.delay),
+      source: hint.source
+    },
+    stopReason: Option.getOrUndefined(self.stopReason)
+  })
+}
+
+/** @internal */
+export const make = <Tag extends string, Status extends number = number>(tag: Tag): new(
+  args: StatusError.StatusErrorFields
+) => StatusError.StatusErrorShape<Tag, Status> => {
+  class Base extends Data.TaggedError(tag)<StatusError.StatusErrorFields> {
+    declare readonly [TypeId]: StatusError.TypeId
+    constructor(args: StatusError.StatusErrorFields) {
+      super(status.beginFields(args))
+      status.endFields()
+    }
+    override get message(): string {
+      return describe(this)
+    }
+  }
+  ;(Base.prototype as any)[TypeId] = TypeId
+  return Base as any
+}
+
+/** A status error as the engine's decision reads it: its kind, and its hint in milliseconds. @internal */
+export const classified = (error: StatusError.StatusError, resendable: boolean): RetryDecision.Classified => {
+  const hint = Option.getOrUndefined(error.retryAfter)
+  return {
+    kind: error.kind,
+    hint: hint === undefined ? undefined : { source: hint.source, millis: Duration.toMillis(hint.delay), at: hint.at },
+    resendable,
+    stop: undefined
+  }
+}

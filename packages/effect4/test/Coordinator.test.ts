@@ -1,0 +1,60 @@
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as HttpClient from "effect/http/HttpClient"
+import * as HttpClientResponse from "effect/http/HttpClientResponse"
+import * as TestClock from "effect/testing/TestClock"
+import { describe, expect, it } from "vitest"
+import { Coordinator, withStatusRetry } from "../src/index.js"
+
+/** A client on the TestClock: `reply` answers each request from the time and its path; every send is recorded. */
+const scripted = (reply: (path: string, at: number) => { status: number; headers?: Record<string, string> }) => {
+  const sent: Array<{ readonly path: string; readonly at: number }> = []
+  const client = HttpClient.make((request, url) =>
+    Effect.map(Clock.currentTimeMillis, (at) => {
+      sent.push({ path: url.pathname, at })
+      const r = reply(url.pathname, at)
+      return HttpClientResponse.fromWeb(request, new Response(null, { status: r.status, headers: r.headers ?? {} }))
+    })
+  )
+  return { raw: client, client: client.pipe(withStatusRetry({ retryAfterSpread: 0 })), sent }
+}
+
+describe("Coordinator (Effect 4)", () => {
+  it("shares a server's cooldown: a call that starts during it waits for it instead of asking again", async () => {
+    const { client, sent } = scripted((path, at) =>
+      path === "/a" && at === 0 ? { status: 429, headers: { "retry-after": "5" } } : { status: 200 }
+    )
+    const program = Effect.gen(function*() {
+      const first = yield* Effect.forkChild(client.get("http://api.test/a"))
+      yield* TestClock.adjust("1 second")
+      const second = yield* Effect.forkChild(client.get("http://api.test/b"))
+      yield* TestClock.adjust("1 minute")
+      return [yield* Fiber.join(first), yield* Fiber.join(second)].map((r) => r.status)
+    }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(TestClock.layer()))
+    const statuses = await Effect.runPromise(program)
+    expect(statuses).toEqual([200, 200])
+    // /b is held until the cooldown ends at 5 s; /a goes again at 5 s.
+    expect(sent.map((s) => `${s.path}@${s.at}`).sort()).toEqual(["/a@0", "/a@5000", "/b@5000"])
+  })
+
+  it("fails a call at once with OriginHeld when the cooldown ends past its timeout", async () => {
+    const { client, raw, sent } = scripted((_, at) =>
+      at === 0 ? { status: 503, headers: { "retry-after": "20" } } : { status: 200 }
+    )
+    const strict = raw.pipe(withStatusRetry({ timeout: "5 seconds" }))
+    const program = Effect.gen(function*() {
+      const first = yield* Effect.forkChild(Effect.exit(client.get("http://api.test/a")))
+      yield* TestClock.adjust("1 second")
+      const second = yield* Effect.forkChild(Effect.exit(strict.get("http://api.test/b")))
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(first)
+      return yield* Fiber.join(second)
+    }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(TestClock.layer()))
+    const exit = await Effect.runPromise(program)
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("OriginHeld")
+    expect(sent.filter((s) => s.path === "/b")).toEqual([])
+  })
+})

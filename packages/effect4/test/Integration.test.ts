@@ -1,0 +1,149 @@
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as Headers from "effect/http/Headers"
+import * as HttpClient from "effect/http/HttpClient"
+import * as Http from "node:http"
+import type * as Net from "node:net"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type StatusError, type StatusRetry, withStatusRetry } from "../src/index.js"
+
+/** One request as the server saw it. */
+interface Arrival {
+  readonly at: number
+  readonly method: string
+  readonly path: string
+  readonly headers: Http.IncomingHttpHeaders
+}
+
+/** What the server answers to the n-th request (from 0) of a path. */
+type Script = (nth: number) => { readonly status: number; readonly headers?: Record<string, string> }
+
+const scripts = new Map<string, Script>()
+const arrivals: Array<Arrival> = []
+let server: Http.Server
+let base = ""
+
+beforeAll(async () => {
+  server = Http.createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0]!
+    const nth = arrivals.filter((a) => a.path === path).length
+    arrivals.push({ at: Date.now(), method: req.method ?? "", path, headers: req.headers })
+    req.resume()
+    const reply = scripts.get(path)?.(nth) ?? { status: 200 }
+    res.writeHead(reply.status, { "content-type": "text/plain", ...reply.headers })
+    res.end(reply.status >= 400 ? `error ${reply.status}` : "ok")
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  base = `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}`
+})
+
+afterAll(() => {
+  server.closeAllConnections()
+  server.close()
+})
+
+const on = (path: string) => arrivals.filter((a) => a.path === path)
+
+const call = <A>(
+  options: StatusRetry.Options,
+  f: (client: HttpClient.HttpClient.With<StatusRetry.RetryError>) => Effect.Effect<A, StatusRetry.RetryError>
+) =>
+  Effect.runPromise(
+    Effect.exit(Effect.flatMap(HttpClient.HttpClient, (client) => f(client.pipe(withStatusRetry(options))))).pipe(
+      Effect.provide(FetchHttpClient.layer)
+    )
+  )
+
+const failure = <A>(exit: Exit.Exit<A, StatusRetry.RetryError>): StatusRetry.RetryError => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+  const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
+  if (reason === undefined || reason._tag !== "Fail") throw new Error(`expected a typed failure: ${String(exit.cause)}`)
+  return reason.error
+}
+
+describe("withStatusRetry (Effect 4) through FetchHttpClient and node:http", () => {
+  it("waits the server's Retry-After: 1 before the retry, then returns the 200", async () => {
+    scripts.set("/retry-after", (n) => n === 0 ? { status: 503, headers: { "retry-after": "1" } } : { status: 200 })
+    const exit = await call(
+      { retryAfterSpread: 0 },
+      (client) => Effect.flatMap(client.get(`${base}/retry-after`), (response) => response.text)
+    )
+    expect(Exit.isSuccess(exit) && exit.value).toBe("ok")
+    const [first, second] = on("/retry-after")
+    const gap = second!.at - first!.at
+    expect(on("/retry-after").length).toBe(2)
+    expect(gap).toBeGreaterThanOrEqual(1_000)
+    expect(gap).toBeLessThan(2_000)
+  })
+
+  it("fails at once with the server's instant when it asks for longer than maxRetryAfter", async () => {
+    scripts.set("/too-long", () => ({ status: 429, headers: { "retry-after": "3600" } }))
+    const started = Date.now()
+    const error = failure(await call({ maxRetryAfter: "1 minute" }, (client) => client.get(`${base}/too-long`)))
+    expect(Date.now() - started).toBeLessThan(1_000)
+    expect(error._tag).toBe("TooManyRequests")
+    const status = error as StatusError.StatusError
+    expect(Option.getOrThrow(status.stopReason)).toBe("retry-after-too-long")
+    expect(Option.getOrThrow(status.retryAfter).at - status.receivedAt).toBe(3_600_000)
+    expect(on("/too-long").length).toBe(1)
+  })
+
+  it("does not send a POST again after a 503, and does with an Idempotency-Key, the same key each time", async () => {
+    scripts.set("/orders", (n) => n < 2 ? { status: 503 } : { status: 201 })
+    const plain = failure(await call({}, (client) => client.post(`${base}/orders`)))
+    expect([plain._tag, Option.getOrThrow((plain as StatusError.StatusError).stopReason)]).toEqual([
+      "ServiceUnavailable",
+      "unsafe-method"
+    ])
+    expect(on("/orders").length).toBe(1)
+    const keyed = await call(
+      { idempotencyKey: true, backoff: { jitter: "none" } },
+      (client) => client.post(`${base}/orders`)
+    )
+    expect(Exit.isSuccess(keyed) && keyed.value.status).toBe(201)
+    const [, second, third] = on("/orders")
+    expect(on("/orders").length).toBe(3)
+    expect(second!.headers["idempotency-key"]).toMatch(/^[0-9a-f-]{36}$/)
+    expect(third!.headers["idempotency-key"]).toBe(second!.headers["idempotency-key"])
+  })
+
+  it("keeps the secrets of the URL, the credential headers and Headers.CurrentRedactedNames out of the error", async () => {
+    scripts.set("/secret", () => ({ status: 404, headers: { "set-cookie": "s=1", "x-tenant": "t-1" } }))
+    const exit = await Effect.runPromise(
+      Effect.exit(
+        Effect.flatMap(
+          HttpClient.HttpClient,
+          (client) => client.pipe(withStatusRetry()).get(`${base}/secret?access_token=abc&page=2`)
+        )
+      ).pipe(
+        Effect.provideService(Headers.CurrentRedactedNames, ["x-tenant"]),
+        Effect.provide(FetchHttpClient.layer)
+      )
+    )
+    const error = failure(exit) as StatusError.StatusError
+    expect(error._tag).toBe("NotFound")
+    expect(error.url).toBe(`${base}/secret?access_token=<redacted>&page=2`)
+    expect([error.headers["set-cookie"], error.headers["x-tenant"]]).toEqual(["<redacted>", "<redacted>"])
+    expect(Option.getOrThrow(error.body)).toBe("error 404")
+    expect(error.message).not.toContain("abc")
+  })
+
+  it("retries a refused connection for any method (the request never left), within the attempts", async () => {
+    const closed = Http.createServer()
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve))
+    const port = (closed.address() as Net.AddressInfo).port
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const started = Date.now()
+    const error = failure(
+      await call(
+        { maxAttempts: 3, maxTransientAttempts: 3, backoff: { baseDelay: "50 millis", jitter: "none" } },
+        (client) => client.post(`http://127.0.0.1:${port}/never`)
+      )
+    )
+    expect(error._tag).toBe("HttpClientError")
+    // Two waits of the backoff: 50 ms, then 100 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150)
+  })
+})

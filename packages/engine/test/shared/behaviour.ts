@@ -1,0 +1,219 @@
+/**
+ * One description of the behaviour both lines of the toolkit promise, as tables of cases: the Effect 3 line's
+ * `withStatusRetry` (packages/platform) and the Effect 4 line's (packages/effect4) run the same cases.
+ *
+ * Every case runs with `options` below: exact delays (no jitter, no spread on a server's wait).
+ */
+
+/** The options every case runs with, in the words both lines take. */
+export const options = {
+  maxAttempts: 3,
+  maxTransientAttempts: 3,
+  retryAfterSpread: 0,
+  maxRetryAfter: "30 seconds"
+} as const
+
+/** The backoff of the cases: no jitter, 100 ms then 200 ms for transient failures, 1 s for throttled ones. */
+export const backoff = {
+  baseDelay: "100 millis",
+  throttledBaseDelay: "1 second",
+  maxDelay: "10 seconds",
+  jitter: "none"
+} as const
+
+/** A GET the server always fails with `status` (no hint): the error's tag and kind, and the attempts made. */
+export interface StatusCase {
+  readonly status: number
+  readonly tag: string
+  readonly kind: "throttled" | "transient" | "permanent"
+  readonly attempts: number
+  /** When each attempt was sent, milliseconds after the first. */
+  readonly sentAt: ReadonlyArray<number>
+}
+
+export const statusCases: ReadonlyArray<StatusCase> = [
+  { status: 400, tag: "BadRequest", kind: "permanent", attempts: 1, sentAt: [0] },
+  { status: 401, tag: "Unauthorized", kind: "permanent", attempts: 1, sentAt: [0] },
+  { status: 404, tag: "NotFound", kind: "permanent", attempts: 1, sentAt: [0] },
+  { status: 409, tag: "Conflict", kind: "permanent", attempts: 1, sentAt: [0] },
+  { status: 410, tag: "PermanentStatus", kind: "permanent", attempts: 1, sentAt: [0] },
+  { status: 501, tag: "PermanentStatus", kind: "permanent", attempts: 1, sentAt: [0] },
+  { status: 408, tag: "RequestTimeout", kind: "transient", attempts: 3, sentAt: [0, 100, 300] },
+  { status: 500, tag: "InternalServerError", kind: "transient", attempts: 3, sentAt: [0, 100, 300] },
+  { status: 502, tag: "BadGateway", kind: "transient", attempts: 3, sentAt: [0, 100, 300] },
+  { status: 503, tag: "ServiceUnavailable", kind: "transient", attempts: 3, sentAt: [0, 100, 300] },
+  { status: 504, tag: "GatewayTimeout", kind: "transient", attempts: 3, sentAt: [0, 100, 300] },
+  { status: 429, tag: "TooManyRequests", kind: "throttled", attempts: 3, sentAt: [0, 1_000, 3_000] }
+]
+
+/** The instant of every case's first answer, and its `Date` header. */
+export const NOW = Date.UTC(2026, 0, 1, 12, 0, 0)
+const DATE = "Thu, 01 Jan 2026 12:00:00 GMT"
+
+/**
+ * A 503 with these headers, then a 200: when the retry was sent (ms after the first attempt) and which hint said so;
+ * or, when the server asks for too long a wait, the stop, with no second request.
+ */
+export interface HintCase {
+  readonly name: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly result:
+    | { readonly retriedAfter: number; readonly source: string }
+    | { readonly stop: "retry-after-too-long"; readonly delay: number }
+}
+
+export const hintCases: ReadonlyArray<HintCase> = [
+  { name: "delay-seconds", headers: { "retry-after": "2" }, result: { retriedAfter: 2_000, source: "retry-after" } },
+  {
+    name: "IMF-fixdate, measured against the response's Date",
+    headers: { date: DATE, "retry-after": "Thu, 01 Jan 2026 12:00:03 GMT" },
+    result: { retriedAfter: 3_000, source: "retry-after" }
+  },
+  {
+    name: "RFC 850 date",
+    headers: { date: DATE, "retry-after": "Thursday, 01-Jan-26 12:00:04 GMT" },
+    result: { retriedAfter: 4_000, source: "retry-after" }
+  },
+  {
+    name: "asctime date",
+    headers: { date: DATE, "retry-after": "Thu Jan  1 12:00:05 2026" },
+    result: { retriedAfter: 5_000, source: "retry-after" }
+  },
+  {
+    name: "a Date header 1 hour off the local clock does not matter",
+    headers: { date: "Thu, 01 Jan 2026 13:00:00 GMT", "retry-after": "Thu, 01 Jan 2026 13:00:02 GMT" },
+    result: { retriedAfter: 2_000, source: "retry-after" }
+  },
+  {
+    name: "a past date: no pause, the backoff",
+    headers: { date: DATE, "retry-after": "Thu, 01 Jan 2026 11:00:00 GMT" },
+    result: { retriedAfter: 100, source: "backoff" }
+  },
+  {
+    name: "Retry-After-Ms",
+    headers: { "retry-after-ms": "1500" },
+    result: { retriedAfter: 1_500, source: "retry-after-ms" }
+  },
+  {
+    name: "the IETF RateLimit field with no request left",
+    headers: { ratelimit: "\"default\";r=0;t=4" },
+    result: { retriedAfter: 4_000, source: "ratelimit" }
+  },
+  {
+    name: "a malformed value: the backoff",
+    headers: { "retry-after": "soon" },
+    result: { retriedAfter: 100, source: "backoff" }
+  },
+  {
+    name: "longer than maxRetryAfter: fails at once with the server's wait",
+    headers: { "retry-after": "120" },
+    result: { stop: "retry-after-too-long", delay: 120_000 }
+  }
+]
+
+/** A request the server fails once with 503, then answers 200: whether it was sent again. */
+export interface MethodCase {
+  readonly method: "GET" | "HEAD" | "PUT" | "DELETE" | "POST" | "PATCH"
+  readonly idempotencyKey?: string
+  readonly resent: boolean
+}
+
+export const methodCases: ReadonlyArray<MethodCase> = [
+  { method: "GET", resent: true },
+  { method: "HEAD", resent: true },
+  { method: "PUT", resent: true },
+  { method: "DELETE", resent: true },
+  { method: "POST", resent: false },
+  { method: "PATCH", resent: false },
+  { method: "POST", idempotencyKey: "k-1", resent: true },
+  { method: "PATCH", idempotencyKey: "k-2", resent: true }
+]
+
+/**
+ * What a line observed of one call, in plain values: each line's test reads its own error (its own `Option` and
+ * `Duration`) into this, and compares it with the `expected...` of the case.
+ */
+export interface Observed {
+  /** When each request was sent, milliseconds after the first. */
+  readonly sentAt: ReadonlyArray<number>
+  /** The call's error, or undefined when it succeeded. */
+  readonly error:
+    | {
+      readonly tag: string
+      readonly kind: string
+      readonly status: number
+      readonly attempts: number
+      readonly stopReason: string | undefined
+      /** The server's delay, and the instant it asked for (undefined without a hint). */
+      readonly hint: { readonly delay: number; readonly at: number } | undefined
+    }
+    | undefined
+}
+
+export const expectedOfStatus = (c: StatusCase): Observed => ({
+  sentAt: c.sentAt,
+  error: {
+    tag: c.tag,
+    kind: c.kind,
+    status: c.status,
+    attempts: c.attempts,
+    stopReason: c.kind === "permanent" ? "permanent" : "attempts",
+    hint: undefined
+  }
+})
+
+export const expectedOfHint = (c: HintCase): Observed =>
+  "stop" in c.result
+    ? {
+      sentAt: [0],
+      error: {
+        tag: "ServiceUnavailable",
+        kind: "throttled",
+        status: 503,
+        attempts: 1,
+        stopReason: c.result.stop,
+        hint: { delay: c.result.delay, at: NOW + c.result.delay }
+      }
+    }
+    : { sentAt: [0, c.result.retriedAfter], error: undefined }
+
+export const expectedOfMethod = (c: MethodCase): Observed =>
+  c.resent ? { sentAt: [0, 100], error: undefined } : {
+    sentAt: [0],
+    error: {
+      tag: "ServiceUnavailable",
+      kind: "transient",
+      status: 503,
+      attempts: 1,
+      stopReason: "unsafe-method",
+      hint: undefined
+    }
+  }
+
+/** An `Option` of either line, as both have it. */
+type OptionLike<A> = { readonly _tag: "Some"; readonly value: A } | { readonly _tag: "None" }
+
+const valueOf = <A>(option: OptionLike<A>): A | undefined => option._tag === "Some" ? option.value : undefined
+
+/** A status error of either line, its `Duration` read by `toMillis` (each line has its own). */
+export const observeError = <D>(
+  error: {
+    readonly _tag: string
+    readonly kind: string
+    readonly status: number
+    readonly attempts: number
+    readonly stopReason: OptionLike<string>
+    readonly retryAfter: OptionLike<{ readonly delay: D; readonly at: number }>
+  },
+  toMillis: (duration: D) => number
+): Observed["error"] => {
+  const hint = valueOf(error.retryAfter)
+  return {
+    tag: error._tag,
+    kind: error.kind,
+    status: error.status,
+    attempts: error.attempts,
+    stopReason: valueOf(error.stopReason),
+    hint: hint === undefined ? undefined : { delay: toMillis(hint.delay), at: hint.at }
+  }
+}
