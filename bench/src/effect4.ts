@@ -16,6 +16,7 @@ import * as Option from "effect-4/Option"
 import * as Schedule from "effect-4/Schedule"
 import { FetchHttpClient, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect-4/http"
 import { RateLimiter } from "effect-4/persistence"
+import { Coordinator, withStatusRetry } from "@effect-retry/effect4"
 import { type Adapter, byStatus, type Client, exception, type ToldLimits } from "./client.js"
 
 /** A wrapped Effect 4 client (any `HttpClient.With<E, never>`): what a call needs of it. */
@@ -184,14 +185,33 @@ const rateLimiterLearned: Adapter = {
     )
 }
 
-/**
- * The Effect 4 rows, in the order of the tables. The slot for the toolkit's Effect 4 line (`withStatusRetry()` for
- * `effect/http`, alone and with its coordinator Layer) goes first: rows with `toolkit: { effect: 4, transport:
- * "FetchHttpClient" }` whose `make` is `effect4Client(Layer.empty or the coordinator layer, everywhere((client) =>
- * retry ? client.pipe(withStatusRetry()) : client))`.
- */
+const TOOLKIT4 = ["@effect-retry/effect4", "effect-4"]
+
+/** The toolkit's Effect 4 line with its defaults: `withStatusRetry()` for `effect/http`'s HttpClient. */
+const effectRetry4: Adapter = {
+  id: "effect4-retry",
+  label: "effect-retry (Effect 4) `withStatusRetry()`",
+  packages: TOOLKIT4,
+  toolkit: { effect: 4, transport: "FetchHttpClient" },
+  config: "`@effect-retry/effect4` on Effect 4.1's `FetchHttpClient`: `client.pipe(withStatusRetry())`, the defaults",
+  make: (retry) => effect4Client(Layer.empty, everywhere((client) => (retry ? client.pipe(withStatusRetry()) : client)))
+}
+
+/** The same with its coordinator Layer, learning the limits from the answers. */
+const effectRetry4Coordinated: Adapter = {
+  id: "effect4-retry-coord",
+  label: "effect-retry (Effect 4) + `Coordinator.layer()`",
+  packages: TOOLKIT4,
+  toolkit: { effect: 4, transport: "FetchHttpClient" },
+  config: "as above, with `Coordinator.layer()` provided once for the client's life (no limit configured)",
+  make: (retry) =>
+    effect4Client(Coordinator.layer(), everywhere((client) => (retry ? client.pipe(withStatusRetry()) : client)))
+}
+
+/** The Effect 4 rows, in the order of the tables: the toolkit's Effect 4 line first, then Effect 4's own. */
 export const effect4Adapters: ReadonlyArray<Adapter> = [
-  // effect4Toolkit: the toolkit's Effect 4 rows go here.
+  effectRetry4,
+  effectRetry4Coordinated,
   retryTransient4,
   rateLimiterTold,
   rateLimiterLearned
