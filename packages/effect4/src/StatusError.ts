@@ -47,8 +47,8 @@ export type TypeId = typeof TypeId
 
 /**
  * Why a retry loop stopped: a permanent status, the attempts used up, the call's `timeout` reached, a server
- * asking for a wait longer than `maxRetryAfter`, a request that may not be sent again, or a failure the policy does
- * not retry.
+ * asking for a wait longer than `maxRetryAfter`, a request that may not be sent again, a failure the policy does not
+ * retry, or a retry the coordinator's retry budget refused.
  *
  * @example
  * ```ts
@@ -67,6 +67,7 @@ export type StopReason =
   | "retry-after-too-long"
   | "unsafe-method"
   | "not-retryable"
+  | "retry-budget"
 
 /**
  * A server's hint on a status error: where it came from, the delay it asked for, and the instant that is (epoch

@@ -57,4 +57,22 @@ describe("Coordinator (Effect 4)", () => {
     expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("OriginHeld")
     expect(sent.filter((s) => s.path === "/b")).toEqual([])
   })
+
+  it("a retry the retry budget refuses ends the call with the status error that asked for it", async () => {
+    // A dead origin: 503 to everything, no hint. 30 calls at once; the budget (k = 2, 20 requests) refuses retries.
+    const { client, sent } = scripted(() => ({ status: 503 }))
+    const program = Effect.gen(function*() {
+      const fibers = yield* Effect.forEach(
+        Array.from({ length: 30 }, (_, i) => i),
+        (i) => Effect.forkChild(Effect.flip(client.get(`http://api.test/items/${i}`)))
+      )
+      yield* TestClock.adjust("1 minute")
+      return yield* Effect.forEach(fibers, Fiber.join)
+    }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(TestClock.layer()))
+    const errors = await Effect.runPromise(program)
+    const refused = errors.filter((e) => "stopReason" in e && String(e.stopReason).includes("retry-budget"))
+    expect(errors.every((e) => e._tag === "ServiceUnavailable")).toBe(true)
+    expect(refused.length).toBeGreaterThan(0)
+    expect(sent.length).toBeLessThan(30 * 4)
+  })
 })

@@ -101,7 +101,16 @@ export const retryRequest = <E, R>(
   }
 
   /** What a failed attempt means for the decision. */
-  const classify = (error: unknown): RetryDecision.Classified => {
+  const classify = (error: unknown): RetryDecision.Classified<"retry-budget" | "timeout"> => {
+    if (error instanceof Coordinator.OriginHeld) {
+      // Held past this call's deadline, or a retry the retry budget refused: nothing was sent, nothing to wait for.
+      return {
+        kind: undefined,
+        hint: undefined,
+        resendable: false,
+        stop: error.reason === "retry-budget" ? "retry-budget" : "timeout"
+      }
+    }
     if (StatusError.isStatusError(error)) return statusErrors.classified(error, resendable)
     const user = settings.classify?.({ _tag: "Failure", error })
     if (HttpClientError.isHttpClientError(error) && error.reason._tag === "TransportError") {
@@ -163,6 +172,8 @@ export const retryRequest = <E, R>(
         })
       })
 
+    /** The last status error: when the coordinator will not let its retry go, it is the one to report. */
+    let previous: StatusError.StatusError | undefined
     const loop = (
       state: RetryDecision.State,
       kind: Coordinator.RequestInfo["attempt"]
@@ -173,12 +184,16 @@ export const retryRequest = <E, R>(
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
             Effect.flatMap(Random.next, (random) => {
               const [made, next] = RetryDecision.decide(policy, state, classify(error), now, random)
+              if (StatusError.isStatusError(error)) previous = error
               if (made._tag === "Retry") {
                 const after = made.source === "backoff" ? "retry" : "retry-after-hint"
                 return Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () => loop(next, after))
               }
+              const reported = error instanceof Coordinator.OriginHeld && previous !== undefined ? previous : error
               return Effect.fail(
-                StatusError.isStatusError(error) ? StatusError.withStop(error, made.attempts, made.reason) : error
+                StatusError.isStatusError(reported)
+                  ? StatusError.withStop(reported, made.attempts, made.reason)
+                  : reported
               )
             }))
       )
