@@ -166,6 +166,7 @@ const overFetch = (row: Adapter, coordinator?: Coordinator.CoordinatorOptions): 
   label: `${row.label}, \`FetchHttpClient\``,
   packages: ["@effect/platform", "effect"],
   toolkit: { effect: 3, transport: "FetchHttpClient" },
+  group: 1,
   config: "the row above, over `FetchHttpClient.layer` (Node's global `fetch`)",
   make: (retry) =>
     effectClient((client) => (retry ? client.pipe(withStatusRetry()) : client), coordinator, "FetchHttpClient")

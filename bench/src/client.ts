@@ -45,6 +45,12 @@ export interface Adapter {
    */
   readonly toolkit?: { readonly effect: 3 | 4; readonly transport: "NodeHttpClient" | "FetchHttpClient" }
   /**
+   * The rows of a workload run in groups, one group after the other, so that no more clients share the benchmark's
+   * process at once than a program would: 0 (the default) for `NodeHttpClient` and its ecosystem's peers, 1 for the
+   * `fetch`-based and Effect 4 rows.
+   */
+  readonly group?: 0 | 1
+  /**
    * Makes one client instance, kept for the whole run as a program keeps its client: every workload goes through
    * it. `limits` are the quotas a told row is told.
    */

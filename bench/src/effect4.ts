@@ -85,6 +85,7 @@ const retryTransient4: Adapter = {
   id: "effect4-retry-transient",
   label: "Effect 4 `retryTransient`",
   packages: EFFECT4,
+  group: 1,
   config: "Effect 4.1 `FetchHttpClient`, a 10 s `Effect.timeout` per attempt, then `retryTransient({ schedule: " +
     "Schedule.exponential(\"100 millis\").pipe(Schedule.jittered), times: 3 })` (retries 408/429/5xx responses and " +
     "transient errors, waiting at least Retry-After, uncapped)",
@@ -135,6 +136,7 @@ const rateLimiterTold: Adapter = {
   id: "effect4-rate-limiter-limit",
   label: "Effect 4 `withRateLimiter`, told the limit",
   packages: EFFECT4,
+  group: 1,
   told: true,
   config: "Effect 4.1 `FetchHttpClient`, `withRateLimiter({ limiter, key: origin, limit: 40, window: 1000, " +
     "times: 3 })` for the server's origin and `{ limit: 1, window: 100 }` for nginx's (`rate=10r/s`, no burst); " +
@@ -171,6 +173,7 @@ const rateLimiterLearned: Adapter = {
   id: "effect4-rate-limiter",
   label: "Effect 4 `withRateLimiter`, learning the limit",
   packages: EFFECT4,
+  group: 1,
   config: "as above with `limit: 1000, window: 1000` for every origin (not the server's quota): paced by what it " +
     "learns from rate-limit headers and 429 + Retry-After (response inspection and adaptive learning, the defaults)",
   make: (retry) =>
@@ -193,6 +196,7 @@ const effectRetry4: Adapter = {
   label: "effect-retry (Effect 4) `withStatusRetry()`",
   packages: TOOLKIT4,
   toolkit: { effect: 4, transport: "FetchHttpClient" },
+  group: 1,
   config: "`@effect-retry/effect4` on Effect 4.1's `FetchHttpClient`: `client.pipe(withStatusRetry())`, the defaults",
   make: (retry) => effect4Client(Layer.empty, everywhere((client) => (retry ? client.pipe(withStatusRetry()) : client)))
 }
@@ -203,6 +207,7 @@ const effectRetry4Coordinated: Adapter = {
   label: "effect-retry (Effect 4) + `Coordinator.layer()`",
   packages: TOOLKIT4,
   toolkit: { effect: 4, transport: "FetchHttpClient" },
+  group: 1,
   config: "as above, with `Coordinator.layer()` provided once for the client's life (no limit configured)",
   make: (retry) =>
     effect4Client(Coordinator.layer(), everywhere((client) => (retry ? client.pipe(withStatusRetry()) : client)))

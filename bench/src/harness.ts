@@ -169,7 +169,8 @@ const runPlanned = async (
  * spread over the first second and never on a whole second (lane r, client i at a random point of its own slot of
  * `1000 / participants` ms), so that no two tenants' herds reach the server in the same instant and no rate-limit
  * window starts on a whole second. The phases run in step: a phase starts when every client has finished the one
- * before; a `solo` phase runs one client at a time. Answers the runs per phase key, [repeat][adapter].
+ * before; a `solo` phase runs one client at a time. The rows' groups (`Adapter.group`) run one after the other, each
+ * through every phase. Answers the runs per phase key, [repeat][adapter].
  */
 export const runWorkload = async (
   targets: Targets,
@@ -188,11 +189,14 @@ export const runWorkload = async (
       return client === undefined || (adapter.told === true && !workload.told) ? [] : [{ lane, adapter, i, client }]
     })
   )
-  // The whole second at least 300 ms from now, then one slot per participant, a random point of it.
-  const first = Math.ceil((now() + 300) / 1000) * 1000
-  const slot = 1000 / participants.length
   const random = seeded(lanes[0]?.seed ?? 1)
-  const plans = participants.map((p, k) => ({ ...p, start: first + (k + 0.1 + 0.8 * random()) * slot }))
+  /** A group's plans: the whole second at least 300 ms from now, then one slot per participant, a random point of it. */
+  const plansOf = (group: typeof participants) => {
+    const first = Math.ceil((now() + 300) / 1000) * 1000
+    const slot = 1000 / group.length
+    return group.map((p, k) => ({ ...p, start: first + (k + 0.1 + 0.8 * random()) * slot }))
+  }
+  type Plan = ReturnType<typeof plansOf>[number]
   interface Done {
     readonly repeat: number
     readonly adapter: number
@@ -204,7 +208,7 @@ export const runWorkload = async (
   }
   const finished: Array<Done> = []
   const background: Array<Promise<CallRecord>> = []
-  const runPhase = async (plan: (typeof plans)[number], phase: Phase, k: number) => {
+  const runPhase = async (plan: Plan, phase: Phase, k: number) => {
     const tenant = `${unmeasured?.prefix ?? ""}${workload.id}.${phase.id}.r${plan.lane.repeat + 1}.${plan.adapter.id}`
     const start = k === 0 ? plan.start : now()
     const scenario = phase.scenario(start, plan.lane.seed)
@@ -246,11 +250,17 @@ export const runWorkload = async (
       }))
     }
   }
-  for (const [k, phase] of workload.phases.entries()) {
-    if (phase.solo === true && k > 0) {
-      for (const plan of plans) await runPhase(plan, phase, k)
-    } else {
-      await Promise.all(plans.map((plan) => runPhase(plan, phase, k)))
+  // The groups one after the other (see `Adapter.group`), each through every phase.
+  for (const group of [0, 1]) {
+    const members = participants.filter((p) => (p.adapter.group ?? 0) === group)
+    if (members.length === 0) continue
+    const plans = plansOf(members)
+    for (const [k, phase] of workload.phases.entries()) {
+      if (phase.solo === true && k > 0) {
+        for (const plan of plans) await runPhase(plan, phase, k)
+      } else {
+        await Promise.all(plans.map((plan) => runPhase(plan, phase, k)))
+      }
     }
   }
   await Promise.all(background)

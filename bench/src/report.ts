@@ -225,10 +225,12 @@ export const render = (results: Results): string => {
     `Medians of ${results.repeats} run${
       results.repeats === 1 ? "" : "s"
     }. Every client is one long-lived instance (one coordinator for the coordinated rows) that runs`,
-    "every workload below in turn against one origin, as a program does. req/N: requests the server received over the",
-    "calls' need; time/ideal: completion time over the ideal; early: requests that reached the server before the",
-    "instant it had last told that client; ok: calls that succeeded. The *target* rows are what the coordinated rows",
-    "are meant to reach.",
+    "every workload below in turn against one origin, as a program does. Per workload the rows run in two groups, one",
+    "after the other (the `NodeHttpClient` rows with the peers of their ecosystem, then the `fetch`-based and Effect 4",
+    "rows), so that no more clients share the benchmark's process at once than before those rows joined. req/N:",
+    "requests the server received over the calls' need; time/ideal: completion time over the ideal; early: requests",
+    "that reached the server before the instant it had last told that client; ok: calls that succeeded. The *target*",
+    "rows are what the coordinated rows are meant to reach.",
     "",
     "Rate limits (req/N · time/ideal · early · ok) and nginx `limit_req` (ok · req/call · time/ideal):",
     "",
