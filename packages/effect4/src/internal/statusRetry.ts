@@ -102,15 +102,7 @@ export const retryRequest = <E, R>(
 
   /** What a failed attempt means for the decision. */
   const classify = (error: unknown): RetryDecision.Classified<"retry-budget" | "timeout"> => {
-    if (error instanceof Coordinator.OriginHeld) {
-      // Held past this call's deadline, or a retry the retry budget refused: nothing was sent, nothing to wait for.
-      return {
-        kind: undefined,
-        hint: undefined,
-        resendable: false,
-        stop: error.reason === "retry-budget" ? "retry-budget" : "timeout"
-      }
-    }
+    if (error instanceof Coordinator.OriginHeld) return RetryDecision.held(error.reason)
     if (StatusError.isStatusError(error)) return statusErrors.classified(error, resendable)
     const user = settings.classify?.({ _tag: "Failure", error })
     if (HttpClientError.isHttpClientError(error) && error.reason._tag === "TransportError") {

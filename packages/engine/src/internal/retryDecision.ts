@@ -158,3 +158,14 @@ export const decide = <S extends string = never>(
     { attempts, transientFailures, throttledFailures, startedAt: state.startedAt, previousDelay }
   ]
 }
+
+/**
+ * A call the coordinator would not let go: held past its deadline, or a retry its retry budget refused. Nothing was
+ * sent and there is nothing to wait for: the loop stops, with the reason the hold gives.
+ */
+export const held = (holdReason: string): Classified<"retry-budget" | "timeout"> => ({
+  kind: undefined,
+  hint: undefined,
+  resendable: false,
+  stop: holdReason === "retry-budget" ? "retry-budget" : "timeout"
+})

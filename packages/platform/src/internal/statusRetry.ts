@@ -12,6 +12,7 @@ import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import * as StatusError from "@effect-retry/core/StatusError"
 import * as StatusPolicy from "@effect-retry/core/StatusPolicy"
 import * as methods from "@effect-retry/engine/Methods"
+import * as RetryDecision from "@effect-retry/engine/RetryDecision"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -835,15 +836,8 @@ export const retryRequest = <E, R>(
   const classify = (error: Err): RetryPolicy.Classification => {
     const seen = hintAt
     hintAt = undefined
-    if (error instanceof Coordinator.OriginHeld) {
-      // Held past this call's deadline, or a retry the retry budget refused: nothing was sent, nothing to wait for.
-      return {
-        kind: undefined,
-        hint: undefined,
-        resendable: false,
-        stop: error.reason === "retry-budget" ? "retry-budget" : "timeout"
-      }
-    }
+    // Held past this call's deadline, or a retry the retry budget refused: nothing was sent, nothing to wait for.
+    if (error instanceof Coordinator.OriginHeld) return { ...RetryDecision.held(error.reason), hint: undefined }
     if (StatusError.isStatusError(error)) {
       let hint = Option.getOrUndefined(error.retryAfter)
       // The coordinator knows the server's clock from its earlier answers: the instant it read is as late as the
