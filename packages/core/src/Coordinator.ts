@@ -237,7 +237,9 @@ export interface CoordinatorOptions {
   /**
    * Adaptive client-side throttling of retries after a backoff (Google SRE): over a sliding `window`, a retry is
    * refused with probability max(0, (requests - k x accepts) / (requests + 1)), once at least `minRequests` were
-   * answered, per origin and per route. A server that accepts most requests gets every retry; a dead one almost none.
+   * answered, per origin and per route, and by the same formula over the origin's last two seconds (a healthy minute
+   * buys no retries from a server that has just stopped answering). A server that accepts most requests gets every
+   * retry; a dead one almost none.
    * Retries at the instant a server hint gave are never refused. A refused call stops with `stopReason`
    * "retry-budget". `false` turns it off. Default: `{ k: 2, minRequests: 20, window: "1 minute" }`.
    */

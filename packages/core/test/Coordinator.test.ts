@@ -577,6 +577,21 @@ describe("Coordinator", () => {
       expect(run(1_000_000, 100, 1000)).toBe(Math.round(1000 * (97 / 102)))
     })
 
+    it("a server healthy half a minute ago that fails everything now: retries refused as if the minute were this", () => {
+      const machine = warmed()
+      for (let i = 0; i < 300; i++) machine.observe(go(machine, 10), answer(200, 20))
+      // 30 s later, still within the minute: 30 failures. Over the minute, 330 answers and 301 accepted refuse nothing;
+      // over the last two seconds, 30 answers and none accepted refuse a retry with probability 30 / 31.
+      for (let i = 0; i < 30; i++) machine.observe(go(machine, 30_000), answer(503, 30_010))
+      let refused = 0
+      for (let i = 0; i < 1000; i++) {
+        const a = machine.admit(request("/items/:", "retry"), 30_020, (i + 0.5) / 1000)
+        if (a instanceof State.Hold && a.refused) refused++
+        else if (a instanceof State.Permit) machine.settle(a, "interrupted", 30_020)
+      }
+      expect(refused).toBe(Math.round(1000 * (30 / 31)))
+    })
+
     it("fewer than minRequests answers: no retry is refused", () => {
       expect(run(1_000_000, 18, 100)).toBe(0)
     })

@@ -200,6 +200,9 @@ export const MIN_RATE = 0.5
 /** The fastest inferred rate, requests per second: past it, pacing holds nothing back. @internal */
 export const MAX_RATE = 100_000
 
+/** The short window of the retry budget (see `refuses`). @internal */
+export const RECENT_HEALTH_MILLIS = 2_000
+
 /** Counts over a sliding window: the current slot plus a weighted share of the previous one. */
 class Counts {
   start = 0
@@ -369,6 +372,8 @@ interface Partition {
   /** The route of `routes` used last (it need not move to the end of their order). */
   newestRoute: string | undefined
   readonly health: Counts
+  /** The same over the last few seconds: a server that was healthy a minute ago and fails everything now. */
+  readonly recentHealth: Counts
   lastUsed: number
 }
 
@@ -555,7 +560,10 @@ export class CoordinatorState {
     if (throttle === undefined) return false
     const p = Math.max(
       partition.health.refusal(now, throttle.window, throttle.k, throttle.minRequests),
-      route === undefined ? 0 : route.health.refusal(now, throttle.window, throttle.k, throttle.minRequests)
+      route === undefined ? 0 : route.health.refusal(now, throttle.window, throttle.k, throttle.minRequests),
+      // Over the last seconds too, so that the successes of a healthy minute do not buy retries from a server that
+      // has just stopped answering (as many answers are needed there as over the whole window).
+      partition.recentHealth.refusal(now, RECENT_HEALTH_MILLIS, throttle.k, throttle.minRequests)
     )
     return random < p
   }
@@ -903,6 +911,9 @@ export class CoordinatorState {
     partition.health.roll(now, window)
     partition.health.requests++
     if (accepted) partition.health.accepts++
+    partition.recentHealth.roll(now, RECENT_HEALTH_MILLIS)
+    partition.recentHealth.requests++
+    if (accepted) partition.recentHealth.accepts++
     if (route !== undefined) {
       route.health.roll(now, window)
       route.health.requests++
@@ -965,7 +976,7 @@ export class CoordinatorState {
     this.spare = undefined
     this.spareBucket = spare?.own
     this.spareRoute = spare?.firstRoute
-    const partition = spare ?? ({ health: new Counts() } as Partition)
+    const partition = spare ?? ({ health: new Counts(), recentHealth: new Counts() } as Partition)
     partition.key = key
     partition.origin = origin
     partition.older = undefined
@@ -981,6 +992,7 @@ export class CoordinatorState {
     partition.newestRoute = undefined
     partition.lastUsed = now
     partition.health.reset(now)
+    partition.recentHealth.reset(now)
     return partition
   }
 
