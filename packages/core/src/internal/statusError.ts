@@ -14,6 +14,8 @@ export const isStatusError = (u: unknown): u is StatusError.StatusError => Predi
 /** @internal */
 export const REASON_PHRASES: Readonly<Record<number, string>> = status.REASON_PHRASES
 
+const formatMillis = (millis: number): string => Duration.format(Duration.millis(millis))
+
 const describe = (self: StatusError.StatusErrorFields): string => {
   const hint = Option.getOrUndefined(self.retryAfter)
   return status.describe({
@@ -21,12 +23,9 @@ const describe = (self: StatusError.StatusErrorFields): string => {
     method: self.method,
     url: self.url,
     attempts: self.attempts,
-    hint: hint === undefined ? undefined : {
-      delay: Duration.greaterThan(hint.delay, "3652425 days") ? "more than 10,000 years" : Duration.format(hint.delay),
-      source: hint.source
-    },
+    hint: hint === undefined ? undefined : { millis: Duration.toMillis(hint.delay), source: hint.source },
     stopReason: Option.getOrUndefined(self.stopReason)
-  })
+  }, formatMillis)
 }
 
 /** @internal */

@@ -12,7 +12,7 @@ export const TypeId: StatusError.TypeId = Symbol.for("@effect-retry/effect4/Stat
 /** @internal */
 export const isStatusError = (u: unknown): u is StatusError.StatusError => Predicate.hasProperty(u, TypeId)
 
-const TEN_THOUSAND_YEARS = Duration.millis(status.TEN_THOUSAND_YEARS_MILLIS)
+const formatMillis = (millis: number): string => Duration.format(Duration.millis(millis))
 
 const describe = (self: StatusError.StatusErrorFields): string => {
   const hint = Option.getOrUndefined(self.retryAfter)
@@ -21,14 +21,9 @@ const describe = (self: StatusError.StatusErrorFields): string => {
     method: self.method,
     url: self.url,
     attempts: self.attempts,
-    hint: hint === undefined ? undefined : {
-      delay: Duration.isGreaterThan(hint.delay, TEN_THOUSAND_YEARS)
-        ? "more than 10,000 years"
-        : Duration.format(hint.delay),
-      source: hint.source
-    },
+    hint: hint === undefined ? undefined : { millis: Duration.toMillis(hint.delay), source: hint.source },
     stopReason: Option.getOrUndefined(self.stopReason)
-  })
+  }, formatMillis)
 }
 
 /** @internal */

@@ -95,29 +95,33 @@ export const PERMANENT_TAGS = {
 /** The tags of an error class for a status without one of its own: retryable, or permanent. */
 export const FALLBACK_TAGS = { retryable: "RetryableStatus", permanent: "PermanentStatus" } as const
 
+/** Whether a delay is too long to write as a duration: more than 10,000 years. */
+export const TEN_THOUSAND_YEARS_MILLIS = 3_652_425 * 86_400_000
+
 /**
  * The first line of a status error's message: status, reason phrase, method and URL (already redacted); then the
- * server's hint (its delay as the caller writes it) and why retrying stopped, when there are.
+ * server's hint (its delay written by `format`, or "more than 10,000 years") and why retrying stopped, when there
+ * are.
  */
 export const describe = (fields: {
   readonly status: number
   readonly method: string
   readonly url: string
   readonly attempts: number
-  readonly hint: { readonly delay: string; readonly source: string } | undefined
+  readonly hint: { readonly millis: number; readonly source: string } | undefined
   readonly stopReason: string | undefined
-}): string => {
+}, format: (millis: number) => string): string => {
   const phrase = REASON_PHRASES[fields.status]
   let text = `${fields.status}${phrase === undefined ? "" : ` ${phrase}`}: ${fields.method} ${fields.url}`
-  if (fields.hint !== undefined) text += ` (server asked to wait ${fields.hint.delay}, from ${fields.hint.source})`
+  if (fields.hint !== undefined) {
+    const delay = fields.hint.millis > TEN_THOUSAND_YEARS_MILLIS ? "more than 10,000 years" : format(fields.hint.millis)
+    text += ` (server asked to wait ${delay}, from ${fields.hint.source})`
+  }
   if (fields.stopReason !== undefined) {
     text += `; gave up after ${fields.attempts} attempt${fields.attempts === 1 ? "" : "s"}: ${fields.stopReason}`
   }
   return text
 }
-
-/** Whether a delay is too long to write as a duration: more than 10,000 years. */
-export const TEN_THOUSAND_YEARS_MILLIS = 3_652_425 * 86_400_000
 
 /** `Error` as V8 (Node, Chrome, Deno; Bun's JavaScriptCore too) has it: how many frames a new error captures. */
 const V8Error = Error as unknown as { stackTraceLimit: number }
