@@ -188,30 +188,35 @@ const rateLimiterLearned: Adapter = {
     )
 }
 
-const TOOLKIT4 = ["@effect-retry/effect4", "effect-4"]
-
-/** The toolkit's Effect 4 line with its defaults: `withStatusRetry()` for `effect/http`'s HttpClient. */
-const effectRetry4: Adapter = {
-  id: "effect4-retry",
-  label: "effect-retry (Effect 4) `withStatusRetry()`",
-  packages: TOOLKIT4,
+/** A row of the toolkit's Effect 4 line: `withStatusRetry()` in a runtime that provides `layer` once. */
+const toolkit4 = (
+  id: string,
+  label: string,
+  config: string,
+  layer: () => Layer.Layer<never>
+): Adapter => ({
+  id,
+  label,
+  packages: ["@effect-retry/effect4", "effect-4"],
   toolkit: { effect: 4, transport: "FetchHttpClient" },
   group: 1,
-  config: "`@effect-retry/effect4` on Effect 4.1's `FetchHttpClient`: `client.pipe(withStatusRetry())`, the defaults",
-  make: (retry) => effect4Client(Layer.empty, everywhere((client) => (retry ? client.pipe(withStatusRetry()) : client)))
-}
+  config,
+  make: (retry) => effect4Client(layer(), everywhere((client) => (retry ? client.pipe(withStatusRetry()) : client)))
+})
 
-/** The same with its coordinator Layer, learning the limits from the answers. */
-const effectRetry4Coordinated: Adapter = {
-  id: "effect4-retry-coord",
-  label: "effect-retry (Effect 4) + `Coordinator.layer()`",
-  packages: TOOLKIT4,
-  toolkit: { effect: 4, transport: "FetchHttpClient" },
-  group: 1,
-  config: "as above, with `Coordinator.layer()` provided once for the client's life (no limit configured)",
-  make: (retry) =>
-    effect4Client(Coordinator.layer(), everywhere((client) => (retry ? client.pipe(withStatusRetry()) : client)))
-}
+/** The toolkit's Effect 4 line with its defaults, and with its coordinator Layer learning the limits. */
+const effectRetry4 = toolkit4(
+  "effect4-retry",
+  "effect-retry (Effect 4) `withStatusRetry()`",
+  "`@effect-retry/effect4` on Effect 4.1's `FetchHttpClient`: `client.pipe(withStatusRetry())`, the defaults",
+  () => Layer.empty
+)
+const effectRetry4Coordinated = toolkit4(
+  "effect4-retry-coord",
+  "effect-retry (Effect 4) + `Coordinator.layer()`",
+  "as above, with `Coordinator.layer()` provided once for the client's life (no limit configured)",
+  () => Coordinator.layer()
+)
 
 /** The Effect 4 rows, in the order of the tables: the toolkit's Effect 4 line first, then Effect 4's own. */
 export const effect4Adapters: ReadonlyArray<Adapter> = [
