@@ -307,15 +307,26 @@ describe("Coordinator", () => {
       const probe = go(machine, 20, request("/plain/:"))
       expect(probe.learn).toBe(true)
       expect(held(machine, 20, request("/plain/:"))).toStrictEqual({ until: 5_020, reason: "pacing" })
-      // Its answer has no rate-limit fields: the route is not paced by that window; it ramps up from its answer
-      // (four in flight per accepted answer).
+      // Its answer has no rate-limit fields: the route is not paced by that window, and (this server's limiter
+      // speaks) its other calls all go at once.
       machine.observe(probe, answer(200, 25))
-      const four = [go(machine, 25, request("/plain/:")), go(machine, 25, request("/plain/:"))]
-      four.push(go(machine, 25, request("/plain/:")), go(machine, 25, request("/plain/:")))
-      expect(held(machine, 25, request("/plain/:"))).toStrictEqual({ until: undefined, reason: "learning" })
-      for (const p of four) machine.observe(p, answer(200, 30))
-      for (let i = 0; i < 20; i++) go(machine, 30, request("/plain/:"))
-      expect(held(machine, 30)).toStrictEqual({ until: 1_000, reason: "pacing" })
+      for (let i = 0; i < 40; i++) go(machine, 25, request("/plain/:"))
+      expect(held(machine, 25)).toStrictEqual({ until: 1_000, reason: "pacing" })
+    })
+
+    it("a new route of an origin whose limiter speaks starts at once, but for a minute after a refusal without a word", () => {
+      // An origin whose limiter speaks (here a 503 with a hint): a new route of it starts at once.
+      const machine = new State.CoordinatorState(config())
+      machine.observe(go(machine, 0), answer(503, 5, { hintAt: 10 }))
+      for (let i = 0; i < 40; i++) machine.observe(go(machine, 20, request("/first/:")), answer(200, 21))
+      // A hint-less 429 on one route: a limiter that says nothing is in front of the origin.
+      machine.observe(go(machine, 30, request("/search/:")), answer(429, 40))
+      const probe = go(machine, 5_000, request("/plain/:"))
+      expect(held(machine, 5_000, request("/plain/:"))).toStrictEqual({ until: 10_000, reason: "learning" })
+      machine.observe(probe, answer(200, 5_005))
+      go(machine, 5_100, request("/plain/:"))
+      // A minute after that refusal (the rate inferred from it is forgotten after 30 s), a new route starts at once.
+      for (let i = 0; i < 40; i++) go(machine, 60_040, request("/other/:"))
     })
 
     it("buckets the server names are paced apart: a spent search bucket does not hold the core one", () => {

@@ -188,6 +188,9 @@ export const INFERRED_RATE_MEMORY_MILLIS = 30_000
 /** A cautious start (of a bucket or of a route) has ramped up once this many answers were accepted. @internal */
 export const RAMP_ANSWERS = 16
 
+/** How long after a refusal without any hint the partition's new routes still start cautiously. @internal */
+export const QUIET_LIMITER_MEMORY_MILLIS = 60_000
+
 /** At most this many routes and buckets are remembered per partition. @internal */
 export const MAX_ROUTES = 1_024
 
@@ -357,6 +360,13 @@ interface Partition {
   newer: Partition | undefined
   cooldownUntil: number
   /**
+   * Until when a new route of this partition starts cautiously (one request, then a ramp): a while after the server
+   * last refused without saying anything (a limiter that speaks tells a new route what it needs in its first answers).
+   */
+  quietLimiterUntil: number
+  /** The server has said something of its limits (rate-limit fields, a hint): its limiter speaks. */
+  speaks: boolean
+  /**
    * Bounds on the server's clock less ours, from its `Date` headers: each `Date` is at most the server's time when the
    * answer arrived (low), and more than it minus a second when the request left (high). Infinite until an answer.
    */
@@ -422,6 +432,10 @@ export class CoordinatorState {
     const windowed = route === undefined || route.bucket !== undefined
     let opener = false
     let routeProbe = false
+    // A new route starts cautiously unless its origin's limiter speaks (it has sent rate-limit fields or a hint,
+    // and has not refused without a word for a minute): the server's first answers then say what the route needs.
+    const cautiousRoute = this.config.cautiousStart &&
+      (bucket.ramp < RAMP_ANSWERS || !partition.speaks || now < partition.quietLimiterUntil)
     if (windowed) {
       const hold = this.windowHold(bucket, now)
       // (A configured limit paces every route of its origin: nothing to find out.)
@@ -429,7 +443,7 @@ export class CoordinatorState {
         // A route never answered may not be in this bucket at all: one request of it goes first (even while the
         // bucket is held), and the route's other calls follow its answer.
         const probing = route !== undefined && this.probing(route, now)
-        if ((hold !== undefined || this.config.cautiousStart) && !probing) {
+        if ((hold !== undefined || cautiousRoute) && !probing) {
           routeProbe = true
         } else if (probing) {
           return Hold.forAnswer(route!.probeSince! + OPENER_PATIENCE_MILLIS, bucket.headers ? "pacing" : "learning")
@@ -442,12 +456,14 @@ export class CoordinatorState {
       opener = bucket.opening && hold === undefined
     }
     if (routeProbe) {
-      const probe = route ?? this.newRoute(partition, request.route)
+      const probe = route ?? this.newRoute(partition, request.route, cautiousRoute ? 0 : Infinity)
       probe.probeSince = now
       if (opener) bucket.openerSince = now
       else if (bucket.allowance !== undefined && bucket.allowance > 0) bucket.allowance--
       return this.send(probe, bucket, name, request, now, opener, true)
     }
+    // An inferred rate is forgotten once the server has not throttled for a while, whether or not answers came since.
+    if (bucket.rate !== undefined && now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) bucket.rate = undefined
     if (bucket.rate !== undefined && now < bucket.nextAt) return Hold.paced(bucket.nextAt)
     if (bucket.spacing !== undefined) {
       const earliest = bucket.due - (bucket.burst - 1) * bucket.spacing
@@ -591,6 +607,7 @@ export class CoordinatorState {
     this.learnClock(partition, permit, answer)
     const hintAt = this.refine(partition, answer.hintAt, answer.hintFromDate, answer.serverOffset)
     permit.hintAt = hintAt
+    if (info !== undefined || hintAt !== undefined) partition.speaks = true
     let wake = false
     /** A 429's hint said when the window ends: the answer's reset says no more. */
     let toldWindowEnd = false
@@ -748,6 +765,7 @@ export class CoordinatorState {
         bucket.spacing = Math.min(bucket.spacing * 1.02, 1.1 * bucket.windowMillis / bucket.configured)
       } else if (limiter) {
         this.throttle(bucket, permit, now)
+        partition.quietLimiterUntil = now + QUIET_LIMITER_MEMORY_MILLIS
       } else {
         bucket.rate = undefined
       }
@@ -982,6 +1000,8 @@ export class CoordinatorState {
     partition.older = undefined
     partition.newer = undefined
     partition.cooldownUntil = 0
+    partition.quietLimiterUntil = 0
+    partition.speaks = false
     partition.offsetLow = -Infinity
     partition.offsetHigh = Infinity
     partition.own = undefined
