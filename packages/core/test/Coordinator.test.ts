@@ -245,6 +245,19 @@ describe("Coordinator", () => {
       expect(go(machine, 10_510).opener).toBe(true)
     })
 
+    it("a told window ends by the first of its answers to come plus its length, whichever request it answers", () => {
+      // Told 40 per second, 40 sent at once; the first answer to come (at 30) is to the 10th request the server
+      // counted. The window it was counted in started before that request arrived: it ends by 1_030, not by the
+      // reset rounded up to the second (2_000), nor by the answer to the first request (at 60).
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40 }]]) })
+      )
+      const sent = Array.from({ length: 40 }, () => go(machine, 0))
+      machine.observe(sent[9]!, answer(200, 30, { rateLimit: { remaining: 30, resetAt: 2_000, limit: 40 } }))
+      machine.observe(sent[0]!, answer(200, 60, { rateLimit: { remaining: 39, resetAt: 2_000, limit: 40 } }))
+      expect(held(machine, 60)).toStrictEqual({ until: 1_030, reason: "pacing" })
+    })
+
     it("learns the windows' length from consecutive epoch resets, and bounds a later burst's window by it", () => {
       const machine = new State.CoordinatorState(config())
       const two = (remaining: number, resetAt: number) => ({ remaining, resetAt, limit: 2 })

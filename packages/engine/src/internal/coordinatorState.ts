@@ -664,11 +664,15 @@ export class CoordinatorState {
       const told = Math.max(now, this.refine(partition, info.resetAt, answer.resetFromDate, answer.serverOffset)!)
       // The first request of a window (its answer leaves one less than the limit) was counted by the server before
       // this answer came: a window of known length ends by this answer's arrival plus that length, whether the
-      // server's windows follow each other back to back or start with the first request after one expired.
+      // server's windows follow each other back to back or start with the first request after one expired. So does
+      // any request sent in the window we count now (the first of its answers to come is the closest bound): the
+      // window it was counted in started before it arrived.
       const windowMillis = info.windowMillis ?? bucket.windowMillis ?? bucket.learnedWindow
       const limit = info.limit ?? bucket.configured
       const firstOfWindow = accepted && limit !== undefined && info.remaining === limit - 1
-      const ended = firstOfWindow && windowMillis !== undefined ? now + windowMillis : Infinity
+      const ended = (firstOfWindow || (accepted && current && limit !== undefined)) && windowMillis !== undefined
+        ? now + windowMillis
+        : Infinity
       const resetAt = Math.min(told, ended)
       // A reset the server told while it accepted, measured against its clock: the opener may go when that clock may
       // read it (the measure is late by up to what the server's clock is not known to). After a throttle, only when it
