@@ -258,6 +258,28 @@ describe("Coordinator", () => {
       expect(held(machine, 60)).toStrictEqual({ until: 1_030, reason: "pacing" })
     })
 
+    it("a told window past its sure end: the next window's whole quota goes at once, its end bounded by its first answer", () => {
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40 }]]) })
+      )
+      const first = Array.from({ length: 40 }, () => go(machine, 0))
+      machine.observe(first[0]!, answer(200, 5, { rateLimit: { remaining: 39, resetAt: 1_000, limit: 40 } }))
+      expect(held(machine, 5)).toStrictEqual({ until: 1_000, reason: "pacing" })
+      // At the end the server told, 40 go without waiting for an opener's answer; the 41st waits for news.
+      const second = Array.from({ length: 40 }, () => go(machine, 1_000))
+      expect(held(machine, 1_000)).toStrictEqual({ until: 7_000, reason: "pacing" })
+      machine.observe(second[0]!, answer(200, 1_010, { rateLimit: { remaining: 39, resetAt: 2_000, limit: 40 } }))
+      expect(held(machine, 1_010)).toStrictEqual({ until: 2_000, reason: "pacing" })
+    })
+
+    it("an untold limit's next window still opens with one request, whose answer the others follow", () => {
+      const machine = new State.CoordinatorState(config({ cautiousStart: false }))
+      const first = Array.from({ length: 40 }, () => go(machine, 0))
+      machine.observe(first[0]!, answer(200, 5, { rateLimit: { remaining: 39, resetAt: 1_000, limit: 40 } }))
+      expect(go(machine, 1_000).opener).toBe(true)
+      expect(held(machine, 1_000)).toMatchObject({ reason: "pacing", until: 6_000 })
+    })
+
     it("learns the windows' length from consecutive epoch resets, and bounds a later burst's window by it", () => {
       const machine = new State.CoordinatorState(config())
       const two = (remaining: number, resetAt: number) => ({ remaining, resetAt, limit: 2 })
@@ -687,6 +709,18 @@ describe("Coordinator", () => {
   })
 
   describe("configured bursts", () => {
+    it("a told window is counted from its first request: a quota sent late in one guessed window waits a window", () => {
+      // Told 40 per second, and no rate-limit header: the first quota at 0, then nothing until 1_500. The server's
+      // window that counts the requests at 1_500 may have begun with them: the next 40 go at 2_500, not at 2_000.
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40 }]]) })
+      )
+      for (let i = 0; i < 40; i++) go(machine, 0)
+      for (let i = 0; i < 40; i++) go(machine, 1_500)
+      expect(held(machine, 2_000)).toStrictEqual({ until: 2_500, reason: "pacing" })
+      for (let i = 0; i < 40; i++) go(machine, 2_500)
+    })
+
     it("10 per second, a burst of 1: one request every 100 ms, from the first", () => {
       const machine = new State.CoordinatorState(
         config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 1 }]]) })

@@ -321,6 +321,8 @@ interface Bucket {
   due: number
   /** A configured window was moved to start no earlier than the server's first answer in it. */
   anchored: boolean
+  /** A request went in the current configured window (the first one moved its end to a window after it). */
+  started: boolean
   /** The next window opens with one request whose answer tells the quota: its phase is not known to the millisecond. */
   opening: boolean
   /** The opener is out since this instant. */
@@ -504,6 +506,12 @@ export class CoordinatorState {
   ): Permit {
     if (bucket.rate !== undefined) bucket.nextAt = Math.max(bucket.nextAt, now) + SECOND / bucket.rate
     if (bucket.spacing !== undefined) bucket.due = Math.max(bucket.due, now) + bucket.spacing
+    if (!bucket.started && bucket.windowMillis !== undefined && bucket.allowance !== undefined && !bucket.headers) {
+      // A configured window's phase is a guess: the server's window that counts this request may have begun with it,
+      // so the next quota goes no sooner than a window after it (not at the guess's end, within the same window).
+      bucket.windowEnd = Math.max(bucket.windowEnd, now + bucket.windowMillis)
+      bucket.started = true
+    }
     bucket.lastSentAt = now
     bucket.inFlight++
     if (route !== undefined) {
@@ -528,7 +536,9 @@ export class CoordinatorState {
   /** Why a request in this bucket's window may not go now, if it may not. */
   private windowHold(bucket: Bucket, now: number): Hold | undefined {
     this.roll(bucket, now)
-    if (bucket.opening) {
+    if (bucket.opening && bucket.openerSince !== undefined && this.toldWindowOver(bucket, now)) {
+      // (An opener went before the sure end of a told window; the others need not wait for its answer past it.)
+    } else if (bucket.opening) {
       // One request opens the window; the others follow its answer (or go after its patience ran out).
       // (An opener that went before the told end holds the others until its answer or that end, whichever comes
       // first.)
@@ -558,13 +568,31 @@ export class CoordinatorState {
       bucket.windowEnd += Math.ceil((now - bucket.windowEnd + 1) / bucket.windowMillis) * bucket.windowMillis
       bucket.openEarly = 0
       bucket.anchored = false
+      bucket.started = false
       return
     }
+    if (this.toldWindowOver(bucket, now)) return
     // The server's windows are known only to the second: the next one opens with one request, whose answer tells
     // the quota, or that there is none any more (the limit is forgotten).
     bucket.allowance = undefined
     bucket.opening = true
     bucket.openerSince = undefined
+  }
+
+  /**
+   * A window of a limit the user told, past its sure end (an upper bound): the next one has begun, or begins with
+   * the first request sent now, so its whole quota (the server's limit, when its answers say one) may go at once,
+   * without waiting for an opener's answer. Its end is not known before its first answer: until then it is bounded
+   * by that answer's patience.
+   */
+  private toldWindowOver(bucket: Bucket, now: number): boolean {
+    if (bucket.configured === undefined || bucket.windowMillis === undefined || now < bucket.windowEnd) return false
+    bucket.allowance = Math.max(0, bucket.configured - (bucket.opening && bucket.openerSince !== undefined ? 1 : 0))
+    bucket.windowEnd = now + bucket.windowMillis + OPENER_PATIENCE_MILLIS
+    bucket.openEarly = 0
+    bucket.opening = false
+    bucket.openerSince = undefined
+    return true
   }
 
   private probing(route: Route, now: number): boolean {
@@ -1100,6 +1128,7 @@ export class CoordinatorState {
       bucket.reset = 0
       bucket.learnedWindow = undefined
       bucket.anchored = false
+      bucket.started = false
       bucket.opening = cautious
       bucket.openerSince = undefined
       bucket.generation = 0
