@@ -56,6 +56,14 @@ export * as CoordinatorState from "./CoordinatorState.js"
 export * as ServerHint from "./ServerHint.js"
 
 /**
+ * The server's clock as its `Date` headers tell it: bounds that narrow with each answer, so an instant given against
+ * `Date` can be read sooner and never early.
+ *
+ * @since 0.1.0
+ */
+export * as ServerClock from "./ServerClock.js"
+
+/**
  * The pure retry decision: after a failed attempt, retry after how many milliseconds, or stop and why, from the policy, the loop's state, the server's hint, the time and a random draw.
  *
  * @since 0.1.0

@@ -136,6 +136,66 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
     5_000
   )
 
+  /** An epoch second (2027-01-15T08:00:00Z): X-RateLimit-Reset values below 10^9 are delays, not instants. */
+  const EPOCH = 1_800_000_000_000
+  /** A client whose server's clock is ours, with whole-second `Date` headers; `limited(n)`: the nth request gets 429. */
+  const epochServer = (limited: (n: number) => boolean) => {
+    const sent: Array<number> = []
+    const client = HttpClient.make((request) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        sent.push(now - EPOCH)
+        const date = httpDate(Math.floor(now / 1000) * 1000)
+        const headers = {
+          date,
+          "x-ratelimit-limit": "10",
+          "x-ratelimit-remaining": "0",
+          "x-ratelimit-reset": String(EPOCH / 1000 + 2)
+        }
+        return Effect.succeed(HttpClientResponse.fromWeb(
+          request,
+          limited(sent.length)
+            ? new Response(null, { status: 429, headers })
+            : new Response("ok", { status: 200, headers: { date } })
+        ))
+      })
+    ).pipe(withStatusRetry({ retryAfterSpread: 0 }))
+    return { client, sent }
+  }
+
+  it.effect(
+    "an epoch reset is waited for by the server's clock learned from earlier answers' Date, not up to a second later",
+    () =>
+      Effect.gen(function*() {
+        // The server's clock is ours; its Date headers drop the milliseconds. Two successes (at 900 ms, Date 0 s, and
+        // at 1_010 ms, Date 1 s) tell the client its clock is at least ours less 10 ms. At 1_500 ms a 429 says the
+        // window resets at second 2, with Date 1 s: measured against Date alone that is 2_500 ms; by the clock
+        // learned, 2_010 ms (and the retry goes then: no spread is asked for).
+        yield* TestClock.setTime(EPOCH)
+        const { client, sent } = epochServer((n) => n === 3)
+        yield* TestClock.adjust(Duration.millis(900))
+        yield* client.get(ITEMS)
+        yield* TestClock.adjust(Duration.millis(110))
+        yield* client.get(ITEMS)
+        yield* TestClock.adjust(Duration.millis(490))
+        const fiber = yield* Effect.fork(client.get(ITEMS))
+        yield* TestClock.adjust(Duration.millis(1_000))
+        expect((yield* Fiber.join(fiber)).status).toBe(200)
+        expect(sent).toStrictEqual([900, 1_010, 1_500, 2_010])
+      })
+  )
+
+  it.effect("a client that has seen no earlier answer waits for an epoch reset by the answer's Date alone", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(EPOCH)
+      const { client, sent } = epochServer((n) => n === 1)
+      yield* TestClock.adjust(Duration.millis(1_500))
+      const fiber = yield* Effect.fork(client.get(ITEMS))
+      yield* TestClock.adjust(Duration.millis(1_000))
+      expect((yield* Fiber.join(fiber)).status).toBe(200)
+      // Date says 1 s when it is 1.5 s: the server's clock may read 1 s, so the reset may be 1 s away.
+      expect(sent).toStrictEqual([1_500, 2_500])
+    }))
+
   const permanent: ReadonlyArray<{ readonly status: number; readonly tag: StatusError.Permanent["_tag"] }> = [
     { status: 400, tag: "BadRequest" },
     { status: 401, tag: "Unauthorized" },

@@ -1,7 +1,7 @@
 import type * as state from "./coordinatorState.js"
-import * as headers from "./headers.js"
-import * as httpDate from "./httpDate.js"
+import type * as headers from "./headers.js"
 import * as rateLimitFields from "./rateLimit.js"
+import * as serverClock from "./serverClock.js"
 import * as serverHint from "./serverHint.js"
 
 /** An answer as the coordinator is told it. */
@@ -101,10 +101,9 @@ const endsAuthority = (url: string, i: number) => {
 export const answerOf = (observed: Observed): state.Answer => {
   const now = observed.receivedAt
   const record = observed.headers
-  const { hint, rateLimit } = serverHint.read(record, now)
+  const reading = serverHint.read(record, now)
+  const { hint, rateLimit } = reading
   const throttled = observed.status === 429 || observed.status === 503
-  const date = headers.get(record, "date")
-  const serverDate = date === undefined ? NaN : httpDate.parse(date, now)
   const resetFromDate = rateLimit?.fromDate === true
   return {
     status: observed.status,
@@ -117,13 +116,8 @@ export const answerOf = (observed: Observed): state.Answer => {
       windowMillis: rateLimit.windowMillis
     },
     bucket: rateLimit?.bucket ?? rateLimitFields.bucketOf(record),
-    serverOffset: Number.isNaN(serverDate) ? undefined : serverDate - now,
-    hintFromDate: hint !== undefined &&
-      (hint.source === "retry-after" ?
-        !DELAY_SECONDS.test(headers.get(record, "retry-after")!.trim()) :
-        hint.source !== "retry-after-ms" && resetFromDate),
+    serverOffset: serverClock.dateOffset(record, now),
+    hintFromDate: serverHint.fromDate(reading, record),
     resetFromDate
   }
 }
-
-const DELAY_SECONDS = /^\d+$/

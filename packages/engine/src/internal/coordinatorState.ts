@@ -10,6 +10,7 @@
  *
  * @internal
  */
+import * as serverClock from "./serverClock.js"
 
 const SECOND = 1_000
 /** An opener sent this long after the window it follows ended still went at its turn (not after a pause). */
@@ -844,15 +845,8 @@ export class CoordinatorState {
    * read early by up to that difference (NTP keeps it to milliseconds).
    */
   private learnClock(partition: Partition, permit: Permit, answer: Answer): void {
-    if (answer.serverOffset === undefined) return
-    const low = answer.serverOffset
-    const high = answer.serverOffset + (answer.receivedAt - permit.sentAt) + SECOND
-    if (Math.max(partition.offsetLow, low) > Math.min(partition.offsetHigh, high)) {
-      partition.offsetLow = low
-      partition.offsetHigh = high
-    } else {
-      partition.offsetLow = Math.max(partition.offsetLow, low)
-      partition.offsetHigh = Math.min(partition.offsetHigh, high)
+    if (answer.serverOffset !== undefined) {
+      serverClock.learn(partition, answer.serverOffset, permit.sentAt, answer.receivedAt)
     }
   }
 
@@ -862,8 +856,8 @@ export class CoordinatorState {
    * than a second and never before the server's instant.
    */
   private refine(partition: Partition, at: number | undefined, fromDate: boolean, offset: number | undefined) {
-    if (at === undefined || !fromDate || offset === undefined || partition.offsetLow > partition.offsetHigh) return at
-    return at - Math.min(SECOND - 1, Math.max(0, partition.offsetLow - offset))
+    if (at === undefined || !fromDate || offset === undefined) return at
+    return at - serverClock.correction(partition, offset)
   }
 
   /**

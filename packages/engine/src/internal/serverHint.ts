@@ -81,5 +81,17 @@ const parse = (record: headers.HeaderRecord, now: number): Reading => {
   return { hint: undefined, rateLimit: info }
 }
 
+/**
+ * Whether a reading's hint is an instant measured against the response's `Date` (an HTTP-date `Retry-After`, an epoch
+ * reset), which `Date`'s whole seconds make up to a second late, rather than a delay.
+ */
+export const fromDate = (reading: Reading, record: headers.HeaderRecord): boolean => {
+  const hint = reading.hint
+  if (hint === undefined || hint.source === "retry-after-ms") return false
+  return hint.source === "retry-after"
+    ? !DELAY_SECONDS.test(headers.get(record, "retry-after")!.trim())
+    : reading.rateLimit?.fromDate === true
+}
+
 /** The server's hint in a response's headers, if any. */
 export const fromHeaders = (record: headers.HeaderRecord, now: number): Hint | undefined => read(record, now).hint

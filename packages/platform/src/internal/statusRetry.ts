@@ -11,8 +11,11 @@ import * as ServerHint from "@effect-retry/core/ServerHint"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import * as StatusError from "@effect-retry/core/StatusError"
 import * as StatusPolicy from "@effect-retry/core/StatusPolicy"
+import * as CoordinatorAnswer from "@effect-retry/engine/CoordinatorAnswer"
 import * as methods from "@effect-retry/engine/Methods"
 import * as RetryDecision from "@effect-retry/engine/RetryDecision"
+import * as ServerClock from "@effect-retry/engine/ServerClock"
+import * as Hints from "@effect-retry/engine/ServerHint"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -660,7 +663,8 @@ const sanitize = <E>(error: E, request: HttpClientRequest.HttpClientRequest, rul
 export const retryRequest = <E, R>(
   settings: Settings,
   send: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>,
-  request: HttpClientRequest.HttpClientRequest
+  request: HttpClientRequest.HttpClientRequest,
+  clocks: ServerClock.Clocks
 ): Effect.Effect<
   HttpClientResponse.HttpClientResponse,
   E | StatusRetry.RetryError,
@@ -829,8 +833,28 @@ export const retryRequest = <E, R>(
       >
     })
 
+  /**
+   * One attempt without the coordinator. The client learns each origin's clock from its answers' `Date` (a success's
+   * only while it is not known to 50 ms), so that an instant a failure gives against its `Date` (an HTTP-date, an
+   * epoch reset), up to a second late by `Date`'s whole seconds, is waited for no longer than the server's clock
+   * needs: as the coordinator does, and never early.
+   */
   const attempt = (resends: number): Effect.Effect<HttpClientResponse.HttpClientResponse, Err, R> =>
-    Effect.flatMap(timed(resends), check)
+    Effect.clockWith((clock) => {
+      const sentAt = clock.unsafeCurrentTimeMillis()
+      return Effect.flatMap(timed(resends), (response) => {
+        const receivedAt = clock.unsafeCurrentTimeMillis()
+        const origin = CoordinatorAnswer.originOf(request.url)
+        if (response.status < 400 && !clocks.wants(origin, receivedAt)) return check(response)
+        const seen = { headers: response.headers, receivedAt }
+        const sooner = clocks.learn(origin, seen.headers, sentAt, receivedAt)
+        if (sooner > 0 && response.status >= 400) {
+          const reading = Hints.read(seen.headers, receivedAt)
+          if (reading.hint !== undefined && Hints.fromDate(reading, seen.headers)) hintAt = reading.hint.at - sooner
+        }
+        return check(response, seen)
+      })
+    })
 
   /** What a failed attempt means: read once, by the decision, the log line and the metrics. */
   const classify = (error: Err): RetryPolicy.Classification => {
@@ -840,8 +864,8 @@ export const retryRequest = <E, R>(
     if (error instanceof Coordinator.OriginHeld) return { ...RetryDecision.held(error.reason), hint: undefined }
     if (StatusError.isStatusError(error)) {
       let hint = Option.getOrUndefined(error.retryAfter)
-      // The coordinator knows the server's clock from its earlier answers: the instant it read is as late as the
-      // server asked, and sooner than this answer's Date alone could tell.
+      // The coordinator (or, without it, the client) knows the server's clock from its earlier answers: the instant
+      // read with it is as late as the server asked, and sooner than this answer's Date alone could tell.
       if (hint !== undefined && seen !== undefined && seen < hint.at) hint = { ...hint, at: seen }
       return { kind: error.kind, hint, resendable: repeatable, stop: undefined }
     }
@@ -1033,6 +1057,8 @@ export const disabledOverride: Override = makeOverride({ maxAttempts: 1 })
 export const make = (options?: StatusRetry.Options) => {
   const settings = resolve(options)
   const addKey = settings.idempotencyKey
+  /** What the origins' answers told of their clocks, shared by every call of the client. */
+  const clocks = new ServerClock.Clocks()
   return <E, R>(
     self: HttpClient.HttpClient.With<E, R>
   ): HttpClient.HttpClient.With<
@@ -1054,7 +1080,7 @@ export const make = (options?: StatusRetry.Options) => {
         if (fiber.getFiberRef(currentRequest) === request) return send
         const override = fiber.getFiberRef(currentOverride)
         const effective = override === undefined ? settings : applyOverride(settings, override)
-        return Effect.locally(retryRequest(effective, send, request), currentRequest, request)
+        return Effect.locally(retryRequest(effective, send, request, clocks), currentRequest, request)
       }))
   }
 }

@@ -1,0 +1,104 @@
+import * as headers from "./headers.js"
+import * as httpDate from "./httpDate.js"
+
+const SECOND = 1000
+
+/**
+ * What a server's `Date` headers tell of its clock less ours (milliseconds): each `Date` is at most the server's time
+ * when its answer arrived (`offsetLow`), and more than it less a second when the request left (`offsetHigh`: `Date`
+ * is rounded down). Each answer narrows them; infinite while nothing is known.
+ */
+export interface ServerClock {
+  offsetLow: number
+  offsetHigh: number
+}
+
+/** A clock nothing is known of yet. */
+export const unknown = (): ServerClock => ({ offsetLow: -Infinity, offsetHigh: Infinity })
+
+/** How wide the bounds are, in milliseconds (Infinity while nothing is known). */
+export const uncertainty = (clock: ServerClock): number => clock.offsetHigh - clock.offsetLow
+
+/** An answer's `Date` less when it arrived, when it has a valid `Date`. */
+export const dateOffset = (record: headers.HeaderRecord, receivedAt: number): number | undefined => {
+  const date = headers.get(record, "date")
+  if (date === undefined) return undefined
+  const at = httpDate.parse(date, receivedAt)
+  return Number.isNaN(at) ? undefined : at - receivedAt
+}
+
+/**
+ * Narrows the bounds with one answer: its `Date` less when it arrived (`offset`), and when its request left. Bounds
+ * that disagree with it (the server's clock was set, or another server answered) start again from it.
+ */
+export const learn = (clock: ServerClock, offset: number, sentAt: number, receivedAt: number): void => {
+  const low = offset
+  const high = offset + (receivedAt - sentAt) + SECOND
+  if (Math.max(clock.offsetLow, low) > Math.min(clock.offsetHigh, high)) {
+    clock.offsetLow = low
+    clock.offsetHigh = high
+  } else {
+    clock.offsetLow = Math.max(clock.offsetLow, low)
+    clock.offsetHigh = Math.min(clock.offsetHigh, high)
+  }
+}
+
+/**
+ * How much sooner than measured an instant the server gave against an answer's `Date` (an HTTP-date, an epoch reset;
+ * measured as instant − Date from when it arrived) may be read: what the bounds tell of the second that `Date`
+ * dropped, less than a second, and never before the server's instant.
+ */
+export const correction = (clock: ServerClock, offset: number): number =>
+  clock.offsetLow > clock.offsetHigh ? 0 : Math.min(SECOND - 1, Math.max(0, clock.offsetLow - offset))
+
+/**
+ * Bounds narrower than this (ms) are enough: a success's `Date` is not read any more. Until then, one success in this
+ * long is read (answers that come together tell the same; a burst costs one read).
+ */
+const NARROW_ENOUGH_MILLIS = 50
+
+interface Learned extends ServerClock {
+  /** When these bounds started: they start again after `relearnMillis` (a clock may be set meanwhile). */
+  since: number
+  /** When the last answer was read. */
+  readAt: number
+}
+
+/**
+ * The clocks of the origins a client talks to, learned from their answers' `Date`: at most `maxOrigins` (the oldest
+ * goes first), each started again `relearnMillis` after it began, so a server clock set back meanwhile is not read
+ * with bounds learned before.
+ */
+export class Clocks {
+  private readonly clocks = new Map<string, Learned>()
+  constructor(readonly maxOrigins = 1_000, readonly relearnMillis = 60_000) {}
+
+  /** Whether a success from the origin is worth reading for its `Date` (a failure always is). */
+  wants(origin: string, now: number): boolean {
+    const clock = this.clocks.get(origin)
+    return clock === undefined || now - clock.since >= this.relearnMillis ||
+      (uncertainty(clock) > NARROW_ENOUGH_MILLIS && now - clock.readAt >= NARROW_ENOUGH_MILLIS)
+  }
+
+  /**
+   * Learns from an answer of the origin (its request left at `sentAt`); returns its `Date` less when it arrived, and
+   * how much sooner an instant it gave against that `Date` may be read.
+   */
+  learn(origin: string, record: headers.HeaderRecord, sentAt: number, receivedAt: number): number {
+    const offset = dateOffset(record, receivedAt)
+    if (offset === undefined) return 0
+    let clock = this.clocks.get(origin)
+    if (clock === undefined || receivedAt - clock.since >= this.relearnMillis) {
+      if (clock === undefined && this.clocks.size >= this.maxOrigins) {
+        const oldest = this.clocks.keys().next()
+        if (oldest.done !== true) this.clocks.delete(oldest.value)
+      }
+      clock = { offsetLow: -Infinity, offsetHigh: Infinity, since: receivedAt, readAt: receivedAt }
+      this.clocks.delete(origin)
+      this.clocks.set(origin, clock)
+    }
+    clock.readAt = receivedAt
+    learn(clock, offset, sentAt, receivedAt)
+    return correction(clock, offset)
+  }
+}

@@ -1,0 +1,88 @@
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import * as ServerClock from "../src/ServerClock.js"
+
+const date = (serverTime: number) => Math.floor(serverTime / 1000) * 1000
+
+describe("ServerClock", () => {
+  it("narrows with each answer: its low bound to one that came just after a tick of Date", () => {
+    const clock = ServerClock.unknown()
+    // The server's clock is ours. Sent at 900, answered at 905 (Date 0): offset -905.
+    ServerClock.learn(clock, date(903) - 905, 900, 905)
+    expect([clock.offsetLow, clock.offsetHigh]).toStrictEqual([-905, 100])
+    // Sent at 1_998, answered at 2_004 (Date 2 s): the server's clock is at least ours less 4 ms.
+    ServerClock.learn(clock, date(2_001) - 2_004, 1_998, 2_004)
+    expect([clock.offsetLow, clock.offsetHigh]).toStrictEqual([-4, 100])
+    // An instant measured against an answer whose Date dropped 600 ms (offset -600) may be read 596 ms sooner.
+    expect(ServerClock.correction(clock, -600)).toBe(596)
+  })
+
+  it("starts again from an answer its bounds cannot hold (the server's clock was set)", () => {
+    const clock = ServerClock.unknown()
+    ServerClock.learn(clock, -4, 1_998, 2_004)
+    ServerClock.learn(clock, -60_000, 3_000, 3_010)
+    expect([clock.offsetLow, clock.offsetHigh]).toStrictEqual([-60_000, -58_990])
+  })
+
+  it("never reads the server's clock ahead of itself: an instant read sooner is never early", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -5_000, max: 5_000 }),
+        fc.array(
+          fc.record({ at: fc.integer({ min: 0, max: 100_000 }), there: fc.nat(50), handled: fc.nat(50) }),
+          { minLength: 1, maxLength: 40 }
+        ),
+        (offset, answers) => {
+          const clock = ServerClock.unknown()
+          for (const { at, handled, there } of [...answers].sort((a, b) => a.at - b.at)) {
+            // Sent at `at`, answered by the server `there` ms later (its clock), received `handled` ms after that.
+            const answeredAt = at + there
+            const receivedAt = answeredAt + handled
+            const dateOffset = date(answeredAt + offset) - receivedAt
+            const sooner = ServerClock.correction(clock, dateOffset)
+            ServerClock.learn(clock, dateOffset, at, receivedAt)
+            const soonerAfter = ServerClock.correction(clock, dateOffset)
+            // Date + sooner is what the client takes the server's clock to have read when the answer arrived: never
+            // past what it read then.
+            const serverAtReceipt = receivedAt + offset
+            expect(date(answeredAt + offset) + Math.max(sooner, soonerAfter)).toBeLessThanOrEqual(serverAtReceipt)
+          }
+        }
+      )
+    )
+  })
+
+  describe("Clocks", () => {
+    const dated = (serverTime: number) => ({ date: new Date(date(serverTime)).toUTCString() })
+
+    it("reads a success while the clock is not known to 50 ms, one in 50 ms, and starts again after a minute", () => {
+      const clocks = new ServerClock.Clocks(2, 60_000)
+      const o = "https://api.test"
+      expect(clocks.wants(o, 1_000)).toBe(true)
+      expect(clocks.learn(o, dated(1_000_500), 1_000_495, 1_000_500)).toBe(0)
+      // Within 50 ms of that read: another success of the same burst tells nothing new.
+      expect(clocks.wants(o, 1_000_520)).toBe(false)
+      expect(clocks.wants(o, 1_000_550)).toBe(true)
+      // Just after a tick, then just before one: known to within 50 ms, a success is not read any more.
+      clocks.learn(o, dated(1_001_003), 1_001_000, 1_001_003)
+      clocks.learn(o, dated(1_001_990), 1_001_985, 1_001_990)
+      expect(clocks.wants(o, 1_002_100)).toBe(false)
+      // A failure measured against a Date that dropped 700 ms may be read 697 ms sooner.
+      expect(clocks.learn(o, dated(1_002_700), 1_002_695, 1_002_700)).toBe(697)
+      // A minute after the bounds began, they start again.
+      expect(clocks.wants(o, 1_061_000)).toBe(true)
+      expect(clocks.learn(o, dated(1_061_700), 1_061_695, 1_061_700)).toBe(0)
+    })
+
+    it("keeps at most maxOrigins clocks, the oldest going first", () => {
+      const clocks = new ServerClock.Clocks(2, 60_000)
+      for (const o of ["https://a.test", "https://b.test", "https://c.test"]) {
+        clocks.learn(o, dated(1_000_700), 1_000_695, 1_000_700)
+        clocks.learn(o, dated(1_001_010), 1_001_005, 1_001_010)
+      }
+      // The first origin's clock was dropped: nothing is known of it.
+      expect(clocks.learn("https://a.test", dated(1_001_600), 1_001_595, 1_001_600)).toBe(0)
+      expect(clocks.learn("https://c.test", dated(1_001_600), 1_001_595, 1_001_600)).toBe(590)
+    })
+  })
+})
