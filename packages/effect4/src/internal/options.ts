@@ -122,7 +122,8 @@ const isGroup = (u: unknown): u is Record<string, unknown> =>
 
 /** The settings of a group (none when absent), a problem for anything else or an unknown key. */
 const group = <A>(problems: Array<string>, name: Group, value: unknown): A => {
-  if (value === undefined) return {} as A
+  // A backoff `Schedule` holds no settings: the defaults are kept for what it does not decide.
+  if (value === undefined || (name === "backoff" && Schedule.isSchedule(value))) return {} as A
   if (!isGroup(value)) {
     const what = name === "backoff" ? "a Schedule or { " : "{ "
     problems.push(`${name} must be ${what}${GROUPS[name].join(", ")} }, got ${show(value)}`)
