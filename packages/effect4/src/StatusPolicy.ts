@@ -166,4 +166,7 @@ export const retrying: {
 export const notRetrying: {
   (statuses: Iterable<number>): (self: StatusPolicy) => StatusPolicy
   (self: StatusPolicy, statuses: Iterable<number>): StatusPolicy
-} = dual(2, (self: StatusPolicy, statuses: Iterable<number>): StatusPolicy => fromTable(Status.notRetrying(self, statuses)))
+} = dual(
+  2,
+  (self: StatusPolicy, statuses: Iterable<number>): StatusPolicy => fromTable(Status.notRetrying(self, statuses))
+)

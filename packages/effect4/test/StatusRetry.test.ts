@@ -5,8 +5,10 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as HttpClient from "effect/http/HttpClient"
+import * as HttpClientError from "effect/http/HttpClientError"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as HttpClientResponse from "effect/http/HttpClientResponse"
+import * as UrlParams from "effect/http/UrlParams"
 import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as References from "effect/References"
@@ -15,8 +17,7 @@ import * as Schema from "effect/Schema"
 import * as TestClock from "effect/testing/TestClock"
 import { describe, expect, it } from "vitest"
 import * as Behaviour from "../../engine/test/shared/behaviour.js"
-import type { StatusError } from "../src/index.js"
-import { StatusRetry, withStatusRetry } from "../src/index.js"
+import { StatusError, StatusRetry, withStatusRetry } from "../src/index.js"
 
 /** One request as the scripted client saw it: when it was sent on the TestClock, and its method and headers. */
 interface Sent {
@@ -33,6 +34,8 @@ interface Reply {
   readonly status: number
   readonly headers?: Record<string, string>
   readonly body?: string | (() => ReadableStream<Uint8Array>)
+  /** No answer: the client fails with a transport error that carries the request as it was sent. */
+  readonly transport?: boolean
 }
 
 /**
@@ -61,8 +64,18 @@ const run = <A, E>(
         resendCount: Option.isSome(span) ? span.value.attributes.get("http.request.resend_count") : undefined
       })
       const reply = replies[Math.min(sent.length - 1, replies.length - 1)]!
+      if (reply.transport === true) {
+        return yield* Effect.fail(
+          new HttpClientError.HttpClientError({
+            reason: new HttpClientError.TransportError({ request, cause: new Error("socket hang up") })
+          })
+        )
+      }
       const body = typeof reply.body === "function" ? reply.body() : reply.body ?? null
-      return HttpClientResponse.fromWeb(request, new Response(body, { status: reply.status, headers: reply.headers ?? {} }))
+      return HttpClientResponse.fromWeb(
+        request,
+        new Response(body, { status: reply.status, headers: reply.headers ?? {} })
+      )
     })
   ) as unknown as HttpClient.HttpClient.With<E>
   const retrying = client.pipe(
@@ -119,6 +132,40 @@ describe("withStatusRetry (Effect 4), on the shared description", () => {
       expect(observe(exit, sent)).toEqual(Behaviour.expectedOfMethod(c))
     })
   }
+})
+
+describe("withStatusRetry (Effect 4), on the shared description of redaction", () => {
+  for (const c of Behaviour.redactionCases) {
+    it(c.name, async () => {
+      const { exit } = await run(
+        [c.failure === "transport" ? { status: 0, transport: true } : { status: c.failure.status }],
+        (client) => client.get(c.url, { headers: c.headers }),
+        c.redact === undefined ? {} : { redact: c.redact }
+      )
+      const error = failure(exit) as StatusRetry.RetryError
+      const shown = Behaviour.shownOf(
+        error,
+        StatusError.isStatusError,
+        (u) => HttpClientError.isHttpClientError(u) ? u.request : undefined,
+        (request) => UrlParams.toString(request.urlParams)
+      )
+      expect(Behaviour.observeRedaction(c, shown)).toEqual(Behaviour.expectedOfRedaction(c))
+    })
+  }
+
+  it("a transport error whose description quotes the URL quotes it redacted", async () => {
+    const url = "http://user:hunter2@api.test/items?token=t0k3n"
+    const client = HttpClient.make((request) =>
+      Effect.fail(
+        new HttpClientError.HttpClientError({
+          reason: new HttpClientError.TransportError({ request, description: `could not reach ${request.url}` })
+        })
+      )
+    ).pipe(withStatusRetry({ maxAttempts: 1 }))
+    const exit = await Effect.runPromise(Effect.exit(client.get(url)))
+    const error = failure(exit) as HttpClientError.HttpClientError
+    expect(error.reason.description).toBe("could not reach http://<redacted>@api.test/items?token=<redacted>")
+  })
 })
 
 describe("withStatusRetry (Effect 4)", () => {
@@ -310,7 +357,10 @@ describe("withStatusRetry (Effect 4): per-call overrides", () => {
   })
 
   it("disabled sends once and fails with stop reason attempts", async () => {
-    const { exit, sent } = await run([{ status: 503 }], (client) => StatusRetry.disabled(client.get("http://api.test/items")))
+    const { exit, sent } = await run(
+      [{ status: 503 }],
+      (client) => StatusRetry.disabled(client.get("http://api.test/items"))
+    )
     const error = failure(exit) as StatusError.StatusError
     expect([Option.getOrThrow(error.stopReason), error.attempts, sent.length]).toEqual(["attempts", 1, 1])
   })
@@ -410,19 +460,20 @@ describe("withStatusRetry (Effect 4): a redirect with Retry-After", () => {
 })
 
 /** The log lines written at debug level: message and annotations. */
-const capturing = (lines: Array<{ message: unknown; annotations: Record<string, unknown> }>) =>
-<X, Y>(effect: Effect.Effect<X, Y>): Effect.Effect<X, Y> =>
-  effect.pipe(
-    Effect.provide(Logger.layer([
-      Logger.make((options) => {
-        lines.push({
-          message: options.message,
-          annotations: { ...options.fiber.getRef(References.CurrentLogAnnotations) }
+const capturing =
+  (lines: Array<{ message: unknown; annotations: Record<string, unknown> }>) =>
+  <X, Y>(effect: Effect.Effect<X, Y>): Effect.Effect<X, Y> =>
+    effect.pipe(
+      Effect.provide(Logger.layer([
+        Logger.make((options) => {
+          lines.push({
+            message: options.message,
+            annotations: { ...options.fiber.getRef(References.CurrentLogAnnotations) }
+          })
         })
-      })
-    ])),
-    Effect.provideService(References.MinimumLogLevel, "Debug")
-  )
+      ])),
+      Effect.provideService(References.MinimumLogLevel, "Debug")
+    )
 
 describe("withStatusRetry (Effect 4): metrics, logs and spans", () => {
   it("counts retries by kind and source, and stops by reason", async () => {
@@ -464,8 +515,10 @@ describe("withStatusRetry (Effect 4): metrics, logs and spans", () => {
   })
 
   it("each attempt is its own client span; a resend carries http.request.resend_count", async () => {
-    const { sent } = await run([{ status: 503 }, { status: 503 }, { status: 200 }], (client) =>
-      client.get("http://api.test/items"))
+    const { sent } = await run(
+      [{ status: 503 }, { status: 503 }, { status: 200 }],
+      (client) => client.get("http://api.test/items")
+    )
     expect(sent.map((s) => s.resendCount)).toEqual([undefined, 1, 2])
   })
 })

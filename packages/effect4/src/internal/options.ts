@@ -269,8 +269,13 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   const bodyRead = body.read ?? defaults.body.read
   if (typeof bodyRead !== "boolean") problems.push(`body.read must be true or false, got ${show(bodyRead)}`)
   const bodyMaxSize = body.maxSize ?? defaults.body.maxSize
-  if (!(typeof bodyMaxSize === "number" && bodyMaxSize >= 1 && (Number.isInteger(bodyMaxSize) || bodyMaxSize === Infinity))) {
-    problems.push(`body.maxSize must be a whole number of bytes of at least 1 (Infinity for no cap), got ${show(bodyMaxSize)}`)
+  if (
+    !(typeof bodyMaxSize === "number" && bodyMaxSize >= 1 &&
+      (Number.isInteger(bodyMaxSize) || bodyMaxSize === Infinity))
+  ) {
+    problems.push(
+      `body.maxSize must be a whole number of bytes of at least 1 (Infinity for no cap), got ${show(bodyMaxSize)}`
+    )
   }
   const maxErrorBodySize = body.maxErrorSize ?? defaults.body.maxErrorSize
   if (!(typeof maxErrorBodySize === "number" && maxErrorBodySize >= 0 && Number.isInteger(maxErrorBodySize))) {

@@ -93,15 +93,16 @@ const REASONS: { readonly [Tag in HttpClientError.HttpClientErrorReason["_tag"]]
 }
 
 /**
- * An error of the client below, shown with a safe request (and response): its URL, headers and body would otherwise
- * reach the error's fields, `Cause.pretty` and every log of it. A description that quotes the URL quotes it redacted.
+ * An error of the client below, shown with a safe copy of the request this client was given (and a safe response):
+ * its URL, headers and body would otherwise reach the error's fields, `Cause.pretty` and every log of it. A
+ * description that quotes the URL quotes it redacted.
  */
-const sanitize = <E>(error: E, rules: Redaction.Redactor): E => {
+const sanitize = <E>(error: E, sent: HttpClientRequest.HttpClientRequest, rules: Redaction.Redactor): E => {
   if (!HttpClientError.isHttpClientError(error)) return error
   const reason = error.reason
-  const request = safeRequest(reason.request, rules)
-  const raw = fullUrl(reason.request)
-  const description = reason.description?.split(raw).join(request.url)
+  const request = safeRequest(sent, rules)
+  let description = reason.description
+  for (const raw of [fullUrl(reason.request), fullUrl(sent)]) description = description?.split(raw).join(request.url)
   const fields = {
     request,
     ...(reason.cause === undefined ? {} : { cause: reason.cause }),
@@ -283,13 +284,16 @@ export const retryRequest = <E, R>(
       ))
 
   /** One request, its body read too under `body.read`. */
-  const read: Effect.Effect<HttpClientResponse.HttpClientResponse, E | HttpClientError.HttpClientError | BodyTooLarge, R> =
-    settings.bodyRead
-      ? Effect.flatMap(send, (response) =>
-        response.status < 400
-          ? buffered(request, response, settings.bodyMaxSize, tooLarge(response.status))
-          : Effect.succeed(response))
-      : send
+  const read: Effect.Effect<
+    HttpClientResponse.HttpClientResponse,
+    E | HttpClientError.HttpClientError | BodyTooLarge,
+    R
+  > = settings.bodyRead
+    ? Effect.flatMap(send, (response) =>
+      response.status < 400
+        ? buffered(request, response, settings.bodyMaxSize, tooLarge(response.status))
+        : Effect.succeed(response))
+    : send
 
   /** What a failed attempt means for the decision. */
   const classify = (error: unknown): RetryDecision.Classified<"retry-budget" | "timeout"> => {
@@ -329,16 +333,20 @@ export const retryRequest = <E, R>(
     made: Extract<RetryDecision.Decision<"retry-budget" | "timeout">, { _tag: "Stop" }>,
     error: unknown
   ): Effect.Effect<never, E | StatusRetry.RetryError> =>
-    Effect.flatMap(rulesOf(settings), (rules) =>
-      Effect.logDebug(`giving up on ${request.method} ${Redaction.url(fullUrl(request), rules)}: ${made.reason}`).pipe(
-        Effect.annotateLogs({ attempts: made.attempts, reason: made.reason }),
-        Effect.andThen(Metric.update(counter(giveUps, { reason: made.reason }), 1)),
-        Effect.andThen(Effect.fail(
-          StatusError.isStatusError(error)
-            ? StatusError.withStop(error, made.attempts, made.reason)
-            : sanitize(error as E | StatusRetry.RetryError, rules)
-        ))
-      ))
+    Effect.flatMap(
+      rulesOf(settings),
+      (rules) =>
+        Effect.logDebug(`giving up on ${request.method} ${Redaction.url(fullUrl(request), rules)}: ${made.reason}`)
+          .pipe(
+            Effect.annotateLogs({ attempts: made.attempts, reason: made.reason }),
+            Effect.andThen(Metric.update(counter(giveUps, { reason: made.reason }), 1)),
+            Effect.andThen(Effect.fail(
+              StatusError.isStatusError(error)
+                ? StatusError.withStop(error, made.attempts, made.reason)
+                : sanitize(error as E | StatusRetry.RetryError, request, rules)
+            ))
+          )
+    )
 
   return Effect.flatMap(Clock.currentTimeMillis, (startedAt) => {
     deadline = startedAt + policy.timeout
@@ -401,12 +409,15 @@ export const retryRequest = <E, R>(
         (error) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
             Effect.flatMap(decide(state, classify(error), error, now), ([made, next]) => {
-              if (StatusError.isStatusError(error)) previous = error
+              if (StatusError.isStatusError(error)) {
+                previous = error
+              }
               if (made._tag === "Retry") {
                 const after = made.source === "backoff" ? "retry" : "retry-after-hint"
                 return Effect.andThen(
                   announce(made, error),
-                  Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () => loop(next, after))
+                  Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () =>
+                    loop(next, after))
                 )
               }
               return giveUp(made, error instanceof Coordinator.OriginHeld && previous !== undefined ? previous : error)
@@ -483,8 +494,7 @@ export const withStatusRetry = (input?: StatusRetry.Options) => {
     const retrying = HttpClient.transform(client, (send, request) =>
       Effect.flatMap(
         Effect.service(CurrentOverride),
-        (override) =>
-          retryRequest(override === undefined ? settings : applyOverride(settings, override), send, request)
+        (override) => retryRequest(override === undefined ? settings : applyOverride(settings, override), send, request)
       ))
     const addKey = settings.idempotencyKey
     if (addKey === undefined) return retrying

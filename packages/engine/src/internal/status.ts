@@ -42,10 +42,9 @@ export const make = (throttledStatuses: Iterable<number>, transientStatuses: Ite
 export const retrying = (self: Table, statuses: Iterable<number>, as: "throttled" | "transient"): Table => {
   const moved = new Set(statuses)
   const kept = (kind: ReadonlySet<number>) => [...kind].filter((status) => !moved.has(status))
-  const throttled = kept(self.throttled)
-  const transient = kept(self.transient)
-  ;(as === "throttled" ? throttled : transient).push(...moved)
-  return make(throttled, transient)
+  return as === "throttled"
+    ? make([...kept(self.throttled), ...moved], kept(self.transient))
+    : make(kept(self.throttled), [...kept(self.transient), ...moved])
 }
 
 /** A table that no longer retries `statuses`: they fail as permanent. */
