@@ -82,6 +82,36 @@ const safeRequest = (
     Redaction.headers(request.headers, rules)
   )
 
+/** A text with the URLs of the request (`raws`, relative ones too) and every absolute URL in it redacted. */
+const redactText = (text: string, raws: ReadonlyArray<string>, rules: Redaction.Redactor): string => {
+  let out = text
+  for (const raw of raws) if (raw !== "") out = out.split(raw).join(Redaction.url(raw, rules))
+  return Redaction.text(out, rules)
+}
+
+/**
+ * The cause of an error of the client below, its URLs redacted: `fetch` says "Request cannot be constructed from a
+ * URL that includes credentials: <the URL>", and `Cause.pretty` would print it. An `Error` whose message, stack or
+ * causes (a few deep) hold a URL is copied with them redacted; anything else is kept as it is.
+ */
+const redactCause = (
+  cause: unknown,
+  raws: ReadonlyArray<string>,
+  rules: Redaction.Redactor,
+  depth: number
+): unknown => {
+  if (typeof cause === "string") return redactText(cause, raws, rules)
+  if (!(cause instanceof Error) || depth > 4) return cause
+  const message = redactText(cause.message, raws, rules)
+  const inner = redactCause(cause.cause, raws, rules, depth + 1)
+  const stack = cause.stack === undefined ? undefined : redactText(cause.stack, raws, rules)
+  if (message === cause.message && inner === cause.cause && stack === cause.stack) return cause
+  const copy = new Error(message, inner === undefined ? undefined : { cause: inner })
+  copy.name = cause.name
+  if (stack !== undefined) copy.stack = stack
+  return copy
+}
+
 /** The class of each reason of an `HttpClientError`, to build it again with a safe request. */
 const REASONS: { readonly [Tag in HttpClientError.HttpClientErrorReason["_tag"]]: unknown } = {
   TransportError: HttpClientError.TransportError,
@@ -101,11 +131,12 @@ const sanitize = <E>(error: E, sent: HttpClientRequest.HttpClientRequest, rules:
   if (!HttpClientError.isHttpClientError(error)) return error
   const reason = error.reason
   const request = safeRequest(sent, rules)
-  let description = reason.description
-  for (const raw of [fullUrl(reason.request), fullUrl(sent)]) description = description?.split(raw).join(request.url)
+  const raws = [fullUrl(reason.request), fullUrl(sent)]
+  const description = reason.description === undefined ? undefined : redactText(reason.description, raws, rules)
+  const cause = redactCause(reason.cause, raws, rules, 0)
   const fields = {
     request,
-    ...(reason.cause === undefined ? {} : { cause: reason.cause }),
+    ...(cause === undefined ? {} : { cause }),
     ...(description === undefined ? {} : { description })
   }
   const Reason = REASONS[reason._tag] as new(fields: object) => HttpClientError.HttpClientErrorReason
