@@ -143,7 +143,7 @@ export interface BodyOptions {
   readonly maxSize?: number
   /**
    * The first bytes of a failure's body kept, as text, on its status error (`body`), so a handler can decode it
-   * (with `Schema`); the read stops there. 0 keeps none. An event stream's body is never read. The library writes the
+   * (with `Schema`); the rest is read and dropped, for at most a second. 0 keeps none. An event stream's body is never read. The library writes the
    * body to no log line and no span. Default: see `defaults.body.maxErrorSize` (64 KiB).
    */
   readonly maxErrorSize?: number

@@ -450,6 +450,15 @@ describe("withStatusRetry (Effect 4): a redirect with Retry-After", () => {
     ])
   })
 
+  it("the redirect's wait is not cut by an attempt timeout shorter than it", async () => {
+    const { exit, sent } = await run(
+      [moved, { status: 200 }],
+      (client) => client.pipe(HttpClient.followRedirects()).get("http://api.test/old"),
+      { attemptTimeout: "500 millis" }
+    )
+    expect([Exit.isSuccess(exit), sent.map((s) => s.at)]).toEqual([true, [0, 2_000]])
+  })
+
   it("a redirect without Retry-After is handed back at once", async () => {
     const { sent } = await run(
       [{ status: 307, headers: { location: "http://api.test/new" } }, { status: 200 }],

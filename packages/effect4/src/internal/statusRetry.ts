@@ -160,8 +160,8 @@ const cut = (
 const decoder = new TextDecoder()
 
 /**
- * The start of a failure's body as text: its first `max` bytes (the read stops there), within a second and `left`
- * ms; undefined when there is none to read (an event stream, a HEAD, `max` 0) or it did not come in time.
+ * The start of a failure's body as text: its first `max` bytes (the rest is read and dropped), within a second and
+ * `left` ms; undefined when there is none to read (an event stream, a HEAD, `max` 0) or it did not come in time.
  */
 const errorBody = (
   response: HttpClientResponse.HttpClientResponse,
@@ -177,7 +177,8 @@ const errorBody = (
   }
   return Effect.suspend(() => {
     const start = Body.prefix(max)
-    return Stream.runForEachWhile(response.stream, (part) => Effect.sync(() => start.add(part))).pipe(
+    // The rest is read and dropped, so the connection can serve another request.
+    return Stream.runForEach(response.stream, (part) => Effect.sync(() => start.add(part))).pipe(
       Effect.timeoutOption(Duration.millis(Math.min(1000, left))),
       Effect.map((read) => Option.isNone(read) ? undefined : decoder.decode(start.bytes())),
       Effect.catch(() => Effect.succeed(undefined))
@@ -237,11 +238,14 @@ export const retryRequest = <E, R>(
   const policy = settings.policy
   /** The call's deadline (its `timeout` from the start), epoch milliseconds: no attempt or wait runs past it. */
   let deadline = Infinity
+  /** The wait a redirect's `Retry-After` asks for, waited once the attempt is over (no attempt timeout cuts it). */
+  let redirectWait: number | undefined
 
   /**
    * A redirect that says when to follow it (RFC 9110 section 10.2.3: `307` + `Location` + `Retry-After` during a
    * maintenance): handed back once its instant has come, so whatever follows it (`HttpClient.followRedirects`
-   * applied after this client) follows it no sooner. A wait longer than `maxRetryAfter` or past the deadline fails
+   * applied after this client) follows it no sooner; the wait comes after the attempt, so no attempt timeout cuts
+   * it. A wait longer than `maxRetryAfter` or past the deadline fails
    * with a `RetryableStatus` that carries the instant, and the decision stops on it as on any other hint.
    */
   const redirectAfter = (
@@ -251,7 +255,8 @@ export const retryRequest = <E, R>(
       const hint = ServerHint.fromHeaders(response.headers, receivedAt)
       if (hint === undefined || hint.source !== "retry-after" || !(hint.millis > 0)) return Effect.succeed(response)
       if (hint.millis <= policy.maxRetryAfter && hint.at <= deadline) {
-        return Effect.as(Effect.sleep(Duration.millis(hint.at - receivedAt)), response)
+        redirectWait = hint.at - receivedAt
+        return Effect.succeed(response)
       }
       return Effect.flatMap(rulesOf(settings), (rules) =>
         Effect.fail(
@@ -411,7 +416,7 @@ export const retryRequest = <E, R>(
                       check(response)
                     ))))
         )
-        return Effect.timeoutOrElse(checked, {
+        const bounded = Effect.timeoutOrElse(checked, {
           duration: Duration.millis(Math.max(0, limit)),
           orElse: () =>
             Effect.flatMap(rulesOf(settings), (rules) =>
@@ -426,6 +431,12 @@ export const retryRequest = <E, R>(
                     }`
                 )
               ))
+        })
+        return Effect.flatMap(bounded, (response) => {
+          const wait = redirectWait
+          if (wait === undefined) return Effect.succeed(response)
+          redirectWait = undefined
+          return Effect.as(Effect.sleep(Duration.millis(wait)), response)
         })
       })
 
