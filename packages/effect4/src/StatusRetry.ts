@@ -257,6 +257,7 @@ export const defaults = options.defaults
  * - a redirect with `Retry-After` (a `307` during maintenance) is handed back once its instant has come (RFC 9110
  *   section 10.2.3): apply `HttpClient.followRedirects` after `withStatusRetry` and it is followed no sooner; a wait
  *   past `maxRetryAfter` or the call's `timeout` fails at once with a `RetryableStatus`;
+ * - a `filterStatusOk` below it changes nothing: its error for a failure status is classified like the response;
  * - each attempt is the client's own span, a resend carries `http.request.resend_count`, each retry and each stop
  *   is logged at debug level (its URL redacted), and the `retries` and `giveUps` metrics count them;
  * - an error of the client below (a `TransportError` carrying the request) is returned with its request redacted:

@@ -49,7 +49,8 @@ const run = <A, E>(
     client: HttpClient.HttpClient.With<E | StatusRetry.RetryError>
   ) => Effect.Effect<A, E | StatusRetry.RetryError>,
   options: StatusRetry.Options = {},
-  around: <X, Y>(effect: Effect.Effect<X, Y>) => Effect.Effect<X, Y> = (effect) => effect
+  around: <X, Y>(effect: Effect.Effect<X, Y>) => Effect.Effect<X, Y> = (effect) => effect,
+  below: (client: HttpClient.HttpClient) => HttpClient.HttpClient = (client) => client
 ) => {
   const sent: Array<Sent> = []
   const client = HttpClient.make((request, url) =>
@@ -77,8 +78,8 @@ const run = <A, E>(
         new Response(body, { status: reply.status, headers: reply.headers ?? {} })
       )
     })
-  ) as unknown as HttpClient.HttpClient.With<E>
-  const retrying = client.pipe(
+  )
+  const retrying = (below(client) as unknown as HttpClient.HttpClient.With<E>).pipe(
     withStatusRetry({ ...Behaviour.options, backoff: Behaviour.backoff, ...options })
   ) as HttpClient.HttpClient.With<E | StatusRetry.RetryError>
   const program = Effect.gen(function*() {
@@ -210,6 +211,25 @@ describe("withStatusRetry (Effect 4)", () => {
     expect(error.message).toBe(
       "404 Not Found: GET http://<redacted>@api.test/items?token=<redacted>&sig=<redacted>&page=2; gave up after 1 attempt: permanent"
     )
+  })
+
+  it("a filterStatusOk below changes nothing: its error for a failure status is classified like the response", async () => {
+    const retried = await run(
+      [{ status: 503 }, { status: 200 }],
+      (client) => client.get("http://api.test/items"),
+      {},
+      (effect) => effect,
+      HttpClient.filterStatusOk
+    )
+    expect([Exit.isSuccess(retried.exit), retried.sent.map((s) => s.at)]).toEqual([true, [0, 100]])
+    const permanent = await run(
+      [{ status: 404 }],
+      (client) => client.get("http://api.test/items"),
+      {},
+      (effect) => effect,
+      HttpClient.filterStatusOk
+    )
+    expect([(failure(permanent.exit) as StatusError.StatusError)._tag, permanent.sent.length]).toEqual(["NotFound", 1])
   })
 
   it("rejects invalid options with every problem named, before any request", () => {
@@ -499,10 +519,10 @@ describe("withStatusRetry (Effect 4): metrics, logs and spans", () => {
     expect(after.map((count, i) => count - before[i]!)).toEqual([1, 1, 1])
   })
 
-  it("logs each retry and the stop at debug level, annotated, with the URL redacted", async () => {
+  it("logs each retry and the stop at debug level, annotated, with the URL redacted and no body", async () => {
     const lines: Array<{ message: unknown; annotations: Record<string, unknown> }> = []
     await run(
-      [{ status: 503 }],
+      [{ status: 503, body: "b0dy-s3cr3t" }],
       (client) =>
         client.get("http://user:pw@api.test/items?token=abc&page=2", { headers: { authorization: "Bearer xyz" } }),
       {},
@@ -520,7 +540,7 @@ describe("withStatusRetry (Effect 4): metrics, logs and spans", () => {
       },
       { message: [`giving up on GET ${url}: attempts`], annotations: { attempts: 3, reason: "attempts" } }
     ])
-    expect(JSON.stringify(lines)).not.toMatch(/pw|abc|xyz/)
+    expect(JSON.stringify(lines)).not.toMatch(/pw|abc|xyz|b0dy-s3cr3t/)
   })
 
   it("each attempt is its own client span; a resend carries http.request.resend_count", async () => {

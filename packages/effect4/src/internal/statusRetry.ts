@@ -319,17 +319,30 @@ export const retryRequest = <E, R>(
         })
       ))
 
+  /**
+   * The request as the client below answers it. A failure status that a `filterStatusOk` (or `filterStatus`) below
+   * turned into an error is taken back as the response it was, so it is classified like any other.
+   */
+  const sent: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R> = Effect.catch(
+    send,
+    (error) =>
+      HttpClientError.isHttpClientError(error) && error.reason._tag === "StatusCodeError" &&
+        error.reason.response.status >= 400
+        ? Effect.succeed(error.reason.response)
+        : Effect.fail(error)
+  )
+
   /** One request, its body read too under `body.read`. */
   const read: Effect.Effect<
     HttpClientResponse.HttpClientResponse,
     E | HttpClientError.HttpClientError | BodyTooLarge,
     R
   > = settings.bodyRead
-    ? Effect.flatMap(send, (response) =>
+    ? Effect.flatMap(sent, (response) =>
       response.status < 400
         ? buffered(request, response, settings.bodyMaxSize, tooLarge(response.status))
         : Effect.succeed(response))
-    : send
+    : sent
 
   /** What a failed attempt means for the decision. */
   const classify = (error: unknown): RetryDecision.Classified<"retry-budget" | "timeout"> => {
