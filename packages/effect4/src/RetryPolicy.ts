@@ -9,8 +9,8 @@ import * as RetryDecision from "@effect-retry/engine/RetryDecision"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
+import * as decision from "./internal/decide.js"
 import * as options from "./internal/options.js"
 import * as statusErrors from "./internal/statusError.js"
 import * as StatusError from "./StatusError.js"
@@ -87,21 +87,19 @@ export const schedule = (input?: Options): Schedule.Schedule<Decision> => {
     if (StatusError.isStatusError(error)) return statusErrors.classified(error, true)
     return { kind: classify?.(error), hint: undefined, resendable: true, stop: undefined }
   }
+  const backoff = options.scheduleOf(input ?? {})
   return Schedule.fromStep(Effect.sync(() => {
     let state: RetryDecision.State | undefined
+    const decide = decision.decider(policy, backoff)
     return (now: number, error: unknown) =>
-      Effect.flatMap(Random.next, (random) => {
-        const [made, next] = RetryDecision.decide(
-          policy,
-          state ?? RetryDecision.initialState(policy, now),
-          classified(error),
-          now,
-          random
-        )
-        state = next
-        if (made._tag === "Stop") return Cause.done(made as Decision)
-        const delay = Duration.millis(made.delay)
-        return Effect.succeed<[Decision, Duration.Duration]>([{ ...made, delay }, delay])
-      })
+      Effect.flatMap(
+        decide(state ?? RetryDecision.initialState(policy, now), classified(error), error, now),
+        ([made, next]) => {
+          state = next
+          if (made._tag === "Stop") return Cause.done(made as Decision)
+          const delay = Duration.millis(made.delay)
+          return Effect.succeed<[Decision, Duration.Duration]>([{ ...made, delay }, delay])
+        }
+      )
   }))
 }

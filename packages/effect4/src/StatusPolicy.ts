@@ -5,6 +5,8 @@
  * @since 0.1.0
  */
 import * as Status from "@effect-retry/engine/Status"
+import { dual } from "effect/Function"
+import { hasProperty } from "effect/Predicate"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 
@@ -63,7 +65,11 @@ const PolicyProto = {
 export const make = (options: {
   readonly throttled: Iterable<number>
   readonly transient: Iterable<number>
-}): StatusPolicy => Object.assign(Object.create(PolicyProto), Status.make(options.throttled, options.transient))
+}): StatusPolicy => fromTable(Status.make(options.throttled, options.transient))
+
+const fromTable = (table: Status.Table): StatusPolicy => Object.assign(Object.create(PolicyProto), table)
+
+const isPolicy = (u: unknown): u is StatusPolicy => hasProperty(u, "table") && u.table instanceof Uint8Array
 
 /**
  * The default policy: 429 throttled; 408, 500, 502, 503, 504 transient; every other 4xx and 5xx permanent.
@@ -98,3 +104,69 @@ export const defaultPolicy: StatusPolicy = make({
  * @category classification
  */
 export const classify = (policy: StatusPolicy, status: number): Outcome => Status.classify(policy.table, status)
+
+/**
+ * The statuses a policy retries with its transient or throttled failures: `"transient"` (the default) or
+ * `"throttled"`.
+ *
+ * @example
+ * ```ts
+ * import type { StatusPolicy } from "@effect-retry/effect4"
+ *
+ * const as: StatusPolicy.RetryableOutcome = "throttled"
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RetryableOutcome = "throttled" | "transient"
+
+/**
+ * Adds statuses to the retried ones, as transient (the default) or throttled; a status retried the other way is
+ * moved.
+ *
+ * @example
+ * ```ts
+ * import { StatusPolicy } from "@effect-retry/effect4"
+ *
+ * const policy = StatusPolicy.defaultPolicy.pipe(StatusPolicy.retrying([404, 425]))
+ * assert.strictEqual(StatusPolicy.classify(policy, 404), "transient")
+ * const throttled = StatusPolicy.retrying(StatusPolicy.defaultPolicy, [503], "throttled")
+ * assert.strictEqual(StatusPolicy.classify(throttled, 503), "throttled")
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const retrying: {
+  (statuses: Iterable<number>, as?: RetryableOutcome): (self: StatusPolicy) => StatusPolicy
+  (self: StatusPolicy, statuses: Iterable<number>, as?: RetryableOutcome): StatusPolicy
+} = dual(
+  (args) => isPolicy(args[0]),
+  (self: StatusPolicy, statuses: Iterable<number>, as: RetryableOutcome = "transient"): StatusPolicy =>
+    fromTable(Status.retrying(self, statuses, as))
+)
+
+/**
+ * Removes statuses from the retried ones, so they fail as permanent (the status table calls retrying 500
+ * optional).
+ *
+ * @example
+ * ```ts
+ * import { StatusPolicy } from "@effect-retry/effect4"
+ *
+ * const policy = StatusPolicy.defaultPolicy.pipe(StatusPolicy.notRetrying([500]))
+ * assert.strictEqual(StatusPolicy.classify(policy, 500), "permanent")
+ * assert.strictEqual(StatusPolicy.classify(policy, 503), "transient")
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const notRetrying: {
+  (statuses: Iterable<number>): (self: StatusPolicy) => StatusPolicy
+  (self: StatusPolicy, statuses: Iterable<number>): StatusPolicy
+} = dual(
+  2,
+  (self: StatusPolicy, statuses: Iterable<number>): StatusPolicy => fromTable(Status.notRetrying(self, statuses))
+)

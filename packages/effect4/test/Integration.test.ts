@@ -1,24 +1,30 @@
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Headers from "effect/http/Headers"
 import * as HttpClient from "effect/http/HttpClient"
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type StatusError, type StatusRetry, withStatusRetry } from "../src/index.js"
+import { type StatusError, StatusRetry, withStatusRetry } from "../src/index.js"
 
 /** One request as the server saw it. */
 interface Arrival {
   readonly at: number
+  /** When its answer was written. */
+  respondedAt?: number
   readonly method: string
   readonly path: string
   readonly headers: Http.IncomingHttpHeaders
 }
 
 /** What the server answers to the n-th request (from 0) of a path. */
-type Script = (nth: number) => { readonly status: number; readonly headers?: Record<string, string> }
+type Script = (
+  nth: number
+) => { readonly status: number; readonly headers?: Record<string, string>; readonly body?: string }
 
 const scripts = new Map<string, Script>()
 const arrivals: Array<Arrival> = []
@@ -29,11 +35,14 @@ beforeAll(async () => {
   server = Http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0]!
     const nth = arrivals.filter((a) => a.path === path).length
-    arrivals.push({ at: Date.now(), method: req.method ?? "", path, headers: req.headers })
+    const arrival: Arrival = { at: Date.now(), method: req.method ?? "", path, headers: req.headers }
+    arrivals.push(arrival)
     req.resume()
     const reply = scripts.get(path)?.(nth) ?? { status: 200 }
     res.writeHead(reply.status, { "content-type": "text/plain", ...reply.headers })
-    res.end(reply.status >= 400 ? `error ${reply.status}` : "ok")
+    res.end(reply.body ?? (reply.status >= 400 ? `error ${reply.status}` : "ok"), () => {
+      arrival.respondedAt = Date.now()
+    })
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   base = `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}`
@@ -145,5 +154,92 @@ describe("withStatusRetry (Effect 4) through FetchHttpClient and node:http", () 
     expect(error._tag).toBe("HttpClientError")
     // Two waits of the backoff: 50 ms, then 100 ms.
     expect(Date.now() - started).toBeGreaterThanOrEqual(150)
+  })
+
+  it("follows a 307 with Retry-After: 1 no sooner than 1 s after it arrived", async () => {
+    scripts.set("/moved", () => ({ status: 307, headers: { location: "/new", "retry-after": "1" } }))
+    scripts.set("/new", () => ({ status: 200, body: "here" }))
+    const exit = await Effect.runPromise(
+      Effect.exit(
+        Effect.flatMap(
+          HttpClient.HttpClient,
+          (client) =>
+            client.pipe(withStatusRetry(), HttpClient.followRedirects()).get(`${base}/moved`).pipe(
+              Effect.flatMap((response) => response.text)
+            )
+        )
+      ).pipe(
+        Effect.provide(FetchHttpClient.layer),
+        Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" })
+      )
+    )
+    expect(Exit.isSuccess(exit) && exit.value).toBe("here")
+    const [redirect] = on("/moved")
+    const [followed] = on("/new")
+    const waited = followed!.at - redirect!.respondedAt!
+    expect(waited).toBeGreaterThanOrEqual(990)
+    expect(waited).toBeLessThan(1_500)
+  })
+
+  it("keeps a 422's body on its error, where it decodes with Schema; one request", async () => {
+    const problem = { title: "invalid", errors: [{ field: "name", message: "required" }] }
+    scripts.set("/validate", () => ({
+      status: 422,
+      headers: { "content-type": "application/problem+json" },
+      body: JSON.stringify(problem)
+    }))
+    const Problem = Schema.Struct({
+      title: Schema.String,
+      errors: Schema.Array(Schema.Struct({ field: Schema.String, message: Schema.String }))
+    })
+    const error = failure(await call({}, (client) => client.post(`${base}/validate`))) as StatusError.StatusError
+    expect(error._tag).toBe("UnprocessableEntity")
+    expect(Schema.decodeUnknownSync(Schema.fromJsonString(Problem))(Option.getOrThrow(error.body))).toEqual(problem)
+    expect(on("/validate").length).toBe(1)
+  })
+
+  it("under body.read, fails with BodyTooLarge past body.maxSize, and hands back a body read whole within it", async () => {
+    scripts.set("/large", () => ({ status: 200, body: "x".repeat(100) }))
+    const large = failure(await call({ body: { read: true, maxSize: 10 } }, (client) => client.get(`${base}/large`)))
+    expect([large._tag, (large as StatusRetry.BodyTooLarge).maxSize, on("/large").length]).toEqual([
+      "BodyTooLarge",
+      10,
+      1
+    ])
+    const small = await call(
+      { body: { read: true, maxSize: 100 } },
+      (client) => Effect.flatMap(client.get(`${base}/large`), (response) => response.text)
+    )
+    expect(Exit.isSuccess(small) && small.value.length).toBe(100)
+  })
+
+  it("a transport error raised below the wrapper keeps the URL's password and token out of the error", async () => {
+    // fetch refuses a URL with credentials before anything is sent: its error carries the request.
+    const error = failure(
+      await call(
+        { maxAttempts: 1 },
+        (client) => client.get(`http://user:hunter2@127.0.0.1:1/x?token=t0k3n&page=2`)
+      )
+    )
+    expect(error._tag).toBe("HttpClientError")
+    const request = (error as { readonly request: { readonly url: string } }).request
+    expect(request.url).toBe("http://<redacted>@127.0.0.1:1/x?token=<redacted>&page=2")
+    expect(`${error.message} ${JSON.stringify(error)} ${String(error)}`).not.toMatch(/hunter2|t0k3n/)
+    // Its cause, which `Cause.pretty` prints, quotes the URL: redacted too.
+    const cause = (error as { readonly cause?: unknown }).cause as Error
+    expect(cause.message).toBe(
+      "Request cannot be constructed from a URL that includes credentials: http://<redacted>@127.0.0.1:1/x?token=<redacted>&page=2"
+    )
+    expect(Cause.pretty(Cause.fail(error))).not.toMatch(/hunter2|t0k3n/)
+  })
+
+  it("a call under StatusRetry.disabled is sent once", async () => {
+    scripts.set("/once", () => ({ status: 503 }))
+    const error = failure(await call({}, (client) => client.get(`${base}/once`).pipe(StatusRetry.disabled)))
+    expect([error._tag, (error as StatusError.StatusError).attempts, on("/once").length]).toEqual([
+      "ServiceUnavailable",
+      1,
+      1
+    ])
   })
 })

@@ -61,6 +61,26 @@ describe("RetryPolicy.schedule", () => {
   })
 })
 
+describe("RetryPolicy.schedule with a backoff Schedule", () => {
+  it("waits the Schedule's delays between failures with no hint, and the server's hint over them", async () => {
+    const { startedAt } = await onTestClock((attempt) =>
+      Effect.flatMap(
+        attempt(),
+        (now) => Effect.fail(now === 500 ? status(503, { "retry-after": "2" }, now) : status(503))
+      )
+        .pipe(
+          Effect.retry(RetryPolicy.schedule({
+            maxAttempts: 5,
+            maxTransientAttempts: 5,
+            retryAfterSpread: 0,
+            backoff: Schedule.spaced("250 millis")
+          }))
+        )
+    )
+    expect(startedAt).toEqual([0, 250, 500, 2_500, 2_750])
+  })
+})
+
 describe("Backoff.exponential", () => {
   it("doubles from the base delay up to the cap", async () => {
     const delays = await Effect.runPromise(Effect.gen(function*() {

@@ -35,6 +35,13 @@ export * as RateLimit from "./RateLimit.js"
 export * as Redaction from "./Redaction.js"
 
 /**
+ * Response bodies read part by part up to a cap: the start of a failure's body kept on its error, or a whole body of at most so many bytes.
+ *
+ * @since 0.1.0
+ */
+export * as Body from "./Body.js"
+
+/**
  * Exponential backoff with jitter on plain milliseconds: the strategies of "Exponential Backoff and Jitter" (none, full, equal, decorrelated) plus a ×0.8–1.2 spread.
  *
  * @since 0.1.0

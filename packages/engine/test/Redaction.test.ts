@@ -15,4 +15,19 @@ describe("Redaction", () => {
     ).toEqual({ authorization: "<redacted>", "x-tenant": "<redacted>", "x-secret-one": "<redacted>", accept: "*/*" })
     expect(Redaction.url("/a?session=1&page=2", rules)).toBe("/a?session=<redacted>&page=2")
   })
+
+  it("redacts every absolute URL in a text, and leaves the rest of it as it was", () => {
+    const rules = Redaction.make([], ["session"])
+    expect(
+      Redaction.text(
+        "Request cannot be constructed from a URL that includes credentials: http://u:pw@h.test/x?token=t&page=2 " +
+          "(then \"https://h.test/y?session=s\")",
+        rules
+      )
+    ).toBe(
+      "Request cannot be constructed from a URL that includes credentials: http://<redacted>@h.test/x?token=<redacted>&page=2 " +
+        "(then \"https://h.test/y?session=<redacted>\")"
+    )
+    expect(Redaction.text("no URL here: /items?token=t")).toBe("no URL here: /items?token=t")
+  })
 })

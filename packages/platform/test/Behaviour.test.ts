@@ -1,7 +1,9 @@
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import type * as StatusError from "@effect-retry/core/StatusError"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as StatusError from "@effect-retry/core/StatusError"
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -84,5 +86,36 @@ describe("withStatusRetry (Effect 3), on the shared description", () => {
         expect(observe(exit, sent)).toEqual(Behaviour.expectedOfMethod(c))
       })
     })
+  }
+})
+
+describe("withStatusRetry (Effect 3), on the shared description of redaction", () => {
+  for (const c of Behaviour.redactionCases) {
+    it.effect(c.name, () =>
+      Effect.gen(function*() {
+        const client = HttpClient.make((request) =>
+          c.failure === "transport"
+            ? Effect.fail(
+              new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("socket hang up") })
+            )
+            : Effect.succeed(HttpClientResponse.fromWeb(request, new Response(null, { status: c.failure.status })))
+        ).pipe(
+          withStatusRetry({
+            ...Behaviour.options,
+            backoff: Behaviour.backoff,
+            ...(c.redact === undefined ? {} : { redact: c.redact })
+          })
+        )
+        const fiber = yield* Effect.fork(client.get(c.url, { headers: c.headers }))
+        yield* TestClock.adjust("1 hour")
+        const error = failure(yield* Fiber.await(fiber))
+        const shown = Behaviour.shownOf(
+          error,
+          StatusError.isStatusError,
+          (u) => HttpClientError.isHttpClientError(u) ? u.request : undefined,
+          (request) => UrlParams.toString(request.urlParams)
+        )
+        expect(Behaviour.observeRedaction(c, shown)).toEqual(Behaviour.expectedOfRedaction(c))
+      }))
   }
 })

@@ -1,22 +1,66 @@
+import * as Body from "@effect-retry/engine/Body"
 import * as Methods from "@effect-retry/engine/Methods"
 import * as Redaction from "@effect-retry/engine/Redaction"
 import * as RetryDecision from "@effect-retry/engine/RetryDecision"
+import * as ServerHint from "@effect-retry/engine/ServerHint"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as Random from "effect/Random"
+import * as Cookies from "effect/http/Cookies"
 import * as Headers from "effect/http/Headers"
 import * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientError from "effect/http/HttpClientError"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
-import type * as HttpClientResponse from "effect/http/HttpClientResponse"
+import * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as UrlParams from "effect/http/UrlParams"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as Coordinator from "../Coordinator.js"
 import * as StatusError from "../StatusError.js"
 import type * as StatusRetry from "../StatusRetry.js"
+import * as decision from "./decide.js"
 import * as options from "./options.js"
 import * as statusErrors from "./statusError.js"
+
+const RESEND_COUNT = "http.request.resend_count"
+
+/** @internal */
+export class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<{
+  readonly method: string
+  /** The request's URL, redacted. */
+  readonly url: string
+  readonly status: number
+  /** The `body.maxSize` in force, in bytes. */
+  readonly maxSize: number
+}> {
+  override get message(): string {
+    return `the body of ${this.status} ${this.method} ${this.url} is larger than body.maxSize (${this.maxSize} bytes)`
+  }
+}
+
+/** @internal */
+export const retries = Metric.counter("http_client_retries_total", {
+  description: "Retries made by withStatusRetry, by failure kind and delay source",
+  incremental: true
+})
+
+/** @internal */
+export const giveUps = Metric.counter("http_client_retry_give_ups_total", {
+  description: "Calls withStatusRetry stopped retrying, by reason",
+  incremental: true
+})
+
+/** Each tagged counter is built once: a new one would be a new key to hash on every update. */
+const counters = new Map<string, Metric.Counter<number>>()
+const counter = (metric: Metric.Counter<number>, attributes: Readonly<Record<string, string>>) => {
+  const key = `${metric.id} ${Object.values(attributes).join(" ")}`
+  let tagged = counters.get(key)
+  if (tagged === undefined) counters.set(key, tagged = Metric.withAttributes(metric, attributes))
+  return tagged
+}
 
 /** The URL a request goes to, with its URL parameters (the fragment is never sent). */
 const fullUrl = (request: HttpClientRequest.HttpClientRequest): string => {
@@ -28,6 +72,81 @@ const fullUrl = (request: HttpClientRequest.HttpClientRequest): string => {
 const rulesOf = (settings: options.Settings): Effect.Effect<Redaction.Redactor> =>
   Effect.map(Effect.service(Headers.CurrentRedactedNames), settings.rules)
 
+/** A copy of a request that is safe to show: no body, its URL and header values redacted. */
+const safeRequest = (
+  request: HttpClientRequest.HttpClientRequest,
+  rules: Redaction.Redactor
+): HttpClientRequest.HttpClientRequest =>
+  HttpClientRequest.setHeaders(
+    HttpClientRequest.make(request.method as "GET")(Redaction.url(fullUrl(request), rules)),
+    Redaction.headers(request.headers, rules)
+  )
+
+/** A text with the URLs of the request (`raws`, relative ones too) and every absolute URL in it redacted. */
+const redactText = (text: string, raws: ReadonlyArray<string>, rules: Redaction.Redactor): string => {
+  let out = text
+  for (const raw of raws) if (raw !== "") out = out.split(raw).join(Redaction.url(raw, rules))
+  return Redaction.text(out, rules)
+}
+
+/**
+ * The cause of an error of the client below, its URLs redacted: `fetch` says "Request cannot be constructed from a
+ * URL that includes credentials: <the URL>", and `Cause.pretty` would print it. An `Error` whose message, stack or
+ * causes (a few deep) hold a URL is copied with them redacted; anything else is kept as it is.
+ */
+const redactCause = (
+  cause: unknown,
+  raws: ReadonlyArray<string>,
+  rules: Redaction.Redactor,
+  depth: number
+): unknown => {
+  if (typeof cause === "string") return redactText(cause, raws, rules)
+  if (!(cause instanceof Error) || depth > 4) return cause
+  const message = redactText(cause.message, raws, rules)
+  const inner = redactCause(cause.cause, raws, rules, depth + 1)
+  const stack = cause.stack === undefined ? undefined : redactText(cause.stack, raws, rules)
+  if (message === cause.message && inner === cause.cause && stack === cause.stack) return cause
+  const copy = new Error(message, inner === undefined ? undefined : { cause: inner })
+  copy.name = cause.name
+  if (stack !== undefined) copy.stack = stack
+  return copy
+}
+
+/** The class of each reason of an `HttpClientError`, to build it again with a safe request. */
+const REASONS: { readonly [Tag in HttpClientError.HttpClientErrorReason["_tag"]]: unknown } = {
+  TransportError: HttpClientError.TransportError,
+  EncodeError: HttpClientError.EncodeError,
+  InvalidUrlError: HttpClientError.InvalidUrlError,
+  StatusCodeError: HttpClientError.StatusCodeError,
+  DecodeError: HttpClientError.DecodeError,
+  EmptyBodyError: HttpClientError.EmptyBodyError
+}
+
+/**
+ * An error of the client below, shown with a safe copy of the request this client was given (and a safe response):
+ * its URL, headers and body would otherwise reach the error's fields, `Cause.pretty` and every log of it. A
+ * description that quotes the URL quotes it redacted.
+ */
+const sanitize = <E>(error: E, sent: HttpClientRequest.HttpClientRequest, rules: Redaction.Redactor): E => {
+  if (!HttpClientError.isHttpClientError(error)) return error
+  const reason = error.reason
+  const request = safeRequest(sent, rules)
+  const raws = [fullUrl(reason.request), fullUrl(sent)]
+  const description = reason.description === undefined ? undefined : redactText(reason.description, raws, rules)
+  const cause = redactCause(reason.cause, raws, rules, 0)
+  const fields = {
+    request,
+    ...(cause === undefined ? {} : { cause }),
+    ...(description === undefined ? {} : { description })
+  }
+  const Reason = REASONS[reason._tag] as new(fields: object) => HttpClientError.HttpClientErrorReason
+  if (!("response" in reason)) return new HttpClientError.HttpClientError({ reason: new Reason(fields) }) as E
+  const status = reason.response.status
+  const headers = Redaction.headers(reason.response.headers, rules)
+  const response = HttpClientResponse.fromWeb(request, new Response(null, { status, headers }))
+  return new HttpClientError.HttpClientError({ reason: new Reason({ ...fields, response }) }) as E
+}
+
 /** The failure of an attempt cut by the attempt timeout or the call's timeout: its request is safe to show. */
 const cut = (
   request: HttpClientRequest.HttpClientRequest,
@@ -35,31 +154,77 @@ const cut = (
   description: string
 ): HttpClientError.HttpClientError =>
   new HttpClientError.HttpClientError({
-    reason: new HttpClientError.TransportError({
-      request: HttpClientRequest.make(request.method as "GET")(Redaction.url(fullUrl(request), rules)),
-      description
-    })
+    reason: new HttpClientError.TransportError({ request: safeRequest(request, rules), description })
   })
 
-/** The start of a failure's body as text (at most `max` bytes, within a second); undefined when not read. */
+const decoder = new TextDecoder()
+
+/**
+ * The start of a failure's body as text: its first `max` bytes (the rest is read and dropped), within a second and
+ * `left` ms; undefined when there is none to read (an event stream, a HEAD, `max` 0) or it did not come in time.
+ */
 const errorBody = (
   response: HttpClientResponse.HttpClientResponse,
   method: string,
-  max: number
+  max: number,
+  left: number
 ): Effect.Effect<string | undefined> => {
-  if (max === 0 || method === "HEAD" || response.status === 204 || response.status === 304) {
+  if (
+    max === 0 || !(left > 0) || method === "HEAD" || Body.NO_BODY.has(response.status) ||
+    (response.headers["content-type"] ?? "").startsWith("text/event-stream")
+  ) {
     return Effect.succeed(undefined)
   }
-  if ((response.headers["content-type"] ?? "").startsWith("text/event-stream")) return Effect.succeed(undefined)
-  return response.arrayBuffer.pipe(
-    Effect.map((buffer) => new TextDecoder().decode(new Uint8Array(buffer, 0, Math.min(max, buffer.byteLength)))),
-    Effect.timeoutOption("1 second"),
-    Effect.map(Option.getOrUndefined),
-    Effect.catch(() => Effect.succeed(undefined))
-  )
+  return Effect.suspend(() => {
+    const start = Body.prefix(max)
+    // The rest is read and dropped, so the connection can serve another request.
+    return Stream.runForEach(response.stream, (part) => Effect.sync(() => start.add(part))).pipe(
+      Effect.timeoutOption(Duration.millis(Math.min(1000, left))),
+      Effect.map((read) => Option.isNone(read) ? undefined : decoder.decode(start.bytes())),
+      Effect.catch(() => Effect.succeed(undefined))
+    )
+  })
 }
 
-type Failure = StatusError.StatusError | HttpClientError.HttpClientError
+/**
+ * Reads a whole body, at most `max` bytes: past that (by its Content-Length, or once that many bytes have come) the
+ * read stops and the attempt fails with `tooLarge`. The response handed back holds the body read.
+ */
+const buffered = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  max: number,
+  tooLarge: Effect.Effect<never, BodyTooLarge>
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError | BodyTooLarge> => {
+  const { headers, status } = response
+  if (status < 200 || Body.NO_BODY.has(status) || request.method === "HEAD") return Effect.succeed(response)
+  // Reading one part and stopping ends the request: the connection is not kept for a body nobody reads.
+  if (Body.declaredOver(headers["content-length"], max)) {
+    return Effect.andThen(Effect.ignore(Stream.runHead(response.stream)), tooLarge)
+  }
+  return Effect.suspend(() => {
+    const body = Body.whole(max)
+    return Effect.flatMap(Stream.runForEachWhile(response.stream, (part) => Effect.sync(() => body.add(part))), () => {
+      if (body.size() > max) return tooLarge
+      // Each cookie keeps its own Set-Cookie line, as the server sent them.
+      const copied = new globalThis.Headers(Object.entries(headers).filter(([name]) => name !== "set-cookie"))
+      for (const cookie of Cookies.toSetCookieHeaders(response.cookies)) copied.append("set-cookie", cookie)
+      const bytes = body.size() === 0 ? null : body.bytes() as Uint8Array<ArrayBuffer>
+      return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(bytes, { status, headers: copied })))
+    })
+  })
+}
+
+/** What a failure that is not a status error means by default. */
+const kindOf = (error: unknown): RetryDecision.Kind | undefined => {
+  if (error instanceof BodyTooLarge) return "permanent"
+  if (!HttpClientError.isHttpClientError(error)) return undefined
+  // A transport failure, or a body that broke while it was read under `body.read`.
+  const tag = error.reason._tag
+  return tag === "TransportError" || tag === "DecodeError" ? "transient" : undefined
+}
+
+type Failure = StatusError.StatusError | HttpClientError.HttpClientError | BodyTooLarge
 
 /** @internal */
 export const retryRequest = <E, R>(
@@ -71,25 +236,68 @@ export const retryRequest = <E, R>(
   const statusPolicy = keyed ? settings.keyedPolicy : settings.statusPolicy
   const resendable = Methods.resendable(request.method, keyed, settings.methods, request.body._tag === "Stream")
   const policy = settings.policy
+  /** The call's deadline (its `timeout` from the start), epoch milliseconds: no attempt or wait runs past it. */
+  let deadline = Infinity
+  /** The wait a redirect's `Retry-After` asks for, waited once the attempt is over (no attempt timeout cuts it). */
+  let redirectWait: number | undefined
+
+  /**
+   * A redirect that says when to follow it (RFC 9110 section 10.2.3: `307` + `Location` + `Retry-After` during a
+   * maintenance): handed back once its instant has come, so whatever follows it (`HttpClient.followRedirects`
+   * applied after this client) follows it no sooner; the wait comes after the attempt, so no attempt timeout cuts
+   * it. A wait longer than `maxRetryAfter` or past the deadline fails
+   * with a `RetryableStatus` that carries the instant, and the decision stops on it as on any other hint.
+   */
+  const redirectAfter = (
+    response: HttpClientResponse.HttpClientResponse
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, StatusError.StatusError> =>
+    Effect.flatMap(Clock.currentTimeMillis, (receivedAt) => {
+      const hint = ServerHint.fromHeaders(response.headers, receivedAt)
+      if (hint === undefined || hint.source !== "retry-after" || !(hint.millis > 0)) return Effect.succeed(response)
+      if (hint.millis <= policy.maxRetryAfter && hint.at <= deadline) {
+        redirectWait = hint.at - receivedAt
+        return Effect.succeed(response)
+      }
+      return Effect.flatMap(rulesOf(settings), (rules) =>
+        Effect.fail(
+          new StatusError.RetryableStatus({
+            status: response.status,
+            kind: "throttled",
+            method: request.method,
+            url: Redaction.url(fullUrl(request), rules),
+            headers: Redaction.headers(response.headers, rules),
+            retryAfter: Option.some({ source: hint.source, delay: Duration.millis(hint.millis), at: hint.at }),
+            receivedAt,
+            attempts: 1,
+            stopReason: Option.none(),
+            body: Option.none()
+          })
+        ))
+    })
 
   /** What an answer means: the response back, or its typed error. */
   const check = (
     response: HttpClientResponse.HttpClientResponse
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, StatusError.StatusError> => {
     const status = response.status
-    if (status < 400 && settings.classify === undefined) return Effect.succeed(response)
-    const outcome = settings.classify?.({ _tag: "Response", status, headers: response.headers })
-    if (outcome === "success" || (outcome === undefined && status < 400)) return Effect.succeed(response)
+    if (status < 300 && settings.classify === undefined) return Effect.succeed(response)
+    const headers = response.headers
+    const outcome = settings.classify?.({ _tag: "Response", status, headers })
+    if (outcome === "success" || (outcome === undefined && status < 400)) {
+      return outcome === undefined && headers["retry-after"] !== undefined && headers.location !== undefined
+        ? redirectAfter(response)
+        : Effect.succeed(response)
+    }
     return Effect.gen(function*() {
       const receivedAt = yield* Clock.currentTimeMillis
-      const body = yield* errorBody(response, request.method, settings.maxErrorBodySize)
+      const body = yield* errorBody(response, request.method, settings.maxErrorBodySize, deadline - receivedAt)
       const redaction = yield* rulesOf(settings)
       const error = StatusError.fromResponse(
         {
           status,
           method: request.method,
           url: fullUrl(request),
-          headers: response.headers,
+          headers,
           receivedAt,
           ...(body === undefined ? {} : { body })
         },
@@ -100,42 +308,117 @@ export const retryRequest = <E, R>(
     })
   }
 
+  const tooLarge = (status: number) =>
+    Effect.flatMap(rulesOf(settings), (rules) =>
+      Effect.fail(
+        new BodyTooLarge({
+          method: request.method,
+          url: Redaction.url(fullUrl(request), rules),
+          status,
+          maxSize: settings.bodyMaxSize
+        })
+      ))
+
+  /**
+   * The request as the client below answers it. A failure status that a `filterStatusOk` (or `filterStatus`) below
+   * turned into an error is taken back as the response it was, so it is classified like any other.
+   */
+  const sent: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R> = Effect.catch(
+    send,
+    (error) =>
+      HttpClientError.isHttpClientError(error) && error.reason._tag === "StatusCodeError" &&
+        error.reason.response.status >= 400
+        ? Effect.succeed(error.reason.response)
+        : Effect.fail(error)
+  )
+
+  /** One request, its body read too under `body.read`. */
+  const read: Effect.Effect<
+    HttpClientResponse.HttpClientResponse,
+    E | HttpClientError.HttpClientError | BodyTooLarge,
+    R
+  > = settings.bodyRead
+    ? Effect.flatMap(sent, (response) =>
+      response.status < 400
+        ? buffered(request, response, settings.bodyMaxSize, tooLarge(response.status))
+        : Effect.succeed(response))
+    : sent
+
   /** What a failed attempt means for the decision. */
   const classify = (error: unknown): RetryDecision.Classified<"retry-budget" | "timeout"> => {
     if (error instanceof Coordinator.OriginHeld) return RetryDecision.held(error.reason)
     if (StatusError.isStatusError(error)) return statusErrors.classified(error, resendable)
     const user = settings.classify?.({ _tag: "Failure", error })
-    if (HttpClientError.isHttpClientError(error) && error.reason._tag === "TransportError") {
-      return {
-        kind: user === "success" ? undefined : user ?? "transient",
-        hint: undefined,
-        // A failure that proves the request never left may be retried for any method.
-        resendable: resendable || Methods.neverSent(error.reason.cause),
-        stop: undefined
-      }
+    const transport = HttpClientError.isHttpClientError(error) && error.reason._tag === "TransportError"
+    return {
+      kind: user === "success" ? undefined : user ?? kindOf(error),
+      hint: undefined,
+      // A failure that proves the request never left may be retried for any method.
+      resendable: resendable || (transport && Methods.neverSent((error as HttpClientError.HttpClientError).cause)),
+      stop: undefined
     }
-    return { kind: user === "success" ? undefined : user, hint: undefined, resendable, stop: undefined }
   }
 
-  return Effect.flatMap(Clock.currentTimeMillis, (startedAt) => {
-    const deadline = startedAt + policy.timeout
+  /** Logs and counts a retry, before its wait. */
+  const announce = (made: Extract<RetryDecision.Decision, { _tag: "Retry" }>, error: unknown) =>
+    Effect.flatMap(rulesOf(settings), (rules) =>
+      Effect.logDebug(
+        `retrying ${request.method} ${Redaction.url(fullUrl(request), rules)} in ${
+          Math.round(made.delay)
+        } ms (${made.source})`
+      ).pipe(
+        Effect.annotateLogs({
+          attempt: made.attempts + 1,
+          delayMillis: made.delay,
+          source: made.source,
+          kind: made.kind,
+          status: StatusError.isStatusError(error) ? error.status : "transport"
+        }),
+        Effect.andThen(Metric.update(counter(retries, { kind: made.kind, source: made.source }), 1))
+      ))
 
-    /** One attempt, bounded by the attempt timeout and the call's timeout. */
+  /** Logs and counts the stop, and fails with the error the call ends with, redacted. */
+  const giveUp = (
+    made: Extract<RetryDecision.Decision<"retry-budget" | "timeout">, { _tag: "Stop" }>,
+    error: unknown
+  ): Effect.Effect<never, E | StatusRetry.RetryError> =>
+    Effect.flatMap(
+      rulesOf(settings),
+      (rules) =>
+        Effect.logDebug(`giving up on ${request.method} ${Redaction.url(fullUrl(request), rules)}: ${made.reason}`)
+          .pipe(
+            Effect.annotateLogs({ attempts: made.attempts, reason: made.reason }),
+            Effect.andThen(Metric.update(counter(giveUps, { reason: made.reason }), 1)),
+            Effect.andThen(Effect.fail(
+              StatusError.isStatusError(error)
+                ? StatusError.withStop(error, made.attempts, made.reason)
+                : sanitize(error as E | StatusRetry.RetryError, request, rules)
+            ))
+          )
+    )
+
+  return Effect.flatMap(Clock.currentTimeMillis, (startedAt) => {
+    deadline = startedAt + policy.timeout
+    const decide = decision.decider<"retry-budget" | "timeout">(policy, settings.backoff)
+
+    /** One attempt, bounded by the attempt timeout and the call's timeout; a resend tells its span how many came before. */
     const attempt = (
-      kind: Coordinator.RequestInfo["attempt"]
+      kind: Coordinator.RequestInfo["attempt"],
+      resends: number
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | Failure | Coordinator.OriginHeld, R> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const left = deadline - now
         const byTimeout = settings.attemptTimeout === undefined || left <= settings.attemptTimeout
         const limit = byTimeout ? left : settings.attemptTimeout!
+        const counted = resends === 0 ? read : Effect.annotateSpans(read, RESEND_COUNT, resends)
         // Under a coordinator, the attempt waits for its permit, and the coordinator hears every answer.
         const checked = Effect.flatMap(
           Effect.serviceOption(Coordinator.Coordinator),
           (coordinator) =>
             Option.isNone(coordinator)
-              ? Effect.flatMap(send, check)
+              ? Effect.flatMap(counted, check)
               : coordinator.value.withPermit({ url: fullUrl(request), attempt: kind, deadline }, (permit) =>
-                Effect.flatMap(send, (response) =>
+                Effect.flatMap(counted, (response) =>
                   Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
                     Effect.andThen(
                       coordinator.value.observe(permit, {
@@ -146,7 +429,7 @@ export const retryRequest = <E, R>(
                       check(response)
                     ))))
         )
-        return Effect.timeoutOrElse(checked, {
+        const bounded = Effect.timeoutOrElse(checked, {
           duration: Duration.millis(Math.max(0, limit)),
           orElse: () =>
             Effect.flatMap(rulesOf(settings), (rules) =>
@@ -162,6 +445,12 @@ export const retryRequest = <E, R>(
                 )
               ))
         })
+        return Effect.flatMap(bounded, (response) => {
+          const wait = redirectWait
+          if (wait === undefined) return Effect.succeed(response)
+          redirectWait = undefined
+          return Effect.as(Effect.sleep(Duration.millis(wait)), response)
+        })
       })
 
     /** The last status error: when the coordinator will not let its retry go, it is the one to report. */
@@ -171,22 +460,22 @@ export const retryRequest = <E, R>(
       kind: Coordinator.RequestInfo["attempt"]
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | StatusRetry.RetryError, R> =>
       Effect.catch(
-        attempt(kind),
+        attempt(kind, state.attempts),
         (error) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            Effect.flatMap(Random.next, (random) => {
-              const [made, next] = RetryDecision.decide(policy, state, classify(error), now, random)
-              if (StatusError.isStatusError(error)) previous = error
+            Effect.flatMap(decide(state, classify(error), error, now), ([made, next]) => {
+              if (StatusError.isStatusError(error)) {
+                previous = error
+              }
               if (made._tag === "Retry") {
                 const after = made.source === "backoff" ? "retry" : "retry-after-hint"
-                return Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () => loop(next, after))
+                return Effect.andThen(
+                  announce(made, error),
+                  Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () =>
+                    loop(next, after))
+                )
               }
-              const reported = error instanceof Coordinator.OriginHeld && previous !== undefined ? previous : error
-              return Effect.fail(
-                StatusError.isStatusError(reported)
-                  ? StatusError.withStop(reported, made.attempts, made.reason)
-                  : reported
-              )
+              return giveUp(made, error instanceof Coordinator.OriginHeld && previous !== undefined ? previous : error)
             }))
       )
     return loop(RetryDecision.initialState(policy, startedAt), "first")
@@ -194,12 +483,74 @@ export const retryRequest = <E, R>(
 }
 
 /** @internal */
+export interface Override {
+  readonly options: StatusRetry.CallOptions
+  /** The settings of each client under this override, resolved once. */
+  readonly resolved: WeakMap<options.Settings, options.Settings>
+  /** This override inside each other one, merged once. */
+  readonly within: WeakMap<Override, Override>
+}
+
+/** The per-call override in force, if any. */
+const CurrentOverride = Context.Reference<Override | undefined>("@effect-retry/effect4/StatusRetry/CurrentOverride", {
+  defaultValue: () => undefined
+})
+
+const makeOverride = (input: StatusRetry.CallOptions): Override => {
+  // Checked alone now, so a mistake shows where the override is written.
+  options.checkCall(input)
+  return { options: input, resolved: new WeakMap(), within: new WeakMap() }
+}
+
+const applyOverride = (settings: options.Settings, override: Override): options.Settings => {
+  let resolved = override.resolved.get(settings)
+  if (resolved === undefined) {
+    // The client's rules are kept: they may have compiled the fiber's redacted names already.
+    resolved = { ...options.resolve(options.merge(settings.options, override.options)), rules: settings.rules }
+    override.resolved.set(settings, resolved)
+  }
+  return resolved
+}
+
+const locally = <A, E, R>(self: Effect.Effect<A, E, R>, override: Override): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.service(CurrentOverride), (outer) => {
+    let effective = override
+    if (outer !== undefined) {
+      // An override inside another one adds to it.
+      effective = override.within.get(outer) ?? makeOverride(options.merge(outer.options, override.options))
+      override.within.set(outer, effective)
+    }
+    return Effect.provideService(self, CurrentOverride, effective)
+  })
+
+/** @internal */
+export const withOptions: {
+  (input: StatusRetry.CallOptions): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, input: StatusRetry.CallOptions): Effect.Effect<A, E, R>
+} = function(this: unknown) {
+  if (arguments.length >= 2) return locally(arguments[0], makeOverride(arguments[1]))
+  // Checked once, here, and resolved once per client it meets.
+  const override = makeOverride(arguments[0])
+  return <A, E, R>(self: Effect.Effect<A, E, R>) => locally(self, override)
+} as any
+
+const disabledOverride = makeOverride({ maxAttempts: 1 })
+
+/** @internal */
+export const disabled = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  locally(self, disabledOverride)
+
+/** @internal */
 export const withStatusRetry = (input?: StatusRetry.Options) => {
   const settings = options.resolve(input)
   return <E, R>(
     client: HttpClient.HttpClient.With<E, R>
   ): HttpClient.HttpClient.With<E | StatusRetry.RetryError, R> => {
-    const retrying = HttpClient.transform(client, (send, request) => retryRequest(settings, send, request))
+    const retrying = HttpClient.transform(client, (send, request) =>
+      Effect.flatMap(
+        Effect.service(CurrentOverride),
+        (override) => retryRequest(override === undefined ? settings : applyOverride(settings, override), send, request)
+      ))
     const addKey = settings.idempotencyKey
     if (addKey === undefined) return retrying
     return HttpClient.mapRequest(

@@ -148,6 +148,16 @@ export const url = (input: string, rules: Redactor = defaults): string => {
   return out
 }
 
+/** An absolute URL in free text: a scheme, "://", and what follows up to a space, a quote or an angle bracket. */
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi
+
+/**
+ * Redacts every absolute URL a text holds (an error's message or description, a stack): its `user:password@` and
+ * the values of its secret query parameters, as `url` does; the rest of the text is kept as it was.
+ */
+export const text = (input: string, rules: Redactor = defaults): string =>
+  input.replace(URL_IN_TEXT, (found) => url(found, rules))
+
 /** Redacts the URLs a header value holds: the whole value of Location, each `<...>` of Link, the `url=` of Refresh. */
 const urlHeader = (name: string, value: string, rules: Redactor): string => {
   switch (name) {

@@ -36,6 +36,24 @@ export const make = (throttledStatuses: Iterable<number>, transientStatuses: Ite
   return { throttled, transient, table }
 }
 
+/**
+ * A table that also retries `statuses`, as `as`: a status retried the other way is moved, every other one kept.
+ */
+export const retrying = (self: Table, statuses: Iterable<number>, as: "throttled" | "transient"): Table => {
+  const moved = new Set(statuses)
+  const kept = (kind: ReadonlySet<number>) => [...kind].filter((status) => !moved.has(status))
+  return as === "throttled"
+    ? make([...kept(self.throttled), ...moved], kept(self.transient))
+    : make(kept(self.throttled), [...kept(self.transient), ...moved])
+}
+
+/** A table that no longer retries `statuses`: they fail as permanent. */
+export const notRetrying = (self: Table, statuses: Iterable<number>): Table => {
+  const removed = new Set(statuses)
+  const isKept = (status: number) => !removed.has(status)
+  return make([...self.throttled].filter(isKept), [...self.transient].filter(isKept))
+}
+
 /** What a status means under a table: outside 100-599, a permanent failure from 400 up and a success below. */
 export const classify = (table: Uint8Array, status: number): Outcome =>
   status < 400 ? "success" : OUTCOMES[table[status] ?? 3]!

@@ -217,3 +217,133 @@ export const observeError = <D>(
     hint: hint === undefined ? undefined : { delay: toMillis(hint.delay), at: hint.at }
   }
 }
+
+/**
+ * A GET with secrets in its URL and headers that fails, with a status or with a transport error the client below
+ * raises (which carries the request, URL and headers as they were sent): what the error the call ends with shows.
+ * No secret may reach it, in a field, its message or its JSON form.
+ */
+export interface RedactionCase {
+  readonly name: string
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+  /** A status the server always answers, or a transport failure below the wrapper. */
+  readonly failure: { readonly status: number } | "transport"
+  /** The `redact` option of the client. */
+  readonly redact?: { readonly headers?: ReadonlyArray<string>; readonly queryParams?: ReadonlyArray<string> }
+  /** The URL the error shows: the status error's `url`, or the URL of the transport error's request. */
+  readonly shownUrl: string
+  /** The headers of the transport error's request (a status error shows the response's). */
+  readonly shownHeaders?: Readonly<Record<string, string>>
+  /** Values that appear nowhere in the error. */
+  readonly secrets: ReadonlyArray<string>
+}
+
+const SECRET_URL = "http://user:hunter2@api.test/items?access_token=t0k3n&sig=s1gn3d&page=2"
+const SHOWN_URL = "http://<redacted>@api.test/items?access_token=<redacted>&sig=<redacted>&page=2"
+const SECRET_HEADERS = { authorization: "Bearer b3ar3r", cookie: "session=c00k13", accept: "application/json" }
+
+export const redactionCases: ReadonlyArray<RedactionCase> = [
+  {
+    name: "a permanent status: the URL's password and secret query values",
+    url: SECRET_URL,
+    headers: SECRET_HEADERS,
+    failure: { status: 404 },
+    shownUrl: SHOWN_URL,
+    secrets: ["hunter2", "t0k3n", "s1gn3d", "b3ar3r", "c00k13"]
+  },
+  {
+    name: "a status retried until the attempts run out, with a query parameter of redact.queryParams",
+    url: "http://api.test/items?session=s3ss10n&page=2",
+    headers: { "x-tenant": "t3n4nt" },
+    failure: { status: 503 },
+    redact: { queryParams: ["session"] },
+    shownUrl: "http://api.test/items?session=<redacted>&page=2",
+    secrets: ["s3ss10n"]
+  },
+  {
+    name: "a transport error raised below the wrapper, carrying the request",
+    url: SECRET_URL,
+    headers: SECRET_HEADERS,
+    failure: "transport",
+    shownUrl: SHOWN_URL,
+    shownHeaders: { authorization: "<redacted>", cookie: "<redacted>", accept: "application/json" },
+    secrets: ["hunter2", "t0k3n", "s1gn3d", "b3ar3r", "c00k13"]
+  },
+  {
+    name: "a transport error raised below the wrapper, with the names of redact",
+    url: "http://api.test/items?session=s3ss10n&page=2",
+    headers: { "x-tenant": "t3n4nt", accept: "text/plain" },
+    failure: "transport",
+    redact: { headers: ["x-tenant"], queryParams: ["session"] },
+    shownUrl: "http://api.test/items?session=<redacted>&page=2",
+    shownHeaders: { "x-tenant": "<redacted>", accept: "text/plain" },
+    secrets: ["s3ss10n", "t3n4nt"]
+  }
+]
+
+/** What a line's error shows: the URL and (for a transport error) the request's headers, and all of its text. */
+export interface Shown {
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>> | undefined
+  /** Every text the error holds: its message, its JSON form, its fields as the line reads them. */
+  readonly text: string
+}
+
+/** What a redaction case observed, in plain values. */
+export interface ObservedRedaction {
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>> | undefined
+  /** The secrets found in the error's text. */
+  readonly leaked: ReadonlyArray<string>
+}
+
+export const observeRedaction = (c: RedactionCase, shown: Shown): ObservedRedaction => ({
+  url: shown.url,
+  headers: c.shownHeaders === undefined ? undefined : shown.headers,
+  leaked: c.secrets.filter((secret) => shown.text.includes(secret))
+})
+
+export const expectedOfRedaction = (c: RedactionCase): ObservedRedaction => ({
+  url: c.shownUrl,
+  headers: c.shownHeaders,
+  leaked: []
+})
+
+/**
+ * What an error shows, read from the fields of either line: a status error's `url` and (response) `headers`, or the
+ * URL (its query included) and headers of a transport error's request.
+ */
+export const shownBy = (
+  error: { readonly message: string },
+  fields: { readonly url: string; readonly headers: Readonly<Record<string, string>> },
+  from: "status" | "request"
+): Shown => ({
+  url: fields.url,
+  headers: from === "request" ? { ...fields.headers } : undefined,
+  text: [error.message, JSON.stringify(error), String(error), fields.url, JSON.stringify(fields.headers)].join("\n")
+})
+
+/** A request as either line has it: its URL without the query of its URL parameters, and its headers. */
+interface RequestLike {
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * What the error a call ended with shows, on either line: a status error, or an error that carries a request (the
+ * line's transport error); `query` writes a request's URL parameters with that line's own module.
+ */
+export const shownOf = <Request extends RequestLike>(
+  error: unknown,
+  isStatusError: (u: unknown) => u is { readonly message: string } & RequestLike,
+  requestOf: (u: unknown) => Request | undefined,
+  query: (request: Request) => string
+): Shown => {
+  if (isStatusError(error)) return shownBy(error, error, "status")
+  const request = requestOf(error)
+  if (request === undefined) throw error
+  const params = query(request)
+  const url = params === "" ? request.url : `${request.url}?${params}`
+  return shownBy(error as { readonly message: string }, { url, headers: request.headers }, "request")
+}
