@@ -4,9 +4,57 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientResponse from "effect/http/HttpClientResponse"
+import * as Random from "effect/Random"
 import * as TestClock from "effect/testing/TestClock"
 import { describe, expect, it } from "vitest"
+import * as Shared from "../../engine/test/shared/coordinator.js"
 import { Coordinator, withStatusRetry } from "../src/index.js"
+
+/** Every draw of `Random.next` is `value`. */
+const fixedRandom = (value: number): Random.Random => ({ nextDoubleUnsafe: () => value, nextIntUnsafe: () => 0 })
+
+/** Runs one case of the shared description on the TestClock: when each call was let go, or how it was refused. */
+const runCase = (c: Shared.Case) =>
+  Effect.gen(function*() {
+    const coordinator = yield* Coordinator.make(Shared.optionsOf(c))
+    const outcomes: Record<string, Shared.Outcome> = {}
+    const call = (spec: Shared.Call) =>
+      coordinator.withPermit(Shared.requestOf(spec), (permit) =>
+        Effect.gen(function*() {
+          outcomes[spec.id] = { sentAt: yield* Clock.currentTimeMillis }
+          if (spec.answer === undefined) return yield* Effect.never
+          yield* Effect.sleep(spec.answer.after)
+          yield* coordinator.observe(permit, {
+            status: spec.answer.status,
+            headers: spec.answer.headers ?? {},
+            receivedAt: yield* Clock.currentTimeMillis
+          })
+        })).pipe(
+          Effect.catchTag("OriginHeld", (e) =>
+            Effect.map(Clock.currentTimeMillis, (now) => {
+              outcomes[spec.id] = { refusedAt: now, reason: e.reason, until: e.until }
+            }))
+        )
+    for (const spec of c.calls) {
+      yield* TestClock.adjust(spec.at - (yield* Clock.currentTimeMillis))
+      yield* Effect.forkChild(call(spec))
+      yield* TestClock.adjust(0)
+    }
+    yield* TestClock.adjust(Shared.END - (yield* Clock.currentTimeMillis))
+    return Object.fromEntries(c.calls.map((spec) => [spec.id, outcomes[spec.id] ?? "waiting"]))
+  }).pipe(
+    Effect.provideService(Random.Random, fixedRandom(c.random ?? 0.5)),
+    Effect.provide(TestClock.layer()),
+    Effect.runPromise
+  )
+
+describe("Coordinator (Effect 4), on the shared description", () => {
+  for (const c of Shared.cases) {
+    it(c.name, async () => {
+      expect(Shared.interchangeable(c, await runCase(c))).toStrictEqual(Shared.interchangeable(c, c.expected))
+    })
+  }
+})
 
 /** A client on the TestClock: `reply` answers each request from the time and its path; every send is recorded. */
 const scripted = (reply: (path: string, at: number) => { status: number; headers?: Record<string, string> }) => {
@@ -32,10 +80,10 @@ describe("Coordinator (Effect 4)", () => {
       const second = yield* Effect.forkChild(client.get("http://api.test/b"))
       yield* TestClock.adjust("1 minute")
       return [yield* Fiber.join(first), yield* Fiber.join(second)].map((r) => r.status)
-    }).pipe(Effect.provide(Coordinator.layer()), Effect.provide(TestClock.layer()))
+    }).pipe(Effect.provide(Coordinator.layer({ releaseSpread: 0 })), Effect.provide(TestClock.layer()))
     const statuses = await Effect.runPromise(program)
     expect(statuses).toEqual([200, 200])
-    // /b is held until the cooldown ends at 5 s; /a goes again at 5 s.
+    // /b is held until the cooldown ends at 5 s (no release spread); /a goes again at 5 s.
     expect(sent.map((s) => `${s.path}@${s.at}`).sort()).toEqual(["/a@0", "/a@5000", "/b@5000"])
   })
 
