@@ -389,4 +389,72 @@ describe("Coordinator (Effect 4): visibility", () => {
       ["coordinator.release", { "server.address": O }]
     ])
   })
+
+  it("logs a held call again when it is held anew, for another reason or until another instant", async () => {
+    const logs: Array<{ call: unknown; message: unknown; until: unknown; ends: unknown }> = []
+    const logger = Logger.make(({ fiber, message }) => {
+      const annotations = fiber.getRef(References.CurrentLogAnnotations)
+      const text = Array.isArray(message) ? message[0] : message
+      logs.push({ call: annotations.call, message: text, until: annotations.until, ends: annotations.ends })
+    })
+    const held = await run(
+      Effect.gen(function*() {
+        const c = yield* Coordinator.make({ releaseSpread: 0 })
+        const opener = yield* Effect.forkChild(
+          c.withPermit(info(), (permit) =>
+            c.observe(permit, {
+              status: 200,
+              headers: { "x-ratelimit-limit": "5", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1" },
+              receivedAt: 0
+            }).pipe(Effect.delay("100 millis")))
+        )
+        yield* TestClock.adjust(0)
+        const waiting = yield* Effect.forEach(
+          [1, 2],
+          (call) =>
+            Effect.forkChild(Effect.annotateLogs(c.withPermit(info(), () => Clock.currentTimeMillis), "call", call))
+        )
+        yield* TestClock.adjust(0)
+        // Both wait for the first answer (at most 5 s). It says the window is used up for a second: both are held
+        // again, until the window's end.
+        yield* TestClock.adjust(1_000)
+        yield* Fiber.join(opener)
+        return yield* Effect.forEach(waiting, Fiber.join)
+      }).pipe(
+        Effect.provide(Logger.layer([logger])),
+        Effect.provideService(References.MinimumLogLevel, "Debug")
+      )
+    )
+    expect(held).toStrictEqual([1_000, 1_000])
+    // Each call's holds, in order: the first answer's wait, then the window's end; at the window's end one of them
+    // goes first and the other is held anew until its answer (or the first request's patience, 5 s on).
+    const of = (call: number) => logs.filter((log) => log.call === call).map(({ call: _, ...rest }) => rest)
+    const learning = {
+      message: "holding a request to http://api.test: learning",
+      until: "1970-01-01T00:00:05.000Z",
+      ends: "on an answer"
+    }
+    const pacing = {
+      message: "holding a request to http://api.test: pacing",
+      until: "1970-01-01T00:00:01.000Z",
+      ends: "at the instant"
+    }
+    expect([of(1), of(2)]).toStrictEqual([
+      [learning, pacing, { ...pacing, until: "1970-01-01T00:00:06.000Z", ends: "on an answer" }],
+      [learning, pacing]
+    ])
+  })
+
+  it("a reset past any date: a call with a deadline fails at once, saying so; one without is held, not killed", async () => {
+    const result = await run(Effect.gen(function*() {
+      const c = yield* Coordinator.make({ cautiousStart: false })
+      yield* told(c, 200, { ratelimit: "limit=100, remaining=0, reset=999999999999999" })
+      const exit = yield* Effect.exit(c.withPermit({ ...info(), deadline: 10_000 }, () => Effect.void))
+      const held = yield* Effect.forkChild(c.withPermit(info(), () => Effect.succeed("sent")))
+      yield* TestClock.adjust("2 seconds")
+      return { message: Exit.isFailure(exit) ? String(exit.cause) : "", open: held.pollUnsafe() === undefined }
+    }))
+    expect(result.message).toContain("held until +275760-09-13T00:00:00.000Z (pacing)")
+    expect(result.open).toBe(true)
+  })
 })
