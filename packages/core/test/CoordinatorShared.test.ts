@@ -13,23 +13,19 @@ import * as Shared from "../../engine/test/shared/coordinator.js"
 const runCase = (c: Shared.Case) =>
   Effect.gen(function*() {
     const coordinator = yield* Coordinator.make(Shared.optionsOf(c))
-    const outcomes: Record<string, Shared.Outcome> = {}
+    const record = Shared.recorder(c)
     const call = (spec: Shared.Call) =>
       coordinator.withPermit(Shared.requestOf(spec), (permit) =>
         Effect.gen(function*() {
-          outcomes[spec.id] = { sentAt: yield* Clock.currentTimeMillis }
-          if (spec.answer === undefined) return yield* Effect.never
-          yield* Effect.sleep(spec.answer.after)
-          yield* coordinator.observe(permit, {
-            status: spec.answer.status,
-            headers: spec.answer.headers ?? {},
-            receivedAt: yield* Clock.currentTimeMillis
-          })
+          record.sent(spec, yield* Clock.currentTimeMillis)
+          const answer = spec.answer ?? (yield* Effect.never)
+          yield* Effect.sleep(answer.after)
+          yield* coordinator.observe(permit, Shared.answerOf(answer, yield* Clock.currentTimeMillis))
         })).pipe(
-          Effect.catchTag("OriginHeld", (e) =>
-            Effect.map(Clock.currentTimeMillis, (now) => {
-              outcomes[spec.id] = { refusedAt: now, reason: e.reason, until: e.until }
-            }))
+          Effect.catchTag(
+            "OriginHeld",
+            (e) => Effect.map(Clock.currentTimeMillis, (now) => record.refused(spec, now, e))
+          )
         )
     for (const spec of c.calls) {
       yield* TestClock.adjust(spec.at - (yield* Clock.currentTimeMillis))
@@ -37,14 +33,14 @@ const runCase = (c: Shared.Case) =>
       yield* TestClock.adjust(0)
     }
     yield* TestClock.adjust(Shared.END - (yield* Clock.currentTimeMillis))
-    return Object.fromEntries(c.calls.map((spec) => [spec.id, outcomes[spec.id] ?? "waiting"]))
+    return record.outcomes()
   }).pipe(Effect.withRandom(Random.fixed([c.random ?? 0.5])))
 
 describe("Coordinator, on the shared description", () => {
   for (const c of Shared.cases) {
     it.effect(c.name, () =>
       Effect.map(runCase(c), (outcomes) => {
-        expect(Shared.interchangeable(c, outcomes)).toStrictEqual(Shared.interchangeable(c, c.expected))
+        expect(outcomes).toStrictEqual(Shared.expectedOf(c))
       }))
   }
 })

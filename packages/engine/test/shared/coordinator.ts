@@ -229,6 +229,31 @@ export const interchangeable = (
   return result
 }
 
+/** What a line's glue writes down of a case's calls, read back as outcomes to compare with `expectedOf(c)`. */
+export const recorder = (c: Case) => {
+  const outcomes: Record<string, Outcome> = {}
+  return {
+    sent: (call: Call, at: number) => {
+      outcomes[call.id] = { sentAt: at }
+    },
+    refused: (call: Call, at: number, error: { readonly reason: string; readonly until: number }) => {
+      outcomes[call.id] = { refusedAt: at, reason: error.reason, until: error.until }
+    },
+    outcomes: () =>
+      interchangeable(c, Object.fromEntries(c.calls.map((call) => [call.id, outcomes[call.id] ?? "waiting"])))
+  }
+}
+
+/** What a case expects, with its interchangeable calls made so. */
+export const expectedOf = (c: Case) => interchangeable(c, c.expected)
+
+/** The answer to a call's request, as both lines' `observe` takes it. */
+export const answerOf = (answer: NonNullable<Call["answer"]>, receivedAt: number) => ({
+  status: answer.status,
+  headers: answer.headers ?? {},
+  receivedAt
+})
+
 /** The URL, attempt and headers of a call's request, as both lines take them. */
 export const requestOf = (call: Call) => ({
   method: "GET",
