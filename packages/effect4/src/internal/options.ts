@@ -18,8 +18,8 @@ export class InvalidRetryOptions extends Data.TaggedError("InvalidRetryOptions")
   }
 }
 
-/** The longest sleep a JavaScript timer holds: 2^31 - 1 ms (about 24.8 days). */
-const MAX_TIMER_MILLIS = 2 ** 31 - 1
+/** The longest sleep a JavaScript timer holds: 2^31 - 1 ms (about 24.8 days). @internal */
+export const MAX_TIMER_MILLIS = 2 ** 31 - 1
 
 /** @internal */
 export const defaults = {
@@ -60,7 +60,8 @@ export interface Settings {
   readonly rules: (names: ReadonlyArray<string | RegExp>) => Redaction.Redactor
 }
 
-const show = (u: unknown): string => {
+/** @internal */
+export const show = (u: unknown): string => {
   if (typeof u === "string") return JSON.stringify(u)
   if (typeof u === "bigint") return `${u}n`
   try {
@@ -86,7 +87,8 @@ export const millis = (problems: Array<string>, name: string, value: unknown, fa
   return ms
 }
 
-const count = (problems: Array<string>, name: string, value: unknown, fallback: number, min: number): number => {
+/** @internal */
+export const count = (problems: Array<string>, name: string, value: unknown, fallback: number, min: number): number => {
   const n = value === undefined ? fallback : value
   if (typeof n !== "number" || !Number.isInteger(n) || n < min) {
     problems.push(`${name} must be a whole number of at least ${min}, got ${show(n)}`)
@@ -95,10 +97,18 @@ const count = (problems: Array<string>, name: string, value: unknown, fallback: 
   return n
 }
 
-const fraction = (problems: Array<string>, name: string, value: unknown, fallback: number): number => {
+/** @internal */
+export const between = (
+  problems: Array<string>,
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number
+): number => {
   const n = value === undefined ? fallback : value
-  if (typeof n !== "number" || !(n >= 0 && n <= 1)) {
-    problems.push(`${name} must be a number from 0 to 1, got ${show(n)}`)
+  if (typeof n !== "number" || !(n >= min && n <= max)) {
+    problems.push(`${name} must be a number from ${min} to ${max}, got ${show(n)}`)
     return NaN
   }
   return n
@@ -149,6 +159,9 @@ export const merge = <A extends StatusRetry.CallOptions>(below: A, above: Status
   }
   return merged as A
 }
+
+const fraction = (problems: Array<string>, name: string, value: unknown, fallback: number): number =>
+  between(problems, name, value, fallback, 0, 1)
 
 /** The retry options `withStatusRetry` and `RetryPolicy.schedule` share. @internal */
 export type RetryOptions = Pick<
