@@ -36,6 +36,8 @@ interface Reply {
   readonly body?: string | (() => ReadableStream<Uint8Array>)
   /** No answer: the client fails with a transport error that carries the request as it was sent. */
   readonly transport?: boolean
+  /** The transport error's cause (default: "socket hang up"). */
+  readonly cause?: Error
 }
 
 /**
@@ -68,7 +70,7 @@ const run = <A, E>(
       if (reply.transport === true) {
         return yield* Effect.fail(
           new HttpClientError.HttpClientError({
-            reason: new HttpClientError.TransportError({ request, cause: new Error("socket hang up") })
+            reason: new HttpClientError.TransportError({ request, cause: reply.cause ?? new Error("socket hang up") })
           })
         )
       }
@@ -139,7 +141,11 @@ describe("withStatusRetry (Effect 4), on the shared description of redaction", (
   for (const c of Behaviour.redactionCases) {
     it(c.name, async () => {
       const { exit } = await run(
-        [c.failure === "transport" ? { status: 0, transport: true } : { status: c.failure.status }],
+        [
+          c.failure === "transport"
+            ? { status: 0, transport: true, cause: Behaviour.causeOf(c, c.url) }
+            : { status: c.failure.status }
+        ],
         (client) => client.get(c.url, { headers: c.headers }),
         c.redact === undefined ? {} : { redact: c.redact }
       )
@@ -549,5 +555,48 @@ describe("withStatusRetry (Effect 4): metrics, logs and spans", () => {
       (client) => client.get("http://api.test/items")
     )
     expect(sent.map((s) => s.resendCount)).toEqual([undefined, 1, 2])
+  })
+})
+
+describe("withStatusRetry (Effect 4): the server's clock learned from earlier answers' Date", () => {
+  /** An epoch second (epoch resets below 10^9 s are delays): times below are milliseconds after it. */
+  const EPOCH = 1_800_000_000_000
+
+  it("an epoch reset is waited for by the clock learned, not up to a second later by the answer's Date alone", async () => {
+    // The server's clock is ours; its Date headers drop the milliseconds. Two successes (at 900 ms, Date 0 s, and at
+    // 1_010 ms, Date 1 s) tell the client its clock is at least ours less 10 ms. At 1_500 ms a 429 says the window
+    // resets at second 2, with Date 1 s: by that Date alone 2_500 ms, by the clock learned 2_010 ms.
+    const sent: Array<number> = []
+    const client = HttpClient.make((request) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        sent.push(now - EPOCH)
+        const date = new Date(Math.floor(now / 1000) * 1000).toUTCString()
+        const headers = {
+          date,
+          "x-ratelimit-limit": "10",
+          "x-ratelimit-remaining": "0",
+          "x-ratelimit-reset": String(EPOCH / 1000 + 2)
+        }
+        return HttpClientResponse.fromWeb(
+          request,
+          sent.length === 3
+            ? new Response(null, { status: 429, headers })
+            : new Response("ok", { status: 200, headers: { date } })
+        )
+      })
+    ).pipe(withStatusRetry({ retryAfterSpread: 0 }))
+    const program = Effect.gen(function*() {
+      yield* TestClock.setTime(EPOCH)
+      yield* TestClock.adjust("900 millis")
+      yield* client.get("http://api.test/items")
+      yield* TestClock.adjust("110 millis")
+      yield* client.get("http://api.test/items")
+      yield* TestClock.adjust("490 millis")
+      const fiber = yield* Effect.forkChild(client.get("http://api.test/items"))
+      yield* TestClock.adjust("1 second")
+      return (yield* Fiber.join(fiber)).status
+    })
+    expect(await Effect.runPromise(Effect.provide(program, TestClock.layer()))).toBe(200)
+    expect(sent).toStrictEqual([900, 1_010, 1_500, 2_010])
   })
 })

@@ -53,36 +53,44 @@ describe("ServerClock", () => {
   })
 
   describe("Clocks", () => {
-    const dated = (serverTime: number) => ({ date: new Date(date(serverTime)).toUTCString() })
+    /** An epoch instant (epoch resets below 10^9 s are delays): times below are milliseconds after it. */
+    const B = 1_800_000_000_000
+    const dated = (serverTime: number) => ({ date: new Date(date(B + serverTime)).toUTCString() })
 
     it("reads a success while the clock is not known to 50 ms, one in 50 ms, and starts again after a minute", () => {
       const clocks = new ServerClock.Clocks(2, 60_000)
       const o = "https://api.test"
-      expect(clocks.wants(o, 1_000)).toBe(true)
-      expect(clocks.learn(o, dated(1_000_500), 1_000_495, 1_000_500)).toBe(0)
-      // Within 50 ms of that read: another success of the same burst tells nothing new.
-      expect(clocks.wants(o, 1_000_520)).toBe(false)
-      expect(clocks.wants(o, 1_000_550)).toBe(true)
+      expect(clocks.wants(o, 200, B + 500)).toBe(true)
+      expect(clocks.learn(o, dated(500), B + 495, B + 500)).toBe(0)
+      // Within 50 ms of that read, another success of the same burst tells nothing new; a failure is always read.
+      expect(clocks.wants(o, 200, B + 520)).toBe(false)
+      expect(clocks.wants(o, 429, B + 520)).toBe(true)
+      expect(clocks.wants(o, 200, B + 550)).toBe(true)
       // Just after a tick, then just before one: known to within 50 ms, a success is not read any more.
-      clocks.learn(o, dated(1_001_003), 1_001_000, 1_001_003)
-      clocks.learn(o, dated(1_001_990), 1_001_985, 1_001_990)
-      expect(clocks.wants(o, 1_002_100)).toBe(false)
-      // A failure measured against a Date that dropped 700 ms may be read 697 ms sooner.
-      expect(clocks.learn(o, dated(1_002_700), 1_002_695, 1_002_700)).toBe(697)
+      clocks.learn(o, dated(1_003), B + 1_000, B + 1_003)
+      clocks.learn(o, dated(1_990), B + 1_985, B + 1_990)
+      expect(clocks.wants(o, 200, B + 2_100)).toBe(false)
+      // A failure whose Date dropped 700 ms: its epoch reset (second 4) is read 697 ms sooner than by that Date
+      // alone, at 4_003 rather than 4_700.
+      const reset = { ...dated(2_700), "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(B / 1000 + 4) }
+      expect(clocks.observe(o, 429, reset, B + 2_695, B + 2_700)).toBe(B + 4_003)
+      // A success's hint, or a failure's delay, is not read sooner.
+      expect(clocks.observe(o, 200, reset, B + 2_695, B + 2_700)).toBe(undefined)
+      expect(clocks.observe(o, 429, { ...dated(2_700), "retry-after": "2" }, B + 2_695, B + 2_700)).toBe(undefined)
       // A minute after the bounds began, they start again.
-      expect(clocks.wants(o, 1_061_000)).toBe(true)
-      expect(clocks.learn(o, dated(1_061_700), 1_061_695, 1_061_700)).toBe(0)
+      expect(clocks.wants(o, 200, B + 61_000)).toBe(true)
+      expect(clocks.learn(o, dated(61_700), B + 61_695, B + 61_700)).toBe(0)
     })
 
     it("keeps at most maxOrigins clocks, the oldest going first", () => {
       const clocks = new ServerClock.Clocks(2, 60_000)
       for (const o of ["https://a.test", "https://b.test", "https://c.test"]) {
-        clocks.learn(o, dated(1_000_700), 1_000_695, 1_000_700)
-        clocks.learn(o, dated(1_001_010), 1_001_005, 1_001_010)
+        clocks.learn(o, dated(700), B + 695, B + 700)
+        clocks.learn(o, dated(1_010), B + 1_005, B + 1_010)
       }
       // The first origin's clock was dropped: nothing is known of it.
-      expect(clocks.learn("https://a.test", dated(1_001_600), 1_001_595, 1_001_600)).toBe(0)
-      expect(clocks.learn("https://c.test", dated(1_001_600), 1_001_595, 1_001_600)).toBe(590)
+      expect(clocks.learn("https://a.test", dated(1_600), B + 1_595, B + 1_600)).toBe(0)
+      expect(clocks.learn("https://c.test", dated(1_600), B + 1_595, B + 1_600)).toBe(590)
     })
   })
 })

@@ -1,5 +1,6 @@
 import * as headers from "./headers.js"
 import * as httpDate from "./httpDate.js"
+import * as serverHint from "./serverHint.js"
 
 const SECOND = 1000
 
@@ -73,16 +74,34 @@ export class Clocks {
   private readonly clocks = new Map<string, Learned>()
   constructor(readonly maxOrigins = 1_000, readonly relearnMillis = 60_000) {}
 
-  /** Whether a success from the origin is worth reading for its `Date` (a failure always is). */
-  wants(origin: string, now: number): boolean {
+  /** Whether an answer from the origin is worth reading for its `Date`: a failure always is, a success while learning. */
+  wants(origin: string, status: number, now: number): boolean {
+    if (status >= 400) return true
     const clock = this.clocks.get(origin)
     return clock === undefined || now - clock.since >= this.relearnMillis ||
       (uncertainty(clock) > NARROW_ENOUGH_MILLIS && now - clock.readAt >= NARROW_ENOUGH_MILLIS)
   }
 
   /**
-   * Learns from an answer of the origin (its request left at `sentAt`); returns its `Date` less when it arrived, and
-   * how much sooner an instant it gave against that `Date` may be read.
+   * Learns from an answer of the origin (its request left at `sentAt`) and, for a failure whose hint is an instant
+   * given against its `Date`, returns that instant as the clock learned reads it, when that is sooner.
+   */
+  observe(
+    origin: string,
+    status: number,
+    record: headers.HeaderRecord,
+    sentAt: number,
+    receivedAt: number
+  ): number | undefined {
+    const sooner = this.learn(origin, record, sentAt, receivedAt)
+    if (sooner === 0 || status < 400) return undefined
+    const reading = serverHint.read(record, receivedAt)
+    return reading.hint !== undefined && serverHint.fromDate(reading, record) ? reading.hint.at - sooner : undefined
+  }
+
+  /**
+   * Learns from an answer of the origin (its request left at `sentAt`); returns how much sooner an instant it gave
+   * against its `Date` may be read.
    */
   learn(origin: string, record: headers.HeaderRecord, sentAt: number, receivedAt: number): number {
     const offset = dateOffset(record, receivedAt)
