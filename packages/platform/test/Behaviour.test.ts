@@ -96,7 +96,7 @@ describe("withStatusRetry (Effect 3), on the shared description of redaction", (
         const client = HttpClient.make((request) =>
           c.failure === "transport"
             ? Effect.fail(
-              new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("socket hang up") })
+              new HttpClientError.RequestError({ request, reason: "Transport", cause: Behaviour.causeOf(c, c.url) })
             )
             : Effect.succeed(HttpClientResponse.fromWeb(request, new Response(null, { status: c.failure.status })))
         ).pipe(

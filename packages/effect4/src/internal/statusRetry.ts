@@ -1,7 +1,9 @@
 import * as Body from "@effect-retry/engine/Body"
+import * as CoordinatorAnswer from "@effect-retry/engine/CoordinatorAnswer"
 import * as Methods from "@effect-retry/engine/Methods"
 import * as Redaction from "@effect-retry/engine/Redaction"
 import * as RetryDecision from "@effect-retry/engine/RetryDecision"
+import * as ServerClock from "@effect-retry/engine/ServerClock"
 import * as ServerHint from "@effect-retry/engine/ServerHint"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -82,36 +84,6 @@ const safeRequest = (
     Redaction.headers(request.headers, rules)
   )
 
-/** A text with the URLs of the request (`raws`, relative ones too) and every absolute URL in it redacted. */
-const redactText = (text: string, raws: ReadonlyArray<string>, rules: Redaction.Redactor): string => {
-  let out = text
-  for (const raw of raws) if (raw !== "") out = out.split(raw).join(Redaction.url(raw, rules))
-  return Redaction.text(out, rules)
-}
-
-/**
- * The cause of an error of the client below, its URLs redacted: `fetch` says "Request cannot be constructed from a
- * URL that includes credentials: <the URL>", and `Cause.pretty` would print it. An `Error` whose message, stack or
- * causes (a few deep) hold a URL is copied with them redacted; anything else is kept as it is.
- */
-const redactCause = (
-  cause: unknown,
-  raws: ReadonlyArray<string>,
-  rules: Redaction.Redactor,
-  depth: number
-): unknown => {
-  if (typeof cause === "string") return redactText(cause, raws, rules)
-  if (!(cause instanceof Error) || depth > 4) return cause
-  const message = redactText(cause.message, raws, rules)
-  const inner = redactCause(cause.cause, raws, rules, depth + 1)
-  const stack = cause.stack === undefined ? undefined : redactText(cause.stack, raws, rules)
-  if (message === cause.message && inner === cause.cause && stack === cause.stack) return cause
-  const copy = new Error(message, inner === undefined ? undefined : { cause: inner })
-  copy.name = cause.name
-  if (stack !== undefined) copy.stack = stack
-  return copy
-}
-
 /** The class of each reason of an `HttpClientError`, to build it again with a safe request. */
 const REASONS: { readonly [Tag in HttpClientError.HttpClientErrorReason["_tag"]]: unknown } = {
   TransportError: HttpClientError.TransportError,
@@ -132,8 +104,8 @@ const sanitize = <E>(error: E, sent: HttpClientRequest.HttpClientRequest, rules:
   const reason = error.reason
   const request = safeRequest(sent, rules)
   const raws = [fullUrl(reason.request), fullUrl(sent)]
-  const description = reason.description === undefined ? undefined : redactText(reason.description, raws, rules)
-  const cause = redactCause(reason.cause, raws, rules, 0)
+  const description = reason.description === undefined ? undefined : Redaction.text(reason.description, rules, raws)
+  const cause = Redaction.cause(reason.cause, rules, raws)
   const fields = {
     request,
     ...(cause === undefined ? {} : { cause }),
@@ -230,7 +202,8 @@ type Failure = StatusError.StatusError | HttpClientError.HttpClientError | BodyT
 export const retryRequest = <E, R>(
   settings: options.Settings,
   send: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>,
-  request: HttpClientRequest.HttpClientRequest
+  request: HttpClientRequest.HttpClientRequest,
+  clocks: ServerClock.Clocks
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | StatusRetry.RetryError, R> => {
   const keyed = Methods.isKeyed(request.method, request.headers)
   const statusPolicy = keyed ? settings.keyedPolicy : settings.statusPolicy
@@ -240,6 +213,11 @@ export const retryRequest = <E, R>(
   let deadline = Infinity
   /** The wait a redirect's `Retry-After` asks for, waited once the attempt is over (no attempt timeout cuts it). */
   let redirectWait: number | undefined
+  /**
+   * The instant the last answer's hint is, as the server's clock learned from earlier answers reads it (the
+   * coordinator's, or the client's own): sooner than that answer's `Date` alone could tell, and never early.
+   */
+  let hintAt: number | undefined
 
   /**
    * A redirect that says when to follow it (RFC 9110 section 10.2.3: `307` + `Location` + `Retry-After` during a
@@ -347,7 +325,15 @@ export const retryRequest = <E, R>(
   /** What a failed attempt means for the decision. */
   const classify = (error: unknown): RetryDecision.Classified<"retry-budget" | "timeout"> => {
     if (error instanceof Coordinator.OriginHeld) return RetryDecision.held(error.reason)
-    if (StatusError.isStatusError(error)) return statusErrors.classified(error, resendable)
+    const seen = hintAt
+    hintAt = undefined
+    if (StatusError.isStatusError(error)) {
+      const classified = statusErrors.classified(error, resendable)
+      const hint = classified.hint
+      return hint !== undefined && seen !== undefined && seen < hint.at
+        ? { ...classified, hint: { ...hint, at: seen } }
+        : classified
+    }
     const user = settings.classify?.({ _tag: "Failure", error })
     const transport = HttpClientError.isHttpClientError(error) && error.reason._tag === "TransportError"
     return {
@@ -416,18 +402,34 @@ export const retryRequest = <E, R>(
           Effect.serviceOption(Coordinator.Coordinator),
           (coordinator) =>
             Option.isNone(coordinator)
-              ? Effect.flatMap(counted, check)
-              : coordinator.value.withPermit({ url: fullUrl(request), attempt: kind, deadline }, (permit) =>
-                Effect.flatMap(counted, (response) =>
-                  Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
-                    Effect.andThen(
-                      coordinator.value.observe(permit, {
-                        status: response.status,
-                        headers: response.headers,
-                        receivedAt
-                      }),
-                      check(response)
-                    ))))
+              ? Effect.flatMap(counted, (response) =>
+                Effect.flatMap(Clock.currentTimeMillis, (receivedAt) => {
+                  // Without the coordinator, the client learns each origin's clock from its answers' Date.
+                  const origin = CoordinatorAnswer.originOf(request.url)
+                  if (clocks.wants(origin, response.status, receivedAt)) {
+                    hintAt = clocks.observe(origin, response.status, response.headers, now, receivedAt)
+                  }
+                  return check(response)
+                }))
+              : coordinator.value.withPermit(
+                { url: fullUrl(request), method: request.method, headers: request.headers, attempt: kind, deadline },
+                (permit) =>
+                  Effect.flatMap(counted, (response) =>
+                    Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
+                      Effect.andThen(
+                        Effect.map(
+                          coordinator.value.observe(permit, {
+                            status: response.status,
+                            headers: response.headers,
+                            receivedAt
+                          }),
+                          () => {
+                            hintAt = permit.hintAt
+                          }
+                        ),
+                        check(response)
+                      )))
+              )
         )
         const bounded = Effect.timeoutOrElse(checked, {
           duration: Duration.millis(Math.max(0, limit)),
@@ -543,13 +545,16 @@ export const disabled = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A
 /** @internal */
 export const withStatusRetry = (input?: StatusRetry.Options) => {
   const settings = options.resolve(input)
+  /** What the origins' answers told of their clocks, shared by every call of the client. */
+  const clocks = new ServerClock.Clocks()
   return <E, R>(
     client: HttpClient.HttpClient.With<E, R>
   ): HttpClient.HttpClient.With<E | StatusRetry.RetryError, R> => {
     const retrying = HttpClient.transform(client, (send, request) =>
       Effect.flatMap(
         Effect.service(CurrentOverride),
-        (override) => retryRequest(override === undefined ? settings : applyOverride(settings, override), send, request)
+        (override) =>
+          retryRequest(override === undefined ? settings : applyOverride(settings, override), send, request, clocks)
       ))
     const addKey = settings.idempotencyKey
     if (addKey === undefined) return retrying

@@ -152,11 +152,38 @@ export const url = (input: string, rules: Redactor = defaults): string => {
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi
 
 /**
- * Redacts every absolute URL a text holds (an error's message or description, a stack): its `user:password@` and
- * the values of its secret query parameters, as `url` does; the rest of the text is kept as it was.
+ * Redacts every absolute URL a text holds (an error's message or description, a stack), and the given `urls`
+ * (relative ones too): their `user:password@` and the values of their secret query parameters, as `url` does; the
+ * rest of the text is kept as it was.
  */
-export const text = (input: string, rules: Redactor = defaults): string =>
-  input.replace(URL_IN_TEXT, (found) => url(found, rules))
+export const text = (input: string, rules: Redactor = defaults, urls: ReadonlyArray<string> = []): string => {
+  // The request's own URLs first (a relative one, or one the pattern would cut short), then every absolute URL.
+  let out = input
+  for (const raw of urls) if (raw !== "") out = out.split(raw).join(url(raw, rules))
+  return out.replace(URL_IN_TEXT, (found) => url(found, rules))
+}
+
+/**
+ * The cause of an error of an HTTP client, its URLs redacted (`urls`, the request's own, and every absolute URL in
+ * it): `fetch` says "Request cannot be constructed from a URL that includes credentials: <the URL>", and a printed
+ * cause would show it. An `Error` whose message, stack or causes (a few deep) hold a URL is copied with them
+ * redacted; a string is redacted; anything else is kept as it is.
+ */
+export const cause = (input: unknown, rules: Redactor = defaults, urls: ReadonlyArray<string> = []): unknown =>
+  redactCause(input, rules, urls, 0)
+
+const redactCause = (input: unknown, rules: Redactor, urls: ReadonlyArray<string>, depth: number): unknown => {
+  if (typeof input === "string") return text(input, rules, urls)
+  if (!(input instanceof Error) || depth > 4) return input
+  const message = text(input.message, rules, urls)
+  const inner = redactCause(input.cause, rules, urls, depth + 1)
+  const stack = input.stack === undefined ? undefined : text(input.stack, rules, urls)
+  if (message === input.message && inner === input.cause && stack === input.stack) return input
+  const copy = new Error(message, inner === undefined ? undefined : { cause: inner })
+  copy.name = input.name
+  if (stack !== undefined) copy.stack = stack
+  return copy
+}
 
 /** Redacts the URLs a header value holds: the whole value of Location, each `<...>` of Link, the `url=` of Refresh. */
 const urlHeader = (name: string, value: string, rules: Redactor): string => {

@@ -4,6 +4,7 @@
  *
  * Every case runs with `options` below: exact delays (no jitter, no spread on a server's wait).
  */
+import * as Util from "node:util"
 
 /** The options every case runs with, in the words both lines take. */
 export const options = {
@@ -237,7 +238,18 @@ export interface RedactionCase {
   readonly shownHeaders?: Readonly<Record<string, string>>
   /** Values that appear nowhere in the error. */
   readonly secrets: ReadonlyArray<string>
+  /**
+   * The transport error's cause quotes the URL as it was sent, as `fetch` does when it refuses a URL with credentials
+   * (`causeOf`); otherwise it says "socket hang up".
+   */
+  readonly causeQuotesUrl?: true
 }
+
+/** The cause of a case's transport error, for the URL it was sent to. */
+export const causeOf = (c: RedactionCase, url: string): Error =>
+  c.causeQuotesUrl === true
+    ? new TypeError(`Request cannot be constructed from a URL that includes credentials: ${url}`)
+    : new Error("socket hang up")
 
 const SECRET_URL = "http://user:hunter2@api.test/items?access_token=t0k3n&sig=s1gn3d&page=2"
 const SHOWN_URL = "http://<redacted>@api.test/items?access_token=<redacted>&sig=<redacted>&page=2"
@@ -269,6 +281,16 @@ export const redactionCases: ReadonlyArray<RedactionCase> = [
     shownUrl: SHOWN_URL,
     shownHeaders: { authorization: "<redacted>", cookie: "<redacted>", accept: "application/json" },
     secrets: ["hunter2", "t0k3n", "s1gn3d", "b3ar3r", "c00k13"]
+  },
+  {
+    name: "a transport error raised below the wrapper, its cause quoting the URL (fetch refusing credentials)",
+    url: SECRET_URL,
+    headers: SECRET_HEADERS,
+    failure: "transport",
+    shownUrl: SHOWN_URL,
+    shownHeaders: { authorization: "<redacted>", cookie: "<redacted>", accept: "application/json" },
+    secrets: ["hunter2", "t0k3n", "s1gn3d", "b3ar3r", "c00k13"],
+    causeQuotesUrl: true
   },
   {
     name: "a transport error raised below the wrapper, with the names of redact",
@@ -321,7 +343,15 @@ export const shownBy = (
 ): Shown => ({
   url: fields.url,
   headers: from === "request" ? { ...fields.headers } : undefined,
-  text: [error.message, JSON.stringify(error), String(error), fields.url, JSON.stringify(fields.headers)].join("\n")
+  text: [
+    error.message,
+    JSON.stringify(error),
+    String(error),
+    // Its causes too, a few deep, with their messages and stacks: what a printed error shows.
+    Util.inspect(error, { depth: 8 }),
+    fields.url,
+    JSON.stringify(fields.headers)
+  ].join("\n")
 })
 
 /** A request as either line has it: its URL without the query of its URL parameters, and its headers. */

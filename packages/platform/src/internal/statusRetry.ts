@@ -13,9 +13,9 @@ import * as StatusError from "@effect-retry/core/StatusError"
 import * as StatusPolicy from "@effect-retry/core/StatusPolicy"
 import * as CoordinatorAnswer from "@effect-retry/engine/CoordinatorAnswer"
 import * as methods from "@effect-retry/engine/Methods"
+import * as Redact from "@effect-retry/engine/Redaction"
 import * as RetryDecision from "@effect-retry/engine/RetryDecision"
 import * as ServerClock from "@effect-retry/engine/ServerClock"
-import * as Hints from "@effect-retry/engine/ServerHint"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -633,12 +633,16 @@ const safeRequest = (
 const sanitize = <E>(error: E, request: HttpClientRequest.HttpClientRequest, rules: Redaction.Redactor): E => {
   if (!HttpClientError.isHttpClientError(error)) return error
   const safe = safeRequest(request, rules)
+  // Its description and cause may quote the URL (fetch does, password included, when it refuses one): redacted.
+  const urls = [fullUrl(error.request), fullUrl(request)]
+  const cause = Redact.cause(error.cause, rules, urls)
+  const description = error.description === undefined ? undefined : Redact.text(error.description, rules, urls)
   if (error._tag === "RequestError") {
     return new HttpClientError.RequestError({
       request: safe,
       reason: error.reason,
-      cause: error.cause,
-      ...(error.description === undefined ? {} : { description: error.description })
+      cause,
+      ...(description === undefined ? {} : { description })
     }) as E
   }
   let response: HttpClientResponse.HttpClientResponse
@@ -654,8 +658,8 @@ const sanitize = <E>(error: E, request: HttpClientRequest.HttpClientRequest, rul
     request: safe,
     response,
     reason: error.reason,
-    cause: error.cause,
-    ...(error.description === undefined ? {} : { description: error.description })
+    cause,
+    ...(description === undefined ? {} : { description })
   }) as E
 }
 
@@ -845,13 +849,9 @@ export const retryRequest = <E, R>(
       return Effect.flatMap(timed(resends), (response) => {
         const receivedAt = clock.unsafeCurrentTimeMillis()
         const origin = CoordinatorAnswer.originOf(request.url)
-        if (response.status < 400 && !clocks.wants(origin, receivedAt)) return check(response)
+        if (!clocks.wants(origin, response.status, receivedAt)) return check(response)
         const seen = { headers: response.headers, receivedAt }
-        const sooner = clocks.learn(origin, seen.headers, sentAt, receivedAt)
-        if (sooner > 0 && response.status >= 400) {
-          const reading = Hints.read(seen.headers, receivedAt)
-          if (reading.hint !== undefined && Hints.fromDate(reading, seen.headers)) hintAt = reading.hint.at - sooner
-        }
+        hintAt = clocks.observe(origin, response.status, seen.headers, sentAt, receivedAt)
         return check(response, seen)
       })
     })
