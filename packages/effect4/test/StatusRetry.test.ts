@@ -17,7 +17,7 @@ import * as Schema from "effect/Schema"
 import * as TestClock from "effect/testing/TestClock"
 import { describe, expect, it } from "vitest"
 import * as Behaviour from "../../engine/test/shared/behaviour.js"
-import { StatusError, StatusRetry, withStatusRetry } from "../src/index.js"
+import { Coordinator, StatusError, StatusRetry, withStatusRetry } from "../src/index.js"
 
 /** One request as the scripted client saw it: when it was sent on the TestClock, and its method and headers. */
 interface Sent {
@@ -598,5 +598,38 @@ describe("withStatusRetry (Effect 4): the server's clock learned from earlier an
     })
     expect(await Effect.runPromise(Effect.provide(program, TestClock.layer()))).toBe(200)
     expect(sent).toStrictEqual([900, 1_010, 1_500, 2_010])
+  })
+})
+
+describe("withStatusRetry (Effect 4) under a coordinator", () => {
+  /** Five 503s then a 200, through `withStatusRetry(options)`, on the TestClock: the requests sent and the outcome. */
+  const fiveFailures = async (options: StatusRetry.Options, coordinated: boolean) => {
+    let sent = 0
+    const client = HttpClient.make((request) =>
+      Effect.sync(() => HttpClientResponse.fromWeb(request, new Response(null, { status: ++sent <= 5 ? 503 : 200 })))
+    ).pipe(withStatusRetry(options))
+    const call = client.get("http://api.test/items")
+    const program = Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(Effect.exit(coordinated ? Effect.provide(call, Coordinator.layer()) : call))
+      yield* TestClock.adjust("1 minute")
+      return yield* Fiber.join(fiber)
+    })
+    const exit = await Effect.runPromise(Effect.provide(program, TestClock.layer()))
+    return { exit, sent }
+  }
+
+  it("a call meets up to 6 transient failures by default, against 4 alone (its retry budget guards the server)", async () => {
+    const alone = await fiveFailures({}, false)
+    expect(alone.sent).toBe(4)
+    expect(failure(alone.exit)).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4 })
+    const under = await fiveFailures({}, true)
+    expect(Exit.isSuccess(under.exit)).toBe(true)
+    expect(under.sent).toBe(6)
+  })
+
+  it("told a number of transient attempts, a coordinated call keeps to it", async () => {
+    const told = await fiveFailures({ maxTransientAttempts: 3 }, true)
+    expect(told.sent).toBe(3)
+    expect(failure(told.exit)).toMatchObject({ _tag: "ServiceUnavailable", attempts: 3 })
   })
 })

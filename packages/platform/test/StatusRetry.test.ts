@@ -3,7 +3,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { RetryPolicy, StatusError, StatusPolicy } from "@effect-retry/core"
+import { Coordinator, RetryPolicy, StatusError, StatusPolicy } from "@effect-retry/core"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Undici from "@effect/platform-node/Undici"
 import { describe, expect, it } from "@effect/vitest"
@@ -195,6 +195,31 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       // Date says 1 s when it is 1.5 s: the server's clock may read 1 s, so the reset may be 1 s away.
       expect(sent).toStrictEqual([1_500, 2_500])
     }))
+
+  it.effect("under a coordinator a call meets up to 6 transient failures by default (its retry budget guards the server)", () =>
+    seeded(Effect.gen(function*() {
+      const fails = Array.from({ length: 5 }, () => ({ status: 503 }))
+      // Alone: 4 transient attempts, then the call stops with the fourth 503.
+      const alone = scripted(...fails, { status: 200 })
+      const stopped = yield* within("1 minute", withStatusRetry()(alone.client).get(ITEMS))
+      expect(alone.calls.length).toBe(4)
+      expect(failure(stopped)).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4 })
+      // Coordinated: the sixth attempt succeeds.
+      const coordinated = scripted(...fails, { status: 200 })
+      const exit = yield* within(
+        "1 minute",
+        Effect.provide(withStatusRetry()(coordinated.client).get(ITEMS), Coordinator.layer())
+      )
+      expect(success(exit).status).toBe(200)
+      expect(coordinated.calls.length).toBe(6)
+      // Told a number, the coordinated call keeps to it.
+      const told = scripted(...fails, { status: 200 })
+      yield* within(
+        "1 minute",
+        Effect.provide(withStatusRetry({ maxTransientAttempts: 3 })(told.client).get(ITEMS), Coordinator.layer())
+      )
+      expect(told.calls.length).toBe(3)
+    })))
 
   const permanent: ReadonlyArray<{ readonly status: number; readonly tag: StatusError.Permanent["_tag"] }> = [
     { status: 400, tag: "BadRequest" },

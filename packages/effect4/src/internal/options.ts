@@ -1,7 +1,7 @@
 import * as EngineBackoff from "@effect-retry/engine/Backoff"
 import * as Methods from "@effect-retry/engine/Methods"
 import * as Redaction from "@effect-retry/engine/Redaction"
-import type * as RetryDecision from "@effect-retry/engine/RetryDecision"
+import * as RetryDecision from "@effect-retry/engine/RetryDecision"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
@@ -41,6 +41,11 @@ export interface Settings {
   /** The options these settings were resolved from: a per-call override is merged over them. */
   readonly options: StatusRetry.Options
   readonly policy: RetryDecision.Policy
+  /**
+   * The same under a coordinator: its retry budget guards the server, so unless the options say otherwise a call may
+   * meet more transient failures (the engine's `COORDINATED_TRANSIENT_ATTEMPTS`, within `maxAttempts`).
+   */
+  readonly policyCoordinated: RetryDecision.Policy
   /** The backoff `Schedule` given in the options, if any. */
   readonly backoff: Backoff | undefined
   readonly statusPolicy: StatusPolicy.StatusPolicy
@@ -306,6 +311,12 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   return {
     options,
     policy,
+    policyCoordinated: options.maxTransientAttempts === undefined
+      ? {
+        ...policy,
+        maxTransientAttempts: Math.min(RetryDecision.COORDINATED_TRANSIENT_ATTEMPTS, policy.maxAttempts)
+      }
+      : policy,
     backoff: scheduleOf(options),
     statusPolicy,
     keyedPolicy: StatusPolicy.retrying(statusPolicy, [409]),

@@ -383,9 +383,15 @@ export const retryRequest = <E, R>(
           )
     )
 
-  return Effect.flatMap(Clock.currentTimeMillis, (startedAt) => {
+  return Effect.flatMap(Effect.zip(Clock.currentTimeMillis, Effect.serviceOption(Coordinator.Coordinator)), ([
+    startedAt,
+    coordinated
+  ]) => {
     deadline = startedAt + policy.timeout
-    const decide = decision.decider<"retry-budget" | "timeout">(policy, settings.backoff)
+    const decide = decision.decider<"retry-budget" | "timeout">(
+      Option.isSome(coordinated) ? settings.policyCoordinated : policy,
+      settings.backoff
+    )
 
     /** One attempt, bounded by the attempt timeout and the call's timeout; a resend tells its span how many came before. */
     const attempt = (

@@ -41,6 +41,11 @@ export interface Settings {
   /** The options these settings were resolved from (a per-call override is merged into them). */
   readonly options: StatusRetry.Options
   readonly retry: RetryPolicy.RetryPolicy
+  /**
+   * The same under a coordinator: its retry budget guards the server, so unless the options say otherwise a call may
+   * meet more transient failures (the engine's `COORDINATED_TRANSIENT_ATTEMPTS`, within `maxAttempts`).
+   */
+  readonly retryCoordinated: RetryPolicy.RetryPolicy
   readonly policy: StatusPolicy.StatusPolicy
   /** The policy for requests with an Idempotency-Key: 409 (the same key still in flight) is transient. */
   readonly keyedPolicy: StatusPolicy.StatusPolicy
@@ -248,13 +253,11 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     "redact",
     redact
   )
-  const retry = RetryPolicy.validate({
-    ...retryOptions,
-    classify: classify === undefined ? classifyOther : (error) => {
-      const outcome = classify({ _tag: "Failure", error })
-      return outcome === undefined ? classifyOther(error) : outcome === "success" ? undefined : outcome
-    }
-  })
+  const classifyRetry = classify === undefined ? classifyOther : (error: unknown) => {
+    const outcome = classify({ _tag: "Failure", error })
+    return outcome === undefined ? classifyOther(error) : outcome === "success" ? undefined : outcome
+  }
+  const retry = RetryPolicy.validate({ ...retryOptions, classify: classifyRetry })
   if (classify !== undefined && typeof classify !== "function") {
     problems.push(`classify must be a function, got ${show(classify)}`)
   }
@@ -309,9 +312,17 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   }
   if (problems.length > 0) throw new RetryPolicy.InvalidRetryOptions({ problems })
   const statusPolicy = policy ?? defaults.statusPolicy
+  const retryPolicy = (retry as Either.Right<never, RetryPolicy.RetryPolicy>).right
   return {
     options,
-    retry: (retry as Either.Right<never, RetryPolicy.RetryPolicy>).right,
+    retry: retryPolicy,
+    retryCoordinated: retryOptions.maxTransientAttempts === undefined
+      ? RetryPolicy.make({
+        ...retryOptions,
+        maxTransientAttempts: Math.min(RetryDecision.COORDINATED_TRANSIENT_ATTEMPTS, retryPolicy.maxAttempts),
+        classify: classifyRetry
+      })
+      : retryPolicy,
     policy: statusPolicy,
     keyedPolicy: StatusPolicy.retrying(statusPolicy, [409]),
     attemptTimeout: timeout,
@@ -975,7 +986,7 @@ export const retryRequest = <E, R>(
       hintAt = undefined
       const by = coordinator
       return RetryPolicy.drive({
-        policy: settings.retry,
+        policy: by === undefined ? settings.retry : settings.retryCoordinated,
         startedAt,
         attempt: by === undefined
           ? (state) => attempt(state.attempts)
