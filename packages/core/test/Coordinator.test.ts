@@ -272,6 +272,24 @@ describe("Coordinator", () => {
       expect(held(machine, 1_010)).toStrictEqual({ until: 2_000, reason: "pacing" })
     })
 
+    it("a told window the server refuses with 429 opens with one request from then on: its windows are not the ones told", () => {
+      // Told 40 per second; the server's windows last 2 s. At the told end, 40 go and the server refuses them.
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40 }]]) })
+      )
+      const first = Array.from({ length: 40 }, () => go(machine, 0))
+      machine.observe(first[0]!, answer(200, 5, { rateLimit: { remaining: 39, resetAt: 2_000, limit: 40 } }))
+      const second = Array.from({ length: 40 }, () => go(machine, 1_005))
+      machine.observe(
+        second[0]!,
+        answer(429, 1_010, { hintAt: 2_000, rateLimit: { remaining: 0, resetAt: 2_000, limit: 40 } })
+      )
+      expect(held(machine, 1_010)).toStrictEqual({ until: 2_000, reason: "cooldown" })
+      // The next window opens with one request, whose answer the others follow.
+      expect(go(machine, 2_000).opener).toBe(true)
+      expect(held(machine, 2_000)).toMatchObject({ reason: "pacing" })
+    })
+
     it("an untold limit's next window still opens with one request, whose answer the others follow", () => {
       const machine = new State.CoordinatorState(config({ cautiousStart: false }))
       const first = Array.from({ length: 40 }, () => go(machine, 0))

@@ -324,6 +324,11 @@ interface Bucket {
   anchored: boolean
   /** A request went in the current configured window (the first one moved its end to a window after it). */
   started: boolean
+  /**
+   * The told limit's windows open with their whole quota at once: until the server refuses one with 429 (its windows
+   * are not the ones told, or others share the quota), after which each window opens with one request.
+   */
+  quotaAtOnce: boolean
   /** The next window opens with one request whose answer tells the quota: its phase is not known to the millisecond. */
   opening: boolean
   /** The opener is out since this instant. */
@@ -587,7 +592,10 @@ export class CoordinatorState {
    * by that answer's patience.
    */
   private toldWindowOver(bucket: Bucket, now: number): boolean {
-    if (bucket.configured === undefined || bucket.windowMillis === undefined || now < bucket.windowEnd) return false
+    if (
+      !bucket.quotaAtOnce || bucket.configured === undefined || bucket.windowMillis === undefined ||
+      now < bucket.windowEnd
+    ) return false
     bucket.allowance = Math.max(0, bucket.configured - (bucket.opening && bucket.openerSince !== undefined ? 1 : 0))
     bucket.windowEnd = now + bucket.windowMillis + OPENER_PATIENCE_MILLIS
     bucket.openEarly = 0
@@ -684,6 +692,7 @@ export class CoordinatorState {
       wake = true
     }
 
+    if (status === 429 && bucket.configured !== undefined) bucket.quotaAtOnce = false
     if (info !== undefined) {
       // A configured window's phase is a guess: the server's first rate-limit fields take over from it.
       const firstFields = !bucket.headers
@@ -1123,6 +1132,7 @@ export class CoordinatorState {
       bucket.learnedWindow = undefined
       bucket.anchored = false
       bucket.started = false
+      bucket.quotaAtOnce = true
       bucket.opening = cautious
       bucket.openerSince = undefined
       bucket.generation = 0
