@@ -268,6 +268,8 @@ describe("Coordinator", () => {
       // At the end the server told, 40 go without waiting for an opener's answer; the 41st waits for news.
       const second = Array.from({ length: 40 }, () => go(machine, 1_000))
       expect(held(machine, 1_000)).toStrictEqual({ until: 7_000, reason: "pacing" })
+      // (Held for the window's first answer, bounded by its patience: a call whose deadline is sooner waits for it.)
+      expect((machine.admit(request(), 1_000, 0.5) as State.Hold).answer).toBe(true)
       machine.observe(second[0]!, answer(200, 1_010, { rateLimit: { remaining: 39, resetAt: 2_000, limit: 40 } }))
       expect(held(machine, 1_010)).toStrictEqual({ until: 2_000, reason: "pacing" })
     })

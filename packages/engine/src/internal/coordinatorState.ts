@@ -329,6 +329,8 @@ interface Bucket {
    * are not the ones told, or others share the quota), after which each window opens with one request.
    */
   quotaAtOnce: boolean
+  /** The window's end is only bounded (a told window opened at once, before any answer of it): news may end it. */
+  endUnknown: boolean
   /** The next window opens with one request whose answer tells the quota: its phase is not known to the millisecond. */
   opening: boolean
   /** The opener is out since this instant. */
@@ -558,7 +560,10 @@ export class CoordinatorState {
       return undefined
     }
     if (bucket.allowance !== undefined && bucket.allowance <= 0) {
-      return new Hold(bucket.windowEnd - bucket.openEarly, "pacing")
+      // (Before any answer of a window opened at once, its end is a bound that the first answer makes sure of.)
+      return bucket.endUnknown
+        ? Hold.forAnswer(bucket.windowEnd, "pacing")
+        : new Hold(bucket.windowEnd - bucket.openEarly, "pacing")
     }
     return undefined
   }
@@ -572,6 +577,7 @@ export class CoordinatorState {
       // A window the user told us of, and no header to say otherwise: the next one follows at once.
       bucket.allowance = bucket.configured
       bucket.windowEnd += Math.ceil((now - bucket.windowEnd + 1) / bucket.windowMillis) * bucket.windowMillis
+      bucket.endUnknown = false
       bucket.openEarly = 0
       bucket.anchored = false
       bucket.started = false
@@ -598,6 +604,7 @@ export class CoordinatorState {
     ) return false
     bucket.allowance = Math.max(0, bucket.configured - (bucket.opening && bucket.openerSince !== undefined ? 1 : 0))
     bucket.windowEnd = now + bucket.windowMillis + OPENER_PATIENCE_MILLIS
+    bucket.endUnknown = true
     bucket.openEarly = 0
     bucket.opening = false
     bucket.openerSince = undefined
@@ -683,6 +690,7 @@ export class CoordinatorState {
         // opens with one request.
         bucket.allowance = 0
         bucket.windowEnd = hintAt
+        bucket.endUnknown = false
         bucket.openEarly = 0
         bucket.opening = false
         bucket.openerSince = undefined
@@ -748,6 +756,7 @@ export class CoordinatorState {
         const inFlight = current ? bucket.inFlight : Math.max(bucket.inFlight, route.inFlight)
         bucket.allowance = Math.max(0, info.remaining - inFlight)
         bucket.windowEnd = resetAt
+        bucket.endUnknown = false
         bucket.openEarly = openEarly
         bucket.generation++
         bucket.inFlight = 0
@@ -757,6 +766,7 @@ export class CoordinatorState {
         if (resetAt < bucket.windowEnd) {
           wake = true
           bucket.windowEnd = resetAt
+          bucket.endUnknown = false
           bucket.openEarly = openEarly
         } else if (!accepted) {
           bucket.openEarly = 0
@@ -773,6 +783,7 @@ export class CoordinatorState {
         if (bucket.configured !== undefined && bucket.windowMillis !== undefined) {
           bucket.allowance = Math.max(0, bucket.configured - bucket.inFlight)
           bucket.windowEnd = now + bucket.windowMillis
+          bucket.endUnknown = false
         } else {
           bucket.allowance = undefined
         }
@@ -1133,6 +1144,7 @@ export class CoordinatorState {
       bucket.anchored = false
       bucket.started = false
       bucket.quotaAtOnce = true
+      bucket.endUnknown = false
       bucket.opening = cautious
       bucket.openerSince = undefined
       bucket.generation = 0
