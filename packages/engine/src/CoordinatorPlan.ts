@@ -1,6 +1,7 @@
 /**
  * What a coordinator does around its state machine, on plain values: the `Request` of a URL, the step after `admit`
- * (go, stop or wait, until when, in which group, what to log), the options checked, and the names of its metrics.
+ * (go, stop or wait, until when, in which group, what to log), the held calls by group, the options checked, and the
+ * names of its metrics.
  *
  * Plain functions on strings, numbers and records: this module imports nothing from `effect`; each line of the
  * toolkit keeps only the waiting, the signals, the metrics and the logs written with its own Effect.
@@ -33,8 +34,8 @@
  */
 
 /**
- * Builds a request for the state machine, decides the step after `admit`, reads the options, and names the metrics,
- * span events and log lines of a coordinator.
+ * Builds a request for the state machine, decides the step after `admit`, keeps the held calls by group, reads the
+ * options, and names the metrics, span events and log lines of a coordinator.
  *
  * @example
  * ```ts

@@ -252,3 +252,35 @@ describe("CoordinatorPlan.resolve", () => {
     })
   })
 })
+
+describe("CoordinatorPlan.Waiters", () => {
+  it("keeps waiters by partition and group, in the order they came; takes the first of a group out", () => {
+    const waiters = new CoordinatorPlan.Waiters<string>()
+    waiters.add("p", "/a first learning", "w1")
+    waiters.add("p", "/a first learning", "w2")
+    waiters.add("p", "/b retry cooldown", "w3")
+    waiters.add("q", "/a first learning", "w4")
+    expect(waiters.groups("p")).toStrictEqual(["/a first learning", "/b retry cooldown"])
+    expect(waiters.groups("none")).toStrictEqual([])
+    expect(waiters.takeFirst("p", "/a first learning")).toBe("w1")
+    expect(waiters.takeFirst("p", "/a first learning")).toBe("w2")
+    expect(waiters.takeFirst("p", "/a first learning")).toBe(undefined)
+    // The emptied group is dropped.
+    expect(waiters.groups("p")).toStrictEqual(["/b retry cooldown"])
+    expect(waiters.takeFirst("q", "/a first learning")).toBe("w4")
+  })
+
+  it("removes a waiter once, dropping an empty group and an empty partition", () => {
+    const waiters = new CoordinatorPlan.Waiters<string>()
+    waiters.add("p", "g", "w1")
+    waiters.add("p", "h", "w2")
+    expect([waiters.remove("p", "g", "w1"), waiters.remove("p", "g", "w1"), waiters.remove("p", "h", "other")])
+      .toStrictEqual([true, false, false])
+    expect(waiters.groups("p")).toStrictEqual(["h"])
+    expect(waiters.remove("p", "h", "w2")).toBe(true)
+    expect(waiters.groups("p")).toStrictEqual([])
+    // A group made again after it was dropped starts empty.
+    waiters.add("p", "h", "w3")
+    expect([waiters.takeFirst("p", "h"), waiters.takeFirst("p", "h")]).toStrictEqual(["w3", undefined])
+  })
+})

@@ -89,59 +89,32 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
     }
     /**
      * On Effect's own clock, held calls wait on a timer and a callback: no fiber per wait. They are kept by partition
-     * and by what holds them (route, attempt, reason), in the order they came: calls held for the same reason would
-     * all be held again, so news wakes the first of each group, and each one let through wakes the next. A wake costs
-     * what it lets through, not what waits.
+     * and group; news wakes the first of each group, and each one let through wakes the next.
      */
-    const waiters = new Map<string, Map<string, Set<() => void>>>()
+    const waiters = new CoordinatorPlan.Waiters<() => void>()
     const waitLive = (partition: string, group: string, millis: number): Effect.Effect<void> =>
       Effect.async<void>((resume) => {
-        let groups = waiters.get(partition)
-        if (groups === undefined) {
-          groups = new Map()
-          waiters.set(partition, groups)
-        }
-        let queue = groups.get(group)
-        if (queue === undefined) {
-          queue = new Set()
-          groups.set(group, queue)
-        }
-        const own = groups
-        const set = queue
         const leave = () => {
           clearTimeout(timer)
-          set.delete(done)
-          if (set.size === 0 && own.get(group) === set) {
-            own.delete(group)
-            if (own.size === 0 && waiters.get(partition) === own) waiters.delete(partition)
-          }
+          waiters.remove(partition, group, done)
         }
         const done = () => {
           leave()
           resume(Effect.void)
         }
         const timer = setTimeout(done, millis)
-        set.add(done)
+        waiters.add(partition, group, done)
         return Effect.sync(leave)
       })
     /** Wakes the first call of a group, if one waits. */
-    const wakeFirst = (queue: Set<() => void> | undefined) => {
-      if (queue === undefined) return
-      const first = queue.values().next()
-      if (first.done !== true) first.value()
-    }
+    const wakeFirst = (partition: string, group: string) => waiters.takeFirst(partition, group)?.()
     const wake = (partition: string) => {
-      const groups = waiters.get(partition)
-      if (groups !== undefined) {
-        for (const queue of [...groups.values()]) wakeFirst(queue)
-      }
+      for (const group of waiters.groups(partition)) wakeFirst(partition, group)
       const signal = signals.get(partition)
       if (signal === undefined) return
       signals.delete(partition)
       Deferred.unsafeDone(signal, Effect.void)
     }
-    /** A woken call that was let through (or gave up) wakes the next of its group. */
-    const wakeNext = (partition: string, group: string) => wakeFirst(waiters.get(partition)?.get(group))
 
     /**
      * Waits for the permit. It runs uninterruptibly but for the wait itself (`restore`): a permit taken is handed to
@@ -165,7 +138,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
           const next = CoordinatorPlan.plan(request, admission, now, deadline, settings.releaseSpread, last)
           // A call woken and let through (or gone to another group) wakes the next of its group.
           const left = CoordinatorPlan.leaves(last, next)
-          if (left !== undefined) wakeNext(request.partition, left)
+          if (left !== undefined) wakeFirst(request.partition, left)
           switch (next._tag) {
             case "Go":
               return last === undefined ? Effect.succeed(next.permit) : Effect.as(

@@ -72,48 +72,26 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
   Effect.sync(() => {
     const machine = new CoordinatorState.CoordinatorState(settings.config)
     /**
-     * Held calls wait on a signal of their own until the instant of their hold, kept by partition and by what holds
-     * them (route, attempt, reason), in the order they came: calls held for the same reason would all be held again,
-     * so news wakes the first of each group, and each one let through wakes the next. A wake costs what it lets
-     * through, not what waits.
+     * Held calls wait on a signal of their own until the instant of their hold. They are kept by partition and group;
+     * news wakes the first of each group, and each one let through wakes the next.
      */
-    const waiters = new Map<string, Map<string, Set<Deferred.Deferred<void>>>>()
-    const leave = (partition: string, group: string, signal: Deferred.Deferred<void>) => {
-      const groups = waiters.get(partition)
-      const queue = groups?.get(group)
-      if (queue === undefined || !queue.delete(signal) || queue.size > 0) return
-      groups!.delete(group)
-      if (groups!.size === 0) waiters.delete(partition)
-    }
+    const waiters = new CoordinatorPlan.Waiters<Deferred.Deferred<void>>()
     const wait = (partition: string, group: string, millis: number): Effect.Effect<void> =>
       Effect.suspend(() => {
         const signal = Deferred.makeUnsafe<void>()
-        let groups = waiters.get(partition)
-        if (groups === undefined) {
-          groups = new Map()
-          waiters.set(partition, groups)
-        }
-        let queue = groups.get(group)
-        if (queue === undefined) {
-          queue = new Set()
-          groups.set(group, queue)
-        }
-        queue.add(signal)
+        waiters.add(partition, group, signal)
         return Effect.ensuring(
           Effect.raceFirst(Effect.sleep(Duration.millis(millis)), Deferred.await(signal)),
-          Effect.sync(() => leave(partition, group, signal))
+          Effect.sync(() => waiters.remove(partition, group, signal))
         )
       })
     /** Wakes the first call of a group, if one waits; it leaves the queue at once, so the next wake finds the next. */
     const wakeFirst = (partition: string, group: string) => {
-      const first = waiters.get(partition)?.get(group)?.values().next()
-      if (first === undefined || first.done === true) return
-      leave(partition, group, first.value)
-      Deferred.doneUnsafe(first.value, Effect.void)
+      const first = waiters.takeFirst(partition, group)
+      if (first !== undefined) Deferred.doneUnsafe(first, Effect.void)
     }
     const wake = (partition: string) => {
-      const groups = waiters.get(partition)
-      if (groups !== undefined) { for (const group of [...groups.keys()]) wakeFirst(partition, group) }
+      for (const group of waiters.groups(partition)) wakeFirst(partition, group)
     }
 
     /**

@@ -86,6 +86,52 @@ export const plan = (
 export const leaves = (last: Waited | undefined, step: Step): string | undefined =>
   last !== undefined && (step._tag !== "Wait" || step.waited.group !== last.group) ? last.group : undefined
 
+/**
+ * The calls held, kept by partition and by group (what holds them: route, attempt, reason), in the order they came.
+ * Calls held for the same reason would all be held again, so news wakes the first of each group, and each one let
+ * through wakes the next: a wake costs what it lets through, not what waits. A waiter is whatever wakes a call.
+ */
+export class Waiters<W> {
+  private readonly partitions = new Map<string, Map<string, Set<W>>>()
+  /** Puts a waiter last in its group. */
+  add(partition: string, group: string, waiter: W): void {
+    let groups = this.partitions.get(partition)
+    if (groups === undefined) {
+      groups = new Map()
+      this.partitions.set(partition, groups)
+    }
+    let queue = groups.get(group)
+    if (queue === undefined) {
+      queue = new Set()
+      groups.set(group, queue)
+    }
+    queue.add(waiter)
+  }
+  /** Takes a waiter out of its group (an empty group, and a partition with none, are dropped); false if it was not in it. */
+  remove(partition: string, group: string, waiter: W): boolean {
+    const groups = this.partitions.get(partition)
+    const queue = groups?.get(group)
+    if (queue === undefined || !queue.delete(waiter)) return false
+    if (queue.size === 0) {
+      groups!.delete(group)
+      if (groups!.size === 0) this.partitions.delete(partition)
+    }
+    return true
+  }
+  /** Takes the first waiter of a group out of it, if one waits: the next call finds the next. */
+  takeFirst(partition: string, group: string): W | undefined {
+    const first = this.partitions.get(partition)?.get(group)?.values().next()
+    if (first === undefined || first.done === true) return undefined
+    this.remove(partition, group, first.value)
+    return first.value
+  }
+  /** The groups a partition's calls wait in, as they are now. */
+  groups(partition: string): ReadonlyArray<string> {
+    const groups = this.partitions.get(partition)
+    return groups === undefined ? [] : [...groups.keys()]
+  }
+}
+
 /** An instant as an ISO date, or words when no date holds it. */
 export const instant = (millis: number): string =>
   Number.isFinite(millis) && Math.abs(millis) <= MAX_AT_MILLIS
