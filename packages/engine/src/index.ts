@@ -97,3 +97,10 @@ export * as Methods from "./Methods.js"
  * @since 0.1.0
  */
 export * as CoordinatorAnswer from "./CoordinatorAnswer.js"
+
+/**
+ * What a coordinator does around its state machine: the request of a URL, the step after `admit` (go, stop or wait, until when, in which group, what to log), the held calls by group, its options checked and its metrics named.
+ *
+ * @since 0.1.0
+ */
+export * as CoordinatorPlan from "./CoordinatorPlan.js"

@@ -1,4 +1,5 @@
 import * as CoordinatorAnswer from "@effect-retry/engine/CoordinatorAnswer"
+import * as CoordinatorPlan from "@effect-retry/engine/CoordinatorPlan"
 import * as CoordinatorState from "@effect-retry/engine/CoordinatorState"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
@@ -8,104 +9,38 @@ import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
 import type * as Coordinator from "../Coordinator.js"
-import * as plan from "./coordinatorPlan.js"
 import * as options from "./options.js"
 
 /** @internal */
-export interface Settings {
-  readonly releaseSpread: number
-  readonly config: CoordinatorState.Config
-  readonly key: ((request: Coordinator.RequestInfo) => string | undefined) | undefined
-}
+export type Settings = CoordinatorPlan.Settings<(request: Coordinator.RequestInfo) => string | undefined>
 
 /** Reads the options, or throws `InvalidRetryOptions` listing every problem. @internal */
 export const resolve = (input: Coordinator.Options = {}): Settings => {
-  if (typeof input !== "object" || input === null) {
-    throw new options.InvalidRetryOptions({ problems: [`options must be an object, got ${options.show(input)}`] })
-  }
-  const problems: Array<string> = []
-  const releaseSpread = options.millis(problems, "releaseSpread", input.releaseSpread, "20 millis")
-  if (input.cautiousStart !== undefined && typeof input.cautiousStart !== "boolean") {
-    problems.push(`cautiousStart must be true or false, got ${options.show(input.cautiousStart)}`)
-  }
-  const limits = limitsOf(problems, input.limits)
-  const budget = input.retryBudget === false ? undefined : input.retryBudget ?? {}
-  if (budget !== undefined && (typeof budget !== "object" || budget === null)) {
-    problems.push(`retryBudget must be false or an object, got ${options.show(budget)}`)
-  }
-  const retryThrottle = {
-    k: options.between(problems, "retryBudget.k", budget?.k, 2, 1, 1000),
-    minRequests: options.count(problems, "retryBudget.minRequests", budget?.minRequests, 20, 0),
-    window: options.millis(problems, "retryBudget.window", budget?.window, "1 minute")
-  }
-  if (retryThrottle.window === 0) problems.push("retryBudget.window must be more than zero")
-  const maxSharedCooldown = options.millis(problems, "maxSharedCooldown", input.maxSharedCooldown, "1 minute")
-  const ttl = options.millis(problems, "originTtl", input.originTtl, "5 minutes")
-  const maxPartitions = options.count(problems, "maxOrigins", input.maxOrigins, 10_000, 1)
-  if (input.key !== undefined && typeof input.key !== "function") {
-    problems.push(`key must be a function of the request, got ${options.show(input.key)}`)
-  }
-  if (problems.length > 0) throw new options.InvalidRetryOptions({ problems })
-  const config: CoordinatorState.Config = {
-    cautiousStart: input.cautiousStart ?? true,
-    limits,
-    maxSharedCooldown,
-    retryThrottle: budget === undefined ? undefined : retryThrottle,
-    ttl,
-    maxPartitions
-  }
-  return { releaseSpread, key: input.key, config }
+  const resolved = CoordinatorPlan.resolve(input, { millis: options.millis, show: options.show })
+  if (resolved._tag === "Problems") throw new options.InvalidRetryOptions({ problems: resolved.problems })
+  return resolved.settings
 }
 
-/** The known limits by origin, each checked; `burst` defaults to `requests`. */
-const limitsOf = (problems: Array<string>, input: Coordinator.Options["limits"]) => {
-  const limits = new Map<string, CoordinatorState.Limit>()
-  if (input !== undefined && (typeof input !== "object" || input === null)) {
-    problems.push(`limits must be an object keyed by origin, got ${options.show(input)}`)
-    return limits
-  }
-  for (const [origin, limit] of Object.entries(input ?? {})) {
-    const name = `limits["${origin}"]`
-    const requests = options.count(problems, `${name}.requests`, limit?.requests, 0, 1)
-    const window = options.millis(problems, `${name}.window`, limit?.window, 0)
-    if (window === 0) problems.push(`${name}.window must be more than zero`)
-    const burst = limit?.burst === undefined ? requests : options.count(problems, `${name}.burst`, limit.burst, 0, 1)
-    if (burst > requests) problems.push(`${name}.burst must be at most its requests, got ${burst}`)
-    limits.set(CoordinatorAnswer.originOf(origin), { requests, window, burst })
-  }
-  return limits
-}
+const counter = (metric: CoordinatorPlan.MetricInfo) =>
+  Metric.counter(metric.name, { description: metric.description, incremental: true })
 
 /** @internal */
-export const holds = Metric.counter("http_client_coordinator_holds_total", {
-  description: "Requests held by the coordinator (cooldown, pacing, or a first request learning the bucket)",
-  incremental: true
-})
+export const holds = counter(CoordinatorPlan.HOLDS)
 
 /** @internal */
-export const releases = Metric.counter("http_client_coordinator_releases_total", {
-  description: "Held requests the coordinator released",
-  incremental: true
-})
+export const releases = counter(CoordinatorPlan.RELEASES)
 
 /** @internal */
-export const refusals = Metric.counter("http_client_coordinator_retry_refusals_total", {
-  description: "Retries refused because the server accepts too few requests (adaptive retry budget)",
-  incremental: true
-})
+export const refusals = counter(CoordinatorPlan.REFUSALS)
 
 /** @internal */
 export class OriginHeld extends Data.TaggedError("OriginHeld")<{
   readonly origin: string
   readonly until: number
-  readonly reason: CoordinatorState.HoldReason | "retry-budget"
+  readonly reason: CoordinatorPlan.HoldReason
 }> {
   override get message(): string {
-    return this.reason === "retry-budget"
-      ? `a retry to ${this.origin} was refused: the server accepts too few requests (retry budget)`
-      : `requests to ${this.origin} are held until ${
-        plan.instant(this.until)
-      } (${this.reason}), past this call's deadline`
+    return CoordinatorPlan.heldMessage(this.origin, this.until, this.reason)
   }
 }
 
@@ -120,7 +55,7 @@ const spanEvent = (name: string, attributes: Record<string, unknown>): Effect.Ef
 const outcomeOf = (exit: Exit.Exit<unknown, unknown>): CoordinatorState.Outcome =>
   Exit.isSuccess(exit) ? "success" : Exit.hasInterrupts(exit) ? "interrupted" : "failure"
 
-type Waited = plan.Waited
+type Waited = CoordinatorPlan.Waited
 
 /** @internal */
 export interface Service {
@@ -137,59 +72,26 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
   Effect.sync(() => {
     const machine = new CoordinatorState.CoordinatorState(settings.config)
     /**
-     * Held calls wait on a signal of their own until the instant of their hold, kept by partition and by what holds
-     * them (route, attempt, reason), in the order they came: calls held for the same reason would all be held again,
-     * so news wakes the first of each group, and each one let through wakes the next. A wake costs what it lets
-     * through, not what waits.
+     * Held calls wait on a signal of their own until the instant of their hold. They are kept by partition and group;
+     * news wakes the first of each group, and each one let through wakes the next.
      */
-    const waiters = new Map<string, Map<string, Set<Deferred.Deferred<void>>>>()
-    const leave = (partition: string, group: string, signal: Deferred.Deferred<void>) => {
-      const groups = waiters.get(partition)
-      const queue = groups?.get(group)
-      if (queue === undefined || !queue.delete(signal) || queue.size > 0) return
-      groups!.delete(group)
-      if (groups!.size === 0) waiters.delete(partition)
-    }
+    const waiters = new CoordinatorPlan.Waiters<Deferred.Deferred<void>>()
     const wait = (partition: string, group: string, millis: number): Effect.Effect<void> =>
       Effect.suspend(() => {
         const signal = Deferred.makeUnsafe<void>()
-        let groups = waiters.get(partition)
-        if (groups === undefined) {
-          groups = new Map()
-          waiters.set(partition, groups)
-        }
-        let queue = groups.get(group)
-        if (queue === undefined) {
-          queue = new Set()
-          groups.set(group, queue)
-        }
-        queue.add(signal)
+        waiters.add(partition, group, signal)
         return Effect.ensuring(
           Effect.raceFirst(Effect.sleep(Duration.millis(millis)), Deferred.await(signal)),
-          Effect.sync(() => leave(partition, group, signal))
+          Effect.sync(() => waiters.remove(partition, group, signal))
         )
       })
     /** Wakes the first call of a group, if one waits; it leaves the queue at once, so the next wake finds the next. */
     const wakeFirst = (partition: string, group: string) => {
-      const first = waiters.get(partition)?.get(group)?.values().next()
-      if (first === undefined || first.done === true) return
-      leave(partition, group, first.value)
-      Deferred.doneUnsafe(first.value, Effect.void)
+      const first = waiters.takeFirst(partition, group)
+      if (first !== undefined) Deferred.doneUnsafe(first, Effect.void)
     }
     const wake = (partition: string) => {
-      const groups = waiters.get(partition)
-      if (groups !== undefined) { for (const group of [...groups.keys()]) wakeFirst(partition, group) }
-    }
-
-    const requestOf = (info: Coordinator.RequestInfo): CoordinatorState.Request => {
-      const origin = CoordinatorAnswer.originOf(info.url)
-      const key = settings.key?.(info)
-      return {
-        partition: key === undefined ? origin : `${origin} ${key}`,
-        origin,
-        route: CoordinatorState.routeOf(info.url),
-        attempt: info.attempt
-      }
+      for (const group of waiters.groups(partition)) wakeFirst(partition, group)
     }
 
     /**
@@ -200,7 +102,7 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
       info: Coordinator.RequestInfo,
       restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
     ): Effect.Effect<CoordinatorState.Permit, OriginHeld> => {
-      const request = requestOf(info)
+      const request = CoordinatorPlan.requestOf(info.url, info.attempt, settings.key?.(info))
       const origin = request.origin
       const deadline = info.deadline ?? Infinity
       // Only a retry draws a number (the retry budget's).
@@ -209,32 +111,25 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
       const step = (last: Waited | undefined, random: number): Effect.Effect<CoordinatorState.Permit, OriginHeld> =>
         Effect.clockWith((clock) => {
           const now = clock.currentTimeMillisUnsafe()
-          const next = plan.plan(
-            request,
-            machine.admit(request, now, random),
-            now,
-            deadline,
-            settings.releaseSpread,
-            last
-          )
+          const admission = machine.admit(request, now, random)
+          const next = CoordinatorPlan.plan(request, admission, now, deadline, settings.releaseSpread, last)
           // A call woken and let through (or gone to another group) wakes the next of its group.
-          if (last !== undefined && (next._tag !== "Wait" || next.waited.group !== last.group)) {
-            wakeFirst(request.partition, last.group)
-          }
+          const left = CoordinatorPlan.leaves(last, next)
+          if (left !== undefined) wakeFirst(request.partition, left)
           switch (next._tag) {
             case "Go":
               return last === undefined ? Effect.succeed(next.permit) : Effect.as(
                 Effect.andThen(
                   Metric.update(releases, 1),
-                  spanEvent("coordinator.release", { "server.address": origin })
+                  spanEvent(CoordinatorPlan.EVENTS.release, { "server.address": origin })
                 ),
                 next.permit
               )
             case "Refused":
-              return Effect.logDebug(`a retry to ${origin} was refused by the retry budget`).pipe(
+              return Effect.logDebug(CoordinatorPlan.refusedMessage(origin)).pipe(
                 Effect.annotateLogs({ origin }),
                 Effect.andThen(Metric.update(refusals, 1)),
-                Effect.andThen(spanEvent("coordinator.retry_refused", { "server.address": origin })),
+                Effect.andThen(spanEvent(CoordinatorPlan.EVENTS.refused, { "server.address": origin })),
                 Effect.andThen(Effect.fail(new OriginHeld({ origin, until: now, reason: "retry-budget" })))
               )
             case "Stop":
@@ -245,13 +140,13 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
           // woken by news may be held again, for a new reason). The metric and the span event count held calls.
           const log = next.changed
             ? Effect.annotateLogs(
-              Effect.logDebug(`holding a request to ${origin}: ${hold.reason}`),
-              plan.holdAnnotations(origin, hold)
+              Effect.logDebug(CoordinatorPlan.holdMessage(origin, hold.reason)),
+              CoordinatorPlan.holdAnnotations(origin, hold)
             )
             : Effect.void
           const announce = last !== undefined ? log : log.pipe(
             Effect.andThen(Metric.update(Metric.withAttributes(holds, { reason: hold.reason }), 1)),
-            Effect.andThen(spanEvent("coordinator.hold", { "server.address": origin, reason: hold.reason }))
+            Effect.andThen(spanEvent(CoordinatorPlan.EVENTS.hold, { "server.address": origin, reason: hold.reason }))
           )
           const waitFor = Effect.flatMap(
             next.draws ? Random.next : Effect.succeed(0),
