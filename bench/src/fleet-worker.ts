@@ -75,6 +75,16 @@ const program = Effect.gen(function*() {
       { concurrency: "unbounded", discard: true }
     )
   }
+  // And the connections to the rate-limited server, as many as the timed run may use at once, opened by plain requests
+  // (no coordinator, no retries) to a path it neither counts nor answers with quota fields: in a fleet that has been
+  // running a while, the first request of a window does not wait for a TCP connection either (a cold worker took
+  // 40-70 ms to send a burst of 30 on a busy machine, most of a window's first-to-last time).
+  const plain = yield* HttpClient.HttpClient
+  yield* Effect.forEach(
+    Array.from({ length: setup.calls }, (_, i) => i),
+    (i) => Effect.ignore(plain.get(`${setup.url}/warm-up/${i}`)),
+    { concurrency: "unbounded", discard: true }
+  )
   process.send!({ kind: "ready" } satisfies FromWorker)
   yield* Effect.async<void>((resume) => {
     process.once("message", () => resume(Effect.void))

@@ -187,6 +187,12 @@ const startApi = (): Promise<Api> =>
     const used = new Map<number, number>()
     const arrivals: Array<Arrival> = []
     const server = http.createServer((request, response) => {
+      // A worker's warm-up opens its connections to this server (see fleet-worker.ts): not counted, no quota fields.
+      if (request.url?.startsWith("/warm-up/") === true) {
+        request.resume()
+        response.writeHead(204).end()
+        return
+      }
       const at = now()
       const window = Math.floor((at - origin) / WINDOW_MS)
       const count = (used.get(window) ?? 0) + 1

@@ -9,12 +9,14 @@
  * admits a burst, and a process has at most one admission per bucket in flight. A window's quota is decremented
  * atomically, so the processes together send at most the server's limit per window; when it is spent they wait for
  * its end, and one request of the whole fleet opens the next window (and a bucket nobody knows yet) while the others
- * wait for its answer. The quota and reset of an answer from an older window are dropped; a 429/503 hint, an
- * instant the server told, holds every process whatever window it came from (also from a request decided alone
- * while Redis was slow).
+ * wait for its answer. The script publishes the bucket on a channel (`<prefix>:opened`) when that answer comes (or its
+ * opener gives up), and each process listens on a second connection: its held calls ask again at once, together,
+ * rather than at their next poll (every 10 to 20 ms, which stays as the fallback when a message is lost). The quota
+ * and reset of an answer from an older window are dropped; a 429/503 hint, an instant the server told, holds every
+ * process whatever window it came from (also from a request decided alone while Redis was slow).
  *
- * The in-memory coordinator stays the first layer. Each Redis call waits `timeout` at most; then the request is
- * decided locally, at this process's share of the last known limit (the limit over the processes that asked lately,
+ * The in-memory coordinator stays the first layer. Each Redis call waits `timeout` at most; a call asks again after
+ * up to three slow replies (its deadline allowing), then the request is decided locally, at this process's share of the last known limit (the limit over the processes that asked lately,
  * per window). A lost connection is logged once, and sharing resumes when Redis answers again.
  *
  * @since 0.1.0
@@ -64,8 +66,9 @@ export interface Options {
   /**
    * Options of the in-memory coordinator each process keeps as its first layer (its retry budget and inferred rates
    * stay per process; while Redis keeps a bucket's windows, successes do not teach it the quota); its
-   * `releaseSpread` spreads the calls Redis held, and its `maxSharedCooldown` caps the cooldowns shared through Redis
-   * too. Default: `Coordinator.layer()`'s defaults, except `cautiousStart: false`: Redis lets one request of the whole
+   * `releaseSpread` spreads the calls held while Redis does not answer (the calls Redis held go at the instant it
+   * names: Redis lets one of them open the window), and its `maxSharedCooldown` caps the cooldowns shared through
+   * Redis too. Default: `Coordinator.layer()`'s defaults, except `cautiousStart: false`: Redis lets one request of the whole
    * fleet go first, and the window its answer opens admits its quota at once, where a cautious start would ramp each
    * process up over several round trips of its own (and push the window's last request, and so the next window, later).
    */

@@ -9,10 +9,12 @@ import { withStatusRetry } from "@effect-retry/platform"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
 import { Redis } from "ioredis"
 import { RedisCoordinator } from "../src/index.js"
 import * as Script from "../src/internal/script.js"
@@ -25,13 +27,17 @@ const connect = (url: string) =>
     (redis) => Effect.sync(() => redis.disconnect())
   )
 
-/** One bucket's key on the shared Redis, and the script run on it (EVAL: the script's text, as written). */
-const bucket = (name: string) =>
+/**
+ * One bucket's key on the shared Redis (of `origin`, under a prefix of its own), and the script run on it (EVAL: the
+ * script's text, as written).
+ */
+const bucket = (name: string, origin = "origin") =>
   Effect.map(Effect.flatMap(RedisServer.shared, connect), (redis) => {
-    const key = `${RedisServer.prefix(name)}:{origin|}`
+    const prefix = RedisServer.prefix(name)
+    const key = `${prefix}:{${origin}|}`
     const run = (...args: ReadonlyArray<string | number>) =>
       Effect.promise(() => redis.eval(Script.SOURCE, 2, key, `${key}:fleet`, ...args)).pipe(Effect.map(Script.decode))
-    return { key, redis, run }
+    return { prefix, key, redis, run }
   })
 
 describe("the bucket script", () => {
@@ -107,6 +113,38 @@ describe("the bucket script", () => {
       expect(yield* Effect.promise(() => redis.hget(key, "rem"))).toBe("0")
       const more = (yield* run("admit", 1000, 1000, "a", 2))!
       expect([more.status, more.granted]).toEqual([2, 0])
+    }))
+
+  it.scopedLive("a window opened, a bucket freed or an opener given up is published on the channel named", () =>
+    Effect.gen(function*() {
+      const { key, redis, run } = yield* bucket("publish")
+      const channel = `${key}:opened-test`
+      const listener = yield* connect(yield* RedisServer.shared)
+      const heard: Array<string> = []
+      listener.on("message", (_: string, message: string) => heard.push(message))
+      yield* Effect.promise(() => listener.subscribe(channel))
+      const until = (count: number) =>
+        Effect.promise(async () => {
+          for (let i = 0; i < 100 && heard.length < count; i++) await new Promise((r) => setTimeout(r, 10))
+        })
+      // An opener given up: the next one may go.
+      const first = (yield* run("admit", 1000, 1000, "a"))!
+      yield* run("release", 1000, first.now, channel)
+      yield* until(1)
+      expect(heard).toEqual([key])
+      // The opener's answer opens the window.
+      const opener = (yield* run("admit", 1000, 1000, "a"))!
+      yield* run("observe", 1000, opener.epoch, 1, -1, 3, 800, 4, 30000, channel)
+      yield* until(2)
+      expect(heard).toEqual([key, key])
+      // Answers inside the open window, and a release by a call that is no longer the opener, say nothing new.
+      const inside = (yield* run("admit", 1000, 1000, "a"))!
+      yield* run("observe", 1000, inside.epoch, 0, -1, 0, 800, 4, 30000, channel)
+      yield* run("release", 1000, opener.now, channel)
+      // A marker published after them arrives after anything they would have published.
+      yield* Effect.promise(() => redis.publish(channel, "marker"))
+      yield* until(3)
+      expect(heard).toEqual([key, key, "marker"])
     }))
 
   it.scopedLive("an opener that comes back without an answer lets the next one go at once", () =>
@@ -270,6 +308,39 @@ describe("RedisCoordinator", () => {
       expect(yield* Effect.promise(() => check.hget(`${prefix}:{https://api.example.com|}`, "rem"))).toBe("79")
     }))
 
+  it.scopedLive("one slow reply in a known window: the call asks Redis again rather than spend a share alone", () =>
+    Effect.gen(function*() {
+      const redis = yield* RedisServer.own
+      const prefix = RedisServer.prefix("slow")
+      const a = yield* RedisCoordinator.make({ url: redis.url, prefix, timeout: "100 millis" })
+      const key = `${prefix}:{https://api.example.com|}`
+      const answer = {
+        status: 200,
+        headers: { "x-ratelimit-limit": "10", "x-ratelimit-remaining": "5", "x-ratelimit-reset": "60" },
+        receivedAt: Date.now()
+      }
+      // The opener's answer opens the window (5 left); the next admission teaches this process the limit (4 left).
+      yield* a.withPermit(info, (permit) => a.observe(permit, answer))
+      yield* a.withPermit(info, () => Effect.void)
+      const check = yield* connect(redis.url)
+      expect(yield* Effect.promise(() => check.hget(key, "rem"))).toBe("4")
+      const before = (yield* Metric.value(RedisCoordinator.fallbacks)).count
+      // Redis stalls for 150 ms from 20 ms before the call: the first ask gets no reply within 100 ms, the second is
+      // answered when Redis resumes.
+      // (A script that spins for 150 ms on Redis's clock: Redis serves nobody else meanwhile.)
+      const stall = check.eval(
+        "local function ms() local t = redis.call('TIME') return t[1] * 1000 + t[2] / 1000 end " +
+          "local start = ms() while ms() - start < 150 do end return 1",
+        0
+      )
+      yield* Effect.sleep("20 millis")
+      yield* a.withPermit(info, () => Effect.void)
+      yield* Effect.promise(() => stall)
+      expect((yield* Metric.value(RedisCoordinator.fallbacks)).count - before).toBe(1)
+      // Both asks ran once Redis resumed (the late one's admission goes unused); none was decided alone.
+      expect(yield* Effect.promise(() => check.hget(key, "rem"))).toBe("2")
+    }))
+
   it.scopedLive("a Redis that never answers: calls are decided locally, none waits for it", () =>
     Effect.gen(function*() {
       const { a, server } = yield* withoutRedis("absent")
@@ -318,8 +389,65 @@ describe("RedisCoordinator", () => {
       })
       const admittedAt = yield* Fiber.join(second)
       expect(admittedAt).toBeGreaterThanOrEqual(answeredAt)
-      // It asks again every 10 to 20 ms while it waits: admitted on the answer, well before the opener's time-out (1 s).
+      // Let go by the message Redis publishes on the answer (or its own poll, every 10 to 20 ms): well before the
+      // opener's time-out (1 s).
       expect(admittedAt - answeredAt).toBeLessThan(500)
+    }))
+
+  it.scoped("a call held for an opener's answer is let go by the message Redis publishes, not by its own poll", () =>
+    Effect.gen(function*() {
+      // The test clock never moves: the held call's polls never fire, only the message can wake it.
+      const url = yield* RedisServer.shared
+      const { key, prefix, redis, run } = yield* bucket("woken", "https://api.example.com")
+      const b = yield* RedisCoordinator.make({ url, prefix, timeout: "1 second" })
+      const learning = Metric.tagged(Coordinator.holds, "reason", "learning")
+      const before = (yield* Metric.value(learning)).count
+      // Another process's opener is out.
+      const opener = (yield* run("admit", 1000, 1000, "a"))!
+      expect(opener.opener).toBe(true)
+      const held = yield* Effect.fork(b.withPermit(info, () => Clock.currentTimeMillis))
+      // Wait (in real time) until it asked, was told to wait, and holds.
+      yield* Effect.promise(async () => {
+        for (let i = 0; i < 200 && (await redis.zcard(`${key}:fleet`)) < 2; i++) {
+          await new Promise((r) => setTimeout(r, 5))
+        }
+        await new Promise((r) => setTimeout(r, 50))
+      })
+      expect(yield* Fiber.poll(held)).toEqual(Option.none())
+      expect((yield* Metric.value(learning)).count - before).toBe(1)
+      // The opener's answer opens the window: published on the coordinators' channel.
+      yield* run("observe", 1000, opener.epoch, 1, -1, 3, 800, 4, 30000, `${prefix}:opened`)
+      // Admitted with no time passed on its clock.
+      expect(yield* Fiber.join(held)).toBe(0)
+      expect(yield* Effect.promise(() => redis.hget(key, "rem"))).toBe("2")
+    }))
+
+  it.scoped("calls held until a spent window's end go at its end, not spread after it", () =>
+    Effect.gen(function*() {
+      const url = yield* RedisServer.shared
+      const { prefix, run } = yield* bucket("spent", "https://api.example.com")
+      // The in-memory layer's spread (20 ms by default) is left to calls decided without Redis.
+      const b = yield* RedisCoordinator.make({ url, prefix, timeout: "1 second" })
+      // Another process's opener: its answer spends the window, which ends in 300 ms.
+      const opener = (yield* run("admit", 1000, 1000, "a"))!
+      yield* run("observe", 1000, opener.epoch, 1, -1, 0, 300, 1, 30000)
+      const held = yield* Effect.fork(
+        Effect.all(Array.from({ length: 3 }, () => b.withPermit(info, () => Clock.currentTimeMillis)), {
+          concurrency: "unbounded"
+        })
+      )
+      // In real time, past the window's end on Redis's clock; on the held calls' clock, exactly its end.
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 350)))
+      expect(yield* Fiber.poll(held)).toEqual(Option.none())
+      yield* TestClock.adjust("300 millis")
+      // One of them opens the next window; no answer comes (it only reads the clock), so each in turn goes as the
+      // next opener, let go by the message its predecessor's release publishes.
+      // All three at one instant: the window's end on their clock (what was left of the 300 ms when they asked), where
+      // a spread would have let each go at its own random instant after it.
+      const at = yield* Fiber.join(held)
+      expect(at).toEqual([at[0], at[0], at[0]])
+      expect(at[0]).toBeGreaterThan(0)
+      expect(at[0]).toBeLessThanOrEqual(300)
     }))
 
   it.scopedLive("a hint shared through Redis holds another process's call; one held past its deadline fails typed", () =>

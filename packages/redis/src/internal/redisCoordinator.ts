@@ -29,7 +29,7 @@ export interface Settings {
   readonly coordinator: Coordinator.CoordinatorOptions | undefined
 }
 
-/** A call that knows no share of the bucket asks Redis again this many times after slow replies. */
+/** A call asks Redis again this many times after slow replies before deciding alone. */
 const SLOW_RETRIES = 3
 /** No reply for this many time-outs (on a connection that looks open) is an outage. */
 const OUTAGE_TIMEOUTS = 4
@@ -177,7 +177,29 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
     )
     // Errors are counted and logged once per outage by the calls themselves; the client's own events stay quiet.
     client.on("error", () => {})
+    /**
+     * The channel on which the script names a bucket that may admit again (an opener's answer came, or its opener gave
+     * up): a second connection listens, and wakes this process's calls held for that bucket at once. Messages lost
+     * (no connection, a reconnect) only leave the held calls to their own polls.
+     */
+    const channel = `${settings.prefix}:opened`
+    const listener = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        new Redis(settings.url, {
+          connectTimeout: Math.max(settings.timeout, 500),
+          maxRetriesPerRequest: null,
+          retryStrategy: (times) => Math.min(50 * times, 500),
+          lazyConnect: false
+        })
+      ),
+      (listener) => Effect.sync(() => listener.disconnect())
+    )
+    listener.on("error", () => {})
+    listener.subscribe(channel).catch(() => {})
     const sha = createHash("sha1").update(script.SOURCE).digest("hex")
+
+    /** How many times each bucket was named on the channel: a call that asked meanwhile asks again at once. */
+    const heard = new Map<string, number>()
 
     /** Runs the script: EVALSHA, and SCRIPT LOAD then EVALSHA again when Redis does not know it (NOSCRIPT). */
     const evaluate = (key: string, args: ReadonlyArray<string | number>): Promise<unknown> =>
@@ -227,7 +249,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 const reply = script.decode(raw)
                 // Made an opener too late to be told: the request went on local decisions, so the fleet is not kept
                 // waiting for an answer that will never be reported.
-                if (done && reply?.opener === true) evaluate(key, ["release", GRACE_MILLIS, reply.now]).catch(() => {})
+                if (done && reply?.opener === true) {
+                  evaluate(key, ["release", GRACE_MILLIS, reply.now, channel]).catch(() => {})
+                }
                 settle(reply ?? "an unreadable reply")
               },
               (error: unknown) => settle(error instanceof Error ? error.message : "an error")
@@ -318,18 +342,21 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
     interface Gate {
       until: number
       reason: Coordinator.HoldReason
+      /** The held calls wake at `until` plus up to this long at random. */
+      spread: number
       readonly signal: Deferred.Deferred<void>
     }
     const gates = new Map<string, Gate>()
-    const shut = (key: string, until: number, reason: Coordinator.HoldReason): Gate => {
+    const shut = (key: string, until: number, reason: Coordinator.HoldReason, spread: number): Gate => {
       const gate = gates.get(key)
       if (gate !== undefined) {
         gate.until = until
         gate.reason = reason
+        gate.spread = spread
         return gate
       }
       if (gates.size > 10_000) gates.clear()
-      const made: Gate = { until, reason, signal: Deferred.unsafeMake<void>(FiberId.none) }
+      const made: Gate = { until, reason, spread, signal: Deferred.unsafeMake<void>(FiberId.none) }
       gates.set(key, made)
       return made
     }
@@ -339,6 +366,11 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       gates.delete(key)
       Deferred.unsafeDone(gate.signal, Effect.void)
     }
+    listener.on("message", (_: string, key: string) => {
+      if (heard.size > 10_000) heard.clear()
+      heard.set(key, (heard.get(key) ?? 0) + 1)
+      reopen(key)
+    })
 
     /**
      * Each bucket's last known limit, window and fleet size, and what this process sent of it alone while Redis did
@@ -430,11 +462,10 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       let announced = false
       let retries = 0
       const hold = (gate: Gate, now: number): Effect.Effect<void, Coordinator.OriginHeld> => {
-        const { reason, until } = gate
+        const { reason, spread, until } = gate
         if (until > deadline || now >= deadline) {
           return Effect.fail(new Coordinator.OriginHeld({ origin: Coordinator.originOf(info.url), until, reason }))
         }
-        const spread = reason === "learning" ? POLL_MILLIS : settings.releaseSpread
         const wait = Effect.flatMap(Random.next, (r) =>
           restore(
             Effect.raceFirst(
@@ -457,23 +488,27 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           // The first call to wake while an opener's answer is awaited asks Redis; the others wait for what it learns.
           if (gate.reason === "learning") gate.until = now + POLL_MILLIS
         }
+        const seen = heard.get(key)
         return Effect.flatMap(
           ask(key),
           (reply): Effect.Effect<Grant, Coordinator.OriginHeld> => {
             if (reply === undefined) {
-              // A slow reply, and nothing known to keep to without Redis: ask again (a few times, and only while Redis
-              // is not taken for gone) before deciding alone.
+              // A slow reply: ask again (a few times, and only while Redis is not taken for gone) before deciding
+              // alone. Even with a share known: one reply late on a busy machine is no outage, and a share sent
+              // alone may land in a window the fleet has spent already (the call's deadline allowing).
               const share = shares.get(key)
               // A limit without its window is not enough to keep to one.
               const unknown = share === undefined || (share.limit > 0 && share.windowMs <= 0)
-              if (!down && retries < SLOW_RETRIES && unknown) {
+              if (!down && retries < SLOW_RETRIES && (unknown || now + settings.timeout < deadline)) {
                 retries++
                 return loop
               }
               if (unknown) {
                 // Nothing known of the bucket's window, and no Redis to ask: one request of this process goes first,
                 // the others follow what its answer teaches (never a burst of every call at once).
-                if (probing.has(key)) return Effect.zipRight(hold(shut(key, now + POLL_MILLIS, "learning"), now), loop)
+                if (probing.has(key)) {
+                  return Effect.zipRight(hold(shut(key, now + POLL_MILLIS, "learning", POLL_MILLIS), now), loop)
+                }
                 probing.add(key)
                 return Effect.succeed({ key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0, probe: true })
               }
@@ -482,7 +517,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               if (until === undefined) {
                 return Effect.succeed({ key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0 })
               }
-              return Effect.zipRight(hold(shut(key, until, "pacing"), now), loop)
+              return Effect.zipRight(hold(shut(key, until, "pacing", settings.releaseSpread), now), loop)
             }
             learn(key, reply)
             if (reply.status === 0) {
@@ -500,11 +535,16 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             }
             // An opener's answer is awaited: ask again soon, not past the opener's time-out.
             const learning = reply.status === 3
+            // The bucket was named on the channel while this call asked: what it was told may be old already.
+            if (learning && heard.get(key) !== seen) return loop
             const left = Math.max(0, reply.until - reply.now)
+            // The calls held until a window's end (or a cooldown's) go together: Redis lets one of the fleet open
+            // the next window, the others wait for its answer (no spread needed to keep them from a burst).
             const next = shut(
               key,
               now + (learning ? Math.min(left, POLL_MILLIS) : left),
-              REASONS[reply.status] ?? "learning"
+              REASONS[reply.status] ?? "learning",
+              learning ? POLL_MILLIS : 0
             )
             return Effect.zipRight(hold(next, now), loop)
           }
@@ -537,7 +577,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         reopen(permit.grant.key)
       }
       if (!permit.grant.opener || permit.answered) return Effect.void
-      return Effect.asVoid(call(permit.grant.key, ["release", GRACE_MILLIS, permit.grant.at]))
+      return Effect.asVoid(call(permit.grant.key, ["release", GRACE_MILLIS, permit.grant.at, channel]))
     }
 
     const finish = (permit: SharedPermit, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>) =>
@@ -647,7 +687,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               rate === undefined ? -1 : rate.remaining,
               rate === undefined ? 0 : Math.max(0, Math.ceil(Duration.toMillis(rate.resetAfter) - elapsed)),
               rate === undefined ? -1 : Option.getOrElse(rate.limit, () => -1),
-              FREE_MILLIS
+              FREE_MILLIS,
+              channel
             ]),
             after
           )

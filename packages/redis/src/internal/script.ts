@@ -7,6 +7,10 @@
  * limit per window, `rem` admissions left in the window, `end` the window's end, `op` when the opener of a window
  * (or of a bucket nobody knows) was admitted, `free` the bucket's opener found no limit.
  *
+ * When an opener's answer opens a window (or frees the bucket, or holds it with a hint), or its opener gives up, the
+ * script publishes the bucket's key on the channel its caller names, so the processes holding calls for it ask again
+ * at once instead of at their next poll.
+ *
  * @internal
  */
 export const SOURCE = `
@@ -60,8 +64,17 @@ if mode == 'admit' then
   return {3, now, op + openerTimeout, ep, 0, known, fleet, 0}
 end
 
+-- The processes holding calls for a bucket learn at once that it may admit again (an opener's answer came, or the
+-- opener gave up): the bucket's key on the channel ARGV[n], when given (the processes still ask again on their own).
+local function opened(channel)
+  if channel ~= nil and channel ~= '' then redis.call('PUBLISH', channel, key) end
+end
+
 if mode == 'release' then
-  if op ~= nil and op == tonumber(ARGV[3]) then redis.call('HDEL', key, 'op') end
+  if op ~= nil and op == tonumber(ARGV[3]) then
+    redis.call('HDEL', key, 'op')
+    opened(ARGV[4])
+  end
   return {0, now, 0, ep, 0, known, 0, 0}
 end
 
@@ -89,6 +102,7 @@ if r >= 0 then
     redis.call('HSET', key, 'ep', ep, 'rem', r, 'end', e, 'lim', lim)
     redis.call('HDEL', key, 'op', 'free')
     wend = e
+    opened(ARGV[10])
   else
     if r == 0 then
       if e > wend then wend = e end
@@ -101,6 +115,7 @@ if r >= 0 then
   end
 elseif opener and op ~= nil then
   redis.call('HDEL', key, 'op', 'rem', 'end', 'lim')
+  opened(ARGV[10])
   if hint < 0 then
     redis.call('HSET', key, 'free', 1)
     keep(now + freeTtl)
