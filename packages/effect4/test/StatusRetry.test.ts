@@ -633,3 +633,24 @@ describe("withStatusRetry (Effect 4) under a coordinator", () => {
     expect(failure(told.exit)).toMatchObject({ _tag: "ServiceUnavailable", attempts: 3 })
   })
 })
+
+describe("withStatusRetry (Effect 4) over withStatusRetry", () => {
+  it("makes the attempts configured last, not their product, each sent once by the one below", async () => {
+    let sent = 0
+    const base = HttpClient.make((request) =>
+      Effect.sync(() => {
+        sent++
+        return HttpClientResponse.fromWeb(request, new Response(null, { status: 503 }))
+      })
+    )
+    const client = base.pipe(withStatusRetry({ maxAttempts: 2 }), withStatusRetry({ maxAttempts: 3 }))
+    const program = Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(Effect.exit(client.get("http://api.test/items")))
+      yield* TestClock.adjust("1 minute")
+      return yield* Fiber.join(fiber)
+    })
+    const exit = await Effect.runPromise(Effect.provide(program, TestClock.layer()))
+    expect(sent).toBe(3)
+    expect(failure(exit)).toMatchObject({ _tag: "ServiceUnavailable", attempts: 3 })
+  })
+})

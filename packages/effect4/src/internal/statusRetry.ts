@@ -504,6 +504,15 @@ const CurrentOverride = Context.Reference<Override | undefined>("@effect-retry/e
   defaultValue: () => undefined
 })
 
+/**
+ * The request the innermost running `withStatusRetry` is driving. A `withStatusRetry` below it that gets the same
+ * request sends it once and leaves the retrying to the one above: the configuration applied last wins.
+ */
+const CurrentRequest = Context.Reference<HttpClientRequest.HttpClientRequest | undefined>(
+  "@effect-retry/effect4/StatusRetry/CurrentRequest",
+  { defaultValue: () => undefined }
+)
+
 const makeOverride = (input: StatusRetry.CallOptions): Override => {
   // Checked alone now, so a mistake shows where the override is written.
   options.checkCall(input)
@@ -556,12 +565,26 @@ export const withStatusRetry = (input?: StatusRetry.Options) => {
   return <E, R>(
     client: HttpClient.HttpClient.With<E, R>
   ): HttpClient.HttpClient.With<E | StatusRetry.RetryError, R> => {
-    const retrying = HttpClient.transform(client, (send, request) =>
-      Effect.flatMap(
-        Effect.service(CurrentOverride),
-        (override) =>
-          retryRequest(override === undefined ? settings : applyOverride(settings, override), send, request, clocks)
-      ))
+    const retrying = HttpClient.transform(
+      client,
+      (send, request) =>
+        Effect.flatMap(Effect.service(CurrentRequest), (current) =>
+          // A withStatusRetry above this one drives this request: send it once, as it is (the one applied last wins).
+          current === request ? send : Effect.flatMap(
+            Effect.service(CurrentOverride),
+            (override) =>
+              Effect.provideService(
+                retryRequest(
+                  override === undefined ? settings : applyOverride(settings, override),
+                  send,
+                  request,
+                  clocks
+                ),
+                CurrentRequest,
+                request
+              )
+          ))
+    )
     const addKey = settings.idempotencyKey
     if (addKey === undefined) return retrying
     return HttpClient.mapRequest(
