@@ -211,6 +211,8 @@ export const retryRequest = <E, R>(
   const policy = settings.policy
   /** The call's deadline (its `timeout` from the start), epoch milliseconds: no attempt or wait runs past it. */
   let deadline = Infinity
+  /** The request's origin, read once per call when an answer is first read for its server's clock. */
+  let origin: string | undefined
   /** The wait a redirect's `Retry-After` asks for, waited once the attempt is over (no attempt timeout cuts it). */
   let redirectWait: number | undefined
   /**
@@ -411,7 +413,7 @@ export const retryRequest = <E, R>(
               ? Effect.flatMap(counted, (response) =>
                 Effect.flatMap(Clock.currentTimeMillis, (receivedAt) => {
                   // Without the coordinator, the client learns each origin's clock from its answers' Date.
-                  const origin = CoordinatorAnswer.originOf(request.url)
+                  origin ??= CoordinatorAnswer.originOf(request.url)
                   if (clocks.wants(origin, response.status, receivedAt)) {
                     hintAt = clocks.observe(origin, response.status, response.headers, now, receivedAt)
                   }

@@ -691,6 +691,8 @@ export const retryRequest = <E, R>(
   const repeatable = methods.resendable(request.method, keyed, settings.methods, request.body._tag === "Stream")
   /** The call's deadline (its `timeout` from the start), epoch milliseconds: no attempt runs past it. */
   let deadline = Infinity
+  /** The request's origin, read once per call when an answer is first read for its server's clock. */
+  let origin: string | undefined
 
   /** Runs `f` with the redaction rules of the calling fiber (its `Headers.currentRedactedNames` included). */
   const withRules = <A, E2, R2>(f: (rules: Redaction.Redactor) => Effect.Effect<A, E2, R2>) =>
@@ -859,7 +861,7 @@ export const retryRequest = <E, R>(
       const sentAt = clock.unsafeCurrentTimeMillis()
       return Effect.flatMap(timed(resends), (response) => {
         const receivedAt = clock.unsafeCurrentTimeMillis()
-        const origin = CoordinatorAnswer.originOf(request.url)
+        origin ??= CoordinatorAnswer.originOf(request.url)
         if (!clocks.wants(origin, response.status, receivedAt)) return check(response)
         const seen = { headers: response.headers, receivedAt }
         hintAt = clocks.observe(origin, response.status, seen.headers, sentAt, receivedAt)
