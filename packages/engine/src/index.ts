@@ -71,6 +71,13 @@ export * as ServerHint from "./ServerHint.js"
 export * as ServerClock from "./ServerClock.js"
 
 /**
+ * Checks of numeric options that both lines make, each reporting a problem in the same words.
+ *
+ * @since 0.1.0
+ */
+export * as OptionChecks from "./OptionChecks.js"
+
+/**
  * The pure retry decision: after a failed attempt, retry after how many milliseconds, or stop and why, from the policy, the loop's state, the server's hint, the time and a random draw.
  *
  * @since 0.1.0

@@ -1,3 +1,4 @@
+import * as OptionChecks from "@effect-retry/engine/OptionChecks"
 import * as Duration from "effect/Duration"
 
 /**
@@ -38,14 +39,7 @@ export const integer = (
   value: unknown,
   fallback: number,
   min: number
-): number => {
-  const n = value === undefined ? fallback : value
-  if (typeof n !== "number" || !Number.isInteger(n) || n < min) {
-    problems.push(`${name} must be a whole number of at least ${min}, got ${show(n)}`)
-    return NaN
-  }
-  return n
-}
+): number => OptionChecks.wholeNumber(problems, name, value, fallback, min, show)
 
 /** @internal */
 export const number = (
@@ -55,14 +49,7 @@ export const number = (
   fallback: number,
   min: number,
   max: number
-): number => {
-  const n = value === undefined ? fallback : value
-  if (typeof n !== "number" || !(n >= min && n <= max)) {
-    problems.push(`${name} must be a number from ${min} to ${max}, got ${show(n)}`)
-    return NaN
-  }
-  return n
-}
+): number => OptionChecks.numberBetween(problems, name, value, fallback, min, max, show)
 
 /** @internal */
 export const oneOf = <A extends string>(

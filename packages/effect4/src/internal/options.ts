@@ -1,5 +1,6 @@
 import * as EngineBackoff from "@effect-retry/engine/Backoff"
 import * as Methods from "@effect-retry/engine/Methods"
+import * as OptionChecks from "@effect-retry/engine/OptionChecks"
 import * as Redaction from "@effect-retry/engine/Redaction"
 import * as RetryDecision from "@effect-retry/engine/RetryDecision"
 import * as Data from "effect/Data"
@@ -93,14 +94,8 @@ export const millis = (problems: Array<string>, name: string, value: unknown, fa
 }
 
 /** @internal */
-export const count = (problems: Array<string>, name: string, value: unknown, fallback: number, min: number): number => {
-  const n = value === undefined ? fallback : value
-  if (typeof n !== "number" || !Number.isInteger(n) || n < min) {
-    problems.push(`${name} must be a whole number of at least ${min}, got ${show(n)}`)
-    return NaN
-  }
-  return n
-}
+export const count = (problems: Array<string>, name: string, value: unknown, fallback: number, min: number): number =>
+  OptionChecks.wholeNumber(problems, name, value, fallback, min, show)
 
 /** @internal */
 export const between = (
@@ -110,14 +105,7 @@ export const between = (
   fallback: number,
   min: number,
   max: number
-): number => {
-  const n = value === undefined ? fallback : value
-  if (typeof n !== "number" || !(n >= min && n <= max)) {
-    problems.push(`${name} must be a number from ${min} to ${max}, got ${show(n)}`)
-    return NaN
-  }
-  return n
-}
+): number => OptionChecks.numberBetween(problems, name, value, fallback, min, max, show)
 
 /** A backoff `Schedule`, stepped by each failure with no server hint. @internal */
 export type Backoff = Schedule.Schedule<unknown, never>

@@ -1,5 +1,6 @@
 import { originOf } from "./coordinatorAnswer.js"
 import * as state from "./coordinatorState.js"
+import * as optionChecks from "./optionChecks.js"
 import { MAX_AT_MILLIS } from "./serverHint.js"
 
 /** The longest sleep a JavaScript timer holds: 2^31 - 1 ms (about 24.8 days). */
@@ -238,22 +239,10 @@ export const resolve = <K>(input: Input<K>, checks: Checks): Resolved<K> => {
     return { _tag: "Problems", problems: [`options must be an object, got ${show(input)}`] }
   }
   const problems: Array<string> = []
-  const count = (name: string, value: unknown, fallback: number, min: number): number => {
-    const n = value === undefined ? fallback : value
-    if (typeof n !== "number" || !Number.isInteger(n) || n < min) {
-      problems.push(`${name} must be a whole number of at least ${min}, got ${show(n)}`)
-      return NaN
-    }
-    return n
-  }
-  const between = (name: string, value: unknown, fallback: number, min: number, max: number): number => {
-    const n = value === undefined ? fallback : value
-    if (typeof n !== "number" || !(n >= min && n <= max)) {
-      problems.push(`${name} must be a number from ${min} to ${max}, got ${show(n)}`)
-      return NaN
-    }
-    return n
-  }
+  const count = (name: string, value: unknown, fallback: number, min: number): number =>
+    optionChecks.wholeNumber(problems, name, value, fallback, min, show)
+  const between = (name: string, value: unknown, fallback: number, min: number, max: number): number =>
+    optionChecks.numberBetween(problems, name, value, fallback, min, max, show)
   const releaseSpread = millis(problems, "releaseSpread", input.releaseSpread, 20)
   if (input.cautiousStart !== undefined && typeof input.cautiousStart !== "boolean") {
     problems.push(`cautiousStart must be true or false, got ${show(input.cautiousStart)}`)
