@@ -19,6 +19,8 @@ interface Arrival {
   readonly method: string
   readonly path: string
   readonly headers: Http.IncomingHttpHeaders
+  /** The connection it came on (numbered from 1). */
+  readonly socket: number
 }
 
 /** What the server answers to the n-th request (from 0) of a path. */
@@ -30,12 +32,16 @@ const scripts = new Map<string, Script>()
 const arrivals: Array<Arrival> = []
 let server: Http.Server
 let base = ""
+const sockets = new WeakMap<Net.Socket, number>()
+let socketsOpened = 0
 
 beforeAll(async () => {
   server = Http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0]!
     const nth = arrivals.filter((a) => a.path === path).length
-    const arrival: Arrival = { at: Date.now(), method: req.method ?? "", path, headers: req.headers }
+    if (!sockets.has(req.socket)) sockets.set(req.socket, socketsOpened += 1)
+    const socket = sockets.get(req.socket)!
+    const arrival: Arrival = { at: Date.now(), method: req.method ?? "", path, headers: req.headers, socket }
     arrivals.push(arrival)
     req.resume()
     const reply = scripts.get(path)?.(nth) ?? { status: 200 }
@@ -231,6 +237,54 @@ describe("withStatusRetry (Effect 4) through FetchHttpClient and node:http", () 
       "Request cannot be constructed from a URL that includes credentials: http://<redacted>@127.0.0.1:1/x?token=<redacted>&page=2"
     )
     expect(Cause.pretty(Cause.fail(error))).not.toMatch(/hunter2|t0k3n/)
+  })
+
+  it("drains the body of a failure it does not read (body.maxErrorSize 0), so its connection serves the retry", async () => {
+    const filler = "x".repeat(64 * 1024)
+    for (let i = 0; i < 20; i++) {
+      scripts.set(`/unread/${i}`, (n) => n === 0 ? { status: 503, body: `busy ${filler}` } : { status: 200 })
+    }
+    const exit = await call(
+      { body: { maxErrorSize: 0 }, backoff: { baseDelay: "20 millis", jitter: "none" } },
+      (client) =>
+        Effect.forEach(
+          Array.from({ length: 20 }, (_, i) => i),
+          (i) => Effect.flatMap(client.get(`${base}/unread/${i}`), (response) => response.text)
+        )
+    )
+    expect(exit).toStrictEqual(Exit.succeed(Array(20).fill("ok")))
+    const used = new Set(arrivals.filter((a) => a.path.startsWith("/unread/")).map((a) => a.socket))
+    // One call at a time: a drained 503 leaves its connection free for the next request. A body left unread would
+    // hold it, and each of the 20 retries would open a connection of its own.
+    expect(used.size).toBeLessThanOrEqual(2)
+  })
+
+  it("drains the body of a redirect it will not follow (its Retry-After is past maxRetryAfter)", async () => {
+    const filler = "x".repeat(64 * 1024)
+    scripts.set(
+      "/moved-long",
+      () => ({ status: 307, headers: { location: "/new", "retry-after": "3600" }, body: filler })
+    )
+    const exit = await Effect.runPromise(
+      Effect.exit(
+        Effect.flatMap(HttpClient.HttpClient, (client) =>
+          Effect.forEach(
+            Array.from({ length: 10 }, () => 0),
+            () =>
+              Effect.match(client.pipe(withStatusRetry()).get(`${base}/moved-long`), {
+                onFailure: (error) => `${error._tag} ${"status" in error ? error.status : ""}`,
+                onSuccess: (response) => `handed back ${response.status}`
+              })
+          ))
+      ).pipe(
+        Effect.provide(FetchHttpClient.layer),
+        Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" })
+      )
+    )
+    expect(exit).toStrictEqual(Exit.succeed(Array(10).fill("RetryableStatus 307")))
+    expect(on("/moved-long").length).toBe(10)
+    // One call at a time: each drained body leaves its connection free for the next call.
+    expect(new Set(on("/moved-long").map((a) => a.socket)).size).toBeLessThanOrEqual(2)
   })
 
   it("a call under StatusRetry.disabled is sent once", async () => {

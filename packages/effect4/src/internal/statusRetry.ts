@@ -132,8 +132,19 @@ const cut = (
 const decoder = new TextDecoder()
 
 /**
+ * Reads and drops, in a fiber of its own, the body of a response nobody will read, for at most a second (an event
+ * stream never ends: it is then cut), so its connection goes back to the pool instead of being held until collected.
+ */
+const drop = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  Effect.asVoid(Effect.forkDetach(Effect.ignore(Effect.timeoutOption(Stream.runDrain(response.stream), DRAIN_MILLIS))))
+
+/** How long a dropped body is read before its request is cut. */
+const DRAIN_MILLIS = Duration.seconds(1)
+
+/**
  * The start of a failure's body as text: its first `max` bytes (the rest is read and dropped), within a second and
- * `left` ms; undefined when there is none to read (an event stream, a HEAD, `max` 0) or it did not come in time.
+ * `left` ms; undefined when there is none to read (an event stream, a HEAD, `max` 0), and then it is drained in the
+ * background, or when it did not come in time.
  */
 const errorBody = (
   response: HttpClientResponse.HttpClientResponse,
@@ -145,7 +156,7 @@ const errorBody = (
     max === 0 || !(left > 0) || method === "HEAD" || Body.NO_BODY.has(response.status) ||
     (response.headers["content-type"] ?? "").startsWith("text/event-stream")
   ) {
-    return Effect.succeed(undefined)
+    return Effect.as(drop(response), undefined)
   }
   return Effect.suspend(() => {
     const start = Body.prefix(max)
@@ -238,7 +249,8 @@ export const retryRequest = <E, R>(
         redirectWait = hint.at - receivedAt
         return Effect.succeed(response)
       }
-      return Effect.flatMap(rulesOf(settings), (rules) =>
+      // The redirect is not followed: its body is drained, so its connection serves the next request.
+      return Effect.flatMap(Effect.andThen(drop(response), rulesOf(settings)), (rules) =>
         Effect.fail(
           new StatusError.RetryableStatus({
             status: response.status,
