@@ -61,6 +61,18 @@ process.on("unhandledRejection", (error) => {
 process.on("uncaughtException", (error) => {
   unhandled.push(`${phase}: uncaught exception: ${describe(error)}`)
 })
+/**
+ * Warnings Node.js printed during the run (a `setTimeout` past its 24.8-day limit, a listener leak...), each with the
+ * package whose code raised it: the first frame of its stack under `node_modules`, else "the benchmark".
+ */
+const warnings: Array<
+  { readonly phase: string; readonly name: string; readonly message: string; readonly from: string }
+> = []
+process.on("warning", (warning) => {
+  const frame = (warning.stack ?? "").split("\n").find((line) => line.includes("node_modules"))
+  const from = frame?.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/)?.[1] ?? "the benchmark"
+  warnings.push({ phase, name: warning.name, message: warning.message, from })
+})
 
 const seed = process.env["BENCH_SEED"] !== undefined ? Number(process.env["BENCH_SEED"]) >>> 0 : randomInt(2 ** 31)
 // One program per client by default: repeats run side by side, and at 3 the load of 27 clients on this 2-core
@@ -223,6 +235,7 @@ const main = async () => {
         )
       )
       fs.writeFileSync(path.join(resultsDir, "arrivals.partial.jsonl"), lines.join("\n") + "\n")
+      for (const w of warnings) log(`warning in ${w.phase}: ${w.name} from ${w.from}: ${w.message}`)
       return
     }
     // A call that is over must not keep sending: compare the server's counts now with the logs read earlier.
@@ -377,6 +390,7 @@ const main = async () => {
     nginx: nginxNote,
     stragglers,
     unhandled,
+    warnings,
     charts
   }
   const markdown = render(results)

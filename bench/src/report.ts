@@ -48,6 +48,13 @@ export interface Results {
   /** Requests that reached the server after their workload's log was read (a call still retrying after it ended). */
   readonly stragglers: Readonly<Record<string, number>>
   readonly unhandled: ReadonlyArray<string>
+  /** Warnings Node.js emitted in the benchmark's process, with the phase and the package that raised each. */
+  readonly warnings: ReadonlyArray<{
+    readonly phase: string
+    readonly name: string
+    readonly message: string
+    readonly from: string
+  }>
   readonly charts: ReadonlyArray<{ readonly file: string; readonly title: string }>
 }
 
@@ -808,9 +815,19 @@ export const render = (results: Results): string => {
 
   // -- checks ----------------------------------------------------------------------------------------------------
   const retried = adapters.map((a, i) => {
-    const max = Math.max(0, ...runsOf(results, "dead", i).map((run) => run.metrics.maxPerCall))
+    const runs = runsOf(results, "dead", i)
+    if (runs.length === 0) return [a.label, "–", "not run (this configuration runs the rate-limit workloads only)"]
+    const max = Math.max(0, ...runs.map((run) => run.metrics.maxPerCall))
     return [a.label, f0(max), max > 1 ? "yes" : "**no: this client never retried**"]
   })
+  // Per workload, warning and package: how many, and the first one's message.
+  const warningCounts = new Map<string, { n: number; readonly message: string }>()
+  for (const w of results.warnings) {
+    const key = `${w.phase}: ${w.name} from ${w.from}`
+    const seen = warningCounts.get(key)
+    if (seen === undefined) warningCounts.set(key, { n: 1, message: w.message.replace(/`/g, "'") })
+    else seen.n++
+  }
   const exceptionLines = [...results.runs.keys()].flatMap((key) =>
     adapters.flatMap((a, i) => {
       const messages = runsOf(results, key, i).flatMap((run) => run.metrics.exceptions)
@@ -844,6 +861,15 @@ export const render = (results: Results): string => {
       : `Requests that reached the server after their workload had ended: ${
         Object.entries(results.stragglers).map(([k, v]) => `${k} ${v}`).join(", ")
       }.`,
+    "",
+    warningCounts.size === 0
+      ? "Warnings Node.js printed in the benchmark's process: none."
+      : "Warnings Node.js printed in the benchmark's process (the workload, and the package whose code raised it; a " +
+        "`TimeoutOverflowWarning` is a delay of more than 2^31 - 1 ms handed to `setTimeout`, which Node.js then " +
+        "fires after 1 ms):",
+    ...(warningCounts.size === 0
+      ? []
+      : ["", ...[...warningCounts].map(([key, { message, n }]) => `- ${n} × ${key} (the first: \`${message}\`)`)]),
     ""
   )
   return out.join("\n")
