@@ -465,6 +465,23 @@ describe("Coordinator", () => {
       expect(held(machine, 2_000)).toStrictEqual({ until: 5_301, reason: "cooldown" })
     })
 
+    it("forgets bounds a refusal shows wrong (a clock was set): the next hint is read by its Date alone", () => {
+      const machine = warmed()
+      // Both clocks are set back 400 ms while an answer is on its way: stamped Date 2 s by the server at its 2_010, it
+      // arrives at 1_620 by the clock set back; the bounds read the server 380 ms ahead of us, which it is not.
+      machine.observe(go(machine, 1_590), answer(200, 1_620, { serverOffset: 2_000 - 1_620 }))
+      // A 503 sent at 2_090, received at 2_100 (Date 2 s): come back at 3_000, read 380 ms too soon, at 2_620.
+      const first = go(machine, 2_090)
+      machine.observe(first, answer(503, 2_100, { hintAt: 3_100, hintFromDate: true, serverOffset: -100 }))
+      expect(first.hintAt).toBe(2_620)
+      // The retry leaves at 2_620 and is refused, come back at 3_000 (Date 2 s, received at 2_630): the bounds said the
+      // server's clock read 3_000 when it left. Forgotten: the hint is read by this Date, 3_630, not 2_620 again.
+      const retry = go(machine, 2_620)
+      machine.observe(retry, answer(503, 2_630, { hintAt: 3_630, hintFromDate: true, serverOffset: -630 }))
+      expect(retry.hintAt).toBe(3_630)
+      expect(held(machine, 2_640)).toStrictEqual({ until: 3_630, reason: "cooldown" })
+    })
+
     it.prop(
       "never before the server's instant, whatever the skew and arrival times",
       [

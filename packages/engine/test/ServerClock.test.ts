@@ -82,6 +82,30 @@ describe("ServerClock", () => {
       expect(clocks.learn(o, dated(61_700), B + 61_695, B + 61_700)).toBe(0)
     })
 
+    it("forgets bounds a refusal shows wrong (a clock was set): the next instant is read by its Date alone", () => {
+      const clocks = new ServerClock.Clocks()
+      const o = "https://api.test"
+      const retryAt = (serverTime: number) => ({
+        ...dated(serverTime),
+        "retry-after": new Date(B + 3_000).toUTCString()
+      })
+      // Both clocks are set back 400 ms while an answer is on its way: stamped Date 2 s by the server at its 2_010,
+      // it arrives at 1_620 by the clock set back, and the bounds read the server 380 ms ahead of us, which it is not.
+      clocks.learn(o, dated(2_010), B + 1_990, B + 1_620)
+      // A 503 sent at 2_090, received at 2_100 (Date 2 s): come back at 3_000. Read 380 ms sooner than the server's
+      // clock allows, at 2_620 (the bounds are wrong, and nothing has shown it yet).
+      expect(clocks.observe(o, 503, retryAt(2_100), B + 2_090, B + 2_100)).toBe(B + 2_620)
+      // The retry leaves at 2_620 and is refused, come back at 3_000: the bounds said the server's clock read 3_000
+      // when it left. They are forgotten, and the instant is read by this answer's Date alone, 3_630 (not 2_620
+      // again, and again, until the attempts run out).
+      expect(clocks.observe(o, 503, retryAt(2_625), B + 2_620, B + 2_630)).toBe(undefined)
+      // A refusal the bounds agree with changes nothing: sent at 2_090 with bounds right, its instant read sooner.
+      const right = new ServerClock.Clocks()
+      right.learn(o, dated(1_003), B + 1_000, B + 1_003)
+      right.learn(o, dated(1_990), B + 1_985, B + 1_990)
+      expect(right.observe(o, 503, retryAt(2_100), B + 2_090, B + 2_100)).toBe(B + 3_003)
+    })
+
     it("keeps at most maxOrigins clocks, the oldest going first", () => {
       const clocks = new ServerClock.Clocks(2, 60_000)
       for (const o of ["https://a.test", "https://b.test", "https://c.test"]) {

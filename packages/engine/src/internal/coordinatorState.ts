@@ -865,9 +865,16 @@ export class CoordinatorState {
    * read early by up to that difference (NTP keeps it to milliseconds).
    */
   private learnClock(partition: Partition, permit: Permit, answer: Answer): void {
-    if (answer.serverOffset !== undefined) {
-      serverClock.learn(partition, answer.serverOffset, permit.sentAt, answer.receivedAt)
+    if (answer.serverOffset === undefined) return
+    // A refusal of a request the bounds said left after the server's clock reached its instant (a clock was set):
+    // they start again from this answer.
+    if (
+      answer.hintAt !== undefined && answer.hintFromDate && answer.status >= 400 &&
+      serverClock.contradicted(partition, answer.hintAt + answer.serverOffset, permit.sentAt)
+    ) {
+      serverClock.forget(partition)
     }
+    serverClock.learn(partition, answer.serverOffset, permit.sentAt, answer.receivedAt)
   }
 
   /**

@@ -53,6 +53,21 @@ export const correction = (clock: ServerClock, offset: number): number =>
   clock.offsetLow > clock.offsetHigh ? 0 : Math.min(SECOND - 1, Math.max(0, clock.offsetLow - offset))
 
 /**
+ * Whether a refusal shows the bounds wrong: they said the server's clock had reached `instant` (the one the refusal
+ * names, on the server's clock) when the request left at `sentAt`, and the server, which refused it, had not. A clock
+ * was set meanwhile (ours or the server's: an answer in flight across the step carries a `Date` the bounds cannot
+ * place), and bounds read from both sides of the step would read every later instant early.
+ */
+export const contradicted = (clock: ServerClock, instant: number, sentAt: number): boolean =>
+  sentAt + clock.offsetLow >= instant
+
+/** Forgets what the bounds said: they are learned again from the next answers. */
+export const forget = (clock: ServerClock): void => {
+  clock.offsetLow = -Infinity
+  clock.offsetHigh = Infinity
+}
+
+/**
  * Bounds narrower than this (ms) are enough: a success's `Date` is not read any more. Until then, one success in this
  * long is read (answers that come together tell the same; a burst costs one read).
  */
@@ -93,10 +108,19 @@ export class Clocks {
     sentAt: number,
     receivedAt: number
   ): number | undefined {
-    const sooner = this.learn(origin, record, sentAt, receivedAt)
-    if (sooner === 0 || status < 400) return undefined
+    if (status < 400) {
+      this.learn(origin, record, sentAt, receivedAt)
+      return undefined
+    }
+    const offset = dateOffset(record, receivedAt)
+    if (offset === undefined) return undefined
     const reading = serverHint.read(record, receivedAt)
-    return reading.hint !== undefined && serverHint.fromDate(reading, record) ? reading.hint.at - sooner : undefined
+    const dated = reading.hint !== undefined && serverHint.fromDate(reading, record)
+    // A refusal of a request the bounds said left after the server's clock reached its instant: they are wrong.
+    const known = this.clocks.get(origin)
+    if (dated && known !== undefined && contradicted(known, reading.hint!.at + offset, sentAt)) forget(known)
+    const sooner = correction(this.learnOffset(origin, offset, sentAt, receivedAt), offset)
+    return dated && sooner > 0 ? reading.hint!.at - sooner : undefined
   }
 
   /**
@@ -105,7 +129,10 @@ export class Clocks {
    */
   learn(origin: string, record: headers.HeaderRecord, sentAt: number, receivedAt: number): number {
     const offset = dateOffset(record, receivedAt)
-    if (offset === undefined) return 0
+    return offset === undefined ? 0 : correction(this.learnOffset(origin, offset, sentAt, receivedAt), offset)
+  }
+
+  private learnOffset(origin: string, offset: number, sentAt: number, receivedAt: number): Learned {
     let clock = this.clocks.get(origin)
     if (clock === undefined || receivedAt - clock.since >= this.relearnMillis) {
       if (clock === undefined && this.clocks.size >= this.maxOrigins) {
@@ -118,6 +145,6 @@ export class Clocks {
     }
     clock.readAt = receivedAt
     learn(clock, offset, sentAt, receivedAt)
-    return correction(clock, offset)
+    return clock
   }
 }
