@@ -68,6 +68,19 @@ process.on("uncaughtException", (error) => {
 const warnings: Array<
   { readonly phase: string; readonly name: string; readonly message: string; readonly from: string }
 > = []
+/**
+ * Steps of the system clock during the run (wall time moving against the monotonic clock by more than 20 ms between
+ * two readings 50 ms apart): every time the server logs, and every instant a server tells, is wall time.
+ */
+const clockSteps: Array<{ readonly phase: string; readonly at: string; readonly ms: number }> = []
+let wallLead = Date.now() - performance.now()
+setInterval(() => {
+  const lead = Date.now() - performance.now()
+  if (Math.abs(lead - wallLead) > 20) {
+    clockSteps.push({ phase, at: new Date().toISOString(), ms: Math.round(lead - wallLead) })
+  }
+  wallLead = lead
+}, 50).unref()
 process.on("warning", (warning) => {
   const frame = (warning.stack ?? "").split("\n").find((line) => line.includes("node_modules"))
   const from = frame?.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/)?.[1] ?? "the benchmark"
@@ -236,6 +249,7 @@ const main = async () => {
       )
       fs.writeFileSync(path.join(resultsDir, "arrivals.partial.jsonl"), lines.join("\n") + "\n")
       for (const w of warnings) log(`warning in ${w.phase}: ${w.name} from ${w.from}: ${w.message}`)
+      for (const step of clockSteps) log(`the system clock stepped ${step.ms} ms at ${step.at} (${step.phase})`)
       return
     }
     // A call that is over must not keep sending: compare the server's counts now with the logs read earlier.
@@ -391,6 +405,7 @@ const main = async () => {
     stragglers,
     unhandled,
     warnings,
+    clockSteps,
     charts
   }
   const markdown = render(results)

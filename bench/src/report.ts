@@ -55,6 +55,8 @@ export interface Results {
     readonly message: string
     readonly from: string
   }>
+  /** Steps of the system clock seen during the run: when, in which workload, and by how much (ms, + forward). */
+  readonly clockSteps: ReadonlyArray<{ readonly phase: string; readonly at: string; readonly ms: number }>
   readonly charts: ReadonlyArray<{ readonly file: string; readonly title: string }>
 }
 
@@ -870,6 +872,18 @@ export const render = (results: Results): string => {
     ...(warningCounts.size === 0
       ? []
       : ["", ...[...warningCounts].map(([key, { message, n }]) => `- ${n} × ${key} (the first: \`${message}\`)`)]),
+    "",
+    results.clockSteps.length === 0
+      ? "Steps of the system clock during the run (wall time against the monotonic clock, over 20 ms): none."
+      : "Steps of the system clock during the run (wall time against the monotonic clock, over 20 ms; every time " +
+        "the server logs and every instant a server tells is wall time, so the workload running then may show " +
+        "requests early or late by that much):",
+    ...(results.clockSteps.length === 0
+      ? []
+      : [
+        "",
+        ...results.clockSteps.map((step) => `- ${step.at}, ${step.phase}: ${step.ms > 0 ? "+" : ""}${step.ms} ms`)
+      ]),
     ""
   )
   return out.join("\n")
