@@ -99,7 +99,9 @@ export class Clocks {
 
   /**
    * Learns from an answer of the origin (its request left at `sentAt`) and, for a failure whose hint is an instant
-   * given against its `Date`, returns that instant as the clock learned reads it, when that is sooner.
+   * given against its `Date`, returns that instant as the clock learned reads it, when that is sooner. A failure that
+   * the bounds say came too late to be refused (its request left after the server's clock reached that instant) shows
+   * them wrong: they are forgotten first, and learned again from this answer on.
    */
   observe(
     origin: string,
@@ -115,12 +117,12 @@ export class Clocks {
     const offset = dateOffset(record, receivedAt)
     if (offset === undefined) return undefined
     const reading = serverHint.read(record, receivedAt)
-    const dated = reading.hint !== undefined && serverHint.fromDate(reading, record)
+    const hint = reading.hint !== undefined && serverHint.fromDate(reading, record) ? reading.hint : undefined
     // A refusal of a request the bounds said left after the server's clock reached its instant: they are wrong.
     const known = this.clocks.get(origin)
-    if (dated && known !== undefined && contradicted(known, reading.hint!.at + offset, sentAt)) forget(known)
+    if (hint !== undefined && known !== undefined && contradicted(known, hint.at + offset, sentAt)) forget(known)
     const sooner = correction(this.learnOffset(origin, offset, sentAt, receivedAt), offset)
-    return dated && sooner > 0 ? reading.hint!.at - sooner : undefined
+    return hint !== undefined && sooner > 0 ? hint.at - sooner : undefined
   }
 
   /**
