@@ -379,7 +379,10 @@ describe("Coordinator", () => {
       const probe = go(machine, 5_000, request("/plain/:"))
       expect(held(machine, 5_000, request("/plain/:"))).toStrictEqual({ until: 10_000, reason: "learning" })
       machine.observe(probe, answer(200, 5_005))
-      go(machine, 5_100, request("/plain/:"))
+      // (The rate that refusal taught, 4 per second from what its route was accepted, doubled by the probe's answer,
+      // spaces the next request 125 ms after the probe.)
+      expect(held(machine, 5_100, request("/plain/:"))).toStrictEqual({ until: 5_125, reason: "pacing" })
+      go(machine, 5_125, request("/plain/:"))
       // A minute after that refusal (the rate inferred from it is forgotten after 30 s), a new route starts at once.
       for (let i = 0; i < 40; i++) go(machine, 60_040, request("/other/:"))
     })
@@ -536,6 +539,17 @@ describe("Coordinator", () => {
       // No throttle for 30 s: the rate is forgotten at the next accepted answer.
       machine.observe(go(machine, 600), answer(200, 40_000))
       for (let i = 0; i < 50; i++) go(machine, 40_000)
+    })
+
+    it("a bare 429 on one route paces from what that route was accepted, not a busy route beside it", () => {
+      const machine = warmed()
+      // 60 requests to another path of the origin, accepted in the last second (a path without a limiter).
+      for (let i = 0; i < 60; i++) machine.observe(go(machine, 500, request("/search")), answer(200, 510 + i))
+      // The first request of a limited path is refused: 1 accepted answer of its own (none) over the last second.
+      machine.observe(go(machine, 600), answer(429, 610))
+      // 4 per second (the least first rate), one every 250 ms; the busy path's 60 per second would have sent one
+      // every 17 ms into a limiter that refused the first.
+      expect(held(machine, 610)).toStrictEqual({ until: 860, reason: "pacing" })
     })
 
     it("the rate stays finite however long the server accepts everything", () => {

@@ -291,6 +291,8 @@ interface Route {
   /** When its last request left. */
   lastSentAt: number
   health: Counts
+  /** Its answers over the last second: what the server accepted of this route, whatever other routes got. */
+  recent: Recent
 }
 
 interface Bucket {
@@ -676,6 +678,9 @@ export class CoordinatorState {
     bucket.recent.roll(now)
     bucket.recent.answers++
     if (accepted) bucket.recent.accepts++
+    route.recent.roll(now)
+    route.recent.answers++
+    if (accepted) route.recent.accepts++
 
     // A server hint: a cooldown, shared up to the cap (a longer one is the told call's business alone). It holds
     // the bucket the answer names, else the whole partition.
@@ -817,7 +822,7 @@ export class CoordinatorState {
         // Space a little wider (2 % per throttle, up to a tenth), rather than infer a rate the user told.
         bucket.spacing = Math.min(bucket.spacing * 1.02, 1.1 * bucket.windowMillis / bucket.configured)
       } else if (limiter) {
-        this.throttle(bucket, permit, now)
+        this.throttle(bucket, route, permit, now)
         partition.quietLimiterUntil = now + QUIET_LIMITER_MEMORY_MILLIS
       } else {
         bucket.rate = undefined
@@ -888,14 +893,16 @@ export class CoordinatorState {
   }
 
   /**
-   * A throttle without a hint. The first sets the rate to what the server accepted over the last second (at least
-   * `FIRST_RATE`), and it doubles with each accepted answer (slow start). Later ones cut it, once per request sent
-   * after the previous cut, to 0.7 of itself, or to what the server accepted over the last second if more: a limiter
-   * driven past its rate accepts just its rate.
+   * A throttle without a hint. The first sets the rate to what the server accepted of the throttled route over the
+   * last second (at least `FIRST_RATE`; no more than the bucket accepted), and it doubles with each accepted answer
+   * (slow start). Later ones cut it, once per request sent after the previous cut, to 0.7 of itself, or to what the
+   * server accepted of that route over the last second if more: a limiter driven past its rate accepts just its rate.
    */
-  private throttle(bucket: Bucket, permit: Permit, now: number): void {
+  private throttle(bucket: Bucket, route: Route, permit: Permit, now: number): void {
     bucket.throttledAt = now
-    const accepted = bucket.recent.acceptRate(now)
+    // What the server accepted of the throttled route: other routes of the bucket may not be limited at all (a busy
+    // path without a limiter would set the first rate far above the limiter's, and hold back every cut).
+    const accepted = Math.min(bucket.recent.acceptRate(now), route.recent.acceptRate(now))
     if (bucket.rate === undefined) {
       bucket.rate = Math.max(FIRST_RATE, accepted)
       bucket.rateMax = bucket.rate
@@ -1093,7 +1100,7 @@ export class CoordinatorState {
   private newRoute(partition: Partition, name: string, ramp = this.config.cautiousStart ? 0 : Infinity): Route {
     const spare = partition.firstRoute === undefined ? this.spareRoute : undefined
     this.spareRoute = undefined
-    const route = spare ?? ({ health: new Counts() } as Route)
+    const route = spare ?? ({ health: new Counts(), recent: new Recent() } as Route)
     route.bucket = ""
     route.known = false
     route.probeSince = undefined
@@ -1101,6 +1108,7 @@ export class CoordinatorState {
     route.inFlight = 0
     route.lastSentAt = 0
     route.health.reset(0)
+    route.recent.reset(0)
     if (partition.firstRoute === undefined) {
       partition.firstRouteName = name
       partition.firstRoute = route
