@@ -291,7 +291,7 @@ interface Route {
   /** When its last request left. */
   lastSentAt: number
   health: Counts
-  /** Its answers over the last second: what the server accepted of this route, whatever other routes got. */
+  /** Its accepted answers over the last second: what the server took of this route, whatever other routes got. */
   recent: Recent
 }
 
@@ -678,9 +678,10 @@ export class CoordinatorState {
     bucket.recent.roll(now)
     bucket.recent.answers++
     if (accepted) bucket.recent.accepts++
-    route.recent.roll(now)
-    route.recent.answers++
-    if (accepted) route.recent.accepts++
+    if (accepted) {
+      route.recent.roll(now)
+      route.recent.accepts++
+    }
 
     // A server hint: a cooldown, shared up to the cap (a longer one is the told call's business alone). It holds
     // the bucket the answer names, else the whole partition.
