@@ -1218,6 +1218,62 @@ describe("Coordinator", () => {
         expect(yield* Fiber.join(fiber)).toBe(2000)
       }))
 
+    it.effect("holds run on the monotonic clock: a wall clock set forward or back moves none (until reads the wall)", () =>
+      Effect.gen(function*() {
+        // The TestClock, its wall-clock reading moved by `step` (a clock set by NTP); its monotonic reading is not.
+        const test = yield* Effect.clock
+        const step = { millis: 0 }
+        const adjust = (millis: number) => Effect.withClock(TestClock.adjust(millis), test)
+        const stepped: Clock.Clock = {
+          [Clock.ClockTypeId]: Clock.ClockTypeId,
+          unsafeCurrentTimeMillis: () => test.unsafeCurrentTimeMillis() + step.millis,
+          currentTimeMillis: Effect.sync(() => test.unsafeCurrentTimeMillis() + step.millis),
+          unsafeCurrentTimeNanos: () => test.unsafeCurrentTimeNanos(),
+          currentTimeNanos: test.currentTimeNanos,
+          sleep: (duration) => test.sleep(duration)
+        }
+        const coordinator = yield* Coordinator.make({ cautiousStart: false, releaseSpread: 0 })
+        const sentAt = coordinator.withPermit(info(), () => Effect.sync(() => test.unsafeCurrentTimeMillis()))
+        yield* Effect.withClock(
+          Effect.gen(function*() {
+            const first = yield* coordinator.withPermit(info(), (permit) =>
+              Effect.map(
+                coordinator.observe(permit, { status: 503, headers: { "retry-after": "10" }, receivedAt: 0 }),
+                () => permit.hintAt
+              ))
+            expect(first).toBe(10_000)
+            // A second later the wall clock is set 8 s forward: it reads 9_000. The hold still lasts its 10 s.
+            yield* adjust(1_000)
+            step.millis = 8_000
+            const held = yield* Effect.fork(sentAt)
+            yield* adjust(1_000)
+            expect(Option.isNone(yield* Fiber.poll(held))).toBe(true)
+            // A call whose deadline (on the wall clock) comes first fails at once, saying when on the wall clock the
+            // hold ends: 10 s after the 503, 18_000 by the clock set forward.
+            const exit = yield* Effect.exit(coordinator.withPermit({ ...info(), deadline: 12_000 }, () => Effect.void))
+            expect(exit).toStrictEqual(
+              Exit.fail(new Coordinator.OriginHeld({ origin: O, until: 18_000, reason: "cooldown" }))
+            )
+            yield* adjust(7_999)
+            expect(Option.isNone(yield* Fiber.poll(held))).toBe(true)
+            yield* adjust(1)
+            expect(yield* Fiber.join(held)).toBe(10_000)
+            // Set back 12 s (the wall reads 6_000 at 10_000): a new hint of 2 s holds for 2 s, not 14.
+            step.millis = -4_000
+            const second = yield* coordinator.withPermit(info(), (permit) =>
+              Effect.map(
+                coordinator.observe(permit, { status: 503, headers: { "retry-after": "2" }, receivedAt: 6_000 }),
+                () => permit.hintAt
+              ))
+            expect(second).toBe(8_000)
+            const after = yield* Effect.fork(sentAt)
+            yield* adjust(2_000)
+            expect(yield* Fiber.join(after)).toBe(12_000)
+          }),
+          stepped
+        )
+      }))
+
     it.effect("a call held for an answer on its way waits for it within its deadline, and fails at the deadline", () =>
       Effect.gen(function*() {
         const coordinator = yield* Coordinator.make()

@@ -286,6 +286,62 @@ describe("Coordinator (Effect 4): waking held calls", () => {
   })
 })
 
+describe("Coordinator (Effect 4): time", () => {
+  it("holds run on the monotonic clock: a wall clock set forward or back moves none (until reads the wall)", async () => {
+    const result = await run(Effect.gen(function*() {
+      // The TestClock, its wall-clock reading moved by `step` (a clock set by NTP); its monotonic reading is not.
+      const test = yield* Clock.Clock
+      const step = { millis: 0 }
+      const stepped: Clock.Clock = {
+        currentTimeMillisUnsafe: () => test.currentTimeMillisUnsafe() + step.millis,
+        currentTimeMillis: Effect.sync(() => test.currentTimeMillisUnsafe() + step.millis),
+        currentTimeNanosUnsafe: () => test.currentTimeNanosUnsafe() + BigInt(step.millis * 1_000_000),
+        currentTimeNanos: Effect.sync(() => test.currentTimeNanosUnsafe() + BigInt(step.millis * 1_000_000)),
+        monotonicTimeNanosUnsafe: () => test.monotonicTimeNanosUnsafe(),
+        monotonicTimeNanos: test.monotonicTimeNanos,
+        sleep: (duration) => test.sleep(duration)
+      }
+      const adjust = (millis: number) => Effect.provideService(TestClock.adjust(millis), Clock.Clock, test)
+      const c = yield* Coordinator.make({ cautiousStart: false, releaseSpread: 0 })
+      const sentAt = c.withPermit(info(), () => Effect.sync(() => test.currentTimeMillisUnsafe()))
+      const hintOf = (seconds: string, receivedAt: number) =>
+        c.withPermit(info(), (permit) =>
+          Effect.map(
+            c.observe(permit, { status: 503, headers: { "retry-after": seconds }, receivedAt }),
+            () => permit.hintAt
+          ))
+      return yield* Effect.gen(function*() {
+        const first = yield* hintOf("10", 0)
+        // A second later the wall clock is set 8 s forward: it reads 9_000. The hold still lasts its 10 s.
+        yield* adjust(1_000)
+        step.millis = 8_000
+        const held = yield* Effect.forkChild(sentAt)
+        yield* adjust(1_000)
+        const early = held.pollUnsafe()
+        // A call whose deadline (on the wall clock) comes first fails at once, saying when on the wall clock the hold
+        // ends: 10 s after the 503, 18_000 by the clock set forward.
+        const exit = yield* Effect.exit(c.withPermit({ ...info(), deadline: 12_000 }, () => Effect.void))
+        yield* adjust(8_000)
+        const released = yield* Fiber.join(held)
+        // Set back 12 s (the wall reads 6_000 at 10_000): a new hint of 2 s holds for 2 s, not 14.
+        step.millis = -4_000
+        const second = yield* hintOf("2", 6_000)
+        const after = yield* Effect.forkChild(sentAt)
+        yield* adjust(2_000)
+        return { first, early, exit, released, second, after: yield* Fiber.join(after) }
+      }).pipe(Effect.provideService(Clock.Clock, stepped))
+    }))
+    expect(result).toStrictEqual({
+      first: 10_000,
+      early: undefined,
+      exit: Exit.fail(new Coordinator.OriginHeld({ origin: O, until: 18_000, reason: "cooldown" })),
+      released: 10_000,
+      second: 8_000,
+      after: 12_000
+    })
+  })
+})
+
 describe("Coordinator (Effect 4): visibility", () => {
   it("holds{reason} counts each held call once, releases each release, refusals each refused retry", async () => {
     const counts = await run(

@@ -284,3 +284,15 @@ describe("CoordinatorPlan.Waiters", () => {
     expect([waiters.takeFirst("p", "h"), waiters.takeFirst("p", "h")]).toStrictEqual(["w3", undefined])
   })
 })
+
+describe("CoordinatorPlan.Timeline", () => {
+  it("reads the wall clock once, then advances with the monotonic clock alone, to the fraction of a millisecond", () => {
+    const timeline = new CoordinatorPlan.Timeline()
+    const ms = (n: number) => BigInt(Math.round(n * 1_000_000))
+    // The monotonic clock's origin is its own (here 5 s); the first reading puts it on the wall clock's scale.
+    expect(timeline.now(1_700_000_000_000, ms(5_000))).toBe(1_700_000_000_000)
+    // The wall clock set 8 s forward, then 12 s back: the timeline moves by what the monotonic clock measured.
+    expect(timeline.now(1_700_000_009_000, ms(6_000))).toBe(1_700_000_001_000)
+    expect(timeline.now(1_699_999_998_500, ms(6_500.25))).toBe(1_700_000_001_500.25)
+  })
+})

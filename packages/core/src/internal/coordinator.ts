@@ -63,7 +63,7 @@ const spanEvent = (name: string, attributes: Record<string, unknown>) =>
  * The answer's hints, read once: the rate-limit fields and the server's instant, as the state machine takes them.
  * @internal
  */
-export const answerOf: (observed: Coordinator.Observed) => state.Answer = answer.answerOf
+export const answerOf: (observed: Coordinator.Observed, skew?: number) => state.Answer = answer.answerOf
 
 const outcomeOf = (exit: Exit.Exit<unknown, unknown>): state.Outcome =>
   exit._tag === "Success" ? "success" : exit.cause._tag === "Interrupt" ? "interrupted" : "failure"
@@ -77,6 +77,9 @@ const liveSleep = Clock.make().sleep
 export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator> =>
   Effect.sync(() => {
     const machine = new state.CoordinatorState(settings.config)
+    /** The machine's time: the monotonic clock, on the wall clock's scale (a step of the wall clock moves no hold). */
+    const timeline = new CoordinatorPlan.Timeline()
+    const nowOf = (clock: Clock.Clock) => timeline.now(clock.unsafeCurrentTimeMillis(), clock.unsafeCurrentTimeNanos())
     /** Held calls of a partition wait on its signal; it is completed (and dropped) when something changes. */
     const signals = new Map<string, Deferred.Deferred<void>>()
     const signalOf = (partition: string) => {
@@ -133,9 +136,12 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
         request.attempt === "retry" ? Effect.flatMap(Random.next, (random) => step(last, random)) : step(last, 0)
       const step = (last: Waited | undefined, random: number): Effect.Effect<state.Permit, OriginHeld> =>
         Effect.clockWith((clock) => {
-          const now = clock.unsafeCurrentTimeMillis()
+          const wall = clock.unsafeCurrentTimeMillis()
+          const now = timeline.now(wall, clock.unsafeCurrentTimeNanos())
+          // (Instants on the wall clock in and out: the deadline, an error's `until`, a log line's.)
+          const skew = wall - now
           const admission = machine.admit(request, now, random)
-          const next = CoordinatorPlan.plan(request, admission, now, deadline, settings.releaseSpread, last)
+          const next = CoordinatorPlan.plan(request, admission, now, deadline - skew, settings.releaseSpread, last)
           // A call woken and let through (or gone to another group) wakes the next of its group.
           const left = CoordinatorPlan.leaves(last, next)
           if (left !== undefined) wakeFirst(request.partition, left)
@@ -153,10 +159,10 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
                 Effect.annotateLogs({ origin }),
                 Effect.zipRight(Metric.increment(refusals)),
                 Effect.zipRight(spanEvent(CoordinatorPlan.EVENTS.refused, { "server.address": origin })),
-                Effect.zipRight(Effect.fail(new OriginHeld({ origin, until: now, reason: "retry-budget" })))
+                Effect.zipRight(Effect.fail(new OriginHeld({ origin, until: wall, reason: "retry-budget" })))
               )
             case "Stop":
-              return Effect.fail(new OriginHeld({ origin, until: next.until, reason: next.reason }))
+              return Effect.fail(new OriginHeld({ origin, until: next.until + skew, reason: next.reason }))
           }
           const { hold, group } = next.waited
           const wait = Effect.flatMap(
@@ -173,7 +179,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
           const log = next.changed
             ? Effect.annotateLogs(
               Effect.logDebug(CoordinatorPlan.holdMessage(origin, hold.reason)),
-              CoordinatorPlan.holdAnnotations(origin, hold)
+              CoordinatorPlan.holdAnnotations(origin, hold, skew)
             )
             : Effect.void
           const announce = last !== undefined ? log : log.pipe(
@@ -188,7 +194,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
     const settle = (permit: Coordinator.Permit, exit: Exit.Exit<unknown, unknown>) =>
       permit.settled ? Effect.void : Effect.clockWith((clock) =>
         Effect.sync(() => {
-          const settled = machine.settle(permit as state.Permit, outcomeOf(exit), clock.unsafeCurrentTimeMillis())
+          const settled = machine.settle(permit as state.Permit, outcomeOf(exit), nowOf(clock))
           if (settled) wake(permit.partition)
         })
       )
@@ -209,11 +215,18 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       )
 
     const observe = (permit: Coordinator.Permit, observed: Coordinator.Observed): Effect.Effect<void> =>
-      Effect.sync(() => {
-        if (machine.observe(permit as state.Permit, answerOf(observed))) wake(permit.partition)
-      })
+      Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          const wall = clock.unsafeCurrentTimeMillis()
+          const skew = wall - timeline.now(wall, clock.unsafeCurrentTimeNanos())
+          const learned = permit as state.Permit
+          const wakes = machine.observe(learned, answerOf(observed, skew))
+          if (learned.hintAt !== undefined) learned.hintAt += skew
+          if (wakes) wake(permit.partition)
+        })
+      )
 
-    const size = Effect.clockWith((clock) => Effect.sync(() => machine.size(clock.unsafeCurrentTimeMillis())))
+    const size = Effect.clockWith((clock) => Effect.sync(() => machine.size(nowOf(clock))))
 
     return { withPermit, permit, observe, size } satisfies Coordinator.Coordinator
   })

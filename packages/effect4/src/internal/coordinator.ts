@@ -1,6 +1,7 @@
 import * as CoordinatorAnswer from "@effect-retry/engine/CoordinatorAnswer"
 import * as CoordinatorPlan from "@effect-retry/engine/CoordinatorPlan"
 import * as CoordinatorState from "@effect-retry/engine/CoordinatorState"
+import type * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -71,6 +72,10 @@ export interface Service {
 export const make = (settings: Settings): Effect.Effect<Service> =>
   Effect.sync(() => {
     const machine = new CoordinatorState.CoordinatorState(settings.config)
+    /** The machine's time: the monotonic clock, on the wall clock's scale (a step of the wall clock moves no hold). */
+    const timeline = new CoordinatorPlan.Timeline()
+    const nowOf = (clock: Clock.Clock) =>
+      timeline.now(clock.currentTimeMillisUnsafe(), clock.monotonicTimeNanosUnsafe())
     /**
      * Held calls wait on a signal of their own until the instant of their hold. They are kept by partition and group;
      * news wakes the first of each group, and each one let through wakes the next.
@@ -110,9 +115,12 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
         request.attempt === "retry" ? Effect.flatMap(Random.next, (random) => step(last, random)) : step(last, 0)
       const step = (last: Waited | undefined, random: number): Effect.Effect<CoordinatorState.Permit, OriginHeld> =>
         Effect.clockWith((clock) => {
-          const now = clock.currentTimeMillisUnsafe()
+          const wall = clock.currentTimeMillisUnsafe()
+          const now = timeline.now(wall, clock.monotonicTimeNanosUnsafe())
+          // (Instants on the wall clock in and out: the deadline, an error's `until`, a log line's.)
+          const skew = wall - now
           const admission = machine.admit(request, now, random)
-          const next = CoordinatorPlan.plan(request, admission, now, deadline, settings.releaseSpread, last)
+          const next = CoordinatorPlan.plan(request, admission, now, deadline - skew, settings.releaseSpread, last)
           // A call woken and let through (or gone to another group) wakes the next of its group.
           const left = CoordinatorPlan.leaves(last, next)
           if (left !== undefined) wakeFirst(request.partition, left)
@@ -130,10 +138,10 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
                 Effect.annotateLogs({ origin }),
                 Effect.andThen(Metric.update(refusals, 1)),
                 Effect.andThen(spanEvent(CoordinatorPlan.EVENTS.refused, { "server.address": origin })),
-                Effect.andThen(Effect.fail(new OriginHeld({ origin, until: now, reason: "retry-budget" })))
+                Effect.andThen(Effect.fail(new OriginHeld({ origin, until: wall, reason: "retry-budget" })))
               )
             case "Stop":
-              return Effect.fail(new OriginHeld({ origin, until: next.until, reason: next.reason }))
+              return Effect.fail(new OriginHeld({ origin, until: next.until + skew, reason: next.reason }))
           }
           const { hold, group } = next.waited
           // Every hold is logged once: the first, and each later one with another reason or instant (a held call
@@ -141,7 +149,7 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
           const log = next.changed
             ? Effect.annotateLogs(
               Effect.logDebug(CoordinatorPlan.holdMessage(origin, hold.reason)),
-              CoordinatorPlan.holdAnnotations(origin, hold)
+              CoordinatorPlan.holdAnnotations(origin, hold, skew)
             )
             : Effect.void
           const announce = last !== undefined ? log : log.pipe(
@@ -160,7 +168,7 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
     const settle = (permit: CoordinatorState.Permit, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
       permit.settled ? Effect.void : Effect.clockWith((clock) =>
         Effect.sync(() => {
-          if (machine.settle(permit, outcomeOf(exit), clock.currentTimeMillisUnsafe())) wake(permit.partition)
+          if (machine.settle(permit, outcomeOf(exit), nowOf(clock))) wake(permit.partition)
         })
       )
 
@@ -176,9 +184,15 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
           )
         ),
       observe: (permit, observed) =>
-        Effect.sync(() => {
-          if (machine.observe(permit, CoordinatorAnswer.answerOf(observed))) wake(permit.partition)
-        }),
-      size: Effect.clockWith((clock) => Effect.sync(() => machine.size(clock.currentTimeMillisUnsafe())))
+        Effect.clockWith((clock) =>
+          Effect.sync(() => {
+            const wall = clock.currentTimeMillisUnsafe()
+            const skew = wall - timeline.now(wall, clock.monotonicTimeNanosUnsafe())
+            const wakes = machine.observe(permit, CoordinatorAnswer.answerOf(observed, skew))
+            if (permit.hintAt !== undefined) permit.hintAt += skew
+            if (wakes) wake(permit.partition)
+          })
+        ),
+      size: Effect.clockWith((clock) => Effect.sync(() => machine.size(nowOf(clock))))
     }
   })

@@ -97,26 +97,29 @@ const endsAuthority = (url: string, i: number) => {
 
 /**
  * The answer's hints, read once: the rate-limit fields and the server's instant, as the state machine takes them.
+ * `skew` is the wall clock less the coordinator's (see `CoordinatorPlan.Timeline`): the headers are read on the wall
+ * clock, as the typed error reads them, and the instants found are moved onto the coordinator's.
  */
-export const answerOf = (observed: Observed): state.Answer => {
-  const now = observed.receivedAt
+export const answerOf = (observed: Observed, skew = 0): state.Answer => {
+  const wall = observed.receivedAt
   const record = observed.headers
-  const reading = serverHint.read(record, now)
+  const reading = serverHint.read(record, wall)
   const { hint, rateLimit } = reading
   const throttled = observed.status === 429 || observed.status === 503
   const resetFromDate = rateLimit?.fromDate === true
+  const offset = serverClock.dateOffset(record, wall)
   return {
     status: observed.status,
-    receivedAt: now,
-    hintAt: !throttled || hint === undefined || hint.millis === 0 ? undefined : hint.at,
+    receivedAt: wall - skew,
+    hintAt: !throttled || hint === undefined || hint.millis === 0 ? undefined : hint.at - skew,
     rateLimit: rateLimit === undefined ? undefined : {
       remaining: rateLimit.remaining,
-      resetAt: Math.min(serverHint.MAX_AT_MILLIS, now + rateLimit.resetMillis),
+      resetAt: Math.min(serverHint.MAX_AT_MILLIS, wall + rateLimit.resetMillis) - skew,
       limit: rateLimit.limit,
       windowMillis: rateLimit.windowMillis
     },
     bucket: rateLimit?.bucket ?? rateLimitFields.bucketOf(record),
-    serverOffset: serverClock.dateOffset(record, now),
+    serverOffset: offset === undefined ? undefined : offset + skew,
     hintFromDate: serverHint.fromDate(reading, record),
     resetFromDate
   }

@@ -143,8 +143,11 @@ export const instant = (millis: number): string =>
 export const holdMessage = (origin: string, reason: state.HoldReason): string =>
   `holding a request to ${origin}: ${reason}`
 
-/** The annotations of a hold's log line: the origin, never the path or the query. */
-export const holdAnnotations = (origin: string, hold: state.Hold): {
+/**
+ * The annotations of a hold's log line: the origin, never the path or the query. `skew` moves the hold's instant to
+ * the wall clock (see `Timeline`).
+ */
+export const holdAnnotations = (origin: string, hold: state.Hold, skew = 0): {
   readonly origin: string
   readonly reason: state.HoldReason
   readonly until: string
@@ -152,10 +155,32 @@ export const holdAnnotations = (origin: string, hold: state.Hold): {
 } => ({
   origin,
   reason: hold.reason,
-  until: hold.until === undefined ? "an answer" : instant(hold.until),
+  until: hold.until === undefined ? "an answer" : instant(hold.until + skew),
   // An answer to a request already sent ends the hold; `until` then only bounds the wait for it.
   ends: hold.answer ? "on an answer" : "at the instant"
 })
+
+/**
+ * The coordinator's time: the monotonic clock, on the wall clock's scale from its first reading. Holds run on it, so
+ * a step of the wall clock (set forward or back by NTP, a virtual machine resumed) neither ends a hold early nor
+ * stretches one: a hold of 5 s lasts 5 s, and the bounds learned on the server's clock stay true. An instant that
+ * comes in on the wall clock (an answer's arrival, a call's deadline) is moved onto it by the skew, the wall clock's
+ * reading less `now`; one that goes out (an error's `until`, a hint's instant, a log line) is moved back by it.
+ */
+export class Timeline {
+  private wallAt = Number.NaN
+  private monotonicAt = BigInt(0)
+
+  /** Now, from both clocks read at once: the wall clock in milliseconds, the monotonic one in nanoseconds. */
+  now(wall: number, monotonic: bigint): number {
+    if (Number.isNaN(this.wallAt)) {
+      this.wallAt = wall
+      this.monotonicAt = monotonic
+      return wall
+    }
+    return this.wallAt + Number(monotonic - this.monotonicAt) / 1_000_000
+  }
+}
 
 /** The message of the log line of a retry the retry budget refused. */
 export const refusedMessage = (origin: string): string => `a retry to ${origin} was refused by the retry budget`
