@@ -534,8 +534,9 @@ describe("Coordinator", () => {
       expect(held(machine, 350)).toStrictEqual({ until: 430, reason: "pacing" })
       const after = go(machine, 430)
       machine.observe(after, answer(429, 440))
-      // Cut to 0.7 x 10 = 7 per second (more than the 6 accepted over the last second), counted from the cut.
-      expect(held(machine, 440)).toStrictEqual({ until: 440 + 1000 / 7, reason: "pacing" })
+      // Cut to 0.7 x 9.7 (97 % of the 10 refused) = 6.79 per second (more than the 6 accepted over the last second),
+      // counted from the cut.
+      expect(held(machine, 440)).toStrictEqual({ until: 440 + 1000 / (0.7 * 9.7), reason: "pacing" })
       // No throttle for 30 s: the rate is forgotten at the next accepted answer.
       machine.observe(go(machine, 600), answer(200, 40_000))
       for (let i = 0; i < 50; i++) go(machine, 40_000)
@@ -577,7 +578,7 @@ describe("Coordinator", () => {
       expect(held(machine, 8)).toStrictEqual({ until: 258, reason: "pacing" })
     })
 
-    it("after a cut, the rate is back where it was cut from after 16 accepted answers, then probes past it", () => {
+    it("after a cut, the rate is back just under where it was cut from after 16 accepted answers, then probes past it", () => {
       const machine = warmed()
       for (let i = 0; i < 9; i++) machine.observe(go(machine, 100), answer(200, 110))
       machine.observe(go(machine, 120), answer(429, 130))
@@ -585,9 +586,10 @@ describe("Coordinator", () => {
       let t = 230
       machine.observe(go(machine, t), answer(200, t))
       machine.observe(go(machine, t + 50), answer(429, t + 50))
-      // Cut from 20 to 14 per second (0.7 x 20, more than the 11 accepted over the last second).
+      // Refused at 20 per second: growth will flatten at 19.4 (97 %); cut to 0.7 x 19.4, more than the 11 accepted
+      // over the last second.
       t += 50
-      expect(held(machine, t)).toStrictEqual({ until: t + 1000 / 14, reason: "pacing" })
+      expect(held(machine, t)).toStrictEqual({ until: t + 1000 / (0.7 * 19.4), reason: "pacing" })
       const gaps: Array<number> = []
       for (let i = 0; i < 24; i++) {
         t = (held(machine, t) as { until: number }).until
@@ -595,9 +597,9 @@ describe("Coordinator", () => {
         machine.observe(permit, answer(200, t))
         gaps.push((held(machine, t) as { until: number }).until - t)
       }
-      // 16 answers after the cut, 20 per second again (50 ms apart); 8 more, 20 x (1 + 0.3 / 8) past it.
-      expect(gaps[15]).toBeCloseTo(50, 9)
-      expect(gaps[23]).toBeCloseTo(1000 / (20 * (1 + 0.3 / 8)), 9)
+      // 16 answers after the cut, 19.4 per second; 8 more, 19.4 x (1 + 0.3 / 8) past it.
+      expect(gaps[15]).toBeCloseTo(1000 / 19.4, 9)
+      expect(gaps[23]).toBeCloseTo(1000 / (19.4 * (1 + 0.3 / 8)), 9)
       expect(gaps.every((gap, i) => i === 0 || gap <= gaps[i - 1]!)).toBe(true)
     })
 

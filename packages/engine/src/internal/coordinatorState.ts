@@ -20,6 +20,11 @@ const RATE_DECREASE = 0.7
 const FIRST_RATE = 4
 /** After a cut, the rate is back where it was cut from after this many accepted answers (then it grows past it). */
 const RECOVERY_ANSWERS = 16
+/**
+ * A rate the server refused is past its limit: growth after the cut flattens this much below it, so that the few
+ * milliseconds our timers and the network move a request by do not push the pacing over the limit again at once.
+ */
+const RATE_MARGIN = 0.97
 
 /**
  * The route of a URL: its path without query or fragment, with each segment that names one item among many written
@@ -896,8 +901,9 @@ export class CoordinatorState {
   /**
    * A throttle without a hint. The first sets the rate to what the server accepted of the throttled route over the
    * last second (at least `FIRST_RATE`; no more than the bucket accepted), and it doubles with each accepted answer
-   * (slow start). Later ones cut it, once per request sent after the previous cut, to 0.7 of itself, or to what the
-   * server accepted of that route over the last second if more: a limiter driven past its rate accepts just its rate.
+   * (slow start). Later ones cut it, once per request sent after the previous cut, to 0.7 of just under itself (the
+   * rate refused, less `RATE_MARGIN`, is where growth flattens), or to what the server accepted of that route over the
+   * last second if more: a limiter driven past its rate accepts just its rate.
    */
   private throttle(bucket: Bucket, route: Route, permit: Permit, now: number): void {
     bucket.throttledAt = now
@@ -911,11 +917,11 @@ export class CoordinatorState {
       bucket.acceptedSinceCut = 0
     } else {
       if (permit.sentAt < bucket.rateDecreasedAt) return
-      bucket.rateMax = bucket.rate
-      bucket.rate = Math.max(MIN_RATE, bucket.rate * RATE_DECREASE, Math.min(bucket.rate, accepted))
+      bucket.rateMax = bucket.rate * RATE_MARGIN
+      bucket.rate = Math.max(MIN_RATE, bucket.rateMax * RATE_DECREASE, Math.min(bucket.rateMax, accepted))
       bucket.slowStart = false
       // Where the curve of `grow` passes the new rate.
-      const below = Math.min(1, (1 - bucket.rate / bucket.rateMax) / (1 - RATE_DECREASE))
+      const below = Math.max(0, Math.min(1, (1 - bucket.rate / bucket.rateMax) / (1 - RATE_DECREASE)))
       bucket.acceptedSinceCut = RECOVERY_ANSWERS * (1 - Math.cbrt(below))
     }
     bucket.rateDecreasedAt = now
