@@ -6,6 +6,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
@@ -35,6 +36,17 @@ const counter = (metric: CoordinatorPlan.MetricInfo) =>
 
 /** @internal */
 export const holds = counter(CoordinatorPlan.HOLDS)
+
+/** The held-calls counter of each reason, tagged once: a hold makes no metric key of its own. */
+const holdsBy = new Map<string, Metric.Metric.Counter<number>>()
+const holdsOf = (reason: string): Metric.Metric.Counter<number> => {
+  let metric = holdsBy.get(reason)
+  if (metric === undefined) {
+    metric = Metric.tagged(holds, "reason", reason)
+    holdsBy.set(reason, metric)
+  }
+  return metric
+}
 
 /** @internal */
 export const releases = counter(CoordinatorPlan.RELEASES)
@@ -176,14 +188,20 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
           )
           // Every hold is logged once: the first, and each later one with another reason or instant (a held call
           // woken by news may be held again, for a new reason). The metric and the span event count held calls.
+          // (Its annotations are written only when debug logs are on: a burst's held calls cost no dates otherwise.)
           const log = next.changed
-            ? Effect.annotateLogs(
-              Effect.logDebug(CoordinatorPlan.holdMessage(origin, hold.reason)),
-              CoordinatorPlan.holdAnnotations(origin, hold, skew)
+            ? Effect.whenLogLevel(
+              Effect.suspend(() =>
+                Effect.annotateLogs(
+                  Effect.logDebug(CoordinatorPlan.holdMessage(origin, hold.reason)),
+                  CoordinatorPlan.holdAnnotations(origin, hold, skew)
+                )
+              ),
+              LogLevel.Debug
             )
             : Effect.void
           const announce = last !== undefined ? log : log.pipe(
-            Effect.zipRight(Metric.increment(Metric.tagged(holds, "reason", hold.reason))),
+            Effect.zipRight(Metric.increment(holdsOf(hold.reason))),
             Effect.zipRight(spanEvent(CoordinatorPlan.EVENTS.hold, { "server.address": origin, reason: hold.reason }))
           )
           return Effect.zipRight(announce, Effect.zipRight(restore(wait), Effect.suspend(() => loop(next.waited))))

@@ -7,6 +7,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
 import type * as Coordinator from "../Coordinator.js"
@@ -27,6 +28,17 @@ const counter = (metric: CoordinatorPlan.MetricInfo) =>
 
 /** @internal */
 export const holds = counter(CoordinatorPlan.HOLDS)
+
+/** The held-calls counter of each reason, with its attribute set once: a hold makes no metric of its own. */
+const holdsBy = new Map<string, typeof holds>()
+const holdsOf = (reason: string): typeof holds => {
+  let metric = holdsBy.get(reason)
+  if (metric === undefined) {
+    metric = Metric.withAttributes(holds, { reason })
+    holdsBy.set(reason, metric)
+  }
+  return metric
+}
 
 /** @internal */
 export const releases = counter(CoordinatorPlan.RELEASES)
@@ -146,14 +158,18 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
           const { hold, group } = next.waited
           // Every hold is logged once: the first, and each later one with another reason or instant (a held call
           // woken by news may be held again, for a new reason). The metric and the span event count held calls.
+          // (Its annotations are written only when debug logs are on: a burst's held calls cost no dates otherwise.)
           const log = next.changed
-            ? Effect.annotateLogs(
-              Effect.logDebug(CoordinatorPlan.holdMessage(origin, hold.reason)),
-              CoordinatorPlan.holdAnnotations(origin, hold, skew)
-            )
+            ? Effect.flatMap(LogLevel.isEnabled("Debug"), (enabled) =>
+              enabled
+                ? Effect.annotateLogs(
+                  Effect.logDebug(CoordinatorPlan.holdMessage(origin, hold.reason)),
+                  CoordinatorPlan.holdAnnotations(origin, hold, skew)
+                )
+                : Effect.void)
             : Effect.void
           const announce = last !== undefined ? log : log.pipe(
-            Effect.andThen(Metric.update(Metric.withAttributes(holds, { reason: hold.reason }), 1)),
+            Effect.andThen(Metric.update(holdsOf(hold.reason), 1)),
             Effect.andThen(spanEvent(CoordinatorPlan.EVENTS.hold, { "server.address": origin, reason: hold.reason }))
           )
           const waitFor = Effect.flatMap(
