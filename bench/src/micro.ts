@@ -169,6 +169,8 @@ export interface MicroWaiting {
   /** Requests the synthetic server answered while the calls waited. */
   readonly answered: number
   readonly kbPerCall: number
+  /** CPU time (user and system) from the first call's start until they all wait, per call. */
+  readonly cpuMicrosPerCall: number
 }
 
 const collect = () => {
@@ -254,12 +256,20 @@ const waitingBench = async (mode: string): Promise<MicroWaiting> => {
   const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = new Array(WAITING_CALLS)
   collect()
   const before = process.memoryUsage().heapUsed
+  const cpu = process.cpuUsage()
   for (let i = 0; i < WAITING_CALLS; i++) fibers[i] = Effect.runFork(call(urls[i]!))
   await new Promise((resolve) => setTimeout(resolve, WAITING_SETTLE_MS))
+  const used = process.cpuUsage(cpu)
   collect()
   const after = process.memoryUsage().heapUsed
   // The calls are left waiting: the process exits once this is printed.
-  return { mode, calls: WAITING_CALLS, answered, kbPerCall: (after - before) / 1024 / WAITING_CALLS }
+  return {
+    mode,
+    calls: WAITING_CALLS,
+    answered,
+    kbPerCall: (after - before) / 1024 / WAITING_CALLS,
+    cpuMicrosPerCall: (used.user + used.system) / WAITING_CALLS
+  }
 }
 
 const mode = process.argv[2]

@@ -758,16 +758,17 @@ export const render = (results: Results): string => {
     "",
     `Slowest over fastest: ${f2(slowest / fastest)} (target ≤ 1.20).`,
     "",
-    "## Micro-benchmark: memory per waiting call",
+    "## Micro-benchmark: memory and CPU per waiting call",
     "",
     `${
       results.micro.waiting[0]?.calls ?? 0
     } calls parked by a \`Retry-After: 5\` (a synthetic client answers 429 to every request) through`,
     "`withStatusRetry()`, alone and with one coordinator, against as many bare `Effect.sleep(\"5 seconds\")` fibers:",
-    "heap while they wait minus before they started, both after `gc()` (`--expose-gc`), per call.",
+    "heap while they wait minus before they started, both after `gc()` (`--expose-gc`), per call; and the CPU time",
+    "(user and system, garbage collection included) the process spent from the first call's start until all wait.",
     "",
     table(
-      ["calls", "requests answered while they wait", "KB per call"],
+      ["calls", "requests answered while they wait", "KB per call", "CPU µs per call"],
       results.micro.waiting.map((w) => [
         w.mode === "sleep"
           ? "`Effect.sleep` fibers"
@@ -775,7 +776,8 @@ export const render = (results: Results): string => {
           ? "`withStatusRetry()`"
           : "`withStatusRetry()` + one coordinator",
         String(w.answered),
-        f2(w.kbPerCall)
+        f2(w.kbPerCall),
+        f0(w.cpuMicrosPerCall)
       ])
     ),
     "",
