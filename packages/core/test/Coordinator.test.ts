@@ -542,6 +542,37 @@ describe("Coordinator", () => {
       for (let i = 0; i < 50; i++) go(machine, 40_000)
     })
 
+    it("a throttle cuts from the rate the request left at when that was slower than the pacing allowed", () => {
+      const machine = warmed()
+      machine.observe(go(machine, 100), answer(429, 110))
+      // 4 per second (the least first rate); each accepted answer doubles it, but the requests leave 200 ms apart.
+      let t = 360
+      for (let i = 0; i < 3; i++) {
+        machine.observe(go(machine, t), answer(200, t + 5))
+        t += 200
+      }
+      // Paced at 32 per second by now; refused at a request 200 ms after the one before: 5 per second was too much.
+      machine.observe(go(machine, t), answer(429, t + 5))
+      // Cut from those 5 per second, not from 32 (which made 21.7, 46 ms apart): to 97 % of it, or what the server
+      // accepted of the route over the last second if less, 4 per second.
+      expect(held(machine, t + 5)).toStrictEqual({ until: t + 5 + 250, reason: "pacing" })
+    })
+
+    it("an accepted answer that lets the paced calls go sooner says so (the held calls hear of it)", () => {
+      // (No retry budget: it would have held calls hear of every answer while it has seen few.)
+      const machine = warmed({ retryThrottle: undefined })
+      machine.observe(go(machine, 100), answer(429, 110))
+      // 4 per second: held until 360. The answer to the request at 360 doubles the rate: the next may go at 485.
+      expect(held(machine, 111)).toStrictEqual({ until: 360, reason: "pacing" })
+      const next = go(machine, 360)
+      expect(held(machine, 361)).toStrictEqual({ until: 610, reason: "pacing" })
+      expect(machine.observe(next, answer(200, 365))).toBe(true)
+      expect(held(machine, 366)).toStrictEqual({ until: 485, reason: "pacing" })
+      // One that comes after the next slot has passed does not (nobody waits for a slot it moves).
+      const third = go(machine, 485)
+      expect(machine.observe(third, answer(200, 700))).toBe(false)
+    })
+
     it("a bare 429 on one route paces from what that route was accepted, not a busy route beside it", () => {
       const machine = warmed()
       // 60 requests to another path of the origin, accepted in the last second (a path without a limiter).
@@ -563,10 +594,12 @@ describe("Coordinator", () => {
         else expect(Number.isFinite(admission.until)).toBe(true)
         t += 3
       }
-      // A throttle after that cuts it to a finite rate: the next request waits a finite, short time.
+      // A throttle after that cuts it to a finite rate: the rate the requests left at (one per 3 ms, 333 per second;
+      // the pacing allowed far more), less 3 %, which the server accepted over the last second. The next request
+      // waits a finite, short time.
       machine.observe(go(machine, t), answer(429, t))
       const hold = machine.admit(request(), t, 0.5)
-      expect(hold instanceof State.Hold && Number.isFinite(hold.until) && hold.until! - t < 1).toBe(true)
+      expect(hold instanceof State.Hold && hold.until! - t).toBeCloseTo(1000 / (0.97 * (1000 / 3)), 9)
     })
 
     it("a 503 without a hint from a server that accepts some requests during the ramp is a limiter", () => {

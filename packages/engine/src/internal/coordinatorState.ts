@@ -126,6 +126,8 @@ export class Permit {
   ) {}
   /** The instant its answer asked to come back at, as the machine reads it (with the server's clock it learned). */
   hintAt: number | undefined = undefined
+  /** How long after the bucket's previous request it left (what a limiter spacing requests saw). */
+  gap = Infinity
 }
 
 /** A request that may not go yet: until when (undefined: until news), why, and whether the retry throttle refused it. */
@@ -527,6 +529,7 @@ export class CoordinatorState {
       bucket.windowEnd = Math.max(bucket.windowEnd, now + bucket.windowMillis)
       bucket.started = true
     }
+    const gap = now - bucket.lastSentAt
     bucket.lastSentAt = now
     bucket.inFlight++
     if (route !== undefined) {
@@ -535,7 +538,7 @@ export class CoordinatorState {
     }
     const learn = opener || routeProbe || route === undefined || !route.known || bucket.allowance !== undefined ||
       bucket.rate !== undefined || bucket.ramp < RAMP_ANSWERS || bucket.learnCount++ % LEARN_EVERY === 0
-    return new Permit(
+    const permit = new Permit(
       request.partition,
       name,
       request.route,
@@ -546,6 +549,8 @@ export class CoordinatorState {
       request.attempt,
       learn
     )
+    permit.gap = gap
+    return permit
   }
 
   /** Why a request in this bucket's window may not go now, if it may not. */
@@ -841,7 +846,8 @@ export class CoordinatorState {
         bucket.ramp++
         wake = true
       }
-      if (bucket.rate !== undefined) this.grow(bucket, now)
+      // (A rate grown lets the held calls go sooner: they hear of it.)
+      if (bucket.rate !== undefined && this.grow(bucket, now)) wake = true
     } else if (bucket.ramp < RAMP_ANSWERS) {
       // A failing server gains nothing from being held: the ramp ends.
       bucket.ramp = Infinity
@@ -917,7 +923,9 @@ export class CoordinatorState {
       bucket.acceptedSinceCut = 0
     } else {
       if (permit.sentAt < bucket.rateDecreasedAt) return
-      bucket.rateMax = bucket.rate * RATE_MARGIN
+      // The rate refused is the pacing's, or less when the request left later than its turn (the calls held for it
+      // came seldom, or woke late): a limiter that spaces requests refused the gap before this one.
+      bucket.rateMax = Math.min(bucket.rate, SECOND / permit.gap) * RATE_MARGIN
       bucket.rate = Math.max(MIN_RATE, bucket.rateMax * RATE_DECREASE, Math.min(bucket.rateMax, accepted))
       bucket.slowStart = false
       // Where the curve of `grow` passes the new rate.
@@ -933,12 +941,12 @@ export class CoordinatorState {
    * it grows back along a cubic in the answers accepted since (AWS's adaptive retry mode, counted in answers rather
    * than seconds, so it probes alike at any rate): fast at first, flat near the rate it was cut from (reached after
    * 8 answers), then faster past it. The next request may go sooner at the new rate. The rate is forgotten once the
-   * server has not throttled for a while.
+   * server has not throttled for a while. Returns true when the calls held for the next slot may go sooner.
    */
-  private grow(bucket: Bucket, now: number): void {
+  private grow(bucket: Bucket, now: number): boolean {
     if (now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) {
       bucket.rate = undefined
-      return
+      return true
     }
     const rate = bucket.rate ?? MIN_RATE
     let next = rate
@@ -950,7 +958,10 @@ export class CoordinatorState {
     }
     // Past MAX_RATE pacing holds nothing back any more: the rate stays finite.
     bucket.rate = Number.isFinite(next) ? Math.min(MAX_RATE, next) : MAX_RATE
-    bucket.nextAt = Math.min(bucket.nextAt, bucket.lastSentAt + SECOND / bucket.rate)
+    const nextAt = Math.min(bucket.nextAt, bucket.lastSentAt + SECOND / bucket.rate)
+    const sooner = nextAt < bucket.nextAt && bucket.nextAt > now
+    bucket.nextAt = nextAt
+    return sooner
   }
 
   /** Hands back a permit whose answer was not observed. Returns true when held requests may be able to go. */
