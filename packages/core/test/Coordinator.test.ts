@@ -558,6 +558,20 @@ describe("Coordinator", () => {
       expect(held(machine, t + 5)).toStrictEqual({ until: t + 5 + 250, reason: "pacing" })
     })
 
+    it("a throttle after a pause cuts from the pacing's rate: a gap of more than a second tells of no rate", () => {
+      const machine = warmed()
+      machine.observe(go(machine, 100), answer(429, 110))
+      let t = 360
+      for (let i = 0; i < 3; i++) {
+        machine.observe(go(machine, t), answer(200, t + 5))
+        t += 200
+      }
+      // 32 per second on paper; the next request leaves 5 s later and is refused: cut to 0.7 of 97 % of 32.
+      t += 5_000
+      machine.observe(go(machine, t), answer(429, t + 5))
+      expect(held(machine, t + 5)).toStrictEqual({ until: t + 5 + 1000 / (0.7 * 0.97 * 32), reason: "pacing" })
+    })
+
     it("an accepted answer that lets the paced calls go sooner says so (the held calls hear of it)", () => {
       // (No retry budget: it would have held calls hear of every answer while it has seen few.)
       const machine = warmed({ retryThrottle: undefined })

@@ -924,8 +924,10 @@ export class CoordinatorState {
     } else {
       if (permit.sentAt < bucket.rateDecreasedAt) return
       // The rate refused is the pacing's, or less when the request left later than its turn (the calls held for it
-      // came seldom, or woke late): a limiter that spaces requests refused the gap before this one.
-      bucket.rateMax = Math.min(bucket.rate, SECOND / permit.gap) * RATE_MARGIN
+      // came seldom, or woke late): a limiter that spaces requests refused the gap before this one. (A request that
+      // left more than a second after the one before tells of a pause, not of a rate.)
+      const left = permit.gap <= SECOND ? SECOND / permit.gap : Infinity
+      bucket.rateMax = Math.min(bucket.rate, left) * RATE_MARGIN
       bucket.rate = Math.max(MIN_RATE, bucket.rateMax * RATE_DECREASE, Math.min(bucket.rateMax, accepted))
       bucket.slowStart = false
       // Where the curve of `grow` passes the new rate.
