@@ -625,6 +625,19 @@ describe("Coordinator", () => {
       expect(held(machine, 8)).toStrictEqual({ until: 258, reason: "pacing" })
     })
 
+    it("a 503 without a hint refusing most of a new route is a limiter, whatever a busy route beside it got", () => {
+      const machine = warmed()
+      // 60 requests to another path, accepted in the last second (a warm-up, a busy path without a limiter).
+      for (let i = 0; i < 60; i++) machine.observe(go(machine, 500, request("/ok/:")), answer(200, 510 + i))
+      // The new route: its first request accepted, the next four refused without a word.
+      machine.observe(go(machine, 600), answer(200, 602))
+      const four = Array.from({ length: 4 }, () => go(machine, 603))
+      for (const [i, permit] of four.entries()) machine.observe(permit, answer(503, 605 + i))
+      // Refused 4 of its 5: a limiter, paced at the least first rate (4 per second) from the last refusal. (Over the
+      // bucket's last second, 4 refusals among 65 answers said nothing.)
+      expect(held(machine, 610)).toStrictEqual({ until: 858, reason: "pacing" })
+    })
+
     it("after a cut, the rate is back just under where it was cut from after 16 accepted answers, then probes past it", () => {
       const machine = warmed()
       for (let i = 0; i < 9; i++) machine.observe(go(machine, 100), answer(200, 110))

@@ -245,6 +245,11 @@ class Counts {
     const weight = this.roll(now, window)
     return this.requests + this.previousRequests * weight
   }
+  /** Requests answered but not accepted over the sliding window. */
+  refused(now: number, window: number): number {
+    const weight = this.roll(now, window)
+    return this.requests - this.accepts + (this.previousRequests - this.previousAccepts) * weight
+  }
   /** The chance that a retry is refused: max(0, (requests - k x accepts) / (requests + 1)). */
   refusal(now: number, window: number, k: number, minRequests: number): number {
     const weight = this.roll(now, window)
@@ -824,10 +829,14 @@ export class CoordinatorState {
       route.health.roll(now, this.throttleWindow)
       const acceptsSome = route.health.accepts + route.health.previousAccepts > 0
       const acceptsNow = bucket.recent.accepts + bucket.recent.previousAccepts > 0
+      // (Mostly refused over the bucket's last second, or on this route alone: a busy route beside it, such as one
+      // warmed up a moment before, fills the bucket's second with accepted answers that hide a limiter on this one.)
+      const routeRefused = route.health.refused(now, this.throttleWindow)
       const limiter = status === 429 ||
         (acceptsNow && (bucket.rate !== undefined ||
           (acceptsSome && bucket.ramp < RAMP_ANSWERS) ||
-          (acceptsSome && bucket.recent.throttles >= 3 && 2 * bucket.recent.throttles >= bucket.recent.answers)))
+          (acceptsSome && bucket.recent.throttles >= 3 && 2 * bucket.recent.throttles >= bucket.recent.answers) ||
+          (acceptsSome && routeRefused >= 3 && 2 * routeRefused >= route.health.answered(now, this.throttleWindow))))
       if (bucket.spacing !== undefined && bucket.windowMillis !== undefined && bucket.configured !== undefined) {
         // A told rate whose spacing the server found too short: its clock and ours disagree by a few milliseconds.
         // Space a little wider (2 % per throttle, up to a tenth), rather than infer a rate the user told.
