@@ -18,7 +18,7 @@ const TURN = 100
 const RATE_DECREASE = 0.7
 /** The first inferred rate, per second, when the server accepted less over the last second. */
 const FIRST_RATE = 4
-/** After a cut, the rate is back where it was cut from after this many accepted answers (then it grows past it). */
+/** After a cut, the rate is back just under the rate refused after this many accepted answers (then grows past it). */
 const RECOVERY_ANSWERS = 16
 /**
  * A rate the server refused is past its limit: growth after the cut flattens this much below it, so that the few
@@ -916,9 +916,10 @@ export class CoordinatorState {
   /**
    * A throttle without a hint. The first sets the rate to what the server accepted of the throttled route over the
    * last second (at least `FIRST_RATE`; no more than the bucket accepted), and it doubles with each accepted answer
-   * (slow start). Later ones cut it, once per request sent after the previous cut, to 0.7 of just under itself (the
-   * rate refused, less `RATE_MARGIN`, is where growth flattens), or to what the server accepted of that route over the
-   * last second if more: a limiter driven past its rate accepts just its rate.
+   * (slow start). Later ones cut it, once per request sent after the previous cut: growth will flatten at `RATE_MARGIN`
+   * of the rate refused (the pacing's, or the slower rate the request really left at), and the rate is cut to 0.7 of
+   * that, or to what the server accepted of that route over the last second if more (up to where growth flattens): a
+   * limiter driven past its rate accepts just its rate.
    */
   private throttle(bucket: Bucket, route: Route, permit: Permit, now: number): void {
     bucket.throttledAt = now
@@ -950,8 +951,8 @@ export class CoordinatorState {
   /**
    * An accepted answer while paced to an inferred rate: in slow start the rate doubles with each answer; after a cut
    * it grows back along a cubic in the answers accepted since (AWS's adaptive retry mode, counted in answers rather
-   * than seconds, so it probes alike at any rate): fast at first, flat near the rate it was cut from (reached after
-   * 8 answers), then faster past it. The next request may go sooner at the new rate. The rate is forgotten once the
+   * than seconds, so it probes alike at any rate): fast at first, flat just under the rate refused (reached after
+   * `RECOVERY_ANSWERS` answers), then faster past it. The next request may go sooner at the new rate. The rate is forgotten once the
    * server has not throttled for a while. Returns true when the calls held for the next slot may go sooner.
    */
   private grow(bucket: Bucket, now: number): boolean {
