@@ -542,15 +542,21 @@ describe("Coordinator", () => {
       for (let i = 0; i < 50; i++) go(machine, 40_000)
     })
 
-    it("a throttle cuts from the rate the request left at when that was slower than the pacing allowed", () => {
-      const machine = warmed()
+    /** A bare 429 at 110, then three accepted requests 200 ms apart (slow start: 32 per second on paper); the next slot. */
+    const slowStartedAt = (machine: State.CoordinatorState): number => {
       machine.observe(go(machine, 100), answer(429, 110))
-      // 4 per second (the least first rate); each accepted answer doubles it, but the requests leave 200 ms apart.
       let t = 360
       for (let i = 0; i < 3; i++) {
         machine.observe(go(machine, t), answer(200, t + 5))
         t += 200
       }
+      return t
+    }
+
+    it("a throttle cuts from the rate the request left at when that was slower than the pacing allowed", () => {
+      // 4 per second (the least first rate); each accepted answer doubles it, but the requests leave 200 ms apart.
+      const machine = warmed()
+      const t = slowStartedAt(machine)
       // Paced at 32 per second by now; refused at a request 200 ms after the one before: 5 per second was too much.
       machine.observe(go(machine, t), answer(429, t + 5))
       // Cut from those 5 per second, not from 32 (which made 21.7, 46 ms apart): to 97 % of it, or what the server
@@ -560,12 +566,7 @@ describe("Coordinator", () => {
 
     it("a throttle after a pause cuts from the pacing's rate: a gap of more than a second tells of no rate", () => {
       const machine = warmed()
-      machine.observe(go(machine, 100), answer(429, 110))
-      let t = 360
-      for (let i = 0; i < 3; i++) {
-        machine.observe(go(machine, t), answer(200, t + 5))
-        t += 200
-      }
+      let t = slowStartedAt(machine)
       // 32 per second on paper; the next request leaves 5 s later and is refused: cut to 0.7 of 97 % of 32.
       t += 5_000
       machine.observe(go(machine, t), answer(429, t + 5))
