@@ -10,7 +10,8 @@
  * CPU is `process.cpuUsage()` (user + system) over the run, so the waits between attempts cost nothing; a failed
  * attempt costs (CPU of the run - CPU of the `ok` run) / CALLS, set against the `ok` run's CPU per call. Allocation is
  * `heapUsed` after minus before a run, both after `gc()`, with a young generation large enough that a run does not
- * collect (a run that collected anyway is measured again). Each figure is the median of ROUNDS runs.
+ * collect (a run that collected anyway gives no allocation figure). ROUNDS rounds each run the three scenarios back
+ * to back; a ratio is the median of the rounds' ratios, each figure per call the median of its runs.
  *
  * `node --expose-gc --max-semi-space-size=256 bench/build/failed-attempt.js` prints one JSON line (FAILED_ATTEMPT_CALLS
  * and FAILED_ATTEMPT_ROUNDS change CALLS and ROUNDS).
@@ -23,7 +24,7 @@ import { PerformanceObserver } from "node:perf_hooks"
 
 const CALLS = Number(process.env["FAILED_ATTEMPT_CALLS"] ?? 400)
 const CONCURRENCY = 200
-const ROUNDS = Number(process.env["FAILED_ATTEMPT_ROUNDS"] ?? 7)
+const ROUNDS = Number(process.env["FAILED_ATTEMPT_ROUNDS"] ?? 11)
 const BODY = "x".repeat(200)
 
 type Scenario = "ok" | "503" | "429"
@@ -110,42 +111,72 @@ observer.observe({ entryTypes: ["gc"] })
 
 const settle = () => new Promise((resolve) => setImmediate(resolve))
 
-const measure = async (scenario: Scenario) => {
-  const cpu: Array<number> = []
-  const heap: Array<number> = []
-  // Warm-up: the JIT sees every path first.
-  for (let i = 0; i < 5; i++) await Effect.runPromise(run(scenario))
-  for (let tries = 0; tries < ROUNDS * 2 && heap.length < ROUNDS; tries++) {
-    gc!()
-    gc!()
-    await settle()
-    collections += observer.takeRecords().length
-    const seen = collections
-    const before = process.memoryUsage().heapUsed
-    const started = process.cpuUsage()
-    await Effect.runPromise(run(scenario))
-    const used = process.cpuUsage(started)
-    const after = process.memoryUsage().heapUsed
-    cpu.push(((used.user + used.system) * 1000) / CALLS)
-    await settle()
-    collections += observer.takeRecords().length
-    if (collections === seen) heap.push((after - before) / CALLS)
+/** One run of a scenario: its CPU per call, and its allocation per call (undefined when it collected). */
+const once = async (scenario: Scenario): Promise<{ readonly ns: number; readonly bytes: number | undefined }> => {
+  gc!()
+  gc!()
+  await settle()
+  collections += observer.takeRecords().length
+  const seen = collections
+  const before = process.memoryUsage().heapUsed
+  const started = process.cpuUsage()
+  await Effect.runPromise(run(scenario))
+  const used = process.cpuUsage(started)
+  const after = process.memoryUsage().heapUsed
+  await settle()
+  collections += observer.takeRecords().length
+  return {
+    ns: ((used.user + used.system) * 1000) / CALLS,
+    bytes: collections === seen ? (after - before) / CALLS : undefined
   }
-  return { nsPerCall: median(cpu), bytesPerCall: heap.length === 0 ? NaN : median(heap), heapSamples: heap.length }
 }
 
-const ok = await measure("ok")
+const scenarios: ReadonlyArray<Scenario> = ["ok", "503", "429"]
+// Warm-up: the JIT sees every path first.
+for (const scenario of scenarios) for (let i = 0; i < 5; i++) await Effect.runPromise(run(scenario))
+
+// Each round runs the three scenarios back to back, in an order that turns from round to round, so that a failed
+// attempt is set against successful calls measured a moment before or after it: a shared machine's load drifts
+// over seconds, and a ratio of runs far apart would measure the drift.
+const cpu: Record<Scenario, Array<number>> = { ok: [], "503": [], "429": [] }
+const heap: Record<Scenario, Array<number>> = { ok: [], "503": [], "429": [] }
+const cpuRatios: Record<"503" | "429", Array<number>> = { "503": [], "429": [] }
+const heapRatios: Record<"503" | "429", Array<number>> = { "503": [], "429": [] }
+for (let r = 0; r < ROUNDS; r++) {
+  const round: Partial<Record<Scenario, { readonly ns: number; readonly bytes: number | undefined }>> = {}
+  for (let i = 0; i < scenarios.length; i++) {
+    const scenario = scenarios[(r + i) % scenarios.length]!
+    round[scenario] = await once(scenario)
+  }
+  for (const scenario of scenarios) {
+    const m = round[scenario]!
+    cpu[scenario].push(m.ns)
+    if (m.bytes !== undefined) heap[scenario].push(m.bytes)
+  }
+  const ok = round.ok!
+  for (const scenario of ["503", "429"] as const) {
+    const m = round[scenario]!
+    cpuRatios[scenario].push((m.ns - ok.ns) / ok.ns)
+    if (m.bytes !== undefined && ok.bytes !== undefined) heapRatios[scenario].push((m.bytes - ok.bytes) / ok.bytes)
+  }
+}
+
+const measured = (scenario: Scenario): Measured => ({
+  nsPerCall: median(cpu[scenario]),
+  bytesPerCall: heap[scenario].length === 0 ? NaN : median(heap[scenario]),
+  heapSamples: heap[scenario].length
+})
+const ok = measured("ok")
 const rows: Record<string, unknown> = { ok }
 for (const scenario of ["503", "429"] as const) {
-  const m = await measure(scenario)
-  const ns = m.nsPerCall - ok.nsPerCall
-  const bytes = m.bytesPerCall - ok.bytesPerCall
+  const m = measured(scenario)
   rows[scenario] = {
     ...m,
-    failedAttemptNs: Math.round(ns),
-    failedAttemptBytes: Math.round(bytes),
-    cpuRatio: +(ns / ok.nsPerCall).toFixed(2),
-    allocationRatio: +(bytes / ok.bytesPerCall).toFixed(2)
+    failedAttemptNs: Math.round(m.nsPerCall - ok.nsPerCall),
+    failedAttemptBytes: Math.round(m.bytesPerCall - ok.bytesPerCall),
+    // The median of each round's ratio, not the ratio of the medians: see above.
+    cpuRatio: +median(cpuRatios[scenario]).toFixed(2),
+    allocationRatio: heapRatios[scenario].length === 0 ? NaN : +median(heapRatios[scenario]).toFixed(2)
   }
 }
 observer.disconnect()

@@ -8,6 +8,7 @@ import type * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
+import * as MetricKey from "effect/MetricKey"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
@@ -31,18 +32,25 @@ export const resolve = (input: Coordinator.CoordinatorOptions = {}): Settings =>
 /** The origin (scheme, host, port) of a URL, or the input itself when it is not an absolute URL. @internal */
 export const originOf: (url: string) => string = answer.originOf
 
-const counter = (metric: CoordinatorPlan.MetricInfo) =>
-  Metric.counter(metric.name, { description: metric.description, incremental: true })
+const keyOf = (metric: CoordinatorPlan.MetricInfo) =>
+  MetricKey.counter(metric.name, { description: metric.description, incremental: true })
+
+const counter = (metric: CoordinatorPlan.MetricInfo) => Metric.fromMetricKey(keyOf(metric))
+
+const holdsKey = keyOf(CoordinatorPlan.HOLDS)
 
 /** @internal */
-export const holds = counter(CoordinatorPlan.HOLDS)
+export const holds = Metric.fromMetricKey(holdsKey)
 
-/** The held-calls counter of each reason, tagged once: a hold makes no metric key of its own. */
+/**
+ * The held-calls counter of each reason, made once from a key that carries its tag: a hold builds no metric key
+ * (`Metric.tagged` builds and hashes one on every update).
+ */
 const holdsBy = new Map<string, Metric.Metric.Counter<number>>()
 const holdsOf = (reason: string): Metric.Metric.Counter<number> => {
   let metric = holdsBy.get(reason)
   if (metric === undefined) {
-    metric = Metric.tagged(holds, "reason", reason)
+    metric = Metric.fromMetricKey(MetricKey.tagged(holdsKey, "reason", reason))
     holdsBy.set(reason, metric)
   }
   return metric
