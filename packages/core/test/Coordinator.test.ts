@@ -573,6 +573,18 @@ describe("Coordinator", () => {
       expect(held(machine, t + 5)).toStrictEqual({ until: t + 5 + 1000 / (0.7 * 0.97 * 32), reason: "pacing" })
     })
 
+    it("a throttle of a request that left while the one before it was on its way cuts from the pacing's rate", () => {
+      const machine = warmed()
+      let t = slowStartedAt(machine)
+      // 32 per second on paper. A request leaves, and the next one 200 ms later, before the first one's answer came: a
+      // stall of the process between deciding a request and writing it may have sent both at once.
+      go(machine, t)
+      t += 200
+      machine.observe(go(machine, t), answer(429, t + 5))
+      // What rate the limiter refused is not known (not 5 per second): cut to 0.7 of 97 % of 32.
+      expect(held(machine, t + 5)).toStrictEqual({ until: t + 5 + 1000 / (0.7 * 0.97 * 32), reason: "pacing" })
+    })
+
     it("an accepted answer that lets the paced calls go sooner says so (the held calls hear of it)", () => {
       // (No retry budget: it would have held calls hear of every answer while it has seen few.)
       const machine = warmed({ retryThrottle: undefined })

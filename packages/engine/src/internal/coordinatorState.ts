@@ -126,7 +126,12 @@ export class Permit {
   ) {}
   /** The instant its answer asked to come back at, as the machine reads it (with the server's clock it learned). */
   hintAt: number | undefined = undefined
-  /** How long after the bucket's previous request it left (what a limiter spacing requests saw). */
+  /**
+   * The least time there can have been between the arrival of the bucket's previous request at the server and this
+   * one's: from that request's answer (it had arrived by then) to this one's leaving; 0 when that request was still on
+   * its way (the two may have arrived together: a stall of this process between deciding a request and writing it
+   * sends requests decided apart at once). What a limiter spacing requests saw was no shorter.
+   */
   gap = Infinity
 }
 
@@ -369,6 +374,9 @@ interface Bucket {
   nextAt: number
   /** When the last request of the bucket was sent. */
   lastSentAt: number
+  /** The latest request of the bucket answered (when it was sent), and when its answer came. */
+  answeredSentAt: number
+  answeredAt: number
   /** When the server last throttled this bucket without a hint. */
   throttledAt: number
   /** Answers over the last second, to tell a limiter from a failing server and to set a rate from. */
@@ -409,6 +417,14 @@ interface Partition {
   /** The same over the last few seconds: a server that was healthy a minute ago and fails everything now. */
   readonly recentHealth: Counts
   lastUsed: number
+}
+
+/** Keeps the latest request of the bucket that was answered (or ended otherwise), and when: it had arrived by then. */
+const answered = (bucket: Bucket, permit: Permit, now: number): void => {
+  if (permit.sentAt >= bucket.answeredSentAt) {
+    bucket.answeredSentAt = permit.sentAt
+    bucket.answeredAt = now
+  }
 }
 
 /** @internal */
@@ -534,7 +550,7 @@ export class CoordinatorState {
       bucket.windowEnd = Math.max(bucket.windowEnd, now + bucket.windowMillis)
       bucket.started = true
     }
-    const gap = now - bucket.lastSentAt
+    const gap = bucket.answeredSentAt >= bucket.lastSentAt ? now - bucket.answeredAt : 0
     bucket.lastSentAt = now
     bucket.inFlight++
     if (route !== undefined) {
@@ -658,6 +674,7 @@ export class CoordinatorState {
     if (!permit.settled && own !== undefined && permit.generation === own.generation) {
       own.inFlight = Math.max(0, own.inFlight - 1)
     }
+    if (!permit.settled && own !== undefined) answered(own, permit, now)
     const route = this.routeOf(partition, permit.route) ?? this.newRoute(partition, permit.route)
     if (!permit.settled) route.inFlight = Math.max(0, route.inFlight - 1)
     permit.settled = true
@@ -934,7 +951,8 @@ export class CoordinatorState {
     } else {
       if (permit.sentAt < bucket.rateDecreasedAt) return
       // The rate refused is the pacing's, or less when the request left later than its turn (the calls held for it
-      // came seldom, or woke late): a limiter that spaces requests refused the gap before this one. (A request that
+      // came seldom, or woke late): a limiter that spaces requests refused the gap before this one, which was no
+      // shorter than `gap` (0 when the request before it was still on its way: no rate can be read). (A request that
       // left more than a second after the one before tells of a pause, not of a rate.)
       const left = permit.gap <= SECOND ? SECOND / permit.gap : Infinity
       bucket.rateMax = Math.min(bucket.rate, left) * RATE_MARGIN
@@ -986,6 +1004,8 @@ export class CoordinatorState {
     const bucket = this.existing(partition, permit.bucket)
     if (bucket !== undefined) {
       if (permit.generation === bucket.generation) bucket.inFlight = Math.max(0, bucket.inFlight - 1)
+      // (Handed back once its answer came, or the request ended otherwise: it has arrived, or never will.)
+      answered(bucket, permit, now)
       if (bucket.ramp < RAMP_ANSWERS) {
         if (outcome === "success") bucket.ramp++
         wake = true
@@ -1203,6 +1223,8 @@ export class CoordinatorState {
       bucket.slowStart = false
       bucket.nextAt = 0
       bucket.lastSentAt = 0
+      bucket.answeredSentAt = 0
+      bucket.answeredAt = 0
       bucket.throttledAt = 0
       bucket.learnCount = 0
       bucket.recent.reset(now)
