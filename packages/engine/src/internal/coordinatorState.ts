@@ -970,8 +970,9 @@ export class CoordinatorState {
    * An accepted answer while paced to an inferred rate: in slow start the rate doubles with each answer; after a cut
    * it grows back along a cubic in the answers accepted since (AWS's adaptive retry mode, counted in answers rather
    * than seconds, so it probes alike at any rate): fast at first, flat just under the rate refused (reached after
-   * `RECOVERY_ANSWERS` answers), then faster past it. The next request may go sooner at the new rate. The rate is forgotten once the
-   * server has not throttled for a while. Returns true when the calls held for the next slot may go sooner.
+   * `RECOVERY_ANSWERS` answers), then faster past it. The next request may go sooner at the new rate. The rate is
+   * forgotten once the server has not throttled for a while. Returns true when the calls held for the next slot may
+   * go sooner.
    */
   private grow(bucket: Bucket, now: number): boolean {
     if (now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) {
