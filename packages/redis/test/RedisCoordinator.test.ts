@@ -40,6 +40,16 @@ const bucket = (name: string, origin = "origin") =>
     return { prefix, key, redis, run }
   })
 
+/** A bucket whose opener's answer opened a window of 4 with `left` left, ending in `resetMillis`. */
+const opened = (name: string, left: number, resetMillis: number) =>
+  Effect.gen(function*() {
+    const b = yield* bucket(name)
+    const opener = (yield* b.run("admit", 1000, 1000, "a"))!
+    const reply = (yield* b.run("observe", 1000, opener.epoch, 1, -1, left, resetMillis, 4, 30000))!
+    const epoch = Number(yield* Effect.promise(() => b.redis.hget(b.key, "ep")))
+    return { ...b, opened: reply, epoch }
+  })
+
 describe("the bucket script", () => {
   it.scopedLive("an unknown bucket lets one opener go; its answer opens a window that admits what remains", () =>
     Effect.gen(function*() {
@@ -98,6 +108,39 @@ describe("the bucket script", () => {
       expect(held.status).toBe(2)
       expect(held.limit).toBe(5)
       expect(held.fleet).toBe(1)
+    }))
+
+  it.scopedLive("a window ends at the earliest reset its answers told, spent or not", () =>
+    Effect.gen(function*() {
+      const { epoch, key, opened: window, redis, run } = yield* opened("earliest", 3, 800)
+      const end = window.now + 800
+      // Resets are rounded up to the second: a later one, even the one that says the quota is spent, says no more.
+      const spent = (yield* run("observe", 1000, epoch, 0, -1, 0, 1700 - (Date.now() - window.now), 4, 30000))!
+      expect(yield* Effect.promise(() => redis.hmget(key, "rem", "end"))).toEqual(["0", String(end)])
+      // An earlier one moves the end to it, and the held calls are told so.
+      const earlier = (yield* run("observe", 1000, epoch, 0, -1, 0, 300, 4, 30000))!
+      expect(Number(yield* Effect.promise(() => redis.hget(key, "end")))).toBe(earlier.now + 300)
+      const held = (yield* run("admit", 1000, 1000, "a"))!
+      expect([held.status, held.until]).toEqual([2, earlier.now + 300])
+      expect(spent.status).toBe(0)
+    }))
+
+  it.scopedLive("an answer counted in a later server window moves the window's end to that window's", () =>
+    Effect.gen(function*() {
+      const { key, opened: window, redis, run } = yield* opened("spilled", 3, 100)
+      // Admitted with 3 left: an answer in the same server window leaves at most 2.
+      const admitted = (yield* run("admit", 1000, 1000, "a", 2))!
+      expect([admitted.status, admitted.granted, admitted.quota]).toEqual([0, 2, 3])
+      // It left 3: counted in the server's next window, which ends by its reset, after this window's end.
+      const spilled = (yield* run("observe", 1000, admitted.epoch, 0, -1, 3, 1000, 4, 30000, "", 1))!
+      expect(Number(yield* Effect.promise(() => redis.hget(key, "end")))).toBe(spilled.now + 1000)
+      // The later answers of that window tell later resets (rounded up): the first one's stays.
+      yield* run("observe", 1000, admitted.epoch, 0, -1, 2, 1500, 4, 30000, "", 1)
+      expect(Number(yield* Effect.promise(() => redis.hget(key, "end")))).toBe(spilled.now + 1000)
+      expect(yield* Effect.promise(() => redis.hget(key, "rem"))).toBe("1")
+      const next = (yield* run("admit", 1000, 1000, "a"))!
+      expect([next.status, next.until]).toEqual([0, spilled.now + 1000])
+      expect(window.now + 100).toBeLessThan(spilled.now + 1000)
     }))
 
   it.scopedLive("admissions asked for together get what the window has left, in one call", () =>
@@ -215,6 +258,37 @@ const withoutRedis = (name: string) =>
   })
 
 describe("RedisCoordinator", () => {
+  it.scopedLive("an answer that left more than its window had is reported: the next opener waits for its reset", () =>
+    Effect.gen(function*() {
+      const url = yield* RedisServer.shared
+      const prefix = RedisServer.prefix("spill")
+      const a = yield* RedisCoordinator.make({ url, prefix })
+      const redis = yield* connect(url)
+      const key = `${prefix}:{https://api.example.com|}`
+      const state = Effect.promise(() => redis.hmget(key, "rem", "end"))
+      const answer = (remaining: number, reset: number) => ({
+        status: 200,
+        headers: {
+          "x-ratelimit-limit": "4",
+          "x-ratelimit-remaining": String(remaining),
+          "x-ratelimit-reset": String(reset)
+        },
+        receivedAt: Date.now()
+      })
+      // The opener's answer: 3 left of 4, the window ends within a second.
+      yield* a.withPermit(info, (permit) => a.observe(permit, answer(3, 1)))
+      const [, end] = yield* state
+      // Admitted with 3 left, it left 3: counted in the server's next window, which ends within 2 s.
+      yield* a.withPermit(info, (permit) => a.observe(permit, answer(3, 2)))
+      const [rem, moved] = yield* state
+      expect(rem).toBe("2")
+      expect(Number(moved) - Number(end)).toBeGreaterThan(900)
+      expect(Number(moved) - Number(end)).toBeLessThan(1100)
+      // Admitted with 2 left, it left 1: nothing new, not sent to Redis.
+      yield* a.withPermit(info, (permit) => a.observe(permit, answer(1, 2)))
+      expect(yield* state).toEqual(["1", moved])
+    }))
+
   it.scopedLive("two coordinators on one Redis send together at most the learned limit per window", () =>
     Effect.gen(function*() {
       const url = yield* RedisServer.shared

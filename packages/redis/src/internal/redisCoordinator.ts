@@ -114,6 +114,8 @@ interface Grant {
   readonly at: number
   /** Decided locally while nothing was known of the bucket's limit: this process's other calls follow its answer. */
   readonly probe?: boolean
+  /** What the window had left before it was admitted (-1: not admitted in a known window). */
+  readonly quota?: number
 }
 
 class SharedPermit implements Coordinator.Permit {
@@ -530,7 +532,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 epoch: reply.epoch,
                 windowEnd: reply.until,
                 opener: reply.opener,
-                at: reply.now
+                at: reply.now,
+                quota: reply.quota
               })
             }
             // An opener's answer is awaited: ask again soon, not past the opener's time-out.
@@ -670,8 +673,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           const hint = hintOf(observed, now)
           const info = RateLimit.parse(observed.headers, observed.receivedAt)
           const rate = Option.getOrUndefined(info)
-          // The answers of an open window that leave quota add nothing the fleet does not know: not sent.
-          if (!grant.opener && hint < 0 && (rate === undefined || (rate.remaining > 0 && grant.windowEnd > 0))) {
+          // Counted in a later server window than the one it was admitted in: it left more than that one had.
+          const spilled = rate !== undefined && grant.quota !== undefined && grant.quota >= 0 &&
+            rate.remaining >= grant.quota
+          // The other answers of an open window that leave quota add nothing the fleet does not know: not sent.
+          if (
+            !grant.opener && hint < 0 && !spilled && (rate === undefined || (rate.remaining > 0 && grant.windowEnd > 0))
+          ) {
             return Effect.void
           }
           permit.answered = true
@@ -688,7 +696,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               rate === undefined ? 0 : Math.max(0, Math.ceil(Duration.toMillis(rate.resetAfter) - elapsed)),
               rate === undefined ? -1 : Option.getOrElse(rate.limit, () => -1),
               FREE_MILLIS,
-              channel
+              channel,
+              spilled ? 1 : 0
             ]),
             after
           )

@@ -5,7 +5,13 @@
  *
  * Fields: `cd` cooldown until, `ep` epoch (the id of the current window, the Redis time it was opened), `lim` the
  * limit per window, `rem` admissions left in the window, `end` the window's end, `op` when the opener of a window
- * (or of a bucket nobody knows) was admitted, `free` the bucket's opener found no limit.
+ * (or of a bucket nobody knows) was admitted, `free` the bucket's opener found no limit, `sp` the window's end was
+ * moved to a later server window's (see below).
+ *
+ * A request admitted near the end of a window may be counted in the server's next one: its answer then leaves more
+ * quota than the window had before it was admitted. Such an answer is reported, and the window ends no sooner than
+ * the reset it told (the end of the server's window it was counted in), so the next opener does not go into that
+ * window, spent by the requests that spilled into it, and learn only a full window later that it may send.
  *
  * When an opener's answer opens a window (or frees the bucket, or holds it with a hint), or its opener gives up, the
  * script publishes the bucket's key on the channel its caller names, so the processes holding calls for it ask again
@@ -17,7 +23,7 @@ export const SOURCE = `
 local key = KEYS[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', key, 'cd', 'ep', 'rem', 'end', 'op', 'free', 'lim')
+local h = redis.call('HMGET', key, 'cd', 'ep', 'rem', 'end', 'op', 'free', 'lim', 'sp')
 local cd = tonumber(h[1]) or 0
 local ep = tonumber(h[2]) or 0
 local rem = tonumber(h[3])
@@ -51,7 +57,7 @@ if mode == 'admit' then
       local take = n
       if take > rem then take = rem end
       redis.call('HINCRBY', key, 'rem', -take)
-      return {0, now, wend, ep, 0, known, fleet, take}
+      return {0, now, wend, ep, 0, known, fleet, take, rem}
     end
     return {2, now, wend, ep, 0, known, fleet, 0}
   end
@@ -94,18 +100,23 @@ local r = tonumber(ARGV[6])
 local reset = tonumber(ARGV[7])
 local lim = tonumber(ARGV[8])
 local freeTtl = tonumber(ARGV[9])
+-- The answer left more quota than the window had when it was admitted: it was counted in a later server window.
+local spilled = ARGV[11] == '1'
 if r >= 0 then
   local e = now + reset
   if rem == nil or now >= wend then
     if ep + 1 > now then ep = ep + 1 else ep = now end
     if lim < 0 then lim = r + 1 end
     redis.call('HSET', key, 'ep', ep, 'rem', r, 'end', e, 'lim', lim)
-    redis.call('HDEL', key, 'op', 'free')
+    redis.call('HDEL', key, 'op', 'free', 'sp')
     wend = e
     opened(ARGV[10])
   else
-    if r == 0 then
-      if e > wend then wend = e end
+    -- Reset instants are upper bounds (rounded up to the second): the earliest told is the closest. The first answer
+    -- counted in a later server window moves the end to that window's (the next opener waits for it to end).
+    if spilled and h[8] == false then
+      wend = e
+      redis.call('HSET', key, 'sp', 1)
     elseif e < wend then
       wend = e
     end
@@ -133,8 +144,9 @@ export type Status = 0 | 1 | 2 | 3 | 4
 
 /**
  * A script's reply: status, Redis time now, an instant (hold until, or the window's end), epoch (the Redis time the
- * window opened), opener (1), the limit per window (0: none known), the processes that asked in the last 10 s, and
- * how many of the admissions asked for were granted (status 0: the first of them, when an opener, alone).
+ * window opened), opener (1), the limit per window (0: none known), the processes that asked in the last 10 s, how
+ * many of the admissions asked for were granted (status 0: the first of them, when an opener, alone), and what the
+ * window had left before it granted them (-1: not admitted in a known window).
  * @internal
  */
 export interface Reply {
@@ -146,12 +158,13 @@ export interface Reply {
   readonly limit: number
   readonly fleet: number
   readonly granted: number
+  readonly quota: number
 }
 
 /** Reads the script's reply; anything else is `undefined` (treated as Redis failing: local decisions). @internal */
 export const decode = (raw: unknown): Reply | undefined => {
-  if (!Array.isArray(raw) || raw.length !== 8) return undefined
-  const [status, now, until, epoch, opener, limit, fleet, granted] = raw.map(Number) as [
+  if (!Array.isArray(raw) || (raw.length !== 8 && raw.length !== 9)) return undefined
+  const [status, now, until, epoch, opener, limit, fleet, granted, quota = -1] = raw.map(Number) as [
     number,
     number,
     number,
@@ -159,10 +172,11 @@ export const decode = (raw: unknown): Reply | undefined => {
     number,
     number,
     number,
-    number
+    number,
+    number?
   ]
-  if (![now, until, epoch, limit, fleet, granted].every(Number.isFinite) || !(status >= 0 && status <= 4)) {
+  if (![now, until, epoch, limit, fleet, granted, quota].every(Number.isFinite) || !(status >= 0 && status <= 4)) {
     return undefined
   }
-  return { status: status as Status, now, until, epoch, opener: opener === 1, limit, fleet, granted }
+  return { status: status as Status, now, until, epoch, opener: opener === 1, limit, fleet, granted, quota }
 }
