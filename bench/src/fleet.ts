@@ -169,6 +169,8 @@ interface Arrival {
   readonly end: number
   /** When the answer asked to wait (remaining 0, or a 429): the instant it told. */
   readonly toldAt: number | undefined
+  /** The reset it told (every answer tells one): an upper bound of its window's end, rounded up to the second. */
+  readonly resetAt: number
   /** When the answer left. */
   readonly sentAt: number
 }
@@ -217,6 +219,7 @@ const startApi = (): Promise<Api> =>
         window,
         end,
         toldAt: status === 429 || remaining === 0 ? at + resetIn * 1000 : undefined,
+        resetAt: at + resetIn * 1000,
         sentAt: now()
       })
     })
@@ -349,6 +352,9 @@ interface Metrics {
   readonly idealMs: number
   readonly ratio: number
   readonly early: number
+  /** Requests before the reset of a success that left 0 (rounded up to the second), and how many got a 429. */
+  readonly beforeReset: number
+  readonly beforeResetRefused: number
   readonly firstWindow: number
   readonly refused: number
   readonly ok: number
@@ -364,7 +370,10 @@ interface Metrics {
   readonly windowsUsed: number
   /** Per server window with requests: its first request to its last (ms), summed. */
   readonly spreadMs: number
-  /** Per server window with requests after the first: its first request after the latest instant told before it. */
+  /**
+   * Per server window with requests after the first: its first request after the earliest reset that the answers of
+   * the window used before it told (and that left before that request).
+   */
   readonly lateMs: ReadonlyArray<number>
   /** Requests, 429s and early requests from each of the run's events (and its start) to the next. */
   readonly phases: ReadonlyArray<{
@@ -384,19 +393,23 @@ const TYPED = new Set(["held", "RequestError", "ResponseError", "BodyTooLarge"])
 
 const analyse = (run: Run): Metrics => {
   const arrivals = run.arrivals
-  // Early: before the latest instant the server had told the fleet, in answers that left REACTION_MS before.
+  // Early: before the latest instant a 429 had told the fleet, in answers that left REACTION_MS before (as in the
+  // main benchmark). Before a reset: the same against every instant told, also the reset of a success with 0 left,
+  // which is rounded up to the second: a request after the window opened but before that reset is accepted.
   const told = arrivals.filter((a) => a.toldAt !== undefined).sort((a, b) => a.sentAt - b.sentAt)
-  let early = 0
-  let latest = -Infinity
-  const earlyOnes: Array<Arrival> = []
-  for (let i = 0, k = 0; i < arrivals.length; i++) {
-    const a = arrivals[i]!
-    while (k < told.length && told[k]!.sentAt <= a.at - REACTION_MS) latest = Math.max(latest, told[k++]!.toldAt!)
-    if (a.at < latest - EARLY_TOLERANCE_MS) {
-      early++
-      earlyOnes.push(a)
+  const before = (kept: ReadonlyArray<Arrival>): Array<Arrival> => {
+    const found: Array<Arrival> = []
+    let latest = -Infinity
+    for (let i = 0, k = 0; i < arrivals.length; i++) {
+      const a = arrivals[i]!
+      while (k < kept.length && kept[k]!.sentAt <= a.at - REACTION_MS) latest = Math.max(latest, kept[k++]!.toldAt!)
+      if (a.at < latest - EARLY_TOLERANCE_MS) found.push(a)
     }
+    return found
   }
+  const earlyOnes = before(told.filter((a) => a.status === 429))
+  const early = earlyOnes.length
+  const beforeReset = before(told)
   // Between the run's events (Redis killed, Redis back): requests, 429s and early requests of each stretch.
   const marks = [0, ...run.events.map((e) => e.at), Infinity]
   const phases = marks.slice(1).map((end, i) => {
@@ -428,6 +441,8 @@ const analyse = (run: Run): Metrics => {
     idealMs,
     ratio: (end - start) / idealMs,
     early,
+    beforeReset: beforeReset.length,
+    beforeResetRefused: beforeReset.filter((a) => a.status === 429).length,
     firstWindow: perWindow.get(first) ?? 0,
     refused: arrivals.filter((a) => a.status === 429).length,
     ok: run.outcomes.filter((o) => o.result === 200).length,
@@ -444,10 +459,11 @@ const analyse = (run: Run): Metrics => {
       const inside = arrivals.filter((a) => a.window === w)
       return sum + (inside[inside.length - 1]!.at - inside[0]!.at)
     }, 0),
-    lateMs: [...perWindow.keys()].slice(1).map((w) => {
+    lateMs: [...perWindow.keys()].slice(1).map((w, i) => {
+      const previous = [...perWindow.keys()][i]!
       const begin = arrivals.find((a) => a.window === w)!
-      const toldBefore = told.filter((a) => a.sentAt <= begin.at).map((a) => a.toldAt!)
-      return toldBefore.length === 0 ? NaN : begin.at - Math.max(...toldBefore)
+      const resets = arrivals.filter((a) => a.window === previous && a.sentAt <= begin.at).map((a) => a.resetAt)
+      return resets.length === 0 ? NaN : begin.at - Math.min(...resets)
     }),
     firstSecondPerWorker: Array.from(
       { length: WORKERS },
@@ -610,22 +626,28 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
   lines.push(
     "req/call: requests the server received per call; time/ideal: from the first call's start to the last call's " +
       "end, over the ideal (the last window needed opens (calls / limit - 1) windows after the first); early: " +
-      "requests that arrived before the latest instant the server had told the fleet (a 429's `Retry-After`, or " +
-      `the reset of an answer with 0 remaining, sent at least ${REACTION_MS} ms before); first window: requests in ` +
+      "requests that arrived before the latest instant a 429 had told the fleet (its `Retry-After`), sent at least " +
+      `${REACTION_MS} ms before, as in the main benchmark; before a reset: requests that arrived before the reset ` +
+      "of a success that left 0 (rounded up to the second, so the window may have opened before it), and of them " +
+      "the ones refused with 429; first window: requests in " +
       "the server's window of the first request; max/window: most requests in one server window; max/100 ms: most " +
       "requests of one worker in 100 ms."
   )
   lines.push("")
   lines.push(
-    "| run | calls | ok | req/call | time (ms) | time/ideal | early | 429s | first window (per worker) | max/window | max/100 ms per worker | longest call (ms) | store fallbacks | warnings |"
+    "| run | calls | ok | req/call | time (ms) | time/ideal | early | before a reset (429) | 429s | first window (per worker) | max/window | max/100 ms per worker | longest call (ms) | store fallbacks | warnings |"
   )
-  lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+  lines.push(
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  )
   for (const run of runs) {
     const m = analyse(run)
     const failed = Object.entries(m.failed).map(([k, v]) => `${v} ${k}`).join(", ")
     lines.push(
       `| ${run.title} | ${run.calls} | ${m.ok}${failed === "" ? "" : ` (${failed})`} | ${fmt(m.perCall)} | ` +
-        `${fmt(m.timeMs, 0)} | ${fmt(m.ratio)} | ${m.early} | ${m.refused} | ${m.firstWindow} ` +
+        `${fmt(m.timeMs, 0)} | ${
+          fmt(m.ratio)
+        } | ${m.early} | ${m.beforeReset} (${m.beforeResetRefused}) | ${m.refused} | ${m.firstWindow} ` +
         `(${m.firstWindowPerWorker.join(" + ")}) | ${m.maxPerWindow} | ${m.maxPerBin} | ${fmt(m.longestMs, 0)} | ` +
         `${run.fallbacks} | ${run.warnings} |`
     )
@@ -656,10 +678,10 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
   }
   lines.push(
     "Where the time goes: server windows that received requests (the ideal is calls / limit), the time from the " +
-      "first to the last request of each server window (summed), and how long after the latest instant the server " +
-      "had told (a reset rounded up to whole seconds counts from the answer that gave it) each later window's first " +
-      "request came (negative: a window opened before it, by a request decided alone, or by one whose answer had " +
-      "not come back yet):"
+      "first to the last request of each server window (summed), and how long after the earliest reset told by " +
+      "the answers of the window used before it (each an upper bound of that window's end, rounded up to the " +
+      "second; only answers that had left) each later window's first request came (negative: before it, by a " +
+      "request decided alone, or by one whose answer had not come back yet):"
   )
   lines.push("")
   table(
@@ -668,7 +690,7 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
       "run<",
       "windows used (ideal)",
       "first-to-last request per window, summed (ms)",
-      "first request after the instant told (ms)<"
+      "first request after the earliest reset told (ms)<"
     ],
     runs.map((run) => {
       const m = analyse(run)
@@ -783,6 +805,7 @@ const main = async () => {
     }
     console.log(
       `${run.title}: ${m.ok}/${run.calls} ok, ${fmt(m.perCall)} req/call, ${fmt(m.ratio)} x ideal, ${m.early} early, ` +
+        `${m.beforeReset} before a reset (${m.beforeResetRefused} refused), ` +
         `${m.refused} 429s, first window ${m.firstWindow} (${m.firstWindowPerWorker.join("+")}), first ` +
         `${WINDOW_MS} ms ${m.firstSecondPerWorker.join("+")} (${m.firstSecondRefused} 429s), longest ` +
         `${fmt(m.longestMs, 0)} ms, untyped ${m.untyped}, fallbacks ${run.fallbacks}, stall ${fmt(run.stallMs, 0)} ms` +
