@@ -128,19 +128,61 @@ describe("the bucket script", () => {
   it.scopedLive("an answer counted in a later server window moves the window's end to that window's", () =>
     Effect.gen(function*() {
       const { key, opened: window, redis, run } = yield* opened("spilled", 3, 100)
-      // Admitted with 3 left: an answer in the same server window leaves at most 2.
       const admitted = (yield* run("admit", 1000, 1000, "a", 2))!
-      expect([admitted.status, admitted.granted, admitted.quota]).toEqual([0, 2, 3])
-      // It left 3: counted in the server's next window, which ends by its reset, after this window's end.
-      const spilled = (yield* run("observe", 1000, admitted.epoch, 0, -1, 3, 1000, 4, 30000, "", 1))!
-      expect(Number(yield* Effect.promise(() => redis.hget(key, "end")))).toBe(spilled.now + 1000)
-      // The later answers of that window tell later resets (rounded up): the first one's stays.
-      yield* run("observe", 1000, admitted.epoch, 0, -1, 2, 1500, 4, 30000, "", 1)
+      expect([admitted.status, admitted.granted]).toEqual([0, 2])
+      // One of them was the first of its server window (it left 3 of 4, as the opener did): counted in the next
+      // window, which ends by its reset, after this window's end; the next opener may go 200 ms before it.
+      const spilled = (yield* run("observe", 1000, admitted.epoch, 0, -1, 3, 1000, 4, 30000, "", 1, 200, 1))!
+      expect(yield* Effect.promise(() => redis.hmget(key, "end", "oe"))).toEqual([
+        String(spilled.now + 1000),
+        String(spilled.now + 800)
+      ])
+      // Another answer of that window tells a later reset (rounded up): the first one's stays.
+      yield* run("observe", 1000, admitted.epoch, 0, -1, 2, 1500, 4, 30000, "", 1, 0, 1)
       expect(Number(yield* Effect.promise(() => redis.hget(key, "end")))).toBe(spilled.now + 1000)
       expect(yield* Effect.promise(() => redis.hget(key, "rem"))).toBe("1")
       const next = (yield* run("admit", 1000, 1000, "a"))!
       expect([next.status, next.until]).toEqual([0, spilled.now + 1000])
       expect(window.now + 100).toBeLessThan(spilled.now + 1000)
+    }))
+
+  it.scopedLive("a spent window's next opener may go the lead told before its end; the others follow its answer", () =>
+    Effect.gen(function*() {
+      const { key, redis, run } = yield* bucket("lead")
+      const first = (yield* run("admit", 1000, 1000, "a"))!
+      // Its answer: 1 left of 2, the reset told in 400 ms, of which the last 300 ms may be the next window's.
+      const window = (yield* run("observe", 1000, first.epoch, 1, -1, 1, 400, 2, 30000, "", 0, 300, 1))!
+      const epoch = Number(yield* Effect.promise(() => redis.hget(key, "ep")))
+      expect((yield* run("admit", 1000, 1000, "a"))!.status).toBe(0)
+      const spent = (yield* run("admit", 1000, 1000, "a"))!
+      expect([spent.status, spent.until, spent.opens]).toEqual([2, window.now + 400, window.now + 100])
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 120)))
+      // From then on, one request goes before the end told; the others wait for its answer.
+      const opener = (yield* run("admit", 1000, 1000, "a"))!
+      expect([opener.status, opener.opener, opener.epoch]).toEqual([0, true, epoch])
+      expect((yield* run("admit", 1000, 1000, "a"))!.status).toBe(3)
+      // Accepted with 1 left: the next window, opened before the reset told.
+      const next = (yield* run("observe", 1000, opener.epoch, 1, -1, 1, 1000, 2, 30000, "", 0, 0, 1))!
+      expect(Number(yield* Effect.promise(() => redis.hget(key, "ep")))).toBeGreaterThan(epoch)
+      expect(yield* Effect.promise(() => redis.hmget(key, "rem", "end", "op"))).toEqual([
+        "1",
+        String(next.now + 1000),
+        null
+      ])
+    }))
+
+  it.scopedLive("a spent window's opener refused before the end told: the others wait for that end", () =>
+    Effect.gen(function*() {
+      const { epoch, key, opened: window, redis, run } = yield* opened("refused", 0, 1000)
+      yield* Effect.promise(() => redis.hset(key, "oe", window.now))
+      const opener = (yield* run("admit", 1000, 1000, "a"))!
+      expect([opener.status, opener.opener]).toEqual([0, true])
+      // A 429 with its window's fields and no hint: no other request goes before the end (its reset, the earliest).
+      const refused = (yield* run("observe", 1000, epoch, 1, -1, 0, 900, 4, 30000, "", 0, 0, 0))!
+      expect(yield* Effect.promise(() => redis.hmget(key, "op", "oe", "ep"))).toEqual([null, null, String(epoch)])
+      const held = (yield* run("admit", 1000, 1000, "a"))!
+      expect([held.status, held.until, held.opens]).toEqual([2, refused.now + 900, refused.now + 900])
+      expect(refused.now + 900).toBeLessThan(window.now + 1000)
     }))
 
   it.scopedLive("admissions asked for together get what the window has left, in one call", () =>
@@ -257,14 +299,38 @@ const withoutRedis = (name: string) =>
     return { a, server }
   })
 
+/** One process's coordinator on the shared Redis, a connection to read its state, and the key of `info`'s bucket. */
+const oneProcess = (name: string) =>
+  Effect.gen(function*() {
+    const url = yield* RedisServer.shared
+    const prefix = RedisServer.prefix(name)
+    const a = yield* RedisCoordinator.make({ url, prefix })
+    const redis = yield* connect(url)
+    return { a, redis, key: `${prefix}:{https://api.example.com|}` }
+  })
+
 describe("RedisCoordinator", () => {
-  it.scopedLive("an answer that left more than its window had is reported: the next opener waits for its reset", () =>
+  it.scopedLive("a window whose first answer tells its reset as an instant: its next opener goes a second after", () =>
     Effect.gen(function*() {
-      const url = yield* RedisServer.shared
-      const prefix = RedisServer.prefix("spill")
-      const a = yield* RedisCoordinator.make({ url, prefix })
-      const redis = yield* connect(url)
-      const key = `${prefix}:{https://api.example.com|}`
+      const { a, key, redis } = yield* oneProcess("instant")
+      // The reset in Unix seconds, rounded up: between one and two seconds away, the window's end a second after its
+      // first request (as servers count windows) is the likeliest.
+      const receivedAt = Date.now()
+      const reset = Math.ceil(receivedAt / 1000) + 1
+      yield* a.withPermit(info, (permit) =>
+        a.observe(permit, {
+          status: 200,
+          headers: { "x-ratelimit-limit": "4", "x-ratelimit-remaining": "3", "x-ratelimit-reset": String(reset) },
+          receivedAt
+        }))
+      const [end, opens] = (yield* Effect.promise(() => redis.hmget(key, "end", "oe"))).map(Number)
+      expect(Math.abs(end! - reset * 1000)).toBeLessThan(50)
+      expect(Math.abs(opens! - (receivedAt + 1000))).toBeLessThan(50)
+    }))
+
+  it.scopedLive("a request counted first in a window after its opener's is reported: the next opener waits for that window", () =>
+    Effect.gen(function*() {
+      const { a, key, redis } = yield* oneProcess("spill")
       const state = Effect.promise(() => redis.hmget(key, "rem", "end"))
       const answer = (remaining: number, reset: number) => ({
         status: 200,
@@ -278,13 +344,13 @@ describe("RedisCoordinator", () => {
       // The opener's answer: 3 left of 4, the window ends within a second.
       yield* a.withPermit(info, (permit) => a.observe(permit, answer(3, 1)))
       const [, end] = yield* state
-      // Admitted with 3 left, it left 3: counted in the server's next window, which ends within 2 s.
+      // The first of its server window too (3 of 4 left): counted in the server's next window, which ends within 2 s.
       yield* a.withPermit(info, (permit) => a.observe(permit, answer(3, 2)))
       const [rem, moved] = yield* state
       expect(rem).toBe("2")
       expect(Number(moved) - Number(end)).toBeGreaterThan(900)
       expect(Number(moved) - Number(end)).toBeLessThan(1100)
-      // Admitted with 2 left, it left 1: nothing new, not sent to Redis.
+      // Not the first of its window: nothing new, not sent to Redis.
       yield* a.withPermit(info, (permit) => a.observe(permit, answer(1, 2)))
       expect(yield* state).toEqual(["1", moved])
     }))

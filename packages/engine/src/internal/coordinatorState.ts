@@ -27,6 +27,28 @@ const RECOVERY_ANSWERS = 16
 const RATE_MARGIN = 0.97
 
 /**
+ * How long before a reset the server told in whole seconds (`resetAt`, measured when its answer came, `now`) the next
+ * window's opener may go. The reset is late by up to what the server's clock is not known to (`unknown`, at most a
+ * second). The answer of a window's first request bounds the end more closely: a window of a length not known most
+ * likely lasts whole seconds from its first request (as servers count windows), so the opener goes the fewest whole
+ * seconds after the request left (`sentAt`) that the reset allows (one request: if the window has not ended, its
+ * answer says until when).
+ * @internal
+ */
+export const openerLead = (
+  resetAt: number,
+  now: number,
+  sentAt: number,
+  unknown: number,
+  firstOfWindow: boolean
+): number => {
+  if (!firstOfWindow) return Math.max(0, Math.min(unknown, resetAt - now))
+  // (The server counted the request between its sending and this answer.)
+  const seconds = Math.max(1, Math.floor((resetAt - unknown - SECOND - sentAt) / SECOND) + 1)
+  return Math.max(0, Math.min(2 * SECOND, resetAt - now - seconds * SECOND))
+}
+
+/**
  * The route of a URL: its path without query or fragment, with each segment that names one item among many written
  * ":". Answers teach which bucket a route is in, and `/items/1` tells of `/items/2`.
  * @internal
@@ -759,19 +781,12 @@ export class CoordinatorState {
         : Infinity
       const resetAt = Math.min(told, ended)
       // A reset the server told while it accepted, measured against its clock: the opener may go when that clock may
-      // read it (the measure is late by up to what the server's clock is not known to). After a throttle, only when it
-      // surely does. A reset in whole seconds is itself late by up to a second: a window that this request opened, of a
-      // length not known, most likely lasts whole seconds from it (as servers count from a window's first request), so
-      // its opener goes the fewest whole seconds after this answer that the reset allows (one request: if the window
-      // has not ended, its answer says until when).
+      // read it, or, for a window's first request, the fewest whole seconds after it that the reset allows (see
+      // `openerLead`). After a throttle, only when it surely does.
       const unknown = Math.max(0, Math.min(SECOND, partition.offsetHigh - partition.offsetLow))
-      // (The server counted the request between its sending and this answer.)
-      const seconds = Math.max(1, Math.floor((resetAt - unknown - SECOND - permit.sentAt) / SECOND) + 1)
       const openEarly = !accepted || !answer.resetFromDate || resetAt !== told
         ? 0
-        : firstOfWindow
-        ? Math.max(0, Math.min(2 * SECOND, resetAt - now - seconds * SECOND))
-        : Math.max(0, Math.min(unknown, resetAt - now))
+        : openerLead(resetAt, now, permit.sentAt, unknown, firstOfWindow)
       if (toldWindowEnd) {
         // The hint set the window's end.
       } else if (bucket.opening || bucket.allowance === undefined || (firstFields && current)) {

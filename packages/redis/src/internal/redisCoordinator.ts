@@ -1,5 +1,7 @@
 import * as Coordinator from "@effect-retry/core/Coordinator"
 import * as RateLimit from "@effect-retry/core/RateLimit"
+import * as CoordinatorState from "@effect-retry/engine/CoordinatorState"
+import * as RateLimitFields from "@effect-retry/engine/RateLimit"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import * as ServerHint from "@effect-retry/core/ServerHint"
 import * as Cause from "effect/Cause"
@@ -41,6 +43,8 @@ const POLL_MILLIS = 10
 const GRACE_MILLIS = 1000
 /** A bucket whose opener found no limit is taken as free for this long. */
 const FREE_MILLIS = 30_000
+/** What the server's clock may be off by, when the reset is an instant: the most, as this layer does not measure it. */
+const SECOND = 1_000
 
 const show = (value: unknown): string => {
   try {
@@ -114,8 +118,8 @@ interface Grant {
   readonly at: number
   /** Decided locally while nothing was known of the bucket's limit: this process's other calls follow its answer. */
   readonly probe?: boolean
-  /** What the window had left before it was admitted (-1: not admitted in a known window). */
-  readonly quota?: number
+  /** When this process was told it may send (its clock). */
+  readonly admittedAt?: number
 }
 
 class SharedPermit implements Coordinator.Permit {
@@ -533,14 +537,18 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 windowEnd: reply.until,
                 opener: reply.opener,
                 at: reply.now,
-                quota: reply.quota
+                admittedAt: Date.now()
               })
             }
             // An opener's answer is awaited: ask again soon, not past the opener's time-out.
             const learning = reply.status === 3
             // The bucket was named on the channel while this call asked: what it was told may be old already.
             if (learning && heard.get(key) !== seen) return loop
-            const left = Math.max(0, reply.until - reply.now)
+            // (A spent window's next opener may go before its end: the calls ask again then.)
+            const left = Math.max(
+              0,
+              (reply.status === 2 ? Math.min(reply.until, reply.opens) : reply.until) - reply.now
+            )
             // The calls held until a window's end (or a cooldown's) go together: Redis lets one of the fleet open
             // the next window, the others wait for its answer (no spread needed to keep them from a burst).
             const next = shut(
@@ -671,11 +679,17 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           const now = Date.now()
           const elapsed = Math.max(0, now - observed.receivedAt)
           const hint = hintOf(observed, now)
-          const info = RateLimit.parse(observed.headers, observed.receivedAt)
-          const rate = Option.getOrUndefined(info)
-          // Counted in a later server window than the one it was admitted in: it left more than that one had.
-          const spilled = rate !== undefined && grant.quota !== undefined && grant.quota >= 0 &&
-            rate.remaining >= grant.quota
+          const rate = RateLimitFields.parse(observed.headers, observed.receivedAt)
+          const accepted = observed.status < 400
+          const reset = rate === undefined ? 0 : Math.max(0, Math.ceil(rate.resetMillis - elapsed))
+          const first = rate !== undefined && rate.limit !== undefined && rate.remaining === rate.limit - 1
+          // Not the opener of its window, yet the first of the server's: counted in a later window than the opener's.
+          const spilled = first && !grant.opener && grant.windowEnd > 0
+          // The first of a window: the next opener may go before a reset told as an instant in whole seconds, the
+          // fewest whole seconds after this request that the reset allows (the server's clock is not measured here).
+          const lead = first && accepted && rate.fromDate
+            ? CoordinatorState.openerLead(now + reset, now, grant.admittedAt ?? now, SECOND, true)
+            : 0
           // The other answers of an open window that leave quota add nothing the fleet does not know: not sent.
           if (
             !grant.opener && hint < 0 && !spilled && (rate === undefined || (rate.remaining > 0 && grant.windowEnd > 0))
@@ -693,11 +707,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               grant.opener ? 1 : 0,
               hint,
               rate === undefined ? -1 : rate.remaining,
-              rate === undefined ? 0 : Math.max(0, Math.ceil(Duration.toMillis(rate.resetAfter) - elapsed)),
-              rate === undefined ? -1 : Option.getOrElse(rate.limit, () => -1),
+              reset,
+              rate?.limit ?? -1,
               FREE_MILLIS,
               channel,
-              spilled ? 1 : 0
+              spilled ? 1 : 0,
+              lead,
+              accepted ? 1 : 0
             ]),
             after
           )

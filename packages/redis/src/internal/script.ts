@@ -6,12 +6,14 @@
  * Fields: `cd` cooldown until, `ep` epoch (the id of the current window, the Redis time it was opened), `lim` the
  * limit per window, `rem` admissions left in the window, `end` the window's end, `op` when the opener of a window
  * (or of a bucket nobody knows) was admitted, `free` the bucket's opener found no limit, `sp` the window's end was
- * moved to a later server window's (see below).
+ * moved to a later server window's (see below), `oe` from when the next window's opener may go, before the window's
+ * end: a reset told in whole seconds is late by up to a second.
  *
- * A request admitted near the end of a window may be counted in the server's next one: its answer then leaves more
- * quota than the window had before it was admitted. Such an answer is reported, and the window ends no sooner than
- * the reset it told (the end of the server's window it was counted in), so the next opener does not go into that
- * window, spent by the requests that spilled into it, and learn only a full window later that it may send.
+ * A request admitted near the end of a window may be counted in the server's next one: its answer then says it was
+ * the first of its window (one less than the limit left), as only the opener's should. Such an answer is reported,
+ * and the window ends no sooner than the reset it told (the end of the server's window it was counted in), so the
+ * next opener does not go into that window, spent by the requests that spilled into it, and learn only a full window
+ * later that it may send.
  *
  * When an opener's answer opens a window (or frees the bucket, or holds it with a hint), or its opener gives up, the
  * script publishes the bucket's key on the channel its caller names, so the processes holding calls for it ask again
@@ -23,7 +25,7 @@ export const SOURCE = `
 local key = KEYS[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', key, 'cd', 'ep', 'rem', 'end', 'op', 'free', 'lim', 'sp')
+local h = redis.call('HMGET', key, 'cd', 'ep', 'rem', 'end', 'op', 'free', 'lim', 'sp', 'oe')
 local cd = tonumber(h[1]) or 0
 local ep = tonumber(h[2]) or 0
 local rem = tonumber(h[3])
@@ -31,6 +33,7 @@ local wend = tonumber(h[4]) or 0
 local op = tonumber(h[5])
 local free = h[6]
 local known = tonumber(h[7]) or 0
+local oe = tonumber(h[9])
 local mode = ARGV[1]
 local grace = tonumber(ARGV[2])
 
@@ -57,9 +60,18 @@ if mode == 'admit' then
       local take = n
       if take > rem then take = rem end
       redis.call('HINCRBY', key, 'rem', -take)
-      return {0, now, wend, ep, 0, known, fleet, take, rem}
+      -- (What is left of the calls asked for goes at \`oe\` too.)
+      return {0, now, wend, ep, 0, known, fleet, take, oe or wend}
     end
-    return {2, now, wend, ep, 0, known, fleet, 0}
+    -- Spent: the next window's opener may go from \`oe\` (a reset in whole seconds is late), the others follow its answer.
+    if oe ~= nil and now >= oe then
+      if op == nil or now - op >= openerTimeout then
+        redis.call('HSET', key, 'op', now)
+        return {0, now, wend, ep, 1, known, fleet, 1}
+      end
+      return {3, now, op + openerTimeout, ep, 0, known, fleet, 0}
+    end
+    return {2, now, wend, ep, 0, known, fleet, 0, oe or wend}
   end
   if free ~= false and rem == nil then return {0, now, 0, ep, 0, known, fleet, n} end
   if op == nil or now - op >= openerTimeout then
@@ -100,14 +112,19 @@ local r = tonumber(ARGV[6])
 local reset = tonumber(ARGV[7])
 local lim = tonumber(ARGV[8])
 local freeTtl = tonumber(ARGV[9])
--- The answer left more quota than the window had when it was admitted: it was counted in a later server window.
+-- Not the opener, yet the first of its server window: it was counted in a later one than the opener's.
 local spilled = ARGV[11] == '1'
+-- How long before the reset the next window's opener may go (see \`oe\`), and whether the server accepted the request.
+local lead = tonumber(ARGV[12]) or 0
+local accepted = ARGV[13] == '1'
 if r >= 0 then
   local e = now + reset
-  if rem == nil or now >= wend then
+  -- An opener sent before the spent window's told end, and accepted: the next window's first news.
+  local early = opener and accepted and op ~= nil and rem ~= nil and now < wend
+  if rem == nil or now >= wend or early then
     if ep + 1 > now then ep = ep + 1 else ep = now end
     if lim < 0 then lim = r + 1 end
-    redis.call('HSET', key, 'ep', ep, 'rem', r, 'end', e, 'lim', lim)
+    redis.call('HSET', key, 'ep', ep, 'rem', r, 'end', e, 'lim', lim, 'oe', e - lead)
     redis.call('HDEL', key, 'op', 'free', 'sp')
     wend = e
     opened(ARGV[10])
@@ -117,8 +134,14 @@ if r >= 0 then
     if spilled and h[8] == false then
       wend = e
       redis.call('HSET', key, 'sp', 1)
+      if lead > 0 then redis.call('HSET', key, 'oe', e - lead) else redis.call('HDEL', key, 'oe') end
     elseif e < wend then
       wend = e
+    end
+    if opener and op ~= nil and not accepted then
+      -- An opener sent before the told end was refused: the others wait for that end (or the hint), no one earlier.
+      redis.call('HDEL', key, 'op', 'oe')
+      opened(ARGV[10])
     end
     if r < rem then rem = r end
     redis.call('HSET', key, 'rem', rem, 'end', wend)
@@ -145,8 +168,8 @@ export type Status = 0 | 1 | 2 | 3 | 4
 /**
  * A script's reply: status, Redis time now, an instant (hold until, or the window's end), epoch (the Redis time the
  * window opened), opener (1), the limit per window (0: none known), the processes that asked in the last 10 s, how
- * many of the admissions asked for were granted (status 0: the first of them, when an opener, alone), and what the
- * window had left before it granted them (-1: not admitted in a known window).
+ * many of the admissions asked for were granted (status 0: the first of them, when an opener, alone), and, in a
+ * known window, when its next window's opener may go (for the calls not granted: status 2).
  * @internal
  */
 export interface Reply {
@@ -158,13 +181,13 @@ export interface Reply {
   readonly limit: number
   readonly fleet: number
   readonly granted: number
-  readonly quota: number
+  readonly opens: number
 }
 
 /** Reads the script's reply; anything else is `undefined` (treated as Redis failing: local decisions). @internal */
 export const decode = (raw: unknown): Reply | undefined => {
   if (!Array.isArray(raw) || (raw.length !== 8 && raw.length !== 9)) return undefined
-  const [status, now, until, epoch, opener, limit, fleet, granted, quota = -1] = raw.map(Number) as [
+  const [status, now, until, epoch, opener, limit, fleet, granted, opens = until] = raw.map(Number) as [
     number,
     number,
     number,
@@ -175,8 +198,8 @@ export const decode = (raw: unknown): Reply | undefined => {
     number,
     number?
   ]
-  if (![now, until, epoch, limit, fleet, granted, quota].every(Number.isFinite) || !(status >= 0 && status <= 4)) {
+  if (![now, until, epoch, limit, fleet, granted, opens].every(Number.isFinite) || !(status >= 0 && status <= 4)) {
     return undefined
   }
-  return { status: status as Status, now, until, epoch, opener: opener === 1, limit, fleet, granted, quota }
+  return { status: status as Status, now, until, epoch, opener: opener === 1, limit, fleet, granted, opens }
 }
