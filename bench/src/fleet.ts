@@ -6,7 +6,8 @@
  * cost of the Redis store per admission on loopback. Writes bench/FLEET.md and bench/charts/fleet.svg.
  *
  * Environment: FLEET_WORKERS (default 4), FLEET_REDIS_TIMEOUT_MS (each Redis call's time-out, default 75), FLEET_TRACE=1
- * (prints every request the server received). Needs a `redis-server` binary (`node scripts/redis-server.mjs` installs
+ * (prints every request the server received), FLEET_RESET=epoch (`X-RateLimit-Reset` as a Unix time in seconds, rounded
+ * up, instead of seconds to wait). Needs a `redis-server` binary (`node scripts/redis-server.mjs` installs
  * Debian's package when run as root).
  */
 import { Coordinator } from "@effect-retry/core"
@@ -35,6 +36,8 @@ const REDIS_TIMEOUT_MS = Number(process.env["FLEET_REDIS_TIMEOUT_MS"] ?? 75)
 /** FLEET_RUNS: the runs to make (memory, redis, redis-patient, outage, cost), comma-separated; default all. */
 const RUNS = process.env["FLEET_RUNS"]?.split(",")
 const selected = (id: string) => RUNS === undefined || RUNS.includes(id)
+/** FLEET_RESET=epoch: the reset as a Unix time in seconds (rounded up), as GitHub sends it; else seconds to wait. */
+const EPOCH_RESET = process.env["FLEET_RESET"] === "epoch"
 const LIMIT = 40
 const WINDOW_MS = 1000
 const BIN_MS = 100
@@ -201,12 +204,13 @@ const startApi = (): Promise<Api> =>
       used.set(window, count)
       const end = origin + (window + 1) * WINDOW_MS
       const resetIn = Math.max(1, Math.ceil((end - at) / 1000))
+      const resetAt = EPOCH_RESET ? Math.ceil(end / 1000) * 1000 : at + resetIn * 1000
       const status = count <= LIMIT ? 200 : 429
       const remaining = Math.max(0, LIMIT - count)
       const headers: Record<string, string> = {
         "x-ratelimit-limit": String(LIMIT),
         "x-ratelimit-remaining": String(remaining),
-        "x-ratelimit-reset": String(resetIn)
+        "x-ratelimit-reset": String(EPOCH_RESET ? Math.ceil(end / 1000) : resetIn)
       }
       if (status === 429) headers["retry-after"] = String(resetIn)
       request.resume()
@@ -218,8 +222,9 @@ const startApi = (): Promise<Api> =>
         status,
         window,
         end,
-        toldAt: status === 429 || remaining === 0 ? at + resetIn * 1000 : undefined,
-        resetAt: at + resetIn * 1000,
+        // (A 429's Retry-After and its reset: the earlier instant.)
+        toldAt: status === 429 ? Math.min(at + resetIn * 1000, resetAt) : remaining === 0 ? resetAt : undefined,
+        resetAt,
         sentAt: now()
       })
     })
@@ -618,7 +623,9 @@ const render = (runs: ReadonlyArray<Run>, costs: ReadonlyArray<Cost>, seconds: n
     `Run: ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}, ${fmt(seconds, 0)} s; ${WORKERS} worker processes ` +
       `(\`child_process.fork\`), each with its own \`withStatusRetry()\` client, against one server on 127.0.0.1 that ` +
       `allows ${LIMIT} requests per ${WINDOW_MS / 1000} s window (windows 377 ms into the second), with ` +
-      "`X-RateLimit-Limit/Remaining/Reset` (reset in whole seconds, rounded up) and 429 + `Retry-After`. " +
+      `\`X-RateLimit-Limit/Remaining/Reset\` (reset ${
+        EPOCH_RESET ? "as a Unix time in seconds" : "in whole seconds"
+      }, rounded up) and 429 + \`Retry-After\`. ` +
       `Node.js ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), load ` +
       `${fmt(os.loadavg()[0]!)}; redis-server ${redisVersion}.`
   )
