@@ -643,6 +643,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       return left > 0 ? left : -1
     }
 
+    /** The window (epoch) of each bucket in which this process last reported a request that spilled over. */
+    const spills = new Map<string, number>()
+
     const observe = (permit: Coordinator.Permit, observed: Coordinator.Observed): Effect.Effect<void> => {
       if (!(permit instanceof SharedPermit)) return local.observe(permit, observed)
       const grant = permit.grant
@@ -683,8 +686,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           const accepted = observed.status < 400
           const reset = rate === undefined ? 0 : Math.max(0, Math.ceil(rate.resetMillis - elapsed))
           const first = rate !== undefined && rate.limit !== undefined && rate.remaining === rate.limit - 1
-          // Not the opener of its window, yet the first of the server's: counted in a later window than the opener's.
-          const spilled = first && !grant.opener && grant.windowEnd > 0
+          // Not the opener of its window, yet the first of the server's: counted in a later window than the opener's
+          // (told once per window by each process: a server that always leaves all but one says nothing new).
+          const spilled = first && !grant.opener && grant.windowEnd > 0 && spills.get(grant.key) !== grant.epoch
+          if (spilled) {
+            if (spills.size > 10_000) spills.clear()
+            spills.set(grant.key, grant.epoch)
+          }
           // The first of a window: the next opener may go before a reset told as an instant in whole seconds, the
           // fewest whole seconds after this request that the reset allows (the server's clock is not measured here).
           const lead = first && accepted && rate.fromDate
