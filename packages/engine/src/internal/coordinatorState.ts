@@ -378,6 +378,8 @@ interface Bucket {
   openerSince: number | undefined
   /** Counts windows: an answer to a request of an earlier window says nothing of this one. */
   generation: number
+  /** The generation whose end a request that spilled into the server's next window moved (-1: none). */
+  spilledIn: number
   /** Admitted in this generation and not answered yet. */
   inFlight: number
   /** Accepted answers since the bucket was made, while it ramps up (cautious start); Infinity when done. */
@@ -815,8 +817,19 @@ export class CoordinatorState {
         bucket.inFlight = 0
         wake = true
       } else if (current) {
-        // Reset instants are upper bounds (rounded up to the second): the earliest told is the closest.
-        if (resetAt < bucket.windowEnd) {
+        // A request sent as the window its opener found was closing may be counted first in the next one (its answer
+        // leaves all but one, as only the opener's should): that window ends by this answer's reset, and the next
+        // opener waits for it, not going into a window the requests that spilled into it may have spent. Once per
+        // window, and not in a window the user told of (its requests all go at once).
+        const spilled = firstOfWindow && !permit.opener && bucket.configured === undefined &&
+          bucket.spilledIn !== bucket.generation
+        if (spilled) {
+          bucket.spilledIn = bucket.generation
+          bucket.windowEnd = Math.max(bucket.windowEnd, resetAt)
+          bucket.endUnknown = false
+          bucket.openEarly = openEarly
+        } else if (resetAt < bucket.windowEnd) {
+          // Reset instants are upper bounds (rounded up to the second): the earliest told is the closest.
           wake = true
           bucket.windowEnd = resetAt
           bucket.endUnknown = false
@@ -1229,6 +1242,7 @@ export class CoordinatorState {
       bucket.opening = cautious
       bucket.openerSince = undefined
       bucket.generation = 0
+      bucket.spilledIn = -1
       bucket.inFlight = 0
       bucket.ramp = cautious ? 0 : Infinity
       bucket.headers = false

@@ -70,6 +70,13 @@ export interface Case {
 
 const ok = (after = 0) => ({ after, status: 200 })
 
+/** `X-RateLimit-*` fields: `remaining` of `limit` left, the window's reset in a second. */
+const quota = (limit: number, remaining: number): HeaderRecord => ({
+  "x-ratelimit-limit": String(limit),
+  "x-ratelimit-remaining": String(remaining),
+  "x-ratelimit-reset": "1"
+})
+
 /** Five calls at 0 the origin fails with a 500 at once: too few accepted for the retry budget. */
 const failing: ReadonlyArray<Call> = ["a", "b", "c", "d", "e"].map((id) => ({
   id,
@@ -116,6 +123,17 @@ export const cases: ReadonlyArray<Case> = [
       { id: "b", at: 100, answer: ok() }
     ],
     expected: { a: { sentAt: 0 }, b: { sentAt: 1_000 } }
+  },
+  {
+    name: "a request counted first in the server's next window: the next opener waits for that window's reset",
+    options: {},
+    calls: [
+      { id: "a", at: 0, answer: { after: 10, status: 200, headers: quota(2, 1) } },
+      // Sent at a's answer, it left all but one too: the window a found had closed, and the next one ends by 1030.
+      { id: "b", at: 0, answer: { after: 20, status: 200, headers: quota(2, 1) } },
+      { id: "c", at: 100, answer: ok() }
+    ],
+    expected: { a: { sentAt: 0 }, b: { sentAt: 10 }, c: { sentAt: 1_030 } }
   },
   {
     name: "a hold past the call's deadline fails it at once, saying until when",
