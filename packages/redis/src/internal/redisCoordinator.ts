@@ -1,9 +1,8 @@
 import * as Coordinator from "@effect-retry/core/Coordinator"
 import * as RateLimit from "@effect-retry/core/RateLimit"
 import * as CoordinatorState from "@effect-retry/engine/CoordinatorState"
-import * as RateLimitFields from "@effect-retry/engine/RateLimit"
+import * as Hints from "@effect-retry/engine/ServerHint"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
-import * as ServerHint from "@effect-retry/core/ServerHint"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -637,9 +636,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
     /** The milliseconds a 429/503 answer's hint holds the bucket from `now` (up to `maxSharedCooldown`), or -1. */
     const hintOf = (observed: Coordinator.Observed, now: number): number => {
       if (observed.status !== 429 && observed.status !== 503) return -1
-      const told = ServerHint.fromHeaders(observed.headers, observed.receivedAt)
-      if (Option.isNone(told) || Duration.toMillis(told.value.delay) > settings.maxSharedCooldown) return -1
-      const left = Math.ceil(told.value.at - now)
+      const told = Hints.read(observed.headers, observed.receivedAt).hint
+      if (told === undefined || !(told.millis <= settings.maxSharedCooldown)) return -1
+      const left = Math.ceil(told.at - now)
       return left > 0 ? left : -1
     }
 
@@ -682,7 +681,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           const now = Date.now()
           const elapsed = Math.max(0, now - observed.receivedAt)
           const hint = hintOf(observed, now)
-          const rate = RateLimitFields.parse(observed.headers, observed.receivedAt)
+          // (Read once with `hintOf`'s: the same headers at the same instant.)
+          const rate = Hints.read(observed.headers, observed.receivedAt).rateLimit
           const accepted = observed.status < 400
           const reset = rate === undefined ? 0 : Math.max(0, Math.ceil(rate.resetMillis - elapsed))
           const first = rate !== undefined && rate.limit !== undefined && rate.remaining === rate.limit - 1
