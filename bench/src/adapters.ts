@@ -127,7 +127,8 @@ const effectRetryCoordinated: Adapter = {
 
 /**
  * The same, told the quotas in advance (`limits: { [origin]: { requests, window } }`), as a user who knows the
- * API's quota would: the benchmark server's rate-limit quota for its origin, nginx's rate for nginx's. It runs the
+ * API's quota would: the benchmark server's rate-limit quota for its origin (and that its windows are back to back,
+ * as `withRateLimiter`'s fixed windows assume), nginx's rate for nginx's. It runs the
  * workloads whose quota is the one it was told (its told limit is the whole origin's, so the other paths of that
  * origin would be paced at it too).
  */
@@ -136,7 +137,8 @@ const effectRetryConfigured: Adapter = {
   label: "effect-retry + `Coordinator.layer({ limits })`",
   packages: ["@effect/platform", "@effect/platform-node", "effect"],
   toolkit: { effect: 3, transport: "NodeHttpClient" },
-  config: "as above, told the quotas: `limits: { [server origin]: { requests: 40, window: 1000 }, [nginx origin]: " +
+  config: "as above, told the quotas: `limits: { [server origin]: { requests: 40, window: 1000, backToBack: true }, " +
+    "[nginx origin]: " +
     "{ requests: 10, window: 1000, burst: 1 } }` (nginx's `rate=10r/s`, no burst); runs the rate-limit workloads " +
     "with that quota and the nginx ones",
   told: true,
@@ -150,7 +152,8 @@ const effectRetryConfigured: Adapter = {
           ) => [origin, {
             requests: l.requests,
             window: l.windowMs,
-            ...(l.burst === undefined ? {} : { burst: l.burst })
+            ...(l.burst === undefined ? {} : { burst: l.burst }),
+            ...(l.backToBack === undefined ? {} : { backToBack: l.backToBack })
           }])
         )
       }

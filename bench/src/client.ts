@@ -25,7 +25,10 @@ export interface Client {
 
 /** Known quotas, per origin (`http://127.0.0.1:<port>`), for the row that is told them. */
 export type ToldLimits = Readonly<
-  Record<string, { readonly requests: number; readonly windowMs: number; readonly burst?: number }>
+  Record<
+    string,
+    { readonly requests: number; readonly windowMs: number; readonly burst?: number; readonly backToBack?: boolean }
+  >
 >
 
 export interface Adapter {

@@ -163,10 +163,10 @@ const main = async () => {
       log(`${nginxNote} on ${started.base}`)
     }
     const targets: Targets = { server, nginx }
-    // What the row that is told the quotas is told: the rate-limit workloads' for the server's origin, nginx's rate
-    // for nginx's.
+    // What the row that is told the quotas is told: the rate-limit workloads' for the server's origin (whose windows
+    // follow each other back to back), nginx's rate for nginx's.
     const limits = {
-      [new URL(server.base).origin]: { requests: RATE_LIMIT.limit, windowMs: RATE_LIMIT.windowMs },
+      [new URL(server.base).origin]: { requests: RATE_LIMIT.limit, windowMs: RATE_LIMIT.windowMs, backToBack: true },
       ...(nginx === undefined
         ? {}
         : { [new URL(nginx.base).origin]: { requests: NGINX.rate, windowMs: 1000, burst: 1 } })

@@ -230,9 +230,24 @@ export interface CoordinatorOptions {
    * `requests`) sends at most that many at once and spaces the others evenly over the window, as a limiter such as
    * nginx's `limit_req` admits them (`burst: 1` for `rate=10r/s` with no burst). Default: none (limits are learned
    * from the rate-limit headers).
+   *
+   * `backToBack: true` says the server's windows follow each other back to back, one every `window` (a counter per
+   * interval of its clock, such as a key per window in a shared store): once an answer has bounded a window's end,
+   * each next window's quota goes at that end plus whole windows, without waiting for news of it. Default: `false`,
+   * for servers whose window starts with the first request after the last one expired (the memory stores of
+   * express-rate-limit and @fastify/rate-limit): each window's end is measured again from its first answer, which
+   * costs that answer's time once per window.
    */
   readonly limits?: Readonly<
-    Record<string, { readonly requests: number; readonly window: Duration.DurationInput; readonly burst?: number }>
+    Record<
+      string,
+      {
+        readonly requests: number
+        readonly window: Duration.DurationInput
+        readonly burst?: number
+        readonly backToBack?: boolean
+      }
+    >
   >
   /**
    * Adaptive client-side throttling of retries after a backoff (Google SRE): over a sliding `window`, a retry is

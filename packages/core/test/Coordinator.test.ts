@@ -250,7 +250,7 @@ describe("Coordinator", () => {
       // counted. The window it was counted in started before that request arrived: it ends by 1_030, not by the
       // reset rounded up to the second (2_000), nor by the answer to the first request (at 60).
       const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40 }]]) })
+        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40, backToBack: false }]]) })
       )
       const sent = Array.from({ length: 40 }, () => go(machine, 0))
       machine.observe(sent[9]!, answer(200, 30, { rateLimit: { remaining: 30, resetAt: 2_000, limit: 40 } }))
@@ -260,7 +260,7 @@ describe("Coordinator", () => {
 
     it("a told window past its sure end: the next window's whole quota goes at once, its end bounded by its first answer", () => {
       const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40 }]]) })
+        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40, backToBack: false }]]) })
       )
       const first = Array.from({ length: 40 }, () => go(machine, 0))
       machine.observe(first[0]!, answer(200, 5, { rateLimit: { remaining: 39, resetAt: 1_000, limit: 40 } }))
@@ -277,7 +277,7 @@ describe("Coordinator", () => {
     it("a told window the server refuses with 429 opens with one request from then on: its windows are not the ones told", () => {
       // Told 40 per second; the server's windows last 2 s. At the told end, 40 go and the server refuses them.
       const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40 }]]) })
+        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40, backToBack: false }]]) })
       )
       const first = Array.from({ length: 40 }, () => go(machine, 0))
       machine.observe(first[0]!, answer(200, 5, { rateLimit: { remaining: 39, resetAt: 2_000, limit: 40 } }))
@@ -793,7 +793,7 @@ describe("Coordinator", () => {
   describe("configured limits", () => {
     it("3 per second from the very first request, anchored on the server's first answer", () => {
       const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3 }]]) })
+        config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3, backToBack: false }]]) })
       )
       const first = go(machine, 0)
       go(machine, 0)
@@ -809,7 +809,7 @@ describe("Coordinator", () => {
 
     it("a configured window's phase gives way to the server's first rate-limit fields", () => {
       const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3 }]]) })
+        config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3, backToBack: false }]]) })
       )
       const first = go(machine, 0)
       machine.observe(first, answer(200, 400, { rateLimit: { remaining: 2, resetAt: 1_400, limit: 3 } }))
@@ -818,13 +818,71 @@ describe("Coordinator", () => {
       // The configured window (0 to 1_000, anchored no earlier than 1_400) is not the server's: its reset is.
       expect(held(machine, 1_000)).toStrictEqual({ until: 1_400, reason: "pacing" })
     })
+    it("windows told back to back follow the first one the server's answer bounded, with no news of their own", () => {
+      // Told 3 per second, no rate-limit header. The first answer (at 40) bounds the first window's end by 1_040; the
+      // second window's first answer comes late (at 1_090). Back to back, the third window opens at 2_040 all the
+      // same; without `backToBack` it waits for 2_090 (that window may have begun when its first request came).
+      const third = (backToBack: boolean) => {
+        const machine = new State.CoordinatorState(
+          config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3, backToBack }]]) })
+        )
+        const first = [go(machine, 0), go(machine, 0), go(machine, 0)]
+        machine.observe(first[0]!, answer(200, 40))
+        const second = [go(machine, 1_040), go(machine, 1_040), go(machine, 1_040)]
+        machine.observe(second[0]!, answer(200, 1_090))
+        return held(machine, 1_090)
+      }
+      expect(third(true)).toStrictEqual({ until: 2_040, reason: "pacing" })
+      expect(third(false)).toStrictEqual({ until: 2_090, reason: "pacing" })
+    })
+
+    it("windows told back to back, with rate-limit fields: each next quota goes at the last sure end plus a window", () => {
+      // Told 40 per second; the server's resets are rounded up to the second (2_000, then 3_000). The first answer
+      // bounds the window's end by 1_005. The next 40 go then; the 41st waits for 2_005 (not for the next window's
+      // first answer), and that answer, at 1_030, does not move the end to 2_030.
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40, backToBack: true }]]) })
+      )
+      const first = Array.from({ length: 40 }, () => go(machine, 0))
+      machine.observe(first[0]!, answer(200, 5, { rateLimit: { remaining: 39, resetAt: 2_000, limit: 40 } }))
+      expect(held(machine, 5)).toStrictEqual({ until: 1_005, reason: "pacing" })
+      const second = Array.from({ length: 40 }, () => go(machine, 1_005))
+      expect(held(machine, 1_005)).toStrictEqual({ until: 2_005, reason: "pacing" })
+      machine.observe(second[0]!, answer(200, 1_030, { rateLimit: { remaining: 39, resetAt: 3_000, limit: 40 } }))
+      expect(held(machine, 1_030)).toStrictEqual({ until: 2_005, reason: "pacing" })
+      for (let i = 0; i < 40; i++) go(machine, 2_005)
+      expect(held(machine, 2_005)).toStrictEqual({ until: 3_005, reason: "pacing" })
+    })
+    it("windows told back to back, after a pause of more than a window: the next window's end is measured again", () => {
+      // A server restarted, or one counting per key, may have opened its windows at another instant since.
+      const told = () =>
+        new State.CoordinatorState(
+          config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3, backToBack: true }]]) })
+        )
+      const rateLimit = (resetAt: number) => ({ rateLimit: { remaining: 2, resetAt, limit: 3 } })
+      // Without rate-limit fields: the first window ends by 1_040. Nothing is sent until 2_500; the window opened
+      // then ends no sooner than a window after its first request, then its first answer.
+      const plain = told()
+      plain.observe([go(plain, 0), go(plain, 0), go(plain, 0)][0]!, answer(200, 40))
+      const late = [go(plain, 2_500), go(plain, 2_500), go(plain, 2_500)]
+      expect(held(plain, 2_500)).toStrictEqual({ until: 3_500, reason: "pacing" })
+      plain.observe(late[0]!, answer(200, 2_550))
+      expect(held(plain, 2_550)).toStrictEqual({ until: 3_550, reason: "pacing" })
+      // With them: the window opened at 2_500 goes at once, and its end waits for its first answer (not 3_040).
+      const fields = told()
+      fields.observe([go(fields, 0), go(fields, 0), go(fields, 0)][0]!, answer(200, 40, rateLimit(2_000)))
+      const again = [go(fields, 2_500), go(fields, 2_500), go(fields, 2_500)]
+      expect(held(fields, 2_500)).toStrictEqual({ until: 8_500, reason: "pacing" })
+      fields.observe(again[0]!, answer(200, 2_550, rateLimit(4_000)))
+      expect(held(fields, 2_550)).toStrictEqual({ until: 3_550, reason: "pacing" })
+    })
   })
 
   describe("buckets the server names", () => {
     it("a bucket named by answers to requests sent under another counts those still on their way", () => {
       // Told 40 per second for the origin, the client sends 40 at once; their answers name the bucket "default".
       const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40 }]]) })
+        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40, backToBack: false }]]) })
       )
       const sent = Array.from({ length: 40 }, () => go(machine, 0))
       const rateLimit = { remaining: 39, resetAt: 1_005, limit: 40 }
@@ -839,7 +897,7 @@ describe("Coordinator", () => {
       // Told 40 per second, and no rate-limit header: the first quota at 0, then nothing until 1_500. The server's
       // window that counts the requests at 1_500 may have begun with them: the next 40 go at 2_500, not at 2_000.
       const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40 }]]) })
+        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40, backToBack: false }]]) })
       )
       for (let i = 0; i < 40; i++) go(machine, 0)
       for (let i = 0; i < 40; i++) go(machine, 1_500)
@@ -849,7 +907,7 @@ describe("Coordinator", () => {
 
     it("10 per second, a burst of 1: one request every 100 ms, from the first", () => {
       const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 1 }]]) })
+        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 1, backToBack: false }]]) })
       )
       go(machine, 0)
       expect(held(machine, 0)).toStrictEqual({ until: 100, reason: "pacing" })
@@ -862,7 +920,7 @@ describe("Coordinator", () => {
 
     it("a told spacing the server refuses without a hint widens by 2 % per refusal, up to a tenth", () => {
       const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 1 }]]) })
+        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 1, backToBack: false }]]) })
       )
       machine.observe(go(machine, 0), answer(200, 1))
       machine.observe(go(machine, 100), answer(503, 101))
@@ -877,7 +935,7 @@ describe("Coordinator", () => {
 
     it("a burst of 3: three at once, then one every 100 ms", () => {
       const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 3 }]]) })
+        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 3, backToBack: false }]]) })
       )
       go(machine, 0)
       go(machine, 0)
@@ -947,10 +1005,14 @@ describe("Coordinator", () => {
 
     it.prop(
       "never admits before a cooldown it was told and shared; never holds past the cap; bounded memory",
-      [fc.array(step, { maxLength: 200 }), fc.boolean()],
-      ([steps, cautiousStart]) => {
+      // (With or without a told limit, its windows back to back or not.)
+      [fc.array(step, { maxLength: 200 }), fc.boolean(), fc.option(fc.boolean(), { nil: undefined })],
+      ([steps, cautiousStart, backToBack]) => {
+        const limits = new Map(
+          backToBack === undefined ? [] : [[O, { requests: 5, window: 1_000, burst: 5, backToBack }]]
+        )
         const machine = new State.CoordinatorState(
-          config({ cautiousStart, maxPartitions: 3, maxSharedCooldown: 60_000 })
+          config({ cautiousStart, maxPartitions: 3, maxSharedCooldown: 60_000, limits })
         )
         let now = 0
         let cooldownUntil = 0

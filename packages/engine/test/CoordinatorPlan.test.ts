@@ -185,14 +185,14 @@ describe("CoordinatorPlan.resolve", () => {
     })
   })
 
-  it("reads limits by origin, burst defaulting to requests, and turns the retry budget off", () => {
+  it("reads limits by origin, burst defaulting to requests, backToBack to false, and turns the retry budget off", () => {
     const key = () => "k"
     const resolved = CoordinatorPlan.resolve({
       releaseSpread: 0,
       cautiousStart: false,
       limits: {
         "HTTPS://API.test:443": { requests: 10, window: "1000 ms" },
-        "http://b.test": { requests: 4, window: 60, burst: 1 }
+        "http://b.test": { requests: 4, window: 60, burst: 1, backToBack: true }
       },
       retryBudget: false,
       key,
@@ -205,8 +205,8 @@ describe("CoordinatorPlan.resolve", () => {
     expect(resolved.settings.config.retryThrottle).toBe(undefined)
     expect(resolved.settings.config.maxPartitions).toBe(3)
     expect([...resolved.settings.config.limits]).toStrictEqual([
-      ["https://api.test", { requests: 10, window: 1_000, burst: 10 }],
-      ["http://b.test", { requests: 4, window: 60, burst: 1 }]
+      ["https://api.test", { requests: 10, window: 1_000, burst: 10, backToBack: false }],
+      ["http://b.test", { requests: 4, window: 60, burst: 1, backToBack: true }]
     ])
   })
 
@@ -214,7 +214,7 @@ describe("CoordinatorPlan.resolve", () => {
     expect(CoordinatorPlan.resolve({
       releaseSpread: -1,
       cautiousStart: "yes",
-      limits: { "https://a.test": { requests: 2, window: 0, burst: 3 } },
+      limits: { "https://a.test": { requests: 2, window: 0, burst: 3, backToBack: "yes" } },
       retryBudget: { k: 0, minRequests: 1.5, window: 0 },
       maxSharedCooldown: "x ms",
       originTtl: -5,
@@ -227,6 +227,7 @@ describe("CoordinatorPlan.resolve", () => {
         "cautiousStart must be true or false, got \"yes\"",
         "limits[\"https://a.test\"].window must be more than zero",
         "limits[\"https://a.test\"].burst must be at most its requests, got 3",
+        "limits[\"https://a.test\"].backToBack must be true or false, got \"yes\"",
         "retryBudget.k must be a number from 1 to 1000, got 0",
         "retryBudget.minRequests must be a whole number of at least 0, got 1.5",
         "retryBudget.window must be more than zero",

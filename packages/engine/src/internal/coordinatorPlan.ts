@@ -277,14 +277,23 @@ export const resolve = <K>(input: Input<K>, checks: Checks): Resolved<K> => {
     problems.push(`limits must be an object keyed by origin, got ${show(input.limits)}`)
   } else {
     for (const [origin, given] of Object.entries(input.limits ?? {})) {
-      const limit = given as { readonly requests?: unknown; readonly window?: unknown; readonly burst?: unknown }
+      const limit = given as {
+        readonly requests?: unknown
+        readonly window?: unknown
+        readonly burst?: unknown
+        readonly backToBack?: unknown
+      }
       const name = `limits["${origin}"]`
       const requests = count(`${name}.requests`, limit?.requests, 0, 1)
       const window = millis(problems, `${name}.window`, limit?.window, 0)
       if (window === 0) problems.push(`${name}.window must be more than zero`)
       const burst = limit?.burst === undefined ? requests : count(`${name}.burst`, limit.burst, 0, 1)
       if (burst > requests) problems.push(`${name}.burst must be at most its requests, got ${burst}`)
-      limits.set(originOf(origin), { requests, window, burst })
+      const backToBack = limit?.backToBack ?? false
+      if (typeof backToBack !== "boolean") {
+        problems.push(`${name}.backToBack must be true or false, got ${show(backToBack)}`)
+      }
+      limits.set(originOf(origin), { requests, window, burst, backToBack: backToBack === true })
     }
   }
   const budget = input.retryBudget === false

@@ -96,6 +96,12 @@ export interface Limit {
   readonly window: number
   /** At most this many at once; the others are spaced evenly over the window (nginx's `limit_req` `burst`). */
   readonly burst: number
+  /**
+   * The server's windows follow each other back to back (a counter per fixed interval): once an answer has bounded a
+   * window's end, each next window ends one window later, with no news needed. Otherwise a window may start with
+   * the first request after the last one expired, and each window's end is measured again from its first request.
+   */
+  readonly backToBack: boolean
 }
 
 /** @internal */
@@ -365,6 +371,8 @@ interface Bucket {
   anchored: boolean
   /** A request went in the current configured window (the first one moved its end to a window after it). */
   started: boolean
+  /** The user told that the server's windows follow each other back to back (see `Limit.backToBack`). */
+  backToBack: boolean
   /**
    * The told limit's windows open with their whole quota at once: until the server refuses one with 429 (its windows
    * are not the ones told, or others share the quota), after which each window opens with one request.
@@ -633,11 +641,13 @@ export class CoordinatorState {
     if (bucket.configured !== undefined && bucket.windowMillis !== undefined && !bucket.headers) {
       // A window the user told us of, and no header to say otherwise: the next one follows at once.
       bucket.allowance = bucket.configured
+      const previousEnd = bucket.windowEnd
       bucket.windowEnd += Math.ceil((now - bucket.windowEnd + 1) / bucket.windowMillis) * bucket.windowMillis
       bucket.endUnknown = false
       bucket.openEarly = 0
-      bucket.anchored = false
-      bucket.started = false
+      // (Windows back to back, one of them anchored on an answer, and the next has begun: it follows it, to its end.)
+      bucket.started = bucket.backToBack && bucket.anchored && now < previousEnd + bucket.windowMillis
+      bucket.anchored = bucket.started
       return
     }
     if (this.toldWindowOver(bucket, now)) return
@@ -660,8 +670,15 @@ export class CoordinatorState {
       now < bucket.windowEnd
     ) return false
     bucket.allowance = Math.max(0, bucket.configured - (bucket.opening && bucket.openerSince !== undefined ? 1 : 0))
-    bucket.windowEnd = now + bucket.windowMillis + OPENER_PATIENCE_MILLIS
-    bucket.endUnknown = true
+    if (bucket.backToBack && !bucket.endUnknown && now < bucket.windowEnd + bucket.windowMillis) {
+      // Windows back to back, and the one that has begun is the next: it ends a window after the sure end of the
+      // last. (After a pause, its end is measured again: a phase kept from long ago would send a quota at once into
+      // a window that a restarted server, or one counting per key, opened at another instant.)
+      bucket.windowEnd += bucket.windowMillis
+    } else {
+      bucket.windowEnd = now + bucket.windowMillis + OPENER_PATIENCE_MILLIS
+      bucket.endUnknown = true
+    }
     bucket.openEarly = 0
     bucket.opening = false
     bucket.openerSince = undefined
@@ -1237,6 +1254,7 @@ export class CoordinatorState {
       bucket.learnedWindow = undefined
       bucket.anchored = false
       bucket.started = false
+      bucket.backToBack = configured?.backToBack ?? false
       bucket.quotaAtOnce = true
       bucket.endUnknown = false
       bucket.opening = cautious

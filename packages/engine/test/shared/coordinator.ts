@@ -29,7 +29,15 @@ export type DurationText = `${number} ${"millis" | "second" | "seconds" | "minut
 export interface CaseOptions {
   readonly cautiousStart?: boolean
   readonly limits?: Readonly<
-    Record<string, { readonly requests: number; readonly window: DurationText; readonly burst?: number }>
+    Record<
+      string,
+      {
+        readonly requests: number
+        readonly window: DurationText
+        readonly burst?: number
+        readonly backToBack?: boolean
+      }
+    >
   >
   readonly retryBudget?: false | { readonly k?: number; readonly minRequests?: number; readonly window?: DurationText }
   readonly maxSharedCooldown?: DurationText
@@ -174,6 +182,18 @@ export const cases: ReadonlyArray<Case> = [
       d: { sentAt: 1_000 },
       e: { sentAt: 2_000 }
     }
+  },
+  {
+    name:
+      "a known limit whose windows are back to back: each follows the first answer's bound, however late its own answers",
+    // The first answer (at 40) bounds the first window's end by 1_040; the second window's answers come 90 ms after
+    // it opened. Without `backToBack`, e would wait for 2_130 (that window may have begun with its first request).
+    options: { limits: { [ORIGIN]: { requests: 2, window: "1 second", backToBack: true } } },
+    calls: [
+      ...["a", "b"].map((id) => ({ id, at: 0, answer: { after: 40, status: 200 } })),
+      ...["c", "d", "e"].map((id) => ({ id, at: 0, answer: { after: 90, status: 200 } }))
+    ],
+    expected: { a: { sentAt: 0 }, b: { sentAt: 0 }, c: { sentAt: 1_040 }, d: { sentAt: 1_040 }, e: { sentAt: 2_040 } }
   },
   {
     name: "a known limit with burst 1 spaces requests evenly over the window",
