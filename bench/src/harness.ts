@@ -11,7 +11,7 @@ import { seeded } from "./rng.js"
 import { analyse, type CallRecord, median, type RunMetrics } from "./metrics.js"
 import { OVERHEAD, type OverheadNumbers } from "./overhead.js"
 import { type Arrival, CALL_ID, type FromServer, now, type Scenario, type ToServer } from "./protocol.js"
-import { type Phase, phaseKey, type PlannedCall, type Workload } from "./workloads.js"
+import { type Phase, phaseKey, type PlannedCall, SEQUENCE, type Workload } from "./workloads.js"
 
 /** Every call is bounded: the library gets an AbortSignal; a library that ignores it is cut off 2 s later. */
 export const CALL_TIMEOUT_MS = 20_000
@@ -115,6 +115,8 @@ export interface ClientRun {
   readonly arrivals: ReadonlyArray<Arrival>
   readonly calls: ReadonlyArray<CallRecord>
   readonly metrics: RunMetrics
+  /** A solo phase's turns (see `SEQUENCE.soloTurns`), in order: this run is its median turn by time. */
+  readonly turns?: ReadonlyArray<ClientRun>
 }
 
 /**
@@ -208,8 +210,10 @@ export const runWorkload = async (
   }
   const finished: Array<Done> = []
   const background: Array<Promise<CallRecord>> = []
-  const runPhase = async (plan: Plan, phase: Phase, k: number) => {
-    const tenant = `${unmeasured?.prefix ?? ""}${workload.id}.${phase.id}.r${plan.lane.repeat + 1}.${plan.adapter.id}`
+  const runPhase = async (plan: Plan, phase: Phase, k: number, turn = 0) => {
+    const tenant = `${unmeasured?.prefix ?? ""}${workload.id}.${phase.id}.r${plan.lane.repeat + 1}.${plan.adapter.id}${
+      turn === 0 ? "" : `.turn${turn + 1}`
+    }`
     const start = k === 0 ? plan.start : now()
     const scenario = phase.scenario(start, plan.lane.seed)
     if (workload.target === "server") await server.open(tenant, scenario)
@@ -257,7 +261,11 @@ export const runWorkload = async (
     const plans = plansOf(members)
     for (const [k, phase] of workload.phases.entries()) {
       if (phase.solo === true && k > 0) {
-        for (const plan of plans) await runPhase(plan, phase, k)
+        // Turns, each client once per turn, in the opposite order every other turn (see `SEQUENCE.soloTurns`).
+        const turns = unmeasured === undefined ? SEQUENCE.soloTurns : 1
+        for (let turn = 0; turn < turns; turn++) {
+          for (const plan of turn % 2 === 0 ? plans : [...plans].reverse()) await runPhase(plan, phase, k, turn)
+        }
       } else {
         await Promise.all(plans.map((plan) => runPhase(plan, phase, k)))
       }
@@ -271,18 +279,27 @@ export const runWorkload = async (
   for (const phase of workload.phases) {
     out.set(phaseKey(workload, phase), lanes.map(() => adapters.map(() => undefined)))
   }
+  // A client's turns of a solo phase: its median turn by time stands for it.
+  const turns = new Map<string, Array<ClientRun>>()
   for (const d of finished) {
     const arrivals = logs[d.tenant] ?? []
     const firstStart = Math.min(...d.calls.map((c) => c.start))
     const idealMs = d.phase.idealMs?.(firstStart, d.scenario)
-    out.get(phaseKey(workload, d.phase))![lanes.findIndex((l) => l.repeat === d.repeat)]![d.adapter] = {
+    const key = `${phaseKey(workload, d.phase)} ${d.repeat} ${d.adapter}`
+    const runs = turns.get(key) ?? []
+    turns.set(key, runs)
+    runs.push({
       adapter: adapters[d.adapter]!,
       tenant: d.tenant,
       start: firstStart,
       arrivals,
       calls: d.calls,
       metrics: analyse(arrivals, d.calls, d.phase.need, idealMs)
-    }
+    })
+    const chosen = [...runs].sort((a, b) => a.metrics.timeMs - b.metrics.timeMs)[Math.floor((runs.length - 1) / 2)]!
+    out.get(phaseKey(workload, d.phase))![lanes.findIndex((l) => l.repeat === d.repeat)]![d.adapter] = runs.length === 1
+      ? chosen
+      : { ...chosen, turns: [...runs] }
   }
   return out
 }

@@ -164,12 +164,19 @@ export const render = (results: Results): string => {
   const overheadOf = (id: string) => results.overhead.find((o) => o.adapter.id === id)
   const ran = (key: string) => results.runs.has(key)
 
-  /** Per repeat, this client's phase time over its `withStatusRetry()` row's (`aloneOf`) in the same repeat; the median. */
+  /**
+   * Per repeat, this client's phase time over its `withStatusRetry()` row's (`aloneOf`) in the same repeat (in a phase
+   * run in turns, the median over turns of the ratio in the same turn, the first turn included); the median.
+   */
   const vsAlone = (key: string, i: number): number =>
     median((results.runs.get(key) ?? []).map((repeat) => {
       const mine = repeat[i]
       const theirs = repeat[aloneOf(i)]
-      return mine === undefined || theirs === undefined ? NaN : mine.metrics.timeMs / theirs.metrics.timeMs
+      if (mine === undefined || theirs === undefined) return NaN
+      if (mine.turns === undefined || theirs.turns?.length !== mine.turns.length) {
+        return mine.metrics.timeMs / theirs.metrics.timeMs
+      }
+      return median(mine.turns.map((turn, t) => turn.metrics.timeMs / theirs.turns![t]!.metrics.timeMs))
     }))
 
   const rlIdealS = Math.ceil(RATE_LIMIT.calls / RATE_LIMIT.limit) - 1
@@ -617,8 +624,10 @@ export const render = (results: Results): string => {
     }. **Target**: 1 request per call, as fast as alone.`,
     "",
     "   Phases 2 and 3 run one client at a time (over all repeats), so that their times compare without the other",
-    "   clients' load; the other phases run every client side by side. A phase starts when every client has finished",
-    "   the one before.",
+    `   clients' load, in ${SEQUENCE.soloTurns} turns (each client once per turn, in the opposite order every other turn, each turn on`,
+    "   paths of its own); a client's figures are those of its median turn by time, and its × alone the median over",
+    "   turns of its time over the alone row's in the same turn (the first turn included). The other phases run every",
+    "   client side by side. A phase starts when every client has finished the one before.",
     "",
     `4. **Held path**: a call to \`/held\` gets 429 + \`Retry-After: ${SEQUENCE.heldSeconds}\` (34 days); ${SEQUENCE.heldGapMs} ms later a call to another path`,
     "   starts. **Target**: it is sent at once; the delay is from its start to its arrival at the server. The held",

@@ -28,7 +28,13 @@ export const SEQUENCE = {
   heldGapMs: 100,
   maintenanceCalls: 10,
   maintenanceSeconds: 2,
-  postCalls: 10
+  postCalls: 10,
+  /**
+   * The phases that run one client at a time (the plain GETs and the 4xx calls) run this many turns, each client once
+   * per turn (in the opposite order every other turn); a client's figure is its median turn by time. A single turn
+   * of a phase under a second long moved by a third between runs of the benchmark on this shared machine.
+   */
+  soloTurns: 3
 } as const
 
 export interface PlannedCall {
@@ -56,7 +62,7 @@ export interface Phase {
   readonly concurrency?: number
   /**
    * The clients take turns (one at a time, over all repeats) instead of running side by side, so that its time
-   * compares between clients without the others' load in it.
+   * compares between clients without the others' load in it; `SEQUENCE.soloTurns` turns, each on tenants of its own.
    */
   readonly solo?: boolean
   /** With a pool: calls not started this long after the phase started are not sent (counted as not started). */
