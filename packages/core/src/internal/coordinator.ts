@@ -12,6 +12,7 @@ import * as MetricKey from "effect/MetricKey"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import type * as Coordinator from "../Coordinator.js"
 import * as answer from "@effect-retry/engine/CoordinatorAnswer"
 import * as CoordinatorPlan from "@effect-retry/engine/CoordinatorPlan"
@@ -73,11 +74,16 @@ export class OriginHeld extends Data.TaggedError("OriginHeld")<{
   }
 }
 
+/**
+ * An event on the current span, when there is one. (Read from the context: `Effect.currentSpan` fails without a span,
+ * and that failure builds an error, stack and all, for every held call of a burst.)
+ */
 const spanEvent = (name: string, attributes: Record<string, unknown>) =>
-  Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
-    Option.isSome(span)
-      ? Effect.flatMap(Clock.currentTimeNanos, (now) => Effect.sync(() => span.value.event(name, now, attributes)))
-      : Effect.void)
+  Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) => {
+    if (Option.isNone(span) || span.value._tag !== "Span") return Effect.void
+    const current = span.value
+    return Effect.flatMap(Clock.currentTimeNanos, (now) => Effect.sync(() => current.event(name, now, attributes)))
+  })
 
 /**
  * The answer's hints, read once: the rate-limit fields and the server's instant, as the state machine takes them.

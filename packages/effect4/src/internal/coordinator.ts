@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
+import * as Tracer from "effect/Tracer"
 import type * as Coordinator from "../Coordinator.js"
 import * as options from "./options.js"
 
@@ -57,12 +58,17 @@ export class OriginHeld extends Data.TaggedError("OriginHeld")<{
   }
 }
 
-/** An event on the current span, when there is one. */
+/**
+ * An event on the current span, when there is one. (Read from the context: `Effect.currentSpan` fails without a span,
+ * and that failure builds an error for every held call of a burst.)
+ */
 const spanEvent = (name: string, attributes: Record<string, unknown>): Effect.Effect<void> =>
-  Effect.matchEffect(Effect.currentSpan, {
-    onFailure: () => Effect.void,
-    onSuccess: (span) =>
-      Effect.clockWith((clock) => Effect.sync(() => span.event(name, clock.currentTimeNanosUnsafe(), attributes)))
+  Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) => {
+    if (span._tag === "None" || span.value._tag !== "Span") return Effect.void
+    const current = span.value
+    return Effect.clockWith((clock) =>
+      Effect.sync(() => current.event(name, clock.currentTimeNanosUnsafe(), attributes))
+    )
   })
 
 const outcomeOf = (exit: Exit.Exit<unknown, unknown>): CoordinatorState.Outcome =>
