@@ -435,20 +435,23 @@ export const retryRequest = <E, R>(
                 { url: fullUrl(request), method: request.method, headers: request.headers, attempt: kind, deadline },
                 (permit) =>
                   Effect.flatMap(counted, (response) =>
-                    Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
-                      Effect.andThen(
-                        Effect.map(
-                          coordinator.value.observe(permit, {
-                            status: response.status,
-                            headers: response.headers,
-                            receivedAt
-                          }),
-                          () => {
-                            hintAt = permit.hintAt
-                          }
-                        ),
-                        check(response)
-                      )))
+                    !permit.learn && response.status < 400
+                      // A success the coordinator does not need is not reported: its header record is never built.
+                      ? check(response)
+                      : Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
+                        Effect.andThen(
+                          Effect.map(
+                            coordinator.value.observe(permit, {
+                              status: response.status,
+                              headers: response.headers,
+                              receivedAt
+                            }),
+                            () => {
+                              hintAt = permit.hintAt
+                            }
+                          ),
+                          check(response)
+                        )))
               )
         )
         const bounded = Effect.timeoutOrElse(checked, {
