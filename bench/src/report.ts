@@ -89,8 +89,9 @@ const runsOf = (results: Results, key: string, adapter: number): ReadonlyArray<C
 const med = (runs: ReadonlyArray<ClientRun>, f: (m: RunMetrics) => number | undefined): number =>
   median(runs.map((run) => f(run.metrics) ?? NaN))
 
+/** Calls that ended in an exception: in a phase run in turns, over every turn. */
 const thrown = (runs: ReadonlyArray<ClientRun>): number =>
-  runs.reduce((sum, run) => sum + run.metrics.exceptions.length, 0)
+  runs.flatMap((run) => run.turns ?? [run]).reduce((sum, run) => sum + run.metrics.exceptions.length, 0)
 
 const perGroup = (
   runs: ReadonlyArray<ClientRun>,

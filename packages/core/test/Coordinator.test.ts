@@ -853,28 +853,37 @@ describe("Coordinator", () => {
       for (let i = 0; i < 40; i++) go(machine, 2_005)
       expect(held(machine, 2_005)).toStrictEqual({ until: 3_005, reason: "pacing" })
     })
-    it("windows told back to back, after a pause of more than a window: the next window's end is measured again", () => {
-      // A server restarted, or one counting per key, may have opened its windows at another instant since.
+    it("windows told back to back: a quota that goes late in a window holds the next one a window after it", () => {
+      // The first window ends by 1_040 (its first answer plus a window). The next quota goes late, at 2_000: the one
+      // after it waits for 3_000, not for 2_040, or both could meet in one of the server's windows.
       const told = () =>
         new State.CoordinatorState(
           config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3, backToBack: true }]]) })
         )
-      const rateLimit = (resetAt: number) => ({ rateLimit: { remaining: 2, resetAt, limit: 3 } })
-      // Without rate-limit fields: the first window ends by 1_040. Nothing is sent until 2_500; the window opened
-      // then ends no sooner than a window after its first request, then its first answer.
       const plain = told()
       plain.observe([go(plain, 0), go(plain, 0), go(plain, 0)][0]!, answer(200, 40))
-      const late = [go(plain, 2_500), go(plain, 2_500), go(plain, 2_500)]
-      expect(held(plain, 2_500)).toStrictEqual({ until: 3_500, reason: "pacing" })
-      plain.observe(late[0]!, answer(200, 2_550))
-      expect(held(plain, 2_550)).toStrictEqual({ until: 3_550, reason: "pacing" })
-      // With them: the window opened at 2_500 goes at once, and its end waits for its first answer (not 3_040).
+      for (let i = 0; i < 3; i++) go(plain, 2_000)
+      expect(held(plain, 2_040)).toStrictEqual({ until: 3_000, reason: "pacing" })
+      // The same with rate-limit fields: the first window ends by 1_005; the next quota goes at 1_900.
       const fields = told()
-      fields.observe([go(fields, 0), go(fields, 0), go(fields, 0)][0]!, answer(200, 40, rateLimit(2_000)))
-      const again = [go(fields, 2_500), go(fields, 2_500), go(fields, 2_500)]
-      expect(held(fields, 2_500)).toStrictEqual({ until: 8_500, reason: "pacing" })
-      fields.observe(again[0]!, answer(200, 2_550, rateLimit(4_000)))
-      expect(held(fields, 2_550)).toStrictEqual({ until: 3_550, reason: "pacing" })
+      const rateLimit = { rateLimit: { remaining: 2, resetAt: 2_000, limit: 3 } }
+      fields.observe([go(fields, 0), go(fields, 0), go(fields, 0)][0]!, answer(200, 5, rateLimit))
+      for (let i = 0; i < 3; i++) go(fields, 1_900)
+      expect(held(fields, 2_005)).toStrictEqual({ until: 2_900, reason: "pacing" })
+    })
+
+    it("windows told back to back: a 429 within the quota turns it off (each window is measured again)", () => {
+      const machine = new State.CoordinatorState(
+        config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3, backToBack: true }]]) })
+      )
+      const first = [go(machine, 0), go(machine, 0), go(machine, 0)]
+      machine.observe(first[0]!, answer(200, 40))
+      // Refused, to come back at 1_000: the window ends then.
+      machine.observe(first[1]!, answer(429, 41, { hintAt: 1_000 }))
+      const second = [go(machine, 1_000), go(machine, 1_000), go(machine, 1_000)]
+      machine.observe(second[0]!, answer(200, 1_090))
+      // Measured again from the second window's first answer: 2_090, not 2_000.
+      expect(held(machine, 1_090)).toStrictEqual({ until: 2_090, reason: "pacing" })
     })
   })
 

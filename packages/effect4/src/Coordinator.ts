@@ -79,7 +79,8 @@ export {
 } from "./internal/coordinator.js"
 
 /**
- * The coordinator service: `withStatusRetry` runs every attempt under one of its permits and tells it every answer.
+ * The coordinator service: `withStatusRetry` runs every attempt under one of its permits and tells it every answer it
+ * asks for.
  *
  * @example
  * ```ts
@@ -149,7 +150,8 @@ export interface Options {
    *
    * `backToBack: true` says the server's windows follow each other back to back, one every `window` (a counter per
    * interval of its clock, such as a key per window in a shared store): once an answer has bounded a window's end,
-   * each next window's quota goes at that end plus whole windows, without waiting for news of it. Default: `false`,
+   * each next window's quota goes at the last one's end, and that window lasts a window from its first request,
+   * without waiting for its answers (a 429 within the quota turns this off). Default: `false`,
    * for servers whose window starts with the first request after the last one expired (the memory stores of
    * express-rate-limit and @fastify/rate-limit): each window's end is measured again from its first answer, which
    * costs that answer's time once per window.

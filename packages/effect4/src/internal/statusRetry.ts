@@ -417,7 +417,7 @@ export const retryRequest = <E, R>(
         const byTimeout = settings.attemptTimeout === undefined || left <= settings.attemptTimeout
         const limit = byTimeout ? left : settings.attemptTimeout!
         const counted = resends === 0 ? read : Effect.annotateSpans(read, RESEND_COUNT, resends)
-        // Under a coordinator, the attempt waits for its permit, and the coordinator hears every answer.
+        // Under a coordinator, the attempt waits for its permit, and the coordinator hears every answer it asks for.
         const checked = Effect.flatMap(
           Effect.serviceOption(Coordinator.Coordinator),
           (coordinator) =>

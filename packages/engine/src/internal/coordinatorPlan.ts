@@ -289,7 +289,7 @@ export const resolve = <K>(input: Input<K>, checks: Checks): Resolved<K> => {
       if (window === 0) problems.push(`${name}.window must be more than zero`)
       const burst = limit?.burst === undefined ? requests : count(`${name}.burst`, limit.burst, 0, 1)
       if (burst > requests) problems.push(`${name}.burst must be at most its requests, got ${burst}`)
-      const backToBack = limit?.backToBack ?? false
+      const backToBack = limit?.backToBack === undefined ? false : limit.backToBack
       if (typeof backToBack !== "boolean") {
         problems.push(`${name}.backToBack must be true or false, got ${show(backToBack)}`)
       }

@@ -98,8 +98,9 @@ export interface Limit {
   readonly burst: number
   /**
    * The server's windows follow each other back to back (a counter per fixed interval): once an answer has bounded a
-   * window's end, each next window ends one window later, with no news needed. Otherwise a window may start with
-   * the first request after the last one expired, and each window's end is measured again from its first request.
+   * window's end, each next window opens at the last one's end and lasts a window from its first request, with no
+   * answer to wait for (until a 429 says otherwise). Otherwise a window may start with the first request after the
+   * last one expired, and each window's end is measured again from its first answer.
    */
   readonly backToBack: boolean
 }
@@ -641,13 +642,13 @@ export class CoordinatorState {
     if (bucket.configured !== undefined && bucket.windowMillis !== undefined && !bucket.headers) {
       // A window the user told us of, and no header to say otherwise: the next one follows at once.
       bucket.allowance = bucket.configured
-      const previousEnd = bucket.windowEnd
       bucket.windowEnd += Math.ceil((now - bucket.windowEnd + 1) / bucket.windowMillis) * bucket.windowMillis
       bucket.endUnknown = false
       bucket.openEarly = 0
-      // (Windows back to back, one of them anchored on an answer, and the next has begun: it follows it, to its end.)
-      bucket.started = bucket.backToBack && bucket.anchored && now < previousEnd + bucket.windowMillis
-      bucket.anchored = bucket.started
+      bucket.started = false
+      // (Windows back to back, one of them anchored on an answer: the next ones keep its phase, and are not measured
+      // again from their own answers. Each still lasts a window from its first request: see `send`.)
+      bucket.anchored = bucket.backToBack && bucket.anchored
       return
     }
     if (this.toldWindowOver(bucket, now)) return
@@ -670,11 +671,11 @@ export class CoordinatorState {
       now < bucket.windowEnd
     ) return false
     bucket.allowance = Math.max(0, bucket.configured - (bucket.opening && bucket.openerSince !== undefined ? 1 : 0))
-    if (bucket.backToBack && !bucket.endUnknown && now < bucket.windowEnd + bucket.windowMillis) {
-      // Windows back to back, and the one that has begun is the next: it ends a window after the sure end of the
-      // last. (After a pause, its end is measured again: a phase kept from long ago would send a quota at once into
-      // a window that a restarted server, or one counting per key, opened at another instant.)
-      bucket.windowEnd += bucket.windowMillis
+    if (bucket.backToBack && !bucket.endUnknown) {
+      // Windows back to back: the one that begins now (at or after the sure end of the last) ends a window after its
+      // first request, which goes now, with no answer to wait for. (Not sooner: a quota that goes late in a window
+      // must not share the server's next window with the quota after it.)
+      bucket.windowEnd = now + bucket.windowMillis
     } else {
       bucket.windowEnd = now + bucket.windowMillis + OPENER_PATIENCE_MILLIS
       bucket.endUnknown = true
@@ -779,7 +780,11 @@ export class CoordinatorState {
       wake = true
     }
 
-    if (status === 429 && bucket.configured !== undefined) bucket.quotaAtOnce = false
+    if (status === 429 && bucket.configured !== undefined) {
+      // The server refused within a told quota: its windows are not the ones told, or others share the quota.
+      bucket.quotaAtOnce = false
+      bucket.backToBack = false
+    }
     if (info !== undefined) {
       // A configured window's phase is a guess: the server's first rate-limit fields take over from it.
       const firstFields = !bucket.headers
