@@ -63,6 +63,19 @@ const held = (machine: State.CoordinatorState, now: number, req = request(), ran
   return admission instanceof State.Hold ? { until: admission.until, reason: admission.reason } : "admitted"
 }
 
+/** A machine told `requests` per second for O: at most `burst` at once (default: all), its windows back to back or not. */
+const toldPerSecond = (requests: number, options: { readonly burst?: number; readonly backToBack?: boolean } = {}) =>
+  new State.CoordinatorState(
+    config({
+      limits: new Map([[O, {
+        requests,
+        window: 1_000,
+        burst: options.burst ?? requests,
+        backToBack: options.backToBack ?? false
+      }]])
+    })
+  )
+
 /** A machine whose bucket for O has answered once with a 200 (cautious start over, no limit known). */
 const warmed = (overrides: Partial<State.Config> = {}) => {
   const machine = new State.CoordinatorState(config({ cautiousStart: false, ...overrides }))
@@ -249,9 +262,7 @@ describe("Coordinator", () => {
       // Told 40 per second, 40 sent at once; the first answer to come (at 30) is to the 10th request the server
       // counted. The window it was counted in started before that request arrived: it ends by 1_030, not by the
       // reset rounded up to the second (2_000), nor by the answer to the first request (at 60).
-      const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40, backToBack: false }]]) })
-      )
+      const machine = toldPerSecond(40)
       const sent = Array.from({ length: 40 }, () => go(machine, 0))
       machine.observe(sent[9]!, answer(200, 30, { rateLimit: { remaining: 30, resetAt: 2_000, limit: 40 } }))
       machine.observe(sent[0]!, answer(200, 60, { rateLimit: { remaining: 39, resetAt: 2_000, limit: 40 } }))
@@ -259,9 +270,7 @@ describe("Coordinator", () => {
     })
 
     it("a told window past its sure end: the next window's whole quota goes at once, its end bounded by its first answer", () => {
-      const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40, backToBack: false }]]) })
-      )
+      const machine = toldPerSecond(40)
       const first = Array.from({ length: 40 }, () => go(machine, 0))
       machine.observe(first[0]!, answer(200, 5, { rateLimit: { remaining: 39, resetAt: 1_000, limit: 40 } }))
       expect(held(machine, 5)).toStrictEqual({ until: 1_000, reason: "pacing" })
@@ -276,9 +285,7 @@ describe("Coordinator", () => {
 
     it("a told window the server refuses with 429 opens with one request from then on: its windows are not the ones told", () => {
       // Told 40 per second; the server's windows last 2 s. At the told end, 40 go and the server refuses them.
-      const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40, backToBack: false }]]) })
-      )
+      const machine = toldPerSecond(40)
       const first = Array.from({ length: 40 }, () => go(machine, 0))
       machine.observe(first[0]!, answer(200, 5, { rateLimit: { remaining: 39, resetAt: 2_000, limit: 40 } }))
       const second = Array.from({ length: 40 }, () => go(machine, 1_005))
@@ -792,9 +799,7 @@ describe("Coordinator", () => {
 
   describe("configured limits", () => {
     it("3 per second from the very first request, anchored on the server's first answer", () => {
-      const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3, backToBack: false }]]) })
-      )
+      const machine = toldPerSecond(3)
       const first = go(machine, 0)
       go(machine, 0)
       go(machine, 0)
@@ -808,9 +813,7 @@ describe("Coordinator", () => {
     })
 
     it("a configured window's phase gives way to the server's first rate-limit fields", () => {
-      const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3, backToBack: false }]]) })
-      )
+      const machine = toldPerSecond(3)
       const first = go(machine, 0)
       machine.observe(first, answer(200, 400, { rateLimit: { remaining: 2, resetAt: 1_400, limit: 3 } }))
       go(machine, 400)
@@ -823,9 +826,7 @@ describe("Coordinator", () => {
       // second window's first answer comes late (at 1_090). Back to back, the third window opens at 2_040 all the
       // same; without `backToBack` it waits for 2_090 (that window may have begun when its first request came).
       const third = (backToBack: boolean) => {
-        const machine = new State.CoordinatorState(
-          config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3, backToBack }]]) })
-        )
+        const machine = toldPerSecond(3, { backToBack })
         const first = [go(machine, 0), go(machine, 0), go(machine, 0)]
         machine.observe(first[0]!, answer(200, 40))
         const second = [go(machine, 1_040), go(machine, 1_040), go(machine, 1_040)]
@@ -840,9 +841,7 @@ describe("Coordinator", () => {
       // Told 40 per second; the server's resets are rounded up to the second (2_000, then 3_000). The first answer
       // bounds the window's end by 1_005. The next 40 go then; the 41st waits for 2_005 (not for the next window's
       // first answer), and that answer, at 1_030, does not move the end to 2_030.
-      const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40, backToBack: true }]]) })
-      )
+      const machine = toldPerSecond(40, { backToBack: true })
       const first = Array.from({ length: 40 }, () => go(machine, 0))
       machine.observe(first[0]!, answer(200, 5, { rateLimit: { remaining: 39, resetAt: 2_000, limit: 40 } }))
       expect(held(machine, 5)).toStrictEqual({ until: 1_005, reason: "pacing" })
@@ -856,16 +855,12 @@ describe("Coordinator", () => {
     it("windows told back to back: a quota that goes late in a window holds the next one a window after it", () => {
       // The first window ends by 1_040 (its first answer plus a window). The next quota goes late, at 2_000: the one
       // after it waits for 3_000, not for 2_040, or both could meet in one of the server's windows.
-      const told = () =>
-        new State.CoordinatorState(
-          config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3, backToBack: true }]]) })
-        )
-      const plain = told()
+      const plain = toldPerSecond(3, { backToBack: true })
       plain.observe([go(plain, 0), go(plain, 0), go(plain, 0)][0]!, answer(200, 40))
       for (let i = 0; i < 3; i++) go(plain, 2_000)
       expect(held(plain, 2_040)).toStrictEqual({ until: 3_000, reason: "pacing" })
       // The same with rate-limit fields: the first window ends by 1_005; the next quota goes at 1_900.
-      const fields = told()
+      const fields = toldPerSecond(3, { backToBack: true })
       const rateLimit = { rateLimit: { remaining: 2, resetAt: 2_000, limit: 3 } }
       fields.observe([go(fields, 0), go(fields, 0), go(fields, 0)][0]!, answer(200, 5, rateLimit))
       for (let i = 0; i < 3; i++) go(fields, 1_900)
@@ -873,9 +868,7 @@ describe("Coordinator", () => {
     })
 
     it("windows told back to back: a 429 within the quota turns it off (each window is measured again)", () => {
-      const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 3, window: 1_000, burst: 3, backToBack: true }]]) })
-      )
+      const machine = toldPerSecond(3, { backToBack: true })
       const first = [go(machine, 0), go(machine, 0), go(machine, 0)]
       machine.observe(first[0]!, answer(200, 40))
       // Refused, to come back at 1_000: the window ends then.
@@ -890,9 +883,7 @@ describe("Coordinator", () => {
   describe("buckets the server names", () => {
     it("a bucket named by answers to requests sent under another counts those still on their way", () => {
       // Told 40 per second for the origin, the client sends 40 at once; their answers name the bucket "default".
-      const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40, backToBack: false }]]) })
-      )
+      const machine = toldPerSecond(40)
       const sent = Array.from({ length: 40 }, () => go(machine, 0))
       const rateLimit = { remaining: 39, resetAt: 1_005, limit: 40 }
       machine.observe(sent[0]!, answer(200, 5, { rateLimit, bucket: "default" }))
@@ -905,9 +896,7 @@ describe("Coordinator", () => {
     it("a told window is counted from its first request: a quota sent late in one guessed window waits a window", () => {
       // Told 40 per second, and no rate-limit header: the first quota at 0, then nothing until 1_500. The server's
       // window that counts the requests at 1_500 may have begun with them: the next 40 go at 2_500, not at 2_000.
-      const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 40, window: 1_000, burst: 40, backToBack: false }]]) })
-      )
+      const machine = toldPerSecond(40)
       for (let i = 0; i < 40; i++) go(machine, 0)
       for (let i = 0; i < 40; i++) go(machine, 1_500)
       expect(held(machine, 2_000)).toStrictEqual({ until: 2_500, reason: "pacing" })
@@ -915,9 +904,7 @@ describe("Coordinator", () => {
     })
 
     it("10 per second, a burst of 1: one request every 100 ms, from the first", () => {
-      const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 1, backToBack: false }]]) })
-      )
+      const machine = toldPerSecond(10, { burst: 1 })
       go(machine, 0)
       expect(held(machine, 0)).toStrictEqual({ until: 100, reason: "pacing" })
       go(machine, 100)
@@ -928,9 +915,7 @@ describe("Coordinator", () => {
     })
 
     it("a told spacing the server refuses without a hint widens by 2 % per refusal, up to a tenth", () => {
-      const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 1, backToBack: false }]]) })
-      )
+      const machine = toldPerSecond(10, { burst: 1 })
       machine.observe(go(machine, 0), answer(200, 1))
       machine.observe(go(machine, 100), answer(503, 101))
       go(machine, 200)
@@ -943,9 +928,7 @@ describe("Coordinator", () => {
     })
 
     it("a burst of 3: three at once, then one every 100 ms", () => {
-      const machine = new State.CoordinatorState(
-        config({ limits: new Map([[O, { requests: 10, window: 1_000, burst: 3, backToBack: false }]]) })
-      )
+      const machine = toldPerSecond(10, { burst: 3 })
       go(machine, 0)
       go(machine, 0)
       go(machine, 0)
