@@ -29,6 +29,8 @@ export interface WorkerSetup {
   readonly timeout: number
   /** Each call's timeout, in seconds. */
   readonly callTimeout: number
+  /** The server's limit, told to the coordinator (`coordinator.limits`, for the server's origin). */
+  readonly told?: { readonly requests: number; readonly windowMs: number; readonly backToBack: boolean }
 }
 
 export interface CallOutcome {
@@ -60,7 +62,22 @@ const counting = Logger.make(({ logLevel }) => {
 
 const coordinator = setup.coordinator === "memory"
   ? Coordinator.layer()
-  : RedisCoordinator.layer({ url: setup.redisUrl, prefix: setup.prefix, timeout: setup.timeout })
+  : RedisCoordinator.layer({
+    url: setup.redisUrl,
+    prefix: setup.prefix,
+    timeout: setup.timeout,
+    ...(setup.told === undefined ? {} : {
+      coordinator: {
+        limits: {
+          [new URL(setup.url).origin]: {
+            requests: setup.told.requests,
+            window: `${setup.told.windowMs} millis`,
+            backToBack: setup.told.backToBack
+          }
+        }
+      }
+    })
+  })
 
 const program = Effect.gen(function*() {
   const client = withStatusRetry({ timeout: `${setup.callTimeout} seconds` })(yield* HttpClient.HttpClient)

@@ -33,7 +33,9 @@ const benchDir = path.resolve(here, "..")
 const WORKERS = Number(process.env["FLEET_WORKERS"] ?? 4)
 /** Each Redis call's time-out: FLEET_REDIS_TIMEOUT_MS, else the library's default. */
 const REDIS_TIMEOUT_MS = Number(process.env["FLEET_REDIS_TIMEOUT_MS"] ?? 75)
-/** FLEET_RUNS: the runs to make (memory, redis, redis-patient, outage, cost), comma-separated; default all. */
+/**
+ * FLEET_RUNS: the runs to make (memory, redis, redis-patient, redis-told, outage, cost), comma-separated; default all.
+ */
 const RUNS = process.env["FLEET_RUNS"]?.split(",")
 const selected = (id: string) => RUNS === undefined || RUNS.includes(id)
 /** FLEET_RESET=epoch: the reset as a Unix time in seconds (rounded up), as GitHub sends it; else seconds to wait. */
@@ -276,6 +278,8 @@ const runFleet = async (options: {
   readonly perWorker: number
   /** Each Redis call's time-out, when not REDIS_TIMEOUT_MS. */
   readonly timeout?: number
+  /** The workers are told the server's limit (`coordinator.limits`). */
+  readonly told?: boolean
   readonly outage?: {
     readonly stopAt: number
     readonly startAt: number
@@ -295,7 +299,9 @@ const runFleet = async (options: {
       warmUp: options.warmUp,
       calls: options.perWorker,
       timeout: options.timeout ?? REDIS_TIMEOUT_MS,
-      callTimeout: TIMEOUT_S
+      callTimeout: TIMEOUT_S,
+      // (The server's windows are fixed, back to back.)
+      ...(options.told === true ? { told: { requests: LIMIT, windowMs: WINDOW_MS, backToBack: true } } : {})
     }
     return fork(path.join(here, "fleet-worker.js"), [JSON.stringify(setup)], {
       stdio: ["ignore", "inherit", "inherit", "ipc"]
@@ -829,10 +835,17 @@ const main = async () => {
   }
   const perWorker = 120 / WORKERS
   for (
-    const [id, title, coordinator, timeout] of [
-      ["memory", "in-memory coordinator per worker", "memory", undefined],
-      ["redis", `shared through Redis (time-out ${REDIS_TIMEOUT_MS} ms)`, "redis", undefined],
-      ["redis-patient", "shared through Redis (time-out 1 s: no call decided alone)", "redis", 1000]
+    const [id, title, coordinator, timeout, told] of [
+      ["memory", "in-memory coordinator per worker", "memory", undefined, false],
+      ["redis", `shared through Redis (time-out ${REDIS_TIMEOUT_MS} ms)`, "redis", undefined, false],
+      ["redis-patient", "shared through Redis (time-out 1 s: no call decided alone)", "redis", 1000, false],
+      [
+        "redis-told",
+        `shared through Redis (time-out ${REDIS_TIMEOUT_MS} ms), told the limit (${LIMIT} per ${WINDOW_MS} ms)`,
+        "redis",
+        undefined,
+        true
+      ]
     ] as const
   ) {
     if (!selected(id)) continue
@@ -844,6 +857,7 @@ const main = async () => {
       redisPort: port,
       warmUp,
       perWorker,
+      told,
       ...(timeout === undefined ? {} : { timeout })
     })
     runs.push(run)

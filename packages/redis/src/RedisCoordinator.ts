@@ -13,7 +13,8 @@
  * opener gives up), and each process listens on a second connection: its held calls ask again at once, together,
  * rather than at their next poll (every 10 to 20 ms, which stays as the fallback when a message is lost). The quota
  * and reset of an answer from an older window are dropped; a 429/503 hint, an instant the server told, holds every
- * process whatever window it came from (also from a request decided alone while Redis was slow).
+ * process whatever window it came from (also from a request decided alone while Redis was slow). A limit told in
+ * `coordinator.limits` is one quota for the whole fleet, per window, as the same hash counts it.
  *
  * The in-memory coordinator stays the first layer. Each Redis call waits `timeout` at most; a call asks again after
  * up to three slow replies (its deadline allowing), then the request is decided locally, at this process's share of the last known limit (the limit over the processes that asked lately,
@@ -41,7 +42,10 @@ import * as internal from "./internal/redisCoordinator.js"
  *   url: "redis://127.0.0.1:6379",
  *   prefix: "billing-workers",
  *   timeout: "75 millis",
- *   coordinator: { releaseSpread: "20 millis" }
+ *   coordinator: {
+ *     releaseSpread: "20 millis",
+ *     limits: { "https://api.example.com": { requests: 100, window: "1 minute" } }
+ *   }
  * }
  * ```
  *
@@ -68,9 +72,15 @@ export interface Options {
    * stay per process; while Redis keeps a bucket's windows, successes do not teach it the quota); its
    * `releaseSpread` spreads the calls held while Redis does not answer (the calls Redis held go at the instant it
    * names: Redis lets one of them open the window), and its `maxSharedCooldown` caps the cooldowns shared through
-   * Redis too. Default: `Coordinator.layer()`'s defaults, except `cautiousStart: false`: Redis lets one request of the whole
-   * fleet go first, and the window its answer opens admits its quota at once, where a cautious start would ramp each
-   * process up over several round trips of its own (and push the window's last request, and so the next window, later).
+   * Redis too. Its `limits` are quotas of the whole fleet: a told window opens with the fleet's first admission after
+   * the last one ended and admits the told requests across every process, with no opener to wait for; it ends a
+   * window after its first answer (with `backToBack`, the windows after the first so measured follow it, until a 429
+   * within the quota); the server's rate-limit fields, when it sends them, narrow it. Each process also keeps to the
+   * told limit alone, and to its share of it while Redis does not answer. A told `burst` is refused: spacing the
+   * fleet's requests evenly would need a round trip to Redis per request. Default: `Coordinator.layer()`'s defaults,
+   * except `cautiousStart: false`: Redis lets one request of the whole fleet go first, and the window its answer
+   * opens admits its quota at once, where a cautious start would ramp each process up over several round trips of
+   * its own (and push the window's last request, and so the next window, later).
    */
   readonly coordinator?: Coordinator.CoordinatorOptions
 }

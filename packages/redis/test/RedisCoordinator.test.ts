@@ -232,6 +232,56 @@ describe("the bucket script", () => {
       expect(heard).toEqual([key, key, "marker"])
     }))
 
+  it.scopedLive("a told limit: the first admissions get its quota, no opener; the first answer moves the end a window after it", () =>
+    Effect.gen(function*() {
+      const { key, redis, run } = yield* bucket("told")
+      // Told 4 per 500 ms: of five asked for at once, four go in a window of their own, none waiting for an answer.
+      const five = (yield* run("admit", 1000, 1000, "a", 5, 4, 500, 0))!
+      expect([five.status, five.opener, five.granted, five.limit]).toEqual([0, false, 4, 4])
+      expect([five.until, five.epoch]).toEqual([five.now + 500, five.now])
+      const spent = (yield* run("admit", 1000, 1000, "a", 1, 4, 500, 0))!
+      expect([spent.status, spent.until]).toEqual([2, five.now + 500])
+      // The window's first answer (a told one: its length) moves its end to a window after it; a second does not.
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 30)))
+      const first = (yield* run("observe", 1000, five.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 1, 500, 0))!
+      const end = first.now + 500
+      expect(yield* Effect.promise(() => redis.hmget(key, "end", "ta"))).toEqual([String(end), "1"])
+      yield* run("observe", 1000, five.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 1, 500, 0)
+      expect(Number(yield* Effect.promise(() => redis.hget(key, "end")))).toBe(end)
+      expect((yield* run("admit", 1000, 1000, "a", 1, 4, 500, 0))!.until).toBe(end)
+      // After its end, the next window opens with the next admission, and is measured again from its first answer.
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, Math.max(0, end - Date.now() + 20))))
+      const next = (yield* run("admit", 1000, 1000, "a", 2, 4, 500, 0))!
+      expect([next.status, next.granted, next.until]).toEqual([0, 2, next.now + 500])
+      expect(next.epoch).toBeGreaterThan(five.epoch)
+      expect(yield* Effect.promise(() => redis.hmget(key, "rem", "ta"))).toEqual(["2", null])
+    }))
+
+  it.scopedLive("a told limit back to back: windows after the first answered one follow it; a 429 measures again", () =>
+    Effect.gen(function*() {
+      const { key, redis, run } = yield* bucket("told-back-to-back")
+      const wait = (until: number) =>
+        Effect.promise(() => new Promise((r) => setTimeout(r, Math.max(0, until - Date.now() + 20))))
+      const first = (yield* run("admit", 1000, 1000, "a", 2, 2, 300, 1))!
+      const answered = (yield* run("observe", 1000, first.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 1, 300, 0))!
+      yield* wait(answered.now + 300)
+      // The first window's end was measured from its answer; the next follows it, a window from its first admission.
+      const second = (yield* run("admit", 1000, 1000, "a", 2, 2, 300, 1))!
+      expect([second.granted, second.until]).toEqual([2, second.now + 300])
+      expect(yield* Effect.promise(() => redis.hget(key, "ta"))).toBe("1")
+      // Its answers do not move its end.
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 30)))
+      yield* run("observe", 1000, second.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 1, 300, 0)
+      expect(Number(yield* Effect.promise(() => redis.hget(key, "end")))).toBe(second.now + 300)
+      // A 429 within the quota: the next window is measured again from its first answer.
+      yield* run("observe", 1000, second.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 0, 300, 1)
+      expect(yield* Effect.promise(() => redis.hget(key, "ta"))).toBeNull()
+      yield* wait(second.now + 300)
+      const third = (yield* run("admit", 1000, 1000, "a", 1, 2, 300, 1))!
+      expect(third.status).toBe(0)
+      expect(yield* Effect.promise(() => redis.hget(key, "ta"))).toBeNull()
+    }))
+
   it.scopedLive("an opener that comes back without an answer lets the next one go at once", () =>
     Effect.gen(function*() {
       const { run } = yield* bucket("release")
@@ -378,6 +428,35 @@ describe("RedisCoordinator", () => {
       // Three windows: each opens at the instant the answer that spent the last one told (its reset, rounded up to a
       // whole second, counts from that answer), so up to a burst's length later than the server's own window.
       expect(elapsed).toBeLessThan(4500)
+    }))
+
+  it.scopedLive("two coordinators told a limit on one Redis send together at most that limit per window", () =>
+    Effect.gen(function*() {
+      const url = yield* RedisServer.shared
+      const prefix = RedisServer.prefix("fleet-told")
+      // A server that says nothing of its limit, whose windows start with the first request after the last one ended.
+      const server = yield* limited({ limit: LIMIT, windowMs: 500, quiet: true })
+      const limits = { [server.url("")]: { requests: LIMIT, window: "500 millis" as const } }
+      const a = yield* RedisCoordinator.make({ url, prefix, timeout: "1 second", coordinator: { limits } })
+      const b = yield* RedisCoordinator.make({ url, prefix, timeout: "1 second", coordinator: { limits } })
+      const [fromA, fromB] = yield* Effect.all([worker(a, server, PER_WORKER), worker(b, server, PER_WORKER)], {
+        concurrency: 2
+      })
+      expect([...fromA, ...fromB]).toEqual(Array(2 * PER_WORKER).fill(200))
+      // No refusal: each window of the fleet sent the told quota at most, and 30 calls took three windows.
+      expect(server.arrivals.map((x) => x.status)).toEqual(Array(2 * PER_WORKER).fill(200))
+      const perWindow = [0, 1, 2].map((w) => server.arrivals.filter((x) => x.window === w).length)
+      expect(perWindow).toEqual([LIMIT, LIMIT, LIMIT])
+    }))
+
+  it.scopedLive("told the same limit without Redis, two processes send twice that limit in the first window", () =>
+    Effect.gen(function*() {
+      const server = yield* limited({ limit: LIMIT, windowMs: 500, quiet: true })
+      const limits = { [server.url("")]: { requests: LIMIT, window: "500 millis" as const } }
+      const a = yield* Coordinator.make({ limits })
+      const b = yield* Coordinator.make({ limits })
+      yield* Effect.all([worker(a, server, PER_WORKER), worker(b, server, PER_WORKER)], { concurrency: 2 })
+      expect(server.arrivals.filter((x) => x.window === 0).length).toBe(2 * LIMIT)
     }))
 
   it.scopedLive("without Redis, the same two workers overrun the limit in the first window", () =>
@@ -609,5 +688,18 @@ describe("RedisCoordinator", () => {
     expect(() => RedisCoordinator.layer({ url: "http://127.0.0.1", timeout: -1 })).toThrow(
       "url must be a redis:// or rediss:// URL, got another scheme"
     )
+  })
+
+  it("a told burst, which Redis does not share, is refused with the option named", () => {
+    expect(() =>
+      RedisCoordinator.layer({
+        coordinator: { limits: { "https://api.example.com": { requests: 10, window: "1 second", burst: 2 } } }
+      })
+    )
+      .toThrow(/coordinator\.limits\["https:\/\/api\.example\.com"\]\.burst is not shared through Redis/)
+    expect(() =>
+      RedisCoordinator.layer({ coordinator: { limits: { "https://api.example.com": { requests: 0, window: -1 } } } })
+    )
+      .toThrow(/coordinator\.limits\["https:\/\/api\.example\.com"\]\.requests/)
   })
 })

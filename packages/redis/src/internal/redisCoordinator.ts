@@ -1,5 +1,6 @@
 import * as Coordinator from "@effect-retry/core/Coordinator"
 import * as RateLimit from "@effect-retry/core/RateLimit"
+import * as CoordinatorPlan from "@effect-retry/engine/CoordinatorPlan"
 import * as CoordinatorState from "@effect-retry/engine/CoordinatorState"
 import * as Hints from "@effect-retry/engine/ServerHint"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
@@ -27,6 +28,8 @@ export interface Settings {
   readonly openerTimeout: number
   readonly releaseSpread: number
   readonly maxSharedCooldown: number
+  /** The limits told, by origin (`coordinator.limits`): each is one quota for the whole fleet. */
+  readonly limits: ReadonlyMap<string, CoordinatorState.Limit>
   readonly coordinator: Coordinator.CoordinatorOptions | undefined
 }
 
@@ -85,6 +88,26 @@ export const resolve = (input: RedisCoordinator.Options | undefined = {}): Setti
   const local = input.coordinator
   const releaseSpread = millis(problems, "coordinator.releaseSpread", local?.releaseSpread, "20 millis")
   const maxSharedCooldown = millis(problems, "coordinator.maxSharedCooldown", local?.maxSharedCooldown, "1 minute")
+  // The told limits, read as the in-memory coordinator reads them (which checks the rest of its options itself).
+  const told = CoordinatorPlan.resolve({ limits: local?.limits }, {
+    millis: (found, name, value, fallback) => millis(found, `coordinator.${name}`, value, Duration.millis(fallback)),
+    show
+  })
+  const limits = told._tag === "Settings" ? told.settings.config.limits : new Map<string, CoordinatorState.Limit>()
+  if (told._tag === "Problems") {
+    for (const problem of told.problems) {
+      problems.push(problem.startsWith("coordinator.") ? problem : `coordinator.${problem}`)
+    }
+  }
+  for (const [origin, limit] of limits) {
+    // A fleet-wide spacing would need every admission to go through Redis one slot at a time: not done.
+    if (limit.burst < limit.requests) {
+      problems.push(
+        `coordinator.limits["${origin}"].burst is not shared through Redis (each process would space its own ` +
+          `requests, the fleet together sending more): leave it out, or use the in-memory coordinator`
+      )
+    }
+  }
   if (problems.length > 0) throw new RetryPolicy.InvalidRetryOptions({ problems })
   return {
     url,
@@ -93,6 +116,7 @@ export const resolve = (input: RedisCoordinator.Options | undefined = {}): Setti
     openerTimeout: Math.ceil(openerTimeout),
     releaseSpread,
     maxSharedCooldown,
+    limits,
     coordinator: local
   }
 }
@@ -119,6 +143,8 @@ interface Grant {
   readonly probe?: boolean
   /** When this process was told it may send (its clock). */
   readonly admittedAt?: number
+  /** Admitted in a window of a limit the user told: the window's length. */
+  readonly told?: number
 }
 
 class SharedPermit implements Coordinator.Permit {
@@ -312,7 +338,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         ? { ...reply, status: 3, opener: false, until: reply.now + settings.openerTimeout, granted: 0 }
         : { ...reply, status: 2, granted: 0 }
     }
-    const ask = (key: string): Effect.Effect<script.Reply | undefined> =>
+    const ask = (key: string, told: CoordinatorState.Limit | undefined): Effect.Effect<script.Reply | undefined> =>
       Effect.suspend(() => {
         const open = batches.get(key)
         if (open !== undefined) {
@@ -327,7 +353,16 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         return (before === undefined ? turn : Effect.zipRight(Deferred.await(before), turn)).pipe(
           Effect.zipRight(Effect.suspend(() => {
             if (batches.get(key) === batch) batches.delete(key)
-            return call(key, ["admit", GRACE_MILLIS, settings.openerTimeout, processId, batch.size])
+            return call(key, [
+              "admit",
+              GRACE_MILLIS,
+              settings.openerTimeout,
+              processId,
+              batch.size,
+              told?.requests ?? 0,
+              told?.window ?? 0,
+              told?.backToBack === true ? 1 : 0
+            ])
           })),
           Effect.onExit((exit) =>
             Effect.sync(() => {
@@ -463,6 +498,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
     ): Effect.Effect<Grant, Coordinator.OriginHeld> => {
       const key = keyOf(permit)
+      // A limit told for the origin is the quota of its own bucket (not of one the server names), as in one process.
+      const told = permit.bucket === "" ? settings.limits.get(Coordinator.originOf(info.url)) : undefined
       const deadline = info.deadline ?? Infinity
       let announced = false
       let retries = 0
@@ -495,7 +532,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         }
         const seen = heard.get(key)
         return Effect.flatMap(
-          ask(key),
+          ask(key, told),
           (reply): Effect.Effect<Grant, Coordinator.OriginHeld> => {
             if (reply === undefined) {
               // A slow reply: ask again (a few times, and only while Redis is not taken for gone) before deciding
@@ -536,7 +573,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 windowEnd: reply.until,
                 opener: reply.opener,
                 at: reply.now,
-                admittedAt: Date.now()
+                admittedAt: Date.now(),
+                ...(told === undefined ? {} : { told: told.window })
               })
             }
             // An opener's answer is awaited: ask again soon, not past the opener's time-out.
@@ -644,6 +682,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
 
     /** The window (epoch) of each bucket in which this process last reported a request that spilled over. */
     const spills = new Map<string, number>()
+    /** The told window (epoch) of each bucket whose first answer this process last reported. */
+    const anchors = new Map<string, number>()
 
     const observe = (permit: Coordinator.Permit, observed: Coordinator.Observed): Effect.Effect<void> => {
       if (!(permit instanceof SharedPermit)) return local.observe(permit, observed)
@@ -698,9 +738,18 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           const lead = first && accepted && rate.fromDate
             ? CoordinatorState.openerLead(now + reset, now, grant.admittedAt ?? now, SECOND, true)
             : 0
+          // A told window's first answer (this process's first, of the window: the first of them to reach Redis
+          // bounds the window's end), and a 429 within a told quota.
+          const anchor = grant.told !== undefined && anchors.get(grant.key) !== grant.epoch
+          if (anchor) {
+            if (anchors.size > 10_000) anchors.clear()
+            anchors.set(grant.key, grant.epoch)
+          }
+          const refused = grant.told !== undefined && observed.status === 429
           // The other answers of an open window that leave quota add nothing the fleet does not know: not sent.
           if (
-            !grant.opener && hint < 0 && !spilled && (rate === undefined || (rate.remaining > 0 && grant.windowEnd > 0))
+            !grant.opener && hint < 0 && !spilled && !anchor && !refused &&
+            (rate === undefined || (rate.remaining > 0 && grant.windowEnd > 0))
           ) {
             return Effect.void
           }
@@ -721,7 +770,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               channel,
               spilled ? 1 : 0,
               lead,
-              accepted ? 1 : 0
+              accepted ? 1 : 0,
+              grant.told ?? 0,
+              refused ? 1 : 0
             ]),
             after
           )
