@@ -226,10 +226,11 @@ export interface CoordinatorOptions {
   readonly cautiousStart?: boolean
   /**
    * Known limits per origin (`"https://api.example.com"`): no more than `requests` per `window` are sent, from the
-   * very first request; when the server's rate-limit headers say otherwise, they take over. `burst` (default:
-   * `requests`) sends at most that many at once and spaces the others evenly over the window, as a limiter such as
-   * nginx's `limit_req` admits them (`burst: 1` for `rate=10r/s` with no burst). Default: none (limits are learned
-   * from the rate-limit headers).
+   * very first request; when the server's rate-limit headers say otherwise, they take over. It is the quota of each
+   * bucket of the origin: its own, and each one its answers name (an IETF policy name, `x-ratelimit-resource`).
+   * `burst` (default: `requests`) sends at most that many at once and spaces the others evenly over the window, as a
+   * limiter such as nginx's `limit_req` admits them (`burst: 1` for `rate=10r/s` with no burst). Default: none
+   * (limits are learned from the rate-limit headers).
    *
    * `backToBack: true` says the server's windows follow each other back to back, one every `window` (a counter per
    * interval of its clock, such as a key per window in a shared store): once an answer has bounded a window's end,

@@ -283,6 +283,18 @@ describe("Coordinator", () => {
       expect(held(machine, 1_010)).toStrictEqual({ until: 2_000, reason: "pacing" })
     })
 
+    it("a told limit is also the quota of a bucket the server names: each window's whole quota goes at once", () => {
+      const machine = toldPerSecond(40, { backToBack: true })
+      const first = Array.from({ length: 40 }, () => go(machine, 0))
+      // The answers name their bucket (the IETF policy "default"): the route's bucket from then on, told 40 as well.
+      const rateLimit = { remaining: 39, resetAt: 1_005, limit: 40, windowMillis: 1_000 }
+      machine.observe(first[0]!, answer(200, 5, { bucket: "default", rateLimit }))
+      expect(held(machine, 5)).toStrictEqual({ until: 1_005, reason: "pacing" })
+      // At its end, the next window's 40 go without waiting for an opener's answer, and it lasts a window.
+      Array.from({ length: 40 }, () => go(machine, 1_005))
+      expect(held(machine, 1_005)).toStrictEqual({ until: 2_005, reason: "pacing" })
+    })
+
     it("a told window the server refuses with 429 opens with one request from then on: its windows are not the ones told", () => {
       // Told 40 per second; the server's windows last 2 s. At the told end, 40 go and the server refuses them.
       const machine = toldPerSecond(40)

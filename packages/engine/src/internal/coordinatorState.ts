@@ -747,6 +747,8 @@ export class CoordinatorState {
       route.probeSince = undefined
       wake = true
     }
+    // (A bucket this answer names for the first time: made now, from what the user told of the origin, if anything.)
+    const fresh = this.existing(partition, named ?? permit.bucket) === undefined
     const bucket = this.bucket(partition, named ?? permit.bucket, now)
     const current = (named ?? permit.bucket) === permit.bucket && permit.generation === bucket.generation
     bucket.recent.roll(now)
@@ -813,7 +815,7 @@ export class CoordinatorState {
         : openerLead(resetAt, now, permit.sentAt, unknown, firstOfWindow)
       if (toldWindowEnd) {
         // The hint set the window's end.
-      } else if (bucket.opening || bucket.allowance === undefined || (firstFields && current)) {
+      } else if (bucket.opening || bucket.allowance === undefined || (firstFields && (current || fresh))) {
         // The first news of this window: take the server's word, less what is still on its way to it. Answers to
         // requests sent before it belong to an older generation: they were counted here already.
         if (answer.resetFromDate && answer.serverOffset !== undefined) {
@@ -1239,7 +1241,9 @@ export class CoordinatorState {
           if (first.done !== true) partition.named.delete(first.value)
         }
       }
-      const configured = name === "" ? this.config.limits.get(partition.origin) : undefined
+      // A limit told for the origin is each of its buckets' until their answers say their own: the partition's, and
+      // those the server names (an IETF policy name, `x-ratelimit-resource`...).
+      const configured = this.config.limits.get(partition.origin)
       const cautious = configured === undefined && this.config.cautiousStart
       const spare = name === "" ? this.spareBucket : undefined
       this.spareBucket = undefined

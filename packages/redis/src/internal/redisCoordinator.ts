@@ -498,8 +498,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
     ): Effect.Effect<Grant, Coordinator.OriginHeld> => {
       const key = keyOf(permit)
-      // A limit told for the origin is the quota of its own bucket (not of one the server names), as in one process.
-      const told = permit.bucket === "" ? settings.limits.get(Coordinator.originOf(info.url)) : undefined
+      // A limit told for the origin is the quota of each of its buckets (its own, and those the server names), as in
+      // one process.
+      const told = settings.limits.get(Coordinator.originOf(info.url))
       const deadline = info.deadline ?? Infinity
       let announced = false
       let retries = 0
