@@ -196,22 +196,22 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       expect(sent).toStrictEqual([1_500, 2_500])
     }))
 
-  it.effect("under a coordinator a call meets up to 6 transient failures by default (its retry budget guards the server)", () =>
+  it.effect("under a coordinator a call meets as many transient failures as its attempts by default (its retry budget guards the server)", () =>
     seeded(Effect.gen(function*() {
-      const fails = Array.from({ length: 5 }, () => ({ status: 503 }))
+      const fails = Array.from({ length: 9 }, () => ({ status: 503 }))
       // Alone: 4 transient attempts, then the call stops with the fourth 503.
       const alone = scripted(...fails, { status: 200 })
       const stopped = yield* within("1 minute", withStatusRetry()(alone.client).get(ITEMS))
       expect(alone.calls.length).toBe(4)
       expect(failure(stopped)).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4 })
-      // Coordinated: the sixth attempt succeeds.
+      // Coordinated: the tenth attempt, the last of `maxAttempts`, succeeds.
       const coordinated = scripted(...fails, { status: 200 })
       const exit = yield* within(
         "1 minute",
         Effect.provide(withStatusRetry()(coordinated.client).get(ITEMS), Coordinator.layer())
       )
       expect(success(exit).status).toBe(200)
-      expect(coordinated.calls.length).toBe(6)
+      expect(coordinated.calls.length).toBe(10)
       // Told a number, the coordinated call keeps to it.
       const told = scripted(...fails, { status: 200 })
       yield* within(
