@@ -2,8 +2,8 @@
  * `pnpm bench:fleet`: N worker processes (`fleet-worker.ts`, `child_process.fork`, N = 4 by default) against one
  * rate-limited server on 127.0.0.1 (40 requests per 1 s window, windows not on whole seconds, `X-RateLimit-Limit`,
  * `-Remaining`, `-Reset` in seconds, 429 + `Retry-After`): each worker with its own in-memory coordinator, then all
- * sharing one Redis (`@effect-retry/redis`), then the same with Redis killed halfway and started again. Then the
- * cost of the Redis store per admission on loopback. Writes bench/FLEET.md and bench/charts/fleet.svg.
+ * sharing one Redis (`@effect-retry/redis`), then sharing it told the limit (`coordinator.limits`), then the same with
+ * Redis killed halfway and started again. Then the cost of the Redis store per admission on loopback. Writes bench/FLEET.md and bench/charts/fleet.svg.
  *
  * Environment: FLEET_WORKERS (default 4), FLEET_REDIS_TIMEOUT_MS (each Redis call's time-out, default 75), FLEET_TRACE=1
  * (prints every request the server received), FLEET_RESET=epoch (`X-RateLimit-Reset` as a Unix time in seconds, rounded

@@ -176,8 +176,8 @@ export interface RetryOptions {
   /**
    * Of those, how many may fail transiently (5xx, 408, transport errors): the server paces throttled attempts with
    * its hints, a transient failure has no such pacing. Default: see `defaults.maxTransientAttempts` (three
-   * retries); `withStatusRetry` under a coordinator, whose retry budget guards the server, allows as many as
-   * `maxAttempts` (10) when it is not set.
+   * retries); `withStatusRetry` under a coordinator, whose retry budget guards the server, allows 10 (at most
+   * `maxAttempts`) when it is not set.
    */
   readonly maxTransientAttempts?: number
   /**

@@ -295,6 +295,17 @@ describe("Coordinator", () => {
       expect(held(machine, 1_005)).toStrictEqual({ until: 2_005, reason: "pacing" })
     })
 
+    it("a bucket named for the first time counts every request still on its way under the bucket they went in", () => {
+      const machine = new State.CoordinatorState(config({ cautiousStart: false }))
+      // Five requests on each of two routes, under the origin's own bucket; an answer of the first names bucket "p".
+      const orders = Array.from({ length: 5 }, () => go(machine, 0, request("/orders/:")))
+      Array.from({ length: 5 }, () => go(machine, 0, request("/users/:")))
+      const rateLimit = { remaining: 9, resetAt: 1_000, limit: 10 }
+      machine.observe(orders[0]!, answer(200, 5, { bucket: "p", rateLimit }))
+      // Nine left, and nine still on their way (the server may count the other route's in "p" too): none may go.
+      expect(held(machine, 5, request("/orders/:"))).toStrictEqual({ until: 1_000, reason: "pacing" })
+    })
+
     it("a told window the server refuses with 429 opens with one request from then on: its windows are not the ones told", () => {
       // Told 40 per second; the server's windows last 2 s. At the told end, 40 go and the server refuses them.
       const machine = toldPerSecond(40)

@@ -45,8 +45,8 @@ export interface Options {
   /** Attempts in all, the first included. Default: 10. */
   readonly maxAttempts?: number
   /**
-   * Attempts that failed with a transient failure (a 503 without a hint, a reset connection). Default: 4; as many as
-   * `maxAttempts` under a coordinator, whose retry budget guards the server.
+   * Attempts that failed with a transient failure (a 503 without a hint, a reset connection). Default: 4; 10 (at most
+   * `maxAttempts`) under a coordinator, whose retry budget guards the server.
    */
   readonly maxTransientAttempts?: number
   /** How long the whole call may take, waits included: a deadline no attempt or wait runs past. Default: 30 s. */

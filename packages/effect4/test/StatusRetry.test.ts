@@ -618,7 +618,7 @@ describe("withStatusRetry (Effect 4) under a coordinator", () => {
     return { exit, sent }
   }
 
-  it("a call meets as many transient failures as its attempts by default, against 4 alone (its retry budget guards the server)", async () => {
+  it("a call meets up to 10 transient failures by default (all its attempts), against 4 alone (its retry budget guards the server)", async () => {
     const alone = await nineFailures({}, false)
     expect(alone.sent).toBe(4)
     expect(failure(alone.exit)).toMatchObject({ _tag: "ServiceUnavailable", attempts: 4 })

@@ -196,7 +196,7 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       expect(sent).toStrictEqual([1_500, 2_500])
     }))
 
-  it.effect("under a coordinator a call meets as many transient failures as its attempts by default (its retry budget guards the server)", () =>
+  it.effect("under a coordinator a call meets up to 10 transient failures by default, all its attempts (its retry budget guards the server)", () =>
     seeded(Effect.gen(function*() {
       const fails = Array.from({ length: 9 }, () => ({ status: 503 }))
       // Alone: 4 transient attempts, then the call stops with the fourth 503.

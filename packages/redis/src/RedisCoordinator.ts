@@ -72,12 +72,15 @@ export interface Options {
    * stay per process; while Redis keeps a bucket's windows, successes do not teach it the quota); its
    * `releaseSpread` spreads the calls held while Redis does not answer (the calls Redis held go at the instant it
    * names: Redis lets one of them open the window), and its `maxSharedCooldown` caps the cooldowns shared through
-   * Redis too. Its `limits` are quotas of the whole fleet: a told window opens with the fleet's first admission after
-   * the last one ended and admits the told requests across every process, with no opener to wait for; it ends a
-   * window after its first answer (with `backToBack`, the windows after the first so measured follow it, until a 429
-   * within the quota); the server's rate-limit fields, when it sends them, narrow it. Each process also keeps to the
-   * told limit alone, and to its share of it while Redis does not answer. A told `burst` is refused: spacing the
-   * fleet's requests evenly would need a round trip to Redis per request. Default: `Coordinator.layer()`'s defaults,
+   * Redis too. Its `limits` are quotas of the whole fleet, one per origin (and `key`) whatever buckets the server
+   * names: a told window opens with the fleet's first admission after the last one ended and admits the told
+   * requests across every process, with no opener to wait for; it ends a window after its first answer (with
+   * `backToBack`, the windows after one so measured follow it, and a 429 within the quota has the next one measured
+   * again); the server's rate-limit fields, when it sends them, narrow its end, and the limit they say replaces the
+   * told one from the next window. Each process also keeps to the told limit alone, and, while Redis does not answer,
+   * to its share of it (the limit over the processes Redis last counted; all of it before Redis ever answered). A
+   * told `burst` is refused: spacing the fleet's requests evenly would need a round trip to Redis per request.
+   * Default: `Coordinator.layer()`'s defaults,
    * except `cautiousStart: false`: Redis lets one request of the whole fleet go first, and the window its answer
    * opens admits its quota at once, where a cautious start would ramp each process up over several round trips of
    * its own (and push the window's last request, and so the next window, later).

@@ -273,13 +273,32 @@ describe("the bucket script", () => {
       yield* Effect.promise(() => new Promise((r) => setTimeout(r, 30)))
       yield* run("observe", 1000, second.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 1, 300, 0)
       expect(Number(yield* Effect.promise(() => redis.hget(key, "end")))).toBe(second.now + 300)
-      // A 429 within the quota: the next window is measured again from its first answer.
+      // A 429 within the quota: the next window is measured again from its first answer, whatever another process's
+      // first answer of this window says after it.
       yield* run("observe", 1000, second.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 0, 300, 1)
+      expect(yield* Effect.promise(() => redis.hmget(key, "ta", "tr"))).toEqual([null, "1"])
+      yield* run("observe", 1000, second.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 1, 300, 0)
       expect(yield* Effect.promise(() => redis.hget(key, "ta"))).toBeNull()
-      yield* wait(second.now + 300)
+      yield* wait(Number(yield* Effect.promise(() => redis.hget(key, "end"))))
       const third = (yield* run("admit", 1000, 1000, "a", 1, 2, 300, 1))!
       expect(third.status).toBe(0)
-      expect(yield* Effect.promise(() => redis.hget(key, "ta"))).toBeNull()
+      expect(yield* Effect.promise(() => redis.hmget(key, "ta", "tr"))).toEqual([null, null])
+      // Its first answer measures it; the window after it follows again.
+      yield* run("observe", 1000, third.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 1, 300, 0)
+      expect(yield* Effect.promise(() => redis.hget(key, "ta"))).toBe("1")
+    }))
+
+  it.scopedLive("a told window opens with the server's limit once its answers said one", () =>
+    Effect.gen(function*() {
+      const { key, redis, run } = yield* bucket("told-server-limit")
+      // Told 4 per 200 ms; the server's answer says its limit is 2.
+      const first = (yield* run("admit", 1000, 1000, "a", 4, 4, 200, 0))!
+      expect(first.granted).toBe(4)
+      yield* run("observe", 1000, first.epoch, 0, -1, 1, 1000, 2, 30000, "", 0, 0, 1, 200, 0)
+      const end = Number(yield* Effect.promise(() => redis.hget(key, "end")))
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, Math.max(0, end - Date.now() + 20))))
+      const next = (yield* run("admit", 1000, 1000, "a", 4, 4, 200, 0))!
+      expect([next.status, next.granted, next.limit]).toEqual([0, 2, 2])
     }))
 
   it.scopedLive("an opener that comes back without an answer lets the next one go at once", () =>
@@ -430,12 +449,19 @@ describe("RedisCoordinator", () => {
       expect(elapsed).toBeLessThan(4500)
     }))
 
-  it.scopedLive("two coordinators told a limit on one Redis send together at most that limit per window", () =>
+  it.scopedLive.each([
+    // A server that says nothing of its limit, whose windows start with the first request after the last one ended.
+    { server: "says nothing of its limit", options: { quiet: true } },
+    // The same windows, and IETF fields that name the policy "p": the routes move to that bucket after the first
+    // answers, and the quota is still one per window (counted under one key).
+    { server: "names its policy", options: { policy: "p" } }
+  ])("two coordinators told a limit on one Redis send together at most that limit per window: a server that $server", ({
+    options
+  }) =>
     Effect.gen(function*() {
       const url = yield* RedisServer.shared
-      const prefix = RedisServer.prefix("fleet-told")
-      // A server that says nothing of its limit, whose windows start with the first request after the last one ended.
-      const server = yield* limited({ limit: LIMIT, windowMs: 500, quiet: true })
+      const prefix = RedisServer.prefix(`fleet-told-${options.policy ?? "quiet"}`)
+      const server = yield* limited({ limit: LIMIT, windowMs: 500, ...options })
       const limits = { [server.url("")]: { requests: LIMIT, window: "500 millis" as const } }
       const a = yield* RedisCoordinator.make({ url, prefix, timeout: "1 second", coordinator: { limits } })
       const b = yield* RedisCoordinator.make({ url, prefix, timeout: "1 second", coordinator: { limits } })

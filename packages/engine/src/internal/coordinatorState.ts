@@ -748,7 +748,7 @@ export class CoordinatorState {
       wake = true
     }
     // (A bucket this answer names for the first time: made now, from what the user told of the origin, if anything.)
-    const fresh = this.existing(partition, named ?? permit.bucket) === undefined
+    const newBucket = this.existing(partition, named ?? permit.bucket) === undefined
     const bucket = this.bucket(partition, named ?? permit.bucket, now)
     const current = (named ?? permit.bucket) === permit.bucket && permit.generation === bucket.generation
     bucket.recent.roll(now)
@@ -815,7 +815,7 @@ export class CoordinatorState {
         : openerLead(resetAt, now, permit.sentAt, unknown, firstOfWindow)
       if (toldWindowEnd) {
         // The hint set the window's end.
-      } else if (bucket.opening || bucket.allowance === undefined || (firstFields && (current || fresh))) {
+      } else if (bucket.opening || bucket.allowance === undefined || (firstFields && (current || newBucket))) {
         // The first news of this window: take the server's word, less what is still on its way to it. Answers to
         // requests sent before it belong to an older generation: they were counted here already.
         if (answer.resetFromDate && answer.serverOffset !== undefined) {
@@ -831,8 +831,11 @@ export class CoordinatorState {
         bucket.opening = false
         bucket.openerSince = undefined
         // (Answers that name a bucket for the first time come to requests sent under another: the route's requests
-        // still on their way count in it too.)
-        const inFlight = current ? bucket.inFlight : Math.max(bucket.inFlight, route.inFlight)
+        // still on their way count in it too, and, for a bucket made by this answer, all those of the bucket they
+        // were sent under, whichever route: the server may count them in it.)
+        const inFlight = current
+          ? bucket.inFlight
+          : Math.max(bucket.inFlight, route.inFlight, newBucket && own !== undefined ? own.inFlight : 0)
         bucket.allowance = Math.max(0, info.remaining - inFlight)
         bucket.windowEnd = resetAt
         bucket.endUnknown = false

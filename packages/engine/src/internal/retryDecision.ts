@@ -172,7 +172,7 @@ export const held = (holdReason: string): Classified<"retry-budget" | "timeout">
 
 /**
  * The transient failures a call may meet under a coordinator, the first attempt included, when the options do not
- * say: as many as its attempts (`maxAttempts`, 10 by default). Its retry budget, which refuses retries to a server
+ * say (at most its `maxAttempts`, 10 by default: all of them). Its retry budget, which refuses retries to a server
  * that accepts too few requests, guards the server, so a call may try a healthy but flaky server more often: a server
  * failing 30 % of requests at random then fails a call once in 170,000 (a run of 150 calls once in 1,100 runs),
  * against once in 120 with 4 and once in 1,400 with 6 (a run of 150 calls once in 10).

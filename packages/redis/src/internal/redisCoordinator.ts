@@ -360,7 +360,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               processId,
               batch.size,
               told?.requests ?? 0,
-              told?.window ?? 0,
+              // (Whole milliseconds: Redis expires keys by them.)
+              Math.ceil(told?.window ?? 0),
               told?.backToBack === true ? 1 : 0
             ])
           })),
@@ -497,10 +498,11 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       permit: Coordinator.Permit,
       restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
     ): Effect.Effect<Grant, Coordinator.OriginHeld> => {
-      const key = keyOf(permit)
-      // A limit told for the origin is the quota of each of its buckets (its own, and those the server names), as in
-      // one process.
+      // A limit told for the origin is one quota for the whole fleet, counted under the origin's own key whatever
+      // bucket the server names: each process learns a bucket's name from its own answers, and two processes that
+      // counted the same server window under two keys would each spend a quota in it.
       const told = settings.limits.get(Coordinator.originOf(info.url))
+      const key = told === undefined ? keyOf(permit) : `${settings.prefix}:{${permit.partition}|}`
       const deadline = info.deadline ?? Infinity
       let announced = false
       let retries = 0
@@ -539,6 +541,17 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               // A slow reply: ask again (a few times, and only while Redis is not taken for gone) before deciding
               // alone. Even with a share known: one reply late on a busy machine is no outage, and a share sent
               // alone may land in a window the fleet has spent already (the call's deadline allowing).
+              // A limit told is this process's to keep to alone, shared by the processes Redis last counted.
+              if (told !== undefined && shares.get(key) === undefined) {
+                if (shares.size > 10_000) shares.clear()
+                shares.set(key, {
+                  limit: told.requests,
+                  fleet: fleets.get(key) ?? 1,
+                  windowMs: Math.ceil(told.window),
+                  end: Date.now() + Math.ceil(told.window),
+                  sent: 0
+                })
+              }
               const share = shares.get(key)
               // A limit without its window is not enough to keep to one.
               const unknown = share === undefined || (share.limit > 0 && share.windowMs <= 0)
@@ -575,7 +588,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 opener: reply.opener,
                 at: reply.now,
                 admittedAt: Date.now(),
-                ...(told === undefined ? {} : { told: told.window })
+                ...(told === undefined ? {} : { told: Math.ceil(told.window) })
               })
             }
             // An opener's answer is awaited: ask again soon, not past the opener's time-out.
@@ -729,7 +742,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           const first = rate !== undefined && rate.limit !== undefined && rate.remaining === rate.limit - 1
           // Not the opener of its window, yet the first of the server's: counted in a later window than the opener's
           // (told once per window by each process: a server that always leaves all but one says nothing new).
-          const spilled = first && !grant.opener && grant.windowEnd > 0 && spills.get(grant.key) !== grant.epoch
+          // (Not in a told window: its requests all go at once, none of them an opener.)
+          const spilled = first && !grant.opener && grant.told === undefined && grant.windowEnd > 0 &&
+            spills.get(grant.key) !== grant.epoch
           if (spilled) {
             if (spills.size > 10_000) spills.clear()
             spills.set(grant.key, grant.epoch)
