@@ -14,7 +14,8 @@
  * rather than at their next poll (every 10 to 20 ms, which stays as the fallback when a message is lost). The quota
  * and reset of an answer from an older window are dropped; a 429/503 hint, an instant the server told, holds every
  * process whatever window it came from (also from a request decided alone while Redis was slow). A limit told in
- * `coordinator.limits` is one quota for the whole fleet, per window, as the same hash counts it.
+ * `coordinator.limits` is one quota for the whole fleet, per window, counted in one hash per origin (and `key`)
+ * whatever buckets the server names.
  *
  * The in-memory coordinator stays the first layer. Each Redis call waits `timeout` at most; a call asks again after
  * up to three slow replies (its deadline allowing), then the request is decided locally, at this process's share of the last known limit (the limit over the processes that asked lately,
@@ -76,8 +77,8 @@ export interface Options {
    * names: a told window opens with the fleet's first admission after the last one ended and admits the told
    * requests across every process, with no opener to wait for; it ends a window after its first answer (with
    * `backToBack`, the windows after one so measured follow it, and a 429 within the quota has the next one measured
-   * again); the server's rate-limit fields, when it sends them, narrow its end, and the limit they say replaces the
-   * told one from the next window. Each process also keeps to the told limit alone, and, while Redis does not answer,
+   * again); the rate-limit fields of answers that name no bucket narrow its end, and the limit they state replaces
+   * the told one from the next window. Each process also keeps to the told limit alone, and, while Redis does not answer,
    * to its share of it (the limit over the processes Redis last counted; all of it before Redis ever answered). A
    * told `burst` is refused: spacing the fleet's requests evenly would need a round trip to Redis per request.
    * Default: `Coordinator.layer()`'s defaults,

@@ -283,9 +283,27 @@ describe("the bucket script", () => {
       const third = (yield* run("admit", 1000, 1000, "a", 1, 2, 300, 1))!
       expect(third.status).toBe(0)
       expect(yield* Effect.promise(() => redis.hmget(key, "ta", "tr"))).toEqual([null, null])
-      // Its first answer measures it; the window after it follows again.
-      yield* run("observe", 1000, third.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 1, 300, 0)
+      // Its first answer measures it, once; the window after it follows again.
+      const measured = (yield* run("observe", 1000, third.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 1, 300, 0))!
+      expect(yield* Effect.promise(() => redis.hmget(key, "ta", "end"))).toEqual(["1", String(measured.now + 300)])
+      yield* wait(measured.now + 300)
+      const fourth = (yield* run("admit", 1000, 1000, "a", 1, 2, 300, 1))!
       expect(yield* Effect.promise(() => redis.hget(key, "ta"))).toBe("1")
+      // A 429 to a request of an older window, reported late, has the next window measured again too.
+      yield* run("observe", 1000, third.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 0, 300, 1)
+      expect(yield* Effect.promise(() => redis.hmget(key, "ta", "tr"))).toEqual([null, "1"])
+      // This window keeps the end it was opened with (a window from its first admission).
+      yield* run("observe", 1000, fourth.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 1, 300, 0)
+      expect(yield* Effect.promise(() => redis.hget(key, "end"))).toBe(String(fourth.now + 300))
+      // The next one is measured from its first answer, once: another process's first answer does not move it again.
+      yield* wait(fourth.now + 300)
+      const fifth = (yield* run("admit", 1000, 1000, "a", 1, 2, 300, 1))!
+      expect(yield* Effect.promise(() => redis.hmget(key, "ta", "tm", "tr"))).toEqual([null, null, null])
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 20)))
+      const answer = (yield* run("observe", 1000, fifth.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 1, 300, 0))!
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 20)))
+      yield* run("observe", 1000, fifth.epoch, 0, -1, -1, 0, -1, 30000, "", 0, 0, 1, 300, 0)
+      expect(yield* Effect.promise(() => redis.hmget(key, "ta", "end"))).toEqual(["1", String(answer.now + 300)])
     }))
 
   it.scopedLive("a told window opens with the server's limit once its answers said one", () =>
@@ -299,6 +317,21 @@ describe("the bucket script", () => {
       yield* Effect.promise(() => new Promise((r) => setTimeout(r, Math.max(0, end - Date.now() + 20))))
       const next = (yield* run("admit", 1000, 1000, "a", 4, 4, 200, 0))!
       expect([next.status, next.granted, next.limit]).toEqual([0, 2, 2])
+    }))
+
+  it.scopedLive("a limit guessed from an answer without one does not become a told window's quota", () =>
+    Effect.gen(function*() {
+      const { key, redis, run } = yield* bucket("told-guessed-limit")
+      // An answer with none left and no limit, reported after the told window ended: it opens a window of its own,
+      // its limit guessed as 1.
+      const first = (yield* run("admit", 1000, 1000, "a", 4, 4, 100, 0))!
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, Math.max(0, first.now + 120 - Date.now()))))
+      yield* run("observe", 1000, first.epoch, 0, -1, 0, 50, -1, 30000)
+      expect(yield* Effect.promise(() => redis.hmget(key, "lim", "sl"))).toEqual(["1", null])
+      const end = Number(yield* Effect.promise(() => redis.hget(key, "end")))
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, Math.max(0, end - Date.now() + 20))))
+      const next = (yield* run("admit", 1000, 1000, "a", 4, 4, 100, 0))!
+      expect([next.status, next.granted]).toEqual([0, 4])
     }))
 
   it.scopedLive("an opener that comes back without an answer lets the next one go at once", () =>

@@ -538,20 +538,21 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           ask(key, told),
           (reply): Effect.Effect<Grant, Coordinator.OriginHeld> => {
             if (reply === undefined) {
-              // A slow reply: ask again (a few times, and only while Redis is not taken for gone) before deciding
-              // alone. Even with a share known: one reply late on a busy machine is no outage, and a share sent
-              // alone may land in a window the fleet has spent already (the call's deadline allowing).
               // A limit told is this process's to keep to alone, shared by the processes Redis last counted.
-              if (told !== undefined && shares.get(key) === undefined) {
+              const known = shares.get(key)
+              if (told !== undefined && (known === undefined || known.windowMs <= 0)) {
                 if (shares.size > 10_000) shares.clear()
                 shares.set(key, {
-                  limit: told.requests,
-                  fleet: fleets.get(key) ?? 1,
+                  limit: known !== undefined && known.limit > 0 ? known.limit : told.requests,
+                  fleet: known?.fleet ?? fleets.get(key) ?? 1,
                   windowMs: Math.ceil(told.window),
                   end: Date.now() + Math.ceil(told.window),
                   sent: 0
                 })
               }
+              // A slow reply: ask again (a few times, and only while Redis is not taken for gone) before deciding
+              // alone. Even with a share known: one reply late on a busy machine is no outage, and a share sent
+              // alone may land in a window the fleet has spent already (the call's deadline allowing).
               const share = shares.get(key)
               // A limit without its window is not enough to keep to one.
               const unknown = share === undefined || (share.limit > 0 && share.windowMs <= 0)
@@ -735,8 +736,12 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           const now = Date.now()
           const elapsed = Math.max(0, now - observed.receivedAt)
           const hint = hintOf(observed, now)
-          // (Read once with `hintOf`'s: the same headers at the same instant.)
-          const rate = Hints.read(observed.headers, observed.receivedAt).rateLimit
+          // (Read once with `hintOf`'s: the same headers at the same instant.) A told window counts the origin's
+          // quota: the fields of a bucket the server names (which may count another window) do not narrow it.
+          const fields = Hints.read(observed.headers, observed.receivedAt).rateLimit
+          const rate = grant.told !== undefined && Option.isSome(RateLimit.bucketOf(observed.headers))
+            ? undefined
+            : fields
           const accepted = observed.status < 400
           const reset = rate === undefined ? 0 : Math.max(0, Math.ceil(rate.resetMillis - elapsed))
           const first = rate !== undefined && rate.limit !== undefined && rate.remaining === rate.limit - 1
@@ -756,7 +761,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             : 0
           // A told window's first answer (this process's first, of the window: the first of them to reach Redis
           // bounds the window's end), and a 429 within a told quota.
-          const anchor = grant.told !== undefined && anchors.get(grant.key) !== grant.epoch
+          const anchor = grant.told !== undefined && (anchors.get(grant.key) ?? -1) < grant.epoch
           if (anchor) {
             if (anchors.size > 10_000) anchors.clear()
             anchors.set(grant.key, grant.epoch)

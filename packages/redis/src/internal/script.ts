@@ -8,8 +8,8 @@
  * (or of a bucket nobody knows) was admitted, `free` the bucket's opener found no limit, `sp` the window's end was
  * moved to a later server window's (see below), `oe` from when the next window's opener may go, before the window's
  * end: a reset told in whole seconds is late by up to a second, `ta` a told window's end was measured from its first
- * answer (and, back to back, the next windows follow it), `tr` a request of a told window was refused with a 429 (the
- * next window is measured again).
+ * answer (`tm`; `ta`: and, back to back, the next windows follow it), `tr` a request of a told window was refused with
+ * a 429 (the next window is measured again), `sl` the limit the server's answers stated.
  *
  * A request admitted near the end of a window may be counted in the server's next one: its answer then says it was
  * the first of its window (one less than the limit left), as only the opener's should. Such an answer is reported,
@@ -27,7 +27,7 @@ export const SOURCE = `
 local key = KEYS[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', key, 'cd', 'ep', 'rem', 'end', 'op', 'free', 'lim', 'sp', 'oe', 'ta', 'tr')
+local h = redis.call('HMGET', key, 'cd', 'ep', 'rem', 'end', 'op', 'free', 'lim', 'sp', 'oe', 'ta', 'tr', 'sl', 'tm')
 local cd = tonumber(h[1]) or 0
 local ep = tonumber(h[2]) or 0
 local rem = tonumber(h[3])
@@ -76,15 +76,16 @@ if mode == 'admit' then
     return {2, now, wend, ep, 0, known, fleet, 0, oe or wend}
   end
   -- A limit the user told (its quota per window of so many ms): the next window opens with the first admission after
-  -- the last one ended, with its whole quota (the server's limit, once its answers said one), no opener's answer to
-  -- wait for. It ends a window after that admission, until the window's first answer moves the end to a window after
-  -- it (\`ta\`: the server's window started no sooner than that request reached it). Back to back: once a window was
-  -- so anchored, and none of its requests was refused with a 429 (\`tr\`), the next one lasts a window from its first
-  -- admission, with no answer awaited.
+  -- the last one ended, with its whole quota (the limit the server's answers stated, \`sl\`, once they stated one), no
+  -- opener's answer to wait for. It ends a window after that admission, until the window's first answer moves the end
+  -- to a window after it (\`tm\`: the server's window started no sooner than that request reached it). Back to back:
+  -- once a window was so measured (\`ta\`), and none of its requests was refused with a 429 (\`tr\`), the next one
+  -- lasts a window from its first admission, with no answer awaited.
   local toldQuota = tonumber(ARGV[6]) or 0
   if toldQuota > 0 then
     local toldWindow = tonumber(ARGV[7])
-    if known > 0 then toldQuota = known end
+    local stated = tonumber(h[12]) or 0
+    if stated > 0 then toldQuota = stated end
     local take = n
     if take > toldQuota then take = toldQuota end
     if ep + 1 > now then ep = ep + 1 else ep = now end
@@ -92,9 +93,9 @@ if mode == 'admit' then
     redis.call('HSET', key, 'ep', ep, 'rem', toldQuota - take, 'end', e, 'lim', toldQuota)
     redis.call('HDEL', key, 'op', 'free', 'sp', 'oe', 'tr')
     if ARGV[8] == '1' and h[10] == '1' and h[11] == false and rem ~= nil then
-      redis.call('HSET', key, 'ta', 1)
+      redis.call('HSET', key, 'ta', 1, 'tm', 1)
     else
-      redis.call('HDEL', key, 'ta')
+      redis.call('HDEL', key, 'ta', 'tm')
     end
     keep(e)
     return {0, now, e, ep, 0, toldQuota, fleet, take, e}
@@ -140,13 +141,15 @@ if refusedNow then
 end
 -- What else an answer from an older window says (its quota, its reset) is dropped.
 if tonumber(ARGV[3]) < ep then return {4, now, 0, ep, 0, known, 0, 0} end
--- The first answer of a told window (ARGV[14], the window's length): the window ends a window after it.
+-- The first answer of a told window (ARGV[14], the window's length): the window ends a window after it. Once: the
+-- first to come is the closest bound.
 local anchor = tonumber(ARGV[14]) or 0
-if anchor > 0 and tonumber(ARGV[3]) == ep and h[10] ~= '1' and rem ~= nil then
+if anchor > 0 and tonumber(ARGV[3]) == ep and h[13] ~= '1' and rem ~= nil then
   if now + anchor > wend then
     wend = now + anchor
     redis.call('HSET', key, 'end', wend)
   end
+  redis.call('HSET', key, 'tm', 1)
   if h[11] == false and not refusedNow then redis.call('HSET', key, 'ta', 1) end
 end
 local opener = ARGV[4] == '1'
@@ -189,6 +192,8 @@ if r >= 0 then
     redis.call('HSET', key, 'rem', rem, 'end', wend)
     if lim >= 0 then redis.call('HSET', key, 'lim', lim) end
   end
+  -- The limit the server stated (not one guessed from its remaining count): a told window's quota from then on.
+  if lim >= 0 and tonumber(ARGV[8]) >= 0 then redis.call('HSET', key, 'sl', lim) end
 elseif opener and op ~= nil then
   redis.call('HDEL', key, 'op', 'rem', 'end', 'lim')
   opened(ARGV[10])

@@ -62,7 +62,10 @@ export const limited = (
             ? {
               "content-type": "application/json",
               "ratelimit": `"${options.policy}";r=${remaining};t=${resetIn}`,
-              "ratelimit-policy": `"${options.policy}";q=${options.limit};w=${options.windowMs / 1000}`
+              // (`w` in whole seconds, as the fields allow: left out for a shorter window.)
+              "ratelimit-policy": `"${options.policy}";q=${options.limit}${
+                options.windowMs % 1000 === 0 ? `;w=${options.windowMs / 1000}` : ""
+              }`
             }
             : {
               "content-type": "application/json",
