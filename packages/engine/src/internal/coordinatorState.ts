@@ -748,8 +748,9 @@ export class CoordinatorState {
       wake = true
     }
     // (A bucket this answer names for the first time: made now, from what the user told of the origin, if anything.)
-    const newBucket = this.existing(partition, named ?? permit.bucket) === undefined
-    const bucket = this.bucket(partition, named ?? permit.bucket, now)
+    const found = this.existing(partition, named ?? permit.bucket)
+    const newBucket = found === undefined
+    const bucket = found ?? this.bucket(partition, named ?? permit.bucket, now)
     const current = (named ?? permit.bucket) === permit.bucket && permit.generation === bucket.generation
     bucket.recent.roll(now)
     bucket.recent.answers++

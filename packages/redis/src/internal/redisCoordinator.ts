@@ -28,7 +28,7 @@ export interface Settings {
   readonly openerTimeout: number
   readonly releaseSpread: number
   readonly maxSharedCooldown: number
-  /** The limits told, by origin (`coordinator.limits`): each is one quota for the whole fleet. */
+  /** The limits told, by origin (`coordinator.limits`), windows in whole milliseconds: each one quota for the fleet. */
   readonly limits: ReadonlyMap<string, CoordinatorState.Limit>
   readonly coordinator: Coordinator.CoordinatorOptions | undefined
 }
@@ -93,7 +93,13 @@ export const resolve = (input: RedisCoordinator.Options | undefined = {}): Setti
     millis: (found, name, value, fallback) => millis(found, `coordinator.${name}`, value, Duration.millis(fallback)),
     show
   })
-  const limits = told._tag === "Settings" ? told.settings.config.limits : new Map<string, CoordinatorState.Limit>()
+  // (Windows in whole milliseconds: Redis expires keys by them.)
+  const limits = new Map<string, CoordinatorState.Limit>()
+  if (told._tag === "Settings") {
+    for (const [origin, limit] of told.settings.config.limits) {
+      limits.set(origin, { ...limit, window: Math.ceil(limit.window) })
+    }
+  }
   if (told._tag === "Problems") {
     for (const problem of told.problems) {
       problems.push(problem.startsWith("coordinator.") ? problem : `coordinator.${problem}`)
@@ -360,8 +366,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               processId,
               batch.size,
               told?.requests ?? 0,
-              // (Whole milliseconds: Redis expires keys by them.)
-              Math.ceil(told?.window ?? 0),
+              told?.window ?? 0,
               told?.backToBack === true ? 1 : 0
             ])
           })),
@@ -491,7 +496,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       return share.end
     }
 
-    const keyOf = (permit: Coordinator.Permit) => `${settings.prefix}:{${permit.partition}|${permit.bucket}}`
+    /** A bucket's key: its partition and name in one cluster hash tag. */
+    const keyOf = (partition: string, bucket: string) => `${settings.prefix}:{${partition}|${bucket}}`
 
     const admit = (
       info: Coordinator.RequestInfo,
@@ -502,7 +508,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       // bucket the server names: each process learns a bucket's name from its own answers, and two processes that
       // counted the same server window under two keys would each spend a quota in it.
       const told = settings.limits.get(Coordinator.originOf(info.url))
-      const key = told === undefined ? keyOf(permit) : `${settings.prefix}:{${permit.partition}|}`
+      const key = keyOf(permit.partition, told === undefined ? permit.bucket : "")
       const deadline = info.deadline ?? Infinity
       let announced = false
       let retries = 0
@@ -545,8 +551,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 shares.set(key, {
                   limit: known !== undefined && known.limit > 0 ? known.limit : told.requests,
                   fleet: known?.fleet ?? fleets.get(key) ?? 1,
-                  windowMs: Math.ceil(told.window),
-                  end: Date.now() + Math.ceil(told.window),
+                  windowMs: told.window,
+                  end: Date.now() + told.window,
                   sent: 0
                 })
               }
@@ -589,7 +595,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 opener: reply.opener,
                 at: reply.now,
                 admittedAt: Date.now(),
-                ...(told === undefined ? {} : { told: Math.ceil(told.window) })
+                ...(told === undefined ? {} : { told: told.window })
               })
             }
             // An opener's answer is awaited: ask again soon, not past the opener's time-out.
