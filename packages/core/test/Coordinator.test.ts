@@ -1,4 +1,5 @@
 import { Coordinator, RetryPolicy } from "@effect-retry/core"
+import * as CoordinatorPlan from "@effect-retry/engine/CoordinatorPlan"
 import * as State from "@effect-retry/engine/CoordinatorState"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -15,6 +16,8 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
+import * as v8 from "node:v8"
+import * as vm from "node:vm"
 
 const O = "http://a.test"
 
@@ -979,6 +982,36 @@ describe("Coordinator", () => {
       }
       // A route unused since is forgotten, with the bucket it had learned.
       expect(go(machine, 5_000, request("/old")).bucket).toBe("")
+    })
+
+    it("what it keeps of an origin does not grow with the length of the URL it came from", () => {
+      // The heap is measured after V8's own collector ran: 10^4 origins first seen with 20 KB URLs (as long queries
+      // or paths can be), and bucket names cut from 20 KB header values, must not hold those (400 MB), only the
+      // origins, routes and names themselves.
+      v8.setFlagsFromString("--expose-gc")
+      const collect = vm.runInNewContext("gc") as () => void
+      const held = (pad: string) => {
+        const machine = new State.CoordinatorState(config({ cautiousStart: false }))
+        collect()
+        const before = process.memoryUsage().heapUsed
+        for (let i = 0; i < 10_000; i++) {
+          const url = `https://o${i}.example.test/items/${pad}?page=${i}`
+          // (A bucket's name is cut from a header value as long.)
+          const header = `bucket-of-origin-${i};${pad}`
+          const bucket = header.slice(0, header.indexOf(";"))
+          machine.observe(
+            go(machine, i, CoordinatorPlan.requestOf(url, "first", undefined)),
+            answer(200, i, { bucket })
+          )
+        }
+        collect()
+        const grown = process.memoryUsage().heapUsed - before
+        expect(machine.size(10_000)).toBe(10_000)
+        return grown
+      }
+      const short = held("")
+      const long = held("x".repeat(20_000))
+      expect(long).toBeLessThan(short + 10_000 * 1_000)
     })
 
     it("originTtl: a partition unused past the TTL is forgotten, whatever it learned (even a cooldown)", () => {

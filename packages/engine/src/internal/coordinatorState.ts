@@ -11,6 +11,7 @@
  * @internal
  */
 import * as serverClock from "./serverClock.js"
+import { detached } from "./detach.js"
 
 const SECOND = 1_000
 /** An opener sent this long after the window it follows ended still went at its turn (not after a pause). */
@@ -739,7 +740,7 @@ export class CoordinatorState {
     const configured = this.config.limits.has(partition.origin)
     const named = answer.bucket ?? (info !== undefined || configured ? "" : undefined)
     if (!route.known || (route.bucket !== named && !(throttledStatus && named === undefined))) {
-      route.bucket = named
+      route.bucket = named === undefined || named === "" ? named : detached(named)
       route.known = true
       wake = true
     }
@@ -1116,8 +1117,10 @@ export class CoordinatorState {
       // Constant work per request: at most two expired partitions go here, the oldest when the map is full.
       if (this.expireOldest(now)) this.expireOldest(now)
       if (this.partitions.size >= this.config.maxPartitions && this.oldest !== undefined) this.drop(this.oldest)
-      partition = this.fresh(key, origin, now)
-      this.partitions.set(key, partition)
+      // (Kept for as long as the partition: copies that do not keep the request's URL alive with them.)
+      const kept = detached(key)
+      partition = this.fresh(kept, key === origin ? kept : detached(origin), now)
+      this.partitions.set(kept, partition)
       this.append(partition)
       return partition
     }
@@ -1204,7 +1207,8 @@ export class CoordinatorState {
     return route
   }
 
-  private newRoute(partition: Partition, name: string, ramp = this.config.cautiousStart ? 0 : Infinity): Route {
+  private newRoute(partition: Partition, routeName: string, ramp = this.config.cautiousStart ? 0 : Infinity): Route {
+    const name = detached(routeName)
     const spare = partition.firstRoute === undefined ? this.spareRoute : undefined
     this.spareRoute = undefined
     const route = spare ?? ({ health: new Counts(), recent: new Recent() } as Route)
@@ -1239,6 +1243,8 @@ export class CoordinatorState {
     let bucket = this.existing(partition, name)
     if (bucket === undefined) {
       if (name !== "") {
+        // (A name cut from a header value: a copy that does not keep the whole value alive.)
+        name = detached(name)
         partition.named ??= new Map()
         if (partition.named.size >= MAX_ROUTES) {
           const first = partition.named.keys().next()

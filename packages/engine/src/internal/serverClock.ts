@@ -1,6 +1,7 @@
 import * as headers from "./headers.js"
 import * as httpDate from "./httpDate.js"
 import * as serverHint from "./serverHint.js"
+import { detached } from "./detach.js"
 
 const SECOND = 1000
 
@@ -143,7 +144,8 @@ export class Clocks {
       }
       clock = { offsetLow: -Infinity, offsetHigh: Infinity, since: receivedAt, readAt: receivedAt }
       this.clocks.delete(origin)
-      this.clocks.set(origin, clock)
+      // (A copy of the origin that does not keep the URL it was cut from alive.)
+      this.clocks.set(detached(origin), clock)
     }
     clock.readAt = receivedAt
     learn(clock, offset, sentAt, receivedAt)
