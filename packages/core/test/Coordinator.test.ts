@@ -402,6 +402,17 @@ describe("Coordinator", () => {
       expect(held(machine, 25)).toStrictEqual({ until: 1_000, reason: "pacing" })
     })
 
+    it("a route that answers without rate-limit fields is read one answer in LEARN_EVERY, though its origin's window is known", () => {
+      const machine = new State.CoordinatorState(config())
+      machine.observe(go(machine, 0), answer(200, 10, { rateLimit: limited(30, 1_000) }))
+      machine.observe(go(machine, 20, request("/plain/:")), answer(200, 25))
+      // The route spends none of the window's quota: its answers are sampled (the 1st, 17th and 33rd of 40), while
+      // every answer of the windowed route is read (it tells what is left of the quota).
+      const plain = Array.from({ length: 40 }, () => go(machine, 30, request("/plain/:")).learn)
+      expect(plain.filter((learn) => learn).length).toBe(Math.ceil(40 / State.LEARN_EVERY))
+      expect(go(machine, 30).learn).toBe(true)
+    })
+
     it("a new route of an origin whose limiter speaks starts at once, but for a minute after a refusal without a word", () => {
       // An origin whose limiter speaks (here a 503 with a hint): a new route of it starts at once.
       const machine = new State.CoordinatorState(config())

@@ -591,8 +591,12 @@ export class CoordinatorState {
       route.inFlight++
       route.lastSentAt = now
     }
-    const learn = opener || routeProbe || route === undefined || !route.known || bucket.allowance !== undefined ||
-      bucket.rate !== undefined || bucket.ramp < RAMP_ANSWERS || bucket.learnCount++ % LEARN_EVERY === 0
+    // Every answer of a window's quota is news (what is left of it); a route known to answer without rate-limit
+    // fields spends no quota, so its answers are sampled like any other's.
+    const windowed = route === undefined || route.bucket !== undefined
+    const learn = opener || routeProbe || route === undefined || !route.known ||
+      (windowed && bucket.allowance !== undefined) || bucket.rate !== undefined || bucket.ramp < RAMP_ANSWERS ||
+      bucket.learnCount++ % LEARN_EVERY === 0
     const permit = new Permit(
       request.partition,
       name,
