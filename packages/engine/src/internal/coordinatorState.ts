@@ -568,7 +568,7 @@ export class CoordinatorState {
   }
 
   private send(
-    route: Route | undefined,
+    route: Route,
     bucket: Bucket,
     name: string,
     request: Request,
@@ -587,16 +587,13 @@ export class CoordinatorState {
     const gap = bucket.answeredSentAt >= bucket.lastSentAt ? now - bucket.answeredAt : 0
     bucket.lastSentAt = now
     bucket.inFlight++
-    if (route !== undefined) {
-      route.inFlight++
-      route.lastSentAt = now
-    }
+    route.inFlight++
+    route.lastSentAt = now
     // Every answer of a window's quota is news (what is left of it); a route known to answer without rate-limit
     // fields spends no quota, so its answers are sampled like any other's.
-    const windowed = route === undefined || route.bucket !== undefined
-    const learn = opener || routeProbe || route === undefined || !route.known ||
-      (windowed && bucket.allowance !== undefined) || bucket.rate !== undefined || bucket.ramp < RAMP_ANSWERS ||
-      bucket.learnCount++ % LEARN_EVERY === 0
+    const learn = opener || routeProbe || !route.known ||
+      (route.bucket !== undefined && bucket.allowance !== undefined) || bucket.rate !== undefined ||
+      bucket.ramp < RAMP_ANSWERS || bucket.learnCount++ % LEARN_EVERY === 0
     const permit = new Permit(
       request.partition,
       name,
