@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import { Redis } from "ioredis"
 import { RedisCoordinator } from "../src/index.js"
@@ -726,6 +727,34 @@ describe("RedisCoordinator", () => {
       expect(at).toEqual([at[0], at[0], at[0]])
       expect(at[0]).toBeGreaterThan(0)
       expect(at[0]).toBeLessThanOrEqual(300)
+    }))
+
+  it.scopedLive("calls held for another process's opener wait on timers, not fibers, and go on its answer", () =>
+    Effect.gen(function*() {
+      const url = yield* RedisServer.shared
+      const { prefix, run } = yield* bucket("waiting", "https://api.example.com")
+      const b = yield* RedisCoordinator.make({ url, prefix, timeout: "1 second" })
+      // Another process's opener is out: this one's calls wait for its answer (asking Redis again now and then).
+      const opener = (yield* run("admit", 1000, 1000, "a"))!
+      // The fibers alive under `Effect.all` of 20 calls: those of 20 plain sleeps, and those of 20 held calls.
+      const fibersOf = <A, E>(call: Effect.Effect<A, E>) =>
+        Effect.gen(function*() {
+          const supervisor = yield* Supervisor.track
+          const fiber = yield* Effect.fork(Effect.supervised(
+            Effect.all(Array.from({ length: 20 }, () => call), { concurrency: "unbounded" }),
+            supervisor
+          ))
+          yield* Effect.sleep("200 millis")
+          return { fiber, alive: (yield* supervisor.value).length }
+        })
+      const sleeps = yield* fibersOf(Effect.sleep("1 second"))
+      const held = yield* fibersOf(b.withPermit(info, () => Effect.void))
+      expect(yield* Fiber.poll(held.fiber)).toEqual(Option.none())
+      // No fiber per wait (a race of a sleep and a signal adds two to each held call: about 60 in all, not 21).
+      expect(held.alive).toBe(sleeps.alive)
+      // The opener's answer opens a window with quota for all of them: published, they go.
+      yield* run("observe", 1000, opener.epoch, 1, -1, 30, 800, 31, 30000, `${prefix}:opened`)
+      expect((yield* Fiber.join(held.fiber)).length).toBe(20)
     }))
 
   it.scopedLive("a hint shared through Redis holds another process's call; one held past its deadline fails typed", () =>

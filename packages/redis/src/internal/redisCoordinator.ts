@@ -33,6 +33,9 @@ export interface Settings {
   readonly coordinator: Coordinator.CoordinatorOptions | undefined
 }
 
+/** The sleep of Effect's own clock: under another (a TestClock), held calls wait through it instead of on timers. */
+const liveSleep = Clock.make().sleep
+
 /** A call asks Redis again this many times after slow replies before deciding alone. */
 const SLOW_RETRIES = 3
 /** No reply for this many time-outs (on a connection that looks open) is an outage. */
@@ -391,6 +394,10 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       /** The held calls wake at `until` plus up to this long at random. */
       spread: number
       readonly signal: Deferred.Deferred<void>
+      /** The held calls waiting on Effect's own clock: a timer and a callback each, no fiber (see `waitLive`). */
+      readonly waiters: Set<() => void>
+      /** The bucket opened: a call that comes to wait on this gate now goes at once. */
+      opened: boolean
     }
     const gates = new Map<string, Gate>()
     const shut = (key: string, until: number, reason: Coordinator.HoldReason, spread: number): Gate => {
@@ -402,7 +409,14 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         return gate
       }
       if (gates.size > 10_000) gates.clear()
-      const made: Gate = { until, reason, spread, signal: Deferred.unsafeMake<void>(FiberId.none) }
+      const made: Gate = {
+        until,
+        reason,
+        spread,
+        signal: Deferred.unsafeMake<void>(FiberId.none),
+        waiters: new Set(),
+        opened: false
+      }
       gates.set(key, made)
       return made
     }
@@ -410,8 +424,27 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       const gate = gates.get(key)
       if (gate === undefined) return
       gates.delete(key)
+      gate.opened = true
       Deferred.unsafeDone(gate.signal, Effect.void)
+      for (const wake of [...gate.waiters]) wake()
     }
+    /** Waits on a gate for `millis` at most, on a timer and a callback: a held call costs no fiber while it waits. */
+    const waitLive = (gate: Gate, millis: number): Effect.Effect<void> =>
+      Effect.async<void>((resume) => {
+        if (gate.opened) return resume(Effect.void)
+        const leave = () => {
+          clearTimeout(timer)
+          gate.waiters.delete(done)
+        }
+        const done = () => {
+          leave()
+          resume(Effect.void)
+        }
+        // (A timer holds 2^31 - 1 ms at most: a longer hold wakes then, finds the gate shut, and waits again.)
+        const timer = setTimeout(done, Math.min(millis, 2 ** 31 - 1))
+        gate.waiters.add(done)
+        return Effect.sync(leave)
+      })
     listener.on("message", (_: string, key: string) => {
       if (heard.size > 10_000) heard.clear()
       heard.set(key, (heard.get(key) ?? 0) + 1)
@@ -517,13 +550,14 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         if (until > deadline || now >= deadline) {
           return Effect.fail(new Coordinator.OriginHeld({ origin: Coordinator.originOf(info.url), until, reason }))
         }
-        const wait = Effect.flatMap(Random.next, (r) =>
-          restore(
-            Effect.raceFirst(
-              Effect.sleep(Duration.millis(Math.max(0, until - now) + r * spread)),
-              Deferred.await(gate.signal)
-            )
+        const wait = Effect.flatMap(Random.next, (r) => {
+          const millis = Math.max(0, until - now) + r * spread
+          return restore(Effect.clockWith((clock) =>
+            clock.sleep === liveSleep
+              ? waitLive(gate, millis)
+              : Effect.raceFirst(Effect.sleep(Duration.millis(millis)), Deferred.await(gate.signal))
           ))
+        })
         if (announced) return wait
         announced = true
         return Effect.logDebug(`holding a request to ${Coordinator.originOf(info.url)}: ${reason} (shared)`).pipe(
