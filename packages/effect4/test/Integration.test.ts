@@ -9,7 +9,7 @@ import * as HttpClient from "effect/http/HttpClient"
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type StatusError, StatusRetry, withStatusRetry } from "../src/index.js"
+import { Coordinator, type StatusError, StatusRetry, withStatusRetry } from "../src/index.js"
 
 /** One request as the server saw it. */
 interface Arrival {
@@ -285,6 +285,39 @@ describe("withStatusRetry (Effect 4) through FetchHttpClient and node:http", () 
     expect(on("/moved-long").length).toBe(10)
     // One call at a time: each drained body leaves its connection free for the next call.
     expect(new Set(on("/moved-long").map((a) => a.socket)).size).toBeLessThanOrEqual(2)
+  })
+
+  it("under Coordinator.layer, calls past a window's quota wait on live timers and go as the server's next window opens", async () => {
+    // 5 requests per 1 s window, the windows back to back from the first request; the reset in whole seconds to wait.
+    const path = "/coordinated"
+    scripts.set(path, () => {
+      const seen = on(path)
+      const first = seen[0]!.at
+      const at = seen.at(-1)!.at
+      const window = Math.floor((at - first) / 1000)
+      const used = seen.filter((a) => Math.floor((a.at - first) / 1000) === window).length
+      const resetIn = String(Math.ceil((first + (window + 1) * 1000 - at) / 1000))
+      const headers = {
+        "x-ratelimit-limit": "5",
+        "x-ratelimit-remaining": String(Math.max(0, 5 - used)),
+        "x-ratelimit-reset": resetIn
+      }
+      return used <= 5 ? { status: 200, headers } : { status: 429, headers: { ...headers, "retry-after": resetIn } }
+    })
+    const statuses = await Effect.runPromise(
+      Effect.flatMap(HttpClient.HttpClient, (client) =>
+        Effect.forEach(
+          Array.from({ length: 12 }, (_, i) => i),
+          (i) => Effect.map(client.pipe(withStatusRetry()).get(`${base}${path}?call=${i}`), (r) => r.status),
+          { concurrency: "unbounded" }
+        )).pipe(Effect.provide(Coordinator.layer()), Effect.provide(FetchHttpClient.layer))
+    )
+    expect(statuses).toEqual(Array.from({ length: 12 }, () => 200))
+    // One request per call, none refused: 5 in the first window (one, then four on its answer), 5 in the next, 2.
+    const first = on(path)[0]!.at
+    const perWindow = [0, 0, 0]
+    for (const a of on(path)) perWindow[Math.floor((a.at - first) / 1000)]! += 1
+    expect([on(path).length, perWindow]).toEqual([12, [5, 5, 2]])
   })
 
   it("a call under StatusRetry.disabled is sent once", async () => {

@@ -4,7 +4,8 @@
  * names of its metrics.
  *
  * Plain functions on strings, numbers and records: this module imports nothing from `effect`; each line of the
- * toolkit keeps only the waiting, the signals, the metrics and the logs written with its own Effect.
+ * toolkit keeps only the waiting (on `Waiters.park` under Effect's own clock), the signals, the metrics and the logs
+ * written with its own Effect.
  *
  * @example
  * ```ts

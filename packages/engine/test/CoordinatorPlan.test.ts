@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import * as CoordinatorPlan from "../src/CoordinatorPlan.js"
 import * as CoordinatorState from "../src/CoordinatorState.js"
 
@@ -283,6 +283,32 @@ describe("CoordinatorPlan.Waiters", () => {
     // A group made again after it was dropped starts empty.
     waiters.add("p", "h", "w3")
     expect([waiters.takeFirst("p", "h"), waiters.takeFirst("p", "h")]).toStrictEqual(["w3", undefined])
+  })
+})
+
+describe("CoordinatorPlan.Waiters.park", () => {
+  // (Fake timers: nothing here sleeps for real.)
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it("a parked call goes once: when woken, or when its time passes, whichever comes first; leaving never runs it", () => {
+    const waiters = new CoordinatorPlan.Waiters<() => void>()
+    const went: Array<string> = []
+    const start = Date.now()
+    waiters.park("p", "g", 100, () => went.push(`a at ${Date.now() - start}`))
+    waiters.park("p", "g", 100, () => went.push(`b at ${Date.now() - start}`))
+    const leaveC = waiters.park("p", "g", 50, () => went.push("c"))
+    // Woken at 30 ms: the first of the group goes, then; its timer is gone with it.
+    vi.advanceTimersByTime(30)
+    waiters.takeFirst("p", "g")?.()
+    // An interrupted call leaves its group, and its timer never runs it.
+    leaveC()
+    vi.advanceTimersByTime(70)
+    expect(went).toStrictEqual(["a at 30", "b at 100"])
+    expect(waiters.groups("p")).toStrictEqual([])
+    expect(vi.getTimerCount()).toBe(0)
+    vi.advanceTimersByTime(1000)
+    expect(went).toHaveLength(2)
   })
 })
 

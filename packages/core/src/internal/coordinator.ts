@@ -122,19 +122,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
      */
     const waiters = new CoordinatorPlan.Waiters<() => void>()
     const waitLive = (partition: string, group: string, millis: number): Effect.Effect<void> =>
-      Effect.async<void>((resume) => {
-        const leave = () => {
-          clearTimeout(timer)
-          waiters.remove(partition, group, done)
-        }
-        const done = () => {
-          leave()
-          resume(Effect.void)
-        }
-        const timer = setTimeout(done, millis)
-        waiters.add(partition, group, done)
-        return Effect.sync(leave)
-      })
+      Effect.async<void>((resume) => Effect.sync(waiters.park(partition, group, millis, () => resume(Effect.void))))
     /** Wakes the first call of a group, if one waits. */
     const wakeFirst = (partition: string, group: string) => waiters.takeFirst(partition, group)?.()
     const wake = (partition: string) => {

@@ -1,7 +1,7 @@
 import * as CoordinatorAnswer from "@effect-retry/engine/CoordinatorAnswer"
 import * as CoordinatorPlan from "@effect-retry/engine/CoordinatorPlan"
 import * as CoordinatorState from "@effect-retry/engine/CoordinatorState"
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -86,6 +86,9 @@ export interface Service {
   readonly size: Effect.Effect<number>
 }
 
+/** The sleep of Effect's own clock: under another (a TestClock), held calls wait through it instead of on timers. */
+const liveSleep = Clock.Clock.defaultValue().sleep
+
 /** @internal */
 export const make = (settings: Settings): Effect.Effect<Service> =>
   Effect.sync(() => {
@@ -95,24 +98,28 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
     const nowOf = (clock: Clock.Clock) =>
       timeline.now(clock.currentTimeMillisUnsafe(), clock.monotonicTimeNanosUnsafe())
     /**
-     * Held calls wait on a signal of their own until the instant of their hold. They are kept by partition and group;
-     * news wakes the first of each group, and each one let through wakes the next.
+     * Held calls wait until the instant of their hold, kept by partition and group; news wakes the first of each group,
+     * and each one let through wakes the next. On Effect's own clock a held call waits on a timer and a callback: no
+     * fiber per wait. Under another clock (a TestClock), on its sleep raced with a signal of its own.
      */
-    const waiters = new CoordinatorPlan.Waiters<Deferred.Deferred<void>>()
+    const waiters = new CoordinatorPlan.Waiters<() => void>()
     const wait = (partition: string, group: string, millis: number): Effect.Effect<void> =>
-      Effect.suspend(() => {
+      Effect.clockWith((clock) => {
+        if (clock.sleep === liveSleep) {
+          return Effect.callback<void>((resume) =>
+            Effect.sync(waiters.park(partition, group, millis, () => resume(Effect.void)))
+          )
+        }
         const signal = Deferred.makeUnsafe<void>()
-        waiters.add(partition, group, signal)
+        const done = () => Deferred.doneUnsafe(signal, Effect.void)
+        waiters.add(partition, group, done)
         return Effect.ensuring(
-          Effect.raceFirst(Effect.sleep(Duration.millis(millis)), Deferred.await(signal)),
-          Effect.sync(() => waiters.remove(partition, group, signal))
+          Effect.raceFirst(clock.sleep(Duration.millis(millis)), Deferred.await(signal)),
+          Effect.sync(() => waiters.remove(partition, group, done))
         )
       })
     /** Wakes the first call of a group, if one waits; it leaves the queue at once, so the next wake finds the next. */
-    const wakeFirst = (partition: string, group: string) => {
-      const first = waiters.takeFirst(partition, group)
-      if (first !== undefined) Deferred.doneUnsafe(first, Effect.void)
-    }
+    const wakeFirst = (partition: string, group: string) => waiters.takeFirst(partition, group)?.()
     const wake = (partition: string) => {
       for (const group of waiters.groups(partition)) wakeFirst(partition, group)
     }

@@ -126,6 +126,23 @@ export class Waiters<W> {
     this.remove(partition, group, first.value)
     return first.value
   }
+  /**
+   * Parks a call last in its group until it is woken or `millis` pass, on a timer: `go` runs once, then. Returns what
+   * takes the call out without running `go` (it was interrupted). A call parked this way costs a timer and a callback.
+   */
+  park(this: Waiters<() => void>, partition: string, group: string, millis: number, go: () => void): () => void {
+    const leave = () => {
+      clearTimeout(timer)
+      this.remove(partition, group, done)
+    }
+    const done = () => {
+      leave()
+      go()
+    }
+    const timer = setTimeout(done, millis)
+    this.add(partition, group, done)
+    return leave
+  }
   /** The groups a partition's calls wait in, as they are now. */
   groups(partition: string): ReadonlyArray<string> {
     const groups = this.partitions.get(partition)
