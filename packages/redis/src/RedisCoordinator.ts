@@ -18,8 +18,9 @@
  * whatever buckets the server names.
  *
  * The in-memory coordinator stays the first layer. Each Redis call waits `timeout` at most; a call asks again after
- * up to three slow replies (its deadline allowing), then the request is decided locally, at this process's share of the last known limit (the limit over the processes that asked lately,
- * per window). A lost connection is logged once, and sharing resumes when Redis answers again.
+ * up to three slow replies (its deadline allowing), then the request is decided locally, at this process's share of
+ * the last known limit (the limit over the processes that asked lately, per window, its requests evenly spaced over the
+ * window). A lost connection is logged once, and sharing resumes when Redis answers again.
  *
  * @since 0.1.0
  */

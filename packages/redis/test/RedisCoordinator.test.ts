@@ -553,8 +553,9 @@ describe("RedisCoordinator", () => {
       const check = yield* connect(redis.url)
       const keys = yield* Effect.promise(() => check.keys(`${prefix}:*`))
       expect(keys.sort()).toEqual(bucketKeys(prefix, server))
-      // Without Redis each process kept to its share of the last known limit (10 / 2 per window): its windows are not
-      // the server's, so a server window may see two shares of one process, never an unlimited burst.
+      // Without Redis each process kept to its share of the last known limit (10 / 2 per window), spaced: a server
+      // window sees at most a share of each process once the window the fleet was in when Redis died is over, never
+      // an unlimited burst.
       expect(server.arrivals.filter((x) => x.status === 429).length).toBeLessThanOrEqual(LIMIT)
     }))
 
@@ -637,6 +638,18 @@ describe("RedisCoordinator", () => {
       // Not fifteen at once into a limit of ten: the first answer names the limit, and the rest wait for the window.
       expect(server.arrivals.length).toBe(PER_WORKER)
       expect(server.arrivals.filter((x) => x.status === 429)).toEqual([])
+    }))
+
+  it.scopedLive("without Redis, a process sends its share of a window evenly spaced, not in a burst", () =>
+    Effect.gen(function*() {
+      const { a, server } = yield* withoutRedis("spaced")
+      expect(yield* worker(a, server, 16)).toEqual(Array(16).fill(200))
+      expect(server.arrivals.filter((x) => x.status === 429)).toEqual([])
+      // 10 per second, one every 100 ms or more: half a second holds 5 of them (6 with a late one), never the whole
+      // share at once (which, sent at each window of its own, could meet a window of the server's twice).
+      const at = server.arrivals.map((x) => x.at)
+      const most = Math.max(...at.map((t) => at.filter((u) => u >= t && u < t + 500).length))
+      expect(most).toBeLessThanOrEqual(6)
     }))
 
   it.scopedLive("a script Redis forgot (SCRIPT FLUSH) is loaded again", () =>

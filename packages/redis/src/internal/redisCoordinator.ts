@@ -452,16 +452,16 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
     })
 
     /**
-     * Each bucket's last known limit, window and fleet size, and what this process sent of it alone while Redis did
-     * not answer: without Redis, a process keeps to its share (limit / processes) per window, never to "unlimited".
+     * Each bucket's last known limit, window and fleet size, and when this process may next send a request of it
+     * alone while Redis does not answer: without Redis, a process keeps to its share (limit / processes) per window,
+     * never to "unlimited".
      */
     interface Share {
       limit: number
       fleet: number
       windowMs: number
-      /** The end of the current window: the fleet's last known window end, then one window after another. */
-      end: number
-      sent: number
+      /** No request alone before this instant (see `alone`). */
+      due: number
     }
     const shares = new Map<string, Share>()
     /** The processes that asked for each bucket lately, as Redis last said (also before any limit was known). */
@@ -475,7 +475,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       let share = shares.get(key)
       if (share === undefined) {
         if (shares.size > 10_000) shares.clear()
-        share = { limit: reply.limit, fleet: reply.fleet, windowMs: 0, end: 0, sent: 0 }
+        share = { limit: reply.limit, fleet: reply.fleet, windowMs: 0, due: 0 }
         shares.set(key, share)
       }
       share.limit = reply.limit
@@ -483,10 +483,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       // An admission in a window, or one refused because its quota is spent, tells the window (its start and end).
       if ((reply.status === 0 || reply.status === 2) && reply.until > reply.epoch && reply.epoch > 0) {
         share.windowMs = Math.min(3_600_000, reply.until - reply.epoch)
-        // On this process's clock: Redis's instant, less Redis's time now, plus this process's time now.
-        const end = Date.now() + (reply.until - reply.now)
-        if (Math.abs(end - share.end) > share.windowMs / 2) share.sent = 0
-        share.end = end
+        // A window the fleet has spent: nothing alone before its end (on this process's clock: Redis's instant, less
+        // Redis's time now, plus this process's time now).
+        if (reply.status === 2) share.due = Math.max(share.due, Date.now() + (reply.until - reply.now))
       }
     }
     /** The buckets whose limit this process does not know, with a request decided alone in flight to learn it. */
@@ -497,36 +496,38 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       const rate = Option.getOrUndefined(RateLimit.parse(observed.headers, observed.receivedAt))
       if (shares.size > 10_000) shares.clear()
       if (rate === undefined) {
-        shares.set(key, { limit: 0, fleet: 1, windowMs: 0, end: 0, sent: 0 })
+        shares.set(key, { limit: 0, fleet: 1, windowMs: 0, due: 0 })
       } else {
         const left = Math.max(1, Math.ceil(Duration.toMillis(rate.resetAfter) - (Date.now() - observed.receivedAt)))
         // Its share: the limit over the processes Redis last counted for the bucket (none counted: the whole limit,
         // with its in-memory layer keeping to the quota and hints its own answers give).
-        shares.set(key, {
+        const share: Share = {
           limit: Option.getOrElse(rate.limit, () => rate.remaining + 1),
           fleet: fleets.get(key) ?? 1,
           windowMs: Math.min(3_600_000, left),
-          end: Date.now() + left,
-          sent: 1
-        })
+          due: 0
+        }
+        // (The probe was the first request of the share.)
+        share.due = Date.now() + spacing(share)
+        shares.set(key, share)
       }
       reopen(key)
     }
 
-    /** Counts a request sent without Redis; answers until when to wait instead, when the share is spent. */
+    /** The time between two requests of a share sent alone: its window over its part of the limit. */
+    const spacing = (share: Share) => share.windowMs / Math.max(1, Math.floor(share.limit / share.fleet))
+    /**
+     * Counts a request sent without Redis; answers until when to wait instead. A share goes evenly spaced, not in a
+     * burst per window: this process knows the server's windows only to the second (resets rounded up), and a share
+     * sent at once at each of its own windows' start could put two shares in one of the server's. Spaced, no stretch
+     * of a window's length holds more than one share of this process's requests, whatever the windows' phase.
+     */
     const alone = (key: string, now: number): number | undefined => {
       const share = shares.get(key)
       if (share === undefined || share.windowMs <= 0) return undefined
-      // Windows follow the fleet's last known one, so a share is not spent across two of the server's windows.
-      if (now >= share.end) {
-        share.end += Math.ceil((now - share.end + 1) / share.windowMs) * share.windowMs
-        share.sent = 0
-      }
-      if (share.sent < Math.max(1, Math.floor(share.limit / share.fleet))) {
-        share.sent++
-        return undefined
-      }
-      return share.end
+      if (now < share.due) return share.due
+      share.due = now + spacing(share)
+      return undefined
     }
 
     /** A bucket's key: its partition and name in one cluster hash tag. */
@@ -586,8 +587,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                   limit: known !== undefined && known.limit > 0 ? known.limit : told.requests,
                   fleet: known?.fleet ?? fleets.get(key) ?? 1,
                   windowMs: told.window,
-                  end: Date.now() + told.window,
-                  sent: 0
+                  due: 0
                 })
               }
               // A slow reply: ask again (a few times, and only while Redis is not taken for gone) before deciding
