@@ -355,7 +355,7 @@ const main = async () => {
   log("micro-benchmark, distinct origins: done")
   phase = "micro waiting"
   const waiting: Array<MicroWaiting> = []
-  for (const mode of ["sleep", "alone", "coordinated"]) {
+  for (const mode of ["sleep", "alone", "coordinated", "effect4-sleep", "effect4-alone", "effect4-coordinated"]) {
     waiting.push((await runMicro(["waiting", mode], ["--expose-gc"])) as MicroWaiting)
   }
   log("micro-benchmark, memory per waiting call: done")

@@ -21,14 +21,17 @@
  * - `micro.js waiting <sleep | alone | coordinated>` (with `--expose-gc`): WAITING_CALLS calls parked by a
  *   `Retry-After: 5` (a synthetic client answers 429 to every request) through `withStatusRetry()`, alone or with
  *   one coordinator, or as many bare `Effect.sleep("5 seconds")` fibers: heap after `gc()` while they wait, minus
- *   the heap before, per call.
+ *   the heap before, per call. The same modes prefixed `effect4-` run on the Effect 4 line.
  *
  * Prints one JSON line on stdout.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Coordinator } from "@effect-retry/core"
+import { Coordinator as Coordinator4, withStatusRetry as withStatusRetry4 } from "@effect-retry/effect4"
 import { withStatusRetry } from "@effect-retry/platform"
+import * as Effect4 from "effect-4/Effect"
+import { HttpClient as HttpClient4, HttpClientResponse as HttpClientResponse4 } from "effect-4/http"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
@@ -231,7 +234,48 @@ const originsBench = async (count: number): Promise<MicroOrigins> => {
   }
 }
 
+/** The same waiting calls on the Effect 4 line (`effect4-sleep`, `effect4-alone`, `effect4-coordinated`). */
+const waitingBench4 = async (mode: string): Promise<MicroWaiting> => {
+  let answered = 0
+  const throttled = HttpClient4.make((request) =>
+    Effect4.sync(() => {
+      answered++
+      return HttpClientResponse4.fromWeb(request, new Response(null, { status: 429, headers: { "retry-after": "5" } }))
+    })
+  ).pipe(withStatusRetry4())
+  const coordinator = Effect4.runSync(Coordinator4.make())
+  const urls = Array.from({ length: WAITING_CALLS }, (_, i) => `http://127.0.0.1/items/${i}`)
+  const call = (url: string): Effect4.Effect<unknown, unknown> => {
+    switch (mode) {
+      case "effect4-sleep":
+        return Effect4.sleep("5 seconds")
+      case "effect4-alone":
+        return throttled.get(url)
+      case "effect4-coordinated":
+        return Effect4.provideService(throttled.get(url), Coordinator4.Coordinator, coordinator)
+      default:
+        throw new Error(`micro.js waiting: unknown mode ${mode}`)
+    }
+  }
+  collect()
+  const before = process.memoryUsage().heapUsed
+  const cpu = process.cpuUsage()
+  for (let i = 0; i < WAITING_CALLS; i++) Effect4.runFork(call(urls[i]!))
+  await new Promise((resolve) => setTimeout(resolve, WAITING_SETTLE_MS))
+  const used = process.cpuUsage(cpu)
+  collect()
+  const after = process.memoryUsage().heapUsed
+  return {
+    mode,
+    calls: WAITING_CALLS,
+    answered,
+    kbPerCall: (after - before) / 1024 / WAITING_CALLS,
+    cpuMicrosPerCall: (used.user + used.system) / WAITING_CALLS
+  }
+}
+
 const waitingBench = async (mode: string): Promise<MicroWaiting> => {
+  if (mode.startsWith("effect4-")) return waitingBench4(mode)
   let answered = 0
   const throttled = HttpClient.make((request) =>
     Effect.sync(() => {
@@ -283,5 +327,5 @@ else if (mode === "waiting") {
   // Whatever timers the interrupted calls left are not waited for.
   process.exit(0)
 } else {throw new Error(
-    "usage: micro.js time <index> | memory | count | origins <count> | waiting <sleep | alone | coordinated>"
+    "usage: micro.js time <index> | memory | count | origins <count> | waiting <[effect4-]sleep | alone | coordinated>"
   )}
