@@ -287,7 +287,7 @@ describe("withStatusRetry (Effect 4) through FetchHttpClient and node:http", () 
     expect(new Set(on("/moved-long").map((a) => a.socket)).size).toBeLessThanOrEqual(2)
   })
 
-  it("under Coordinator.layer, calls past a window's quota wait on live timers and go as the server's next window opens", async () => {
+  it("under Coordinator.layer on the live clock, calls past a window's quota wait and go as the server's next window opens", async () => {
     // 5 requests per 1 s window, the windows back to back from the first request; the reset in whole seconds to wait.
     const path = "/coordinated"
     scripts.set(path, () => {

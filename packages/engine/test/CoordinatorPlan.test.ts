@@ -310,6 +310,21 @@ describe("CoordinatorPlan.Waiters.park", () => {
     vi.advanceTimersByTime(1000)
     expect(went).toHaveLength(2)
   })
+
+  it("a wait past what a timer holds ends at 2^31 - 1 ms; one that is not a positive number, at once", () => {
+    const waiters = new CoordinatorPlan.Waiters<() => void>()
+    const went: Array<string> = []
+    const start = Date.now()
+    waiters.park("p", "g", Infinity, () => went.push(`long at ${Date.now() - start}`))
+    waiters.park("p", "g", Number.NaN, () => went.push(`NaN at ${Date.now() - start}`))
+    waiters.park("p", "g", -5, () => went.push(`negative at ${Date.now() - start}`))
+    vi.advanceTimersByTime(0)
+    expect(went).toStrictEqual(["NaN at 0", "negative at 0"])
+    vi.advanceTimersByTime(2 ** 31 - 2)
+    expect(went).toHaveLength(2)
+    vi.advanceTimersByTime(1)
+    expect(went).toStrictEqual(["NaN at 0", "negative at 0", `long at ${2 ** 31 - 1}`])
+  })
 })
 
 describe("CoordinatorPlan.Timeline", () => {

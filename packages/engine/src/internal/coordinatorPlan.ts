@@ -129,6 +129,8 @@ export class Waiters<W> {
   /**
    * Parks a call last in its group until it is woken or `millis` pass, on a timer: `go` runs once, then. Returns what
    * takes the call out without running `go` (it was interrupted). A call parked this way costs a timer and a callback.
+   * A timer holds 2^31 - 1 ms at most (about 24.8 days): a longer wait ends then; a wait that is not a positive number
+   * ends at once.
    */
   park(this: Waiters<() => void>, partition: string, group: string, millis: number, go: () => void): () => void {
     const leave = () => {
@@ -139,7 +141,7 @@ export class Waiters<W> {
       leave()
       go()
     }
-    const timer = setTimeout(done, millis)
+    const timer = setTimeout(done, millis > 0 ? Math.min(millis, MAX_TIMER_MILLIS) : 0)
     this.add(partition, group, done)
     return leave
   }

@@ -302,6 +302,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               answeredAt = Date.now()
               if (!down) return Effect.succeed(result)
               down = false
+              // The calls waiting for a slot of their share ask Redis again now, not at their slot.
+              for (const slot of [...slots]) openGate(slot)
               return Effect.as(
                 Effect.logInfo("the shared coordinator store answers again: sharing resumed"),
                 result
@@ -385,8 +387,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       })
 
     /**
-     * What this process knows of a held bucket: until when, and why. Its held calls wait on the instant (or the
-     * signal, completed when the bucket opens); while an opener's answer is awaited, one of them asks Redis for all.
+     * What this process knows of a held bucket: until when, and why. Its held calls wait until the instant, or until
+     * the bucket opens (`reopen`): on Effect's own clock each on a timer and a callback in `waiters`, under another
+     * clock on its sleep raced with `signal`. While an opener's answer is awaited, one of them asks Redis for all.
      */
     interface Gate {
       until: number
@@ -420,14 +423,20 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       gates.set(key, made)
       return made
     }
-    const reopen = (key: string) => {
-      const gate = gates.get(key)
-      if (gate === undefined) return
-      gates.delete(key)
+    /** Lets the calls held on a gate go (and any that comes to wait on it later). */
+    const openGate = (gate: Gate) => {
       gate.opened = true
       Deferred.unsafeDone(gate.signal, Effect.void)
       for (const wake of [...gate.waiters]) wake()
     }
+    const reopen = (key: string) => {
+      const gate = gates.get(key)
+      if (gate === undefined) return
+      gates.delete(key)
+      openGate(gate)
+    }
+    /** The gates of the calls waiting for a slot of a share (see `alone`): opened all at once when Redis is back. */
+    const slots = new Set<Gate>()
     /** Waits on a gate for `millis` at most, on a timer and a callback: a held call costs no fiber while it waits. */
     const waitLive = (gate: Gate, millis: number): Effect.Effect<void> =>
       Effect.async<void>((resume) => {
@@ -460,13 +469,15 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       limit: number
       fleet: number
       windowMs: number
-      /** No request alone before this instant (see `alone`). */
+      /** No request alone before this instant (see `alone`), on Effect's clock, as the calls' own instants. */
       due: number
+      /** This process's calls waiting for a slot of the share, each one spacing after the one before. */
+      waiting: number
     }
     const shares = new Map<string, Share>()
     /** The processes that asked for each bucket lately, as Redis last said (also before any limit was known). */
     const fleets = new Map<string, number>()
-    const learn = (key: string, reply: script.Reply) => {
+    const learn = (key: string, reply: script.Reply, now: number) => {
       if (reply.fleet > 0) {
         if (fleets.size > 10_000) fleets.clear()
         fleets.set(key, reply.fleet)
@@ -475,7 +486,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       let share = shares.get(key)
       if (share === undefined) {
         if (shares.size > 10_000) shares.clear()
-        share = { limit: reply.limit, fleet: reply.fleet, windowMs: 0, due: 0 }
+        share = { limit: reply.limit, fleet: reply.fleet, windowMs: 0, due: 0, waiting: 0 }
         shares.set(key, share)
       }
       share.limit = reply.limit
@@ -485,7 +496,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         share.windowMs = Math.min(3_600_000, reply.until - reply.epoch)
         // A window the fleet has spent: nothing alone before its end (on this process's clock: Redis's instant, less
         // Redis's time now, plus this process's time now).
-        if (reply.status === 2) share.due = Math.max(share.due, Date.now() + (reply.until - reply.now))
+        if (reply.status === 2) share.due = Math.max(share.due, now + (reply.until - reply.now))
       }
     }
     /** The buckets whose limit this process does not know, with a request decided alone in flight to learn it. */
@@ -496,37 +507,47 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       const rate = Option.getOrUndefined(RateLimit.parse(observed.headers, observed.receivedAt))
       if (shares.size > 10_000) shares.clear()
       if (rate === undefined) {
-        shares.set(key, { limit: 0, fleet: 1, windowMs: 0, due: 0 })
+        shares.set(key, { limit: 0, fleet: 1, windowMs: 0, due: 0, waiting: 0 })
       } else {
-        const left = Math.max(1, Math.ceil(Duration.toMillis(rate.resetAfter) - (Date.now() - observed.receivedAt)))
+        // (On the caller's clock, which read `receivedAt`: the instant the share's slots are counted from.)
+        const left = Math.max(1, Math.ceil(Duration.toMillis(rate.resetAfter)))
         // Its share: the limit over the processes Redis last counted for the bucket (none counted: the whole limit,
-        // with its in-memory layer keeping to the quota and hints its own answers give).
+        // with its in-memory layer keeping to the quota and hints its own answers give). The window: the policy's,
+        // else what is left of the current one, but no less than a second (a reset rounded to seconds says no more).
         const share: Share = {
           limit: Option.getOrElse(rate.limit, () => rate.remaining + 1),
           fleet: fleets.get(key) ?? 1,
-          windowMs: Math.min(3_600_000, left),
-          due: 0
+          windowMs: Math.min(
+            3_600_000,
+            Option.match(rate.window, { onNone: () => Math.max(SECOND, left), onSome: Duration.toMillis })
+          ),
+          due: 0,
+          waiting: 0
         }
-        // (The probe was the first request of the share.)
-        share.due = Date.now() + spacing(share)
+        // The probe was the first request of the share; a window it found spent holds the next until its end.
+        share.due = observed.receivedAt + (rate.remaining === 0 ? left : spacing(share))
         shares.set(key, share)
       }
       reopen(key)
     }
 
     /** The time between two requests of a share sent alone: its window over its part of the limit. */
-    const spacing = (share: Share) => share.windowMs / Math.max(1, Math.floor(share.limit / share.fleet))
+    const spacing = (share: Share) => share.windowMs / Math.max(1, Math.floor(share.limit / Math.max(1, share.fleet)))
     /**
-     * Counts a request sent without Redis; answers until when to wait instead. A share goes evenly spaced, not in a
-     * burst per window: this process knows the server's windows only to the second (resets rounded up), and a share
-     * sent at once at each of its own windows' start could put two shares in one of the server's. Spaced, no stretch
-     * of a window's length holds more than one share of this process's requests, whatever the windows' phase.
+     * Counts a request sent without Redis; answers until when to wait instead: the share's next slot, one spacing
+     * later for each call of this process already waiting for one. A share goes evenly spaced, not in a burst per
+     * window: this process knows the server's windows only to the second (resets rounded up), and a share sent at
+     * once at each of its own windows' start could put two shares in one of the server's. Spaced, a stretch of a
+     * window's length holds about one share of this process's requests, whatever the windows' phase.
      */
     const alone = (key: string, now: number): number | undefined => {
       const share = shares.get(key)
       if (share === undefined || share.windowMs <= 0) return undefined
-      if (now < share.due) return share.due
-      share.due = now + spacing(share)
+      const step = spacing(share)
+      // (A call woken for its slot a little before it, a quarter of a spacing at most, takes it: the slots stay on
+      // their schedule however late each call's timer fires.)
+      if (now < share.due - step / 4) return share.due + share.waiting * step
+      share.due = Math.max(share.due, now) + step
       return undefined
     }
 
@@ -567,7 +588,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           Effect.zipRight(wait)
         )
       }
-      const loop: Effect.Effect<Grant, Coordinator.OriginHeld> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const loop: Effect.Effect<Grant, Coordinator.OriginHeld> = Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
         const gate = gates.get(key)
         if (gate !== undefined) {
           if (gate.until > now) return Effect.zipRight(hold(gate, now), loop)
@@ -587,7 +609,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                   limit: known !== undefined && known.limit > 0 ? known.limit : told.requests,
                   fleet: known?.fleet ?? fleets.get(key) ?? 1,
                   windowMs: told.window,
-                  due: 0
+                  due: 0,
+                  waiting: 0
                 })
               }
               // A slow reply: ask again (a few times, and only while Redis is not taken for gone) before deciding
@@ -614,9 +637,31 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               if (until === undefined) {
                 return Effect.succeed({ key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0 })
               }
-              return Effect.zipRight(hold(shut(key, until, "pacing", settings.releaseSpread), now), loop)
+              // Waits for its slot on a gate of its own, counted among the calls waiting: they wake one by one, each
+              // at its own slot, or all at once when Redis answers again; then each asks again.
+              const queued = share!
+              queued.waiting++
+              const slot: Gate = {
+                until,
+                reason: "pacing",
+                spread: 0,
+                signal: Deferred.unsafeMake<void>(FiberId.none),
+                waiters: new Set(),
+                opened: false
+              }
+              slots.add(slot)
+              return Effect.zipRight(
+                Effect.ensuring(
+                  hold(slot, now),
+                  Effect.sync(() => {
+                    queued.waiting--
+                    slots.delete(slot)
+                  })
+                ),
+                loop
+              )
             }
-            learn(key, reply)
+            learn(key, reply, clock.unsafeCurrentTimeMillis())
             if (reply.status === 0) {
               if (!reply.opener) {
                 reopen(key)
