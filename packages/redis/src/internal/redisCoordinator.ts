@@ -544,10 +544,10 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       const share = shares.get(key)
       if (share === undefined || share.windowMs <= 0) return undefined
       const step = spacing(share)
-      // (A call woken for its slot a little before it, a quarter of a spacing at most, takes it: the slots stay on
-      // their schedule however late each call's timer fires.)
-      if (now < share.due - step / 4) return share.due + share.waiting * step
-      share.due = Math.max(share.due, now) + step
+      // Never sooner than a spacing after the last one. A call woken for its slot that finds it moved on a little
+      // (the one before went late) waits for it rather than queue again behind the others.
+      if (now < share.due) return share.due - now <= step ? share.due : share.due + share.waiting * step
+      share.due = now + step
       return undefined
     }
 
