@@ -33,7 +33,6 @@ import { withStatusRetry } from "@effect-retry/platform"
 import * as Effect4 from "effect-4/Effect"
 import { HttpClient as HttpClient4, HttpClientResponse as HttpClientResponse4 } from "effect-4/http"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import { PerformanceObserver } from "node:perf_hooks"
 import { Bench } from "tinybench"
@@ -234,17 +233,48 @@ const originsBench = async (count: number): Promise<MicroOrigins> => {
   }
 }
 
-/** The same waiting calls on the Effect 4 line (`effect4-sleep`, `effect4-alone`, `effect4-coordinated`). */
-const waitingBench4 = async (mode: string): Promise<MicroWaiting> => {
+/**
+ * Measures WAITING_CALLS calls started by `start` (one per URL) while they wait: heap and CPU per call. `answered`
+ * reads how many requests the synthetic server answered meanwhile.
+ */
+const measureWaiting = async (
+  mode: string,
+  start: (url: string) => unknown,
+  answered: () => number
+): Promise<MicroWaiting> => {
+  const urls = Array.from({ length: WAITING_CALLS }, (_, i) => `http://127.0.0.1/items/${i}`)
+  const started: Array<unknown> = new Array(WAITING_CALLS)
+  collect()
+  const before = process.memoryUsage().heapUsed
+  const cpu = process.cpuUsage()
+  for (let i = 0; i < WAITING_CALLS; i++) started[i] = start(urls[i]!)
+  await new Promise((resolve) => setTimeout(resolve, WAITING_SETTLE_MS))
+  const used = process.cpuUsage(cpu)
+  collect()
+  const after = process.memoryUsage().heapUsed
+  // The calls are left waiting: the process exits once this is printed.
+  return {
+    mode,
+    calls: WAITING_CALLS,
+    answered: answered(),
+    kbPerCall: (after - before) / 1024 / WAITING_CALLS,
+    cpuMicrosPerCall: (used.user + used.system) / WAITING_CALLS
+  }
+}
+
+/** A 429 with `Retry-After: 5`, as the synthetic server answers every request of the waiting calls. */
+const throttledAnswer = () => new Response(null, { status: 429, headers: { "retry-after": "5" } })
+
+/** The waiting calls on the Effect 4 line (`effect4-sleep`, `effect4-alone`, `effect4-coordinated`). */
+const waitingBench4 = (mode: string): Promise<MicroWaiting> => {
   let answered = 0
   const throttled = HttpClient4.make((request) =>
     Effect4.sync(() => {
       answered++
-      return HttpClientResponse4.fromWeb(request, new Response(null, { status: 429, headers: { "retry-after": "5" } }))
+      return HttpClientResponse4.fromWeb(request, throttledAnswer())
     })
   ).pipe(withStatusRetry4())
   const coordinator = Effect4.runSync(Coordinator4.make())
-  const urls = Array.from({ length: WAITING_CALLS }, (_, i) => `http://127.0.0.1/items/${i}`)
   const call = (url: string): Effect4.Effect<unknown, unknown> => {
     switch (mode) {
       case "effect4-sleep":
@@ -257,34 +287,19 @@ const waitingBench4 = async (mode: string): Promise<MicroWaiting> => {
         throw new Error(`micro.js waiting: unknown mode ${mode}`)
     }
   }
-  collect()
-  const before = process.memoryUsage().heapUsed
-  const cpu = process.cpuUsage()
-  for (let i = 0; i < WAITING_CALLS; i++) Effect4.runFork(call(urls[i]!))
-  await new Promise((resolve) => setTimeout(resolve, WAITING_SETTLE_MS))
-  const used = process.cpuUsage(cpu)
-  collect()
-  const after = process.memoryUsage().heapUsed
-  return {
-    mode,
-    calls: WAITING_CALLS,
-    answered,
-    kbPerCall: (after - before) / 1024 / WAITING_CALLS,
-    cpuMicrosPerCall: (used.user + used.system) / WAITING_CALLS
-  }
+  return measureWaiting(mode, (url) => Effect4.runFork(call(url)), () => answered)
 }
 
-const waitingBench = async (mode: string): Promise<MicroWaiting> => {
+const waitingBench = (mode: string): Promise<MicroWaiting> => {
   if (mode.startsWith("effect4-")) return waitingBench4(mode)
   let answered = 0
   const throttled = HttpClient.make((request) =>
     Effect.sync(() => {
       answered++
-      return HttpClientResponse.fromWeb(request, new Response(null, { status: 429, headers: { "retry-after": "5" } }))
+      return HttpClientResponse.fromWeb(request, throttledAnswer())
     })
   ).pipe(withStatusRetry())
   const coordinator = Effect.runSync(Coordinator.make())
-  const urls = Array.from({ length: WAITING_CALLS }, (_, i) => `http://127.0.0.1/items/${i}`)
   const call = (url: string): Effect.Effect<unknown, unknown> => {
     switch (mode) {
       case "sleep":
@@ -297,23 +312,7 @@ const waitingBench = async (mode: string): Promise<MicroWaiting> => {
         throw new Error(`micro.js waiting: unknown mode ${mode}`)
     }
   }
-  const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = new Array(WAITING_CALLS)
-  collect()
-  const before = process.memoryUsage().heapUsed
-  const cpu = process.cpuUsage()
-  for (let i = 0; i < WAITING_CALLS; i++) fibers[i] = Effect.runFork(call(urls[i]!))
-  await new Promise((resolve) => setTimeout(resolve, WAITING_SETTLE_MS))
-  const used = process.cpuUsage(cpu)
-  collect()
-  const after = process.memoryUsage().heapUsed
-  // The calls are left waiting: the process exits once this is printed.
-  return {
-    mode,
-    calls: WAITING_CALLS,
-    answered,
-    kbPerCall: (after - before) / 1024 / WAITING_CALLS,
-    cpuMicrosPerCall: (used.user + used.system) / WAITING_CALLS
-  }
+  return measureWaiting(mode, (url) => Effect.runFork(call(url)), () => answered)
 }
 
 const mode = process.argv[2]

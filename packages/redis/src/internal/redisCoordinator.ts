@@ -402,6 +402,14 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       /** The bucket opened: a call that comes to wait on this gate now goes at once. */
       opened: boolean
     }
+    const gateOf = (until: number, reason: Coordinator.HoldReason, spread: number): Gate => ({
+      until,
+      reason,
+      spread,
+      signal: Deferred.unsafeMake<void>(FiberId.none),
+      waiters: new Set(),
+      opened: false
+    })
     const gates = new Map<string, Gate>()
     const shut = (key: string, until: number, reason: Coordinator.HoldReason, spread: number): Gate => {
       const gate = gates.get(key)
@@ -412,14 +420,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         return gate
       }
       if (gates.size > 10_000) gates.clear()
-      const made: Gate = {
-        until,
-        reason,
-        spread,
-        signal: Deferred.unsafeMake<void>(FiberId.none),
-        waiters: new Set(),
-        opened: false
-      }
+      const made = gateOf(until, reason, spread)
       gates.set(key, made)
       return made
     }
@@ -641,14 +642,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
               // at its own slot, or all at once when Redis answers again; then each asks again.
               const queued = share!
               queued.waiting++
-              const slot: Gate = {
-                until,
-                reason: "pacing",
-                spread: 0,
-                signal: Deferred.unsafeMake<void>(FiberId.none),
-                waiters: new Set(),
-                opened: false
-              }
+              const slot = gateOf(until, "pacing", 0)
               slots.add(slot)
               return Effect.zipRight(
                 Effect.ensuring(
