@@ -311,6 +311,26 @@ describe("CoordinatorPlan.Waiters.park", () => {
     expect(went).toHaveLength(2)
   })
 
+  it("a call woken, then interrupted before it took its step, hands the wake on to the next of its group", () => {
+    const waiters = new CoordinatorPlan.Waiters<() => void>()
+    const went: Array<string> = []
+    const start = Date.now()
+    const leaveA = waiters.park("p", "g", 1000, () => went.push(`a at ${Date.now() - start}`))
+    waiters.park("p", "g", 1000, () => went.push(`b at ${Date.now() - start}`))
+    waiters.park("p", "g", 1000, () => went.push(`c at ${Date.now() - start}`))
+    vi.advanceTimersByTime(20)
+    waiters.takeFirst("p", "g")?.()
+    // Its fiber was interrupted before it went on: the next call goes now, not at its own timer (1000 ms).
+    leaveA()
+    // Leaving again does nothing more.
+    leaveA()
+    vi.advanceTimersByTime(10)
+    expect(went).toStrictEqual(["a at 20", "b at 20"])
+    vi.advanceTimersByTime(970)
+    expect(went).toStrictEqual(["a at 20", "b at 20", "c at 1000"])
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
   it("a wait past what a timer holds ends at 2^31 - 1 ms; one that is not a positive number, at once", () => {
     const waiters = new CoordinatorPlan.Waiters<() => void>()
     const went: Array<string> = []

@@ -130,20 +130,35 @@ export class Waiters<W> {
    * Parks a call last in its group until it is woken or `millis` pass, on a timer: `go` runs once, then. Returns what
    * takes the call out without running `go` (it was interrupted). A call parked this way costs a timer and a callback.
    * A timer holds 2^31 - 1 ms at most (about 24.8 days): a longer wait ends then; a wait that is not a positive number
-   * ends at once.
+   * ends at once. A call woken and then interrupted before it could take its step hands the wake on to the next call
+   * of its group: each call let through wakes the next, and a wake lost there would leave the group to its timers.
    */
   park(this: Waiters<() => void>, partition: string, group: string, millis: number, go: () => void): () => void {
-    const leave = () => {
+    let state: "parked" | "woken" | "gone" = "parked"
+    const woken = () => {
+      // (A wake takes the call out of its group before it runs this.)
+      if (state !== "parked") return
+      state = "woken"
       clearTimeout(timer)
-      this.remove(partition, group, done)
-    }
-    const done = () => {
-      leave()
       go()
     }
-    const timer = setTimeout(done, millis > 0 ? Math.min(millis, MAX_TIMER_MILLIS) : 0)
-    this.add(partition, group, done)
-    return leave
+    const timer = setTimeout(() => {
+      if (state !== "parked") return
+      state = "gone"
+      this.remove(partition, group, woken)
+      go()
+    }, millis > 0 ? Math.min(millis, MAX_TIMER_MILLIS) : 0)
+    this.add(partition, group, woken)
+    return () => {
+      const was = state
+      state = "gone"
+      if (was === "parked") {
+        clearTimeout(timer)
+        this.remove(partition, group, woken)
+      } else if (was === "woken") {
+        this.takeFirst(partition, group)?.()
+      }
+    }
   }
   /** The groups a partition's calls wait in, as they are now. */
   groups(partition: string): ReadonlyArray<string> {
