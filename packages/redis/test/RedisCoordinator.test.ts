@@ -786,6 +786,22 @@ describe("RedisCoordinator", () => {
       expect(Math.abs(error.until - (receivedAt + 5000))).toBeLessThan(50)
     }))
 
+  it.scoped("under a TestClock, an answer's hint is read on that clock: shared through Redis, it holds another process", () =>
+    Effect.gen(function*() {
+      const { a, b } = yield* twoProcesses("held-test-clock")
+      // The answer arrives at the TestClock's instant (0), as the platform reads it, decades before the wall clock.
+      const receivedAt = yield* Clock.currentTimeMillis
+      yield* a.withPermit(
+        info,
+        (permit) => a.observe(permit, { status: 429, headers: { "retry-after": "5" }, receivedAt })
+      )
+      const error = yield* Effect.flip(b.withPermit({ ...info, deadline: receivedAt + 100 }, () => Effect.void))
+      expect(error).toBeInstanceOf(Coordinator.OriginHeld)
+      expect([error.origin, error.reason]).toEqual(["https://api.example.com", "cooldown"])
+      // Five seconds after the answer, on the same clock (Redis counts the 5 s on its own).
+      expect(Math.abs(error.until - (receivedAt + 5000))).toBeLessThan(50)
+    }))
+
   it("rejects bad options when built", () => {
     expect(() => RedisCoordinator.layer({ url: "http://127.0.0.1", timeout: -1 })).toThrow(
       "url must be a redis:// or rediss:// URL, got another scheme"

@@ -266,6 +266,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
 
     let down = false
     let probeAt = 0
+    // (Real time, not the Effect clock: Redis replies, and its time-outs run, in real time.)
     let answeredAt = Date.now()
 
     /** One script call: its reply, or `undefined` when Redis failed or was slow (then the caller decides locally). */
@@ -667,7 +668,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 windowEnd: reply.until,
                 opener: reply.opener,
                 at: reply.now,
-                admittedAt: Date.now(),
+                admittedAt: clock.unsafeCurrentTimeMillis(),
                 ...(told === undefined ? {} : { told: told.window })
               })
             }
@@ -801,8 +802,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         // A request decided alone still shares the hint of its 429/503 (when Redis answers again).
         return Effect.zipRight(
           Effect.zipRight(own, taught),
-          Effect.suspend(() => {
-            const hint = hintOf(observed, Date.now())
+          Effect.clockWith((clock) => {
+            const hint = hintOf(observed, clock.unsafeCurrentTimeMillis())
             return hint < 0 || down
               ? Effect.void
               : Effect.asVoid(call(grant.key, ["observe", GRACE_MILLIS, 0, 0, hint, -1, 0, -1, FREE_MILLIS]))
@@ -811,8 +812,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
       }
       return Effect.zipRight(
         own,
-        Effect.suspend(() => {
-          const now = Date.now()
+        // (On the clock the answer's arrival was read with: under a TestClock too.)
+        Effect.clockWith((clock) => {
+          const now = clock.unsafeCurrentTimeMillis()
           const elapsed = Math.max(0, now - observed.receivedAt)
           const hint = hintOf(observed, now)
           // (Read once with `hintOf`'s: the same headers at the same instant.) A told window counts the origin's
