@@ -133,7 +133,9 @@ export const layer = (options?: Options): Layer.Layer<Coordinator.Coordinator> =
 }
 
 /**
- * Counts admissions and answers decided locally because Redis failed or did not answer within `timeout`.
+ * Counts the requests a process admitted alone, and the reports of answers that did not reach Redis, because Redis
+ * failed or did not answer within `timeout`: one per request, however often it asked (a slow reply asked again and
+ * answered counts nothing).
  *
  * @example
  * ```ts

@@ -132,7 +132,8 @@ export const resolve = (input: RedisCoordinator.Options | undefined = {}): Setti
 
 /** @internal */
 export const fallbacks = Metric.counter("http_client_coordinator_store_fallbacks_total", {
-  description: "Admissions and answers decided locally because the shared store did not answer in time",
+  description:
+    "Requests admitted by this process alone, and reports to the shared store that did not reach it, because it failed or did not answer in time",
   incremental: true
 })
 
@@ -272,7 +273,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
     /** One script call: its reply, or `undefined` when Redis failed or was slow (then the caller decides locally). */
     const call = (key: string, args: ReadonlyArray<string | number>): Effect.Effect<script.Reply | undefined> =>
       Effect.suspend(() => {
-        if (down && Date.now() < probeAt) return Effect.as(Metric.increment(fallbacks), undefined)
+        if (down && Date.now() < probeAt) return Effect.succeed(undefined)
         return Effect.flatMap(
           Effect.async<script.Reply | string>((resume) => {
             let done = false
@@ -310,7 +311,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 result
               )
             }
-            const fallback = Effect.as(Metric.increment(fallbacks), undefined)
+            // (Counted in `fallbacks` where the caller decides alone: a slow reply may be asked again first.)
+            const fallback = Effect.succeed(undefined)
             // A slow reply is decided locally, alone; a lost connection, or no reply at all for a while, is an outage:
             // Redis is left alone for a while, then tried again.
             if (client.status === "ready" && Date.now() - answeredAt < OUTAGE_TIMEOUTS * settings.timeout) {
@@ -326,6 +328,10 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           }
         )
       })
+
+    /** Reports an outcome to Redis; one that does not reach it is counted in `fallbacks`. */
+    const report = (key: string, args: ReadonlyArray<string | number>): Effect.Effect<void> =>
+      Effect.flatMap(call(key, args), (reply) => reply === undefined ? Metric.increment(fallbacks) : Effect.void)
 
     /**
      * The admissions of this process that ask Redis for one bucket at once share one script call: the first of them
@@ -632,12 +638,16 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                   return Effect.zipRight(hold(shut(key, now + POLL_MILLIS, "learning", POLL_MILLIS), now), loop)
                 }
                 probing.add(key)
-                return Effect.succeed({ key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0, probe: true })
+                return Effect.as(
+                  Metric.increment(fallbacks),
+                  { key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0, probe: true }
+                )
               }
               reopen(key)
               const until = alone(key, now)
               if (until === undefined) {
-                return Effect.succeed({ key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0 })
+                const grant: Grant = { key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0 }
+                return Effect.as(Metric.increment(fallbacks), grant)
               }
               // Waits for its slot on a gate of its own, counted among the calls waiting: they wake one by one, each
               // at its own slot, or all at once when Redis answers again; then each asks again.
@@ -720,7 +730,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         reopen(permit.grant.key)
       }
       if (!permit.grant.opener || permit.answered) return Effect.void
-      return Effect.asVoid(call(permit.grant.key, ["release", GRACE_MILLIS, permit.grant.at, channel]))
+      return report(permit.grant.key, ["release", GRACE_MILLIS, permit.grant.at, channel])
     }
 
     const finish = (permit: SharedPermit, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>) =>
@@ -806,7 +816,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
             const hint = hintOf(observed, clock.unsafeCurrentTimeMillis())
             return hint < 0 || down
               ? Effect.void
-              : Effect.asVoid(call(grant.key, ["observe", GRACE_MILLIS, 0, 0, hint, -1, 0, -1, FREE_MILLIS]))
+              : report(grant.key, ["observe", GRACE_MILLIS, 0, 0, hint, -1, 0, -1, FREE_MILLIS])
           })
         )
       }
@@ -859,7 +869,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
           // This process's calls held for the opener's answer go at once; the others' poll.
           const after = grant.opener ? Effect.sync(() => reopen(grant.key)) : Effect.void
           return Effect.zipRight(
-            call(grant.key, [
+            report(grant.key, [
               "observe",
               GRACE_MILLIS,
               grant.epoch,
