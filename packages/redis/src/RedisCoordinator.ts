@@ -133,9 +133,10 @@ export const layer = (options?: Options): Layer.Layer<Coordinator.Coordinator> =
 }
 
 /**
- * Counts the requests a process admitted alone, and the reports of answers that did not reach Redis, because Redis
- * failed or did not answer within `timeout`: one per request, however often it asked (a slow reply asked again and
- * answered counts nothing).
+ * Counts what a process decided without Redis because Redis failed or did not answer within `timeout`: each request it
+ * admitted alone (once, however often it asked Redis first; a slow reply asked again and answered counts nothing),
+ * and each report of an outcome (an answer, an opener given up) that got no reply in time or was not sent while Redis
+ * was taken for down.
  *
  * @example
  * ```ts

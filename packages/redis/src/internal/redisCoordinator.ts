@@ -133,7 +133,7 @@ export const resolve = (input: RedisCoordinator.Options | undefined = {}): Setti
 /** @internal */
 export const fallbacks = Metric.counter("http_client_coordinator_store_fallbacks_total", {
   description:
-    "Requests admitted by this process alone, and reports to the shared store that did not reach it, because it failed or did not answer in time",
+    "Requests admitted by this process alone, and reports of outcomes the shared store did not answer in time (or that were not sent while it was down)",
   incremental: true
 })
 
@@ -329,7 +329,10 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
         )
       })
 
-    /** Reports an outcome to Redis; one that does not reach it is counted in `fallbacks`. */
+    /**
+     * Reports an outcome to Redis (an answer, an opener given up); one that gets no reply in time, or is not sent
+     * while Redis is taken for down, is counted in `fallbacks`.
+     */
     const report = (key: string, args: ReadonlyArray<string | number>): Effect.Effect<void> =>
       Effect.flatMap(call(key, args), (reply) => reply === undefined ? Metric.increment(fallbacks) : Effect.void)
 
