@@ -398,28 +398,31 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
 
     /**
      * What this process knows of a held bucket: until when, and why. Its held calls wait until the instant, or until
-     * the bucket opens (`reopen`): on Effect's own clock each on a timer and a callback in `waiters`, under another
-     * clock on its sleep raced with `signal`. While an opener's answer is awaited, one of them asks Redis for all.
+     * the bucket opens (`reopen`): on Effect's own clock each on a timer and a callback, parked under the gate's `id`,
+     * under another clock on its sleep raced with `signal`. While an opener's answer is awaited, one of them asks Redis
+     * for all.
      */
     interface Gate {
+      readonly id: string
       until: number
       reason: Coordinator.HoldReason
       /** The held calls wake at `until` plus up to this long at random. */
       spread: number
       readonly signal: Deferred.Deferred<void>
-      /** The held calls waiting on Effect's own clock: a timer and a callback each, no fiber (see `waitLive`). */
-      readonly waiters: Set<() => void>
       /** The bucket opened: a call that comes to wait on this gate now goes at once. */
       opened: boolean
     }
+    let gateCount = 0
     const gateOf = (until: number, reason: Coordinator.HoldReason, spread: number): Gate => ({
+      id: String(gateCount++),
       until,
       reason,
       spread,
       signal: Deferred.unsafeMake<void>(FiberId.none),
-      waiters: new Set(),
       opened: false
     })
+    /** The calls held on Effect's own clock, by gate: a timer and a callback each, no fiber (see `waitLive`). */
+    const parked = new CoordinatorPlan.Waiters<() => void>()
     const gates = new Map<string, Gate>()
     const shut = (key: string, until: number, reason: Coordinator.HoldReason, spread: number): Gate => {
       const gate = gates.get(key)
@@ -438,7 +441,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
     const openGate = (gate: Gate) => {
       gate.opened = true
       Deferred.unsafeDone(gate.signal, Effect.void)
-      for (const wake of [...gate.waiters]) wake()
+      for (let go = parked.takeFirst(gate.id, ""); go !== undefined; go = parked.takeFirst(gate.id, "")) go()
     }
     const reopen = (key: string) => {
       const gate = gates.get(key)
@@ -449,22 +452,13 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
     /** The gates of the calls waiting for a slot of a share (see `alone`): opened all at once when Redis is back. */
     const slots = new Set<Gate>()
     /** Waits on a gate for `millis` at most, on a timer and a callback: a held call costs no fiber while it waits. */
+    // (A timer holds 2^31 - 1 ms at most: a longer hold wakes then, finds the gate shut, and waits again.)
     const waitLive = (gate: Gate, millis: number): Effect.Effect<void> =>
-      Effect.async<void>((resume) => {
-        if (gate.opened) return resume(Effect.void)
-        const leave = () => {
-          clearTimeout(timer)
-          gate.waiters.delete(done)
-        }
-        const done = () => {
-          leave()
-          resume(Effect.void)
-        }
-        // (A timer holds 2^31 - 1 ms at most: a longer hold wakes then, finds the gate shut, and waits again.)
-        const timer = setTimeout(done, Math.min(millis, 2 ** 31 - 1))
-        gate.waiters.add(done)
-        return Effect.sync(leave)
-      })
+      Effect.async<void>((resume) =>
+        gate.opened
+          ? resume(Effect.void)
+          : Effect.sync(parked.park(gate.id, "", millis, () => resume(Effect.void)))
+      )
     listener.on("message", (_: string, key: string) => {
       if (heard.size > 10_000) heard.clear()
       heard.set(key, (heard.get(key) ?? 0) + 1)
@@ -641,10 +635,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                   return Effect.zipRight(hold(shut(key, now + POLL_MILLIS, "learning", POLL_MILLIS), now), loop)
                 }
                 probing.add(key)
-                return Effect.as(
-                  Metric.increment(fallbacks),
-                  { key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0, probe: true }
-                )
+                const grant: Grant = { key, shared: false, epoch: 0, windowEnd: 0, opener: false, at: 0, probe: true }
+                return Effect.as(Metric.increment(fallbacks), grant)
               }
               reopen(key)
               const until = alone(key, now)
@@ -669,7 +661,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 loop
               )
             }
-            learn(key, reply, clock.unsafeCurrentTimeMillis())
+            const repliedAt = clock.unsafeCurrentTimeMillis()
+            learn(key, reply, repliedAt)
             if (reply.status === 0) {
               if (!reply.opener) {
                 reopen(key)
@@ -681,7 +674,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator,
                 windowEnd: reply.until,
                 opener: reply.opener,
                 at: reply.now,
-                admittedAt: clock.unsafeCurrentTimeMillis(),
+                admittedAt: repliedAt,
                 ...(told === undefined ? {} : { told: told.window })
               })
             }
