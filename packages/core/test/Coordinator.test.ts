@@ -333,10 +333,16 @@ describe("Coordinator", () => {
       expect(held(machine, 1_000)).toMatchObject({ reason: "pacing", until: 6_000 })
     })
 
-    it("learns the windows' length from consecutive epoch resets, and bounds a later burst's window by it", () => {
+    /** A quota of two: `remaining` of them left, the reset (epoch seconds, measured against `Date`) at `resetAt`. */
+    const two = (remaining: number, resetAt: number) => ({ remaining, resetAt, limit: 2 })
+
+    /**
+     * Date 9_000 and a reset at epoch 11 s; then the window's opener finds the next one: Date 10_000, reset 12 s, so
+     * the windows last a second. Its answer, at 10_520, leaves one of two: the server counted it first in its window.
+     * Returns the machine, and the one request of that window it lets go.
+     */
+    const secondWindowOpened = () => {
       const machine = new State.CoordinatorState(config())
-      const two = (remaining: number, resetAt: number) => ({ remaining, resetAt, limit: 2 })
-      // Date 9_000, reset at epoch 11 s, then the window's opener finds the next one: Date 10_000, reset 12 s.
       machine.observe(
         go(machine, 9_500),
         answer(200, 9_510, { rateLimit: two(0, 11_510), serverOffset: -510, resetFromDate: true })
@@ -346,13 +352,33 @@ describe("Coordinator", () => {
         opener,
         answer(200, 10_520, { rateLimit: two(1, 12_520), serverOffset: -520, resetFromDate: true })
       )
-      go(machine, 10_520)
+      return { machine, other: go(machine, 10_520) }
+    }
+
+    it("learns the windows' length from consecutive epoch resets, and bounds a later burst's window by it", () => {
+      const { machine } = secondWindowOpened()
       // Much later, a burst: its first answer leaves one less than the limit, so its window ends by 31_010, a
       // learned second after that answer (its reset, epoch 32 s, is read as 32_010 at the latest).
       const first = go(machine, 30_000)
       machine.observe(first, answer(200, 30_010, { rateLimit: two(1, 32_010), serverOffset: -10, resetFromDate: true }))
       go(machine, 30_010)
       expect(held(machine, 30_010)).toStrictEqual({ until: 31_010, reason: "pacing" })
+    })
+
+    it("a later answer that bounds the window closer than its reset leaves the next opener where the first answer put it", () => {
+      // The next opener may go a second after the answer to the window's first request.
+      const { machine, other } = secondWindowOpened()
+      expect(held(machine, 10_520)).toStrictEqual({ until: 11_520, reason: "pacing" })
+      // The other request's answer, 30 ms later, bounds the window by 11_550 (a learned second after it): closer than
+      // the reset, but not than the opener's answer did.
+      machine.observe(
+        other,
+        answer(200, 10_550, { rateLimit: two(0, 12_550), serverOffset: -550, resetFromDate: true })
+      )
+      expect(held(machine, 10_550)).toStrictEqual({ until: 11_520, reason: "pacing" })
+      expect(go(machine, 11_520).opener).toBe(true)
+      // The others follow its answer, and never past the window's sure end.
+      expect(held(machine, 11_520)).toStrictEqual({ until: 11_550, reason: "pacing" })
     })
 
     it("an early opener throttled: the window opens at the instant the throttle told, not before", () => {

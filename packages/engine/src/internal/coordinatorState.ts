@@ -859,11 +859,14 @@ export class CoordinatorState {
           bucket.endUnknown = false
           bucket.openEarly = openEarly
         } else if (resetAt < bucket.windowEnd) {
-          // Reset instants are upper bounds (rounded up to the second): the earliest told is the closest.
+          // Reset instants are upper bounds (rounded up to the second): the earliest told is the closest. The opener
+          // still goes when an earlier answer let it (a closer sure end does not move the likely opening later),
+          // unless this answer is a throttle: then only at the sure end.
           wake = true
+          const opening = accepted ? Math.min(bucket.windowEnd - bucket.openEarly, resetAt - openEarly) : resetAt
           bucket.windowEnd = resetAt
           bucket.endUnknown = false
-          bucket.openEarly = openEarly
+          bucket.openEarly = resetAt - opening
         } else if (!accepted) {
           bucket.openEarly = 0
         }
