@@ -325,132 +325,132 @@ class Recent {
   }
 }
 
-interface Route {
+class Route {
   /** The bucket the route's answers named ("" for the partition's own), or undefined: they carry no rate-limit fields. */
-  bucket: string | undefined
+  bucket: string | undefined = undefined
   /** The route has answered at least once. */
-  known: boolean
+  known: boolean = false
   /** A probe of the route is out since this instant. */
-  probeSince: number | undefined
+  probeSince: number | undefined = undefined
   /** Accepted answers while the route ramps up after its probe (Infinity when done), and its requests in flight. */
-  ramp: number
-  inFlight: number
+  ramp: number = 0
+  inFlight: number = 0
   /** When its last request left. */
-  lastSentAt: number
-  health: Counts
+  lastSentAt: number = 0
+  health = new Counts()
   /** Its accepted answers over the last second: what the server took of this route, whatever other routes got. */
-  recent: Recent
+  recent = new Recent()
 }
 
-interface Bucket {
-  cooldownUntil: number
+class Bucket {
+  cooldownUntil: number = 0
   /** Quota left in the current window; undefined: not paced by a window. */
-  allowance: number | undefined
+  allowance: number | undefined = undefined
   /** When the current window ends, as far as we know (an upper bound: never early). */
-  windowEnd: number
+  windowEnd: number = 0
   /**
    * How much before `windowEnd` the next window's opener may go: a reset measured against `Date` is late by up to
    * what the server's clock is not known to (a second at most), so one request goes at the earliest instant the
    * server's clock may read the reset, and the others follow its answer. 0 when a throttle told the end.
    */
-  openEarly: number
+  openEarly: number = 0
   /** The window's length, when it is known (a configured limit): then windows follow each other without news. */
-  windowMillis: number | undefined
+  windowMillis: number | undefined = undefined
   /** Requests per window, configured. */
-  configured: number | undefined
+  configured: number | undefined = undefined
   /**
    * The reset instant of the current window on the server's clock (when the server gave it as a date or an epoch),
    * and the windows' length learned from the resets of consecutive windows.
    */
-  reset: number
-  learnedWindow: number | undefined
+  reset: number = 0
+  learnedWindow: number | undefined = undefined
   /** A configured burst smaller than the quota: requests are spaced by this much, `burst` of them at once. */
-  spacing: number | undefined
-  burst: number
+  spacing: number | undefined = undefined
+  burst: number = 0
   /** When the next request would be due if they were all spaced (GCRA's theoretical arrival time). */
-  due: number
+  due: number = 0
   /** A configured window was moved to start no earlier than the server's first answer in it. */
-  anchored: boolean
+  anchored: boolean = false
   /** A request went in the current configured window (the first one moved its end to a window after it). */
-  started: boolean
+  started: boolean = false
   /** The user told that the server's windows follow each other back to back (see `Limit.backToBack`). */
-  backToBack: boolean
+  backToBack: boolean = false
   /**
    * The told limit's windows open with their whole quota at once: until the server refuses one with 429 (its windows
    * are not the ones told, or others share the quota), after which each window opens with one request.
    */
-  quotaAtOnce: boolean
+  quotaAtOnce: boolean = false
   /** The window's end is only bounded (a told window opened at once, before any answer of it): news may end it. */
-  endUnknown: boolean
+  endUnknown: boolean = false
   /** The next window opens with one request whose answer tells the quota: its phase is not known to the millisecond. */
-  opening: boolean
+  opening: boolean = false
   /** The opener is out since this instant. */
-  openerSince: number | undefined
+  openerSince: number | undefined = undefined
   /** Counts windows: an answer to a request of an earlier window says nothing of this one. */
-  generation: number
+  generation: number = 0
   /** The generation whose end a request that spilled into the server's next window moved (-1: none). */
-  spilledIn: number
+  spilledIn: number = 0
   /** Admitted in this generation and not answered yet. */
-  inFlight: number
+  inFlight: number = 0
   /** Accepted answers since the bucket was made, while it ramps up (cautious start); Infinity when done. */
-  ramp: number
+  ramp: number = 0
   /** The bucket's answers have carried rate-limit fields: they, not a configured limit, say when windows open. */
-  headers: boolean
+  headers: boolean = false
   /** Requests per second inferred from throttling without a hint; undefined when not throttled. */
-  rate: number | undefined
+  rate: number | undefined = undefined
   /** The rate before the last cut (the rate grows back to it), when that was, and the answers accepted since. */
-  rateMax: number
-  rateDecreasedAt: number
-  acceptedSinceCut: number
+  rateMax: number = 0
+  rateDecreasedAt: number = 0
+  acceptedSinceCut: number = 0
   /** Until the first throttle after the rate was set, it grows fast (by 2 per accepted answer). */
-  slowStart: boolean
+  slowStart: boolean = false
   /** No request before this instant (inferred rate). */
-  nextAt: number
+  nextAt: number = 0
   /** When the last request of the bucket was sent. */
-  lastSentAt: number
+  lastSentAt: number = 0
   /** The latest request of the bucket answered (when it was sent), and when its answer came. */
-  answeredSentAt: number
-  answeredAt: number
+  answeredSentAt: number = 0
+  answeredAt: number = 0
   /** When the server last throttled this bucket without a hint. */
-  throttledAt: number
+  throttledAt: number = 0
   /** Answers over the last second, to tell a limiter from a failing server and to set a rate from. */
-  recent: Recent
-  learnCount: number
+  recent = new Recent()
+  learnCount: number = 0
 }
 
-interface Partition {
-  key: string
-  origin: string
+class Partition {
+  key: string = ""
+  origin: string = ""
   /** Neighbours in the order of use (an intrusive list: no `Map` iteration, which slows as entries are deleted). */
-  older: Partition | undefined
-  newer: Partition | undefined
-  cooldownUntil: number
+  older: Partition | undefined = undefined
+  newer: Partition | undefined = undefined
+  cooldownUntil: number = 0
   /**
    * Until when a new route of this partition starts cautiously (one request, then a ramp): a while after the server
    * last refused without saying anything (a limiter that speaks tells a new route what it needs in its first answers).
    */
-  quietLimiterUntil: number
+  quietLimiterUntil: number = 0
   /** The server has said something of its limits (rate-limit fields, a hint): its limiter speaks. */
-  speaks: boolean
+  speaks: boolean = false
   /**
    * Bounds on the server's clock less ours, from its `Date` headers: each `Date` is at most the server's time when the
    * answer arrived (low), and more than it minus a second when the request left (high). Infinite until an answer.
    */
-  offsetLow: number
-  offsetHigh: number
+  offsetLow: number = 0
+  offsetHigh: number = 0
   /** The partition's own bucket, and the ones the server named (made when first needed). */
-  own: Bucket | undefined
-  named: Map<string, Bucket> | undefined
+  own: Bucket | undefined = undefined
+  named: Map<string, Bucket> | undefined = undefined
   /** The first route seen, kept apart (most partitions have one), and the others (made when first needed). */
-  firstRouteName: string | undefined
-  firstRoute: Route | undefined
-  routes: Map<string, Route> | undefined
+  firstRouteName: string | undefined = undefined
+  firstRoute: Route | undefined = undefined
+  routes: Map<string, Route> | undefined = undefined
   /** The route of `routes` used last (it need not move to the end of their order). */
-  newestRoute: string | undefined
-  readonly health: Counts
+  newestRoute: string | undefined = undefined
+  readonly health = new Counts()
   /** The same over the last few seconds: a server that was healthy a minute ago and fails everything now. */
-  readonly recentHealth: Counts
-  lastUsed: number
+  readonly recentHealth = new Counts()
+  lastUsed: number = 0
 }
 
 /** Keeps the latest request of the bucket that was answered (or ended otherwise), and when: it had arrived by then. */
@@ -1168,7 +1168,7 @@ export class CoordinatorState {
     this.spare = undefined
     this.spareBucket = spare?.own
     this.spareRoute = spare?.firstRoute
-    const partition = spare ?? ({ health: new Counts(), recentHealth: new Counts() } as Partition)
+    const partition = spare ?? new Partition()
     partition.key = key
     partition.origin = origin
     partition.older = undefined
@@ -1215,7 +1215,7 @@ export class CoordinatorState {
     const name = detached(routeName)
     const spare = partition.firstRoute === undefined ? this.spareRoute : undefined
     this.spareRoute = undefined
-    const route = spare ?? ({ health: new Counts(), recent: new Recent() } as Route)
+    const route = spare ?? new Route()
     route.bucket = ""
     route.known = false
     route.probeSince = undefined
@@ -1261,7 +1261,7 @@ export class CoordinatorState {
       const cautious = configured === undefined && this.config.cautiousStart
       const spare = name === "" ? this.spareBucket : undefined
       this.spareBucket = undefined
-      bucket = spare ?? ({ recent: new Recent() } as Bucket)
+      bucket = spare ?? new Bucket()
       bucket.cooldownUntil = 0
       bucket.allowance = configured?.requests
       bucket.windowEnd = configured === undefined ? 0 : now + configured.window
