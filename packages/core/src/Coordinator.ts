@@ -48,6 +48,11 @@ export interface Permit {
    * instant, and up to a second sooner than the answer's `Date` alone tells).
    */
   readonly hintAt: number | undefined
+  /**
+   * The observed answer was a throttle without a hint, and the coordinator now paces its bucket (a rate it inferred,
+   * or a told spacing): a retry waits for its turn there, with no backoff of its own.
+   */
+  readonly paced: boolean
 }
 
 /**

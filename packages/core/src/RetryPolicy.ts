@@ -108,8 +108,11 @@ export interface RetryInfo {
   readonly error: unknown
   /** How long the call waits before the retry. */
   readonly delay: Duration.Duration
-  /** Where the delay came from: a server header, or the backoff. */
-  readonly source: ServerHint.Source | "backoff"
+  /**
+   * Where the delay came from: a server header, the backoff, or the coordinator's pacing (a throttle without a
+   * hint: the delay is 0 and the coordinator holds the retry until its turn).
+   */
+  readonly source: ServerHint.Source | "backoff" | "pacing"
   /** What kind of failure is retried. */
   readonly kind: StatusPolicy.RetryableOutcome
 }
@@ -436,8 +439,11 @@ export type Decision =
     readonly _tag: "Retry"
     /** How long to wait before the next attempt. */
     readonly delay: Duration.Duration
-    /** Where the delay came from: a server header, or the backoff. */
-    readonly source: ServerHint.Source | "backoff"
+    /**
+     * Where the delay came from: a server header, the backoff, or the coordinator's pacing (a throttle without a
+     * hint: the delay is 0 and the coordinator holds the retry until its turn).
+     */
+    readonly source: ServerHint.Source | "backoff" | "pacing"
     /** What kind of failure is being retried. */
     readonly kind: StatusPolicy.RetryableOutcome
     /** Attempts made so far (the next one is `attempts + 1`). */

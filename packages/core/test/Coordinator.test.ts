@@ -612,6 +612,24 @@ describe("Coordinator", () => {
       for (let i = 0; i < 50; i++) go(machine, 40_000)
     })
 
+    it("says which answers it paces a retry for: a throttle without a hint, not one with a hint nor a failure", () => {
+      const machine = warmed()
+      const observed = (status: number, extra: Partial<State.Answer> = {}) => {
+        const permit = go(machine, 2_000)
+        machine.observe(permit, answer(status, 2_000, extra))
+        return permit.paced
+      }
+      expect(observed(200)).toBe(false)
+      expect(observed(500)).toBe(false)
+      expect(observed(429, { hintAt: 2_500 })).toBe(false)
+      // Now paced: the bucket holds the next request until its turn.
+      expect(machine.admit(request(), 2_500, 0.5)).toBeInstanceOf(State.Permit)
+      const bare = go(machine, 2_600)
+      machine.observe(bare, answer(429, 2_610))
+      expect(bare.paced).toBe(true)
+      expect(held(machine, 2_610)).toMatchObject({ reason: "pacing" })
+    })
+
     /** A bare 429 at 110, then three accepted requests 200 ms apart (slow start: 32 per second on paper); the next slot. */
     const slowStartedAt = (machine: State.CoordinatorState): number => {
       machine.observe(go(machine, 100), answer(429, 110))

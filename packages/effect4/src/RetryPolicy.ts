@@ -51,7 +51,7 @@ export type Decision =
   | {
     readonly _tag: "Retry"
     readonly delay: Duration.Duration
-    readonly source: "backoff" | StatusError.Hint["source"]
+    readonly source: "backoff" | "pacing" | StatusError.Hint["source"]
     readonly kind: "throttled" | "transient"
     readonly attempts: number
   }

@@ -313,7 +313,7 @@ export {
 } from "./internal/statusRetry.js"
 
 /**
- * Counts retries, tagged `kind` (throttled, transient) and `source` (the header the delay came from, or backoff):
+ * Counts retries, tagged `kind` (throttled, transient) and `source` (the header the delay came from, backoff, or pacing):
  * `http_client_retries_total`, as on the Effect 3 line.
  *
  * @example

@@ -627,6 +627,28 @@ describe("withStatusRetry (Effect 4) under a coordinator", () => {
     expect(under.sent).toBe(10)
   })
 
+  it("a 429 without a hint is retried at the coordinator's pace, with no backoff of its own", async () => {
+    const sent: Array<number> = []
+    const client = HttpClient.make((request) =>
+      Effect.map(Clock.currentTimeMillis, (at) => {
+        sent.push(at)
+        return HttpClientResponse.fromWeb(request, new Response(null, { status: sent.length === 1 ? 429 : 200 }))
+      })
+    ).pipe(withStatusRetry())
+    const paced = Metric.withAttributes(StatusRetry.retries, { kind: "throttled", source: "pacing" })
+    const before = (await Effect.runPromise(Metric.value(paced))).count
+    const program = Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(Effect.provide(client.get("http://api.test/items"), Coordinator.layer()))
+      yield* TestClock.adjust("10 seconds")
+      return (yield* Fiber.join(fiber)).status
+    })
+    expect(await Effect.runPromise(Effect.provide(program, TestClock.layer()))).toBe(200)
+    // The 429 at 0 ms, with nothing accepted before it, paces the origin to 4 requests per second: the retry, with no
+    // delay of its own, goes at the next turn, 250 ms on (the throttled backoff would draw from up to a second).
+    expect((await Effect.runPromise(Metric.value(paced))).count - before).toBe(1)
+    expect(sent).toStrictEqual([0, 250])
+  })
+
   it("told a number of transient attempts, a coordinated call keeps to it", async () => {
     const told = await nineFailures({ maxTransientAttempts: 3 }, true)
     expect(told.sent).toBe(3)

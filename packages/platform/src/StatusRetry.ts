@@ -311,7 +311,8 @@ export const withStatusRetry: (
 > = internal.make
 
 /**
- * Counts retries, tagged `kind` (throttled, transient) and `source` (the header the delay came from, or backoff).
+ * Counts retries, tagged `kind` (throttled, transient) and `source` (the header the delay came from, backoff, or
+ * pacing: a coordinator paces the retry).
  *
  * @example
  * ```ts

@@ -221,6 +221,23 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
       expect(told.calls.length).toBe(3)
     })))
 
+  it.effect("under a coordinator a 429 without a hint is retried at the coordinator's pace, with no backoff of its own", () =>
+    seeded(Effect.gen(function*() {
+      const { calls, client } = scripted({ status: 429 }, { status: 200 })
+      const sources: Array<string> = []
+      const onRetry = (info: RetryPolicy.RetryInfo) =>
+        Effect.sync(() => sources.push(`${info.source} ${Duration.toMillis(info.delay)}`))
+      const exit = yield* within(
+        "10 seconds",
+        Effect.provide(withStatusRetry({ onRetry })(client).get(ITEMS), Coordinator.layer())
+      )
+      expect(success(exit).status).toBe(200)
+      // The 429 at 0 ms, with nothing accepted before it, paces the origin to 4 requests per second: the retry goes
+      // at the next turn, 250 ms on (the throttled backoff alone would draw from up to a second).
+      expect(sources).toStrictEqual(["pacing 0"])
+      expect(calls.map((call) => call.at)).toStrictEqual([0, 250])
+    })))
+
   const permanent: ReadonlyArray<{ readonly status: number; readonly tag: StatusError.Permanent["_tag"] }> = [
     { status: 400, tag: "BadRequest" },
     { status: 401, tag: "Unauthorized" },

@@ -23,6 +23,11 @@ export interface Classified {
   readonly resendable: boolean
   /** A stop decided before the attempt was made (the coordinator held it): no attempt is counted. */
   readonly stop: StatusError.StopReason | undefined
+  /**
+   * A coordinator paces the next attempt to the rate it inferred from this failure (a throttle without a hint): the
+   * retry waits for its turn there, with no backoff of its own.
+   */
+  readonly paced?: boolean | undefined
 }
 
 /** @internal */
@@ -62,7 +67,8 @@ const classifiedOf = (classified: Classified): engine.Classified<StatusError.Sto
     kind: classified.kind,
     hint: { source: hint.source, millis: Duration.toMillis(hint.delay), at: hint.at },
     resendable: classified.resendable,
-    stop: classified.stop
+    stop: classified.stop,
+    paced: classified.paced
   }
 }
 

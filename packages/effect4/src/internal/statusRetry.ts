@@ -231,6 +231,8 @@ export const retryRequest = <E, R>(
    * coordinator's, or the client's own): sooner than that answer's `Date` alone could tell, and never early.
    */
   let hintAt: number | undefined
+  /** The coordinator paces the retry of the last answer (a throttle without a hint): it needs no backoff. */
+  let paced = false
 
   /**
    * A redirect that says when to follow it (RFC 9110 section 10.2.3: `307` + `Location` + `Retry-After` during a
@@ -340,13 +342,16 @@ export const retryRequest = <E, R>(
   const classify = (error: unknown): RetryDecision.Classified<"retry-budget" | "timeout"> => {
     if (error instanceof Coordinator.OriginHeld) return RetryDecision.held(error.reason)
     const seen = hintAt
+    const pacedRetry = paced
     hintAt = undefined
+    paced = false
     if (StatusError.isStatusError(error)) {
       const classified = statusErrors.classified(error, resendable)
       const hint = classified.hint
-      return hint !== undefined && seen !== undefined && seen < hint.at
+      const read = hint !== undefined && seen !== undefined && seen < hint.at
         ? { ...classified, hint: { ...hint, at: seen } }
         : classified
+      return pacedRetry ? { ...read, paced: true } : read
     }
     const user = settings.classify?.({ _tag: "Failure", error })
     const transport = HttpClientError.isHttpClientError(error) && error.reason._tag === "TransportError"
@@ -448,6 +453,7 @@ export const retryRequest = <E, R>(
                             }),
                             () => {
                               hintAt = permit.hintAt
+                              paced = permit.paced
                             }
                           ),
                           check(response)
@@ -493,7 +499,7 @@ export const retryRequest = <E, R>(
                 previous = error
               }
               if (made._tag === "Retry") {
-                const after = made.source === "backoff" ? "retry" : "retry-after-hint"
+                const after = made.source === "backoff" || made.source === "pacing" ? "retry" : "retry-after-hint"
                 return Effect.andThen(
                   announce(made, error),
                   Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () =>

@@ -157,6 +157,11 @@ export class Permit {
   /** The instant its answer asked to come back at, as the machine reads it (with the server's clock it learned). */
   hintAt: number | undefined = undefined
   /**
+   * Its answer was a throttle without a hint, and the machine now paces the bucket (a rate it inferred, or a told
+   * spacing): a retry waits for its turn at that pace, with no backoff of its own.
+   */
+  paced = false
+  /**
    * The least time there can have been between the arrival of the bucket's previous request at the server and this
    * one's: from that request's answer (it had arrived by then) to this one's leaving; 0 when that request was still on
    * its way (the two may have arrived together: a stall of this process between deciding a request and writing it
@@ -926,6 +931,7 @@ export class CoordinatorState {
         bucket.rate = undefined
       }
       pacedByServer = limiter
+      permit.paced = bucket.rate !== undefined || bucket.spacing !== undefined
       bucket.ramp = Infinity
       wake = true
     } else if (accepted) {

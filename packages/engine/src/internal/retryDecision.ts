@@ -56,6 +56,11 @@ export interface Classified<S extends string = never> {
   readonly resendable: boolean
   /** A stop decided before the attempt was made (no attempt is counted). */
   readonly stop: S | undefined
+  /**
+   * A coordinator paces the next attempt to the rate it inferred from this failure (a throttle without a hint): the
+   * retry waits for its turn there, not for a backoff of its own as well.
+   */
+  readonly paced?: boolean | undefined
 }
 
 /** Retry after `delay` milliseconds, or stop. */
@@ -63,7 +68,8 @@ export type Decision<S extends string = never> =
   | {
     readonly _tag: "Retry"
     readonly delay: number
-    readonly source: "backoff" | serverHint.Source
+    /** What set the delay: the server's hint, the backoff, or a coordinator's pacing (the delay is then 0). */
+    readonly source: "backoff" | "pacing" | serverHint.Source
     readonly kind: "throttled" | "transient"
     readonly attempts: number
   }
@@ -84,10 +90,13 @@ export const pause = <S extends string>(classified: Classified<S>): serverHint.H
   return hint !== undefined && hint.millis > 0 ? hint : undefined
 }
 
-/** Whether the decision needs a backoff delay: a failure to retry with no pause asked by the server. */
+/**
+ * Whether the decision needs a backoff delay: a failure to retry with no pause asked by the server, and no
+ * coordinator pacing the retry.
+ */
 export const needsBackoff = <S extends string>(classified: Classified<S>): boolean =>
   classified.stop === undefined && (classified.kind === "throttled" || classified.kind === "transient") &&
-  pause(classified) === undefined
+  pause(classified) === undefined && classified.paced !== true
 
 const stop = <S extends string>(
   reason: StopReason | S,
@@ -133,6 +142,9 @@ export const decide = <S extends string = never>(
     if (wait > remaining) return stop("timeout", state, attempts)
     const spread = Math.min(policy.maxRetryAfterSpread, policy.retryAfterSpread * hint.millis)
     delay = wait + Math.min(random * spread, remaining - wait)
+  } else if (classified.paced === true) {
+    // The coordinator holds the retry until its turn at the rate it paces the server to.
+    delay = 0
   } else if (backoffMillis !== undefined) {
     if (Number.isNaN(backoffMillis)) return stop("attempts", state, attempts)
     delay = backoffMillis
@@ -154,7 +166,13 @@ export const decide = <S extends string = never>(
   // Everything else allowed a retry: only now does it matter whether the request may leave again.
   if (!classified.resendable) return stop("unsafe-method", state, attempts)
   return [
-    { _tag: "Retry", delay, source: hint === undefined ? "backoff" : hint.source, kind, attempts },
+    {
+      _tag: "Retry",
+      delay,
+      source: hint !== undefined ? hint.source : classified.paced === true ? "pacing" : "backoff",
+      kind,
+      attempts
+    },
     { attempts, transientFailures, throttledFailures, startedAt: state.startedAt, previousDelay }
   ]
 }

@@ -880,7 +880,9 @@ export const retryRequest = <E, R>(
   /** What a failed attempt means: read once, by the decision, the log line and the metrics. */
   const classify = (error: Err): RetryPolicy.Classification => {
     const seen = hintAt
+    const pacedRetry = paced
     hintAt = undefined
+    paced = false
     // Held past this call's deadline, or a retry the retry budget refused: nothing was sent, nothing to wait for.
     if (error instanceof Coordinator.OriginHeld) return { ...RetryDecision.held(error.reason), hint: undefined }
     if (StatusError.isStatusError(error)) {
@@ -888,7 +890,7 @@ export const retryRequest = <E, R>(
       // The coordinator (or, without it, the client) knows the server's clock from its earlier answers: the instant
       // read with it is as late as the server asked, and sooner than this answer's Date alone could tell.
       if (hint !== undefined && seen !== undefined && seen < hint.at) hint = { ...hint, at: seen }
-      return { kind: error.kind, hint, resendable: repeatable, stop: undefined }
+      return { kind: error.kind, hint, resendable: repeatable, stop: undefined, paced: pacedRetry }
     }
     return {
       kind: settings.retry.classify(error),
@@ -928,7 +930,7 @@ export const retryRequest = <E, R>(
     if (coordinator !== undefined) {
       // Under the coordinator the error is kept: a retry it refuses reports the error that asked for the retry.
       previous = error
-      next = source === "backoff" ? "retry" : "retry-after-hint"
+      next = source === "backoff" || source === "pacing" ? "retry" : "retry-after-hint"
     }
     const counted = Metric.increment(retriesBy(kind, source))
     const status = StatusError.isStatusError(error) ? error.status : "transport"
@@ -954,6 +956,8 @@ export const retryRequest = <E, R>(
 
   /** The instant the coordinator read in the last answer's hint (it knows the server's clock). */
   let hintAt: number | undefined
+  /** The coordinator paces the retry of the last answer (a throttle without a hint): it needs no backoff. */
+  let paced = false
   /**
    * One attempt under the coordinator: run under its permit, and every answer it wants reported back. The permit is
    * handed back however the attempt ends. Every step here runs before each request: keep it short.
@@ -978,6 +982,7 @@ export const retryRequest = <E, R>(
                   coordinator.observe(permit, { status: response.status, ...seen }),
                   () => {
                     hintAt = permit.hintAt
+                    paced = permit.paced
                   }
                 ),
                 check(response, seen)
@@ -994,6 +999,7 @@ export const retryRequest = <E, R>(
       next = "first"
       previous = undefined
       hintAt = undefined
+      paced = false
       const by = coordinator
       return RetryPolicy.drive({
         policy: by === undefined ? settings.retry : settings.retryCoordinated,

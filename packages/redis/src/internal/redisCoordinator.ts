@@ -179,6 +179,9 @@ class SharedPermit implements Coordinator.Permit {
   get hintAt() {
     return this.local.hintAt
   }
+  get paced() {
+    return this.local.paced
+  }
 }
 
 /** Quota fields (remaining, reset, limit, policy), which Redis keeps for the fleet; bucket names stay. */
