@@ -512,6 +512,22 @@ describe("Coordinator", () => {
       machine.observe(second, answer(503, 30, { hintAt: 2_000 }))
       expect(held(machine, 40)).toStrictEqual({ until: 3_000, reason: "cooldown" })
     })
+
+    it("a 429 hint to a request of a burst sent before its window was known holds the others too", () => {
+      // Three requests at once, the window unknown. The first answer tells it (two of three left), and the last
+      // request, counted past the quota, is told to come back at 1_022: nothing goes before then, though the window
+      // the first answer told would have opened its successor with one request at 1_002.
+      const machine = warmed()
+      const burst = [go(machine, 0), go(machine, 0), go(machine, 0)]
+      machine.observe(burst[0]!, answer(200, 2, { rateLimit: { remaining: 1, resetAt: 1_002, limit: 3 } }))
+      machine.observe(burst[1]!, answer(200, 3, { rateLimit: { remaining: 0, resetAt: 1_003, limit: 3 } }))
+      machine.observe(
+        burst[2]!,
+        answer(429, 22, { hintAt: 1_022, rateLimit: { remaining: 0, resetAt: 1_022, limit: 3 } })
+      )
+      expect(held(machine, 1_002)).toStrictEqual({ until: 1_022, reason: "cooldown" })
+      expect(go(machine, 1_022)).toBeInstanceOf(State.Permit)
+    })
   })
 
   describe("the server's clock", () => {
@@ -1146,7 +1162,7 @@ describe("Coordinator", () => {
             )
             if (
               hintAt !== undefined && s.bucket === undefined && (s.status === 503 || s.status === 429) && s.hint! > 0 &&
-              s.hint! <= 60_000 && s.status === 503
+              s.hint! <= 60_000
             ) cooldownUntil = Math.max(cooldownUntil, hintAt)
           } else {
             machine.settle(permit, s.settle, now)

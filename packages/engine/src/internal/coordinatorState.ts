@@ -768,14 +768,16 @@ export class CoordinatorState {
     }
 
     // A server hint: a cooldown, shared up to the cap (a longer one is the told call's business alone). It holds
-    // the bucket the answer names, else the whole partition.
-    if (
-      hintAt !== undefined && throttledStatus && hintAt > now && hintAt - now <= this.config.maxSharedCooldown &&
-      (status === 503 || current || bucket.allowance === undefined)
-    ) {
+    // the bucket the answer names, else the whole partition: no request goes before an instant the server told,
+    // whichever request it answered (one of a burst sent before the window was known, one of an earlier window).
+    if (hintAt !== undefined && throttledStatus && hintAt > now && hintAt - now <= this.config.maxSharedCooldown) {
       if (answer.bucket !== undefined) bucket.cooldownUntil = Math.max(bucket.cooldownUntil, hintAt)
       else partition.cooldownUntil = Math.max(partition.cooldownUntil, hintAt)
-      if (status === 429 && (bucket.allowance !== undefined || bucket.opening || info !== undefined)) {
+      // (What a 429 says of the window, only of the one its request was counted in.)
+      if (
+        status === 429 && (current || bucket.allowance === undefined) &&
+        (bucket.allowance !== undefined || bucket.opening || info !== undefined)
+      ) {
         // The window is spent until the hint (the server's own word, over any reset it also sent); the one after it
         // opens with one request.
         bucket.allowance = 0
