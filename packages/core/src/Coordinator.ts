@@ -49,10 +49,11 @@ export interface Permit {
    */
   readonly hintAt: number | undefined
   /**
-   * The observed answer was a throttle without a hint, and the coordinator now paces its bucket (a rate it inferred,
-   * or a told spacing): a retry waits for its turn there, with no backoff of its own.
+   * The observed answer was a limiter's throttle without a hint, and the coordinator now paces its bucket to a rate
+   * it inferred (at most 100 per second): a retry waits for its turn there, with no backoff of its own. Absent or
+   * false otherwise.
    */
-  readonly paced: boolean
+  readonly paced?: boolean | undefined
 }
 
 /**

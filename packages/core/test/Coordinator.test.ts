@@ -646,6 +646,20 @@ describe("Coordinator", () => {
       expect(held(machine, 2_610)).toMatchObject({ reason: "pacing" })
     })
 
+    it("paces no retry at a rate too fast to hold it, nor at a told spacing: those retries back off", () => {
+      // 200 accepted over the last second: the first rate inferred is 200 per second, 5 ms apart.
+      const busy = warmed()
+      for (let i = 0; i < 200; i++) busy.observe(go(busy, 100), answer(200, 110))
+      const fast = go(busy, 120)
+      busy.observe(fast, answer(429, 130))
+      expect(fast.paced).toBe(false)
+      // A told limit of 10 per second, 5 at once: a bare 429 widens the spacing, and holds no retry for its turn.
+      const told = toldPerSecond(10, { burst: 5 })
+      const spaced = go(told, 0)
+      told.observe(spaced, answer(429, 10))
+      expect(spaced.paced).toBe(false)
+    })
+
     /** A bare 429 at 110, then three accepted requests 200 ms apart (slow start: 32 per second on paper); the next slot. */
     const slowStartedAt = (machine: State.CoordinatorState): number => {
       machine.observe(go(machine, 100), answer(429, 110))

@@ -51,6 +51,10 @@ export type Decision =
   | {
     readonly _tag: "Retry"
     readonly delay: Duration.Duration
+    /**
+     * Where the delay came from: a server header, the backoff, or the coordinator's pacing (a throttle without a
+     * hint: the delay is 0 and the coordinator holds the retry until its turn).
+     */
     readonly source: "backoff" | "pacing" | StatusError.Hint["source"]
     readonly kind: "throttled" | "transient"
     readonly attempts: number

@@ -25,7 +25,8 @@ export interface Classified {
   readonly stop: StatusError.StopReason | undefined
   /**
    * A coordinator paces the next attempt to the rate it inferred from this failure (a throttle without a hint): the
-   * retry waits for its turn there, with no backoff of its own.
+   * retry is decided with no delay and waits for its turn there, with no backoff of its own. `withStatusRetry` sets it
+   * from the coordinator's permit; set it only where something else holds the retry until its turn.
    */
   readonly paced?: boolean | undefined
 }
@@ -72,7 +73,10 @@ const classifiedOf = (classified: Classified): engine.Classified<StatusError.Sto
   }
 }
 
-/** Whether the decision needs a backoff delay: a failure to retry with no pause asked by the server. */
+/**
+ * Whether the decision needs a backoff delay: a failure to retry with no pause asked by the server, and no
+ * coordinator pacing the retry (a backoff `Schedule` of the policy is then not stepped: the pace takes its place).
+ */
 export const needsBackoff = (classified: Classified): boolean => engine.needsBackoff(classifiedOf(classified))
 
 /**

@@ -26,6 +26,12 @@ const RECOVERY_ANSWERS = 16
  * milliseconds our timers and the network move a request by do not push the pacing over the limit again at once.
  */
 const RATE_MARGIN = 0.97
+/**
+ * A throttled request's retry waits for its turn at an inferred rate, with no backoff of its own, only while that rate
+ * spaces requests at least this far apart (100 per second): a faster pace would hold it for next to nothing, and a
+ * request the limiter refused, sent again at once, would meet it again.
+ */
+const PACED_RETRY_MIN_MILLIS = 10
 
 /**
  * How long before a reset the server told in whole seconds (`resetAt`, measured when its answer came, `now`) the next
@@ -157,8 +163,9 @@ export class Permit {
   /** The instant its answer asked to come back at, as the machine reads it (with the server's clock it learned). */
   hintAt: number | undefined = undefined
   /**
-   * Its answer was a throttle without a hint, and the machine now paces the bucket (a rate it inferred, or a told
-   * spacing): a retry waits for its turn at that pace, with no backoff of its own.
+   * Its answer was a throttle without a hint from a limiter, and the machine now paces the bucket to a rate it
+   * inferred, slow enough to hold the next request (at most 100 per second): a retry waits for its turn at that
+   * pace, with no backoff of its own.
    */
   paced = false
   /**
@@ -356,7 +363,8 @@ class Bucket {
   /**
    * How much before `windowEnd` the next window's opener may go: a reset measured against `Date` is late by up to
    * what the server's clock is not known to (a second at most), so one request goes at the earliest instant the
-   * server's clock may read the reset, and the others follow its answer. 0 when a throttle told the end.
+   * server's clock may read the reset, and the others follow its answer; or the lead an earlier answer of the window
+   * gave, when a later one bounded its end more closely. 0 when a throttle told the end.
    */
   openEarly: number = 0
   /** The window's length, when it is known (a configured limit): then windows follow each other without news. */
@@ -394,7 +402,7 @@ class Bucket {
   /** Counts windows: an answer to a request of an earlier window says nothing of this one. */
   generation: number = 0
   /** The generation whose end a request that spilled into the server's next window moved (-1: none). */
-  spilledIn: number = 0
+  spilledIn: number = -1
   /** Admitted in this generation and not answered yet. */
   inFlight: number = 0
   /** Accepted answers since the bucket was made, while it ramps up (cautious start); Infinity when done. */
@@ -441,8 +449,8 @@ class Partition {
    * Bounds on the server's clock less ours, from its `Date` headers: each `Date` is at most the server's time when the
    * answer arrived (low), and more than it minus a second when the request left (high). Infinite until an answer.
    */
-  offsetLow: number = 0
-  offsetHigh: number = 0
+  offsetLow: number = -Infinity
+  offsetHigh: number = Infinity
   /** The partition's own bucket, and the ones the server named (made when first needed). */
   own: Bucket | undefined = undefined
   named: Map<string, Bucket> | undefined = undefined
@@ -734,6 +742,7 @@ export class CoordinatorState {
     this.learnClock(partition, permit, answer)
     const hintAt = this.refine(partition, answer.hintAt, answer.hintFromDate, answer.serverOffset)
     permit.hintAt = hintAt
+    permit.paced = false
     if (info !== undefined || hintAt !== undefined) partition.speaks = true
     let wake = false
     /** A 429's hint said when the window ends: the answer's reset says no more. */
@@ -933,7 +942,9 @@ export class CoordinatorState {
         bucket.rate = undefined
       }
       pacedByServer = limiter
-      permit.paced = bucket.rate !== undefined || bucket.spacing !== undefined
+      // A retry of it waits for its turn at the inferred rate (not at a told spacing, which a burst may not hold).
+      permit.paced = limiter && bucket.rate !== undefined && SECOND / bucket.rate >= PACED_RETRY_MIN_MILLIS &&
+        bucket.nextAt > now
       bucket.ramp = Infinity
       wake = true
     } else if (accepted) {

@@ -982,7 +982,7 @@ export const retryRequest = <E, R>(
                   coordinator.observe(permit, { status: response.status, ...seen }),
                   () => {
                     hintAt = permit.hintAt
-                    paced = permit.paced
+                    paced = permit.paced === true
                   }
                 ),
                 check(response, seen)
