@@ -499,7 +499,7 @@ export const retryRequest = <E, R>(
                 previous = error
               }
               if (made._tag === "Retry") {
-                const after = made.source === "backoff" || made.source === "pacing" ? "retry" : "retry-after-hint"
+                const after = RetryDecision.coordinatedAttempt(made.source)
                 return Effect.andThen(
                   announce(made, error),
                   Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () =>

@@ -75,6 +75,14 @@ export type Decision<S extends string = never> =
   }
   | { readonly _tag: "Stop"; readonly reason: StopReason | S; readonly attempts: number }
 
+/**
+ * How a coordinator is told the retry a decision asks for: one that waits out the server's hint is not for its retry
+ * budget to refuse; one after a backoff, or paced by the coordinator itself, is.
+ */
+export const coordinatedAttempt = (
+  source: Extract<Decision, { readonly _tag: "Retry" }>["source"]
+): "retry" | "retry-after-hint" => source === "backoff" || source === "pacing" ? "retry" : "retry-after-hint"
+
 /** The state before the first attempt. */
 export const initialState = (policy: Policy, startedAt: number): State => ({
   attempts: 0,

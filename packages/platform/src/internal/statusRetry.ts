@@ -930,7 +930,7 @@ export const retryRequest = <E, R>(
     if (coordinator !== undefined) {
       // Under the coordinator the error is kept: a retry it refuses reports the error that asked for the retry.
       previous = error
-      next = source === "backoff" || source === "pacing" ? "retry" : "retry-after-hint"
+      next = RetryDecision.coordinatedAttempt(source)
     }
     const counted = Metric.increment(retriesBy(kind, source))
     const status = StatusError.isStatusError(error) ? error.status : "transport"
