@@ -35,6 +35,37 @@ export interface Options extends options.RetryOptions {
 }
 
 /**
+ * What the `onRetry` option of `withStatusRetry` is told before each retry.
+ *
+ * @example
+ * ```ts
+ * import type { RetryPolicy } from "@effect-retry/effect4"
+ * import { Duration } from "effect"
+ *
+ * const line = (info: RetryPolicy.RetryInfo) =>
+ *   `attempt ${info.attempt} failed (${info.kind}); next in ${Duration.format(info.delay)} (${info.source})`
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryInfo {
+  /** The number of the attempt that failed, from 1; the retry is attempt `attempt + 1`. */
+  readonly attempt: number
+  /** Why it failed: a status error, or the client's own error. */
+  readonly error: unknown
+  /** How long the call waits before the retry. */
+  readonly delay: Duration.Duration
+  /**
+   * Where the delay came from: a server header, the backoff, or the coordinator's pacing (a throttle without a
+   * hint: the delay is 0 and the coordinator holds the retry until its turn).
+   */
+  readonly source: "backoff" | "pacing" | StatusError.Hint["source"]
+  /** What kind of failure is retried. */
+  readonly kind: "throttled" | "transient"
+}
+
+/**
  * One step of the policy: retry after `delay`, or stop and why.
  *
  * @example

@@ -14,6 +14,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Coordinator from "./Coordinator.js"
 import * as options from "./internal/options.js"
 import * as internal from "./internal/statusRetry.js"
+import type * as RetryPolicy from "./RetryPolicy.js"
 import type * as StatusError from "./StatusError.js"
 import type * as StatusPolicy from "./StatusPolicy.js"
 
@@ -90,6 +91,11 @@ export interface Options {
   readonly redact?: RedactOptions
   /** What an attempt's response or failure means, over the default; `undefined` keeps the default. */
   readonly classify?: (attempt: Attempt) => StatusPolicy.Outcome | undefined
+  /**
+   * An Effect run before each retry's wait, given the attempt that failed, its error, the delay and where the delay
+   * came from; the retry waits for it. Default: none.
+   */
+  readonly onRetry?: (info: RetryPolicy.RetryInfo) => Effect.Effect<unknown>
 }
 
 /**

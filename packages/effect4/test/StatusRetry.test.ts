@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import * as TestClock from "effect/testing/TestClock"
 import { describe, expect, it } from "vitest"
 import * as Behaviour from "../../engine/test/shared/behaviour.js"
+import type { RetryPolicy } from "../src/index.js"
 import { Coordinator, StatusError, StatusRetry, withStatusRetry } from "../src/index.js"
 
 /** One request as the scripted client saw it: when it was sent on the TestClock, and its method and headers. */
@@ -373,6 +374,54 @@ describe("withStatusRetry (Effect 4): backoff as a Schedule", () => {
   })
 })
 
+describe("withStatusRetry (Effect 4): onRetry", () => {
+  it("runs once per retry, before its wait, with the exact delay and its source", async () => {
+    const told: Array<Behaviour.ToldRetry> = []
+    const onRetry = (info: RetryPolicy.RetryInfo) =>
+      Effect.map(Clock.currentTimeMillis, (now) => told.push(Behaviour.toldOf(info, now, Duration.toMillis)))
+    const { exit, sent } = await run(
+      Behaviour.onRetryCase.replies,
+      (client) => client.get("http://api.test/items"),
+      { onRetry }
+    )
+    expect(Exit.isSuccess(exit)).toBe(true)
+    expect({ told, sentAt: sent.map((s) => s.at) }).toEqual({
+      told: Behaviour.onRetryCase.told,
+      sentAt: Behaviour.onRetryCase.sentAt
+    })
+  })
+
+  it("the retry waits for it, and it is not run when the call succeeds at once or gives up", async () => {
+    // A hook that takes a second delays the retry by as much.
+    const slow = () => Effect.sleep("1 second")
+    const delayed = await run([{ status: 503 }, { status: 200 }], (client) => client.get("http://api.test/items"), {
+      onRetry: slow
+    })
+    expect(delayed.sent.map((s) => s.at)).toEqual([0, 1_100])
+    let runs = 0
+    const count = () => Effect.sync(() => runs++)
+    await run([{ status: 200 }], (client) => client.get("http://api.test/items"), { onRetry: count })
+    const { exit } = await run([{ status: 404 }], (client) => client.get("http://api.test/items"), { onRetry: count })
+    expect([(failure(exit) as StatusError.StatusError)._tag, runs]).toEqual(["NotFound", 0])
+  })
+
+  it("a per-call override sets its own, and a value that is not a function is refused", async () => {
+    const told: Array<string> = []
+    const { sent } = await run(
+      [{ status: 503 }, { status: 200 }],
+      (client) =>
+        client.get("http://api.test/items").pipe(
+          StatusRetry.withOptions({ onRetry: (info) => Effect.sync(() => told.push(`call ${info.attempt}`)) })
+        ),
+      { onRetry: (info) => Effect.sync(() => told.push(`client ${info.attempt}`)) }
+    )
+    expect([told, sent.length]).toEqual([["call 1"], 2])
+    expect(() => withStatusRetry({ onRetry: 1 as never })).toThrow(
+      "onRetry must be a function returning an Effect, got 1"
+    )
+  })
+})
+
 describe("withStatusRetry (Effect 4): per-call overrides", () => {
   it("withOptions tightens one call: two attempts instead of three", async () => {
     const { exit, sent } = await run(
@@ -629,12 +678,15 @@ describe("withStatusRetry (Effect 4) under a coordinator", () => {
 
   it("a 429 without a hint is retried at the coordinator's pace, with no backoff of its own", async () => {
     const sent: Array<number> = []
+    const sources: Array<string> = []
     const client = HttpClient.make((request) =>
       Effect.map(Clock.currentTimeMillis, (at) => {
         sent.push(at)
         return HttpClientResponse.fromWeb(request, new Response(null, { status: sent.length === 1 ? 429 : 200 }))
       })
-    ).pipe(withStatusRetry())
+    ).pipe(withStatusRetry({
+      onRetry: (info) => Effect.sync(() => sources.push(`${info.source} ${Duration.toMillis(info.delay)}`))
+    }))
     const paced = Metric.withAttributes(StatusRetry.retries, { kind: "throttled", source: "pacing" })
     const before = (await Effect.runPromise(Metric.value(paced))).count
     const program = Effect.gen(function*() {
@@ -646,6 +698,7 @@ describe("withStatusRetry (Effect 4) under a coordinator", () => {
     // The 429 at 0 ms, with nothing accepted before it, paces the origin to 4 requests per second: the retry, with no
     // delay of its own, goes at the next turn, 250 ms on (the throttled backoff would draw from up to a second).
     expect((await Effect.runPromise(Metric.value(paced))).count - before).toBe(1)
+    expect(sources).toStrictEqual(["pacing 0"])
     expect(sent).toStrictEqual([0, 250])
   })
 

@@ -12,7 +12,8 @@ import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import * as Behaviour from "../../engine/test/shared/behaviour.js"
-import { withStatusRetry } from "../src/index.js"
+import type { RetryPolicy } from "@effect-retry/core"
+import { type StatusRetry, withStatusRetry } from "../src/index.js"
 
 // The shared description of the behaviour both lines promise (packages/engine/test/shared/behaviour.ts), run on
 // the Effect 3 line: a scripted client under the TestClock, from `Behaviour.NOW`.
@@ -23,8 +24,9 @@ interface Sent {
 }
 
 const run = (
-  replies: ReadonlyArray<{ readonly status: number; readonly headers?: Record<string, string> }>,
-  request: HttpClientRequest.HttpClientRequest
+  replies: ReadonlyArray<{ readonly status: number; readonly headers?: Readonly<Record<string, string>> }>,
+  request: HttpClientRequest.HttpClientRequest,
+  options: StatusRetry.Options = {}
 ) =>
   Effect.gen(function*() {
     const sent: Array<Sent> = []
@@ -37,7 +39,7 @@ const run = (
           new Response(null, { status: reply.status, headers: reply.headers ?? {} })
         )
       })
-    ).pipe(withStatusRetry({ ...Behaviour.options, backoff: Behaviour.backoff }))
+    ).pipe(withStatusRetry({ ...Behaviour.options, backoff: Behaviour.backoff, ...options }))
     yield* TestClock.setTime(Behaviour.NOW)
     const fiber = yield* Effect.fork(client.execute(request))
     yield* TestClock.adjust("1 hour")
@@ -74,6 +76,19 @@ describe("withStatusRetry (Effect 3), on the shared description", () => {
         expect(observe(exit, sent)).toEqual(Behaviour.expectedOfHint(c))
       }))
   }
+
+  it.effect("onRetry runs once per retry, before its wait, with the exact delay and its source", () =>
+    Effect.gen(function*() {
+      const told: Array<Behaviour.ToldRetry> = []
+      const onRetry = (info: RetryPolicy.RetryInfo) =>
+        Effect.map(Clock.currentTimeMillis, (now) => told.push(Behaviour.toldOf(info, now, Duration.toMillis)))
+      const { exit, sent } = yield* run(Behaviour.onRetryCase.replies, GET, { onRetry })
+      expect(exit._tag).toBe("Success")
+      expect({ told, sentAt: sent.map((s) => s.at) }).toEqual({
+        told: Behaviour.onRetryCase.told,
+        sentAt: Behaviour.onRetryCase.sentAt
+      })
+    }))
 
   for (const c of Behaviour.methodCases) {
     const name = `${c.method}${c.idempotencyKey === undefined ? "" : " with an Idempotency-Key"}`

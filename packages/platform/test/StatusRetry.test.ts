@@ -1090,34 +1090,6 @@ describe("withStatusRetry (scripted client, TestClock)", () => {
 })
 
 describe("withStatusRetry hooks and defaults (scripted client, TestClock)", () => {
-  it.effect("onRetry runs once per retry, before its wait, with the exact delay and its source", () =>
-    Effect.gen(function*() {
-      const { calls, client } = scripted(
-        { status: 503 },
-        { status: 429, headers: { "retry-after": "2" } },
-        { status: 200 }
-      )
-      const seen: Array<readonly [number, number, string, string, number]> = []
-      const onRetry = (info: RetryPolicy.RetryInfo) =>
-        Effect.map(Clock.currentTimeMillis, (now) => {
-          seen.push([
-            info.attempt,
-            Duration.toMillis(info.delay),
-            info.source,
-            (info.error as StatusError.StatusError)._tag,
-            now
-          ])
-        })
-      const retrying = withStatusRetry({ backoff: { jitter: "none" }, retryAfterSpread: 0, onRetry })(client)
-      const response = success(yield* within("10 seconds", retrying.get(ITEMS)))
-      expect(response.status).toBe(200)
-      expect(seen).toStrictEqual([
-        [1, 100, "backoff", "ServiceUnavailable", 0],
-        [2, 2000, "retry-after", "TooManyRequests", 100]
-      ])
-      expect(calls.map((c) => c.at)).toStrictEqual([0, 100, 2100])
-    }))
-
   it.effect("maxAttempts counts every attempt: 429s and 503s together stop at it", () =>
     Effect.gen(function*() {
       const { calls, client } = scripted({ status: 503 }, { status: 429 }, { status: 429 }, { status: 429 })

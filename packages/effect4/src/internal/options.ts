@@ -5,8 +5,10 @@ import * as Redaction from "@effect-retry/engine/Redaction"
 import * as RetryDecision from "@effect-retry/engine/RetryDecision"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import type * as RetryPolicy from "../RetryPolicy.js"
 import type * as StatusRetry from "../StatusRetry.js"
 import * as StatusPolicy from "../StatusPolicy.js"
 
@@ -62,6 +64,7 @@ export interface Settings {
   readonly redactHeaders: ReadonlyArray<string | RegExp>
   readonly redactQueryParams: ReadonlyArray<string>
   readonly classify: ((attempt: StatusRetry.Attempt) => StatusPolicy.Outcome | undefined) | undefined
+  readonly onRetry: ((info: RetryPolicy.RetryInfo) => Effect.Effect<unknown>) | undefined
   /** The rules for the names of the calling fiber's `Headers.CurrentRedactedNames`, built once per list. */
   readonly rules: (names: ReadonlyArray<string | RegExp>) => Redaction.Redactor
 }
@@ -237,7 +240,8 @@ const KNOWN_OPTIONS: ReadonlyArray<string> = [
   "idempotencyKey",
   "body",
   "redact",
-  "classify"
+  "classify",
+  "onRetry"
 ]
 
 /** The options one call may not override: how its requests are built, and what is redacted. */
@@ -291,6 +295,9 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   if (options.classify !== undefined && typeof options.classify !== "function") {
     problems.push(`classify must be a function, got ${show(options.classify)}`)
   }
+  if (options.onRetry !== undefined && typeof options.onRetry !== "function") {
+    problems.push(`onRetry must be a function returning an Effect, got ${show(options.onRetry)}`)
+  }
   if (problems.length > 0) throw new InvalidRetryOptions({ problems })
   const statusPolicy = options.statusPolicy ?? StatusPolicy.defaultPolicy
   const redactHeaders = redact.headers ?? defaults.redact.headers
@@ -317,6 +324,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
     redactHeaders,
     redactQueryParams,
     classify: options.classify,
+    onRetry: options.onRetry,
     rules: (names) => {
       let rules = cache.get(names)
       if (rules === undefined) {

@@ -500,10 +500,21 @@ export const retryRequest = <E, R>(
               }
               if (made._tag === "Retry") {
                 const after = RetryDecision.coordinatedAttempt(made.source)
+                const wait = Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () =>
+                  loop(next, after))
+                const onRetry = settings.onRetry
                 return Effect.andThen(
                   announce(made, error),
-                  Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () =>
-                    loop(next, after))
+                  onRetry === undefined ? wait : Effect.andThen(
+                    onRetry({
+                      attempt: made.attempts,
+                      error,
+                      delay: Duration.millis(made.delay),
+                      source: made.source,
+                      kind: made.kind
+                    }),
+                    wait
+                  )
                 )
               }
               return giveUp(made, error instanceof Coordinator.OriginHeld && previous !== undefined ? previous : error)

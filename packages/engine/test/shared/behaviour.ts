@@ -191,6 +191,54 @@ export const expectedOfMethod = (c: MethodCase): Observed =>
     }
   }
 
+/** What one run of `onRetry` was told (its `delay` in milliseconds, its error's tag), and when it ran. */
+export interface ToldRetry {
+  readonly attempt: number
+  readonly delay: number
+  readonly source: string
+  readonly kind: string
+  readonly tag: string
+  /** Milliseconds after the first attempt. */
+  readonly at: number
+}
+
+/**
+ * `onRetry` over a 503 without a hint, then a 429 with `Retry-After: 2`, then a 200: it runs once per retry, before
+ * the wait, told the exact delay and where it came from.
+ */
+export const onRetryCase: {
+  readonly replies: ReadonlyArray<{ readonly status: number; readonly headers?: Readonly<Record<string, string>> }>
+  readonly told: ReadonlyArray<ToldRetry>
+  readonly sentAt: ReadonlyArray<number>
+} = {
+  replies: [{ status: 503 }, { status: 429, headers: { "retry-after": "2" } }, { status: 200 }],
+  told: [
+    { attempt: 1, delay: 100, source: "backoff", kind: "transient", tag: "ServiceUnavailable", at: 0 },
+    { attempt: 2, delay: 2_000, source: "retry-after", kind: "throttled", tag: "TooManyRequests", at: 100 }
+  ],
+  sentAt: [0, 100, 2_100]
+}
+
+/** What `onRetry` of either line was told at `now`, in the plain values of `ToldRetry` (its delay read by `toMillis`). */
+export const toldOf = <D>(
+  info: {
+    readonly attempt: number
+    readonly error: unknown
+    readonly delay: D
+    readonly source: string
+    readonly kind: string
+  },
+  now: number,
+  toMillis: (delay: D) => number
+): ToldRetry => ({
+  attempt: info.attempt,
+  delay: toMillis(info.delay),
+  source: info.source,
+  kind: info.kind,
+  tag: (info.error as { readonly _tag: string })._tag,
+  at: now - NOW
+})
+
 /** An `Option` of either line, as both have it. */
 type OptionLike<A> = { readonly _tag: "Some"; readonly value: A } | { readonly _tag: "None" }
 
