@@ -234,7 +234,13 @@ describe("the coordinator against real servers (undici)", () => {
     "a new route of a warm origin: one request first, then a ramp; every held call is let through",
     () =>
       Effect.gen(function*() {
-        const server = yield* serve(() => ({ status: 200, body: "ok", delayMillis: 20 }))
+        // Each wave of the new route is answered 100 ms after it arrived: a wave sent at once arrives well within
+        // that, however loaded the machine, and the next one comes only after its answers.
+        const server = yield* serve((a) => ({
+          status: 200,
+          body: "ok",
+          delayMillis: a.path.startsWith("/orders") ? 100 : 0
+        }))
         const client = yield* retrying()
         yield* Effect.gen(function*() {
           // The origin's cautious start ends on the first route.
@@ -248,9 +254,9 @@ describe("the coordinator against real servers (undici)", () => {
           expect(statuses).toEqual(Array(60).fill(200))
           const orders = server.arrivals.slice(arrived).map((a) => a.arrivedAt)
           expect(orders.length).toBe(60)
-          // Its first request alone, then four, each wave after answers of the one before (20 ms each).
-          expect(orders.filter((at) => at < orders[0]! + 20).length).toBe(1)
-          expect(orders.filter((at) => at < orders[1]! + 20).length).toBe(5)
+          // Its first request alone, then four, each wave after answers of the one before (100 ms each).
+          expect(orders.filter((at) => at < orders[0]! + 100).length).toBe(1)
+          expect(orders.filter((at) => at < orders[1]! + 100).length).toBe(5)
         }).pipe(Effect.provide(Coordinator.layer()))
       }).pipe(Effect.provide(NodeHttpClient.layerUndici)),
     15_000
