@@ -7,6 +7,7 @@
  */
 import * as RetryDecision from "@effect-retry/engine/RetryDecision"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
@@ -32,6 +33,11 @@ import * as StatusError from "./StatusError.js"
 export interface Options extends options.RetryOptions {
   /** How a failure that is not a status error is retried; `undefined` does not retry it. */
   readonly classify?: (error: unknown) => "throttled" | "transient" | "permanent" | undefined
+  /**
+   * An Effect run by `retry` before each retry's wait, given the attempt that failed, its error, the delay and where
+   * the delay came from (`schedule` does not run it: a `Schedule` has no such step). Default: none.
+   */
+  readonly onRetry?: (info: RetryInfo) => Effect.Effect<unknown>
 }
 
 /**
@@ -117,11 +123,7 @@ export type Decision =
  */
 export const schedule = (input?: Options): Schedule.Schedule<Decision> => {
   const policy = options.policyOf(input)
-  const classify = input?.classify
-  const classified = (error: unknown): RetryDecision.Classified => {
-    if (StatusError.isStatusError(error)) return statusErrors.classified(error, true)
-    return { kind: classify?.(error), hint: undefined, resendable: true, stop: undefined }
-  }
+  const classified = classifier(input)
   const backoff = options.scheduleOf(input ?? {})
   return Schedule.fromStep(Effect.sync(() => {
     let state: RetryDecision.State | undefined
@@ -137,4 +139,79 @@ export const schedule = (input?: Options): Schedule.Schedule<Decision> => {
         }
       )
   }))
+}
+
+/** What a failure means to the policy: a status error says it itself; any other, the `classify` option. */
+const classifier = (input: Options | undefined) => {
+  const classify = input?.classify
+  return (error: unknown): RetryDecision.Classified => {
+    if (StatusError.isStatusError(error)) return statusErrors.classified(error, true)
+    return { kind: classify?.(error), hint: undefined, resendable: true, stop: undefined }
+  }
+}
+
+/**
+ * Retries an effect under the policy. Unlike `Effect.retry` with `schedule`, the `timeout` counts from the first
+ * attempt, `onRetry` runs before each wait, and a status error that ends the call carries its `attempts` and
+ * `stopReason`.
+ *
+ * @example
+ * ```ts
+ * import { RetryPolicy, StatusError } from "@effect-retry/effect4"
+ * import { Effect, Option } from "effect"
+ *
+ * const answer = { status: 503, method: "GET", url: "https://api.test/", headers: {} }
+ * const call = Effect.fail(Option.getOrThrow(StatusError.fromResponse(answer)))
+ * const backoff = { baseDelay: "1 millis", throttledBaseDelay: "1 millis", maxDelay: "2 millis" } as const
+ * const stopped = call.pipe(RetryPolicy.retry({ maxAttempts: 3, backoff }), Effect.flip)
+ * Effect.runPromise(stopped).then((error) =>
+ *   assert.deepStrictEqual([error.attempts, Option.getOrThrow(error.stopReason)], [3, "attempts"])
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const retry: {
+  (input?: Options): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, input?: Options): Effect.Effect<A, E, R>
+} =
+  (<A, E, R>(first?: Effect.Effect<A, E, R> | Options, second?: Options) =>
+    Effect.isEffect(first) ? retrying(second)(first) : retrying(first)) as typeof retry
+
+/** The policy of `input`, checked now (a bad option throws where it is written), applied to any effect. */
+const retrying = (input: Options | undefined) => {
+  const policy = options.policyOf(input)
+  options.checkOnRetry(input?.onRetry)
+  const classified = classifier(input)
+  const backoff = options.scheduleOf(input ?? {})
+  const onRetry = input?.onRetry
+  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.flatMap(Clock.currentTimeMillis, (startedAt) => {
+      const decide = decision.decider<never>(policy, backoff)
+      const loop = (state: RetryDecision.State): Effect.Effect<A, E, R> =>
+        Effect.catch(
+          self,
+          (error) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Effect.flatMap(decide(state, classified(error), error, now), ([made, next]) => {
+                if (made._tag === "Stop") {
+                  return Effect.fail(
+                    StatusError.isStatusError(error)
+                      ? StatusError.withStop(error, made.attempts, made.reason) as E
+                      : error
+                  )
+                }
+                const wait = Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () =>
+                  loop(next))
+                if (onRetry === undefined) return wait
+                const { attempts: attempt, kind, source } = made
+                return Effect.andThen(
+                  onRetry({ attempt, error, delay: Duration.millis(made.delay), source, kind }),
+                  wait
+                )
+              }))
+        )
+      return loop(RetryDecision.initialState(policy, startedAt))
+    })
 }

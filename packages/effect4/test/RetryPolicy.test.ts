@@ -61,6 +61,75 @@ describe("RetryPolicy.schedule", () => {
   })
 })
 
+describe("RetryPolicy.retry", () => {
+  /** An effect that fails with the next of `errors` (the last repeats), or succeeds once they are used up. */
+  const scripted = (attempt: () => Effect.Effect<number>, errors: ReadonlyArray<unknown>, succeeds = false) => {
+    let made = 0
+    return Effect.flatMap(attempt(), (now) => {
+      const n = made++
+      if (succeeds && n >= errors.length) return Effect.succeed(now)
+      const error = errors[Math.min(n, errors.length - 1)]
+      return Effect.fail(typeof error === "function" ? (error as (now: number) => unknown)(now) : error)
+    })
+  }
+
+  it("stops a backoff that would end past the timeout, counted from the first attempt, with attempts and stop reason", async () => {
+    const { exit, startedAt } = await onTestClock((attempt) =>
+      scripted(attempt, [status(502)]).pipe(
+        RetryPolicy.retry({ timeout: "1 second", backoff: { jitter: "none" }, maxTransientAttempts: 10 })
+      )
+    )
+    // 100, 200, 400 ms fit in a second; 800 ms more would end past it.
+    expect(startedAt).toEqual([0, 100, 300, 700])
+    const error = Exit.isFailure(exit) ? Option.getOrThrow(Exit.findErrorOption(exit)) : undefined
+    expect(error).toMatchObject({ _tag: "BadGateway", attempts: 4, stopReason: Option.some("timeout") })
+  })
+
+  it("runs onRetry once per retry, before its wait, with the attempt, the error, the exact delay and its source", async () => {
+    const told: Array<readonly [number, number, string, string, string, number]> = []
+    const onRetry = (info: RetryPolicy.RetryInfo) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const tag = (info.error as StatusError.StatusError)._tag
+        told.push([info.attempt, Duration.toMillis(info.delay), info.source, info.kind, tag, now])
+      })
+    const { exit, startedAt } = await onTestClock((attempt) =>
+      RetryPolicy.retry(
+        scripted(attempt, [status(503), (now: number) => status(429, { "retry-after": "2" }, now), status(502)], true),
+        { backoff: { jitter: "none" }, retryAfterSpread: 0, onRetry }
+      )
+    )
+    expect(Exit.isSuccess(exit)).toBe(true)
+    expect(told).toEqual([
+      [1, 100, "backoff", "transient", "ServiceUnavailable", 0],
+      [2, 2_000, "retry-after", "throttled", "TooManyRequests", 100],
+      [3, 200, "backoff", "transient", "BadGateway", 2_100]
+    ])
+    expect(startedAt).toEqual([0, 100, 2_100, 2_300])
+  })
+
+  it("gives up at once on a permanent status (onRetry not run), and hands back another failure as it was", async () => {
+    let runs = 0
+    const onRetry = () => Effect.sync(() => runs++)
+    const permanent = await onTestClock((attempt) =>
+      scripted(attempt, [status(404)]).pipe(RetryPolicy.retry({ onRetry }))
+    )
+    const boom = new Error("reset")
+    const other = await onTestClock((attempt) =>
+      scripted(attempt, [boom]).pipe(
+        RetryPolicy.retry({ maxAttempts: 3, classify: () => "transient", backoff: { jitter: "none" } })
+      )
+    )
+    expect(Option.getOrThrow(Exit.findErrorOption(permanent.exit))).toMatchObject({
+      _tag: "NotFound",
+      attempts: 1,
+      stopReason: Option.some("permanent")
+    })
+    expect([permanent.startedAt, runs]).toEqual([[0], 0])
+    expect([Option.getOrThrow(Exit.findErrorOption(other.exit)), other.startedAt]).toEqual([boom, [0, 100, 300]])
+    expect(() => RetryPolicy.retry({ onRetry: 1 as never })).toThrow("onRetry must be a function returning an Effect")
+  })
+})
+
 describe("RetryPolicy.schedule with a backoff Schedule", () => {
   it("waits the Schedule's delays between failures with no hint, and the server's hint over them", async () => {
     const { startedAt } = await onTestClock((attempt) =>

@@ -217,6 +217,19 @@ export const resolvePolicy = (problems: Array<string>, options: RetryOptions): R
 export const scheduleOf = (options: RetryOptions): Backoff | undefined =>
   Schedule.isSchedule(options.backoff) ? options.backoff as Backoff : undefined
 
+const onRetryProblem = (problems: Array<string>, onRetry: unknown): void => {
+  if (onRetry !== undefined && typeof onRetry !== "function") {
+    problems.push(`onRetry must be a function returning an Effect, got ${show(onRetry)}`)
+  }
+}
+
+/** Throws when `onRetry` is given and is not a function. @internal */
+export const checkOnRetry = (onRetry: unknown): void => {
+  const problems: Array<string> = []
+  onRetryProblem(problems, onRetry)
+  if (problems.length > 0) throw new InvalidRetryOptions({ problems })
+}
+
 /** @internal */
 export const policyOf = (options: RetryOptions = {}): RetryDecision.Policy => {
   const problems: Array<string> = []
@@ -295,9 +308,7 @@ export const resolve = (options: StatusRetry.Options = {}): Settings => {
   if (options.classify !== undefined && typeof options.classify !== "function") {
     problems.push(`classify must be a function, got ${show(options.classify)}`)
   }
-  if (options.onRetry !== undefined && typeof options.onRetry !== "function") {
-    problems.push(`onRetry must be a function returning an Effect, got ${show(options.onRetry)}`)
-  }
+  onRetryProblem(problems, options.onRetry)
   if (problems.length > 0) throw new InvalidRetryOptions({ problems })
   const statusPolicy = options.statusPolicy ?? StatusPolicy.defaultPolicy
   const redactHeaders = redact.headers ?? defaults.redact.headers
