@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as decision from "./internal/decide.js"
 import * as options from "./internal/options.js"
+import * as RetryLoop from "./internal/retryLoop.js"
 import * as statusErrors from "./internal/statusError.js"
 import * as StatusError from "./StatusError.js"
 
@@ -41,7 +42,7 @@ export interface Options extends options.RetryOptions {
 }
 
 /**
- * What the `onRetry` option of `withStatusRetry` is told before each retry.
+ * What the `onRetry` option of `withStatusRetry` and `RetryPolicy.retry` is told before each retry.
  *
  * @example
  * ```ts
@@ -187,31 +188,17 @@ const retrying = (input: Options | undefined) => {
   const backoff = options.scheduleOf(input ?? {})
   const onRetry = input?.onRetry
   return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.flatMap(Clock.currentTimeMillis, (startedAt) => {
-      const decide = decision.decider<never>(policy, backoff)
-      const loop = (state: RetryDecision.State): Effect.Effect<A, E, R> =>
-        Effect.catch(
-          self,
-          (error) =>
-            Effect.flatMap(Clock.currentTimeMillis, (now) =>
-              Effect.flatMap(decide(state, classified(error), error, now), ([made, next]) => {
-                if (made._tag === "Stop") {
-                  return Effect.fail(
-                    StatusError.isStatusError(error)
-                      ? StatusError.withStop(error, made.attempts, made.reason) as E
-                      : error
-                  )
-                }
-                const wait = Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () =>
-                  loop(next))
-                if (onRetry === undefined) return wait
-                const { attempts: attempt, kind, source } = made
-                return Effect.andThen(
-                  onRetry({ attempt, error, delay: Duration.millis(made.delay), source, kind }),
-                  wait
-                )
-              }))
-        )
-      return loop(RetryDecision.initialState(policy, startedAt))
-    })
+    Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
+      RetryLoop.run<A, E, R, never>({
+        policy,
+        backoff,
+        startedAt,
+        attempt: () => self,
+        classify: classified,
+        onRetry,
+        stop: (made, error) =>
+          Effect.fail(
+            StatusError.isStatusError(error) ? StatusError.withStop(error, made.attempts, made.reason) as E : error
+          )
+      }))
 }

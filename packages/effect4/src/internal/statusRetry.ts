@@ -23,8 +23,8 @@ import * as Stream from "effect/Stream"
 import * as Coordinator from "../Coordinator.js"
 import * as StatusError from "../StatusError.js"
 import type * as StatusRetry from "../StatusRetry.js"
-import * as decision from "./decide.js"
 import * as options from "./options.js"
+import * as RetryLoop from "./retryLoop.js"
 import * as statusErrors from "./statusError.js"
 
 const RESEND_COUNT = "http.request.resend_count"
@@ -407,10 +407,6 @@ export const retryRequest = <E, R>(
     coordinated
   ]) => {
     deadline = startedAt + policy.timeout
-    const decide = decision.decider<"retry-budget" | "timeout">(
-      Option.isSome(coordinated) ? settings.policyCoordinated : policy,
-      settings.backoff
-    )
 
     /** One attempt, bounded by the attempt timeout and the call's timeout; a resend tells its span how many came before. */
     const attempt = (
@@ -486,41 +482,26 @@ export const retryRequest = <E, R>(
 
     /** The last status error: when the coordinator will not let its retry go, it is the one to report. */
     let previous: StatusError.StatusError | undefined
-    const loop = (
-      state: RetryDecision.State,
-      kind: Coordinator.RequestInfo["attempt"]
-    ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | StatusRetry.RetryError, R> =>
-      Effect.catch(
-        attempt(kind, state.attempts),
-        (error) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            Effect.flatMap(decide(state, classify(error), error, now), ([made, next]) => {
-              if (StatusError.isStatusError(error)) {
-                previous = error
-              }
-              if (made._tag === "Retry") {
-                const after = RetryDecision.coordinatedAttempt(made.source)
-                const wait = Effect.flatMap(Effect.sleep(Duration.millis(made.delay)), () =>
-                  loop(next, after))
-                const onRetry = settings.onRetry
-                return Effect.andThen(
-                  announce(made, error),
-                  onRetry === undefined ? wait : Effect.andThen(
-                    onRetry({
-                      attempt: made.attempts,
-                      error,
-                      delay: Duration.millis(made.delay),
-                      source: made.source,
-                      kind: made.kind
-                    }),
-                    wait
-                  )
-                )
-              }
-              return giveUp(made, error instanceof Coordinator.OriginHeld && previous !== undefined ? previous : error)
-            }))
-      )
-    return loop(RetryDecision.initialState(policy, startedAt), "first")
+    /** How the coordinator is told the next attempt: set by the decision that asks for it. */
+    let kind: Coordinator.RequestInfo["attempt"] = "first"
+    return RetryLoop.run({
+      policy: Option.isSome(coordinated) ? settings.policyCoordinated : policy,
+      backoff: settings.backoff,
+      startedAt,
+      attempt: (attempts) => attempt(kind, attempts),
+      classify: (error) => {
+        const classified = classify(error)
+        if (StatusError.isStatusError(error)) previous = error
+        return classified
+      },
+      observe: (made, error) => {
+        kind = RetryDecision.coordinatedAttempt(made.source)
+        return announce(made, error)
+      },
+      onRetry: settings.onRetry,
+      stop: (made, error) =>
+        giveUp(made, error instanceof Coordinator.OriginHeld && previous !== undefined ? previous : error)
+    })
   })
 }
 
