@@ -17,8 +17,10 @@ export type Retry<S extends string> = Extract<RetryDecision.Decision<S>, { reado
 /** @internal */
 export type Stop<S extends string> = Extract<RetryDecision.Decision<S>, { readonly _tag: "Stop" }>
 
-/** @internal */
-/** `E` is what an attempt fails with, `E2` what the call ends with. */
+/**
+ * One call's retry loop: `E` is what an attempt fails with, `E2` what the call ends with.
+ * @internal
+ */
 export interface Loop<A, E, R, S extends string, E2 = E> {
   readonly policy: RetryDecision.Policy
   /** The backoff `Schedule` the options gave, if any. */
@@ -31,6 +33,7 @@ export interface Loop<A, E, R, S extends string, E2 = E> {
   readonly classify: (error: E) => RetryDecision.Classified<S>
   /** Observes a retry before its wait (logs, metrics), before `onRetry`. */
   readonly observe?: ((retry: Retry<S>, error: E) => Effect.Effect<void>) | undefined
+  /** The user's hook, run after `observe` and before the wait. */
   readonly onRetry?: ((info: RetryPolicy.RetryInfo) => Effect.Effect<unknown>) | undefined
   /** The failure the call ends with. */
   readonly stop: (stop: Stop<S>, error: E) => Effect.Effect<never, E2>
