@@ -28,7 +28,7 @@ import {
 import { median } from "./metrics.js"
 import { CONTROL_ID } from "./overhead.js"
 import type { FailedAttempt } from "./failed-attempt.js"
-import type { MicroMemory, MicroOrigins, MicroTime, MicroWaiting } from "./micro.js"
+import type { MicroMemory, MicroOrigins, MicroTime, MicroWaiting, OriginPath } from "./micro.js"
 import { type Nginx, startNginx } from "./nginx.js"
 import { now } from "./protocol.js"
 import { PEER_WORKLOADS, render, type Results, vsBestPeer } from "./report.js"
@@ -322,36 +322,40 @@ const main = async () => {
   ])) as { batch: number; rows: ReadonlyArray<MicroMemory> }
   log("micro-benchmark: done")
   phase = "micro origins"
-  // The coordinator's admit/observe path with 10^3, 10^4 and 10^5 distinct origins, each in a fresh process; the
-  // three counts in turn, TIME_PASSES times, starting one further along from one pass to the next, so that each pass
-  // compares the counts at about the same instant of the machine.
+  // 10^3, 10^4 and 10^5 distinct origins, each in a fresh process, through the coordinator's own path and as whole
+  // requests; the three counts in turn, TIME_PASSES times, starting one further along from one pass to the next, so
+  // that each pass compares the counts at about the same instant of the machine.
   const ORIGIN_COUNTS = [1_000, 10_000, 100_000] as const
-  const originPasses: Array<Array<MicroOrigins>> = []
-  for (let pass = 0; pass < TIME_PASSES; pass++) {
-    const row: Array<MicroOrigins> = []
-    for (let k = 0; k < ORIGIN_COUNTS.length; k++) {
-      const index = (k + pass) % ORIGIN_COUNTS.length
-      row[index] = (await runMicro(["origins", String(ORIGIN_COUNTS[index])], ["--expose-gc"])) as MicroOrigins
-    }
-    originPasses.push(row)
-  }
-  const origins = {
-    passes: TIME_PASSES,
-    // Each count's median pass, and its time over the pass's fastest count, median over the passes.
-    rows: ORIGIN_COUNTS.map((_, i) => {
-      const runs = originPasses.map((pass) => pass[i]!)
-      return {
-        ...[...runs].sort((a, b) => a.nsPerRequest - b.nsPerRequest)[Math.floor(runs.length / 2)]!,
-        overFastest: median(
-          originPasses.map((pass) => pass[i]!.nsPerRequest / Math.min(...pass.map((o) => o.nsPerRequest)))
-        )
+  const originsThrough = async (path: OriginPath) => {
+    const originPasses: Array<Array<MicroOrigins>> = []
+    for (let pass = 0; pass < TIME_PASSES; pass++) {
+      const row: Array<MicroOrigins> = []
+      for (let k = 0; k < ORIGIN_COUNTS.length; k++) {
+        const index = (k + pass) % ORIGIN_COUNTS.length
+        row[index] = (await runMicro(["origins", String(ORIGIN_COUNTS[index]), path], ["--expose-gc"])) as MicroOrigins
       }
-    }),
-    // Slowest over fastest within each pass.
-    spreads: originPasses.map((pass) =>
-      Math.max(...pass.map((o) => o.nsPerRequest)) / Math.min(...pass.map((o) => o.nsPerRequest))
-    )
+      originPasses.push(row)
+    }
+    return {
+      passes: TIME_PASSES,
+      // Each count's median pass, and its time over the pass's fastest count, median over the passes.
+      rows: ORIGIN_COUNTS.map((_, i) => {
+        const runs = originPasses.map((pass) => pass[i]!)
+        return {
+          ...[...runs].sort((a, b) => a.nsPerRequest - b.nsPerRequest)[Math.floor(runs.length / 2)]!,
+          overFastest: median(
+            originPasses.map((pass) => pass[i]!.nsPerRequest / Math.min(...pass.map((o) => o.nsPerRequest)))
+          )
+        }
+      }),
+      // Slowest over fastest within each pass.
+      spreads: originPasses.map((pass) =>
+        Math.max(...pass.map((o) => o.nsPerRequest)) / Math.min(...pass.map((o) => o.nsPerRequest))
+      )
+    }
   }
+  const originsRequest = await originsThrough("request")
+  const origins = await originsThrough("coordinator")
   log("micro-benchmark, distinct origins: done")
   phase = "micro waiting"
   const waiting: Array<MicroWaiting> = []
@@ -425,7 +429,7 @@ const main = async () => {
     runs,
     overhead,
     control,
-    micro: { time: microTime, memory: microMemory, origins, waiting, failedAttempt },
+    micro: { time: microTime, memory: microMemory, origins, originsRequest, waiting, failedAttempt },
     nginx: nginxNote,
     stragglers,
     unhandled,
