@@ -1,33 +1,41 @@
 /**
  * What one failed attempt costs `withStatusRetry()`, in CPU and in allocation, against a successful one, without I/O:
- * a client that answers from memory (`HttpClientResponse.fromWeb`), CALLS calls at CONCURRENCY at once; the caller
- * does not read the 200's body.
+ * a client that answers from memory (`HttpClientResponse.fromWeb`), calls at CONCURRENCY at once; the caller does not
+ * read the 200's body.
  *
  * - `ok`: every call succeeds at its first attempt (a 200);
  * - `503`: the first attempt of every call gets a 503 with a 200-byte body and no hint, the second a 200;
  * - `429`: the first attempt gets a 429 with `Retry-After-Ms: 1` and `X-RateLimit-*` headers, the second a 200.
  *
- * CPU is `process.cpuUsage()` (user + system) over the run, so the waits between attempts cost nothing; a failed
- * attempt costs (CPU of the run - CPU of the `ok` run) / CALLS, set against the `ok` run's CPU per call. Allocation is
- * `heapUsed` after minus before a run, both after `gc()`, with a young generation large enough that a run does not
- * collect (a run that collected anyway gives no allocation figure). ROUNDS rounds each run the three scenarios back
- * to back; a ratio is the median of the rounds' ratios, each figure per call the median of its runs.
+ * A failed attempt costs what a call of its scenario takes over an `ok` call, set against the `ok` call. Each round
+ * runs the three scenarios back to back, in an order that turns from round to round; a ratio is the median of the
+ * rounds' ratios, each figure per call the median of its runs. Two modes, each in a process of its own:
  *
- * `node --expose-gc --max-semi-space-size=256 bench/build/failed-attempt.js` prints one JSON line (FAILED_ATTEMPT_CALLS
- * and FAILED_ATTEMPT_ROUNDS change CALLS and ROUNDS).
+ * - `failed-attempt.js cpu` (normal heap settings, as a program runs): CPU is `process.cpuUsage()` (user + system)
+ *   over a run of CPU_CALLS calls, so the waits between attempts cost nothing and the garbage collections a run
+ *   causes count; runs follow each other with no forced collection (one before a run leaves the next thousand or so
+ *   calls several times slower than a program's, and the ratio of such runs says nothing of a program's);
+ * - `failed-attempt.js heap` (with `--expose-gc` and `--max-semi-space-size=256`): allocation is `heapUsed` after
+ *   minus before a run of HEAP_CALLS calls, both after `gc()`, with a young generation large enough that a run does
+ *   not collect (a run that collected anyway gives no figure).
+ *
+ * Each prints one JSON line; `main.ts` runs both and joins them. A third argument `retry-transient` measures
+ * @effect/platform's `retryTransient` instead, for reference. FAILED_ATTEMPT_ROUNDS changes ROUNDS.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { withStatusRetry } from "@effect-retry/platform"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import { PerformanceObserver } from "node:perf_hooks"
 
-const CALLS = Number(process.env["FAILED_ATTEMPT_CALLS"] ?? 400)
+const CPU_CALLS = 2_000
+const HEAP_CALLS = 400
 const CONCURRENCY = 200
 const ROUNDS = Number(process.env["FAILED_ATTEMPT_ROUNDS"] ?? 11)
 const BODY = "x".repeat(200)
 
-type Scenario = "ok" | "503" | "429"
+export type Scenario = "ok" | "503" | "429"
 
 /** What calls of one scenario cost, per call: CPU, and allocation (NaN when every run collected). */
 export interface Measured {
@@ -44,14 +52,28 @@ export interface FailedScenario extends Measured {
   readonly allocationRatio: number
 }
 
-/** The line this script prints. */
+/** Both modes' lines, joined (see `join`). */
 export interface FailedAttempt {
-  readonly calls: number
+  /** Calls per run: of the CPU runs, and of the allocation runs. */
+  readonly cpuCalls: number
+  readonly heapCalls: number
   readonly concurrency: number
   readonly rounds: number
   readonly ok: Measured
   readonly "503": FailedScenario
   readonly "429": FailedScenario
+}
+
+/** The line one mode prints: per call (ns of CPU, or bytes), and the failed attempt over the successful call. */
+export interface FailedAttemptRun {
+  readonly mode: "cpu" | "heap"
+  readonly calls: number
+  readonly concurrency: number
+  readonly rounds: number
+  readonly perCall: Readonly<Record<Scenario, number>>
+  readonly ratios: Readonly<Record<"503" | "429", number>>
+  /** Runs that gave a figure (a `heap` run that collected gives none). */
+  readonly samples: number
 }
 
 const answer = (scenario: Scenario, first: boolean): Response => {
@@ -74,23 +96,35 @@ const answer = (scenario: Scenario, first: boolean): Response => {
   })
 }
 
+/**
+ * The retry measured: `withStatusRetry()`, or (`retry-transient`) @effect/platform's own `retryTransient` after
+ * `filterStatusOk`, 1 ms apart, for reference: it builds no typed error, reads no body and bounds no attempt.
+ */
+const reference = process.argv[3] === "retry-transient"
+
 const clientFor = (scenario: Scenario) => {
   const seen = new Set<string>()
-  return HttpClient.make((request) =>
+  const client = HttpClient.make((request) =>
     Effect.sync(() => {
       const first = !seen.has(request.url)
       seen.add(request.url)
       return HttpClientResponse.fromWeb(request, answer(scenario, first))
     })
-  ).pipe(withStatusRetry({ backoff: { baseDelay: "1 millis" } }))
+  )
+  return reference
+    ? client.pipe(
+      HttpClient.filterStatusOk,
+      HttpClient.retryTransient({ times: 3, schedule: Schedule.spaced("1 millis") })
+    )
+    : client.pipe(withStatusRetry({ backoff: { baseDelay: "1 millis" } }))
 }
 
 let round = 0
-const run = (scenario: Scenario) => {
+const run = (scenario: Scenario, calls: number) => {
   const client = clientFor(scenario)
   const prefix = `http://127.0.0.1/${scenario}/${round++}/`
   return Effect.forEach(
-    Array.from({ length: CALLS }, (_, i) => i),
+    Array.from({ length: calls }, (_, i) => i),
     (i) => client.get(prefix + i),
     { concurrency: CONCURRENCY, discard: true }
   )
@@ -101,8 +135,11 @@ const median = (xs: ReadonlyArray<number>): number => {
   return s[Math.floor(s.length / 2)]!
 }
 
+const mode = process.argv[2]
+if (mode !== "cpu" && mode !== "heap") throw new Error("usage: failed-attempt.js cpu | heap [retry-transient]")
+const calls = mode === "cpu" ? CPU_CALLS : HEAP_CALLS
+
 const gc = (globalThis as { gc?: () => void }).gc
-if (gc === undefined) throw new Error("failed-attempt.js needs --expose-gc")
 let collections = 0
 const observer = new PerformanceObserver((list) => {
   collections += list.getEntries().length
@@ -111,73 +148,63 @@ observer.observe({ entryTypes: ["gc"] })
 
 const settle = () => new Promise((resolve) => setImmediate(resolve))
 
-/** One run of a scenario: its CPU per call, and its allocation per call (undefined when it collected). */
-const once = async (scenario: Scenario): Promise<{ readonly ns: number; readonly bytes: number | undefined }> => {
-  gc!()
-  gc!()
+/** One run of a scenario: its CPU per call (`cpu`), or its allocation per call (`heap`; NaN when it collected). */
+const once = async (scenario: Scenario): Promise<number> => {
+  if (mode === "cpu") {
+    const started = process.cpuUsage()
+    await Effect.runPromise(run(scenario, calls))
+    const used = process.cpuUsage(started)
+    return ((used.user + used.system) * 1000) / calls
+  }
+  if (gc === undefined) throw new Error("failed-attempt.js heap needs --expose-gc")
+  gc()
+  gc()
   await settle()
   collections += observer.takeRecords().length
   const seen = collections
   const before = process.memoryUsage().heapUsed
-  const started = process.cpuUsage()
-  await Effect.runPromise(run(scenario))
-  const used = process.cpuUsage(started)
+  await Effect.runPromise(run(scenario, calls))
   const after = process.memoryUsage().heapUsed
   await settle()
   collections += observer.takeRecords().length
-  return {
-    ns: ((used.user + used.system) * 1000) / CALLS,
-    bytes: collections === seen ? (after - before) / CALLS : undefined
-  }
+  return collections === seen ? (after - before) / calls : NaN
 }
 
 const scenarios: ReadonlyArray<Scenario> = ["ok", "503", "429"]
 // Warm-up: the JIT sees every path first.
-for (const scenario of scenarios) for (let i = 0; i < 5; i++) await Effect.runPromise(run(scenario))
+for (const scenario of scenarios) for (let i = 0; i < 5; i++) await Effect.runPromise(run(scenario, calls))
 
-// Each round runs the three scenarios back to back, in an order that turns from round to round, so that a failed
-// attempt is set against successful calls measured a moment before or after it: a shared machine's load drifts
-// over seconds, and a ratio of runs far apart would measure the drift.
-const cpu: Record<Scenario, Array<number>> = { ok: [], "503": [], "429": [] }
-const heap: Record<Scenario, Array<number>> = { ok: [], "503": [], "429": [] }
-const cpuRatios: Record<"503" | "429", Array<number>> = { "503": [], "429": [] }
-const heapRatios: Record<"503" | "429", Array<number>> = { "503": [], "429": [] }
+const figures: Record<Scenario, Array<number>> = { ok: [], "503": [], "429": [] }
+const ratios: Record<"503" | "429", Array<number>> = { "503": [], "429": [] }
 for (let r = 0; r < ROUNDS; r++) {
-  const round: Partial<Record<Scenario, { readonly ns: number; readonly bytes: number | undefined }>> = {}
+  const round: Partial<Record<Scenario, number>> = {}
   for (let i = 0; i < scenarios.length; i++) {
     const scenario = scenarios[(r + i) % scenarios.length]!
     round[scenario] = await once(scenario)
   }
-  for (const scenario of scenarios) {
-    const m = round[scenario]!
-    cpu[scenario].push(m.ns)
-    if (m.bytes !== undefined) heap[scenario].push(m.bytes)
-  }
+  for (const scenario of scenarios) if (!Number.isNaN(round[scenario]!)) figures[scenario].push(round[scenario]!)
   const ok = round.ok!
   for (const scenario of ["503", "429"] as const) {
-    const m = round[scenario]!
-    cpuRatios[scenario].push((m.ns - ok.ns) / ok.ns)
-    if (m.bytes !== undefined && ok.bytes !== undefined) heapRatios[scenario].push((m.bytes - ok.bytes) / ok.bytes)
-  }
-}
-
-const measured = (scenario: Scenario): Measured => ({
-  nsPerCall: median(cpu[scenario]),
-  bytesPerCall: heap[scenario].length === 0 ? NaN : median(heap[scenario]),
-  heapSamples: heap[scenario].length
-})
-const ok = measured("ok")
-const rows: Record<string, unknown> = { ok }
-for (const scenario of ["503", "429"] as const) {
-  const m = measured(scenario)
-  rows[scenario] = {
-    ...m,
-    failedAttemptNs: Math.round(m.nsPerCall - ok.nsPerCall),
-    failedAttemptBytes: Math.round(m.bytesPerCall - ok.bytesPerCall),
-    // The median of each round's ratio, not the ratio of the medians: see above.
-    cpuRatio: +median(cpuRatios[scenario]).toFixed(2),
-    allocationRatio: heapRatios[scenario].length === 0 ? NaN : +median(heapRatios[scenario]).toFixed(2)
+    const ratio = (round[scenario]! - ok) / ok
+    if (!Number.isNaN(ratio)) ratios[scenario].push(ratio)
   }
 }
 observer.disconnect()
-process.stdout.write(JSON.stringify({ calls: CALLS, concurrency: CONCURRENCY, rounds: ROUNDS, ...rows }) + "\n")
+
+const line: FailedAttemptRun = {
+  mode,
+  calls,
+  concurrency: CONCURRENCY,
+  rounds: ROUNDS,
+  perCall: {
+    ok: figures.ok.length === 0 ? NaN : median(figures.ok),
+    "503": figures["503"].length === 0 ? NaN : median(figures["503"]),
+    "429": figures["429"].length === 0 ? NaN : median(figures["429"])
+  },
+  ratios: {
+    "503": ratios["503"].length === 0 ? NaN : +median(ratios["503"]).toFixed(2),
+    "429": ratios["429"].length === 0 ? NaN : +median(ratios["429"]).toFixed(2)
+  },
+  samples: figures.ok.length
+}
+process.stdout.write(JSON.stringify(line) + "\n")

@@ -28,7 +28,7 @@ import {
 } from "./harness.js"
 import { median } from "./metrics.js"
 import { CONTROL_ID } from "./overhead.js"
-import type { FailedAttempt } from "./failed-attempt.js"
+import type { FailedAttempt, FailedAttemptRun, FailedScenario, Measured, Scenario } from "./failed-attempt.js"
 import type { MicroMemory, MicroOrigins, MicroTime, MicroWaiting, OriginPath } from "./micro.js"
 import { type Nginx, startNginx } from "./nginx.js"
 import { now } from "./protocol.js"
@@ -135,6 +135,31 @@ const medianRuns = (perRepeat: ReadonlyArray<ReadonlyArray<ClientRun | undefined
       .sort((a, b) => a.metrics.timeMs - b.metrics.timeMs)
     return runs.length === 0 ? [] : [runs[Math.floor((runs.length - 1) / 2)]!]
   })
+
+/** The figures of the `cpu` and `heap` lines, together. */
+const joinFailedAttempt = (cpu: FailedAttemptRun, heap: FailedAttemptRun): FailedAttempt => {
+  const measured = (scenario: Scenario): Measured => ({
+    nsPerCall: cpu.perCall[scenario],
+    bytesPerCall: heap.perCall[scenario],
+    heapSamples: heap.samples
+  })
+  const failed = (scenario: "503" | "429"): FailedScenario => ({
+    ...measured(scenario),
+    failedAttemptNs: Math.round(cpu.perCall[scenario] - cpu.perCall.ok),
+    failedAttemptBytes: Math.round(heap.perCall[scenario] - heap.perCall.ok),
+    cpuRatio: cpu.ratios[scenario],
+    allocationRatio: heap.ratios[scenario]
+  })
+  return {
+    cpuCalls: cpu.calls,
+    heapCalls: heap.calls,
+    concurrency: cpu.concurrency,
+    rounds: cpu.rounds,
+    ok: measured("ok"),
+    "503": failed("503"),
+    "429": failed("429")
+  }
+}
 
 const main = async () => {
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z")
@@ -366,8 +391,17 @@ const main = async () => {
   log("micro-benchmark, memory per waiting call: done")
   phase = "micro failed attempt"
   // What a failed attempt costs withStatusRetry() against a successful one, in a fresh process (see failed-attempt.ts).
-  const failedAttempt =
-    (await runMicro([], ["--expose-gc", "--max-semi-space-size=256"], "failed-attempt.js")) as FailedAttempt
+  const failedAttemptOf = async (...retry: Array<string>) =>
+    joinFailedAttempt(
+      (await runMicro(["cpu", ...retry], [], "failed-attempt.js")) as FailedAttemptRun,
+      (await runMicro(
+        ["heap", ...retry],
+        ["--expose-gc", "--max-semi-space-size=256"],
+        "failed-attempt.js"
+      )) as FailedAttemptRun
+    )
+  const failedAttempt = await failedAttemptOf()
+  const failedAttemptReference = await failedAttemptOf("retry-transient")
   log("micro-benchmark, failed attempt: done")
 
   phase = "charts"
@@ -430,7 +464,15 @@ const main = async () => {
     runs,
     overhead,
     control,
-    micro: { time: microTime, memory: microMemory, origins, originsRequest, waiting, failedAttempt },
+    micro: {
+      time: microTime,
+      memory: microMemory,
+      origins,
+      originsRequest,
+      waiting,
+      failedAttempt,
+      failedAttemptReference
+    },
     nginx: nginxNote,
     stragglers,
     unhandled,
