@@ -17,7 +17,7 @@ import { type Phase, phaseKey, type PlannedCall, SEQUENCE, type Workload } from 
 export const CALL_TIMEOUT_MS = 20_000
 const HARD_MARGIN_MS = 2_000
 /** The whole run is stopped after this long, whatever it is doing (main.ts). */
-export const WATCHDOG_MS = 600_000
+export const WATCHDOG_MS = 900_000
 
 // Distributive Omit, so each message keeps its own fields.
 type Request = ToServer extends infer M ? M extends ToServer ? Omit<M, "seq"> : never : never
