@@ -8,8 +8,10 @@
  * - `429`: the first attempt gets a 429 with `Retry-After-Ms: 1` and `X-RateLimit-*` headers, the second a 200.
  *
  * A failed attempt costs what a call of its scenario takes over an `ok` call, set against the `ok` call. Each round
- * runs the three scenarios back to back, in an order that turns from round to round; a ratio is the median of the
- * rounds' ratios, each figure per call the median of its runs. Two modes, each in a process of its own:
+ * runs the three scenarios back to back, in an order that turns from round to round, so that a failed attempt is set
+ * against successful calls measured a moment before or after it (a shared machine's load drifts over seconds); a
+ * ratio is the median of the rounds' ratios, each figure per call the median of its runs. Two modes, each in a
+ * process of its own:
  *
  * - `failed-attempt.js cpu` (normal heap settings, as a program runs): CPU is `process.cpuUsage()` (user + system)
  *   over a run of CPU_CALLS calls, so the waits between attempts cost nothing and the garbage collections a run
@@ -52,7 +54,7 @@ export interface FailedScenario extends Measured {
   readonly allocationRatio: number
 }
 
-/** Both modes' lines, joined (see `join`). */
+/** Both modes' lines, joined (by `main.ts`). */
 export interface FailedAttempt {
   /** Calls per run: of the CPU runs, and of the allocation runs. */
   readonly cpuCalls: number
