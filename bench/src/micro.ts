@@ -13,9 +13,9 @@
  *   `gc()`, divided by MEMORY_BATCH; median of MEMORY_SAMPLES batches; a batch during which V8 collected anyway is
  *   measured again.
  *
- * - `micro.js origins <count>` (with `--expose-gc`): the coordinator's own admit/observe path, without HTTP:
- *   `Coordinator.make()` with its defaults, then requests spread over `count` distinct origins (`unsafeAdmit`, or
- *   `admit` when it holds, then `observe` with a synthetic 200 carrying `X-RateLimit-*`); ns per request (median of
+ * - `micro.js origins <count>` (with `--expose-gc`): the coordinator's own path, without HTTP: `Coordinator.make()`
+ *   with its defaults, then requests spread over `count` distinct origins (`withPermit`, then `observe` with a
+ *   synthetic 200 carrying `X-RateLimit-*`); ns per request (median of
  *   ORIGIN_ROUNDS rounds of ORIGIN_REQUESTS requests, after one round that touches every origin; a round stops
  *   after ORIGIN_ROUND_MS, however far it got) and the heap the coordinator holds after `gc()`;
  * - `micro.js origins <count> request` (with `--expose-gc`): the same, each request a whole one: `withStatusRetry()` under
@@ -195,13 +195,11 @@ const collectNow = () => {
  * `FinalizationRegistry` run (a web `Response` registers one, which holds about 800 bytes until it has run).
  */
 const collect = async () => {
-  const gc = (globalThis as { gc?: () => void }).gc
-  if (gc === undefined) throw new Error("micro.js needs --expose-gc")
   for (let i = 0; i < 3; i++) {
-    gc()
+    collectNow()
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
-  gc()
+  collectNow()
 }
 
 /**
@@ -222,17 +220,21 @@ const originsBench = async (count: number, path: OriginPath): Promise<MicroOrigi
   await collect()
   const before = process.memoryUsage().heapUsed
   const coordinator = Effect.runSync(Coordinator.make())
-  const client = HttpClient.make((request) =>
-    Effect.sync(() => HttpClientResponse.fromWeb(request, new Response(null, { status: 200, headers })))
-  ).pipe(withStatusRetry())
+  /** The coordinator's own path for one request to `url`. */
   const one = (url: string): Effect.Effect<unknown, unknown> => {
-    if (path === "request") return Effect.provideService(client.get(url), Coordinator.Coordinator, coordinator)
     const at = Date.now()
     return coordinator.withPermit(
       { method: "GET", url, headers: {}, attempt: "first" },
       (permit) => coordinator.observe(permit, { status: 200, headers, receivedAt: at })
     )
   }
+  const client = path === "request"
+    ? HttpClient.make((request) =>
+      Effect.sync(() => HttpClientResponse.fromWeb(request, new Response(null, { status: 200, headers })))
+    ).pipe(withStatusRetry())
+    : undefined
+  const request = (url: string) =>
+    client === undefined ? one(url) : Effect.provideService(client.get(url), Coordinator.Coordinator, coordinator)
   let next = 0
   /** Requests to `origins[next...]`, at most `limit` of them and for at most ORIGIN_ROUND_MS: how many it made. */
   const round = (origins: ReadonlyArray<string>, limit: number) =>
@@ -241,7 +243,7 @@ const originsBench = async (count: number, path: OriginPath): Promise<MicroOrigi
       let done = 0
       while (done < limit) {
         const origin = origins[next++ % origins.length]!
-        yield* one(`${origin}/items`)
+        yield* request(`${origin}/items`)
         done++
         if ((done & 255) === 0 && performance.now() - began > ORIGIN_ROUND_MS) break
       }

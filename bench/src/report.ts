@@ -794,7 +794,7 @@ export const render = (results: Results): string => {
         ])
       ),
       "",
-      `Slowest over fastest, within a pass: ${f2(median(spreads))} (median of ${spreads.length} passes; ${
+      `Slowest over fastest, within a pass: ${f2(overOrigins(result))} (median of ${spreads.length} passes; ${
         spreads.map(f2).join(", ")
       }).`
     ]
