@@ -1,6 +1,7 @@
 /**
  * Response bodies read part by part up to a cap: the start of a failure's body kept on its error, or a whole body
- * of at most so many bytes.
+ * of at most so many bytes; and read straight from the runtime's own response (a web `Response`, a Node.js message),
+ * which costs a fraction of an HTTP client's body effects.
  *
  * Plain functions on byte arrays: this module imports nothing from `effect`.
  *
@@ -23,8 +24,8 @@
  */
 
 /**
- * Gathers a body's parts up to a cap (`prefix` keeps the first bytes, `whole` stops past the cap), and says which
- * statuses have no body.
+ * Gathers a body's parts up to a cap (`prefix` keeps the first bytes, `whole` stops past the cap), says which
+ * statuses have no body, and reads a body straight from the runtime's response (`sourceOf`, `readText`).
  *
  * @example
  * ```ts

@@ -66,3 +66,127 @@ export const declaredOver = (contentLength: string | undefined, max: number): bo
 
 /** Statuses whose answers have no body (RFC 9110): 204, 205 and 304. */
 export const NO_BODY: ReadonlySet<number> = new Set([204, 205, 304])
+
+/**
+ * A response body that can be read without the HTTP client's own body effects: the runtime's web `Response`, or a
+ * Node.js message (`http.IncomingMessage`), neither read from yet.
+ */
+export type Source =
+  | { readonly _tag: "Web"; readonly response: Response }
+  | { readonly _tag: "Node"; readonly message: NodeMessage }
+
+/** What is read of a Node.js message: the members of `stream.Readable` used here. */
+export interface NodeMessage {
+  readonly readableDidRead: boolean
+  readonly readableEnded: boolean
+  readonly readableEncoding: string | null
+  readonly destroyed: boolean
+  on(event: "data", listener: (part: Uint8Array) => void): unknown
+  on(event: "end" | "close", listener: () => void): unknown
+  on(event: "error", listener: (error: unknown) => void): unknown
+  removeListener(event: "data", listener: (part: Uint8Array) => void): unknown
+  removeListener(event: "end" | "close", listener: () => void): unknown
+  destroy(): unknown
+}
+
+const isNodeMessage = (u: object): u is NodeMessage => {
+  const m = u as Partial<Record<keyof NodeMessage, unknown>>
+  return typeof m.on === "function" && typeof m.removeListener === "function" && typeof m.destroy === "function" &&
+    m.readableDidRead === false && m.readableEnded === false && m.readableEncoding === null && m.destroyed === false
+}
+
+/**
+ * The runtime's response under an Effect HTTP client's response: both Effect lines keep it as `source`, under the
+ * `original` of the wrapper that makes a request interruptible.
+ */
+const held = (u: object): unknown => {
+  const original = (u as { readonly original?: unknown }).original
+  const response = typeof original === "object" && original !== null ? original : u
+  return "source" in response ? response.source : response
+}
+
+/**
+ * The body of `u` (or of the runtime's response an Effect HTTP client's response `u` holds) when it is a web
+ * `Response` whose body is neither used nor locked, or a Node.js message not read from yet (nor set to decode its
+ * bytes itself); undefined for anything else, which is then read the client's way.
+ */
+export const sourceOf = (response: unknown): Source | undefined => {
+  if (typeof response !== "object" || response === null) return undefined
+  const u = held(response)
+  if (typeof u !== "object" || u === null) return undefined
+  if (typeof Response === "function" && u instanceof Response) {
+    return u.bodyUsed || u.body?.locked === true ? undefined : { _tag: "Web", response: u }
+  }
+  return isNodeMessage(u) ? { _tag: "Node", message: u } : undefined
+}
+
+const utf8 = new TextDecoder()
+
+/**
+ * Reads a body to its end, keeping its first `max` bytes (the rest is read and dropped, so the connection can serve
+ * another request), and calls `done` once with them as UTF-8 text, or with undefined when the body broke off. `done`
+ * is never called before `readText` returns. The function handed back stops the read (which ends the connection)
+ * and keeps `done` from being called; it does nothing once `done` was.
+ */
+export const readText = (source: Source, max: number, done: (text: string | undefined) => void): () => void => {
+  const start = prefix(max)
+  let over = false
+  const finish = (text: string | undefined) => {
+    if (over) return
+    over = true
+    done(text)
+  }
+  if (source._tag === "Web") {
+    const body = source.response.body
+    if (body === null) {
+      void Promise.resolve().then(() => finish(""))
+      return () => {
+        over = true
+      }
+    }
+    const reader = body.getReader()
+    const pump = (): void => {
+      reader.read().then((read) => {
+        if (over) return
+        if (read.done) return finish(utf8.decode(start.bytes()))
+        start.add(read.value)
+        pump()
+      }, () => finish(undefined))
+    }
+    pump()
+    return () => {
+      if (over) return
+      over = true
+      reader.cancel().catch(() => {})
+    }
+  }
+  const message = source.message
+  const onData = (part: Uint8Array) => {
+    start.add(part)
+  }
+  const onEnd = () => {
+    stop()
+    finish(utf8.decode(start.bytes()))
+  }
+  // A message closed before its end broke off; an error is then followed by its close.
+  const onClose = () => {
+    stop()
+    finish(undefined)
+  }
+  const stop = () => {
+    message.removeListener("data", onData)
+    message.removeListener("end", onEnd)
+    message.removeListener("close", onClose)
+  }
+  message.on("data", onData)
+  message.on("end", onEnd)
+  message.on("close", onClose)
+  // Never removed: an error with no listener left would end the process.
+  message.on("error", () => {})
+  return () => {
+    if (over) return
+    over = true
+    stop()
+    message.destroy()
+  }
+}
