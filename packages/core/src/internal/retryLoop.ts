@@ -1,4 +1,7 @@
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import type * as Schedule from "effect/Schedule"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
@@ -32,8 +35,8 @@ export const initial = (policy: RetryPolicy.RetryPolicy, startedAt: number): Sta
 })
 
 /**
- * Decides what follows a failed attempt: one random draw, one step of the policy's backoff `Schedule` when one is
- * given and the server asked for no pause, and the pure decision.
+ * Decides what follows a failed attempt: one random draw (of `draw`, the fiber's `Random` by default), one step of
+ * the policy's backoff `Schedule` when one is given and the server asked for no pause, and the pure decision.
  * @internal
  */
 export const step = (
@@ -41,9 +44,10 @@ export const step = (
   state: State,
   classified: decision.Classified,
   error: unknown,
-  now: number
+  now: number,
+  draw: Effect.Effect<number> = Random.next
 ): Effect.Effect<readonly [RetryPolicy.Decision, State]> =>
-  Effect.flatMap(Random.next, (random) => {
+  Effect.flatMap(draw, (random) => {
     const schedule = policy.backoff
     if (schedule === undefined || !decision.needsBackoff(classified)) {
       const [made, next] = decision.decide(policy, state.retry, classified, now, random)
@@ -70,11 +74,22 @@ export interface Loop<A, E, R> {
   readonly attempt: (state: RetryPolicy.RetryState) => Effect.Effect<A, E, R>
   /** What a failed attempt means, read once. */
   readonly classify: (error: E, now: number) => decision.Classified
-  /** Observes a retry before its wait (logs, metrics), before the policy's `onRetry`. */
-  readonly observe?: ((retry: Retry, error: E) => Effect.Effect<void>) | undefined
+  /**
+   * Observes a retry before its wait (logs, metrics), before the policy's `onRetry`, given the calling fiber (to read
+   * its FiberRefs); undefined when it has nothing to run.
+   */
+  readonly observe?:
+    | ((retry: Retry, error: E, fiber: Fiber.RuntimeFiber<unknown, unknown>) => Effect.Effect<void> | undefined)
+    | undefined
   /** The failure the call ends with. */
   readonly stop: (stop: Stop, error: E) => Effect.Effect<never, E>
 }
+
+/**
+ * What runs once a wait is over: made apart from the failure's handler, whose scope holds the error, so that a call
+ * that waits keeps only its state alive.
+ */
+const continueWith = <A, E, R>(next: (state: State) => Effect.Effect<A, E, R>, state: State) => () => next(state)
 
 /**
  * Runs attempts until one succeeds or the policy stops. While the call waits, it holds only its state: the failed
@@ -86,12 +101,16 @@ export const run = <A, E, R>(loop: Loop<A, E, R>): Effect.Effect<A, E, R> => {
   const onRetry = policy.onRetry
   const next = (state: State): Effect.Effect<A, E, R> =>
     Effect.catchAll(loop.attempt(state.retry), (error) =>
-      Effect.clockWith((clock) => {
+      // The clock, the randomness and the FiberRefs the observers read, looked up once per failed attempt.
+      Effect.withFiberRuntime((fiber) => {
+        const services = fiber.currentDefaultServices
+        const clock = Context.get(services, Clock.Clock)
         const now = clock.unsafeCurrentTimeMillis()
-        return Effect.flatMap(step(policy, state, classify(error, now), error, now), ([made, after]) => {
+        const draw = Context.get(services, Random.Random).next
+        return Effect.flatMap(step(policy, state, classify(error, now), error, now, draw), ([made, after]) => {
           if (made._tag === "Stop") return loop.stop(made, error)
-          const wait = Effect.flatMap(Effect.sleep(made.delay), () => next(after))
-          const heard = observe === undefined ? undefined : observe(made, error)
+          const wait = Effect.flatMap(clock.sleep(made.delay), continueWith(next, after))
+          const heard = observe?.(made, error, fiber as Fiber.RuntimeFiber<unknown, unknown>)
           const told = onRetry === undefined
             ? undefined
             : onRetry({ attempt: made.attempts, error, delay: made.delay, source: made.source, kind: made.kind })

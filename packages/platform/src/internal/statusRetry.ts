@@ -11,12 +11,14 @@ import * as ServerHint from "@effect-retry/core/ServerHint"
 import * as RetryPolicy from "@effect-retry/core/RetryPolicy"
 import * as StatusError from "@effect-retry/core/StatusError"
 import * as StatusPolicy from "@effect-retry/core/StatusPolicy"
+import * as Body from "@effect-retry/engine/Body"
 import * as CoordinatorAnswer from "@effect-retry/engine/CoordinatorAnswer"
 import * as methods from "@effect-retry/engine/Methods"
 import * as Redact from "@effect-retry/engine/Redaction"
 import * as RetryDecision from "@effect-retry/engine/RetryDecision"
 import * as ServerClock from "@effect-retry/engine/ServerClock"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -388,6 +390,43 @@ export const neverSent = (error: unknown): boolean => {
   return methods.neverSent(error.cause)
 }
 
+/**
+ * Reads a body straight from the runtime's response (see `Body.readText`), its first `max` bytes as text, for at most
+ * `millis`: then the read is stopped (which ends the connection) and the text is undefined, as it is when the body
+ * broke off. A failure's body costs a fraction of the client's `text` this way (each response builds and runs a
+ * cached effect for it: about 50 µs), and of its stream more still. On Effect's own clock it costs one timer; under
+ * another clock (a TestClock), it is bounded by that clock.
+ */
+const readSource = (
+  clock: Clock.Clock,
+  source: Body.Source,
+  max: number,
+  millis: number
+): Effect.Effect<string | undefined> => {
+  if (clock.sleep !== liveSleep) {
+    return Effect.timeoutTo(
+      Effect.async<string | undefined>((resume) =>
+        Effect.sync(Body.readText(source, max, (text) => resume(Effect.succeed(text))))
+      ),
+      { duration: millis, onSuccess: (text) => text, onTimeout: () => undefined }
+    )
+  }
+  return Effect.async<string | undefined>((resume) => {
+    const timer = setTimeout(() => {
+      stop()
+      resume(Effect.succeed(undefined))
+    }, millis)
+    const stop = Body.readText(source, max, (text) => {
+      clearTimeout(timer)
+      resume(Effect.succeed(text))
+    })
+    return Effect.sync(() => {
+      clearTimeout(timer)
+      stop()
+    })
+  })
+}
+
 /** Reads and discards a body so its connection goes back to the pool; gives up (and aborts) after a second. */
 const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   response.stream.pipe(Stream.runDrain, Effect.timeout("1 second"), Effect.ignore)
@@ -396,18 +435,28 @@ const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect
 const DRAINED_WHOLE = 64 * 1024
 
 /**
- * Drains a discarded response in the background, for at most a second: read whole when its length is known and
- * small, as a stream otherwise (never held whole). On Effect's own clock the drain runs in a fiber of its own that
- * copies none of the caller's FiberRefs (it needs none) under a plain timer; under another clock (a TestClock), in a
- * daemon fiber that keeps them, under that clock.
+ * Drains a discarded response in the background, for at most a second: straight from its source when it has one,
+ * else read whole when its length is known and small, as a stream otherwise (never held whole). On Effect's own clock
+ * the drain runs under a plain timer, in no fiber, or in a fiber of its own that copies none of the caller's
+ * FiberRefs (it needs none); under another clock (a TestClock), in a daemon fiber that keeps them, under that clock.
  */
 const drop = (
   clock: Clock.Clock,
   response: HttpClientResponse.HttpClientResponse,
   headers: Headers.Headers
 ): Effect.Effect<void> => {
-  if (clock.sleep !== liveSleep) return Effect.asVoid(Effect.forkDaemon(discard(response)))
+  const source = Body.sourceOf(response)
+  if (clock.sleep !== liveSleep) {
+    return Effect.asVoid(
+      Effect.forkDaemon(source === undefined ? discard(response) : readSource(clock, source, 0, 1000))
+    )
+  }
   return Effect.sync(() => {
+    if (source !== undefined) {
+      const timer = setTimeout(() => stop(), 1000)
+      const stop = Body.readText(source, 0, () => clearTimeout(timer))
+      return
+    }
     const drain = Number(headers["content-length"]) <= DRAINED_WHOLE ? response.text : Stream.runDrain(response.stream)
     // Its outcome is a value: a failed fiber would log "unhandled error", cause (and request) and all.
     const fiber = Effect.runFork(Effect.exit(drain))
@@ -416,16 +465,13 @@ const drop = (
   })
 }
 
-const NO_BODY: ReadonlySet<number> = new Set([204, 205, 304])
-
-const decoder = new TextDecoder()
-
 /**
  * The body of a failure status as text, its first `max` bytes (the rest is read and dropped, so the connection goes
  * back to the pool), within a second and `left` ms; undefined when there is none to read (an event stream, a HEAD,
  * `max` 0) or it did not come in time, and then it is drained in the background.
  */
 const errorBody = (
+  clock: Clock.Clock,
   request: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse,
   headers: Headers.Headers,
@@ -433,54 +479,34 @@ const errorBody = (
   left: number
 ): Effect.Effect<string | undefined> => {
   if (
-    max === 0 || !(left > 0) || NO_BODY.has(response.status) || request.method === "HEAD" ||
+    max === 0 || !(left > 0) || Body.NO_BODY.has(response.status) || request.method === "HEAD" ||
     (headers["content-type"] ?? "").startsWith("text/event-stream")
   ) {
-    return Effect.clockWith((clock) => Effect.as(drop(clock, response, headers), undefined))
+    return Effect.as(drop(clock, response, headers), undefined)
   }
-  const declared = Number(headers["content-length"])
-  if (declared <= max) {
+  const millis = Math.min(1000, left)
+  const source = Body.sourceOf(response)
+  if (source !== undefined) return readSource(clock, source, max, millis)
+  if (Number(headers["content-length"]) <= max) {
     // A length known and within the cap: read whole, which costs a fraction of reading it as a stream.
-    return Effect.clockWith((clock) => alone(clock, response.text, Math.min(1000, left)))
+    return alone(clock, response.text, millis)
   }
   // A read that fails ends a fiber of the stream with the client's error, request and all: no log line of it.
   return Effect.locally(
     Effect.suspend(() => {
-      let parts: Array<Uint8Array> | undefined
-      let first: Uint8Array | undefined
-      let size = 0
+      const start = Body.prefix(max)
       return response.stream.pipe(
-        Stream.runForEach((part) =>
-          Effect.sync(() => {
-            if (size >= max) return
-            const kept = size + part.length > max ? part.subarray(0, max - size) : part
-            size += kept.length
-            if (first === undefined) first = kept
-            else (parts ??= [first]).push(kept)
-          })
-        ),
-        (read) =>
-          Effect.clockWith((clock) => bounded(clock, read, Math.min(1000, left), Effect.fail("timeout" as const))),
-        Effect.match({
-          onFailure: () => undefined,
-          onSuccess: () => {
-            if (first === undefined) return ""
-            if (parts === undefined) return decoder.decode(first)
-            const body = new Uint8Array(size)
-            let offset = 0
-            for (const part of parts) {
-              body.set(part, offset)
-              offset += part.length
-            }
-            return decoder.decode(body)
-          }
-        })
+        Stream.runForEach((part) => Effect.sync(() => start.add(part))),
+        (read) => bounded(clock, read, millis, Effect.fail("timeout" as const)),
+        Effect.match({ onFailure: () => undefined, onSuccess: () => decoder.decode(start.bytes()) })
       )
     }),
     FiberRef.unhandledErrorLogLevel,
     Option.none()
   )
 }
+
+const decoder = new TextDecoder()
 
 /**
  * Reads a whole body as a stream, at most `max` bytes: past that, reading stops (which aborts the request) and the
@@ -492,11 +518,10 @@ const buffered = (
   max: number,
   tooLarge: Effect.Effect<never, BodyTooLarge>
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.ResponseError | BodyTooLarge> => {
-  if (response.status < 200 || NO_BODY.has(response.status) || request.method === "HEAD") {
+  if (response.status < 200 || Body.NO_BODY.has(response.status) || request.method === "HEAD") {
     return Effect.succeed(response)
   }
-  const declared = Number(response.headers["content-length"])
-  if (declared > max) {
+  if (Body.declaredOver(response.headers["content-length"], max)) {
     // Reading one chunk and stopping aborts the request: the connection is not kept for a body nobody reads.
     return Effect.zipRight(Effect.ignore(Stream.runHead(response.stream)), tooLarge)
   }
@@ -504,32 +529,20 @@ const buffered = (
   // "unhandled error" log line would show them, and the failure is handled here anyway.
   return Effect.locally(
     Effect.suspend(() => {
-      const parts: Array<Uint8Array> = []
-      let size = 0
+      const body = Body.whole(max)
       return Effect.flatMap(
-        Stream.runForEachWhile(response.stream, (part) =>
-          Effect.sync(() => {
-            size += part.length
-            if (size > max) return false
-            parts.push(part)
-            return true
-          })),
+        Stream.runForEachWhile(response.stream, (part) => Effect.sync(() => body.add(part))),
         () => {
-          if (size > max) return tooLarge
-          const body = new Uint8Array(size)
-          let offset = 0
-          for (const part of parts) {
-            body.set(part, offset)
-            offset += part.length
-          }
+          if (body.size() > max) return tooLarge
           const headers = new globalThis.Headers()
           for (const [name, value] of Object.entries(response.headers)) {
             if (name !== "set-cookie") headers.set(name, value)
           }
           // Each cookie keeps its own Set-Cookie line, as the server sent them.
           for (const cookie of Cookies.toSetCookieHeaders(response.cookies)) headers.append("set-cookie", cookie)
+          const bytes = body.bytes() as Uint8Array<ArrayBuffer>
           return Effect.succeed(
-            HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
+            HttpClientResponse.fromWeb(request, new Response(bytes, { status: response.status, headers }))
           )
         }
       )
@@ -707,16 +720,18 @@ export const retryRequest = <E, R>(
     Effect.withFiberRuntime<A, E2, R2>((fiber) => f(settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))))
 
   /**
-   * What an answer means, and its error when it failed. A response builds its header record anew on each read: it is
-   * read once here (or handed in with the instant it arrived, under the coordinator), so its hints are parsed once.
+   * What an answer means, and its error when it failed, given the instant it arrived (read here when not given). A
+   * response builds its header record anew on each read: it is read once here, or handed in by the attempt that read
+   * it already (for the server's clock, or the coordinator), so its hints are parsed once.
    */
   const check = (
     response: HttpClientResponse.HttpClientResponse,
-    given?: { readonly headers: Headers.Headers; readonly receivedAt: number }
+    receivedAt?: number,
+    given?: Headers.Headers
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> => {
     const status = response.status
     if (status < 300 && settings.classify === undefined) return Effect.succeed(response)
-    const headers = given?.headers ?? response.headers
+    const headers = given ?? response.headers
     const outcome = settings.classify?.({ _tag: "Response", status, headers })
     if (outcome === "success" || (outcome === undefined && status < 400)) {
       return status >= 300 && status < 400 && outcome === undefined && headers["retry-after"] !== undefined &&
@@ -724,26 +739,29 @@ export const retryRequest = <E, R>(
         ? redirectAfter(response, headers)
         : Effect.succeed(response)
     }
-    return Effect.clockWith((clock) => {
-      const receivedAt = given?.receivedAt ?? clock.unsafeCurrentTimeMillis()
-      // The body is read for the error (and so drained), for at most a second and never past the deadline.
+    // The body is read for the error (and so drained), for at most a second and never past the deadline.
+    return Effect.withFiberRuntime((fiber) => {
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      const at = receivedAt ?? clock.unsafeCurrentTimeMillis()
       return Effect.flatMap(
-        errorBody(request, response, headers, settings.bodyMaxErrorSize, deadline - receivedAt),
-        (body) =>
-          withRules((redaction) => {
-            const error = StatusError.fromResponse(
-              {
-                status: response.status,
-                method: request.method,
-                url: fullUrl(request),
-                headers,
-                receivedAt,
-                ...(body === undefined ? {} : { body })
-              },
-              outcome === undefined ? { statusPolicy: policy, redaction } : { outcome, redaction }
-            )
-            return error._tag === "None" ? Effect.succeed(response) : Effect.fail(error.value)
-          })
+        errorBody(clock, request, response, headers, settings.bodyMaxErrorSize, deadline - at),
+        (body) => {
+          const error = StatusError.fromResponse(
+            {
+              status,
+              method: request.method,
+              url: fullUrl(request),
+              headers,
+              receivedAt: at,
+              ...(body === undefined ? {} : { body })
+            },
+            {
+              ...(outcome === undefined ? { statusPolicy: policy } : { outcome }),
+              redaction: settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))
+            }
+          )
+          return error._tag === "None" ? Effect.succeed(response) : Effect.fail(error.value)
+        }
       )
     })
   }
@@ -832,7 +850,6 @@ export const retryRequest = <E, R>(
         : Effect.succeed(response))
     : sent
 
-  /** The request bounded by the attempt timeout and by the call's deadline, whichever comes first. */
   /**
    * The request bounded by the attempt timeout and by the call's deadline, whichever comes first; a resend tells its
    * client span how many times the request was sent before it (`http.request.resend_count`).
@@ -870,10 +887,10 @@ export const retryRequest = <E, R>(
       return Effect.flatMap(timed(resends), (response) => {
         const receivedAt = clock.unsafeCurrentTimeMillis()
         origin ??= CoordinatorAnswer.originOf(request.url)
-        if (!clocks.wants(origin, response.status, receivedAt)) return check(response)
-        const seen = { headers: response.headers, receivedAt }
-        hintAt = clocks.observe(origin, response.status, seen.headers, sentAt, receivedAt)
-        return check(response, seen)
+        if (!clocks.wants(origin, response.status, receivedAt)) return check(response, receivedAt)
+        const headers = response.headers
+        hintAt = clocks.observe(origin, response.status, headers, sentAt, receivedAt)
+        return check(response, receivedAt, headers)
       })
     })
 
@@ -924,29 +941,32 @@ export const retryRequest = <E, R>(
     })
   }
 
-  /** Logs and counts a retry; under the coordinator, keeps what the next attempt tells it. */
-  const announce = (decision: Extract<RetryPolicy.Decision, { _tag: "Retry" }>, error: Err) => {
+  /**
+   * Counts a retry, and logs it when the fiber writes debug lines; under the coordinator, keeps what the next attempt
+   * tells it. Below the debug level nothing is left to run: the count is kept at once.
+   */
+  const announce = (
+    decision: Extract<RetryPolicy.Decision, { _tag: "Retry" }>,
+    error: Err,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>
+  ): Effect.Effect<void> | undefined => {
     const { attempts, delay, kind, source } = decision
     if (coordinator !== undefined) {
       // Under the coordinator the error is kept: a retry it refuses reports the error that asked for the retry.
       previous = error
       next = RetryDecision.coordinatedAttempt(source)
     }
-    const counted = Metric.increment(retriesBy(kind, source))
+    retriesBy(kind, source).unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
+    if (!debugging(fiber)) return undefined
     const status = StatusError.isStatusError(error) ? error.status : "transport"
-    return Effect.withFiberRuntime((fiber) => {
-      // Below the fiber's log level, the line (a redacted URL to build) is not written: only the count is kept.
-      if (!debugging(fiber)) return counted
-      const rules = settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))
-      return Effect.logDebug(
-        `retrying ${request.method} ${Redaction.url(fullUrl(request), rules)} in ${
-          Math.round(Duration.toMillis(delay))
-        } ms (${source})`
-      ).pipe(
-        Effect.annotateLogs({ attempt: attempts + 1, delayMillis: Duration.toMillis(delay), source, kind, status }),
-        Effect.zipRight(counted)
-      )
-    })
+    const rules = settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))
+    return Effect.logDebug(
+      `retrying ${request.method} ${Redaction.url(fullUrl(request), rules)} in ${
+        Math.round(Duration.toMillis(delay))
+      } ms (${source})`
+    ).pipe(
+      Effect.annotateLogs({ attempt: attempts + 1, delayMillis: Duration.toMillis(delay), source, kind, status })
+    )
   }
 
   let coordinator: Coordinator.Coordinator | undefined
@@ -985,7 +1005,7 @@ export const retryRequest = <E, R>(
                     paced = permit.paced === true
                   }
                 ),
-                check(response, seen)
+                check(response, seen.receivedAt, seen.headers)
               )
             }))
       }
