@@ -9,17 +9,20 @@
  *
  * A failed attempt costs what a call of its scenario takes over an `ok` call, set against the `ok` call. Each round
  * runs the three scenarios back to back, in an order that turns from round to round, so that a failed attempt is set
- * against successful calls measured a moment before or after it (a shared machine's load drifts over seconds); a
- * ratio is the median of the rounds' ratios, each figure per call the median of its runs. Two modes, each in a
- * process of its own:
+ * against successful calls measured a moment before or after it (a shared machine's load drifts over seconds). Two
+ * modes, each in a process of its own:
  *
  * - `failed-attempt.js cpu` (normal heap settings, as a program runs): CPU is `process.cpuUsage()` (user + system)
  *   over a run of CPU_CALLS calls, so the waits between attempts cost nothing and the garbage collections a run
  *   causes count; runs follow each other with no forced collection (one before a run leaves the next thousand or so
- *   calls several times slower than a program's, and the ratio of such runs says nothing of a program's);
+ *   calls several times slower than a program's, and the ratio of such runs says nothing of a program's). A run of
+ *   failing calls takes one of two times, by whether a full collection falls in it (about half do, costing some
+ *   100 µs a call more): a median lands on either, so each figure is the mean of its runs, over more rounds, and a
+ *   ratio is the mean failing call's over the mean `ok` call's;
  * - `failed-attempt.js heap` (with `--expose-gc` and `--max-semi-space-size=256`): allocation is `heapUsed` after
  *   minus before a run of HEAP_CALLS calls, both after `gc()`, with a young generation large enough that a run does
- *   not collect (a run that collected anyway gives no figure).
+ *   not collect (a run that collected anyway gives no figure); a figure is the median of its runs, a ratio the median
+ *   of the rounds' ratios.
  *
  * Each prints one JSON line; `main.ts` runs both and joins them. A third argument `retry-transient` measures
  * @effect/platform's `retryTransient` instead, for reference. FAILED_ATTEMPT_ROUNDS changes ROUNDS.
@@ -34,7 +37,7 @@ import { PerformanceObserver } from "node:perf_hooks"
 const CPU_CALLS = 2_000
 const HEAP_CALLS = 400
 const CONCURRENCY = 200
-const ROUNDS = Number(process.env["FAILED_ATTEMPT_ROUNDS"] ?? 11)
+
 const BODY = "x".repeat(200)
 
 export type Scenario = "ok" | "503" | "429"
@@ -137,9 +140,12 @@ const median = (xs: ReadonlyArray<number>): number => {
   return s[Math.floor(s.length / 2)]!
 }
 
+const mean = (xs: ReadonlyArray<number>): number => xs.reduce((sum, x) => sum + x, 0) / xs.length
+
 const mode = process.argv[2]
 if (mode !== "cpu" && mode !== "heap") throw new Error("usage: failed-attempt.js cpu | heap [retry-transient]")
 const calls = mode === "cpu" ? CPU_CALLS : HEAP_CALLS
+const ROUNDS = Number(process.env["FAILED_ATTEMPT_ROUNDS"] ?? (mode === "cpu" ? 21 : 11))
 
 const gc = (globalThis as { gc?: () => void }).gc
 let collections = 0
@@ -194,20 +200,28 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 observer.disconnect()
 
+/** A figure per call: the mean of the runs (CPU), or their median (allocation); NaN when no run gave one. */
+const figure = (runs: ReadonlyArray<number>): number =>
+  runs.length === 0 ? NaN : mode === "cpu" ? Math.round(mean(runs)) : median(runs)
+
+/** A failed attempt over a successful call: of the mean calls (CPU), or the median of the rounds' ratios. */
+const ratioOf = (scenario: "503" | "429"): number => {
+  if (mode === "heap") return ratios[scenario].length === 0 ? NaN : +median(ratios[scenario]).toFixed(2)
+  const ok = figure(figures.ok)
+  return +((figure(figures[scenario]) - ok) / ok).toFixed(2)
+}
+
 const line: FailedAttemptRun = {
   mode,
   calls,
   concurrency: CONCURRENCY,
   rounds: ROUNDS,
   perCall: {
-    ok: figures.ok.length === 0 ? NaN : median(figures.ok),
-    "503": figures["503"].length === 0 ? NaN : median(figures["503"]),
-    "429": figures["429"].length === 0 ? NaN : median(figures["429"])
+    ok: figure(figures.ok),
+    "503": figure(figures["503"]),
+    "429": figure(figures["429"])
   },
-  ratios: {
-    "503": ratios["503"].length === 0 ? NaN : +median(ratios["503"]).toFixed(2),
-    "429": ratios["429"].length === 0 ? NaN : +median(ratios["429"]).toFixed(2)
-  },
+  ratios: { "503": ratioOf("503"), "429": ratioOf("429") },
   samples: figures.ok.length
 }
 process.stdout.write(JSON.stringify(line) + "\n")
