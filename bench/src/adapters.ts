@@ -37,7 +37,7 @@ import { Agent, RetryAgent, request as undiciRequest } from "undici"
 import { type Adapter, byStatus, type CallSpec, type Client, exception } from "./client.js"
 import { effect4Adapters } from "./effect4.js"
 
-export { type Adapter, type CallSpec, type Client, describe, type Outcome, type ToldLimits } from "./client.js"
+export { type Adapter, aloneOf, type CallSpec, type Client, describe, type Outcome, type ToldLimits } from "./client.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // @effect/platform clients (the toolkit, and HttpClient.retryTransient), on the same base client

@@ -60,6 +60,23 @@ export interface Adapter {
   readonly make: (retry: boolean, limits?: ToldLimits) => Promise<Client>
 }
 
+/** The rows of `withStatusRetry()` alone, one per Effect line and HTTP client. */
+export const ALONE_IDS: ReadonlySet<string> = new Set(["effect-retry", "effect-retry-fetch", "effect4-retry"])
+
+/**
+ * The row `withStatusRetry()` alone on the same Effect line and HTTP client as row `i` (a coordinator is judged
+ * against its own client without it); for a peer, the `NodeHttpClient` one; -1 when there is none.
+ */
+export const aloneOf = (adapters: ReadonlyArray<Adapter>, i: number): number => {
+  const toolkit = adapters[i]?.toolkit
+  const alone = adapters.findIndex((a) => a.id === "effect-retry")
+  if (toolkit === undefined) return alone
+  const same = adapters.findIndex((a) =>
+    ALONE_IDS.has(a.id) && a.toolkit?.effect === toolkit.effect && a.toolkit.transport === toolkit.transport
+  )
+  return same < 0 ? alone : same
+}
+
 /** A response's status as an outcome: below 400 a success, else the failure the library surfaced. */
 export const byStatus = (
   status: number

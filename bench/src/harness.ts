@@ -5,7 +5,7 @@
 import { type ChildProcess, execFile, fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import type { Adapter, CallSpec, Client, Outcome } from "./adapters.js"
-import { describe } from "./adapters.js"
+import { aloneOf, describe } from "./adapters.js"
 import type { Nginx } from "./nginx.js"
 import { seeded } from "./rng.js"
 import { analyse, type CallRecord, median, type RunMetrics } from "./metrics.js"
@@ -199,6 +199,21 @@ export const runWorkload = async (
     return group.map((p, k) => ({ ...p, start: first + (k + 0.1 + 0.8 * random()) * slot }))
   }
   type Plan = ReturnType<typeof plansOf>[number]
+  /** The plans in their order, but each row alone (of its lane) followed at once by the rows judged against it. */
+  const pairedWithAlone = (plans: ReadonlyArray<Plan>): ReadonlyArray<Plan> => {
+    const judged = (p: Plan) => p.adapter.toolkit !== undefined && aloneOf(adapters, p.i) !== p.i
+    const out: Array<Plan> = []
+    for (const plan of plans) {
+      if (judged(plan)) continue
+      out.push(plan)
+      for (const other of plans) {
+        if (judged(other) && other.lane === plan.lane && aloneOf(adapters, other.i) === plan.i) out.push(other)
+      }
+    }
+    // A row whose row alone does not run here keeps its place at the end.
+    for (const plan of plans) if (!out.includes(plan)) out.push(plan)
+    return out
+  }
   interface Done {
     readonly repeat: number
     readonly adapter: number
@@ -261,10 +276,13 @@ export const runWorkload = async (
     const plans = plansOf(members)
     for (const [k, phase] of workload.phases.entries()) {
       if (phase.solo === true && k > 0) {
-        // Turns, each client once per turn, in the opposite order every other turn (see `SEQUENCE.soloTurns`).
+        // Turns, each client once per turn, in the opposite order every other turn (see `SEQUENCE.soloTurns`); a row
+        // of this toolkit runs right after (or before) the row alone it is judged against, so that their ratio is of
+        // two runs a moment apart.
         const turns = unmeasured === undefined ? SEQUENCE.soloTurns : 1
+        const paired = pairedWithAlone(plans)
         for (let turn = 0; turn < turns; turn++) {
-          for (const plan of turn % 2 === 0 ? plans : [...plans].reverse()) await runPhase(plan, phase, k, turn)
+          for (const plan of turn % 2 === 0 ? paired : [...paired].reverse()) await runPhase(plan, phase, k, turn)
         }
       } else {
         await Promise.all(plans.map((plan) => runPhase(plan, phase, k)))

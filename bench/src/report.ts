@@ -4,6 +4,7 @@
  * coordinated rows are meant to reach, shown beside what they measured.
  */
 import type { Adapter } from "./adapters.js"
+import { aloneOf } from "./client.js"
 import type { ClientRun, OverheadResult } from "./harness.js"
 import { CALL_TIMEOUT_MS, WATCHDOG_MS } from "./harness.js"
 import { OVERHEAD } from "./overhead.js"
@@ -73,9 +74,6 @@ export interface Results {
   readonly clockSteps: ReadonlyArray<{ readonly phase: string; readonly at: string; readonly ms: number }>
   readonly charts: ReadonlyArray<{ readonly file: string; readonly title: string }>
 }
-
-/** The rows of `withStatusRetry()` alone, one per Effect line and HTTP client. */
-const ALONE_IDS: ReadonlySet<string> = new Set(["effect-retry", "effect-retry-fetch", "effect4-retry"])
 
 const f2 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? "–" : n.toFixed(2))
 const f1 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? "–" : n.toFixed(1))
@@ -159,19 +157,6 @@ export const render = (results: Results): string => {
   const add = (...lines: ReadonlyArray<string>) => {
     for (const line of lines) out.push(line)
   }
-  const alone = adapters.findIndex((a) => a.id === "effect-retry")
-  /**
-   * The row `withStatusRetry()` alone on the same Effect line and HTTP client as row `i` (a coordinator is judged
-   * against its own client without it); for a peer, the `NodeHttpClient` one.
-   */
-  const aloneOf = (i: number): number => {
-    const toolkit = adapters[i]!.toolkit
-    if (toolkit === undefined) return alone
-    const same = adapters.findIndex((a) =>
-      ALONE_IDS.has(a.id) && a.toolkit?.effect === toolkit.effect && a.toolkit.transport === toolkit.transport
-    )
-    return same < 0 ? alone : same
-  }
   const overheadOf = (id: string) => results.overhead.find((o) => o.adapter.id === id)
   const ran = (key: string) => results.runs.has(key)
 
@@ -182,7 +167,7 @@ export const render = (results: Results): string => {
   const vsAlone = (key: string, i: number): number =>
     median((results.runs.get(key) ?? []).map((repeat) => {
       const mine = repeat[i]
-      const theirs = repeat[aloneOf(i)]
+      const theirs = repeat[aloneOf(adapters, i)]
       if (mine === undefined || theirs === undefined) return NaN
       if (mine.turns === undefined || theirs.turns?.length !== mine.turns.length) {
         return mine.metrics.timeMs / theirs.metrics.timeMs
@@ -646,9 +631,10 @@ export const render = (results: Results): string => {
     "",
     "   Phases 2 and 3 run one client at a time (over all repeats), so that their times compare without the other",
     `   clients' load, in ${SEQUENCE.soloTurns} turns (each client once per turn, in the opposite order every other turn, each turn on`,
-    "   paths of its own); a client's figures are those of its median turn by time, and its × alone the median over",
-    "   turns of its time over the alone row's in the same turn (the first turn included). The other phases run every",
-    "   client side by side. A phase starts when every client has finished the one before.",
+    "   paths of its own; a coordinated row runs right next to its row alone); a client's figures are those of its",
+    "   median turn by time, and its × alone the median over turns of its time over the alone row's in the same turn",
+    "   (the first turn included). The other phases run every client side by side. A phase starts when every client",
+    "   has finished the one before.",
     "",
     `4. **Held path**: a call to \`/held\` gets 429 + \`Retry-After: ${SEQUENCE.heldSeconds}\` (34 days); ${SEQUENCE.heldGapMs} ms later a call to another path`,
     "   starts. **Target**: it is sent at once; the delay is from its start to its arrival at the server. The held",
