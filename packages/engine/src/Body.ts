@@ -3,7 +3,7 @@
  * of at most so many bytes; and read straight from the runtime's own response (a web `Response`, a Node.js message),
  * which costs a fraction of an HTTP client's body effects.
  *
- * Plain functions on byte arrays: this module imports nothing from `effect`.
+ * Plain functions on byte arrays and the runtime's own response objects: this module imports nothing from `effect`.
  *
  * @example
  * ```ts

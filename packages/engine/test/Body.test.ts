@@ -49,7 +49,8 @@ describe("Body", () => {
   describe("sourceOf", () => {
     it("takes a web Response whose body is unread, and nothing else", async () => {
       const fresh = new Response("x")
-      expect(Body.sourceOf(fresh)).toEqual({ _tag: "Web", response: fresh })
+      const source = Body.sourceOf(fresh)
+      expect(source?._tag === "Web" && source.response).toBe(fresh)
       const used = new Response("x")
       await used.text()
       expect(Body.sourceOf(used)).toBeUndefined()
@@ -63,26 +64,39 @@ describe("Body", () => {
       ])
     })
 
-    it("finds the runtime's response under an Effect HTTP client's response", () => {
+    it("finds the runtime's response under an Effect HTTP client's response, and names its holder", () => {
       const web = new Response("x")
-      expect(Body.sourceOf({ source: web })).toEqual({ _tag: "Web", response: web })
-      expect(Body.sourceOf({ original: { source: web }, controller: {} })).toEqual({ _tag: "Web", response: web })
+      const inner = { source: web }
+      const direct = Body.sourceOf(inner)
+      expect([direct?._tag === "Web" && direct.response, direct?.owner]).toEqual([web, inner])
+      expect(direct?.owner).toBe(inner)
+      const wrapped = Body.sourceOf({ original: inner, controller: {} })
+      expect(wrapped?._tag === "Web" && wrapped.response).toBe(web)
+      expect(wrapped?.owner).toBe(inner)
       expect(Body.sourceOf({ source: "not a response" })).toBeUndefined()
+      // A view that only inherits `source` (it does more when its body is read) is read the client's way.
+      expect(Body.sourceOf(Object.create(inner))).toBeUndefined()
     })
 
-    it("takes a Node.js stream not read from yet, that gives bytes", () => {
+    it("takes a Node.js stream nobody has read from, paused or set to decode", () => {
       const fresh = new PassThrough()
-      expect(Body.sourceOf(fresh)).toEqual({ _tag: "Node", message: fresh })
+      const source = Body.sourceOf(fresh)
+      expect(source?._tag === "Node" && source.message).toBe(fresh)
       const decoding = new PassThrough()
       decoding.setEncoding("utf8")
-      expect(Body.sourceOf(decoding)).toBeUndefined()
+      const paused = new PassThrough()
+      paused.pause()
       const started = new PassThrough()
       started.end("x")
       started.read()
-      expect(Body.sourceOf(started)).toBeUndefined()
       const destroyed = new PassThrough()
       destroyed.destroy()
-      expect(Body.sourceOf(destroyed)).toBeUndefined()
+      expect([decoding, paused, started, destroyed].map(Body.sourceOf)).toEqual([
+        undefined,
+        undefined,
+        undefined,
+        undefined
+      ])
     })
   })
 
@@ -92,6 +106,12 @@ describe("Body", () => {
       expect(await read(Body.sourceOf(response)!, 4)).toBe("abcd")
       // Three parts, then the pull that found the end.
       expect(seen).toEqual({ pulled: 4, cancelled: false })
+    })
+
+    it("with max 0 keeps nothing and still reads the body to its end (a drain)", async () => {
+      const { response, seen } = webBody(["abc", "def"])
+      expect(await read(Body.sourceOf(response)!, 0)).toBe("")
+      expect(seen).toEqual({ pulled: 3, cancelled: false })
     })
 
     it("reads an empty body as empty text, and never calls back before it returns", async () => {
@@ -176,6 +196,20 @@ describe("Body", () => {
       const message = await get("/parts")
       expect(await read(Body.sourceOf(message)!, 4)).toBe("abcd")
       expect(message.readableEnded).toBe(true)
+    })
+
+    it("never calls back before it returns, even on a body that has already come", async () => {
+      const message = await get("/parts")
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      let returned = false
+      const text = await new Promise<string | undefined>((resolve) => {
+        Body.readText(Body.sourceOf(message)!, 100, (text) => {
+          expect(returned).toBe(true)
+          resolve(text)
+        })
+        returned = true
+      })
+      expect(text).toBe("abcdef")
     })
 
     it("a body cut off before its length gives undefined", async () => {

@@ -1,6 +1,6 @@
 /**
- * Response bodies read part by part up to a cap, on plain byte arrays: the retrying clients of both lines feed them
- * the parts of a body stream.
+ * Response bodies read part by part up to a cap, on plain byte arrays (the retrying clients of both lines feed them
+ * the parts of a body stream), or straight from the runtime's own response (a web `Response`, a Node.js message).
  */
 
 /** The bytes gathered from a body's parts so far. */
@@ -69,17 +69,19 @@ export const NO_BODY: ReadonlySet<number> = new Set([204, 205, 304])
 
 /**
  * A response body that can be read without the HTTP client's own body effects: the runtime's web `Response`, or a
- * Node.js message (`http.IncomingMessage`), neither read from yet.
+ * Node.js message (`http.IncomingMessage`), neither read from yet; `owner` is the client's response that holds it,
+ * kept alive while the body is read (an Effect HTTP client aborts a request once its response is collected).
  */
 export type Source =
-  | { readonly _tag: "Web"; readonly response: Response }
-  | { readonly _tag: "Node"; readonly message: NodeMessage }
+  | { readonly _tag: "Web"; readonly response: Response; readonly owner: object }
+  | { readonly _tag: "Node"; readonly message: NodeMessage; readonly owner: object }
 
 /** What is read of a Node.js message: the members of `stream.Readable` used here. */
 export interface NodeMessage {
   readonly readableDidRead: boolean
   readonly readableEnded: boolean
   readonly readableEncoding: string | null
+  readonly readableFlowing: boolean | null
   readonly destroyed: boolean
   on(event: "data", listener: (part: Uint8Array) => void): unknown
   on(event: "end" | "close", listener: () => void): unknown
@@ -89,51 +91,61 @@ export interface NodeMessage {
   destroy(): unknown
 }
 
+/** A Node.js message nobody has read from, paused or set to decode its bytes itself. */
 const isNodeMessage = (u: object): u is NodeMessage => {
   const m = u as Partial<Record<keyof NodeMessage, unknown>>
   return typeof m.on === "function" && typeof m.removeListener === "function" && typeof m.destroy === "function" &&
-    m.readableDidRead === false && m.readableEnded === false && m.readableEncoding === null && m.destroyed === false
+    m.readableDidRead === false && m.readableEnded === false && m.readableEncoding === null &&
+    m.readableFlowing === null && m.destroyed === false
 }
 
 /**
- * The runtime's response under an Effect HTTP client's response: both Effect lines keep it as `source`, under the
- * `original` of the wrapper that makes a request interruptible.
+ * The runtime's response under an Effect HTTP client's response, and the client's response that holds it: both
+ * Effect lines keep it as an own `source`, under the `original` of the wrapper that makes a request interruptible.
+ * A response that only inherits its `source` (a view made to do more when its body is read) is not looked into.
  */
-const held = (u: object): unknown => {
+const held = (u: object): readonly [unknown, object] => {
   const original = (u as { readonly original?: unknown }).original
-  const response = typeof original === "object" && original !== null ? original : u
-  return "source" in response ? response.source : response
+  const owner = typeof original === "object" && original !== null ? original : u
+  return Object.hasOwn(owner, "source") ? [(owner as { readonly source: unknown }).source, owner] : [owner, owner]
 }
 
 /**
- * The body of `u` (or of the runtime's response an Effect HTTP client's response `u` holds) when it is a web
- * `Response` whose body is neither used nor locked, or a Node.js message not read from yet (nor set to decode its
- * bytes itself); undefined for anything else, which is then read the client's way.
+ * The body of `response` (or of the runtime's response an Effect HTTP client's `response` holds) when it is a web
+ * `Response` whose body is neither used nor locked, or a Node.js message nobody has read from (nor paused, nor set
+ * to decode its bytes itself); undefined for anything else, which is then read the client's way.
  */
 export const sourceOf = (response: unknown): Source | undefined => {
   if (typeof response !== "object" || response === null) return undefined
-  const u = held(response)
+  const [u, owner] = held(response)
   if (typeof u !== "object" || u === null) return undefined
   if (typeof Response === "function" && u instanceof Response) {
-    return u.bodyUsed || u.body?.locked === true ? undefined : { _tag: "Web", response: u }
+    return u.bodyUsed || u.body?.locked === true ? undefined : { _tag: "Web", response: u, owner }
   }
-  return isNodeMessage(u) ? { _tag: "Node", message: u } : undefined
+  return isNodeMessage(u) ? { _tag: "Node", message: u, owner } : undefined
 }
 
 const utf8 = new TextDecoder()
+
+/** The owners of the bodies being read (see `Source`): held here until their read ends. */
+const reading = new Set<object>()
 
 /**
  * Reads a body to its end, keeping its first `max` bytes (the rest is read and dropped, so the connection can serve
  * another request), and calls `done` once with them as UTF-8 text, or with undefined when the body broke off. `done`
  * is never called before `readText` returns. The function handed back stops the read (which ends the connection)
- * and keeps `done` from being called; it does nothing once `done` was.
+ * and keeps `done` from being called; it does nothing once `done` was. There is no time limit: a caller bounds the
+ * read with a timer of its own. The source's `owner` is kept alive until the read ends.
  */
 export const readText = (source: Source, max: number, done: (text: string | undefined) => void): () => void => {
   const start = prefix(max)
   let over = false
+  const owner = source.owner
+  reading.add(owner)
   const finish = (text: string | undefined) => {
     if (over) return
     over = true
+    reading.delete(owner)
     done(text)
   }
   if (source._tag === "Web") {
@@ -142,6 +154,7 @@ export const readText = (source: Source, max: number, done: (text: string | unde
       void Promise.resolve().then(() => finish(""))
       return () => {
         over = true
+        reading.delete(owner)
       }
     }
     const reader = body.getReader()
@@ -157,6 +170,7 @@ export const readText = (source: Source, max: number, done: (text: string | unde
     return () => {
       if (over) return
       over = true
+      reading.delete(owner)
       reader.cancel().catch(() => {})
     }
   }
@@ -186,6 +200,7 @@ export const readText = (source: Source, max: number, done: (text: string | unde
   return () => {
     if (over) return
     over = true
+    reading.delete(owner)
     stop()
     message.destroy()
   }

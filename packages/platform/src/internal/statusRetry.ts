@@ -412,20 +412,24 @@ const readSource = (
     )
   }
   return Effect.async<string | undefined>((resume) => {
-    const timer = setTimeout(() => {
-      stop()
-      resume(Effect.succeed(undefined))
-    }, millis)
+    // (`readText` never calls back before it returns: the timer is set by then.)
     const stop = Body.readText(source, max, (text) => {
       clearTimeout(timer)
       resume(Effect.succeed(text))
     })
+    const timer = setTimeout(() => {
+      stop()
+      resume(Effect.succeed(undefined))
+    }, millis)
     return Effect.sync(() => {
       clearTimeout(timer)
       stop()
     })
   })
 }
+
+/** How long a body is read, for an error or to drain it, before its request is cut. */
+const DRAIN_MILLIS = 1000
 
 /** Reads and discards a body so its connection goes back to the pool; gives up (and aborts) after a second. */
 const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
@@ -448,19 +452,19 @@ const drop = (
   const source = Body.sourceOf(response)
   if (clock.sleep !== liveSleep) {
     return Effect.asVoid(
-      Effect.forkDaemon(source === undefined ? discard(response) : readSource(clock, source, 0, 1000))
+      Effect.forkDaemon(source === undefined ? discard(response) : readSource(clock, source, 0, DRAIN_MILLIS))
     )
   }
   return Effect.sync(() => {
     if (source !== undefined) {
-      const timer = setTimeout(() => stop(), 1000)
       const stop = Body.readText(source, 0, () => clearTimeout(timer))
+      const timer = setTimeout(stop, DRAIN_MILLIS)
       return
     }
     const drain = Number(headers["content-length"]) <= DRAINED_WHOLE ? response.text : Stream.runDrain(response.stream)
     // Its outcome is a value: a failed fiber would log "unhandled error", cause (and request) and all.
     const fiber = Effect.runFork(Effect.exit(drain))
-    const timer = setTimeout(() => fiber.unsafeInterruptAsFork(fiber.id()), 1000)
+    const timer = setTimeout(() => fiber.unsafeInterruptAsFork(fiber.id()), DRAIN_MILLIS)
     fiber.addObserver(() => clearTimeout(timer))
   })
 }
@@ -484,7 +488,7 @@ const errorBody = (
   ) {
     return Effect.as(drop(clock, response, headers), undefined)
   }
-  const millis = Math.min(1000, left)
+  const millis = Math.min(DRAIN_MILLIS, left)
   const source = Body.sourceOf(response)
   if (source !== undefined) return readSource(clock, source, max, millis)
   if (Number(headers["content-length"]) <= max) {
