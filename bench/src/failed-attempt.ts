@@ -8,9 +8,8 @@
  * - `429`: the first attempt gets a 429 with `Retry-After-Ms: 1` and `X-RateLimit-*` headers, the second a 200.
  *
  * A failed attempt costs what a call of its scenario takes over an `ok` call, set against the `ok` call. Each round
- * runs the three scenarios back to back, in an order that turns from round to round, so that a failed attempt is set
- * against successful calls measured a moment before or after it (a shared machine's load drifts over seconds). Two
- * modes, each in a process of its own:
+ * runs the three scenarios back to back, in an order that turns from round to round, so that a shared machine's load,
+ * which drifts over seconds, falls on every scenario alike. Two modes, each in a process of its own:
  *
  * - `failed-attempt.js cpu` (normal heap settings, as a program runs): CPU is `process.cpuUsage()` (user + system)
  *   over a run of CPU_CALLS calls, so the waits between attempts cost nothing and the garbage collections a run
@@ -18,11 +17,11 @@
  *   calls several times slower than a program's, and the ratio of such runs says nothing of a program's). A run of
  *   failing calls takes one of two times, by whether a full collection falls in it (about half do, costing some
  *   100 µs a call more): a median lands on either, so each figure is the mean of its runs, over more rounds, and a
- *   ratio is the mean failing call's over the mean `ok` call's;
+ *   ratio is what the mean failing call takes over the mean `ok` call, set against the mean `ok` call;
  * - `failed-attempt.js heap` (with `--expose-gc` and `--max-semi-space-size=256`): allocation is `heapUsed` after
  *   minus before a run of HEAP_CALLS calls, both after `gc()`, with a young generation large enough that a run does
  *   not collect (a run that collected anyway gives no figure); a figure is the median of its runs, a ratio the median
- *   of the rounds' ratios.
+ *   of the rounds' ratios (each against the `ok` run a moment before or after it).
  *
  * Each prints one JSON line; `main.ts` runs both and joins them. A third argument `retry-transient` measures
  * @effect/platform's `retryTransient` instead, for reference. FAILED_ATTEMPT_ROUNDS changes ROUNDS.
@@ -63,7 +62,9 @@ export interface FailedAttempt {
   readonly cpuCalls: number
   readonly heapCalls: number
   readonly concurrency: number
+  /** Rounds: of the CPU runs, and of the allocation runs. */
   readonly rounds: number
+  readonly heapRounds: number
   readonly ok: Measured
   readonly "503": FailedScenario
   readonly "429": FailedScenario

@@ -155,6 +155,7 @@ const joinFailedAttempt = (cpu: FailedAttemptRun, heap: FailedAttemptRun): Faile
     heapCalls: heap.calls,
     concurrency: cpu.concurrency,
     rounds: cpu.rounds,
+    heapRounds: heap.rounds,
     ok: measured("ok"),
     "503": failed("503"),
     "429": failed("429")
@@ -480,9 +481,16 @@ const main = async () => {
     clockSteps,
     charts
   }
-  fs.writeFileSync(path.join(resultsDir, "results.json"), JSON.stringify(results))
+  fs.writeFileSync(path.join(resultsDir, "results.json"), JSON.stringify(results, keepMaps))
   write(results)
 }
+
+/** A `Map` (the runs by workload) as its entries in JSON, and back: `JSON.stringify` alone writes `{}` for one. */
+const keepMaps = (_key: string, value: unknown): unknown => value instanceof Map ? { "@map": [...value] } : value
+const readMaps = (_key: string, value: unknown): unknown =>
+  typeof value === "object" && value !== null && "@map" in value
+    ? new Map((value as { readonly "@map": ReadonlyArray<readonly [unknown, unknown]> })["@map"])
+    : value
 
 /** Writes bench/RESULTS.md and the README summary from a run's results. */
 const write = (results: Results) => {
@@ -529,7 +537,7 @@ try {
   // `BENCH_RENDER=1`: RESULTS.md and the README summary written again from the last full run's results (kept in
   // bench/results/results.json), after a change to how they are written, with no new measurement.
   if (process.env["BENCH_RENDER"] === "1") {
-    write(JSON.parse(fs.readFileSync(path.join(benchDir, "results", "results.json"), "utf8")) as Results)
+    write(JSON.parse(fs.readFileSync(path.join(benchDir, "results", "results.json"), "utf8"), readMaps) as Results)
   } else await main()
   process.exit(0)
 } catch (error) {

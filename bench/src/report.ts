@@ -856,12 +856,12 @@ export const render = (results: Results): string => {
     "program has and no collection forced between runs (the collections a run causes count). Allocation: the heap",
     `growth over runs of ${results.micro.failedAttempt.heapCalls} calls, each after \`gc()\`, with a young generation`,
     "large enough that a run does not collect (in its own process: those settings change the CPU a call costs).",
-    `${results.micro.failedAttempt.rounds} rounds each run the three kinds of calls back to back (in an order that turns`,
-    "from round to round: a ratio of runs seconds apart would measure the machine's load drifting). A run of failing",
-    "calls takes one of two times, by whether a full collection falls in it (about half do): so CPU per call is the",
-    "mean of the runs, and its ratio the mean failing call's over the mean `ok` call's; allocation per call is the",
-    "median of its runs, and its ratio the median of the rounds' ratios. **Target**: a failed attempt at most twice a",
-    "successful call.",
+    `Rounds (${results.micro.failedAttempt.rounds} for CPU, ${results.micro.failedAttempt.heapRounds} for allocation) each run the three kinds of calls back to`,
+    "back, in an order that turns from round to round, so that the machine's load, which drifts over seconds, falls on",
+    "each kind alike. A run of failing calls takes one of two times, by whether a full collection falls in it (about",
+    "half do): so CPU per call is the mean of the runs, and its ratio what the mean failing call takes over the mean",
+    "`ok` call, set against the mean `ok` call; allocation per call is the median of its runs, and its ratio the median",
+    "of the rounds' ratios. **Target**: a failed attempt at most twice a successful call.",
     "",
     table(
       [
