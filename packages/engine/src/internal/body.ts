@@ -139,23 +139,24 @@ const reading = new Set<object>()
  */
 export const readText = (source: Source, max: number, done: (text: string | undefined) => void): () => void => {
   const start = prefix(max)
-  let over = false
   const owner = source.owner
   reading.add(owner)
-  const finish = (text: string | undefined) => {
-    if (over) return
+  let over = false
+  /** Ends the read once: false when it had ended already. */
+  const end = (): boolean => {
+    if (over) return false
     over = true
     reading.delete(owner)
-    done(text)
+    return true
+  }
+  const finish = (text: string | undefined) => {
+    if (end()) done(text)
   }
   if (source._tag === "Web") {
     const body = source.response.body
     if (body === null) {
       void Promise.resolve().then(() => finish(""))
-      return () => {
-        over = true
-        reading.delete(owner)
-      }
+      return end
     }
     const reader = body.getReader()
     const pump = (): void => {
@@ -168,10 +169,7 @@ export const readText = (source: Source, max: number, done: (text: string | unde
     }
     pump()
     return () => {
-      if (over) return
-      over = true
-      reading.delete(owner)
-      reader.cancel().catch(() => {})
+      if (end()) reader.cancel().catch(() => {})
     }
   }
   const message = source.message
@@ -179,15 +177,15 @@ export const readText = (source: Source, max: number, done: (text: string | unde
     start.add(part)
   }
   const onEnd = () => {
-    stop()
+    unlisten()
     finish(utf8.decode(start.bytes()))
   }
   // A message closed before its end broke off; an error is then followed by its close.
   const onClose = () => {
-    stop()
+    unlisten()
     finish(undefined)
   }
-  const stop = () => {
+  const unlisten = () => {
     message.removeListener("data", onData)
     message.removeListener("end", onEnd)
     message.removeListener("close", onClose)
@@ -198,10 +196,8 @@ export const readText = (source: Source, max: number, done: (text: string | unde
   // Never removed: an error with no listener left would end the process.
   message.on("error", () => {})
   return () => {
-    if (over) return
-    over = true
-    reading.delete(owner)
-    stop()
+    if (!end()) return
+    unlisten()
     message.destroy()
   }
 }

@@ -390,6 +390,9 @@ export const neverSent = (error: unknown): boolean => {
   return methods.neverSent(error.cause)
 }
 
+/** How long a body is read, for an error or to drain it, before its request is cut. */
+const DRAIN_MILLIS = 1000
+
 /**
  * Reads a body straight from the runtime's response (see `Body.readText`), its first `max` bytes as text, for at most
  * `millis`: then the read is stopped (which ends the connection) and the text is undefined, as it is when the body
@@ -411,29 +414,39 @@ const readSource = (
       { duration: millis, onSuccess: (text) => text, onTimeout: () => undefined }
     )
   }
-  return Effect.async<string | undefined>((resume) => {
-    // (`readText` never calls back before it returns: the timer is set by then.)
-    const stop = Body.readText(source, max, (text) => {
-      clearTimeout(timer)
-      resume(Effect.succeed(text))
-    })
-    const timer = setTimeout(() => {
-      stop()
-      resume(Effect.succeed(undefined))
-    }, millis)
-    return Effect.sync(() => {
-      clearTimeout(timer)
-      stop()
-    })
-  })
+  return Effect.async<string | undefined>((resume) =>
+    Effect.sync(readWithin(source, max, millis, (text) => resume(Effect.succeed(text))))
+  )
 }
 
-/** How long a body is read, for an error or to drain it, before its request is cut. */
-const DRAIN_MILLIS = 1000
+/**
+ * `Body.readText` under a plain timer: after `millis` the read is stopped and `done` gets undefined. The function
+ * handed back stops the read (and its timer) without calling `done`.
+ */
+const readWithin = (
+  source: Body.Source,
+  max: number,
+  millis: number,
+  done: (text: string | undefined) => void
+): () => void => {
+  // (`readText` never calls back before it returns: the timer is set by then.)
+  const stop = Body.readText(source, max, (text) => {
+    clearTimeout(timer)
+    done(text)
+  })
+  const timer = setTimeout(() => {
+    stop()
+    done(undefined)
+  }, millis)
+  return () => {
+    clearTimeout(timer)
+    stop()
+  }
+}
 
 /** Reads and discards a body so its connection goes back to the pool; gives up (and aborts) after a second. */
 const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
-  response.stream.pipe(Stream.runDrain, Effect.timeout("1 second"), Effect.ignore)
+  response.stream.pipe(Stream.runDrain, Effect.timeout(DRAIN_MILLIS), Effect.ignore)
 
 /** The largest body drained by reading it whole rather than as a stream (which costs several times as much). */
 const DRAINED_WHOLE = 64 * 1024
@@ -457,8 +470,7 @@ const drop = (
   }
   return Effect.sync(() => {
     if (source !== undefined) {
-      const stop = Body.readText(source, 0, () => clearTimeout(timer))
-      const timer = setTimeout(stop, DRAIN_MILLIS)
+      readWithin(source, 0, DRAIN_MILLIS, () => {})
       return
     }
     const drain = Number(headers["content-length"]) <= DRAINED_WHOLE ? response.text : Stream.runDrain(response.stream)
