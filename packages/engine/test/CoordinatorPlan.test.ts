@@ -1,4 +1,6 @@
+import fc from "fast-check"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
+import * as CoordinatorAnswer from "../src/CoordinatorAnswer.js"
 import * as CoordinatorPlan from "../src/CoordinatorPlan.js"
 import * as CoordinatorState from "../src/CoordinatorState.js"
 
@@ -34,6 +36,46 @@ describe("CoordinatorPlan.requestOf", () => {
       route: "/a",
       attempt: "first"
     })
+  })
+  it("reads a URL that differs from the last only by its last item as that request, and any other afresh", () => {
+    const first = CoordinatorPlan.requestOf("https://api.test/v1/items/41", "first", undefined)
+    expect(CoordinatorPlan.requestOf("https://api.test/v1/items/42", "first", undefined)).toBe(first)
+    expect(CoordinatorPlan.requestOf("https://api.test/v1/items/42", "retry", undefined)).toStrictEqual({
+      ...first,
+      attempt: "retry"
+    })
+    expect(CoordinatorPlan.requestOf("https://api.test/v1/items/42", "first", "team-a").partition).toBe(
+      "https://api.test team-a"
+    )
+    expect(CoordinatorPlan.requestOf("https://api.test/v1/items/search", "first", undefined).route).toBe(
+      "/v1/items/search"
+    )
+    expect(CoordinatorPlan.requestOf("https://api.test/v1/items/42/tags", "first", undefined).route).toBe(
+      "/v1/items/:/tags"
+    )
+  })
+
+  it("gives every URL its own origin and route, whatever came before it", () => {
+    const segment = fc.constantFrom("items", "42", "v1", "abc", "0f3e9a2b", "12ab", "", "x?q=1", "7#top", "users")
+    const url = fc.tuple(
+      fc.constantFrom("https://api.test", "https://API.test:443", "http://api.test:8080", "https://other.test"),
+      fc.array(segment, { maxLength: 4 })
+    ).map(([origin, path]) => `${origin}/${path.join("/")}`)
+    const key = fc.constantFrom(undefined, "team-a")
+    const attempt = fc.constantFrom<CoordinatorState.Attempt>("first", "retry", "retry-after-hint")
+    fc.assert(
+      fc.property(fc.array(fc.tuple(url, attempt, key), { minLength: 1, maxLength: 12 }), (calls) => {
+        for (const [u, a, k] of calls) {
+          const origin = CoordinatorAnswer.originOf(u)
+          expect(CoordinatorPlan.requestOf(u, a, k)).toStrictEqual({
+            partition: k === undefined ? origin : `${origin} ${k}`,
+            origin,
+            route: CoordinatorState.routeOf(u),
+            attempt: a
+          })
+        }
+      })
+    )
   })
 })
 

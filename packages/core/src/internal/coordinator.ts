@@ -138,12 +138,12 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
      * the caller, whose finalizer settles it, with no step in between where an interruption could lose it.
      */
     const acquire = (
-      info: Coordinator.RequestInfo,
-      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+      request: state.Request,
+      deadline: number,
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+      first?: state.Hold
     ): Effect.Effect<state.Permit, OriginHeld> => {
-      const request = CoordinatorPlan.requestOf(info.url, info.attempt, settings.key?.(info))
       const origin = request.origin
-      const deadline = info.deadline ?? Infinity
       // Only a retry draws a number (the retry budget's); a first attempt takes no step for it. `last` is the hold the
       // call waited out before this step, if any, and the group it waited in.
       const loop = (last: Waited | undefined): Effect.Effect<state.Permit, OriginHeld> =>
@@ -154,7 +154,9 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
           const now = timeline.now(wall, clock.unsafeCurrentTimeNanos())
           // (Instants on the wall clock in and out: the deadline, an error's `until`, a log line's.)
           const skew = wall - now
-          const admission = machine.admit(request, now, random)
+          // (The first step of a first attempt was taken already, at the same instant: see `withPermit`.)
+          const admission = first ?? machine.admit(request, now, random)
+          first = undefined
           const next = CoordinatorPlan.plan(request, admission, now, deadline - skew, settings.releaseSpread, last)
           // A call woken and let through (or gone to another group) wakes the next of its group.
           const left = CoordinatorPlan.leaves(last, next)
@@ -211,27 +213,57 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
       return loop(undefined)
     }
 
-    const settle = (permit: Coordinator.Permit, exit: Exit.Exit<unknown, unknown>) =>
-      permit.settled ? Effect.void : Effect.clockWith((clock) =>
-        Effect.sync(() => {
-          const settled = machine.settle(permit as state.Permit, outcomeOf(exit), nowOf(clock))
-          if (settled) wake(permit.partition)
-        })
-      )
+    /** Hands a permit back, now. */
+    const settleNow = (permit: Coordinator.Permit, outcome: state.Outcome, clock: Clock.Clock) => {
+      if (!permit.settled && machine.settle(permit as state.Permit, outcome, nowOf(clock))) wake(permit.partition)
+    }
 
+    const settle = (permit: Coordinator.Permit, exit: Exit.Exit<unknown, unknown>) =>
+      permit.settled
+        ? Effect.void
+        : Effect.clockWith((clock) => Effect.sync(() => settleNow(permit, outcomeOf(exit), clock)))
+
+    const requestOf = (info: Coordinator.RequestInfo) =>
+      CoordinatorPlan.requestOf(info.url, info.attempt, settings.key?.(info))
+
+    /**
+     * Runs `use` under a permit, and hands it back however `use` ends. A first attempt let through at once (the
+     * common case) takes its permit in the step that reads the clock, and is handed back in the handlers of its
+     * outcome: every step here runs before and after each request.
+     */
     const withPermit = <A, E, R>(
       info: Coordinator.RequestInfo,
       use: (permit: Coordinator.Permit) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | OriginHeld, R> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(acquire(info, restore), (permit) =>
-          Effect.onExit(restore(use(permit)), (exit) => settle(permit, exit)))
+        Effect.withFiberRuntime<A, E | OriginHeld, R>((fiber) => {
+          const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+          const run = (permit: state.Permit) =>
+            Effect.matchCauseEffect(restore(use(permit)), {
+              onFailure: (cause) => {
+                settleNow(permit, cause._tag === "Interrupt" ? "interrupted" : "failure", clock)
+                return Effect.failCause(cause)
+              },
+              onSuccess: (value) => {
+                settleNow(permit, "success", clock)
+                return Effect.succeed(value)
+              }
+            })
+          const request = requestOf(info)
+          const deadline = info.deadline ?? Infinity
+          const admission = CoordinatorPlan.admitAtOnce(machine, request, nowOf(clock))
+          return admission instanceof state.Permit
+            ? run(admission)
+            : Effect.flatMap(acquire(request, deadline, restore, admission), run)
+        })
       )
 
     const permit = (info: Coordinator.RequestInfo): Effect.Effect<Coordinator.Permit, OriginHeld, Scope.Scope> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.tap(acquire(info, restore), (permit) =>
-          Effect.addFinalizer((exit) => settle(permit, exit)))
+        Effect.tap(
+          acquire(requestOf(info), info.deadline ?? Infinity, restore),
+          (permit) => Effect.addFinalizer((exit) => settle(permit, exit))
+        )
       )
 
     const observe = (permit: Coordinator.Permit, observed: Coordinator.Observed): Effect.Effect<void> =>

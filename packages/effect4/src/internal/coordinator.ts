@@ -1,12 +1,12 @@
 import * as CoordinatorAnswer from "@effect-retry/engine/CoordinatorAnswer"
 import * as CoordinatorPlan from "@effect-retry/engine/CoordinatorPlan"
 import * as CoordinatorState from "@effect-retry/engine/CoordinatorState"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
@@ -71,9 +71,6 @@ const spanEvent = (name: string, attributes: Record<string, unknown>): Effect.Ef
     )
   })
 
-const outcomeOf = (exit: Exit.Exit<unknown, unknown>): CoordinatorState.Outcome =>
-  Exit.isSuccess(exit) ? "success" : Exit.hasInterrupts(exit) ? "interrupted" : "failure"
-
 type Waited = CoordinatorPlan.Waited
 
 /** @internal */
@@ -129,12 +126,12 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
      * the caller, whose finalizer settles it, with no step in between where an interruption could lose it.
      */
     const acquire = (
-      info: Coordinator.RequestInfo,
-      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+      request: CoordinatorState.Request,
+      deadline: number,
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+      first?: CoordinatorState.Hold
     ): Effect.Effect<CoordinatorState.Permit, OriginHeld> => {
-      const request = CoordinatorPlan.requestOf(info.url, info.attempt, settings.key?.(info))
       const origin = request.origin
-      const deadline = info.deadline ?? Infinity
       // Only a retry draws a number (the retry budget's).
       const loop = (last: Waited | undefined): Effect.Effect<CoordinatorState.Permit, OriginHeld> =>
         request.attempt === "retry" ? Effect.flatMap(Random.next, (random) => step(last, random)) : step(last, 0)
@@ -144,7 +141,9 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
           const now = timeline.now(wall, clock.monotonicTimeNanosUnsafe())
           // (Instants on the wall clock in and out: the deadline, an error's `until`, a log line's.)
           const skew = wall - now
-          const admission = machine.admit(request, now, random)
+          // (The first step of a first attempt was taken already, at the same instant: see `withPermit`.)
+          const admission = first ?? machine.admit(request, now, random)
+          first = undefined
           const next = CoordinatorPlan.plan(request, admission, now, deadline - skew, settings.releaseSpread, last)
           // A call woken and let through (or gone to another group) wakes the next of its group.
           const left = CoordinatorPlan.leaves(last, next)
@@ -194,23 +193,41 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
       return loop(undefined)
     }
 
-    const settle = (permit: CoordinatorState.Permit, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
-      permit.settled ? Effect.void : Effect.clockWith((clock) =>
-        Effect.sync(() => {
-          if (machine.settle(permit, outcomeOf(exit), nowOf(clock))) wake(permit.partition)
-        })
-      )
+    /** Hands a permit back, now. */
+    const settleNow = (permit: CoordinatorState.Permit, outcome: CoordinatorState.Outcome, clock: Clock.Clock) => {
+      if (!permit.settled && machine.settle(permit, outcome, nowOf(clock))) wake(permit.partition)
+    }
 
     return {
+      /**
+       * Runs `use` under a permit, and hands it back however `use` ends. A first attempt let through at once (the
+       * common case) takes its permit in the step that reads the clock, and is handed back in the handlers of its
+       * outcome: every step here runs before and after each request.
+       */
       withPermit: <A, E, R>(
         info: Coordinator.RequestInfo,
         use: (permit: CoordinatorState.Permit) => Effect.Effect<A, E, R>
       ): Effect.Effect<A, E | OriginHeld, R> =>
         Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(
-            acquire(info, restore),
-            (permit) => Effect.onExit(restore(use(permit)), (exit) => settle(permit, exit))
-          )
+          Effect.clockWith((clock) => {
+            const run = (permit: CoordinatorState.Permit) =>
+              Effect.matchCauseEffect(restore(use(permit)), {
+                onFailure: (cause) => {
+                  settleNow(permit, Cause.hasInterrupts(cause) ? "interrupted" : "failure", clock)
+                  return Effect.failCause(cause)
+                },
+                onSuccess: (value) => {
+                  settleNow(permit, "success", clock)
+                  return Effect.succeed(value)
+                }
+              })
+            const request = CoordinatorPlan.requestOf(info.url, info.attempt, settings.key?.(info))
+            const deadline = info.deadline ?? Infinity
+            const admission = CoordinatorPlan.admitAtOnce(machine, request, nowOf(clock))
+            return admission instanceof CoordinatorState.Permit
+              ? run(admission)
+              : Effect.flatMap(acquire(request, deadline, restore, admission), run)
+          })
         ),
       observe: (permit, observed) =>
         Effect.clockWith((clock) =>

@@ -9,16 +9,48 @@ const MAX_TIMER_MILLIS = 2 ** 31 - 1
 /** Why a call is held or refused: a hold of the state machine, or a retry its retry budget refused. */
 export type HoldReason = state.HoldReason | "retry-budget"
 
-/** The state machine's `Request` for a URL: its origin, its partition (the origin and the request's key), its route. */
+/**
+ * The state machine's `Request` for a URL: its origin, its partition (the origin and the request's key), its route.
+ * A client mostly calls one path with another item at its end (`/items/1`, `/items/2`...): such a request is read
+ * once, and the next one like it is the same object, its strings the same strings (found in a map without hashing
+ * them again).
+ */
 export const requestOf = (url: string, attempt: state.Attempt, key: string | undefined): state.Request => {
+  const last = lastRequest
+  if (
+    last !== undefined && last.attempt === attempt && key === lastKey && url.startsWith(lastStem) &&
+    state.endsWithItem(url, lastStem.length)
+  ) return last
   const origin = originOf(url)
-  return {
+  const request: state.Request = {
     partition: key === undefined ? origin : `${origin} ${key}`,
     origin,
     route: state.routeOf(url),
     attempt
   }
+  const slash = url.lastIndexOf("/")
+  if (slash > origin.length && state.endsWithItem(url, slash + 1)) {
+    lastRequest = request
+    lastKey = key
+    lastStem = url.slice(0, slash + 1)
+  }
+  return request
 }
+
+/** The last request `requestOf` read whose URL ends in an item, its key, and its URL up to that item. */
+let lastRequest: state.Request | undefined
+let lastKey: string | undefined
+let lastStem = ""
+
+/**
+ * The first step of a call, taken at once unless it needs a random draw (a retry's, for the retry budget): the permit,
+ * or the hold the call starts in; undefined for a retry.
+ */
+export const admitAtOnce = (
+  machine: state.CoordinatorState,
+  request: state.Request,
+  now: number
+): state.Permit | state.Hold | undefined => request.attempt === "retry" ? undefined : machine.admit(request, now, 0)
 
 /** A hold a call waited out, and the group it waited in. */
 export interface Waited {

@@ -80,18 +80,34 @@ export const routeOf = (url: string): string => {
  * (a UUID, a hash), one of four characters or more that is mostly digits, or one longer than 32 characters. `v1`,
  * `v10` or `r2d2-tools` stay names.
  */
-const isItem = (segment: string): boolean => {
-  const length = segment.length - 1
+const isItem = (segment: string): boolean => isItemAt(segment, 1, segment.length)
+
+/** Whether `url` from `start` (after a segment's "/") to `stop` names one item among many (see `isItem`). */
+const isItemAt = (url: string, start: number, stop: number): boolean => {
+  const length = stop - start
   if (length === 0) return false
   if (length > 32) return true
   let digits = 0
   let hex = true
-  for (let i = 1; i < segment.length; i++) {
-    const c = segment.charCodeAt(i)
+  for (let i = start; i < stop; i++) {
+    const c = url.charCodeAt(i)
     if (c >= 48 && c <= 57) digits++
     else if (!((c >= 97 && c <= 102) || (c >= 65 && c <= 70) || c === 45)) hex = false
   }
   return digits === length || (hex && digits > 0 && length >= 8) || (length >= 4 && 2 * digits > length)
+}
+
+/**
+ * Whether the rest of `url` from `start` is one path segment (no "/", "?" or "#") that names one item among many:
+ * then its route is that of any URL with the same start and another item at its end.
+ * @internal
+ */
+export const endsWithItem = (url: string, start: number): boolean => {
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i)
+    if (c === 47 || endsPath(c)) return false
+  }
+  return isItemAt(url, start, url.length)
 }
 
 /** "?" and "#" end a path. */
