@@ -353,6 +353,83 @@ export const warmUp = async (
   ))
 }
 
+/** A coordinated row's requests over its row alone's, sent in pairs on the long-lived clients (see `pairedRequests`). */
+export interface PairedResult {
+  readonly adapter: string
+  readonly alone: string
+  /** `plain`: 200 without rate-limit headers; `client-errors`: 4xx, the statuses of phase 3 in turn. */
+  readonly kind: "plain" | "client-errors"
+  readonly pairs: number
+  /** The median of the pairs' ratios (coordinated over alone). */
+  readonly ratio: number
+  /** The median request of each row, in µs. */
+  readonly aloneUs: number
+  readonly coordinatedUs: number
+}
+
+/**
+ * Phases 2 and 3 of the sequence again, request by request: right after the sequence, on the same long-lived
+ * clients (no warm-up of their own), each coordinated row of this toolkit and its row alone (`aloneOf`) send
+ * `SEQUENCE.pairedRequests` requests of each kind one at a time, in pairs (one each, back to back, which goes first
+ * alternating), each kind on paths of its own of the origin. A phase of a few hundred milliseconds swings by a third
+ * from one turn to the next on this shared machine; two requests a moment apart meet the same instant of it.
+ */
+export const pairedRequests = async (
+  server: ServerHandle,
+  adapters: ReadonlyArray<Adapter>,
+  lane: Lane
+): Promise<ReadonlyArray<PairedResult>> => {
+  const results: Array<PairedResult> = []
+  for (const [i, adapter] of adapters.entries()) {
+    const j = aloneOf(adapters, i)
+    const coordinated = lane.clients[i]
+    const alone = lane.clients[j]
+    if (adapter.toolkit === undefined || j === i || adapter.told === true || !adapter.id.includes("coord")) continue
+    if (coordinated === undefined || alone === undefined) continue
+    for (const kind of ["plain", "client-errors"] as const) {
+      const tenants = [i, j].map((k) => `sequence.paired.${kind}.r${lane.repeat + 1}.${adapter.id}.${adapters[k]!.id}`)
+      for (const tenant of tenants) await server.open(tenant, kind === "plain" ? { kind: "ok" } : { kind: "permanent" })
+      const statuses = SEQUENCE.clientErrorStatuses
+      const one = async (client: Client, tenant: string, n: number) => {
+        const path = kind === "plain" ? `/plain/${n}` : `/status/${statuses[n % statuses.length]}/${n}`
+        const began = now()
+        await runCall(client, {
+          url: `${server.base}/t/${tenant}${path}`,
+          method: "GET",
+          headers: { [CALL_ID]: `${tenant}.${n}` }
+        })
+        return now() - began
+      }
+      const ratios: Array<number> = []
+      const times: [Array<number>, Array<number>] = [[], []]
+      for (let n = 0; n < SEQUENCE.pairedRequests; n++) {
+        let mine: number
+        let theirs: number
+        if (n % 2 === 0) {
+          mine = await one(coordinated, tenants[0]!, n)
+          theirs = await one(alone, tenants[1]!, n)
+        } else {
+          theirs = await one(alone, tenants[1]!, n)
+          mine = await one(coordinated, tenants[0]!, n)
+        }
+        ratios.push(mine / theirs)
+        times[0].push(mine)
+        times[1].push(theirs)
+      }
+      results.push({
+        adapter: adapter.id,
+        alone: adapters[j]!.id,
+        kind,
+        pairs: ratios.length,
+        ratio: median(ratios),
+        coordinatedUs: median(times[0]) * 1000,
+        aloneUs: median(times[1]) * 1000
+      })
+    }
+  }
+  return results
+}
+
 export interface OverheadResult extends OverheadNumbers {
   readonly adapter: Adapter
   /** The ratio of each pass (each in a fresh process), in the order they ran. */

@@ -19,6 +19,8 @@ import {
   type ClientRun,
   type Lane,
   type OverheadResult,
+  pairedRequests,
+  type PairedResult,
   runOverhead,
   runWorkload,
   startServer,
@@ -175,6 +177,7 @@ const main = async () => {
   const overhead: Array<OverheadResult> = []
   let control: OverheadResult | undefined
   const stragglers: Record<string, number> = {}
+  const paired: Array<PairedResult> = []
   let nginx: Nginx | undefined
   let nginxNote = "not started"
   const lanes: Array<Lane> = []
@@ -241,16 +244,31 @@ const main = async () => {
       const t = now()
       for (const [key, value] of await runWorkload(targets, workload, adapters, lanes)) runs.set(key, value)
       log(`${workload.id}: ${((now() - t) / 1000).toFixed(1)} s`)
+      if (workload.id === "sequence") {
+        // Its phases 2 and 3 again, request by request, on the first program's clients.
+        phase = "sequence.paired"
+        for (const p of await pairedRequests(server, adapters, lanes[0]!)) paired.push(p)
+        for (const p of paired) {
+          log(
+            `sequence.paired.${p.kind} ${p.adapter} over ${p.alone}: ${p.ratio.toFixed(3)} (${
+              p.coordinatedUs.toFixed(0)
+            } vs ${p.aloneUs.toFixed(0)} µs, ${p.pairs} pairs)`
+          )
+        }
+      }
     }
     if (partial) {
       for (const [key, perRepeat] of runs) {
         for (const run of perRepeat.flat()) {
           if (run === undefined) continue
           const m = run.metrics
+          const turns = run.turns === undefined
+            ? ""
+            : ` turns ${run.turns.map((turn) => (turn.metrics.timeMs / 1000).toFixed(3)).join(" ")} s`
           log(
             `${key} ${run.adapter.id}: req/N ${m.amplification.toFixed(2)} time/ideal ${
               m.timeRatio?.toFixed(2) ?? "-"
-            } (${(m.timeMs / 1000).toFixed(2)} s) early ${m.early} ok ${m.ok}/${m.calls}`
+            } (${(m.timeMs / 1000).toFixed(2)} s) early ${m.early} ok ${m.ok}/${m.calls}${turns}`
           )
         }
       }
@@ -476,6 +494,7 @@ const main = async () => {
     },
     nginx: nginxNote,
     stragglers,
+    paired,
     unhandled,
     warnings,
     clockSteps,

@@ -35,7 +35,12 @@ export const SEQUENCE = {
    * of a phase under a second long moved by a third between runs of the benchmark on this shared machine, and a
    * median of 3 turns' ratios by 15 %.
    */
-  soloTurns: 5
+  soloTurns: 5,
+  /**
+   * After the phases, each coordinated row of this toolkit and its row alone send this many requests in pairs, of
+   * each kind (200 without rate-limit headers, and 4xx): the same comparison as phases 2 and 3, request by request.
+   */
+  pairedRequests: 500
 } as const
 
 export interface PlannedCall {
