@@ -24,6 +24,9 @@
  * import { CoordinatorAnswer } from "@effect-retry/engine"
  *
  * assert.strictEqual(CoordinatorAnswer.originOf("not a url"), "not a url")
+ * // A 404 that says nothing of limits is, to the state machine, what a success is.
+ * assert.strictEqual(CoordinatorAnswer.saysNothing({ status: 404, headers: {}, receivedAt: 0 }), true)
+ * assert.strictEqual(CoordinatorAnswer.saysNothing({ status: 403, headers: { "retry-after": "60" }, receivedAt: 0 }), false)
  * ```
  *
  * @since 0.1.0

@@ -269,6 +269,8 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
     const observe = (permit: Coordinator.Permit, observed: Coordinator.Observed): Effect.Effect<void> =>
       Effect.clockWith((clock) =>
         Effect.sync(() => {
+          // (An answer of a permit that wants none, which says nothing of limits, is what a success is to it.)
+          if (!permit.learn && answer.saysNothing(observed)) return settleNow(permit, "success", clock)
           const wall = clock.unsafeCurrentTimeMillis()
           const skew = wall - timeline.now(wall, clock.unsafeCurrentTimeNanos())
           const learned = permit as state.Permit

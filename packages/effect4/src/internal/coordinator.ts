@@ -232,6 +232,8 @@ export const make = (settings: Settings): Effect.Effect<Service> =>
       observe: (permit, observed) =>
         Effect.clockWith((clock) =>
           Effect.sync(() => {
+            // (An answer of a permit that wants none, which says nothing of limits, is what a success is to it.)
+            if (!permit.learn && CoordinatorAnswer.saysNothing(observed)) return settleNow(permit, "success", clock)
             const wall = clock.currentTimeMillisUnsafe()
             const skew = wall - timeline.now(wall, clock.monotonicTimeNanosUnsafe())
             const wakes = machine.observe(permit, CoordinatorAnswer.answerOf(observed, skew))

@@ -96,6 +96,20 @@ const endsAuthority = (url: string, i: number) => {
 }
 
 /**
+ * A client error (4xx but 408 and 429) that says nothing of limits: no hint, no rate-limit field, no bucket named. To
+ * the state machine it is an accepted answer and nothing more, as a success is: a permit that did not ask to learn
+ * from its answer (`Permit.learn`) is handed back as a success, with no answer read. (Its hints are read once, and the
+ * typed error finds them read.)
+ */
+export const saysNothing = (observed: Observed): boolean => {
+  const status = observed.status
+  if (status < 400 || status >= 500 || status === 408 || status === 429) return false
+  const reading = serverHint.read(observed.headers, observed.receivedAt)
+  return reading.hint === undefined && reading.rateLimit === undefined &&
+    rateLimitFields.bucketOf(observed.headers) === undefined
+}
+
+/**
  * The answer's hints, read once: the rate-limit fields and the server's instant, as the state machine takes them.
  * `skew` is the wall clock less the coordinator's (see `CoordinatorPlan.Timeline`): the headers are read on the wall
  * clock, as the typed error reads them, and the instants found are moved onto the coordinator's.

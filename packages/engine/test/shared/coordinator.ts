@@ -202,6 +202,27 @@ export const cases: ReadonlyArray<Case> = [
     expected: { a: { sentAt: 0 }, b: { sentAt: 100 }, c: { sentAt: 200 } }
   },
   {
+    // Most of the 404s are answers no permit asked to read (one in LEARN_EVERY is read): counted refused, 100 of 120
+    // answers would refuse the retry (p = 0.55 > 0.5).
+    name: "a 4xx that says nothing of limits is an accepted answer, read or not: the retry budget refuses no retry",
+    options: { cautiousStart: false },
+    calls: [
+      ...Array.from({ length: 20 }, (_, i): Call => ({ id: `ok${i}`, at: i * 10, answer: ok() })),
+      ...Array.from({ length: 100 }, (_, i): Call => ({
+        id: `missing${i}`,
+        at: 200 + i * 10,
+        url: `${ORIGIN}/items/${i}`,
+        answer: { after: 0, status: 404 }
+      })),
+      { id: "retry", at: 1_300, attempt: "retry", answer: ok() }
+    ],
+    expected: {
+      ...Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`ok${i}`, { sentAt: i * 10 }])),
+      ...Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`missing${i}`, { sentAt: 200 + i * 10 }])),
+      retry: { sentAt: 1_300 }
+    }
+  },
+  {
     name: "the retry budget refuses a retry after a backoff to a failing origin, not a retry a hint asked for",
     options: { cautiousStart: false, retryBudget: { k: 2, minRequests: 5 } },
     random: 0,
