@@ -396,7 +396,8 @@ const main = async () => {
       // Slowest over fastest within each pass.
       spreads: originPasses.map((pass) =>
         Math.max(...pass.map((o) => o.nsPerRequest)) / Math.min(...pass.map((o) => o.nsPerRequest))
-      )
+      ),
+      times: originPasses.map((pass) => pass.map((o) => o.nsPerRequest))
     }
   }
   const originsRequest = await originsThrough("request")
@@ -556,7 +557,19 @@ try {
   // `BENCH_RENDER=1`: RESULTS.md and the README summary written again from the last full run's results (kept in
   // bench/results/results.json), after a change to how they are written, with no new measurement.
   if (process.env["BENCH_RENDER"] === "1") {
-    write(JSON.parse(fs.readFileSync(path.join(benchDir, "results", "results.json"), "utf8"), readMaps) as Results)
+    const results = JSON.parse(
+      fs.readFileSync(path.join(benchDir, "results", "results.json"), "utf8"),
+      readMaps
+    ) as Results
+    // A client that did not run a workload is `undefined` in its runs, written `null` in JSON.
+    for (const perRepeat of results.runs.values()) {
+      for (const repeat of perRepeat) {
+        for (const [i, run] of repeat.entries()) {
+          if (run === null) (repeat as Array<ClientRun | undefined>)[i] = undefined
+        }
+      }
+    }
+    write(results)
   } else await main()
   process.exit(0)
 } catch (error) {
