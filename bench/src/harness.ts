@@ -384,7 +384,8 @@ export const pairedRequests = async (
     const j = aloneOf(adapters, i)
     const coordinated = lane.clients[i]
     const alone = lane.clients[j]
-    if (adapter.toolkit === undefined || j === i || adapter.told === true || !adapter.id.includes("coord")) continue
+    // (A row of this toolkit that is not a row alone, and not told a limit: a coordinated row.)
+    if (adapter.toolkit === undefined || j === i || adapter.told === true) continue
     if (coordinated === undefined || alone === undefined) continue
     for (const kind of ["plain", "client-errors"] as const) {
       const tenants = [i, j].map((k) => `sequence.paired.${kind}.r${lane.repeat + 1}.${adapter.id}.${adapters[k]!.id}`)

@@ -1,4 +1,4 @@
-import type * as state from "./coordinatorState.js"
+import * as state from "./coordinatorState.js"
 import type * as headers from "./headers.js"
 import * as rateLimitFields from "./rateLimit.js"
 import * as serverClock from "./serverClock.js"
@@ -102,8 +102,7 @@ const endsAuthority = (url: string, i: number) => {
  * typed error finds them read.)
  */
 export const saysNothing = (observed: Observed): boolean => {
-  const status = observed.status
-  if (status < 400 || status >= 500 || status === 408 || status === 429) return false
+  if (observed.status < 400 || !state.isAccepted(observed.status)) return false
   const reading = serverHint.read(observed.headers, observed.receivedAt)
   return reading.hint === undefined && reading.rateLimit === undefined &&
     rateLimitFields.bucketOf(observed.headers) === undefined

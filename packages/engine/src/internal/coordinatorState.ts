@@ -110,6 +110,13 @@ export const endsWithItem = (url: string, start: number): boolean => {
   return isItemAt(url, start, url.length)
 }
 
+/**
+ * Whether the server accepted a request, by its answer's status: anything below 500 but a throttle (429) or a timeout
+ * (408). A client error is the caller's mistake, not the server refusing work.
+ * @internal
+ */
+export const isAccepted = (status: number): boolean => status < 500 && status !== 429 && status !== 408
+
 /** "?" and "#" end a path. */
 const endsPath = (c: number) => c === 63 || c === 35
 
@@ -753,7 +760,7 @@ export class CoordinatorState {
     permit.settled = true
     const status = answer.status
     const throttledStatus = status === 429 || status === 503
-    const accepted = status < 500 && status !== 429 && status !== 408
+    const accepted = isAccepted(status)
     const info = answer.rateLimit
     this.learnClock(partition, permit, answer)
     const hintAt = this.refine(partition, answer.hintAt, answer.hintFromDate, answer.serverOffset)
