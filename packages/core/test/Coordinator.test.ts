@@ -452,9 +452,16 @@ describe("Coordinator", () => {
       // (The rate that refusal taught, 4 per second from what its route was accepted, doubled by the probe's answer,
       // spaces the next request 125 ms after the probe.)
       expect(held(machine, 5_100, request("/plain/:"))).toStrictEqual({ until: 5_125, reason: "pacing" })
-      go(machine, 5_125, request("/plain/:"))
-      // A minute after that refusal (the rate inferred from it is forgotten after 30 s), a new route starts at once.
-      for (let i = 0; i < 40; i++) go(machine, 60_040, request("/other/:"))
+      machine.observe(go(machine, 5_125, request("/plain/:")), answer(200, 5_130))
+      // A minute after that refusal, the rate it taught is forgotten (after 30 s without a throttle), and the origin
+      // starts cautiously again: a new route sends one request first, and its others follow that answer.
+      const again = go(machine, 60_040, request("/other/:"))
+      expect(held(machine, 60_040, request("/other/:"))).toStrictEqual({ until: 65_040, reason: "learning" })
+      machine.observe(again, answer(200, 60_045))
+      // Then twice as many in flight as answered, until the ramp is over.
+      go(machine, 60_045, request("/other/:"))
+      go(machine, 60_045, request("/other/:"))
+      expect(held(machine, 60_045, request("/other/:"))).toStrictEqual({ until: undefined, reason: "learning" })
     })
 
     it("buckets the server names are paced apart: a spent search bucket does not hold the core one", () => {
@@ -626,6 +633,21 @@ describe("Coordinator", () => {
       // No throttle for 30 s: the rate is forgotten at the next accepted answer.
       machine.observe(go(machine, 600), answer(200, 40_000))
       for (let i = 0; i < 50; i++) go(machine, 40_000)
+    })
+
+    it("a rate forgotten leaves the bucket cautious: the next burst meets a ramp, not the limiter all at once", () => {
+      const machine = new State.CoordinatorState(config())
+      // Ramped up on 20 accepted answers, then a bare 429: paced at the 20 per second accepted over the last second.
+      for (let i = 0; i < 20; i++) machine.observe(go(machine, 0), answer(200, 1))
+      machine.observe(go(machine, 10), answer(429, 11))
+      expect(held(machine, 11)).toStrictEqual({ until: 61, reason: "pacing" })
+      // 40 s without a throttle: the rate is forgotten, and a burst starts as a new origin's does.
+      const first = go(machine, 40_000)
+      expect(held(machine, 40_000)).toStrictEqual({ until: undefined, reason: "learning" })
+      machine.observe(first, answer(200, 40_005))
+      go(machine, 40_005)
+      go(machine, 40_005)
+      expect(held(machine, 40_005)).toStrictEqual({ until: undefined, reason: "learning" })
     })
 
     it("says which answers it paces a retry for: a throttle without a hint, not one with a hint nor a failure", () => {

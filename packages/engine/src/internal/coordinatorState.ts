@@ -525,6 +525,9 @@ export class CoordinatorState {
     const route = this.routeOf(partition, request.route)
     const name = route?.bucket ?? ""
     const bucket = this.bucket(partition, name, now)
+    // An inferred rate is forgotten once the server has not throttled for a while, whether or not answers came since
+    // (and the bucket starts cautiously again: see `forgetRate`).
+    if (bucket.rate !== undefined && now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) this.forgetRate(bucket)
     if (request.attempt === "retry") {
       // Too few answers yet to judge the server while a burst of this route is on its way: wait for its answers
       // (at most a second after the route's last request left) before deciding.
@@ -572,8 +575,6 @@ export class CoordinatorState {
       else if (bucket.allowance !== undefined && bucket.allowance > 0) bucket.allowance--
       return this.send(probe, bucket, name, request, now, opener, true)
     }
-    // An inferred rate is forgotten once the server has not throttled for a while, whether or not answers came since.
-    if (bucket.rate !== undefined && now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) bucket.rate = undefined
     if (bucket.rate !== undefined && now < bucket.nextAt) return Hold.paced(bucket.nextAt)
     if (bucket.spacing !== undefined) {
       const earliest = bucket.due - (bucket.burst - 1) * bucket.spacing
@@ -1079,7 +1080,7 @@ export class CoordinatorState {
    */
   private grow(bucket: Bucket, now: number): boolean {
     if (now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) {
-      bucket.rate = undefined
+      this.forgetRate(bucket)
       return true
     }
     const rate = bucket.rate ?? MIN_RATE
@@ -1096,6 +1097,18 @@ export class CoordinatorState {
     const sooner = nextAt < bucket.nextAt && bucket.nextAt > now
     bucket.nextAt = nextAt
     return sooner
+  }
+
+  /**
+   * Forgets a rate inferred from throttles without a hint, once the server has not throttled for a while. What was
+   * learned decays into caution, not into a burst: the bucket starts cautiously again (one request, then twice as
+   * many in flight as answered), so that the next burst to a limiter that says nothing meets a ramp, and one refusal
+   * teaches the rate again, rather than most of the burst being refused. A server that stopped limiting costs a few
+   * answers' time.
+   */
+  private forgetRate(bucket: Bucket): void {
+    bucket.rate = undefined
+    if (this.config.cautiousStart) bucket.ramp = 0
   }
 
   /** Hands back a permit whose answer was not observed. Returns true when held requests may be able to go. */
