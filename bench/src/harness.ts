@@ -229,11 +229,13 @@ export const runWorkload = async (
     const tenant = `${unmeasured?.prefix ?? ""}${workload.id}.${phase.id}.r${plan.lane.repeat + 1}.${plan.adapter.id}${
       turn === 0 ? "" : `.turn${turn + 1}`
     }`
-    const start = k === 0 ? plan.start : now()
+    // (A solo phase's clients start one after another, each when the one before it has finished.)
+    const planned = k === 0 && phase.solo !== true
+    const start = planned ? plan.start : now()
     const scenario = phase.scenario(start, plan.lane.seed)
     if (workload.target === "server") await server.open(tenant, scenario)
-    if (k === 0) await sleepUntil(plan.start)
-    const planned = phase.calls().slice(0, unmeasured?.calls)
+    if (planned) await sleepUntil(plan.start)
+    const calls = phase.calls().slice(0, unmeasured?.calls)
     const record = (call: PlannedCall, id: string, began: number, outcome: Outcome): CallRecord => ({
       call: id,
       group: call.group,
@@ -243,7 +245,7 @@ export const runWorkload = async (
       ...(call.background === true ? { background: true } : {})
     })
     const ran = await runPlanned(
-      planned,
+      calls,
       phase.concurrency,
       phase.deadlineMs,
       async (call, index) => {
@@ -275,11 +277,11 @@ export const runWorkload = async (
     if (members.length === 0) continue
     const plans = plansOf(members)
     for (const [k, phase] of workload.phases.entries()) {
-      if (phase.solo === true && k > 0) {
+      if (phase.solo === true) {
         // Turns, each client once per turn, in the opposite order every other turn (see `SEQUENCE.soloTurns`); a row
         // of this toolkit runs right after (or before) the row alone it is judged against, so that their ratio is of
         // two runs a moment apart.
-        const turns = unmeasured === undefined ? SEQUENCE.soloTurns : 1
+        const turns = unmeasured === undefined ? phase.soloTurns ?? SEQUENCE.soloTurns : 1
         const paired = pairedWithAlone(plans)
         for (let turn = 0; turn < turns; turn++) {
           for (const plan of turn % 2 === 0 ? paired : [...paired].reverse()) await runPhase(plan, phase, k, turn)
@@ -315,9 +317,11 @@ export const runWorkload = async (
       metrics: analyse(arrivals, d.calls, d.phase.need, idealMs)
     })
     const chosen = [...runs].sort((a, b) => a.metrics.timeMs - b.metrics.timeMs)[Math.floor((runs.length - 1) / 2)]!
+    // (The turns keep their figures, not their requests: the process holds what it measured until the run ends, and
+    // a larger heap collects longer, under the workloads still to come.)
     out.get(phaseKey(workload, d.phase))![lanes.findIndex((l) => l.repeat === d.repeat)]![d.adapter] = runs.length === 1
       ? chosen
-      : { ...chosen, turns: [...runs] }
+      : { ...chosen, turns: runs.map((run) => ({ ...run, arrivals: [], calls: [] })) }
   }
   return out
 }

@@ -12,6 +12,7 @@ import { randomInt } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { PerformanceObserver } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { adapters, describe } from "./adapters.js"
 import { attemptTimeline, statusTimeline } from "./charts.js"
@@ -84,6 +85,23 @@ setInterval(() => {
   }
   wallLead = lead
 }, 50).unref()
+/**
+ * The benchmark process's own garbage collection, per workload: its pauses stop every client it measures (a paced
+ * client loses the time; a timer fires late), and they grow with what the process holds.
+ */
+const collections: Array<
+  {
+    readonly workload: string
+    readonly pauses: number
+    readonly totalMs: number
+    readonly maxMs: number
+    readonly heapMb: number
+  }
+> = []
+let pauses: Array<number> = []
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) pauses.push(entry.duration)
+}).observe({ entryTypes: ["gc"] })
 process.on("warning", (warning) => {
   const frame = (warning.stack ?? "").split("\n").find((line) => line.includes("node_modules"))
   const from = frame?.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/)?.[1] ?? "the benchmark"
@@ -242,8 +260,21 @@ const main = async () => {
       if (onlyWorkloads !== undefined && !onlyWorkloads.includes(workload.id)) continue
       phase = workload.id
       const t = now()
+      pauses = []
       for (const [key, value] of await runWorkload(targets, workload, adapters, lanes)) runs.set(key, value)
-      log(`${workload.id}: ${((now() - t) / 1000).toFixed(1)} s`)
+      const collected = {
+        workload: workload.id,
+        pauses: pauses.length,
+        totalMs: Math.round(pauses.reduce((sum, ms) => sum + ms, 0)),
+        maxMs: Math.round(Math.max(0, ...pauses)),
+        heapMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20)
+      }
+      collections.push(collected)
+      log(
+        `${workload.id}: ${
+          ((now() - t) / 1000).toFixed(1)
+        } s (garbage collection: ${collected.pauses} pauses, ${collected.totalMs} ms, the longest ${collected.maxMs} ms; heap ${collected.heapMb} MB)`
+      )
       if (workload.id === "sequence") {
         // Its phases 2 and 3 again, request by request, on the first program's clients.
         phase = "sequence.paired"
@@ -499,6 +530,7 @@ const main = async () => {
     unhandled,
     warnings,
     clockSteps,
+    collections,
     charts
   }
   fs.writeFileSync(path.join(resultsDir, "results.json"), JSON.stringify(results, keepMaps))

@@ -92,6 +92,19 @@ export interface Results {
   }>
   /** Steps of the system clock seen during the run: when, in which workload, and by how much (ms, + forward). */
   readonly clockSteps: ReadonlyArray<{ readonly phase: string; readonly at: string; readonly ms: number }>
+  /**
+   * The benchmark process's garbage collection during each workload: pauses, their total and longest (ms), and the
+   * heap in use after it (MB). Absent from runs made before it was measured.
+   */
+  readonly collections?: ReadonlyArray<
+    {
+      readonly workload: string
+      readonly pauses: number
+      readonly totalMs: number
+      readonly maxMs: number
+      readonly heapMb: number
+    }
+  >
   readonly charts: ReadonlyArray<{ readonly file: string; readonly title: string }>
 }
 
@@ -456,7 +469,7 @@ export const render = (results: Results): string => {
     "  attempt counts), so clients never share a quota; the coordinator sees one origin throughout, and nothing it",
     "  learned is reset between workloads. nginx is a second origin, the same for both nginx workloads.",
     `- **Repeats**: ${results.repeats} programs per client, side by side; within a workload all clients of all repeats run at the same`,
-    "  time, each against its own tenant, their starts spread over the first second and never on a whole second (a",
+    "  time (but in nginx's workloads and the sequence's phases 2 and 3: one at a time), each against its own tenant, their starts spread over the first second and never on a whole second (a",
     "  random point of a slot of their own), so that no rate-limit window opens on a whole second and no two herds reach",
     "  the server in the same instant. Before the first workload every client instance is warmed up (concurrent",
     "  requests to an always-200 path of each origin, not counted), and a short unmeasured pass of the first workload",
@@ -580,7 +593,9 @@ export const render = (results: Results): string => {
       `${NGINX.rate} r/s per tenant, no burst, ${
         id === "nginx-503" ? "the default `limit_req_status` (503)" : "`limit_req_status 429`"
       }, no hint header of any kind; what it lets through`,
-      `gets \`return 200\`. ${NGINX.calls} calls at once. Arrivals are read from its access log.`,
+      `gets \`return 200\`. ${NGINX.calls} calls at once. The clients run one at a time (not side by side, as in the`,
+      "other workloads), so that a paced client's timers are not late by the others' work. Arrivals are read from its",
+      "access log.",
       "",
       `**Ideal**: one request every ${1000 / NGINX.rate} ms: ${NGINX.calls} requests in ${
         f2(nginxIdealS)
@@ -1065,6 +1080,15 @@ export const render = (results: Results): string => {
         "",
         ...results.clockSteps.map((step) => `- ${step.at}, ${step.phase}: ${step.ms > 0 ? "+" : ""}${step.ms} ms`)
       ]),
+    ...(results.collections === undefined || results.collections.length === 0 ? [] : [
+      "",
+      "The benchmark process's own garbage collection, per workload (its pauses stop every client it measures: a paced " +
+      "client loses that time): pauses, their total, the longest, and the heap in use after the workload:",
+      "",
+      ...results.collections.map((c) =>
+        `- ${c.workload}: ${c.pauses} pauses, ${c.totalMs} ms, the longest ${c.maxMs} ms; ${c.heapMb} MB`
+      )
+    ]),
     ""
   )
   return out.join("\n")

@@ -71,6 +71,8 @@ export interface Phase {
    * compares between clients without the others' load in it; `SEQUENCE.soloTurns` turns, each on tenants of its own.
    */
   readonly solo?: boolean
+  /** A solo phase's turns; default `SEQUENCE.soloTurns`. */
+  readonly soloTurns?: number
   /** With a pool: calls not started this long after the phase started are not sent (counted as not started). */
   readonly deadlineMs?: number
   /** The ideal completion time in ms after the phase starts, when there is one. */
@@ -128,6 +130,10 @@ const nginx = (status: 503 | 429): Workload => ({
     scenario: () => ({ kind: "ok" }),
     calls: () => gets(NGINX.calls, `/s${status}/items`),
     need: NGINX.calls,
+    // One client at a time: a client paced to 10 r/s for 6 s or more, its timers late by what the others' retries
+    // cost the one event loop, measures the others as much as itself (a program runs one client).
+    solo: true,
+    soloTurns: 1,
     // One request every 1/rate s: the last of N goes (N − 1)/rate s after the first.
     idealMs: () => ((NGINX.calls - 1) * 1000) / NGINX.rate
   }]
