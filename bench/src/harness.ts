@@ -115,7 +115,10 @@ export interface ClientRun {
   readonly arrivals: ReadonlyArray<Arrival>
   readonly calls: ReadonlyArray<CallRecord>
   readonly metrics: RunMetrics
-  /** A solo phase's turns (see `SEQUENCE.soloTurns`), in order: this run is its median turn by time. */
+  /**
+   * A solo phase's turns (see `SEQUENCE.soloTurns`), in order, with their figures only (their `arrivals` and `calls`
+   * are left empty): this run is its median turn by time.
+   */
   readonly turns?: ReadonlyArray<ClientRun>
 }
 

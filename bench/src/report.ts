@@ -471,7 +471,7 @@ export const render = (results: Results): string => {
     "  learned is reset between workloads. nginx is a second origin, the same for both nginx workloads.",
     `- **Repeats**: ${results.repeats} programs per client, side by side; within a workload all clients of all repeats run at the same`,
     "  time (but in nginx's workloads and the sequence's phases 2 and 3: one at a time), each against its own tenant,",
-    "  their starts spread over the first second and never on a whole second (a random point of a slot of their own),",
+    "  the others' starts spread over the first second and never on a whole second (a random point of a slot of their own),",
     "  so that no rate-limit window opens on a whole second and no two herds reach the server in the same instant.",
     "  Before the first workload every client instance is warmed up (concurrent requests to an always-200 path of each",
     "  origin, not counted), and a short unmeasured pass of the first workload runs with client instances of its own",
@@ -594,8 +594,8 @@ export const render = (results: Results): string => {
       `${NGINX.rate} r/s per tenant, no burst, ${
         id === "nginx-503" ? "the default `limit_req_status` (503)" : "`limit_req_status 429`"
       }, no hint header of any kind; what it lets through`,
-      `gets \`return 200\`. ${NGINX.calls} calls at once. The clients run one at a time (not side by side, as in the`,
-      "other workloads), so that a paced client's timers are not late by the others' work. Arrivals are read from its",
+      `gets \`return 200\`. ${NGINX.calls} calls at once. The clients run one at a time (not side by side, as in most`,
+      "workloads), so that a paced client's timers are not late by the others' work. Arrivals are read from its",
       "access log.",
       "",
       `**Ideal**: one request every ${1000 / NGINX.rate} ms: ${NGINX.calls} requests in ${

@@ -226,8 +226,9 @@ export interface CoordinatorOptions {
   readonly releaseSpread?: Duration.DurationInput
   /**
    * While a bucket has never answered, one request goes first and the others follow its answer, ramping up as
-   * answers come (twice as many in flight as answered); a new route of a known origin ramps up the same way (four
-   * in flight per accepted answer). Default: `true`.
+   * answers come (twice as many in flight as answered), and so again when an idle bucket forgets a rate it inferred
+   * from throttles without a hint; a new route of a known origin ramps up the same way (four in flight per accepted
+   * answer). Default: `true`.
    */
   readonly cautiousStart?: boolean
   /**

@@ -439,7 +439,7 @@ describe("Coordinator", () => {
       expect(go(machine, 30).learn).toBe(true)
     })
 
-    it("a new route of an origin whose limiter speaks starts at once, but for a minute after a refusal without a word", () => {
+    it("a new route of an origin whose limiter speaks starts at once, but not after a refusal without a word", () => {
       // An origin whose limiter speaks (here a 503 with a hint): a new route of it starts at once.
       const machine = new State.CoordinatorState(config())
       machine.observe(go(machine, 0), answer(503, 5, { hintAt: 10 }))
@@ -648,6 +648,20 @@ describe("Coordinator", () => {
       go(machine, 40_005)
       go(machine, 40_005)
       expect(held(machine, 40_005)).toStrictEqual({ until: undefined, reason: "learning" })
+    })
+
+    it("a rate forgotten in a busy bucket, or in one whose limit was told, holds nothing back", () => {
+      // Requests on their way when the rate is forgotten: the bucket is busy, not starting a burst.
+      const busy = new State.CoordinatorState(config())
+      for (let i = 0; i < 20; i++) busy.observe(go(busy, 0), answer(200, 1))
+      busy.observe(go(busy, 10), answer(429, 11))
+      go(busy, 20_000)
+      for (let i = 0; i < 10; i++) go(busy, 40_000)
+      // A told limit (10 per second, all at once) refused without a hint: paced at an inferred rate, then forgotten.
+      const told = toldPerSecond(10)
+      told.observe(go(told, 0), answer(429, 5))
+      expect(held(told, 5)).toStrictEqual({ until: 255, reason: "pacing" })
+      for (let i = 0; i < 10; i++) go(told, 40_000)
     })
 
     it("says which answers it paces a retry for: a throttle without a hint, not one with a hint nor a failure", () => {

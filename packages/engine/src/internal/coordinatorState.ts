@@ -428,7 +428,10 @@ class Bucket {
   spilledIn: number = -1
   /** Admitted in this generation and not answered yet. */
   inFlight: number = 0
-  /** Accepted answers since the bucket was made, while it ramps up (cautious start); Infinity when done. */
+  /**
+   * Accepted answers since the bucket was made (or, idle, forgot a rate it inferred), while it ramps up (cautious
+   * start); Infinity when done.
+   */
   ramp: number = 0
   /** The bucket's answers have carried rate-limit fields: they, not a configured limit, say when windows open. */
   headers: boolean = false
@@ -525,9 +528,6 @@ export class CoordinatorState {
     const route = this.routeOf(partition, request.route)
     const name = route?.bucket ?? ""
     const bucket = this.bucket(partition, name, now)
-    // An inferred rate is forgotten once the server has not throttled for a while, whether or not answers came since
-    // (and the bucket starts cautiously again: see `forgetRate`).
-    if (bucket.rate !== undefined && now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) this.forgetRate(bucket)
     if (request.attempt === "retry") {
       // Too few answers yet to judge the server while a burst of this route is on its way: wait for its answers
       // (at most a second after the route's last request left) before deciding.
@@ -541,6 +541,9 @@ export class CoordinatorState {
       if (this.refuses(partition, route, now, random)) return Hold.refusedRetry(now)
     }
     if (now < bucket.cooldownUntil) return new Hold(bucket.cooldownUntil, "cooldown")
+    // An inferred rate is forgotten once the server has not throttled for a while, whether or not answers came since
+    // (and an idle bucket starts cautiously again: see `forgetRate`).
+    if (bucket.rate !== undefined && now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) this.forgetRate(bucket)
     // A route whose answers carry no rate-limit fields is not paced by its partition's window.
     const windowed = route === undefined || route.bucket !== undefined
     let opener = false
@@ -1101,14 +1104,18 @@ export class CoordinatorState {
 
   /**
    * Forgets a rate inferred from throttles without a hint, once the server has not throttled for a while. What was
-   * learned decays into caution, not into a burst: the bucket starts cautiously again (one request, then twice as
-   * many in flight as answered), so that the next burst to a limiter that says nothing meets a ramp, and one refusal
-   * teaches the rate again, rather than most of the burst being refused. A server that stopped limiting costs a few
-   * answers' time.
+   * learned decays into caution, not into a burst: a bucket with nothing in flight starts cautiously again (one
+   * request, then twice as many in flight as answered), so that the next burst to a limiter that says nothing meets
+   * a ramp, and one refusal teaches the rate again, rather than most of the burst being refused; a server that
+   * stopped limiting costs a few answers' time. A bucket with requests on their way is busy, not starting a burst:
+   * it is not held behind them. Nor is one whose limit was told, or whose answers carry rate-limit fields: its
+   * limiter speaks, as a new bucket's ramp also assumes.
    */
   private forgetRate(bucket: Bucket): void {
     bucket.rate = undefined
-    if (this.config.cautiousStart) bucket.ramp = 0
+    if (this.config.cautiousStart && bucket.inFlight === 0 && bucket.configured === undefined && !bucket.headers) {
+      bucket.ramp = 0
+    }
   }
 
   /** Hands back a permit whose answer was not observed. Returns true when held requests may be able to go. */
