@@ -89,15 +89,7 @@ setInterval(() => {
  * The benchmark process's own garbage collection, per workload: its pauses stop every client it measures (a paced
  * client loses the time; a timer fires late), and they grow with what the process holds.
  */
-const collections: Array<
-  {
-    readonly workload: string
-    readonly pauses: number
-    readonly totalMs: number
-    readonly maxMs: number
-    readonly heapMb: number
-  }
-> = []
+const collections: Array<NonNullable<Results["collections"]>[number]> = []
 let pauses: Array<number> = []
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) pauses.push(entry.duration)

@@ -1,3 +1,4 @@
+import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -91,8 +92,11 @@ const spanEvent = (name: string, attributes: Record<string, unknown>) =>
  */
 export const answerOf: (observed: Coordinator.Observed, skew?: number) => state.Answer = answer.answerOf
 
+/** How a request under a permit failed: interrupted, or otherwise. */
+const failureOf = (cause: Cause.Cause<unknown>): state.Outcome => cause._tag === "Interrupt" ? "interrupted" : "failure"
+
 const outcomeOf = (exit: Exit.Exit<unknown, unknown>): state.Outcome =>
-  exit._tag === "Success" ? "success" : exit.cause._tag === "Interrupt" ? "interrupted" : "failure"
+  exit._tag === "Success" ? "success" : failureOf(exit.cause)
 
 type Waited = CoordinatorPlan.Waited
 
@@ -241,7 +245,7 @@ export const make = (settings: Settings): Effect.Effect<Coordinator.Coordinator>
           const run = (permit: state.Permit) =>
             Effect.matchCauseEffect(restore(use(permit)), {
               onFailure: (cause) => {
-                settleNow(permit, cause._tag === "Interrupt" ? "interrupted" : "failure", clock)
+                settleNow(permit, failureOf(cause), clock)
                 return Effect.failCause(cause)
               },
               onSuccess: (value) => {
