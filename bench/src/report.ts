@@ -366,6 +366,12 @@ export const render = (results: Results): string => {
     "time and under the same load (named on the last two lines). On both HTTP clients, `withStatusRetry()` alone is",
     "meant to be within 5 % of the best peer of the run.",
     "",
+    "In the *X-RateLimit only* column, a client without shared state waits for each whole-second epoch reset, so its",
+    "time depends on where in the second its windows start (a random point per row): by up to a second per wait.",
+    "`withStatusRetry()` alone reads that reset against the server's `Date`, not its own clock, so that no clock skew",
+    "can make a retry early; until its answers have told the server's clock to better than a second (a burst's answers",
+    "all carry one `Date`), that wait runs up to another second past the reset. The coordinator learns the windows.",
+    "",
     table(
       ["client", "HTTP client", ...peerHeaders],
       [
