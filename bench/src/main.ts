@@ -12,7 +12,7 @@ import { randomInt } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { PerformanceObserver } from "node:perf_hooks"
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { adapters, describe } from "./adapters.js"
 import { attemptTimeline, statusTimeline } from "./charts.js"
@@ -91,6 +91,13 @@ setInterval(() => {
  */
 const collections: Array<NonNullable<Results["collections"]>[number]> = []
 let pauses: Array<number> = []
+/**
+ * How late the benchmark process's timers fired, per workload: a stall of the process (its own work, or the machine
+ * taking the CPU away) delays every client it measures at once, whether or not a collection caused it.
+ */
+const LOOP_RESOLUTION_MS = 10
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
+loopDelay.enable()
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) pauses.push(entry.duration)
 }).observe({ entryTypes: ["gc"] })
@@ -253,19 +260,21 @@ const main = async () => {
       phase = workload.id
       const t = now()
       pauses = []
+      loopDelay.reset()
       for (const [key, value] of await runWorkload(targets, workload, adapters, lanes)) runs.set(key, value)
       const collected = {
         workload: workload.id,
         pauses: pauses.length,
         totalMs: Math.round(pauses.reduce((sum, ms) => sum + ms, 0)),
         maxMs: Math.round(Math.max(0, ...pauses)),
-        heapMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20)
+        heapMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+        lateTimerMs: Math.max(0, Math.round(loopDelay.max / 1e6 - LOOP_RESOLUTION_MS))
       }
       collections.push(collected)
       log(
         `${workload.id}: ${
           ((now() - t) / 1000).toFixed(1)
-        } s (garbage collection: ${collected.pauses} pauses, ${collected.totalMs} ms, the longest ${collected.maxMs} ms; heap ${collected.heapMb} MB)`
+        } s (garbage collection: ${collected.pauses} pauses, ${collected.totalMs} ms, the longest ${collected.maxMs} ms; heap ${collected.heapMb} MB; a timer up to ${collected.lateTimerMs} ms late)`
       )
       if (workload.id === "sequence") {
         // Its phases 2 and 3 again, request by request, on the first program's clients.

@@ -94,7 +94,7 @@ export interface Results {
   readonly clockSteps: ReadonlyArray<{ readonly phase: string; readonly at: string; readonly ms: number }>
   /**
    * The benchmark process's garbage collection during each workload: pauses, their total and longest (ms), and the
-   * heap in use after it (MB). Absent from runs made before it was measured.
+   * heap in use after it (MB); how late its timers fired at most (ms). Absent from runs made before it was measured.
    */
   readonly collections?: ReadonlyArray<
     {
@@ -103,6 +103,8 @@ export interface Results {
       readonly totalMs: number
       readonly maxMs: number
       readonly heapMb: number
+      /** Absent from runs made before it was measured. */
+      readonly lateTimerMs?: number
     }
   >
   readonly charts: ReadonlyArray<{ readonly file: string; readonly title: string }>
@@ -1090,10 +1092,14 @@ export const render = (results: Results): string => {
     ...(results.collections === undefined || results.collections.length === 0 ? [] : [
       "",
       "The benchmark process's own garbage collection, per workload (its pauses stop every client it measures: a paced " +
-      "client loses that time): pauses, their total, the longest, and the heap in use after the workload:",
+      "client loses that time): pauses, their total, the longest, and the heap in use after the workload; and how " +
+      "late the process's timers fired at most (a stall, from a collection, the process's own work, or the machine " +
+      "taking the CPU away, delays every client of the process at once):",
       "",
       ...results.collections.map((c) =>
-        `- ${c.workload}: ${c.pauses} pauses, ${c.totalMs} ms, the longest ${c.maxMs} ms; ${c.heapMb} MB`
+        `- ${c.workload}: ${c.pauses} pauses, ${c.totalMs} ms, the longest ${c.maxMs} ms; ${c.heapMb} MB${
+          c.lateTimerMs === undefined ? "" : `; a timer up to ${c.lateTimerMs} ms late`
+        }`
       )
     ]),
     ""
