@@ -276,8 +276,8 @@ const herdRound = async (herd: Herd, spread: number): Promise<HerdRound> => {
   let shed = 0
   const parked: Array<http.ServerResponse> = []
   const arrivals: Array<number> = []
-  // Every call's first request is held until the whole fleet's have come (or a few seconds passed), then all are
-  // answered at once: 503, `Retry-After` in seconds, every client told the same instant.
+  // Every call's first request is held until the whole fleet's have come (or five seconds after the fleet started),
+  // then all are answered at once: 503, `Retry-After` in seconds, every client told the same instant.
   const release = () => {
     if (parked.length === 0) return
     until = now() + HERD_RETRY_AFTER_SECONDS * 1000
@@ -286,7 +286,7 @@ const herdRound = async (herd: Herd, spread: number): Promise<HerdRound> => {
       response.end("maintenance")
     }
   }
-  const timer = setTimeout(release, 5000)
+  let timer: ReturnType<typeof setTimeout> | undefined
   const { base, server } = await listen((request, response) => {
     if (warm(request, response)) return
     const at = now()
@@ -311,7 +311,11 @@ const herdRound = async (herd: Herd, spread: number): Promise<HerdRound> => {
       response.end("ok")
     }, HERD_WORK_MS)
   })
-  const { reports } = await fleet(herd.workers, () => ({ url: base, calls: herd.calls, spread }))
+  const { reports } = await fleet(herd.workers, () => ({ url: base, calls: herd.calls, spread }), () => {
+    // (From the fleet's start: the workers' start-up does not count.)
+    timer = setTimeout(release, 5000)
+    return now()
+  })
   clearTimeout(timer)
   await close(server)
   const ok = reports.reduce((sum, r) => sum + r.ok, 0)
