@@ -91,11 +91,12 @@ setInterval(() => {
  */
 const collections: Array<NonNullable<Results["collections"]>[number]> = []
 let pauses: Array<number> = []
+/** How often the event loop's delay is sampled (ms): a reading includes it. */
+const LOOP_RESOLUTION_MS = 10
 /**
  * How late the benchmark process's timers fired, per workload: a stall of the process (its own work, or the machine
  * taking the CPU away) delays every client it measures at once, whether or not a collection caused it.
  */
-const LOOP_RESOLUTION_MS = 10
 const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
 loopDelay.enable()
 new PerformanceObserver((list) => {
