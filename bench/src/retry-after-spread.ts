@@ -1,5 +1,5 @@
 /**
- * `pnpm bench:spread`: does the default `retryAfterSpread` (0.02) earn its cost? Two workloads, each run with the
+ * `pnpm bench:spread`: does the default `retryAfterSpread` (`RetryPolicy.defaults`) earn its cost? Two workloads, each run with the
  * spread at its default and at 0, in alternation, `SPREAD_ROUNDS` times (5 by default). The server runs in this
  * process, on 127.0.0.1; every client is `withStatusRetry()` over `NodeHttpClient` in a worker process of its own
  * (`child_process.fork`), so the server's work does not delay the clients' timers.
@@ -23,7 +23,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import type { RetryPolicy } from "@effect-retry/core"
+import { RetryPolicy } from "@effect-retry/core"
 import { withStatusRetry } from "@effect-retry/platform"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -38,7 +38,8 @@ import { fileURLToPath } from "node:url"
 import { now } from "./protocol.js"
 
 const ROUNDS = Math.max(1, Number(process.env["SPREAD_ROUNDS"] ?? 5))
-const SPREADS = [0.02, 0] as const
+/** The default spread (`RetryPolicy.defaults`), and none. */
+const SPREADS = [RetryPolicy.defaults.retryAfterSpread, 0] as const
 const COST = { calls: 120, limit: 40 } as const
 /** The fleets of the herd workload: many programs of one call each, and a few busy ones. */
 const HERDS = [
@@ -247,7 +248,7 @@ interface HerdRound {
   readonly peak10Ms: number
   /** From the instant told until the last call succeeded. */
   readonly lastMs: number
-  /** When the first request after the instant told arrived, after it (the clients' reading of the server's clock). */
+  /** When the first request after the instant told arrived, after it. */
   readonly firstMs: number
   /** Requests that arrived in the 100 ms from the first one after the instant told. */
   readonly first100Ms: number
@@ -393,9 +394,9 @@ const report = (costs: ReadonlyArray<CostRound>, herds: ReadonlyArray<HerdRound>
     }, ${seconds} s; Node.js ${process.version}, ${os.cpus().length} cores, load ${
       fixed(os.loadavg()[0]!, 2)
     }. Each workload ran ${ROUNDS} times with \`retryAfterSpread\` at its`,
-    "default (0.02: up to 2 % of the wait added, drawn per retry) and at 0, in alternation; one value per round, in",
-    "the order they ran. Every client is `withStatusRetry({ retryAfterSpread })` over `NodeHttpClient`, in a worker",
-    "process of its own; the server runs in the benchmark's process, on 127.0.0.1.",
+    `default (${on}: up to ${on * 100} % of the wait added, drawn per retry) and at 0, in alternation; one value per`,
+    "round, in the order they ran. Every client is `withStatusRetry({ retryAfterSpread })` over `NodeHttpClient`, in",
+    "a worker process of its own; the server runs in the benchmark's process, on 127.0.0.1.",
     "",
     ...summary,
     "",

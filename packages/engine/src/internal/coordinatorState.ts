@@ -541,9 +541,8 @@ export class CoordinatorState {
       if (this.refuses(partition, route, now, random)) return Hold.refusedRetry(now)
     }
     if (now < bucket.cooldownUntil) return new Hold(bucket.cooldownUntil, "cooldown")
-    // An inferred rate is forgotten once the server has not throttled for a while, whether or not answers came since
-    // (and an idle bucket starts cautiously again: see `forgetRate`).
-    if (bucket.rate !== undefined && now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) this.forgetRate(bucket)
+    // An inferred rate is forgotten once the server has not throttled for a while, whether or not answers came since.
+    if (bucket.rate !== undefined) this.forgetStaleRate(bucket, now)
     // A route whose answers carry no rate-limit fields is not paced by its partition's window.
     const windowed = route === undefined || route.bucket !== undefined
     let opener = false
@@ -1082,10 +1081,7 @@ export class CoordinatorState {
    * go sooner.
    */
   private grow(bucket: Bucket, now: number): boolean {
-    if (now - bucket.throttledAt > INFERRED_RATE_MEMORY_MILLIS) {
-      this.forgetRate(bucket)
-      return true
-    }
+    if (this.forgetStaleRate(bucket, now)) return true
     const rate = bucket.rate ?? MIN_RATE
     let next = rate
     if (bucket.slowStart) {
@@ -1103,19 +1099,21 @@ export class CoordinatorState {
   }
 
   /**
-   * Forgets a rate inferred from throttles without a hint, once the server has not throttled for a while. What was
-   * learned decays into caution, not into a burst: a bucket with nothing in flight starts cautiously again (one
-   * request, then twice as many in flight as answered), so that the next burst to a limiter that says nothing meets
-   * a ramp, and one refusal teaches the rate again, rather than most of the burst being refused; a server that
-   * stopped limiting costs a few answers' time. A bucket with requests on their way is busy, not starting a burst:
+   * Forgets a rate inferred from throttles without a hint once the server has not throttled for a while
+   * (`INFERRED_RATE_MEMORY_MILLIS`), and says whether it did. What was learned decays into caution, not into a
+   * burst: a bucket with nothing in flight starts cautiously again (one request, then twice as many in flight as
+   * answered), so that the next burst to a limiter that says nothing meets a ramp, and one refusal teaches the rate
+   * again, rather than most of the burst being refused; a server that stopped limiting costs a few answers' time. A bucket with requests on their way is busy, not starting a burst:
    * it is not held behind them. Nor is one whose limit was told, or whose answers carry rate-limit fields: its
    * limiter speaks, as a new bucket's ramp also assumes.
    */
-  private forgetRate(bucket: Bucket): void {
+  private forgetStaleRate(bucket: Bucket, now: number): boolean {
+    if (now - bucket.throttledAt <= INFERRED_RATE_MEMORY_MILLIS) return false
     bucket.rate = undefined
     if (this.config.cautiousStart && bucket.inFlight === 0 && bucket.configured === undefined && !bucket.headers) {
       bucket.ramp = 0
     }
+    return true
   }
 
   /** Hands back a permit whose answer was not observed. Returns true when held requests may be able to go. */
