@@ -17,7 +17,7 @@ import { type Phase, phaseKey, type PlannedCall, SEQUENCE, type Workload } from 
 export const CALL_TIMEOUT_MS = 20_000
 const HARD_MARGIN_MS = 2_000
 /** The whole run is stopped after this long, whatever it is doing (main.ts). */
-export const WATCHDOG_MS = 900_000
+export const WATCHDOG_MS = 1_500_000
 
 // Distributive Omit, so each message keeps its own fields.
 type Request = ToServer extends infer M ? M extends ToServer ? Omit<M, "seq"> : never : never
@@ -81,6 +81,14 @@ export const startServer = (script: string): Promise<ServerHandle> =>
       }
     })
   })
+
+/** `at`, or if it lies within 100 ms of a whole second, a point 100-200 ms past that second (`r` in [0, 1)). */
+const offWholeSecond = (at: number, r: number): number => {
+  const into = ((at % 1000) + 1000) % 1000
+  if (into >= 100 && into <= 900) return at
+  const second = into < 100 ? at - into : at - into + 1000
+  return second + 100 + 100 * r
+}
 
 const sleepUntil = (at: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - now())))
 
@@ -232,12 +240,13 @@ export const runWorkload = async (
     const tenant = `${unmeasured?.prefix ?? ""}${workload.id}.${phase.id}.r${plan.lane.repeat + 1}.${plan.adapter.id}${
       turn === 0 ? "" : `.turn${turn + 1}`
     }`
-    // (A solo phase's clients start one after another, each when the one before it has finished.)
+    // (A solo phase's clients start one after another, each when the one before it has finished, at least 100 ms
+    // from a whole second.)
     const planned = k === 0 && phase.solo !== true
-    const start = planned ? plan.start : now()
+    const start = planned ? plan.start : phase.solo === true ? offWholeSecond(now(), random()) : now()
     const scenario = phase.scenario(start, plan.lane.seed)
     if (workload.target === "server") await server.open(tenant, scenario)
-    if (planned) await sleepUntil(plan.start)
+    await sleepUntil(start)
     const calls = phase.calls().slice(0, unmeasured?.calls)
     const record = (call: PlannedCall, id: string, began: number, outcome: Outcome): CallRecord => ({
       call: id,

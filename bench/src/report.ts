@@ -162,13 +162,11 @@ export const PEER_WORKLOADS = ["rate-limit", "rate-limit-xrl", "rate-limit-ietf"
  */
 export const vsBestPeer = (
   adapters: ReadonlyArray<Adapter>,
-  repeat: ReadonlyArray<ClientRun | undefined>,
-  group?: 0 | 1
+  repeat: ReadonlyArray<ClientRun | undefined>
 ): { readonly peer: ClientRun; readonly ratio: ReadonlyMap<number, number> } | undefined => {
-  const within = (i: number) => group === undefined || (adapters[i]!.group ?? 0) === group
   const peers = repeat.flatMap((run, i) =>
     run === undefined || adapters[i]!.toolkit !== undefined || adapters[i]!.told === true ||
-      run.metrics.ok < run.metrics.calls || !within(i)
+      run.metrics.ok < run.metrics.calls
       ? []
       : [run]
   )
@@ -176,7 +174,7 @@ export const vsBestPeer = (
   const peer = peers.reduce((best, run) => (run.metrics.timeMs < best.metrics.timeMs ? run : best))
   const ratio = new Map(
     repeat.flatMap((run, i) =>
-      run === undefined || adapters[i]!.toolkit === undefined || !within(i)
+      run === undefined || adapters[i]!.toolkit === undefined
         ? []
         : [[i, run.metrics.timeMs / peer.metrics.timeMs]]
     )
@@ -252,14 +250,11 @@ export const render = (results: Results): string => {
   const peerHeaders = ["429 + Retry-After", "X-RateLimit only", "RateLimit fields", "express / fastify store"]
   const toolkitRows = adapters.flatMap((a, i) => (a.toolkit === undefined ? [] : [i]))
   const bestPeers = (key: string) => (results.runs.get(key) ?? []).map((repeat) => vsBestPeer(adapters, repeat))
-  /** The same among the rows that ran beside it (its group, at the same time, under the same load). */
-  const besidePeers = (key: string, group: 0 | 1) =>
-    (results.runs.get(key) ?? []).map((repeat) => vsBestPeer(adapters, repeat, group))
   const ratioOf = (bests: ReadonlyArray<ReturnType<typeof vsBestPeer>>, i: number) =>
     f2(median(bests.map((b) => b?.ratio.get(i) ?? NaN).filter((r) => Number.isFinite(r))))
   const peerCell = (key: string, i: number) => {
     if (runsOf(results, key, i).length === 0) return "not run"
-    return `${ratioOf(bestPeers(key), i)} · ${ratioOf(besidePeers(key, adapters[i]!.group ?? 0), i)}`
+    return ratioOf(bestPeers(key), i)
   }
   const named = (bests: ReadonlyArray<ReturnType<typeof vsBestPeer>>) => {
     const peers = bests.flatMap((b) => (b === undefined ? [] : [b.peer]))
@@ -268,7 +263,6 @@ export const render = (results: Results): string => {
       : peers.map((p) => `${p.adapter.label}: ${s2(p.metrics.timeMs)} s`).join("; ")
   }
   const bestPeerCell = (key: string) => named(bestPeers(key))
-  const besidePeerCell = (group: 0 | 1) => (key: string) => named(besidePeers(key, group))
 
   add(
     "# Benchmark: effect-retry against the retry clients people pick instead",
@@ -311,10 +305,9 @@ export const render = (results: Results): string => {
     `Medians of ${results.repeats} run${
       results.repeats === 1 ? "" : "s"
     }. Every client is one long-lived instance (one coordinator for the coordinated rows) that runs`,
-    "every workload below in turn against one origin, as a program does. Per workload the rows run in two groups, one",
-    "after the other (the `NodeHttpClient` rows with the peers of their ecosystem, then the `fetch`-based and Effect 4",
-    "rows), so that no more clients share the benchmark's process at once than before those rows joined; nginx's",
-    "workloads run one client at a time. req/N:",
+    "every workload below in turn against one origin, as a program does. The rate-limit and nginx workloads run one",
+    "client at a time, so that a client's timers are not late by the other clients' work in the benchmark's process",
+    "(a herd of 80 retries holds its event loop). req/N:",
     "requests the server received over the calls' need; time/ideal: completion time over the ideal; early: requests",
     "that reached the server before the instant it had last told that client; ok: calls that succeeded. The *target*",
     "rows are what the coordinated rows are meant to reach.",
@@ -364,9 +357,8 @@ export const render = (results: Results): string => {
     "",
     "Time against the best peer in the same run: each toolkit row's completion time over the fastest peer's (a row",
     "of another library, told no limit, whose calls all succeeded; its name and time on the *best peer* line), per",
-    "repeat, median; then the same over the fastest peer among the rows that ran beside it, in its group, at the same",
-    "time and under the same load (named on the last two lines). On both HTTP clients, `withStatusRetry()` alone is",
-    "meant to be within 5 % of the best peer of the run.",
+    "repeat, median. On both HTTP clients, `withStatusRetry()` alone is meant to be within 5 % of the best peer of the",
+    "run.",
     "",
     "In the *X-RateLimit only* column, a client without shared state waits for each whole-second epoch reset, so its",
     "time depends on where in the second its windows start (a random point per row): by up to a second per wait.",
@@ -377,15 +369,13 @@ export const render = (results: Results): string => {
     table(
       ["client", "HTTP client", ...peerHeaders],
       [
-        ["*target, `withStatusRetry()` alone*", "both", ...PEER_WORKLOADS.map(() => "≤ 1.05 · –")],
+        ["*target, `withStatusRetry()` alone*", "both", ...PEER_WORKLOADS.map(() => "≤ 1.05")],
         ...toolkitRows.map((i) => [
           label(i),
           `\`${adapters[i]!.toolkit!.transport}\``,
           ...PEER_WORKLOADS.map((key) => peerCell(key, i))
         ]),
-        ["*best peer: time*", "", ...PEER_WORKLOADS.map(bestPeerCell)],
-        ["*best peer beside the `NodeHttpClient` rows*", "", ...PEER_WORKLOADS.map(besidePeerCell(0))],
-        ["*best peer beside the `fetch` and Effect 4 rows*", "", ...PEER_WORKLOADS.map(besidePeerCell(1))]
+        ["*best peer: time*", "", ...PEER_WORKLOADS.map(bestPeerCell)]
       ]
     ),
     "",
@@ -478,9 +468,10 @@ export const render = (results: Results): string => {
     "  attempt counts), so clients never share a quota; the coordinator sees one origin throughout, and nothing it",
     "  learned is reset between workloads. nginx is a second origin, the same for both nginx workloads.",
     `- **Repeats**: ${results.repeats} programs per client, side by side; within a workload all clients of all repeats run at the same`,
-    "  time (but in nginx's workloads and the sequence's phases 2 and 3: one at a time), each against its own tenant,",
-    "  the others' starts spread over the first second and never on a whole second (a random point of a slot of their own),",
-    "  so that no rate-limit window opens on a whole second and no two herds reach the server in the same instant.",
+    "  time (but in the rate-limit and nginx workloads and the sequence's phases 2 and 3: one at a time, each start at",
+    "  least 100 ms from a whole second), each against its own tenant, the others' starts spread over the first second",
+    "  and never on a whole second (a random point of a slot of their own), so that no rate-limit window opens on a",
+    "  whole second and no two herds reach the server in the same instant.",
     "  Before the first workload every client instance is warmed up (concurrent requests to an always-200 path of each",
     "  origin, not counted), and a short unmeasured pass of the first workload runs with client instances of its own",
     "  (closed after it), so that the code a library runs only when it retries is compiled before any measured call.",
@@ -552,9 +543,8 @@ export const render = (results: Results): string => {
       `W = ${RATE_LIMIT.limit} requests per fixed window of ${
         RATE_LIMIT.windowMs / 1000
       } s, the windows back to back from the client's start, which`,
-      `is not on a whole second (so whole-second resets are up to 1 s late); N = ${RATE_LIMIT.calls} calls at once. ${
-        headerText[id]
-      }`,
+      `is at least 100 ms from a whole second (so whole-second resets are up to 1 s late); N = ${RATE_LIMIT.calls} calls at once,`,
+      `one client at a time. ${headerText[id]}`,
       "The row told the limit is told 40 per second for the origin.",
       "",
       `**Ideal**: time = (ceil(N/W) − 1) s = ${
@@ -577,7 +567,8 @@ export const render = (results: Results): string => {
     `their draft-6 mode: \`RateLimit-Limit/Remaining/Reset\` (seconds, rounded up), \`RateLimit-Policy: ${STORE.limit};w=${
       STORE.windowMs / 1000
     }\`, and \`Retry-After\``,
-    `on a 429. N = ${STORE.calls} calls at once. The told row does not run it (its told limit is another quota).`,
+    `on a 429. N = ${STORE.calls} calls at once, one client at a time. The told row does not run it (its told limit is`,
+    "another quota).",
     "",
     `**Ideal**: each window opened the instant the previous one expires: time = (ceil(N/W) − 1) × ${
       STORE.windowMs / 1000
@@ -602,7 +593,7 @@ export const render = (results: Results): string => {
       `${NGINX.rate} r/s per tenant, no burst, ${
         id === "nginx-503" ? "the default `limit_req_status` (503)" : "`limit_req_status 429`"
       }, no hint header of any kind; what it lets through`,
-      `gets \`return 200\`. ${NGINX.calls} calls at once. The clients run one at a time (not side by side, as in most`,
+      `gets \`return 200\`. ${NGINX.calls} calls at once. The clients run one at a time (as in the rate-limit`,
       "workloads), so that a paced client's timers are not late by the others' work. Arrivals are read from its",
       "access log.",
       "",
