@@ -59,18 +59,18 @@ describe("ServerClock", () => {
     const B = 1_800_000_000_000
     const dated = (serverTime: number) => ({ date: new Date(date(B + serverTime)).toUTCString() })
 
-    it("reads a success while the clock is not known to 50 ms, one in 50 ms, and starts again after a minute", () => {
+    it("reads a success while the clock is not known to 10 ms, one in 10 ms, and starts again after a minute", () => {
       const clocks = new ServerClock.Clocks(2, 60_000)
       const o = "https://api.test"
       expect(clocks.wants(o, 200, B + 500)).toBe(true)
       expect(clocks.learn(o, dated(500), B + 495, B + 500)).toBe(0)
-      // Within 50 ms of that read, another success of the same burst tells nothing new; a failure is always read.
-      expect(clocks.wants(o, 200, B + 520)).toBe(false)
-      expect(clocks.wants(o, 429, B + 520)).toBe(true)
-      expect(clocks.wants(o, 200, B + 550)).toBe(true)
-      // Just after a tick, then just before one: known to within 50 ms, a success is not read any more.
+      // Within 10 ms of that read, another success of the same burst tells nothing new; a failure is always read.
+      expect(clocks.wants(o, 200, B + 505)).toBe(false)
+      expect(clocks.wants(o, 429, B + 505)).toBe(true)
+      expect(clocks.wants(o, 200, B + 510)).toBe(true)
+      // Just after a tick, then just before one: known to within 10 ms, a success is not read any more.
       clocks.learn(o, dated(1_003), B + 1_000, B + 1_003)
-      clocks.learn(o, dated(1_990), B + 1_985, B + 1_990)
+      clocks.learn(o, dated(1_995), B + 1_993, B + 1_995)
       expect(clocks.wants(o, 200, B + 2_100)).toBe(false)
       // A failure whose Date dropped 700 ms: its epoch reset (second 4) is read 697 ms sooner than by that Date
       // alone, at 4_003 rather than 4_700.
@@ -79,9 +79,69 @@ describe("ServerClock", () => {
       // A success's hint, or a failure's delay, is not read sooner.
       expect(clocks.observe(o, 200, reset, B + 2_695, B + 2_700)).toBe(undefined)
       expect(clocks.observe(o, 429, { ...dated(2_700), "retry-after": "2" }, B + 2_695, B + 2_700)).toBe(undefined)
-      // A minute after the bounds began, they start again.
+      // A minute after the bounds began, with nothing read since, they start again from the next answer.
       expect(clocks.wants(o, 200, B + 61_000)).toBe(true)
       expect(clocks.learn(o, dated(61_700), B + 61_695, B + 61_700)).toBe(0)
+    })
+
+    it("hands over to bounds learned since half-way: a burst of failures stamped with one Date reads them", () => {
+      const clocks = new ServerClock.Clocks(2, 60_000)
+      const o = "https://api.test"
+      const retryAt = (serverTime: number, at: number) => ({
+        ...dated(serverTime),
+        "retry-after": new Date(B + at).toUTCString()
+      })
+      clocks.learn(o, dated(1_003), B + 1_000, B + 1_003)
+      clocks.learn(o, dated(1_995), B + 1_993, B + 1_995)
+      // Half-way through the minute, successes are read again (for the bounds that take over) until those are narrow.
+      expect(clocks.wants(o, 200, B + 40_000)).toBe(true)
+      clocks.learn(o, dated(40_003), B + 40_000, B + 40_003)
+      clocks.learn(o, dated(40_995), B + 40_993, B + 40_995)
+      expect(clocks.wants(o, 200, B + 41_100)).toBe(false)
+      // A minute after the first bounds began, a 503 whose Date dropped 950 ms says come back at 64 s: read 947 ms
+      // sooner by the bounds learned from 40 s on, at 64_003 (bounds started again from this answer alone would read
+      // it at 64_950).
+      expect(clocks.observe(o, 503, retryAt(61_950, 64_000), B + 61_945, B + 61_950)).toBe(B + 64_003)
+      // Those bounds are read until a minute after they began: then the next answer starts them again.
+      expect(clocks.observe(o, 503, retryAt(101_950, 104_000), B + 101_945, B + 101_950)).toBe(undefined)
+    })
+
+    it("never reads an instant early, whatever answers come when, at any offset", () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: -5_000, max: 5_000 }),
+          fc.array(
+            fc.record({
+              gap: fc.integer({ min: 0, max: 20_000 }),
+              there: fc.nat(50),
+              handled: fc.nat(50),
+              failed: fc.boolean(),
+              wait: fc.integer({ min: 1, max: 5 })
+            }),
+            { minLength: 1, maxLength: 60 }
+          ),
+          (offset, answers) => {
+            const clocks = new ServerClock.Clocks(2, 60_000)
+            let at = 0
+            for (const { failed, gap, handled, there, wait } of answers) {
+              at += gap
+              const answeredAt = at + there
+              const receivedAt = answeredAt + handled
+              const serverSecond = date(answeredAt + offset)
+              // Come back at a whole second of the server's clock, `wait` seconds after its Date.
+              const record = failed
+                ? {
+                  ...dated(answeredAt + offset),
+                  "retry-after": new Date(B + serverSecond + wait * 1_000).toUTCString()
+                }
+                : dated(answeredAt + offset)
+              const read = clocks.observe("https://api.test", failed ? 503 : 200, record, B + at, B + receivedAt)
+              // The server's instant on our clock is that second less the offset: never read before it.
+              if (read !== undefined) expect(read).toBeGreaterThanOrEqual(B + serverSecond + wait * 1_000 - offset)
+            }
+          }
+        )
+      )
     })
 
     it("forgets bounds a refusal shows wrong (a clock was set): the next instant is read by its Date alone", () => {

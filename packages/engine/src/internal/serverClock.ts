@@ -70,39 +70,54 @@ export const forget = (clock: ServerClock): void => {
 
 /**
  * Bounds narrower than this (ms) are enough: a success's `Date` is not read any more. Until then, one success in this
- * long is read (answers that come together tell the same; a burst costs one read).
+ * long is read (answers that come together tell the same; a burst costs one read). Every instant read against `Date`
+ * may be late by up to the bounds' width.
  */
-const NARROW_ENOUGH_MILLIS = 50
+const NARROW_ENOUGH_MILLIS = 10
 
 interface Learned extends ServerClock {
-  /** When these bounds started: they start again after `relearnMillis` (a clock may be set meanwhile). */
+  /** When these bounds started: they are read until `relearnMillis` after (a clock may be set meanwhile). */
   since: number
+}
+
+/** An origin's bounds in use, and the ones that take over from them, learned from every answer since half-way. */
+interface Origin {
+  current: Learned
+  next: Learned | undefined
   /** When the last answer was read. */
   readAt: number
 }
 
+const fresh = (since: number): Learned => ({ offsetLow: -Infinity, offsetHigh: Infinity, since })
+
 /**
  * The clocks of the origins a client talks to, learned from their answers' `Date`: at most `maxOrigins` (the oldest
- * goes first), each started again `relearnMillis` after it began, so a server clock set back meanwhile is not read
- * with bounds learned before.
+ * goes first). The bounds read are never older than `relearnMillis`, so a server clock set back meanwhile is not read
+ * with bounds learned before: half-way through, bounds that will take over start learning beside them, and take over
+ * with what they learned since (so a burst of failures all stamped with one `Date` right after the change does not
+ * find bounds a second wide).
  */
 export class Clocks {
-  private readonly clocks = new Map<string, Learned>()
+  private readonly clocks = new Map<string, Origin>()
   constructor(readonly maxOrigins = 1_000, readonly relearnMillis = 60_000) {}
 
   /** Whether an answer from the origin is worth reading for its `Date`: a failure always is, a success while learning. */
   wants(origin: string, status: number, now: number): boolean {
     if (status >= 400) return true
-    const clock = this.clocks.get(origin)
-    return clock === undefined || now - clock.since >= this.relearnMillis ||
-      (uncertainty(clock) > NARROW_ENOUGH_MILLIS && now - clock.readAt >= NARROW_ENOUGH_MILLIS)
+    const known = this.clocks.get(origin)
+    if (known === undefined) return true
+    const age = now - known.current.since
+    if (age >= this.relearnMillis) return true
+    const learning = uncertainty(known.current) > NARROW_ENOUGH_MILLIS ||
+      (age >= this.relearnMillis / 2 && (known.next === undefined || uncertainty(known.next) > NARROW_ENOUGH_MILLIS))
+    return learning && now - known.readAt >= NARROW_ENOUGH_MILLIS
   }
 
   /**
    * Learns from an answer of the origin (its request left at `sentAt`) and, for a failure whose hint is an instant
    * given against its `Date`, returns that instant as the clock learned reads it, when that is sooner. A failure that
    * the bounds say came too late to be refused (its request left after the server's clock reached that instant) shows
-   * them wrong: they are forgotten first, and learned again from this answer on.
+   * them wrong: they are forgotten first (and those that would take over), and learned again from this answer on.
    */
   observe(
     origin: string,
@@ -121,7 +136,10 @@ export class Clocks {
     const hint = reading.hint !== undefined && serverHint.fromDate(reading, record) ? reading.hint : undefined
     // A refusal of a request the bounds said left after the server's clock reached its instant: they are wrong.
     const known = this.clocks.get(origin)
-    if (hint !== undefined && known !== undefined && contradicted(known, hint.at + offset, sentAt)) forget(known)
+    if (hint !== undefined && known !== undefined && contradicted(known.current, hint.at + offset, sentAt)) {
+      forget(known.current)
+      known.next = undefined
+    }
     const sooner = correction(this.learnOffset(origin, offset, sentAt, receivedAt), offset)
     return hint !== undefined && sooner > 0 ? hint.at - sooner : undefined
   }
@@ -135,20 +153,34 @@ export class Clocks {
     return offset === undefined ? 0 : correction(this.learnOffset(origin, offset, sentAt, receivedAt), offset)
   }
 
-  private learnOffset(origin: string, offset: number, sentAt: number, receivedAt: number): Learned {
-    let clock = this.clocks.get(origin)
-    if (clock === undefined || receivedAt - clock.since >= this.relearnMillis) {
-      if (clock === undefined && this.clocks.size >= this.maxOrigins) {
+  /** Learns from one answer; answers the bounds to read. */
+  private learnOffset(origin: string, offset: number, sentAt: number, receivedAt: number): ServerClock {
+    let known = this.clocks.get(origin)
+    if (known === undefined) {
+      if (this.clocks.size >= this.maxOrigins) {
         const oldest = this.clocks.keys().next()
         if (oldest.done !== true) this.clocks.delete(oldest.value)
       }
-      clock = { offsetLow: -Infinity, offsetHigh: Infinity, since: receivedAt, readAt: receivedAt }
-      this.clocks.delete(origin)
+      known = { current: fresh(receivedAt), next: undefined, readAt: receivedAt }
       // (A copy of the origin that does not keep the URL it was cut from alive.)
-      this.clocks.set(detached(origin), clock)
+      this.clocks.set(detached(origin), known)
     }
-    clock.readAt = receivedAt
-    learn(clock, offset, sentAt, receivedAt)
-    return clock
+    if (receivedAt - known.current.since >= this.relearnMillis) {
+      // The bounds in use are too old: those learned since half-way take over (fresh ones if none was read since).
+      known.current = known.next !== undefined && receivedAt - known.next.since < this.relearnMillis
+        ? known.next
+        : fresh(receivedAt)
+      known.next = undefined
+      // (The origin goes to the end of the eviction order: it is in use.)
+      this.clocks.delete(origin)
+      this.clocks.set(detached(origin), known)
+    }
+    if (known.next === undefined && receivedAt - known.current.since >= this.relearnMillis / 2) {
+      known.next = fresh(receivedAt)
+    }
+    known.readAt = receivedAt
+    learn(known.current, offset, sentAt, receivedAt)
+    if (known.next !== undefined) learn(known.next, offset, sentAt, receivedAt)
+    return known.current
   }
 }
