@@ -893,7 +893,7 @@ export const retryRequest = <E, R>(
 
   /**
    * One attempt without the coordinator. The client learns each origin's clock from its answers' `Date` (a success's
-   * only while it is not known to 50 ms), so that an instant a failure gives against its `Date` (an HTTP-date, an
+   * only while it is not known to 10 ms), so that an instant a failure gives against its `Date` (an HTTP-date, an
    * epoch reset), up to a second late by `Date`'s whole seconds, is waited for no longer than the server's clock
    * needs: as the coordinator does, and never early.
    */
