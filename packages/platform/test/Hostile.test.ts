@@ -42,6 +42,17 @@ const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   return error
 }
 
+/** A call that ended at its timeout, with the RequestError that says so. */
+const expectCutAtTimeout = <A, E>(exit: Exit.Exit<A, E>, took: number) => {
+  expect(took).toBeGreaterThanOrEqual(TIMEOUT - 5)
+  expect(took).toBeLessThan(TIMEOUT + GRACE)
+  expect(failureOf(exit)).toMatchObject({
+    _tag: "RequestError",
+    reason: "Transport",
+    description: "no response before the call's timeout of 300ms ran out"
+  })
+}
+
 describe.each(clients)("hostile servers through $name: every call ends within its timeout + 1 s", ({ layer }) => {
   const retrying = (options: StatusRetry.Options) =>
     Effect.map(
@@ -72,14 +83,38 @@ describe.each(clients)("hostile servers through $name: every call ends within it
         const server = yield* silent
         const client = yield* retrying({})
         const { exit, took } = yield* timed(client.get(server.url("/never")))
-        expect(took).toBeGreaterThanOrEqual(TIMEOUT - 5)
-        expect(took).toBeLessThan(TIMEOUT + GRACE)
-        expect(failureOf(exit)).toMatchObject({
-          _tag: "RequestError",
-          reason: "Transport",
-          description: "no response before the call's timeout of 300ms ran out"
-        })
+        expectCutAtTimeout(exit, took)
         expect(server.requests()).toBe(1)
+      }).pipe(Effect.provide(layer)),
+    5_000
+  )
+
+  it.scopedLive(
+    "a 503, then no answer: the retry is cut at the timeout, and the call gives up after 2 attempts, reason timeout",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serveRaw((_request, response, index) => {
+          if (index === 0) response.writeHead(503, { "content-length": "0" }).end()
+        })
+        const client = yield* retrying({ backoff: { jitter: "none" } })
+        const lines: Array<string> = []
+        const logger = Logger.make(({ annotations, message }) => {
+          const sorted = [...HashMap.toEntries(annotations)].sort(([a], [b]) => a.localeCompare(b))
+          lines.push(`${String(message)} ${JSON.stringify(Object.fromEntries(sorted))}`)
+        })
+        const { exit, took } = yield* timed(
+          client.get(server.url("/then-never")).pipe(
+            Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+            Logger.withMinimumLogLevel(LogLevel.Debug)
+          )
+        )
+        expectCutAtTimeout(exit, took)
+        expect(server.requests()).toBe(2)
+        const url = server.url("/then-never")
+        expect(lines).toStrictEqual([
+          `retrying GET ${url} in 5 ms (backoff) {"attempt":2,"delayMillis":5,"kind":"transient","source":"backoff","status":503}`,
+          `giving up on GET ${url}: timeout {"attempts":2,"reason":"timeout"}`
+        ])
       }).pipe(Effect.provide(layer)),
     5_000
   )
