@@ -1103,9 +1103,9 @@ export class CoordinatorState {
    * (`INFERRED_RATE_MEMORY_MILLIS`), and says whether it did. What was learned decays into caution, not into a
    * burst: a bucket with nothing in flight starts cautiously again (one request, then twice as many in flight as
    * answered), so that the next burst to a limiter that says nothing meets a ramp, and one refusal teaches the rate
-   * again, rather than most of the burst being refused; a server that stopped limiting costs a few answers' time. A bucket with requests on their way is busy, not starting a burst:
-   * it is not held behind them. Nor is one whose limit was told, or whose answers carry rate-limit fields: its
-   * limiter speaks, as a new bucket's ramp also assumes.
+   * again, rather than most of the burst being refused; a server that stopped limiting costs a few answers' time.
+   * A bucket with requests on their way is busy, not starting a burst: it is not held behind them. Nor is one whose
+   * limit was told, or whose answers carry rate-limit fields: its limiter speaks, as a new bucket's ramp also assumes.
    */
   private forgetStaleRate(bucket: Bucket, now: number): boolean {
     if (now - bucket.throttledAt <= INFERRED_RATE_MEMORY_MILLIS) return false
