@@ -111,9 +111,10 @@ export interface StatusErrorFields {
   readonly stopReason: Option.Option<StopReason>
   /**
    * The response body as text, for a handler to decode (a 422 `application/problem+json` with `Schema`, say): cut at
-   * `maxErrorBodySize` bytes (64 KiB by default in `withStatusRetry`); `None` when it was not read (an event stream,
-   * a body that failed, a HEAD, `maxErrorBodySize: 0`). The library never writes it to a log line or a span, and
-   * the error's message does not show it.
+   * `body.maxErrorSize` bytes (64 KiB by default in `withStatusRetry`); `None` when it was not read (an event stream,
+   * a body that failed, a HEAD, `body.maxErrorSize: 0`, a failure retried out of sight of any `onRetry` hook or
+   * backoff `Schedule`). The library never writes it to a log line or a span, and the error's message does not show
+   * it.
    */
   readonly body: Option.Option<string>
 }
@@ -769,18 +770,27 @@ export const fromResponse = (response: ResponseLike, options?: FromResponseOptio
 export const withStop: {
   (attempts: number, stopReason: StopReason): <E extends StatusError>(self: E) => E
   <E extends StatusError>(self: E, attempts: number, stopReason: StopReason): E
-} = dual(3, <E extends StatusError>(self: E, attempts: number, stopReason: StopReason): E => {
-  const Class = self.constructor as new(args: StatusErrorFields) => E
-  return new Class({
-    status: self.status,
-    kind: self.kind,
-    method: self.method,
-    url: self.url,
-    headers: self.headers,
-    retryAfter: self.retryAfter,
-    receivedAt: self.receivedAt,
-    attempts,
-    stopReason: Option.some(stopReason),
-    body: self.body
-  })
-})
+} = dual(
+  3,
+  <E extends StatusError>(self: E, attempts: number, stopReason: StopReason): E =>
+    internal.copy(self, { attempts, stopReason: Option.some(stopReason) })
+)
+
+/**
+ * A copy of a status error that carries the response's body, as text already bounded by whoever read it.
+ *
+ * @example
+ * ```ts
+ * import { StatusError } from "@effect-retry/core"
+ *
+ * const withProblem = (error: StatusError.UnprocessableEntity) =>
+ *   StatusError.withBody(error, `{"title":"invalid email"}`).body // Some("{\"title\":\"invalid email\"}")
+ * ```
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const withBody: {
+  (body: string): <E extends StatusError>(self: E) => E
+  <E extends StatusError>(self: E, body: string): E
+} = dual(2, <E extends StatusError>(self: E, body: string): E => internal.copy(self, { body: Option.some(body) }))

@@ -236,6 +236,23 @@ describe("StatusError.withStop", () => {
   })
 })
 
+describe("StatusError.withBody", () => {
+  it("keeps the class and every other field, and carries the body; data-first and data-last", () => {
+    const error = errorOf(422)
+    const withProblem = StatusError.withBody(error, `{"title":"Invalid order"}`)
+    expect(withProblem).toBeInstanceOf(StatusError.UnprocessableEntity)
+    expect(withProblem.body).toStrictEqual(Option.some(`{"title":"Invalid order"}`))
+    expect({ ...withProblem, body: error.body }).toStrictEqual({ ...error })
+    expect(error.body).toStrictEqual(Option.none())
+    const stopped = errorOf(503).pipe(StatusError.withBody("busy"), StatusError.withStop(2, "attempts"))
+    expect([stopped.body, stopped.attempts, stopped.stopReason]).toStrictEqual([
+      Option.some("busy"),
+      2,
+      Option.some("attempts")
+    ])
+  })
+})
+
 describe("StatusError message", () => {
   it("reads as status, reason, request, hint and stop", () => {
     const error = errorOf(429, { "retry-after": "7" })

@@ -637,18 +637,5 @@ export const withStop: {
   <E extends StatusError>(self: E, attempts: number, stopReason: StopReason): E
 } = dual(3, <E extends StatusError>(self: E, attempts: number, stopReason: StopReason): E => {
   const Class = self.constructor as new(args: StatusErrorFields) => E
-  return new Class({ ...fieldsOf(self), attempts, stopReason: Option.some(stopReason) })
-})
-
-const fieldsOf = (self: StatusError): StatusErrorFields => ({
-  status: self.status,
-  kind: self.kind,
-  method: self.method,
-  url: self.url,
-  headers: self.headers,
-  retryAfter: self.retryAfter,
-  receivedAt: self.receivedAt,
-  attempts: self.attempts,
-  stopReason: self.stopReason,
-  body: self.body
+  return new Class({ ...Status.fieldsOf(self), attempts, stopReason: Option.some(stopReason) })
 })

@@ -20,6 +20,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -1676,6 +1677,46 @@ describe("the body of a failure on its error (real server, node:http)", () => {
         )
         expect(none).toMatchObject({ attempts: 4, body: Option.none() })
         expect(server.arrivals.length).toBe(9)
+      }),
+    5_000
+  )
+
+  it.scopedLive(
+    "a retried failure's body: on the error onRetry and a backoff Schedule are given; drained otherwise, one connection",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve((a) => ({ status: a.nth < 2 ? 503 : 404, body: `${a.path}:${a.nth}` }))
+        const client = yield* base
+        const told: Array<Option.Option<string>> = []
+        const onRetry = (info: RetryPolicy.RetryInfo) =>
+          Effect.sync(() => told.push(StatusError.isStatusError(info.error) ? info.error.body : Option.none()))
+        const hooked = yield* Effect.flip(withStatusRetry({ ...FAST, onRetry })(client).get(server.url("/hook")))
+        expect(told).toStrictEqual([Option.some("/hook:0"), Option.some("/hook:1")])
+        expect(hooked).toMatchObject({ _tag: "NotFound", attempts: 3, body: Option.some("/hook:2") })
+        const inputs: Array<Option.Option<string>> = []
+        const backoff = Schedule.spaced("5 millis").pipe(
+          Schedule.tapInput((error: unknown) =>
+            Effect.sync(() => inputs.push(StatusError.isStatusError(error) ? error.body : Option.none()))
+          )
+        )
+        yield* Effect.flip(withStatusRetry({ backoff })(client).get(server.url("/schedule")))
+        expect(inputs).toStrictEqual([Option.some("/schedule:0"), Option.some("/schedule:1")])
+        // One keep-alive socket: a 503's body left unread would hold it until the drain's limit of a second.
+        const oneSocket = NodeHttpClient.layerWithoutAgent.pipe(
+          Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true, maxSockets: 1 }))
+        )
+        const before = server.arrivals.length
+        const started = Date.now()
+        const plain = yield* Effect.flip(
+          Effect.flatMap(HttpClient.HttpClient, (c) => withStatusRetry(FAST)(c).get(server.url("/plain"))).pipe(
+            Effect.provide(oneSocket)
+          )
+        )
+        expect(plain).toMatchObject({ _tag: "NotFound", attempts: 3, body: Option.some("/plain:2") })
+        // The drained bodies of the two 503s gave the socket back at once: the three requests share it.
+        const sockets = server.arrivals.slice(before).map((a) => a.socket)
+        expect(sockets).toStrictEqual([sockets[0], sockets[0], sockets[0]])
+        expect(Date.now() - started).toBeLessThan(500)
       }),
     5_000
   )

@@ -164,3 +164,30 @@ export const endFields = (): void => {
   if (savedLimit !== undefined) V8Error.stackTraceLimit = savedLimit
   savedLimit = undefined
 }
+
+/** The names of the fields every status error carries, in both Effect lines. */
+export type FieldName =
+  | "status"
+  | "kind"
+  | "method"
+  | "url"
+  | "headers"
+  | "retryAfter"
+  | "receivedAt"
+  | "attempts"
+  | "stopReason"
+  | "body"
+
+/** The fields of a status error, as its class's constructor takes them: to build a copy with some of them changed. */
+export const fieldsOf = <A extends Readonly<Record<FieldName, unknown>>>(self: A): Pick<A, FieldName> => ({
+  status: self.status,
+  kind: self.kind,
+  method: self.method,
+  url: self.url,
+  headers: self.headers,
+  retryAfter: self.retryAfter,
+  receivedAt: self.receivedAt,
+  attempts: self.attempts,
+  stopReason: self.stopReason,
+  body: self.body
+})

@@ -468,17 +468,24 @@ const drop = (
       Effect.forkDaemon(source === undefined ? discard(response) : readSource(clock, source, 0, DRAIN_MILLIS))
     )
   }
-  return Effect.sync(() => {
-    if (source !== undefined) {
-      readWithin(source, 0, DRAIN_MILLIS, () => {})
-      return
-    }
-    const drain = Number(headers["content-length"]) <= DRAINED_WHOLE ? response.text : Stream.runDrain(response.stream)
-    // Its outcome is a value: a failed fiber would log "unhandled error", cause (and request) and all.
-    const fiber = Effect.runFork(Effect.exit(drain))
-    const timer = setTimeout(() => fiber.unsafeInterruptAsFork(fiber.id()), DRAIN_MILLIS)
-    fiber.addObserver(() => clearTimeout(timer))
-  })
+  return Effect.sync(() => startDrain(response, headers, source))
+}
+
+/** Starts draining a discarded response on Effect's own clock, as `drop` does: nothing waits for it. */
+const startDrain = (
+  response: HttpClientResponse.HttpClientResponse,
+  headers: Headers.Headers,
+  source: Body.Source | undefined = Body.sourceOf(response)
+): void => {
+  if (source !== undefined) {
+    readWithin(source, 0, DRAIN_MILLIS, () => {})
+    return
+  }
+  const drain = Number(headers["content-length"]) <= DRAINED_WHOLE ? response.text : Stream.runDrain(response.stream)
+  // Its outcome is a value: a failed fiber would log "unhandled error", cause (and request) and all.
+  const fiber = Effect.runFork(Effect.exit(drain))
+  const timer = setTimeout(() => fiber.unsafeInterruptAsFork(fiber.id()), DRAIN_MILLIS)
+  fiber.addObserver(() => clearTimeout(timer))
 }
 
 /**
@@ -730,6 +737,22 @@ export const retryRequest = <E, R>(
   let deadline = Infinity
   /** The request's origin, read once per call when an answer is first read for its server's clock. */
   let origin: string | undefined
+  /**
+   * Whether every failure's body is read before the retry decision: when user code sees the error of a retried
+   * attempt (an `onRetry` hook, a backoff `Schedule`) or the coordinator may report it after a refused retry.
+   */
+  let bodySeen = true
+  /**
+   * The last failure whose body is not read yet (`bodySeen` false): read for the error the call gives up with, or
+   * drained in the background when the failure is retried.
+   */
+  let unread:
+    | {
+      readonly error: StatusError.StatusError
+      readonly response: HttpClientResponse.HttpClientResponse
+      readonly headers: Headers.Headers
+    }
+    | undefined
 
   /** Runs `f` with the redaction rules of the calling fiber (its `Headers.currentRedactedNames` included). */
   const withRules = <A, E2, R2>(f: (rules: Redaction.Redactor) => Effect.Effect<A, E2, R2>) =>
@@ -755,29 +778,34 @@ export const retryRequest = <E, R>(
         ? redirectAfter(response, headers)
         : Effect.succeed(response)
     }
-    // The body is read for the error (and so drained), for at most a second and never past the deadline.
     return Effect.withFiberRuntime((fiber) => {
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const at = receivedAt ?? clock.unsafeCurrentTimeMillis()
+      const failWith = (body: string | undefined): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> => {
+        const error = StatusError.fromResponse(
+          {
+            status,
+            method: request.method,
+            url: fullUrl(request),
+            headers,
+            receivedAt: at,
+            ...(body === undefined ? {} : { body })
+          },
+          {
+            ...(outcome === undefined ? { statusPolicy: policy } : { outcome }),
+            redaction: settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))
+          }
+        )
+        if (error._tag === "None") return Effect.succeed(response)
+        if (body === undefined && !bodySeen) unread = { error: error.value, response, headers }
+        return Effect.fail(error.value)
+      }
+      // Nothing sees a retried failure's error: its body is read once the call gives up on it, and drained if not.
+      if (!bodySeen) return failWith(undefined)
+      // The body is read for the error (and so drained), for at most a second and never past the deadline.
       return Effect.flatMap(
         errorBody(clock, request, response, headers, settings.bodyMaxErrorSize, deadline - at),
-        (body) => {
-          const error = StatusError.fromResponse(
-            {
-              status,
-              method: request.method,
-              url: fullUrl(request),
-              headers,
-              receivedAt: at,
-              ...(body === undefined ? {} : { body })
-            },
-            {
-              ...(outcome === undefined ? { statusPolicy: policy } : { outcome }),
-              redaction: settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))
-            }
-          )
-          return error._tag === "None" ? Effect.succeed(response) : Effect.fail(error.value)
-        }
+        failWith
       )
     })
   }
@@ -937,15 +965,34 @@ export const retryRequest = <E, R>(
     const reason = decision.reason
     // A retry the coordinator would not let go: the error that asked for it is the one to report.
     const error = failed instanceof Coordinator.OriginHeld && previous !== undefined ? previous : failed
+    const pending = unread
+    unread = undefined
     return withRules((rules) => {
-      const failure = Effect.zipRight(
-        Metric.increment(giveUpsBy(reason)),
-        Effect.fail(
-          StatusError.isStatusError(error)
-            ? StatusError.withStop(error, decision.attempts, reason) as Err
-            : sanitize(error, request, rules)
-        )
-      )
+      const fail = StatusError.isStatusError(error)
+        ? pending?.error === error
+          ? Effect.flatMap(
+            Effect.clockWith((clock) =>
+              errorBody(
+                clock,
+                request,
+                pending.response,
+                pending.headers,
+                settings.bodyMaxErrorSize,
+                deadline - clock.unsafeCurrentTimeMillis()
+              )
+            ),
+            (body) =>
+              Effect.fail(
+                StatusError.withStop(
+                  body === undefined ? error : StatusError.withBody(error, body),
+                  decision.attempts,
+                  reason
+                ) as Err
+              )
+          )
+          : Effect.fail(StatusError.withStop(error, decision.attempts, reason) as Err)
+        : Effect.fail(sanitize(error, request, rules))
+      const failure = Effect.zipRight(Metric.increment(giveUpsBy(reason)), fail)
       return Effect.withFiberRuntime<never, Err>((fiber) =>
         debugging(fiber)
           ? Effect.logDebug(`giving up on ${request.method} ${Redaction.url(fullUrl(request), rules)}: ${reason}`).pipe(
@@ -958,8 +1005,9 @@ export const retryRequest = <E, R>(
   }
 
   /**
-   * Counts a retry, and logs it when the fiber writes debug lines; under the coordinator, keeps what the next attempt
-   * tells it. Below the debug level nothing is left to run: the count is kept at once.
+   * Counts a retry, and logs it when the fiber writes debug lines; drains the body of the failure retried, which
+   * nothing will read; under the coordinator, keeps what the next attempt tells it. Below the debug level, on Effect's
+   * own clock, nothing is left to run: the count is kept and the drain started at once.
    */
   const announce = (
     decision: Extract<RetryPolicy.Decision, { _tag: "Retry" }>,
@@ -967,22 +1015,30 @@ export const retryRequest = <E, R>(
     fiber: Fiber.RuntimeFiber<unknown, unknown>
   ): Effect.Effect<void> | undefined => {
     const { attempts, delay, kind, source } = decision
+    let drained: Effect.Effect<void> | undefined
+    if (unread !== undefined) {
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      if (clock.sleep === liveSleep) startDrain(unread.response, unread.headers)
+      else drained = drop(clock, unread.response, unread.headers)
+      unread = undefined
+    }
     if (coordinator !== undefined) {
       // Under the coordinator the error is kept: a retry it refuses reports the error that asked for the retry.
       previous = error
       next = RetryDecision.coordinatedAttempt(source)
     }
     retriesBy(kind, source).unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
-    if (!debugging(fiber)) return undefined
+    if (!debugging(fiber)) return drained
     const status = StatusError.isStatusError(error) ? error.status : "transport"
     const rules = settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))
-    return Effect.logDebug(
+    const logged = Effect.logDebug(
       `retrying ${request.method} ${Redaction.url(fullUrl(request), rules)} in ${
         Math.round(Duration.toMillis(delay))
       } ms (${source})`
     ).pipe(
       Effect.annotateLogs({ attempt: attempts + 1, delayMillis: Duration.toMillis(delay), source, kind, status })
     )
+    return drained === undefined ? logged : Effect.zipRight(drained, logged)
   }
 
   let coordinator: Coordinator.Coordinator | undefined
@@ -1037,8 +1093,11 @@ export const retryRequest = <E, R>(
       hintAt = undefined
       paced = false
       const by = coordinator
+      const retry = by === undefined ? settings.retry : settings.retryCoordinated
+      bodySeen = by !== undefined || retry.onRetry !== undefined || retry.backoff !== undefined
+      unread = undefined
       return RetryPolicy.drive({
-        policy: by === undefined ? settings.retry : settings.retryCoordinated,
+        policy: retry,
         startedAt,
         attempt: by === undefined
           ? (state) => attempt(state.attempts)
