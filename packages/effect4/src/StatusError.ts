@@ -639,3 +639,27 @@ export const withStop: {
   const Class = self.constructor as new(args: StatusErrorFields) => E
   return new Class({ ...Status.fieldsOf(self), attempts, stopReason: Option.some(stopReason) })
 })
+
+/**
+ * A copy of a status error that carries the response's body, as text already bounded by whoever read it.
+ *
+ * @example
+ * ```ts
+ * import { StatusError } from "@effect-retry/effect4"
+ * import { Option } from "effect"
+ *
+ * const error = Option.getOrThrow(StatusError.fromResponse({ status: 422, method: "POST", url: "/", headers: {} }))
+ * const withProblem = StatusError.withBody(error, `{"title":"invalid email"}`)
+ * assert.deepStrictEqual(Option.getOrThrow(withProblem.body), `{"title":"invalid email"}`)
+ * ```
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const withBody: {
+  (body: string): <E extends StatusError>(self: E) => E
+  <E extends StatusError>(self: E, body: string): E
+} = dual(2, <E extends StatusError>(self: E, body: string): E => {
+  const Class = self.constructor as new(args: StatusErrorFields) => E
+  return new Class({ ...Status.fieldsOf(self), body: Option.some(body) })
+})
