@@ -773,7 +773,7 @@ export const withStop: {
 } = dual(
   3,
   <E extends StatusError>(self: E, attempts: number, stopReason: StopReason): E =>
-    internal.copy(self, { attempts, stopReason: Option.some(stopReason) })
+    statusTable.copy(self, { attempts, stopReason: Option.some(stopReason) })
 )
 
 /**
@@ -793,4 +793,4 @@ export const withStop: {
 export const withBody: {
   (body: string): <E extends StatusError>(self: E) => E
   <E extends StatusError>(self: E, body: string): E
-} = dual(2, <E extends StatusError>(self: E, body: string): E => internal.copy(self, { body: Option.some(body) }))
+} = dual(2, <E extends StatusError>(self: E, body: string): E => statusTable.copy(self, { body: Option.some(body) }))

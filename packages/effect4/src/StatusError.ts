@@ -635,10 +635,11 @@ export const fromResponse = (response: ResponseLike, options?: FromResponseOptio
 export const withStop: {
   (attempts: number, stopReason: StopReason): <E extends StatusError>(self: E) => E
   <E extends StatusError>(self: E, attempts: number, stopReason: StopReason): E
-} = dual(3, <E extends StatusError>(self: E, attempts: number, stopReason: StopReason): E => {
-  const Class = self.constructor as new(args: StatusErrorFields) => E
-  return new Class({ ...Status.fieldsOf(self), attempts, stopReason: Option.some(stopReason) })
-})
+} = dual(
+  3,
+  <E extends StatusError>(self: E, attempts: number, stopReason: StopReason): E =>
+    Status.copy(self, { attempts, stopReason: Option.some(stopReason) })
+)
 
 /**
  * A copy of a status error that carries the response's body, as text already bounded by whoever read it.
@@ -659,7 +660,4 @@ export const withStop: {
 export const withBody: {
   (body: string): <E extends StatusError>(self: E) => E
   <E extends StatusError>(self: E, body: string): E
-} = dual(2, <E extends StatusError>(self: E, body: string): E => {
-  const Class = self.constructor as new(args: StatusErrorFields) => E
-  return new Class({ ...Status.fieldsOf(self), body: Option.some(body) })
-})
+} = dual(2, <E extends StatusError>(self: E, body: string): E => Status.copy(self, { body: Option.some(body) }))

@@ -45,12 +45,3 @@ export const make = <Tag extends string, Status extends number = number>(tag: Ta
   ;(Base.prototype as any)[TypeId] = TypeId
   return Base as any
 }
-
-/** A copy of a status error, of the same class, with some of its fields changed. */
-export const copy = <E extends StatusError.StatusError>(
-  self: E,
-  changes: Partial<StatusError.StatusErrorFields>
-): E => {
-  const Class = self.constructor as new(args: StatusError.StatusErrorFields) => E
-  return new Class({ ...status.fieldsOf(self), ...changes })
-}

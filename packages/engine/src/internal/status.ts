@@ -178,16 +178,26 @@ export type FieldName =
   | "stopReason"
   | "body"
 
-/** The fields of a status error, as its class's constructor takes them: to build a copy with some of them changed. */
-export const fieldsOf = <A extends Readonly<Record<FieldName, unknown>>>(self: A): Pick<A, FieldName> => ({
-  status: self.status,
-  kind: self.kind,
-  method: self.method,
-  url: self.url,
-  headers: self.headers,
-  retryAfter: self.retryAfter,
-  receivedAt: self.receivedAt,
-  attempts: self.attempts,
-  stopReason: self.stopReason,
-  body: self.body
-})
+/**
+ * A copy of a status error, of the same class (its constructor given every field), with some of its fields changed:
+ * how both lines build `withStop` and `withBody`.
+ */
+export const copy = <E extends Readonly<Record<FieldName, unknown>>>(
+  self: E,
+  changes: Partial<Pick<E, FieldName>>
+): E => {
+  const Class = self.constructor as new(fields: Pick<E, FieldName>) => E
+  return new Class({
+    status: self.status,
+    kind: self.kind,
+    method: self.method,
+    url: self.url,
+    headers: self.headers,
+    retryAfter: self.retryAfter,
+    receivedAt: self.receivedAt,
+    attempts: self.attempts,
+    stopReason: self.stopReason,
+    body: self.body,
+    ...changes
+  })
+}

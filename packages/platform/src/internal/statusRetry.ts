@@ -797,7 +797,7 @@ export const retryRequest = <E, R>(
           }
         )
         if (error._tag === "None") return Effect.succeed(response)
-        if (body === undefined && !bodySeen) unread = { error: error.value, response, headers }
+        if (!bodySeen) unread = { error: error.value, response, headers }
         return Effect.fail(error.value)
       }
       // Nothing sees a retried failure's error: its body is read once the call gives up on it, and drained if not.
@@ -961,6 +961,27 @@ export const retryRequest = <E, R>(
     }
   }
 
+  /** A status error as the call fails with it: with its body, read now when its failure left it unread. */
+  const withItsBody = <S extends StatusError.StatusError>(
+    error: S,
+    pending: typeof unread
+  ): Effect.Effect<S> =>
+    pending?.error !== error
+      ? Effect.succeed(error)
+      : Effect.clockWith((clock) =>
+        Effect.map(
+          errorBody(
+            clock,
+            request,
+            pending.response,
+            pending.headers,
+            settings.bodyMaxErrorSize,
+            deadline - clock.unsafeCurrentTimeMillis()
+          ),
+          (body) => body === undefined ? error : StatusError.withBody(error, body)
+        )
+      )
+
   const giveUp = (decision: Extract<RetryPolicy.Decision, { _tag: "Stop" }>, failed: Err) => {
     const reason = decision.reason
     // A retry the coordinator would not let go: the error that asked for it is the one to report.
@@ -969,28 +990,10 @@ export const retryRequest = <E, R>(
     unread = undefined
     return withRules((rules) => {
       const fail = StatusError.isStatusError(error)
-        ? pending?.error === error
-          ? Effect.flatMap(
-            Effect.clockWith((clock) =>
-              errorBody(
-                clock,
-                request,
-                pending.response,
-                pending.headers,
-                settings.bodyMaxErrorSize,
-                deadline - clock.unsafeCurrentTimeMillis()
-              )
-            ),
-            (body) =>
-              Effect.fail(
-                StatusError.withStop(
-                  body === undefined ? error : StatusError.withBody(error, body),
-                  decision.attempts,
-                  reason
-                ) as Err
-              )
-          )
-          : Effect.fail(StatusError.withStop(error, decision.attempts, reason) as Err)
+        ? Effect.flatMap(
+          withItsBody(error, pending),
+          (final) => Effect.fail(StatusError.withStop(final, decision.attempts, reason) as Err)
+        )
         : Effect.fail(sanitize(error, request, rules))
       const failure = Effect.zipRight(Metric.increment(giveUpsBy(reason)), fail)
       return Effect.withFiberRuntime<never, Err>((fiber) =>
