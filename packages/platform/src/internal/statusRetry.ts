@@ -17,6 +17,7 @@ import * as methods from "@effect-retry/engine/Methods"
 import * as Redact from "@effect-retry/engine/Redaction"
 import * as RetryDecision from "@effect-retry/engine/RetryDecision"
 import * as ServerClock from "@effect-retry/engine/ServerClock"
+import * as Status from "@effect-retry/engine/Status"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -390,6 +391,21 @@ export const neverSent = (error: unknown): boolean => {
   return methods.neverSent(error.cause)
 }
 
+/**
+ * A failure status whose error nothing reads before the retry decision (no `onRetry`, no backoff `Schedule`, no
+ * coordinator): what the decision reads (the outcome, the server's hint, read once), and what its error is built
+ * from, its body read then, if the call gives up on it. A retried one is drained, and its error never built.
+ */
+class UnseenStatus {
+  constructor(
+    readonly outcome: "throttled" | "transient" | "permanent",
+    readonly hint: ServerHint.ServerHint | undefined,
+    readonly response: HttpClientResponse.HttpClientResponse,
+    readonly headers: Headers.Headers,
+    readonly receivedAt: number
+  ) {}
+}
+
 /** How long a body is read, for an error or to drain it, before its request is cut. */
 const DRAIN_MILLIS = 1000
 
@@ -738,21 +754,11 @@ export const retryRequest = <E, R>(
   /** The request's origin, read once per call when an answer is first read for its server's clock. */
   let origin: string | undefined
   /**
-   * Whether every failure's body is read before the retry decision: when user code sees the error of a retried
-   * attempt (an `onRetry` hook, a backoff `Schedule`) or the coordinator may report it after a refused retry.
+   * Whether a failure's error is built, its body read, before the retry decision: when user code sees the error of a
+   * retried attempt (an `onRetry` hook, a backoff `Schedule`) or the coordinator may report it after a refused retry.
+   * Otherwise a failure is an `UnseenStatus` until the call gives up on it.
    */
-  let bodySeen = true
-  /**
-   * The last failure whose body is not read yet (`bodySeen` false): read for the error the call gives up with, or
-   * drained in the background when the failure is retried.
-   */
-  let unread:
-    | {
-      readonly error: StatusError.StatusError
-      readonly response: HttpClientResponse.HttpClientResponse
-      readonly headers: Headers.Headers
-    }
-    | undefined
+  let errorSeen = true
 
   /** Runs `f` with the redaction rules of the calling fiber (its `Headers.currentRedactedNames` included). */
   const withRules = <A, E2, R2>(f: (rules: Redaction.Redactor) => Effect.Effect<A, E2, R2>) =>
@@ -761,7 +767,8 @@ export const retryRequest = <E, R>(
   /**
    * What an answer means, and its error when it failed, given the instant it arrived (read here when not given). A
    * response builds its header record anew on each read: it is read once here, or handed in by the attempt that read
-   * it already (for the server's clock, or the coordinator), so its hints are parsed once.
+   * it already (for the server's clock, or the coordinator), so its hints are parsed once (and again, by the same
+   * rules, when the error of an `UnseenStatus` is built for the call to fail with).
    */
   const check = (
     response: HttpClientResponse.HttpClientResponse,
@@ -778,37 +785,55 @@ export const retryRequest = <E, R>(
         ? redirectAfter(response, headers)
         : Effect.succeed(response)
     }
+    const judged = outcome ?? StatusPolicy.classify(policy, status)
+    // (No policy makes a status from 400 up a success; the type allows it.)
+    if (judged === "success") return Effect.succeed(response)
     return Effect.withFiberRuntime((fiber) => {
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const at = receivedAt ?? clock.unsafeCurrentTimeMillis()
-      const failWith = (body: string | undefined): Effect.Effect<HttpClientResponse.HttpClientResponse, Err> => {
-        const error = StatusError.fromResponse(
-          {
-            status,
-            method: request.method,
-            url: fullUrl(request),
-            headers,
-            receivedAt: at,
-            ...(body === undefined ? {} : { body })
-          },
-          {
-            ...(outcome === undefined ? { statusPolicy: policy } : { outcome }),
-            redaction: settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))
-          }
-        )
-        if (error._tag === "None") return Effect.succeed(response)
-        if (!bodySeen) unread = { error: error.value, response, headers }
-        return Effect.fail(error.value)
+      if (!errorSeen) {
+        // Nothing reads a retried failure's error: it is built when the call gives up on it, and never if it is retried.
+        const hint = judged === "permanent" ? undefined : Option.getOrUndefined(ServerHint.fromHeaders(headers, at))
+        return Effect.fail(new UnseenStatus(judged, hint, response, headers, at) as unknown as Err)
       }
-      // Nothing sees a retried failure's error: its body is read once the call gives up on it, and drained if not.
-      if (!bodySeen) return failWith(undefined)
       // The body is read for the error (and so drained), for at most a second and never past the deadline.
       return Effect.flatMap(
         errorBody(clock, request, response, headers, settings.bodyMaxErrorSize, deadline - at),
-        failWith
+        (body) =>
+          Effect.fail(
+            errorOf(
+              response,
+              headers,
+              at,
+              judged,
+              body,
+              settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))
+            )
+          )
       )
     })
   }
+
+  /** The typed error of a failure status, with its body when it was read. */
+  const errorOf = (
+    response: HttpClientResponse.HttpClientResponse,
+    headers: Headers.Headers,
+    receivedAt: number,
+    outcome: "throttled" | "transient" | "permanent",
+    body: string | undefined,
+    rules: Redaction.Redactor
+  ): StatusError.StatusError =>
+    Option.getOrThrow(StatusError.fromResponse(
+      {
+        status: response.status,
+        method: request.method,
+        url: fullUrl(request),
+        headers,
+        receivedAt,
+        ...(body === undefined ? {} : { body })
+      },
+      { outcome, redaction: rules }
+    ))
 
   /**
    * A redirect that says when to follow it (RFC 9110 section 10.2.3: `307` + `Location` + `Retry-After` during a
@@ -946,12 +971,16 @@ export const retryRequest = <E, R>(
     paced = false
     // Held past this call's deadline, or a retry the retry budget refused: nothing was sent, nothing to wait for.
     if (error instanceof Coordinator.OriginHeld) return { ...RetryDecision.held(error.reason), hint: undefined }
-    if (StatusError.isStatusError(error)) {
-      let hint = Option.getOrUndefined(error.retryAfter)
+    const unseen = error instanceof UnseenStatus
+    if (unseen || StatusError.isStatusError(error)) {
+      let hint = unseen ? error.hint : Option.getOrUndefined(error.retryAfter)
+      const kind = unseen
+        ? Status.kindOf(error.outcome, hint === undefined ? undefined : Duration.toMillis(hint.delay))
+        : error.kind
       // The coordinator (or, without it, the client) knows the server's clock from its earlier answers: the instant
       // read with it is as late as the server asked, and sooner than this answer's Date alone could tell.
       if (hint !== undefined && seen !== undefined && seen < hint.at) hint = { ...hint, at: seen }
-      return { kind: error.kind, hint, resendable: repeatable, stop: undefined, paced: pacedRetry }
+      return { kind, hint, resendable: repeatable, stop: undefined, paced: pacedRetry }
     }
     return {
       kind: settings.retry.classify(error),
@@ -961,39 +990,33 @@ export const retryRequest = <E, R>(
     }
   }
 
-  /** A status error as the call fails with it: with its body, read now when its failure left it unread. */
-  const withItsBody = <S extends StatusError.StatusError>(
-    error: S,
-    pending: typeof unread
-  ): Effect.Effect<S> =>
-    pending?.error !== error
-      ? Effect.succeed(error)
-      : Effect.clockWith((clock) =>
-        Effect.map(
-          errorBody(
-            clock,
-            request,
-            pending.response,
-            pending.headers,
-            settings.bodyMaxErrorSize,
-            deadline - clock.unsafeCurrentTimeMillis()
-          ),
-          (body) => body === undefined ? error : StatusError.withBody(error, body)
-        )
+  /** The error of a failure nothing has read yet, built now that the call fails with it: its body is read for it. */
+  const built = (unseen: UnseenStatus, rules: Redaction.Redactor): Effect.Effect<StatusError.StatusError> =>
+    Effect.clockWith((clock) =>
+      Effect.map(
+        errorBody(
+          clock,
+          request,
+          unseen.response,
+          unseen.headers,
+          settings.bodyMaxErrorSize,
+          deadline - clock.unsafeCurrentTimeMillis()
+        ),
+        (body) => errorOf(unseen.response, unseen.headers, unseen.receivedAt, unseen.outcome, body, rules)
       )
+    )
 
   const giveUp = (decision: Extract<RetryPolicy.Decision, { _tag: "Stop" }>, failed: Err) => {
     const reason = decision.reason
     // A retry the coordinator would not let go: the error that asked for it is the one to report.
     const error = failed instanceof Coordinator.OriginHeld && previous !== undefined ? previous : failed
-    const pending = unread
-    unread = undefined
+    const stopped = (final: StatusError.StatusError) =>
+      Effect.fail(StatusError.withStop(final, decision.attempts, reason) as Err)
     return withRules((rules) => {
-      const fail = StatusError.isStatusError(error)
-        ? Effect.flatMap(
-          withItsBody(error, pending),
-          (final) => Effect.fail(StatusError.withStop(final, decision.attempts, reason) as Err)
-        )
+      const fail = error instanceof UnseenStatus
+        ? Effect.flatMap(built(error, rules), stopped)
+        : StatusError.isStatusError(error)
+        ? stopped(error)
         : Effect.fail(sanitize(error, request, rules))
       const failure = Effect.zipRight(Metric.increment(giveUpsBy(reason)), fail)
       return Effect.withFiberRuntime<never, Err>((fiber) =>
@@ -1019,11 +1042,10 @@ export const retryRequest = <E, R>(
   ): Effect.Effect<void> | undefined => {
     const { attempts, delay, kind, source } = decision
     let drained: Effect.Effect<void> | undefined
-    if (unread !== undefined) {
+    if (error instanceof UnseenStatus) {
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      if (clock.sleep === liveSleep) startDrain(unread.response, unread.headers)
-      else drained = drop(clock, unread.response, unread.headers)
-      unread = undefined
+      if (clock.sleep === liveSleep) startDrain(error.response, error.headers)
+      else drained = drop(clock, error.response, error.headers)
     }
     if (coordinator !== undefined) {
       // Under the coordinator the error is kept: a retry it refuses reports the error that asked for the retry.
@@ -1032,7 +1054,11 @@ export const retryRequest = <E, R>(
     }
     retriesBy(kind, source).unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
     if (!debugging(fiber)) return drained
-    const status = StatusError.isStatusError(error) ? error.status : "transport"
+    const status = error instanceof UnseenStatus
+      ? error.response.status
+      : StatusError.isStatusError(error)
+      ? error.status
+      : "transport"
     const rules = settings.rules(fiber.getFiberRef(Headers.currentRedactedNames))
     const logged = Effect.logDebug(
       `retrying ${request.method} ${Redaction.url(fullUrl(request), rules)} in ${
@@ -1097,8 +1123,7 @@ export const retryRequest = <E, R>(
       paced = false
       const by = coordinator
       const retry = by === undefined ? settings.retry : settings.retryCoordinated
-      bodySeen = by !== undefined || retry.onRetry !== undefined || retry.backoff !== undefined
-      unread = undefined
+      errorSeen = by !== undefined || retry.onRetry !== undefined || retry.backoff !== undefined
       return RetryPolicy.drive({
         policy: retry,
         startedAt,
