@@ -999,6 +999,11 @@ export const render = (results: Results): string => {
     "attempt cost 2.24 (503) and 2.43 (429) times a successful call before, 2.05 and 2.16 after (means of the runs;",
     "single runs range over ±0.2). The rest of a failed attempt is mostly a second attempt and the collections that",
     "calls waiting 1 ms at 200 at once cause: its allocation is about one successful call's (the × column).",
+    "",
+    "Until commit 1a0382a, such a retried failure still had its typed error built (its URL and headers redacted onto",
+    "it) before the retry was decided; since, the decision reads the failure's outcome and hint, and the error is",
+    "built only for the failure the call gives up on. Three runs of this script for each again, before and after in",
+    "turn: 2.04 (503) and 2.08 (429) times a successful call before, 1.80 and 1.92 after.",
     ""
   )
 
