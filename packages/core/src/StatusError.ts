@@ -112,9 +112,8 @@ export interface StatusErrorFields {
   /**
    * The response body as text, for a handler to decode (a 422 `application/problem+json` with `Schema`, say): cut at
    * `body.maxErrorSize` bytes (64 KiB by default in `withStatusRetry`); `None` when it was not read (an event stream,
-   * a body that failed, a HEAD, `body.maxErrorSize: 0`, a failure retried out of sight of any `onRetry` hook or
-   * backoff `Schedule`). The library never writes it to a log line or a span, and the error's message does not show
-   * it.
+   * a body that failed, a HEAD, `body.maxErrorSize: 0`). The library never writes it to a log line or a span, and the
+   * error's message does not show it.
    */
   readonly body: Option.Option<string>
 }

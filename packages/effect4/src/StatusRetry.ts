@@ -152,8 +152,11 @@ export interface BodyOptions {
   readonly maxSize?: number
   /**
    * The first bytes of a failure's body kept, as text, on its status error (`body`), so a handler can decode it
-   * (with `Schema`); the rest is read and dropped, for at most a second. 0 keeps none. An event stream's body is never read. The library writes the
-   * body to no log line and no span. Default: see `defaults.body.maxErrorSize` (64 KiB).
+   * (with `Schema`); the rest is read and dropped, for at most a second. 0 keeps none. An event stream's body is
+   * never read. The library writes the body to no log line and no span. The body is kept on the error the call fails
+   * with, and on every error an `onRetry` hook or a backoff `Schedule` is given; a failure retried out of their sight
+   * only has its body drained, in the background, while the retry waits. Default: see `defaults.body.maxErrorSize`
+   * (64 KiB).
    */
   readonly maxErrorSize?: number
 }

@@ -322,6 +322,39 @@ describe("withStatusRetry (Effect 4): body", () => {
     expect(Option.isNone((failure(none.exit) as StatusError.StatusError).body)).toBe(true)
   })
 
+  it("a retried failure's body is on the error onRetry and a backoff Schedule get; the final error has its own", async () => {
+    const replies = [
+      { status: 503, body: "first" },
+      { status: 503, body: "second" },
+      { status: 404, body: "last" }
+    ]
+    const bodyOf = (error: unknown) => StatusError.isStatusError(error) ? Option.getOrUndefined(error.body) : undefined
+    const told: Array<string | undefined> = []
+    const hooked = await run(replies, (client) => client.get("http://api.test/x"), {
+      onRetry: (info) => Effect.sync(() => told.push(bodyOf(info.error)))
+    })
+    expect(told).toEqual(["first", "second"])
+    expect(failure(hooked.exit)).toMatchObject({ _tag: "NotFound", attempts: 3, body: Option.some("last") })
+    const inputs: Array<string | undefined> = []
+    const scheduled = await run(replies, (client) => client.get("http://api.test/x"), {
+      backoff: Schedule.spaced("10 millis").pipe(
+        Schedule.tap(({ input }) => Effect.sync(() => inputs.push(bodyOf(input))))
+      )
+    })
+    expect(inputs).toEqual(["first", "second"])
+    expect(failure(scheduled.exit)).toMatchObject({ _tag: "NotFound", attempts: 3, body: Option.some("last") })
+    // Out of their sight, the retried failures' errors are never built: the call's error is the last one's, body and all.
+    const plain = await run(replies, (client) => client.get("http://api.test/x"))
+    expect(plain.sent.map((s) => s.at)).toEqual([0, 100, 300])
+    expect(failure(plain.exit)).toMatchObject({
+      _tag: "NotFound",
+      attempts: 3,
+      kind: "permanent",
+      body: Option.some("last"),
+      stopReason: Option.some("permanent")
+    })
+  })
+
   it("rejects body and backoff settings it does not know, each problem named", () => {
     try {
       withStatusRetry({ body: { read: "yes", maxSize: 0, size: 1 } as never, backoff: { base: 1 } as never })

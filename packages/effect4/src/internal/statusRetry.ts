@@ -5,6 +5,7 @@ import * as Redaction from "@effect-retry/engine/Redaction"
 import * as RetryDecision from "@effect-retry/engine/RetryDecision"
 import * as ServerClock from "@effect-retry/engine/ServerClock"
 import * as ServerHint from "@effect-retry/engine/ServerHint"
+import * as Status from "@effect-retry/engine/Status"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -22,6 +23,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Coordinator from "../Coordinator.js"
 import * as StatusError from "../StatusError.js"
+import * as StatusPolicy from "../StatusPolicy.js"
 import type * as StatusRetry from "../StatusRetry.js"
 import * as options from "./options.js"
 import * as RetryLoop from "./retryLoop.js"
@@ -226,7 +228,21 @@ const kindOf = (error: unknown): RetryDecision.Kind | undefined => {
   return tag === "TransportError" || tag === "DecodeError" ? "transient" : undefined
 }
 
-type Failure = StatusError.StatusError | HttpClientError.HttpClientError | BodyTooLarge
+/**
+ * A failure status whose error nothing reads before the retry decision (no `onRetry`, no backoff `Schedule`, no
+ * coordinator): what the decision reads (the outcome, the server's hint, read once), and what its error is built
+ * from, its body read then, if the call gives up on it. A retried one is drained, and its error never built.
+ */
+class UnseenStatus {
+  constructor(
+    readonly outcome: "throttled" | "transient" | "permanent",
+    readonly hint: ServerHint.Hint | undefined,
+    readonly response: HttpClientResponse.HttpClientResponse,
+    readonly receivedAt: number
+  ) {}
+}
+
+type Failure = StatusError.StatusError | UnseenStatus | HttpClientError.HttpClientError | BodyTooLarge
 
 /** @internal */
 export const retryRequest = <E, R>(
@@ -252,6 +268,12 @@ export const retryRequest = <E, R>(
   let hintAt: number | undefined
   /** The coordinator paces the retry of the last answer (a throttle without a hint): it needs no backoff. */
   let paced = false
+  /**
+   * Whether a failure's error is built, its body read, before the retry decision: when user code sees the error of a
+   * retried attempt (an `onRetry` hook, a backoff `Schedule`) or the coordinator may report it after a refused retry.
+   * Otherwise a failure is an `UnseenStatus` until the call gives up on it.
+   */
+  let errorSeen = true
 
   /**
    * A redirect that says when to follow it (RFC 9110 section 10.2.3: `307` + `Location` + `Retry-After` during a
@@ -288,10 +310,10 @@ export const retryRequest = <E, R>(
         ))
     })
 
-  /** What an answer means: the response back, or its typed error. */
+  /** What an answer means: the response back, or its typed error (an `UnseenStatus` while nothing reads it). */
   const check = (
     response: HttpClientResponse.HttpClientResponse
-  ): Effect.Effect<HttpClientResponse.HttpClientResponse, StatusError.StatusError> => {
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, StatusError.StatusError | UnseenStatus> => {
     const status = response.status
     if (status < 300 && settings.classify === undefined) return Effect.succeed(response)
     const headers = response.headers
@@ -301,25 +323,52 @@ export const retryRequest = <E, R>(
         ? redirectAfter(response)
         : Effect.succeed(response)
     }
-    return Effect.gen(function*() {
-      const receivedAt = yield* Clock.currentTimeMillis
-      const body = yield* errorBody(response, request.method, settings.maxErrorBodySize, deadline - receivedAt)
-      const redaction = yield* rulesOf(settings)
-      const error = StatusError.fromResponse(
+    const judged = outcome ?? StatusPolicy.classify(statusPolicy, status)
+    // (No policy makes a status from 400 up a success; the type allows it.)
+    if (judged === "success") return Effect.succeed(response)
+    return Effect.flatMap(
+      Clock.currentTimeMillis,
+      (receivedAt): Effect.Effect<never, StatusError.StatusError | UnseenStatus> => {
+        if (!errorSeen) {
+          // Nothing reads a retried failure's error: it is built when the call gives up on it, and never if it is retried.
+          const hint = judged === "permanent" ? undefined : ServerHint.fromHeaders(headers, receivedAt)
+          return Effect.fail(new UnseenStatus(judged, hint, response, receivedAt))
+        }
+        return Effect.flatMap(
+          errorBody(response, request.method, settings.maxErrorBodySize, deadline - receivedAt),
+          (body) => Effect.flatMap(errorOf(response, receivedAt, judged, body), Effect.fail)
+        )
+      }
+    )
+  }
+
+  /** The typed error of a failure status, with its body when it was read. */
+  const errorOf = (
+    response: HttpClientResponse.HttpClientResponse,
+    receivedAt: number,
+    outcome: "throttled" | "transient" | "permanent",
+    body: string | undefined
+  ): Effect.Effect<StatusError.StatusError> =>
+    Effect.map(rulesOf(settings), (redaction) =>
+      Option.getOrThrow(StatusError.fromResponse(
         {
-          status,
+          status: response.status,
           method: request.method,
           url: fullUrl(request),
-          headers,
+          headers: response.headers,
           receivedAt,
           ...(body === undefined ? {} : { body })
         },
-        outcome === undefined ? { statusPolicy, redaction } : { outcome, redaction }
-      )
-      if (Option.isNone(error)) return response
-      return yield* Effect.fail(error.value)
-    })
-  }
+        { outcome, redaction }
+      )))
+
+  /** The error of a failure nothing has read yet, built now that the call fails with it: its body is read for it. */
+  const built = (unseen: UnseenStatus): Effect.Effect<StatusError.StatusError> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatMap(
+        errorBody(unseen.response, request.method, settings.maxErrorBodySize, deadline - now),
+        (body) => errorOf(unseen.response, unseen.receivedAt, unseen.outcome, body)
+      ))
 
   const tooLarge = (status: number) =>
     Effect.flatMap(rulesOf(settings), (rules) =>
@@ -364,8 +413,10 @@ export const retryRequest = <E, R>(
     const pacedRetry = paced
     hintAt = undefined
     paced = false
-    if (StatusError.isStatusError(error)) {
-      const classified = statusErrors.classified(error, resendable)
+    if (error instanceof UnseenStatus || StatusError.isStatusError(error)) {
+      const classified: RetryDecision.Classified = error instanceof UnseenStatus
+        ? { kind: Status.kindOf(error.outcome, error.hint?.millis), hint: error.hint, resendable, stop: undefined }
+        : statusErrors.classified(error, resendable)
       const hint = classified.hint
       const read = hint !== undefined && seen !== undefined && seen < hint.at
         ? { ...classified, hint: { ...hint, at: seen } }
@@ -383,23 +434,30 @@ export const retryRequest = <E, R>(
     }
   }
 
-  /** Logs and counts a retry, before its wait. */
+  /** Logs and counts a retry, before its wait; drains the body of a failure retried out of sight, which nothing reads. */
   const announce = (made: Extract<RetryDecision.Decision, { _tag: "Retry" }>, error: unknown) =>
-    Effect.flatMap(rulesOf(settings), (rules) =>
-      Effect.logDebug(
-        `retrying ${request.method} ${Redaction.url(fullUrl(request), rules)} in ${
-          Math.round(made.delay)
-        } ms (${made.source})`
-      ).pipe(
-        Effect.annotateLogs({
-          attempt: made.attempts + 1,
-          delayMillis: made.delay,
-          source: made.source,
-          kind: made.kind,
-          status: StatusError.isStatusError(error) ? error.status : "transport"
-        }),
-        Effect.andThen(Metric.update(counter(retries, { kind: made.kind, source: made.source }), 1))
-      ))
+    Effect.flatMap(
+      error instanceof UnseenStatus ? Effect.andThen(drop(error.response), rulesOf(settings)) : rulesOf(settings),
+      (rules) =>
+        Effect.logDebug(
+          `retrying ${request.method} ${Redaction.url(fullUrl(request), rules)} in ${
+            Math.round(made.delay)
+          } ms (${made.source})`
+        ).pipe(
+          Effect.annotateLogs({
+            attempt: made.attempts + 1,
+            delayMillis: made.delay,
+            source: made.source,
+            kind: made.kind,
+            status: error instanceof UnseenStatus
+              ? error.response.status
+              : StatusError.isStatusError(error)
+              ? error.status
+              : "transport"
+          }),
+          Effect.andThen(Metric.update(counter(retries, { kind: made.kind, source: made.source }), 1))
+        )
+    )
 
   /** Logs and counts the stop, and fails with the error the call ends with, redacted. */
   const giveUp = (
@@ -413,11 +471,16 @@ export const retryRequest = <E, R>(
           .pipe(
             Effect.annotateLogs({ attempts: made.attempts, reason: made.reason }),
             Effect.andThen(Metric.update(counter(giveUps, { reason: made.reason }), 1)),
-            Effect.andThen(Effect.fail(
-              StatusError.isStatusError(error)
-                ? StatusError.withStop(error, made.attempts, made.reason)
-                : sanitize(error as E | StatusRetry.RetryError, request, rules)
-            ))
+            Effect.andThen(
+              error instanceof UnseenStatus
+                ? Effect.flatMap(built(error), (final) =>
+                  Effect.fail(StatusError.withStop(final, made.attempts, made.reason)))
+                : Effect.fail(
+                  StatusError.isStatusError(error)
+                    ? StatusError.withStop(error, made.attempts, made.reason)
+                    : sanitize(error as E | StatusRetry.RetryError, request, rules)
+                )
+            )
           )
     )
 
@@ -426,6 +489,7 @@ export const retryRequest = <E, R>(
     coordinated
   ]) => {
     deadline = startedAt + policy.timeout
+    errorSeen = Option.isSome(coordinated) || settings.onRetry !== undefined || settings.backoff !== undefined
 
     /** One attempt, bounded by the attempt timeout and the call's timeout; a resend tells its span how many came before. */
     const attempt = (
