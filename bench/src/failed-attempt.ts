@@ -62,7 +62,9 @@ export interface FailedAttempt {
   readonly cpuCalls: number
   readonly heapCalls: number
   readonly concurrency: number
-  /** Rounds: of the CPU runs, and of the allocation runs. */
+  /** The processes the CPU was measured in, and what each one's figures gave. */
+  readonly cpuProcesses: ReadonlyArray<Readonly<Record<"503" | "429", number>>>
+  /** Rounds: of the CPU runs (in each process), and of the allocation runs. */
   readonly rounds: number
   readonly heapRounds: number
   readonly ok: Measured

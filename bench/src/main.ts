@@ -41,6 +41,8 @@ import { NGINX, RATE_LIMIT, workloads } from "./workloads.js"
 
 /** Each client of the micro-benchmark is timed this many times, each time in a fresh process. */
 const TIME_PASSES = 3
+/** The failed-attempt script's CPU is measured in this many fresh processes (FAILED_ATTEMPT_PROCESSES overrides it). */
+const FAILED_ATTEMPT_PROCESSES = Number(process.env["FAILED_ATTEMPT_PROCESSES"] ?? 3)
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const benchDir = path.resolve(here, "..")
@@ -157,7 +159,28 @@ const medianRuns = (perRepeat: ReadonlyArray<ReadonlyArray<ClientRun | undefined
   })
 
 /** The figures of the `cpu` and `heap` lines, together. */
-const joinFailedAttempt = (cpu: FailedAttemptRun, heap: FailedAttemptRun): FailedAttempt => {
+/**
+ * The CPU runs of the failed-attempt script, each in a fresh process, joined: per call, the mean over the processes;
+ * a ratio, what the mean failing call takes over the mean `ok` call, set against the mean `ok` call.
+ */
+const joinCpuRuns = (runs: ReadonlyArray<FailedAttemptRun>): FailedAttemptRun => {
+  const perCall = (scenario: Scenario) =>
+    Math.round(runs.reduce((sum, run) => sum + run.perCall[scenario], 0) / runs.length)
+  const ok = perCall("ok")
+  const ratio = (scenario: "503" | "429") => +((perCall(scenario) - ok) / ok).toFixed(2)
+  return {
+    ...runs[0]!,
+    perCall: { ok, "503": perCall("503"), "429": perCall("429") },
+    ratios: { "503": ratio("503"), "429": ratio("429") },
+    samples: runs.reduce((sum, run) => sum + run.samples, 0)
+  }
+}
+
+const joinFailedAttempt = (
+  cpuRuns: ReadonlyArray<FailedAttemptRun>,
+  heap: FailedAttemptRun
+): FailedAttempt => {
+  const cpu = joinCpuRuns(cpuRuns)
   const measured = (scenario: Scenario): Measured => ({
     nsPerCall: cpu.perCall[scenario],
     bytesPerCall: heap.perCall[scenario],
@@ -174,6 +197,7 @@ const joinFailedAttempt = (cpu: FailedAttemptRun, heap: FailedAttemptRun): Faile
     cpuCalls: cpu.calls,
     heapCalls: heap.calls,
     concurrency: cpu.concurrency,
+    cpuProcesses: cpuRuns.map((run) => run.ratios),
     rounds: cpu.rounds,
     heapRounds: heap.rounds,
     ok: measured("ok"),
@@ -443,18 +467,23 @@ const main = async () => {
   }
   log("micro-benchmark, memory per waiting call: done")
   phase = "micro failed attempt"
-  // What a failed attempt costs withStatusRetry() against a successful one, in a fresh process (see failed-attempt.ts).
-  const failedAttemptOf = async (...retry: Array<string>) =>
-    joinFailedAttempt(
-      (await runMicro(["cpu", ...retry], [], "failed-attempt.js")) as FailedAttemptRun,
-      (await runMicro(
-        ["heap", ...retry],
-        ["--expose-gc", "--max-semi-space-size=256"],
-        "failed-attempt.js"
-      )) as FailedAttemptRun
-    )
-  const failedAttempt = await failedAttemptOf()
-  const failedAttemptReference = await failedAttemptOf("retry-transient")
+  // What a failed attempt costs withStatusRetry() against a successful one, and the reference's, in fresh processes
+  // (see failed-attempt.ts). One process's CPU ratio moves by about 0.2 from one process to the next (its JIT, its
+  // heap), more than a change of the code may: so the CPU is measured in FAILED_ATTEMPT_PROCESSES processes, ours and
+  // the reference's in turn, and joined.
+  const cpuRuns: Record<"ours" | "reference", Array<FailedAttemptRun>> = { ours: [], reference: [] }
+  for (let i = 0; i < FAILED_ATTEMPT_PROCESSES; i++) {
+    cpuRuns.ours.push((await runMicro(["cpu"], [], "failed-attempt.js")) as FailedAttemptRun)
+    cpuRuns.reference.push((await runMicro(["cpu", "retry-transient"], [], "failed-attempt.js")) as FailedAttemptRun)
+  }
+  const heapOf = async (...retry: Array<string>) =>
+    (await runMicro(
+      ["heap", ...retry],
+      ["--expose-gc", "--max-semi-space-size=256"],
+      "failed-attempt.js"
+    )) as FailedAttemptRun
+  const failedAttempt = joinFailedAttempt(cpuRuns.ours, await heapOf())
+  const failedAttemptReference = joinFailedAttempt(cpuRuns.reference, await heapOf("retry-transient"))
   log("micro-benchmark, failed attempt: done")
 
   phase = "charts"
