@@ -953,9 +953,9 @@ export const render = (results: Results): string => {
     "`ok` call, set against the mean `ok` call; allocation per call is the median of its runs, and its ratio the median",
     `of the rounds' ratios. The CPU is measured in ${
       cpuProcesses(results.micro.failedAttempt).length
-    } processes, ours and the reference's in turn,`,
-    "each of them that many rounds: one process's ratio moves by about 0.2 from one process to the next (its JIT, its",
-    "heap), so the figures below are the means over the processes, and the ratios of those means. Each process's",
+    } processes of ${results.micro.failedAttempt.rounds} rounds each, ours and the`,
+    "reference's in turn: one process's ratio moves by about 0.2 from one process to the next (its JIT, its heap), so",
+    "the figures below are the means over the processes, and the ratios of those means. Each process's",
     `ratios, 503 / 429: ${
       cpuProcesses(results.micro.failedAttempt).map((r) => `${f2(r["503"])} / ${f2(r["429"])}`).join(", ")
     }`,

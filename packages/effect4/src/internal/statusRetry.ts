@@ -238,6 +238,7 @@ class UnseenStatus {
     readonly outcome: "throttled" | "transient" | "permanent",
     readonly hint: ServerHint.Hint | undefined,
     readonly response: HttpClientResponse.HttpClientResponse,
+    readonly headers: Headers.Headers,
     readonly receivedAt: number
   ) {}
 }
@@ -332,19 +333,20 @@ export const retryRequest = <E, R>(
         if (!errorSeen) {
           // Nothing reads a retried failure's error: it is built when the call gives up on it, and never if it is retried.
           const hint = judged === "permanent" ? undefined : ServerHint.fromHeaders(headers, receivedAt)
-          return Effect.fail(new UnseenStatus(judged, hint, response, receivedAt))
+          return Effect.fail(new UnseenStatus(judged, hint, response, headers, receivedAt))
         }
         return Effect.flatMap(
           errorBody(response, request.method, settings.maxErrorBodySize, deadline - receivedAt),
-          (body) => Effect.flatMap(errorOf(response, receivedAt, judged, body), Effect.fail)
+          (body) => Effect.flatMap(errorOf(response, headers, receivedAt, judged, body), Effect.fail)
         )
       }
     )
   }
 
-  /** The typed error of a failure status, with its body when it was read. */
+  /** The typed error of a failure status, with its body when it was read (its header record read once, by `check`). */
   const errorOf = (
     response: HttpClientResponse.HttpClientResponse,
+    headers: Headers.Headers,
     receivedAt: number,
     outcome: "throttled" | "transient" | "permanent",
     body: string | undefined
@@ -355,7 +357,7 @@ export const retryRequest = <E, R>(
           status: response.status,
           method: request.method,
           url: fullUrl(request),
-          headers: response.headers,
+          headers,
           receivedAt,
           ...(body === undefined ? {} : { body })
         },
@@ -367,7 +369,7 @@ export const retryRequest = <E, R>(
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.flatMap(
         errorBody(unseen.response, request.method, settings.maxErrorBodySize, deadline - now),
-        (body) => errorOf(unseen.response, unseen.receivedAt, unseen.outcome, body)
+        (body) => errorOf(unseen.response, unseen.headers, unseen.receivedAt, unseen.outcome, body)
       ))
 
   const tooLarge = (status: number) =>
