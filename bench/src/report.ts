@@ -159,7 +159,13 @@ const dots = (runs: ReadonlyArray<ClientRun>, ...parts: ReadonlyArray<string>) =
   runs.length === 0 ? "not run" : parts.join(" · ")
 
 /** The workloads whose time each toolkit row is compared with the best peer's, in the same run. */
-export const PEER_WORKLOADS = ["rate-limit", "rate-limit-xrl", "rate-limit-ietf", "rate-limit-store"] as const
+export const PEER_WORKLOADS = [
+  "rate-limit",
+  "rate-limit-xrl",
+  "rate-limit-ietf",
+  "rate-limit-counter",
+  "rate-limit-store"
+] as const
 
 /**
  * In one repeat of one workload: the best peer (the fastest row that is not the toolkit's, was told no limit, and
@@ -252,7 +258,13 @@ export const render = (results: Results): string => {
     }`
   }
 
-  const peerHeaders = ["429 + Retry-After", "X-RateLimit only", "RateLimit fields", "express / fastify store"]
+  const peerHeaders = [
+    "429 + Retry-After",
+    "X-RateLimit only",
+    "RateLimit fields",
+    "429 + Retry-After, windows opened by a request",
+    "express / fastify store"
+  ]
   const toolkitRows = adapters.flatMap((a, i) => (a.toolkit === undefined ? [] : [i]))
   const bestPeers = (key: string) => (results.runs.get(key) ?? []).map((repeat) => vsBestPeer(adapters, repeat))
   const ratioOf = (bests: ReadonlyArray<ReturnType<typeof vsBestPeer>>, i: number) =>
@@ -325,6 +337,7 @@ export const render = (results: Results): string => {
         "429 + Retry-After, X-RateLimit (epoch)",
         "X-RateLimit only (epoch)",
         "RateLimit fields (t=)",
+        "429 + Retry-After, windows opened by a request",
         "express / fastify store, draft-6",
         "nginx 503",
         "nginx 429"
@@ -332,6 +345,7 @@ export const render = (results: Results): string => {
       [
         [
           "*target, learned (`Coordinator.layer()`)*",
+          "≤ 1.10 · ≤ 1.10 · 0 · 120/120",
           "≤ 1.10 · ≤ 1.10 · 0 · 120/120",
           "≤ 1.10 · ≤ 1.10 · 0 · 120/120",
           "≤ 1.10 · ≤ 1.10 · 0 · 120/120",
@@ -344,6 +358,7 @@ export const render = (results: Results): string => {
           "≤ 1.02 · ≤ 1.05 · 0",
           "≤ 1.02 · ≤ 1.05 · 0",
           "≤ 1.02 · ≤ 1.05 · 0",
+          "≤ 1.02 · ≤ 1.05 · 0",
           "not run",
           "≥ 58/60 · ≤ 1.30 · ≤ 1.30",
           "≥ 58/60 · ≤ 1.30 · ≤ 1.30"
@@ -353,6 +368,7 @@ export const render = (results: Results): string => {
           rateLimitCell("rate-limit", i),
           rateLimitCell("rate-limit-xrl", i),
           rateLimitCell("rate-limit-ietf", i),
+          rateLimitCell("rate-limit-counter", i),
           rateLimitCell("rate-limit-store", i),
           nginxCell("nginx-503", i),
           nginxCell("nginx-429", i)
@@ -370,6 +386,15 @@ export const render = (results: Results): string => {
     "`withStatusRetry()` alone reads that reset against the server's `Date`, not its own clock, so that no clock skew",
     "can make a retry early; until its answers have told the server's clock to better than a second (a burst's answers",
     "all carry one `Date`), that wait runs up to another second past the reset. The coordinator learns the windows.",
+    "",
+    "In the first three rate-limit columns the server's windows start at the client's start, before any of its",
+    "requests can arrive, so the clock of a limiter told the quota, which starts at its first call, is in phase with",
+    "them. The coordinator is told nothing: it learns that a window has surely ended one window after the answer to",
+    "the window's first request, never sooner, so it trails such a limiter by the time that answer took to come",
+    "(including the time the process took to start the herd's other calls before the first request could leave).",
+    "Where each window is opened by a request (the fourth column, as a Redis `INCR` + `EXPIRE` counter keeps them), the",
+    "told limiter's clock runs ahead of the server's windows, and its requests that arrive before a window expires are",
+    "refused.",
     "",
     table(
       ["client", "HTTP client", ...peerHeaders],
@@ -539,17 +564,34 @@ export const render = (results: Results): string => {
     "rate-limit-xrl":
       "429 with only `X-RateLimit-Limit/Remaining/Reset`, the reset in epoch seconds (rounded up); no `Retry-After`.",
     "rate-limit-ietf":
-      "429 with only the structured fields `RateLimit: \"default\";r=<remaining>;t=<seconds>` (rounded up) and `RateLimit-Policy: \"default\";q=40;w=1`."
+      "429 with only the structured fields `RateLimit: \"default\";r=<remaining>;t=<seconds>` (rounded up) and `RateLimit-Policy: \"default\";q=40;w=1`.",
+    "rate-limit-counter":
+      "The headers of the first rate-limit workload: 429 with `Retry-After: <seconds>` (rounded up), and on every answer `X-RateLimit-Limit/Remaining` and `X-RateLimit-Reset: <epoch seconds>` (rounded up)."
   }
-  for (const id of ["rate-limit", "rate-limit-xrl", "rate-limit-ietf"] as const) {
-    const workload = results.workloads.find((w) => w.id === id)!
+  /** How each workload's windows follow each other. */
+  const windowsText = (id: string) =>
+    id === "rate-limit-counter"
+      ? [
+        `W = ${RATE_LIMIT.limit} requests per window of ${
+          RATE_LIMIT.windowMs / 1000
+        } s, each window opened by the first request after the last one expired`,
+        "(a Redis `INCR` + `EXPIRE` counter; a server without windows on its clock can only start one when a request",
+        `arrives), so none starts before the client's first request reaches the server; N = ${RATE_LIMIT.calls} calls at once,`
+      ]
+      : [
+        `W = ${RATE_LIMIT.limit} requests per fixed window of ${
+          RATE_LIMIT.windowMs / 1000
+        } s, the windows back to back from the client's start, which`,
+        `is at least 100 ms from a whole second (so whole-second resets are up to 1 s late); N = ${RATE_LIMIT.calls} calls at once,`
+      ]
+  for (const id of ["rate-limit", "rate-limit-xrl", "rate-limit-ietf", "rate-limit-counter"] as const) {
+    const workload = results.workloads.find((w) => w.id === id)
+    // (Results of a run before the workload existed.)
+    if (workload === undefined) continue
     add(
       `## ${workload.title}`,
       "",
-      `W = ${RATE_LIMIT.limit} requests per fixed window of ${
-        RATE_LIMIT.windowMs / 1000
-      } s, the windows back to back from the client's start, which`,
-      `is at least 100 ms from a whole second (so whole-second resets are up to 1 s late); N = ${RATE_LIMIT.calls} calls at once,`,
+      ...windowsText(id),
       `one client at a time. ${headerText[id]}`,
       "The row told the limit is told 40 per second for the origin.",
       "",

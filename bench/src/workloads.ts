@@ -102,21 +102,30 @@ const RATE_LIMIT_SOLO = { solo: true, soloTurns: 1 } as const
 
 const windowsIdeal = (calls: number, limit: number, windowMs: number) => (Math.ceil(calls / limit) - 1) * windowMs
 
-const rateLimitPhase = (headers: RateLimitHeaders, calls: number): Phase => ({
+const rateLimitPhase = (
+  headers: RateLimitHeaders,
+  calls: number,
+  windows: "fixed" | "first-request" = "fixed"
+): Phase => ({
   id: "main",
   title: "",
-  scenario: (start) => ({ kind: "rate-limit", ...RATE_LIMIT, start, windows: "fixed", headers }),
+  scenario: (start) => ({ kind: "rate-limit", ...RATE_LIMIT, start, windows, headers }),
   calls: () => gets(calls),
   need: calls,
   idealMs: () => windowsIdeal(calls, RATE_LIMIT.limit, RATE_LIMIT.windowMs)
 })
 
-const rateLimit = (id: string, title: string, headers: RateLimitHeaders): Workload => ({
+const rateLimit = (
+  id: string,
+  title: string,
+  headers: RateLimitHeaders,
+  windows: "fixed" | "first-request" = "fixed"
+): Workload => ({
   id,
   title,
   target: "server",
   told: true,
-  phases: [{ ...rateLimitPhase(headers, RATE_LIMIT.calls), ...RATE_LIMIT_SOLO }]
+  phases: [{ ...rateLimitPhase(headers, RATE_LIMIT.calls, windows), ...RATE_LIMIT_SOLO }]
 })
 
 const single = (id: string, title: string, phase: Omit<Phase, "id" | "title">): Workload => ({
@@ -224,6 +233,15 @@ export const workloads: ReadonlyArray<Workload> = [
   rateLimit("rate-limit", "Rate limit: 429 + Retry-After + X-RateLimit-* (epoch reset)", "retry-after"),
   rateLimit("rate-limit-xrl", "Rate limit: X-RateLimit-* only (epoch reset, no Retry-After)", "x-ratelimit"),
   rateLimit("rate-limit-ietf", "Rate limit: RateLimit / RateLimit-Policy structured fields (t= seconds)", "ratelimit"),
+  // The first workload's quota and headers, on windows a server keeps without a clock of its own: each one opened by
+  // the first request after the last expired (a Redis INCR + EXPIRE counter), so none starts before a request
+  // arrives.
+  rateLimit(
+    "rate-limit-counter",
+    "Rate limit: 429 + Retry-After + X-RateLimit-*, each window opened by a request",
+    "retry-after",
+    "first-request"
+  ),
   single(
     "rate-limit-store",
     "Rate limit as express-rate-limit / @fastify/rate-limit: windows from the first request, draft-6 headers",
