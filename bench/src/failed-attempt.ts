@@ -23,12 +23,18 @@
  *   not collect (a run that collected anyway gives no figure); a figure is the median of its runs, a ratio the median
  *   of the rounds' ratios (each against the `ok` run a moment before or after it).
  *
- * Each prints one JSON line; `main.ts` runs both and joins them. A third argument `retry-transient` measures
- * @effect/platform's `retryTransient` instead, for reference. FAILED_ATTEMPT_ROUNDS changes ROUNDS.
+ * Each prints one JSON line; `main.ts` runs both and joins them. A third argument names what is measured: `ours` (the
+ * default), `retry-transient` (@effect/platform's `retryTransient`, for reference), and `effect4` and
+ * `effect4-retry-transient`, the same two on the Effect 4 line (its `HttpClient` from `effect/http`).
+ * FAILED_ATTEMPT_ROUNDS changes ROUNDS.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { withStatusRetry as withStatusRetry4 } from "@effect-retry/effect4"
 import { withStatusRetry } from "@effect-retry/platform"
+import * as Effect4 from "effect-4/Effect"
+import { HttpClient as HttpClient4, HttpClientResponse as HttpClientResponse4 } from "effect-4/http"
+import * as Schedule4 from "effect-4/Schedule"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import { PerformanceObserver } from "node:perf_hooks"
@@ -105,21 +111,32 @@ const answer = (scenario: Scenario, first: boolean): Response => {
 }
 
 /**
- * The retry measured: `withStatusRetry()`, or (`retry-transient`) @effect/platform's own `retryTransient` after
- * `filterStatusOk`, 1 ms apart, for reference: it builds no typed error, reads no body and bounds no attempt.
+ * The retry measured: `withStatusRetry()`, or (`retry-transient`) the line's own `retryTransient`, 1 ms apart, for
+ * reference: it builds no typed error, reads no body and bounds no attempt. On the Effect 3 line it retries only
+ * errors, so `filterStatusOk` goes before it; Effect 4's retries transient responses itself.
  */
-const reference = process.argv[3] === "retry-transient"
+const measured = process.argv[3] ?? "ours"
+const MEASURED = ["ours", "retry-transient", "effect4", "effect4-retry-transient"]
+if (!MEASURED.includes(measured)) {
+  throw new Error(`failed-attempt.js: the third argument is one of ${MEASURED.join(", ")}`)
+}
+
+/** Answers the first request for each URL as its scenario says, and any later one with a 200. */
+const answering = (scenario: Scenario) => {
+  const seen = new Set<string>()
+  return (url: string): Response => {
+    const first = !seen.has(url)
+    seen.add(url)
+    return answer(scenario, first)
+  }
+}
 
 const clientFor = (scenario: Scenario) => {
-  const seen = new Set<string>()
+  const respond = answering(scenario)
   const client = HttpClient.make((request) =>
-    Effect.sync(() => {
-      const first = !seen.has(request.url)
-      seen.add(request.url)
-      return HttpClientResponse.fromWeb(request, answer(scenario, first))
-    })
+    Effect.sync(() => HttpClientResponse.fromWeb(request, respond(request.url)))
   )
-  return reference
+  return measured === "retry-transient"
     ? client.pipe(
       HttpClient.filterStatusOk,
       HttpClient.retryTransient({ times: 3, schedule: Schedule.spaced("1 millis") })
@@ -127,14 +144,30 @@ const clientFor = (scenario: Scenario) => {
     : client.pipe(withStatusRetry({ backoff: { baseDelay: "1 millis" } }))
 }
 
+const clientFor4 = (scenario: Scenario) => {
+  const respond = answering(scenario)
+  const client = HttpClient4.make((request) =>
+    Effect4.sync(() => HttpClientResponse4.fromWeb(request, respond(request.url)))
+  )
+  return measured === "effect4-retry-transient"
+    ? client.pipe(HttpClient4.retryTransient({ times: 3, schedule: Schedule4.spaced("1 millis") }))
+    : client.pipe(withStatusRetry4({ backoff: { baseDelay: "1 millis" } }))
+}
+
 let round = 0
-const run = (scenario: Scenario, calls: number) => {
-  const client = clientFor(scenario)
+/** A run of `calls` calls of a scenario, CONCURRENCY at once, on the line measured. */
+const run = (scenario: Scenario, calls: number): Promise<void> => {
   const prefix = `http://127.0.0.1/${scenario}/${round++}/`
-  return Effect.forEach(
-    Array.from({ length: calls }, (_, i) => i),
-    (i) => client.get(prefix + i),
-    { concurrency: CONCURRENCY, discard: true }
+  const indices = Array.from({ length: calls }, (_, i) => i)
+  if (measured.startsWith("effect4")) {
+    const client = clientFor4(scenario)
+    return Effect4.runPromise(
+      Effect4.forEach(indices, (i) => client.get(prefix + i), { concurrency: CONCURRENCY, discard: true })
+    )
+  }
+  const client = clientFor(scenario)
+  return Effect.runPromise(
+    Effect.forEach(indices, (i) => client.get(prefix + i), { concurrency: CONCURRENCY, discard: true })
   )
 }
 
@@ -164,7 +197,7 @@ const settle = () => new Promise((resolve) => setImmediate(resolve))
 const once = async (scenario: Scenario): Promise<number> => {
   if (mode === "cpu") {
     const started = process.cpuUsage()
-    await Effect.runPromise(run(scenario, calls))
+    await run(scenario, calls)
     const used = process.cpuUsage(started)
     return ((used.user + used.system) * 1000) / calls
   }
@@ -175,7 +208,7 @@ const once = async (scenario: Scenario): Promise<number> => {
   collections += observer.takeRecords().length
   const seen = collections
   const before = process.memoryUsage().heapUsed
-  await Effect.runPromise(run(scenario, calls))
+  await run(scenario, calls)
   const after = process.memoryUsage().heapUsed
   await settle()
   collections += observer.takeRecords().length
@@ -184,7 +217,7 @@ const once = async (scenario: Scenario): Promise<number> => {
 
 const scenarios: ReadonlyArray<Scenario> = ["ok", "503", "429"]
 // Warm-up: the JIT sees every path first.
-for (const scenario of scenarios) for (let i = 0; i < 5; i++) await Effect.runPromise(run(scenario, calls))
+for (const scenario of scenarios) for (let i = 0; i < 5; i++) await run(scenario, calls)
 
 const figures: Record<Scenario, Array<number>> = { ok: [], "503": [], "429": [] }
 const ratios: Record<"503" | "429", Array<number>> = { "503": [], "429": [] }

@@ -470,20 +470,27 @@ const main = async () => {
   // What a failed attempt costs withStatusRetry() against a successful one, and the reference's, in fresh processes
   // (see failed-attempt.ts). One process's CPU ratio moves by about 0.2 from one process to the next (its JIT, its
   // heap), more than a change of the code may: so the CPU is measured in FAILED_ATTEMPT_PROCESSES processes, ours and
-  // the reference's in turn, and joined.
-  const cpuRuns: Record<"ours" | "reference", Array<FailedAttemptRun>> = { ours: [], reference: [] }
+  // the reference's in turn, and joined. The same for the Effect 4 line and its own `retryTransient`.
+  const MEASURED = ["ours", "retry-transient", "effect4", "effect4-retry-transient"] as const
+  const cpuRuns = new Map<string, Array<FailedAttemptRun>>(MEASURED.map((measured) => [measured, []]))
   for (let i = 0; i < FAILED_ATTEMPT_PROCESSES; i++) {
-    cpuRuns.ours.push((await runMicro(["cpu"], [], "failed-attempt.js")) as FailedAttemptRun)
-    cpuRuns.reference.push((await runMicro(["cpu", "retry-transient"], [], "failed-attempt.js")) as FailedAttemptRun)
+    for (const measured of MEASURED) {
+      cpuRuns.get(measured)!.push((await runMicro(["cpu", measured], [], "failed-attempt.js")) as FailedAttemptRun)
+    }
   }
-  const heapOf = async (...retry: Array<string>) =>
-    (await runMicro(
-      ["heap", ...retry],
-      ["--expose-gc", "--max-semi-space-size=256"],
-      "failed-attempt.js"
-    )) as FailedAttemptRun
-  const failedAttempt = joinFailedAttempt(cpuRuns.ours, await heapOf())
-  const failedAttemptReference = joinFailedAttempt(cpuRuns.reference, await heapOf("retry-transient"))
+  const failedAttemptOf = async (measured: typeof MEASURED[number]) =>
+    joinFailedAttempt(
+      cpuRuns.get(measured)!,
+      (await runMicro(
+        ["heap", measured],
+        ["--expose-gc", "--max-semi-space-size=256"],
+        "failed-attempt.js"
+      )) as FailedAttemptRun
+    )
+  const failedAttempt = await failedAttemptOf("ours")
+  const failedAttemptReference = await failedAttemptOf("retry-transient")
+  const failedAttempt4 = await failedAttemptOf("effect4")
+  const failedAttemptReference4 = await failedAttemptOf("effect4-retry-transient")
   log("micro-benchmark, failed attempt: done")
 
   phase = "charts"
@@ -553,7 +560,9 @@ const main = async () => {
       originsRequest,
       waiting,
       failedAttempt,
-      failedAttemptReference
+      failedAttemptReference,
+      failedAttempt4,
+      failedAttemptReference4
     },
     nginx: nginxNote,
     stragglers,
