@@ -793,7 +793,9 @@ export class CoordinatorState {
     const found = this.existing(partition, named ?? permit.bucket)
     const newBucket = found === undefined
     const bucket = found ?? this.bucket(partition, named ?? permit.bucket, now)
-    const current = (named ?? permit.bucket) === permit.bucket && permit.generation === bucket.generation
+    // (An answer that moves the route to another bucket, one it used before: that bucket's window may be long over.)
+    const moved = (named ?? permit.bucket) !== permit.bucket
+    const current = !moved && permit.generation === bucket.generation
     bucket.recent.roll(now)
     bucket.recent.answers++
     if (accepted) bucket.recent.accepts++
@@ -860,9 +862,13 @@ export class CoordinatorState {
         : openerLead(resetAt, now, permit.sentAt, unknown, firstOfWindow)
       if (toldWindowEnd) {
         // The hint set the window's end.
-      } else if (bucket.opening || bucket.allowance === undefined || (firstFields && (current || newBucket))) {
+      } else if (
+        bucket.opening || bucket.allowance === undefined || (firstFields && (current || newBucket)) ||
+        (moved && now >= bucket.windowEnd - bucket.openEarly)
+      ) {
         // The first news of this window: take the server's word, less what is still on its way to it. Answers to
-        // requests sent before it belong to an older generation: they were counted here already.
+        // requests sent before it belong to an older generation: they were counted here already. So is the first
+        // answer that brings a route back to a bucket whose window ended: the server's window it speaks of is new.
         if (answer.resetFromDate && answer.serverOffset !== undefined) {
           // The reset on the server's clock (the measured instant less what Date said of it): when the window's
           // opener went as the last window ended and found the next, the two resets are a window apart (or more,

@@ -196,6 +196,41 @@ export const cases: ReadonlyArray<Case> = [
     expected: { a: { sentAt: 0 }, b: { sentAt: 0 }, c: { sentAt: 1_040 }, d: { sentAt: 1_040 }, e: { sentAt: 2_040 } }
   },
   {
+    name: "a route back in a bucket it left, after that bucket's window ended: its requests on their way count there",
+    // a, b and c spend two of the origin's own windows. d's answer names a bucket ("default"): the route goes there.
+    // e and f go at once at 6_000, in "default"; e's answer names none and brings the route back to the origin's own
+    // bucket, whose window ended at 4_010. f is still on its way, counted in the server's window that e's answer
+    // starts: g and h wait for that window's end (a window after e's answer), not go at once into it.
+    options: { limits: { [ORIGIN]: { requests: 2, window: "1 second" } } },
+    calls: [
+      { id: "a", at: 0, answer: { after: 10, status: 200, headers: quota(2, 1) } },
+      { id: "b", at: 0, answer: { after: 10, status: 200, headers: quota(2, 0) } },
+      { id: "c", at: 3_000, answer: { after: 10, status: 200, headers: quota(2, 1) } },
+      {
+        id: "d",
+        at: 3_500,
+        answer: {
+          after: 10,
+          status: 200,
+          headers: { ratelimit: `"default";r=0;t=1`, "ratelimit-policy": `"default";q=2;w=1` }
+        }
+      },
+      { id: "e", at: 6_000, answer: { after: 10, status: 200, headers: quota(2, 1) } },
+      { id: "f", at: 6_000, answer: { after: 20, status: 200, headers: quota(2, 0) } },
+      ...["g", "h"].map((id): Call => ({ id, at: 6_000, answer: { after: 10, status: 200, headers: quota(2, 1) } }))
+    ],
+    expected: {
+      a: { sentAt: 0 },
+      b: { sentAt: 0 },
+      c: { sentAt: 3_000 },
+      d: { sentAt: 3_500 },
+      e: { sentAt: 6_000 },
+      f: { sentAt: 6_000 },
+      g: { sentAt: 7_010 },
+      h: { sentAt: 7_010 }
+    }
+  },
+  {
     name: "a known limit with burst 1 spaces requests evenly over the window",
     options: { limits: { [ORIGIN]: { requests: 10, window: "1 second", burst: 1 } } },
     calls: ["a", "b", "c"].map((id) => ({ id, at: 0, answer: ok() })),
