@@ -361,7 +361,7 @@ export const render = (results: Results): string => {
           "≤ 1.02 · ≤ 1.05 · 0",
           "≤ 1.02 · ≤ 1.05 · 0",
           "≤ 1.02 · ≤ 1.05 · 0",
-          "≤ 1.02 · ≤ 1.05 · 0",
+          "none: told back to back, which they are not",
           "not run",
           "≥ 58/60 · ≤ 1.30 · ≤ 1.30",
           "≥ 58/60 · ≤ 1.30 · ≤ 1.30"
@@ -397,7 +397,10 @@ export const render = (results: Results): string => {
     "(including the time the process took to start the herd's other calls before the first request could leave).",
     "Where each window is opened by a request (the fourth column, as a Redis `INCR` + `EXPIRE` counter keeps them), the",
     "told limiter's clock runs ahead of the server's windows, and its requests that arrive before a window expires are",
-    "refused.",
+    "refused. This toolkit's told row is told that the server's windows follow each other back to back (`backToBack`),",
+    "true of the first three columns and not of the fourth, where its quota that goes at a window's expected end, before",
+    "the window the server opened with its first request has expired, is refused once; after that each window opens",
+    "with one request.",
     "",
     table(
       ["client", "HTTP client", ...peerHeaders],
