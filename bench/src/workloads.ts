@@ -100,12 +100,15 @@ const gets = (count: number, path = "/items"): ReadonlyArray<PlannedCall> =>
  */
 const RATE_LIMIT_SOLO = { solo: true, soloTurns: 1 } as const
 
+/** How a rate-limit scenario's windows follow each other (see `Scenario`). */
+type Windows = Extract<Scenario, { readonly kind: "rate-limit" }>["windows"]
+
 const windowsIdeal = (calls: number, limit: number, windowMs: number) => (Math.ceil(calls / limit) - 1) * windowMs
 
 const rateLimitPhase = (
   headers: RateLimitHeaders,
   calls: number,
-  windows: "fixed" | "first-request" = "fixed"
+  windows: Windows = "fixed"
 ): Phase => ({
   id: "main",
   title: "",
@@ -119,7 +122,7 @@ const rateLimit = (
   id: string,
   title: string,
   headers: RateLimitHeaders,
-  windows: "fixed" | "first-request" = "fixed"
+  windows: Windows = "fixed"
 ): Workload => ({
   id,
   title,

@@ -793,7 +793,7 @@ export class CoordinatorState {
     const found = this.existing(partition, named ?? permit.bucket)
     const newBucket = found === undefined
     const bucket = found ?? this.bucket(partition, named ?? permit.bucket, now)
-    // (An answer that moves the route to another bucket, one it used before: that bucket's window may be long over.)
+    // (An answer that moves the route to another bucket: if the route was there before, its window may be long over.)
     const moved = (named ?? permit.bucket) !== permit.bucket
     const current = !moved && permit.generation === bucket.generation
     bucket.recent.roll(now)
